@@ -1,0 +1,7 @@
+// Documented in the README; scripts depend on them.
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  invalidInput: 2,
+  interrupted: 130,
+} as const;

@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// The kubestrap command line: parse flags, call one command, map the outcome to an
+// exit code. Commands are imported on use so `kubestrap --help` starts fast.
+import { Command, Option } from 'commander';
+import { EXIT } from './exit-codes.js';
+
+type Action = (options: Record<string, unknown>) => Promise<number>;
+
+async function run(options: Record<string, unknown>, load: () => Promise<Action>): Promise<void> {
+  const { reportFailure } = await import('./report.js');
+  try {
+    process.exitCode = await (await load())(options);
+  } catch (error) {
+    process.exitCode = reportFailure(error, options);
+  }
+}
+
+const fileOption = () => new Option('-f, --file <spec>', 'cluster spec (YAML); without it the embedded default cluster');
+const jsonOption = () => new Option('--json', 'print one JSON document instead of text');
+
+const program = new Command('kubestrap')
+  .description('One YAML cluster spec to a working Kubernetes cluster on Vagrant VMs or existing hosts.')
+  .version(process.env.npm_package_version ?? '0.1.0')
+  .showHelpAfterError()
+  .addHelpText(
+    'after',
+    `\nExit codes: ${EXIT.ok} ok, ${EXIT.failure} failure, ${EXIT.invalidInput} invalid input (nothing was changed), ${EXIT.interrupted} interrupted.`,
+  );
+
+program
+  .command('validate')
+  .description('check a cluster spec and report every problem with file:line:column')
+  .addOption(fileOption())
+  .addOption(jsonOption())
+  .action((options) => run(options, async () => (await import('./commands/validate.js')).validateCommand as Action));
+
+program
+  .command('render')
+  .description('write every artifact (Vagrantfile, kubeadm.conf, units, manifests) into a directory')
+  .addOption(fileOption())
+  .option('-o, --output <dir>', 'output directory (default: .kubestrap/<cluster>)')
+  .addOption(jsonOption())
+  .action((options) => run(options, async () => (await import('./commands/render.js')).renderCommand as Action));
+
+program
+  .command('schema')
+  .description("print the cluster spec's JSON Schema")
+  .action((options) => run(options, async () => (await import('./commands/schema.js')).schemaCommand as Action));
+
+program.exitOverride((error) => {
+  // Usage errors are invalid input; --help and --version are not errors.
+  process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.invalidInput);
+});
+
+await program.parseAsync(process.argv);

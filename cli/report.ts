@@ -1,0 +1,41 @@
+// How commands print: human text by default, one JSON document with --json.
+import { formatIssue, SpecError, type LocatedIssue } from '../spec/issues.js';
+import { EXIT } from './exit-codes.js';
+
+export interface OutputOptions {
+  readonly json?: boolean;
+}
+
+export function printWarnings(warnings: readonly LocatedIssue[], options: OutputOptions): void {
+  if (options.json) return;
+  for (const warning of warnings) process.stderr.write(`${formatIssue(warning)}\n`);
+}
+
+export function issueJson(issue: LocatedIssue): object {
+  return { severity: issue.severity, file: issue.file, line: issue.line, column: issue.column, path: issue.path, message: issue.message, hint: issue.hint };
+}
+
+/** Prints a failure the way the user needs it and returns the exit code. */
+export function reportFailure(error: unknown, options: OutputOptions): number {
+  if (error instanceof SpecError) {
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify({ ok: false, issues: error.issues.map(issueJson) }, null, 2)}\n`);
+    } else {
+      process.stderr.write(`${error.issues.map(formatIssue).join('\n')}\n`);
+      const count = error.issues.filter((i) => i.severity === 'error').length;
+      process.stderr.write(`kubestrap: ${count} error(s) in the spec; nothing was changed.\n`);
+    }
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: string }).code;
+  if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') {
+    const path = (error as { path?: string }).path;
+    if (options.json) process.stdout.write(`${JSON.stringify({ ok: false, error: message })}\n`);
+    else process.stderr.write(`kubestrap: cannot read ${path ?? 'the file'}: ${code} — check the path given with -f\n`);
+    return EXIT.invalidInput;
+  }
+  if (options.json) process.stdout.write(`${JSON.stringify({ ok: false, error: message })}\n`);
+  else process.stderr.write(`kubestrap: ${message}\n`);
+  return EXIT.failure;
+}

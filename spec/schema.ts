@@ -1,0 +1,217 @@
+// The cluster spec as users write it (apiVersion kubestrap.dev/v1alpha1, kind Cluster).
+// Field shapes, enums and per-field defaults live here; rules that relate several
+// fields (subnets, counts, IP ranges) live in rules.ts, where they can name every
+// offending place at once.
+import { z } from 'zod';
+import { DNS_LABEL } from './names.js';
+import { DEFAULT_KUBERNETES_VERSION, KUBERNETES_VERSION_PATTERN, ROOK_VERSIONS, WEAVE_VERSIONS } from './versions.js';
+
+export const API_VERSION = 'kubestrap.dev/v1alpha1';
+
+const dnsLabel = (what: string) =>
+  z.string().regex(DNS_LABEL, {
+    message: `must be a DNS label — use 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit (${what})`,
+  });
+
+const ipv4 = z.string().meta({ description: 'An IPv4 address, e.g. 192.168.56.10.', format: 'ipv4' });
+const cidr = z.string().meta({ description: 'An IPv4 network in address/prefix form, e.g. 10.32.0.0/12.' });
+const mebibytes = z.int().min(256).max(4 * 1024 * 1024).meta({ description: 'Memory in MiB.' });
+const sshPort = z.int().min(1).max(65535);
+
+const Bastion = z
+  .strictObject({
+    address: z.string().min(1).meta({ description: 'Address (IP or DNS name) of the jump host.' }),
+    port: sshPort.default(22),
+    user: z.string().min(1).optional().meta({ description: 'SSH user on the jump host; defaults to the node user.' }),
+    keyPath: z.string().min(1).optional().meta({ description: 'Private key for the jump host; defaults to the node key.' }),
+  })
+  .meta({ description: 'One jump host through which the node is reached.' });
+
+const SshAccess = z
+  .strictObject({
+    user: z.string().min(1).optional().meta({ description: 'SSH user (must be root or have passwordless sudo).' }),
+    port: sshPort.optional().meta({ description: 'SSH port, default 22.' }),
+    keyPath: z.string().min(1).optional().meta({ description: 'Path to the private key; ~ is expanded. Passphrase keys and the SSH agent also work.' }),
+    bastion: Bastion.optional(),
+  })
+  .meta({ description: 'How kubestrap reaches an existing host over SSH.' });
+
+const Disk = z
+  .strictObject({
+    size: z.int().min(1).max(65536).optional().meta({ description: 'Size in GiB. Required for Vagrant providers, where kubestrap creates the disk.' }),
+    device: z
+      .string()
+      .regex(/^\/dev\/[A-Za-z0-9/_-]+$/, { message: 'must be a device path such as /dev/sdb — use the path as lsblk shows it' })
+      .optional()
+      .meta({ description: 'Device path in the guest. Derived for Vagrant disks (/dev/sdb… on VirtualBox, /dev/vdb… on libvirt); required for existing hosts.' }),
+  })
+  .meta({ description: 'An extra raw disk, given whole to Rook as a Ceph OSD.' });
+
+const Taint = z.strictObject({
+  key: z.string().min(1),
+  value: z.string().optional(),
+  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']),
+});
+
+export const Role = z.enum(['control-plane', 'worker']);
+
+const NodeEntry = z
+  .strictObject({
+    name: dnsLabel('the Vagrant machine name; with count, the prefix of the generated names').meta({
+      description: 'Machine name. With count, a prefix: count 3 and name minion give minion1, minion2, minion3.',
+    }),
+    count: z.int().min(1).max(500).optional().meta({ description: 'Makes this entry a group of nodes with consecutive names and IPs.' }),
+    role: Role.default('worker'),
+    ip: ipv4.meta({ description: 'Private-network IPv4 address: the node IP, API advertise address and kubelet node-ip. With count, the first address.' }),
+    hostname: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'Hostname and Kubernetes node name; "{name}" is replaced by the machine name, e.g. k8s.{name}.dev. Defaults to the machine name.' }),
+    cpus: z.int().min(1).max(256).optional().meta({ description: 'vCPUs; default 2.' }),
+    memory: mebibytes.optional().meta({ description: 'Memory in MiB; default 2048 (4096 on Rook storage nodes).' }),
+    disks: z.array(Disk).optional(),
+    storage: z.boolean().optional().meta({ description: 'Runs Rook OSDs. Default: workers do; control-plane nodes do only when the cluster has no workers.' }),
+    labels: z.record(z.string(), z.string()).optional(),
+    taints: z
+      .array(Taint)
+      .optional()
+      .meta({ description: 'Node taints. Control-plane nodes default to node-role.kubernetes.io/control-plane:NoSchedule when the cluster has workers; [] means untainted.' }),
+    address: z.string().min(1).optional().meta({ description: 'existing provider: address kubestrap connects to; defaults to ip.' }),
+    ssh: SshAccess.optional(),
+  })
+  .meta({ description: 'A node, or a group of nodes when count is set.' });
+
+const Kubernetes = z.strictObject({
+  version: z
+    .string()
+    .regex(KUBERNETES_VERSION_PATTERN, { message: 'must be an exact release such as 1.31.4 — write MAJOR.MINOR.PATCH without a leading v' })
+    .default(DEFAULT_KUBERNETES_VERSION)
+    .meta({ description: 'Exact Kubernetes release, 1.29.x to 1.36.x.' }),
+  podSubnet: cidr.default('10.32.0.0/12'),
+  serviceSubnet: cidr.default('10.96.0.0/12'),
+  dnsDomain: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, {
+      message: 'must be a lowercase DNS name such as cluster.local — use letters, digits, - and .',
+    })
+    .default('cluster.local'),
+  controlPlaneEndpoint: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?:[0-9]{1,5}$/, {
+      message: 'must be host:port, e.g. 192.168.56.9:6443 or api.lab.local:6443 — give the VIP or DNS name and the port',
+    })
+    .optional()
+    .meta({ description: 'Stable address of the API server (VIP or DNS name with port). Required with several control-plane nodes.' }),
+});
+
+const Box = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)?$/, { message: 'must be a box name such as debian/bookworm64 — ORG/NAME from the box catalogue, or a local box name' })
+    .optional()
+    .meta({ description: 'Vagrant box; default debian/bookworm64 (Debian) or almalinux/9 (RHEL-like).' }),
+  version: z
+    .string()
+    .regex(/^[0-9][0-9A-Za-z.+-]*$/, { message: 'must be a box version such as 12.20250126.1 — copy it from the box catalogue' })
+    .optional(),
+  storageController: z
+    .string()
+    .regex(/^[A-Za-z0-9 ._-]+$/, { message: "must be a VirtualBox controller name such as 'SATA Controller'" })
+    .default('SATA Controller')
+    .meta({ description: 'VirtualBox storage controller that extra disks attach to.' }),
+});
+
+const Libvirt = z.strictObject({
+  driver: z.enum(['kvm', 'qemu']).default('kvm').meta({ description: 'qemu is software emulation, for hosts without KVM.' }),
+  storagePool: z.string().regex(/^[A-Za-z0-9._-]+$/, { message: 'must be a libvirt pool name — letters, digits, . _ -' }).default('default'),
+  emulatorPath: z.string().regex(/^\/[A-Za-z0-9/._-]+$/, { message: 'must be an absolute path to a qemu binary' }).optional(),
+});
+
+const Machines = z.strictObject({
+  provider: z.enum(['virtualbox', 'libvirt', 'existing']).default('virtualbox'),
+  box: Box.prefault({}),
+  network: cidr.default('192.168.56.0/24').meta({ description: 'The private network all nodes share (a host-only network for VirtualBox).' }),
+  linkedClones: z.boolean().default(true).meta({ description: 'Clone VMs from the box image instead of copying it (VirtualBox; libvirt always uses backing images).' }),
+  libvirt: Libvirt.prefault({}),
+  ssh: SshAccess.optional().meta({ description: 'existing provider: SSH settings shared by all nodes; a node may override them.' }),
+  nodes: z.array(NodeEntry).min(1, { message: 'must list at least one node — add a control-plane node' }),
+});
+
+const Os = z.strictObject({
+  family: z.enum(['debian', 'rhel']).default('debian').meta({ description: 'debian covers Debian and Ubuntu; rhel covers RHEL, AlmaLinux, Rocky.' }),
+});
+
+const Runtime = z.strictObject({
+  containerd: z
+    .strictObject({
+      version: z
+        .string()
+        .regex(/^[12]\.\d+(\.\d+)?$/, { message: 'must be a containerd release such as 1.7.27 or 2.1 — MAJOR.MINOR[.PATCH]' })
+        .optional()
+        .meta({ description: 'containerd release to install; default: the distribution package.' }),
+      sandboxImage: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9./:_-]*(@sha256:[a-f0-9]{64})?$/, { message: 'must be an image reference such as registry.k8s.io/pause:3.10' })
+        .optional()
+        .meta({ description: "Pod sandbox (pause) image; default: the one kubeadm expects for the Kubernetes version." }),
+    })
+    .prefault({}),
+});
+
+const Weave = z.strictObject({
+  version: z.enum(Object.keys(WEAVE_VERSIONS) as [keyof typeof WEAVE_VERSIONS]).default('2.9.0'),
+  imageRepository: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9./:_-]*$/, { message: 'must be a registry path such as docker.io/rajchaudhuri' })
+    .optional()
+    .meta({ description: 'Where weave-kube and weave-npc come from; default follows the version. Set it for a mirror.' }),
+  ipallocRange: cidr.optional().meta({ description: 'IPALLOC_RANGE; defaults to kubernetes.podSubnet and must equal it.' }),
+  encryption: z.boolean().default(true).meta({ description: 'Encrypt traffic between nodes with a password kept in the weave-passwd Secret.' }),
+  iptablesBackend: z.enum(['nft', 'legacy']).default('nft'),
+  mtu: z.int().min(576).max(9000).default(1376),
+});
+
+const Rook = z.strictObject({
+  enabled: z.boolean().default(true),
+  version: z.enum(Object.keys(ROOK_VERSIONS) as [keyof typeof ROOK_VERSIONS]).default('v1.20.6'),
+  deviceFilter: z
+    .string()
+    .regex(/^[A-Za-z0-9^$|()[\]*+?.-]+$/, { message: 'must be a device-name regular expression such as ^sd[b-z] — no spaces or slashes' })
+    .optional()
+    .meta({ description: 'Regular expression over device names; default: exactly the disks the spec lists.' }),
+  replicas: z.int().min(1).max(7).optional().meta({ description: 'Pool replica count; default 1 with fewer than 3 storage nodes, else 3.' }),
+});
+
+const Packages = z
+  .strictObject({
+    source: z.enum(['online', 'bundle']).default('online'),
+    bundle: z.string().min(1).optional().meta({ description: 'Path to a kubestrap bundle; required when source is bundle.' }),
+  });
+
+export const ClusterSpecSchema = z
+  .strictObject({
+    apiVersion: z.literal(API_VERSION),
+    kind: z.literal('Cluster'),
+    metadata: z.strictObject({
+      name: dnsLabel('the cluster name').meta({ description: 'Cluster name; names the working directory, kubeconfig context and Vagrant machines.' }),
+    }),
+    spec: z
+      .strictObject({
+        kubernetes: Kubernetes.prefault({}),
+        machines: Machines,
+        os: Os.prefault({}),
+        runtime: Runtime.prefault({}),
+        cni: z.strictObject({ weave: Weave.prefault({}) }).prefault({}),
+        storage: z.strictObject({ rook: Rook.prefault({}) }).prefault({}),
+        packages: Packages.prefault({}),
+      }),
+  })
+  .meta({ title: 'kubestrap Cluster', description: 'One YAML file that describes a Kubernetes cluster for kubestrap.' });
+
+export type ClusterSpec = z.output<typeof ClusterSpecSchema>;
+export type NodeEntrySpec = z.output<typeof NodeEntry>;
+export type SshAccessSpec = z.output<typeof SshAccess>;
+export type DiskSpec = z.output<typeof Disk>;
+export type TaintSpec = z.output<typeof Taint>;
+export type RoleName = z.output<typeof Role>;

@@ -1,0 +1,70 @@
+// What every kubeadm API version renders the same way: the node's registration
+// inputs and the component configs (KubeletConfiguration, KubeProxyConfiguration).
+import type { ClusterModel, NodeModel } from '../../spec/model.js';
+
+export const CRI_SOCKET = 'unix:///run/containerd/containerd.sock';
+export const API_SERVER_PORT = 6443;
+/** Written by the join phase (0600, removed after join); holds the bootstrap token. */
+export const DISCOVERY_KUBECONFIG = '/etc/kubernetes/kubestrap-discovery.conf';
+
+// The kubelet may not set labels in these namespaces on itself (NodeRestriction);
+// the join phase applies those through the API instead.
+const RESTRICTED_LABEL = /(^|\.)(kubernetes\.io|k8s\.io)\//;
+const KUBELET_ALLOWED = /^(kubelet\.kubernetes\.io|node\.kubernetes\.io)\/|^node-restriction\.kubernetes\.io\//;
+
+export function kubeletSettableLabels(node: NodeModel): [string, string][] {
+  return Object.entries(node.labels).filter(([key]) => !RESTRICTED_LABEL.test(key) || KUBELET_ALLOWED.test(key));
+}
+
+/** kubelet flags kubeadm writes to kubeadm-flags.env, in a fixed order. */
+export function kubeletArgs(node: NodeModel): [string, string][] {
+  const args: [string, string][] = [['node-ip', node.ip]];
+  const labels = kubeletSettableLabels(node);
+  if (labels.length) args.push(['node-labels', labels.map(([k, v]) => `${k}=${v}`).join(',')]);
+  return args;
+}
+
+export function taints(node: NodeModel): { key: string; value?: string; effect: string }[] {
+  return node.taints.map((t) => ({ key: t.key, ...(t.value !== undefined ? { value: t.value } : {}), effect: t.effect }));
+}
+
+export function certSANs(model: ClusterModel): string[] {
+  const endpointHost = model.kubernetes.controlPlaneEndpoint.slice(0, model.kubernetes.controlPlaneEndpoint.lastIndexOf(':'));
+  const sans = new Set<string>([endpointHost]);
+  for (const node of model.nodes) {
+    if (node.role !== 'control-plane') continue;
+    sans.add(node.ip);
+    sans.add(node.hostname);
+  }
+  return [...sans];
+}
+
+export function localAPIEndpoint(node: NodeModel): { advertiseAddress: string; bindPort: number } {
+  return { advertiseAddress: node.ip, bindPort: API_SERVER_PORT };
+}
+
+export function kubeletConfiguration(model: ClusterModel): object {
+  return {
+    apiVersion: 'kubelet.config.k8s.io/v1beta1',
+    kind: 'KubeletConfiguration',
+    cgroupDriver: 'systemd',
+    containerRuntimeEndpoint: CRI_SOCKET,
+    // hostprep turns swap off now and at boot, so the kubelet's default check stays on.
+    failSwapOn: true,
+    rotateCertificates: true,
+    clusterDomain: model.kubernetes.dnsDomain,
+  };
+}
+
+export function kubeProxyConfiguration(model: ClusterModel): object {
+  return {
+    apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+    kind: 'KubeProxyConfiguration',
+    mode: 'iptables',
+    clusterCIDR: model.kubernetes.podSubnet,
+  };
+}
+
+export function kubernetesVersionTag(model: ClusterModel): string {
+  return `v${model.kubernetes.version.text}`;
+}

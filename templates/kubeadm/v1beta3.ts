@@ -1,0 +1,41 @@
+// kubeadm.k8s.io/v1beta3 (Kubernetes 1.29-1.30): extra args are a map of flag: value,
+// and there is no timeouts block (v1beta4 moved discovery.timeout there).
+import type { ClusterModel, NodeModel } from '../../spec/model.js';
+import * as common from './common.js';
+
+const API = 'kubeadm.k8s.io/v1beta3';
+
+function nodeRegistration(node: NodeModel): object {
+  return {
+    name: node.hostname,
+    criSocket: common.CRI_SOCKET,
+    kubeletExtraArgs: Object.fromEntries(common.kubeletArgs(node)),
+    taints: common.taints(node),
+  };
+}
+
+export function initConfiguration(_model: ClusterModel, node: NodeModel): object {
+  return { apiVersion: API, kind: 'InitConfiguration', localAPIEndpoint: common.localAPIEndpoint(node), nodeRegistration: nodeRegistration(node) };
+}
+
+export function clusterConfiguration(model: ClusterModel): object {
+  return {
+    apiVersion: API,
+    kind: 'ClusterConfiguration',
+    clusterName: model.name,
+    kubernetesVersion: common.kubernetesVersionTag(model),
+    controlPlaneEndpoint: model.kubernetes.controlPlaneEndpoint,
+    networking: { podSubnet: model.kubernetes.podSubnet, serviceSubnet: model.kubernetes.serviceSubnet, dnsDomain: model.kubernetes.dnsDomain },
+    apiServer: { certSANs: common.certSANs(model) },
+  };
+}
+
+export function joinConfiguration(_model: ClusterModel, node: NodeModel): object {
+  return {
+    apiVersion: API,
+    kind: 'JoinConfiguration',
+    discovery: { file: { kubeConfigPath: common.DISCOVERY_KUBECONFIG }, timeout: '5m0s' },
+    nodeRegistration: nodeRegistration(node),
+    ...(node.role === 'control-plane' ? { controlPlane: { localAPIEndpoint: common.localAPIEndpoint(node) } } : {}),
+  };
+}

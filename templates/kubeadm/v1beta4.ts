@@ -1,0 +1,42 @@
+// kubeadm.k8s.io/v1beta4 (Kubernetes 1.31+): extra args are lists of {name, value}.
+import type { ClusterModel, NodeModel } from '../../spec/model.js';
+import * as common from './common.js';
+
+const API = 'kubeadm.k8s.io/v1beta4';
+
+function nodeRegistration(node: NodeModel): object {
+  return {
+    name: node.hostname,
+    criSocket: common.CRI_SOCKET,
+    kubeletExtraArgs: common.kubeletArgs(node).map(([name, value]) => ({ name, value })),
+    // Always written: an absent list gives a control-plane node kubeadm's default taint.
+    taints: common.taints(node),
+  };
+}
+
+export function initConfiguration(_model: ClusterModel, node: NodeModel): object {
+  return { apiVersion: API, kind: 'InitConfiguration', localAPIEndpoint: common.localAPIEndpoint(node), nodeRegistration: nodeRegistration(node) };
+}
+
+export function clusterConfiguration(model: ClusterModel): object {
+  return {
+    apiVersion: API,
+    kind: 'ClusterConfiguration',
+    clusterName: model.name,
+    kubernetesVersion: common.kubernetesVersionTag(model),
+    controlPlaneEndpoint: model.kubernetes.controlPlaneEndpoint,
+    networking: { podSubnet: model.kubernetes.podSubnet, serviceSubnet: model.kubernetes.serviceSubnet, dnsDomain: model.kubernetes.dnsDomain },
+    apiServer: { certSANs: common.certSANs(model) },
+  };
+}
+
+export function joinConfiguration(_model: ClusterModel, node: NodeModel): object {
+  return {
+    apiVersion: API,
+    kind: 'JoinConfiguration',
+    discovery: { file: { kubeConfigPath: common.DISCOVERY_KUBECONFIG } },
+    nodeRegistration: nodeRegistration(node),
+    ...(node.role === 'control-plane' ? { controlPlane: { localAPIEndpoint: common.localAPIEndpoint(node) } } : {}),
+    timeouts: { discovery: '5m0s', tlsBootstrap: '5m0s' },
+  };
+}

@@ -1,0 +1,96 @@
+// Every artifact of a cluster, as data: path, mode, bytes. Pure and deterministic
+// (no clock, no randomness, no I/O but reading our own templates), so the same spec
+// always renders the same bytes and a re-render can tell exactly what changed.
+import { createHash } from 'node:crypto';
+import type { ClusterModel, NodeModel } from '../spec/model.js';
+import { fillTemplate } from './engine.js';
+import { hostsBlock, modulesLoad, sysctlConf } from './host-files.js';
+import { renderKubeadmConfig } from './kubeadm/index.js';
+import { rookResources } from './rook.js';
+import { vagrantConfig, vagrantfile } from './vagrant.js';
+import { weaveManifest } from './weave.js';
+import { toYaml, toYamlDocuments } from './yaml.js';
+
+export interface RenderedFile {
+  /** Path inside the render directory. */
+  readonly path: string;
+  readonly mode: number;
+  readonly content: string;
+  /** For node files: the node it belongs to and its absolute path there. */
+  readonly node?: string;
+  readonly target?: string;
+}
+
+export interface ManifestEntry {
+  readonly path: string;
+  readonly mode: string;
+  readonly sha256: string;
+  readonly node?: string;
+  readonly target?: string;
+}
+
+export interface RenderManifest {
+  readonly kind: 'RenderManifest';
+  readonly cluster: string;
+  readonly files: readonly ManifestEntry[];
+}
+
+export const MANIFEST_PATH = 'manifest.json';
+
+export function sha256(content: string): string {
+  return createHash('sha256').update(content, 'utf8').digest('hex');
+}
+
+function nodeFiles(model: ClusterModel, node: NodeModel): RenderedFile[] {
+  const defaultsFile = model.os.family === 'debian' ? '/etc/default/kubelet' : '/etc/sysconfig/kubelet';
+  const containerd = `containerd/config-v${model.runtime.containerdConfigVersion}.toml.hbs`;
+  const files: [string, number, string][] = [
+    // kubeadm.conf holds no secret (join credentials live in a separate, short-lived
+    // file), but it describes the control plane: keep it root-only anyway.
+    ['/etc/kubernetes/kubeadm.conf', 0o600, renderKubeadmConfig(model, node)],
+    ['/etc/systemd/system/kubelet.service', 0o644, fillTemplate('systemd/kubelet.service.hbs', {})],
+    ['/etc/systemd/system/kubelet.service.d/10-kubeadm.conf', 0o644, fillTemplate('systemd/10-kubeadm.conf.hbs', { defaultsFile })],
+    [defaultsFile, 0o644, fillTemplate('systemd/kubelet-defaults.hbs', { ip: node.ip })],
+    ['/etc/containerd/config.toml', 0o644, fillTemplate(containerd, { sandboxImage: model.runtime.sandboxImage })],
+    ['/etc/modules-load.d/kubestrap.conf', 0o644, modulesLoad()],
+    ['/etc/sysctl.d/99-kubestrap.conf', 0o644, sysctlConf()],
+    ['/etc/kubestrap/hosts', 0o644, hostsBlock(model)],
+  ];
+  return files.map(([target, mode, content]) => ({ path: `nodes/${node.name}${target}`, mode, content, node: node.name, target }));
+}
+
+function clusterFiles(model: ClusterModel): RenderedFile[] {
+  const files: RenderedFile[] = [{ path: 'cluster/weave-net.yaml', mode: 0o644, content: toYaml(weaveManifest(model)) }];
+  if (model.rook.enabled) files.push({ path: 'cluster/rook-cluster.yaml', mode: 0o644, content: toYamlDocuments(rookResources(model)) });
+  return files;
+}
+
+function machineFiles(model: ClusterModel): RenderedFile[] {
+  if (model.machines.provider === 'existing') return [];
+  return [
+    { path: 'Vagrantfile', mode: 0o644, content: vagrantfile(model) },
+    { path: 'vagrant_config.yml', mode: 0o644, content: vagrantConfig(model) },
+  ];
+}
+
+export function manifestOf(model: ClusterModel, files: readonly RenderedFile[]): RenderManifest {
+  return {
+    kind: 'RenderManifest',
+    cluster: model.name,
+    files: files.map((f) => ({
+      path: f.path,
+      mode: f.mode.toString(8).padStart(4, '0'),
+      sha256: sha256(f.content),
+      ...(f.node ? { node: f.node, target: f.target } : {}),
+    })),
+  };
+}
+
+/** All artifacts, sorted by path, with the render manifest last. */
+export function renderCluster(model: ClusterModel): RenderedFile[] {
+  const files = [...machineFiles(model), ...clusterFiles(model), ...model.nodes.flatMap((n) => nodeFiles(model, n))].sort((a, b) =>
+    a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
+  );
+  const manifest = `${JSON.stringify(manifestOf(model, files), null, 2)}\n`;
+  return [...files, { path: MANIFEST_PATH, mode: 0o644, content: manifest }];
+}

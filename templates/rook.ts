@@ -1,0 +1,108 @@
+// Rook-Ceph custom resources sized to the storage nodes: one node gets one mon and
+// pools of size 1 (as upstream's cluster-test.yaml); three or more get three mons
+// and size-3 pools spread across hosts.
+import type { ClusterModel, NodeModel } from '../spec/model.js';
+
+export const ROOK_NAMESPACE = 'rook-ceph';
+export const STORAGE_CLASS = 'rook-ceph-block';
+export const BLOCK_POOL = 'replicapool';
+
+const meta = (name: string) => ({ name, namespace: ROOK_NAMESPACE });
+
+function storageNodes(model: ClusterModel): NodeModel[] {
+  return model.nodes.filter((n) => n.storage);
+}
+
+/** Rook names devices relative to /dev; deeper paths (by-id) are given whole. */
+function deviceName(device: string): string {
+  return /^\/dev\/[^/]+$/.test(device) ? device.slice('/dev/'.length) : device;
+}
+
+/** Tolerate every taint a storage node carries, or Rook will not run its OSD there. */
+function tolerations(model: ClusterModel): object[] {
+  const seen = new Map<string, object>();
+  for (const node of storageNodes(model)) {
+    for (const taint of node.taints) seen.set(`${taint.key}:${taint.effect}`, { key: taint.key, operator: 'Exists', effect: taint.effect });
+  }
+  return [...seen.values()];
+}
+
+export function cephCluster(model: ClusterModel): object {
+  const r = model.rook;
+  const small = r.monCount < 3;
+  const tolerate = tolerations(model);
+  return {
+    apiVersion: 'ceph.rook.io/v1',
+    kind: 'CephCluster',
+    metadata: meta(ROOK_NAMESPACE),
+    spec: {
+      cephVersion: { image: r.cephImage },
+      dataDirHostPath: '/var/lib/rook',
+      mon: { count: r.monCount, allowMultiplePerNode: small },
+      mgr: { count: small ? 1 : 2, allowMultiplePerNode: small, modules: [{ name: 'rook', enabled: true }] },
+      dashboard: { enabled: true, ssl: true },
+      crashCollector: { disable: small },
+      storage: {
+        useAllNodes: false,
+        useAllDevices: false,
+        nodes: storageNodes(model).map((n) =>
+          r.deviceFilter ? { name: n.hostname, deviceFilter: r.deviceFilter } : { name: n.hostname, devices: n.disks.map((d) => ({ name: deviceName(d.device) })) },
+        ),
+      },
+      ...(tolerate.length ? { placement: { all: { tolerations: tolerate } } } : {}),
+      priorityClassNames: { all: 'system-node-critical', mgr: 'system-cluster-critical' },
+      disruptionManagement: { managePodBudgets: true },
+      ...(r.replicas === 1 ? { cephConfig: { global: { osd_pool_default_size: '1', mon_warn_on_pool_no_redundancy: 'false' } } } : {}),
+    },
+  };
+}
+
+function pool(name: string, poolName: string | undefined, model: ClusterModel): object {
+  const r = model.rook;
+  return {
+    apiVersion: 'ceph.rook.io/v1',
+    kind: 'CephBlockPool',
+    metadata: meta(name),
+    spec: {
+      ...(poolName ? { name: poolName } : {}),
+      failureDomain: r.failureDomain,
+      replicated: { size: r.replicas, requireSafeReplicaSize: r.replicas > 1 },
+    },
+  };
+}
+
+export function blockPools(model: ClusterModel): object[] {
+  // Ceph creates the .mgr pool with size 3 unless told otherwise; a smaller cluster
+  // would stay HEALTH_WARN (undersized) forever.
+  return model.rook.replicas < 3 ? [pool('builtin-mgr', '.mgr', model), pool(BLOCK_POOL, undefined, model)] : [pool(BLOCK_POOL, undefined, model)];
+}
+
+export function storageClass(): object {
+  const secret = (kind: string, name: string) => ({
+    [`csi.storage.k8s.io/${kind}-secret-name`]: name,
+    [`csi.storage.k8s.io/${kind}-secret-namespace`]: ROOK_NAMESPACE,
+  });
+  return {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: { name: STORAGE_CLASS, annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+    provisioner: 'rook-ceph.rbd.csi.ceph.com',
+    parameters: {
+      clusterID: ROOK_NAMESPACE,
+      pool: BLOCK_POOL,
+      imageFormat: '2',
+      imageFeatures: 'layering',
+      ...secret('provisioner', 'rook-csi-rbd-provisioner'),
+      ...secret('controller-expand', 'rook-csi-rbd-provisioner'),
+      ...secret('controller-publish', 'rook-csi-rbd-provisioner'),
+      ...secret('node-stage', 'rook-csi-rbd-node'),
+      'csi.storage.k8s.io/fstype': 'ext4',
+    },
+    allowVolumeExpansion: true,
+    reclaimPolicy: 'Delete',
+  };
+}
+
+export function rookResources(model: ClusterModel): object[] {
+  return [cephCluster(model), ...blockPools(model), storageClass()];
+}
