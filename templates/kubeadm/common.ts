@@ -8,12 +8,24 @@ export const API_SERVER_PORT = 6443;
 export const DISCOVERY_KUBECONFIG = '/etc/kubernetes/kubestrap-discovery.conf';
 
 // The kubelet may not set labels in these namespaces on itself (NodeRestriction);
-// the join phase applies those through the API instead.
+// the join phase applies the others through the API instead.
 const RESTRICTED_LABEL = /(^|\.)(kubernetes\.io|k8s\.io)\//;
-const KUBELET_ALLOWED = /^(kubelet\.kubernetes\.io|node\.kubernetes\.io)\/|^node-restriction\.kubernetes\.io\//;
+// NodeRestriction's allow-list: these two prefixes and a few well-known keys.
+const KUBELET_ALLOWED_PREFIX = /^(kubelet\.kubernetes\.io|node\.kubernetes\.io)\//;
+const KUBELET_ALLOWED_KEYS = new Set([
+  'kubernetes.io/hostname',
+  'kubernetes.io/arch',
+  'kubernetes.io/os',
+  'beta.kubernetes.io/instance-type',
+  'node.kubernetes.io/instance-type',
+  'failure-domain.beta.kubernetes.io/region',
+  'failure-domain.beta.kubernetes.io/zone',
+  'topology.kubernetes.io/region',
+  'topology.kubernetes.io/zone',
+]);
 
 export function kubeletSettableLabels(node: NodeModel): [string, string][] {
-  return Object.entries(node.labels).filter(([key]) => !RESTRICTED_LABEL.test(key) || KUBELET_ALLOWED.test(key));
+  return Object.entries(node.labels).filter(([key]) => !RESTRICTED_LABEL.test(key) || KUBELET_ALLOWED_PREFIX.test(key) || KUBELET_ALLOWED_KEYS.has(key));
 }
 
 /** kubelet flags kubeadm writes to kubeadm-flags.env, in a fixed order. */

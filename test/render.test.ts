@@ -1,0 +1,97 @@
+// Golden files for every fixture (review diffs like code; `npx vitest -u` rewrites
+// them), plus the properties the rest of kubestrap relies on: determinism, modes,
+// a manifest that matches the files, no secret material.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { writeRender } from '../cli/render-dir.js';
+import { loadSpec } from '../spec/load.js';
+import { MANIFEST_PATH, renderCluster, sha256, type RenderManifest } from '../templates/render.js';
+import { FIXTURES, renderFixture } from './support/fixtures.js';
+
+describe.each(FIXTURES)('render %s', (name) => {
+  it('matches the golden files', async () => {
+    const { files } = await renderFixture(name);
+    for (const file of files) {
+      await expect(file.content).toMatchFileSnapshot(`golden/${name}/${file.path}`);
+    }
+  });
+
+  it('renders byte-identical output twice, in memory and on disk', async () => {
+    const first = await renderFixture(name);
+    const second = await renderFixture(name);
+    expect(second.files).toEqual(first.files);
+    for (const file of first.files) {
+      expect(readFileSync(join(second.dir, file.path))).toEqual(readFileSync(join(first.dir, file.path)));
+    }
+  });
+
+  it('lists every file in the manifest with its sha256 and mode', async () => {
+    const { files, dir } = await renderFixture(name);
+    const manifest = JSON.parse(readFileSync(join(dir, MANIFEST_PATH), 'utf8')) as RenderManifest;
+    const rendered = files.filter((f) => f.path !== MANIFEST_PATH);
+    expect(manifest.files.map((f) => f.path)).toEqual(rendered.map((f) => f.path));
+    for (const entry of manifest.files) {
+      expect(sha256(readFileSync(join(dir, entry.path), 'utf8'))).toBe(entry.sha256);
+    }
+  });
+});
+
+describe('render output', () => {
+  it('renders the embedded default with no spec: 1 control plane, 2 workers, Weave, Rook, VirtualBox', async () => {
+    const { model } = await loadSpec();
+    const paths = renderCluster(model).map((f) => f.path);
+    expect(model.machines.provider).toBe('virtualbox');
+    expect(model.nodes.map((n) => `${n.name}:${n.role}`)).toEqual(['cp:control-plane', 'worker1:worker', 'worker2:worker']);
+    expect(paths).toContain('Vagrantfile');
+    expect(paths).toContain('cluster/weave-net.yaml');
+    expect(paths).toContain('cluster/rook-cluster.yaml');
+  });
+
+  it('gives kubeadm.conf mode 0600 on disk and everything else 0644', async () => {
+    const { files, dir } = await renderFixture('ha');
+    const { statSync } = await import('node:fs');
+    for (const file of files) {
+      const mode = statSync(join(dir, file.path)).mode & 0o777;
+      expect(mode, file.path).toBe(file.path.endsWith('/kubeadm.conf') ? 0o600 : 0o644);
+    }
+  });
+
+  it('writes nothing for existing hosts but node files and cluster manifests (no Vagrantfile)', async () => {
+    const { files } = await renderFixture('existing');
+    expect(files.map((f) => f.path).filter((p) => !p.startsWith('nodes/') && !p.startsWith('cluster/'))).toEqual([MANIFEST_PATH]);
+  });
+
+  it('pins the kubelet and API server to the private address, never the NAT one', async () => {
+    const { files, loaded } = await renderFixture('source-lab');
+    for (const node of loaded.model.nodes) {
+      const kubeadm = files.find((f) => f.path === `nodes/${node.name}/etc/kubernetes/kubeadm.conf`)!.content;
+      expect(kubeadm).toContain(`value: ${node.ip}`);
+      expect(kubeadm).not.toContain('10.0.2.15');
+      const defaults = files.find((f) => f.path === `nodes/${node.name}/etc/sysconfig/kubelet`)!.content;
+      expect(defaults).toContain(`--node-ip=${node.ip}`);
+    }
+  });
+
+  it('never writes a join token, CA hash, certificate key or Weave password', async () => {
+    for (const name of FIXTURES) {
+      const { files } = await renderFixture(name);
+      for (const file of files) {
+        expect(file.content, file.path).not.toMatch(/[a-z0-9]{6}\.[a-z0-9]{16}/);
+        expect(file.content, file.path).not.toMatch(/sha256:[0-9a-f]{64}/);
+        expect(file.content, file.path).not.toMatch(/certificateKey|WEAVE_PASSWORD\s*=|value:\s*[A-Za-z0-9+/]{20,}={0,2}$/m);
+      }
+    }
+  });
+
+  it('removes files an earlier render made that this one does not, and nothing else', async () => {
+    const big = await renderFixture('ha');
+    const { writeFileSync, existsSync } = await import('node:fs');
+    writeFileSync(join(big.dir, 'notes.txt'), 'mine');
+    const appliance = await loadSpec(new URL('./fixtures/specs/appliance.yaml', import.meta.url).pathname);
+    const summary = await writeRender(big.dir, renderCluster(appliance.model));
+    expect(summary.removed).toContain('nodes/cp2/etc/kubernetes/kubeadm.conf');
+    expect(existsSync(join(big.dir, 'nodes/cp2/etc/kubernetes/kubeadm.conf'))).toBe(false);
+    expect(existsSync(join(big.dir, 'notes.txt'))).toBe(true);
+  });
+});
