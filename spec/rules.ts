@@ -96,7 +96,7 @@ function checkNodes(spec: ClusterSpec, nodes: ExpandedNode[], network: Cidr | un
   for (const node of nodes) {
     const e = node.entry;
     const at = (...field: (string | number)[]): SpecPath => [...node.source, ...field];
-    const label = e.count === undefined ? `node ${node.name}` : `${node.name} (group ${e.name})`;
+    const label = e.count === undefined ? `node ${node.name}` : `${node.name} of group ${e.name}`;
 
     for (const [kind, value] of [['name', node.name], ['hostname', node.hostname], ['ip', node.ip]] as const) {
       const seen = firstSeen[kind].get(value);

@@ -4,6 +4,7 @@
 // offending place at once.
 import { z } from 'zod';
 import { DNS_LABEL } from './names.js';
+import { IPV4 } from './net.js';
 import { DEFAULT_KUBERNETES_VERSION, KUBERNETES_VERSION_PATTERN, ROOK_VERSIONS, WEAVE_VERSIONS } from './versions.js';
 
 export const API_VERSION = 'kubestrap.dev/v1alpha1';
@@ -13,7 +14,10 @@ const dnsLabel = (what: string) =>
     message: `must be a DNS label — use 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit (${what})`,
   });
 
-const ipv4 = z.string().meta({ description: 'An IPv4 address, e.g. 192.168.56.10.', format: 'ipv4' });
+const ipv4 = z
+  .string()
+  .regex(IPV4, { message: 'must be an IPv4 address such as 192.168.56.10 — four numbers from 0 to 255 separated by dots' })
+  .meta({ description: 'An IPv4 address, e.g. 192.168.56.10.' });
 const cidr = z.string().meta({ description: 'An IPv4 network in address/prefix form, e.g. 10.32.0.0/12.' });
 const mebibytes = z.int().min(256).max(4 * 1024 * 1024).meta({ description: 'Memory in MiB.' });
 const sshPort = z.int().min(1).max(65535);

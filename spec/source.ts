@@ -58,7 +58,9 @@ function resolve(source: SpecSource, path: SpecPath): { node: Node | null; key: 
 
 export function locate(source: SpecSource, issue: SpecIssue): LocatedIssue {
   const { node, key, found } = resolve(source, issue.path);
-  const target = found && issue.atKey && key ? key : node;
+  // Point at the key for unknown fields, and for whole mappings and lists, whose own
+  // position is their first item rather than the line that names them.
+  const target = found && key && (issue.atKey || isMap(node) || isSeq(node)) ? key : node;
   const offset = target?.range?.[0] ?? 0;
   const position = source.lines.linePos(offset);
   return { ...issue, file: source.file, line: position.line, column: position.col };
