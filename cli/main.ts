@@ -22,6 +22,9 @@ const program = new Command('kubestrap')
   .description('One YAML cluster spec to a working Kubernetes cluster on Vagrant VMs or existing hosts.')
   .version(process.env.npm_package_version ?? '0.1.0')
   .showHelpAfterError()
+  // Usage errors are invalid input; --help and --version are not errors. Set before
+  // the subcommands are added so that they inherit it.
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.invalidInput))
   .addHelpText(
     'after',
     `\nExit codes: ${EXIT.ok} ok, ${EXIT.failure} failure, ${EXIT.invalidInput} invalid input (nothing was changed), ${EXIT.interrupted} interrupted.`,
@@ -46,10 +49,5 @@ program
   .command('schema')
   .description("print the cluster spec's JSON Schema")
   .action((options) => run(options, async () => (await import('./commands/schema.js')).schemaCommand as Action));
-
-program.exitOverride((error) => {
-  // Usage errors are invalid input; --help and --version are not errors.
-  process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.invalidInput);
-});
 
 await program.parseAsync(process.argv);

@@ -100,7 +100,9 @@ function checkNodes(spec: ClusterSpec, nodes: ExpandedNode[], network: Cidr | un
 
     for (const [kind, value] of [['name', node.name], ['hostname', node.hostname], ['ip', node.ip]] as const) {
       const seen = firstSeen[kind].get(value);
-      if (seen && seen !== node) {
+      // A hostname that merely repeats a duplicate name is the same mistake, reported once.
+      const sameMistake = kind === 'hostname' && seen?.name === node.name;
+      if (seen && seen !== node && !sameMistake) {
         once(`dup:${kind}:${value}`, error(at(kind === 'hostname' && e.hostname === undefined ? 'name' : kind), `${kind} ${value} is used twice (also by ${seen.name})`, `give each node its own ${kind}`));
       } else {
         firstSeen[kind].set(value, node);
