@@ -15,6 +15,12 @@ async function run(options: Record<string, unknown>, load: () => Promise<Action>
   }
 }
 
+// `kubestrap render | head` closes our stdout early; that is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(EXIT.ok);
+  throw error;
+});
+
 const fileOption = () => new Option('-f, --file <spec>', 'cluster spec (YAML); without it the embedded default cluster');
 const jsonOption = () => new Option('--json', 'print one JSON document instead of text');
 

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the real tools the test suite checks rendered files with. Needs root (apt).
+# Debian 12: ruby (ruby -c), vagrant + vagrant-libvirt (vagrant validate for both
+# providers), systemd (systemd-analyze verify), containerd (reads our config.toml),
+# shellcheck (generated scripts).
+set -euo pipefail
+packages=(ruby vagrant vagrant-libvirt systemd containerd shellcheck)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "test dependencies already installed: ${packages[*]}"
+  exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
