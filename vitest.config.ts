@@ -6,5 +6,6 @@ export default defineConfig({
     // The real-tool checks (vagrant validate, ruby, systemd-analyze) spawn processes; give them room.
     testTimeout: 60_000,
     pool: 'forks',
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });
