@@ -77,6 +77,24 @@ export function kubeProxyConfiguration(model: ClusterModel): object {
   };
 }
 
-export function kubernetesVersionTag(model: ClusterModel): string {
+function kubernetesVersionTag(model: ClusterModel): string {
   return `v${model.kubernetes.version.text}`;
+}
+
+// InitConfiguration and ClusterConfiguration have the same shape in v1beta3 and
+// v1beta4 as far as kubestrap fills them; only apiVersion and nodeRegistration differ.
+export function initConfiguration(apiVersion: string, node: NodeModel, nodeRegistration: object): object {
+  return { apiVersion, kind: 'InitConfiguration', localAPIEndpoint: localAPIEndpoint(node), nodeRegistration };
+}
+
+export function clusterConfiguration(apiVersion: string, model: ClusterModel): object {
+  return {
+    apiVersion,
+    kind: 'ClusterConfiguration',
+    clusterName: model.name,
+    kubernetesVersion: kubernetesVersionTag(model),
+    controlPlaneEndpoint: model.kubernetes.controlPlaneEndpoint,
+    networking: { podSubnet: model.kubernetes.podSubnet, serviceSubnet: model.kubernetes.serviceSubnet, dnsDomain: model.kubernetes.dnsDomain },
+    apiServer: { certSANs: certSANs(model) },
+  };
 }

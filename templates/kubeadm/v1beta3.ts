@@ -15,19 +15,11 @@ function nodeRegistration(node: NodeModel): object {
 }
 
 export function initConfiguration(_model: ClusterModel, node: NodeModel): object {
-  return { apiVersion: API, kind: 'InitConfiguration', localAPIEndpoint: common.localAPIEndpoint(node), nodeRegistration: nodeRegistration(node) };
+  return common.initConfiguration(API, node, nodeRegistration(node));
 }
 
 export function clusterConfiguration(model: ClusterModel): object {
-  return {
-    apiVersion: API,
-    kind: 'ClusterConfiguration',
-    clusterName: model.name,
-    kubernetesVersion: common.kubernetesVersionTag(model),
-    controlPlaneEndpoint: model.kubernetes.controlPlaneEndpoint,
-    networking: { podSubnet: model.kubernetes.podSubnet, serviceSubnet: model.kubernetes.serviceSubnet, dnsDomain: model.kubernetes.dnsDomain },
-    apiServer: { certSANs: common.certSANs(model) },
-  };
+  return common.clusterConfiguration(API, model);
 }
 
 export function joinConfiguration(_model: ClusterModel, node: NodeModel): object {
