@@ -1,0 +1,75 @@
+// Errors from the SSH layer. Each names the host and says what to do next; the
+// runner's failure summary prints them as they are.
+
+export class SshError extends Error {
+  readonly exitCode: number = 1;
+  constructor(
+    readonly host: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${host}: ${message}`, options);
+    this.name = 'SshError';
+  }
+}
+
+/** Could not connect (after the last retry, or at once for auth failures). */
+export class ConnectError extends SshError {
+  override name = 'ConnectError';
+}
+
+/** The connection died under a running command; the command's outcome is unknown. */
+export class ConnectionLostError extends SshError {
+  override name = 'ConnectionLostError';
+}
+
+export class HostKeyMismatchError extends SshError {
+  override name = 'HostKeyMismatchError';
+  constructor(host: string, readonly known: string, readonly offered: string, readonly forgetCommand: string) {
+    super(
+      host,
+      `host key changed: known ${known}, offered ${offered}. This is either a recreated machine ` +
+        `(Vagrant reuses IPs) or someone in the middle. If you recreated it, forget the old key with: ${forgetCommand}`,
+    );
+  }
+}
+
+export class SudoPasswordError extends SshError {
+  override name = 'SudoPasswordError';
+  constructor(host: string, user: string) {
+    super(host, `sudo asks ${user} for a password; kubestrap runs sudo -n. Give ${user} passwordless sudo (NOPASSWD in /etc/sudoers.d) or connect as root`);
+  }
+}
+
+export interface CommandOutcome {
+  readonly command: string;
+  readonly code: number | null;
+  readonly signal?: string | undefined;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function tail(text: string, lines = 15): string {
+  const all = text.trimEnd().split('\n');
+  return all.slice(-lines).join('\n');
+}
+
+export function describeOutput(outcome: CommandOutcome): string {
+  const output = tail(`${outcome.stdout}${outcome.stderr ? `\n${outcome.stderr}` : ''}`.trim());
+  return output ? `\n--- last output ---\n${output}` : ' (no output)';
+}
+
+export class CommandFailedError extends SshError {
+  override name = 'CommandFailedError';
+  constructor(host: string, readonly outcome: CommandOutcome) {
+    const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited ${outcome.code}`;
+    super(host, `\`${outcome.command}\` ${how}${describeOutput(outcome)}`);
+  }
+}
+
+export class CommandTimeoutError extends SshError {
+  override name = 'CommandTimeoutError';
+  constructor(host: string, readonly outcome: CommandOutcome, readonly timeoutMs: number) {
+    super(host, `\`${outcome.command}\` did not finish within ${Math.round(timeoutMs / 1000)} s${describeOutput(outcome)}`);
+  }
+}

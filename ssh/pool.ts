@@ -1,0 +1,47 @@
+// One SshHost per node for the whole run, sharing the cluster's known_hosts, the
+// redactor and a log directory (one 0600 log file per host).
+import { join } from 'node:path';
+import { HostLog } from './host-log.js';
+import { SshHost, type SshHostOptions, type SshTarget } from './host.js';
+import { KnownHosts } from './known-hosts.js';
+import { Redactor } from './redact.js';
+
+export interface SshPoolOptions extends Partial<Omit<SshHostOptions, 'knownHosts' | 'log' | 'redactor'>> {
+  readonly knownHostsPath: string;
+  readonly logDir?: string;
+  readonly redactor?: Redactor;
+}
+
+export class SshPool {
+  readonly knownHosts: KnownHosts;
+  readonly redactor: Redactor;
+  private readonly hosts = new Map<string, SshHost>();
+  private readonly logs: HostLog[] = [];
+
+  constructor(private readonly options: SshPoolOptions) {
+    this.knownHosts = new KnownHosts(options.knownHostsPath);
+    this.redactor = options.redactor ?? new Redactor();
+  }
+
+  logPath(name: string): string | undefined {
+    return this.options.logDir ? join(this.options.logDir, `${name}.log`) : undefined;
+  }
+
+  host(target: SshTarget): SshHost {
+    let host = this.hosts.get(target.name);
+    if (!host) {
+      const path = this.logPath(target.name);
+      const log = path ? new HostLog(path, this.redactor) : undefined;
+      if (log) this.logs.push(log);
+      host = new SshHost(target, { ...this.options, knownHosts: this.knownHosts, redactor: this.redactor, ...(log ? { log } : {}) });
+      this.hosts.set(target.name, host);
+    }
+    return host;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.hosts.values()].map((h) => h.close()));
+    await Promise.all(this.logs.map((l) => l.close()));
+    this.hosts.clear();
+  }
+}

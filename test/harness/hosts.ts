@@ -1,0 +1,265 @@
+// Real test hosts for the SSH and provisioning tests: each host is a network
+// namespace on a private bridge, with its own overlay of a cached Debian root and its
+// own sshd (real OpenSSH), reachable from the test runner at its own IP.
+// Needs root. Everything started is stopped by PID and removed on stop().
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BUILD_ROOT = fileURLToPath(new URL('./build-root.sh', import.meta.url));
+const ROOT_PACKAGES = 'systemd,systemd-sysv,dbus,openssh-server,sudo,iproute2,procps,kmod,ca-certificates';
+export const CACHE_DIR = process.env.KUBESTRAP_TEST_CACHE ?? '/var/cache/kubestrap-test';
+const SUBNET_PREFIX = '10.213';
+
+export interface TestHost {
+  readonly name: string;
+  readonly ip: string;
+  readonly netns: string;
+  /** The host's filesystem as the runner sees it (the overlay mount). */
+  readonly root: string;
+  readonly launcher: ChildProcess;
+}
+
+function sh(command: string, args: string[], input?: string): string {
+  return execFileSync(command, args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], ...(input !== undefined ? { input } : {}) });
+}
+
+function tryRun(command: string, args: string[]): boolean {
+  try {
+    sh(command, args);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Why the harness cannot run here, or undefined when it can. */
+export function harnessUnavailable(): string | undefined {
+  const reasons: string[] = [];
+  if (process.getuid?.() !== 0) reasons.push('needs root (namespaces, mounts, bridges)');
+  for (const tool of ['ip', 'unshare', 'nsenter', 'debootstrap', 'ssh-keygen', 'mount']) {
+    if (!tryRun('sh', ['-c', `command -v ${tool}`])) reasons.push(`missing ${tool}`);
+  }
+  if (reasons.length === 0) return undefined;
+  const reason = `test hosts unavailable: ${reasons.join(', ')} (scripts/install-test-deps.sh installs the tools; run as root)`;
+  if (process.env.CI) throw new Error(`CI must run the host tests; ${reason}`);
+  return reason;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The cached base root, built once per package list and build script. */
+export async function baseRoot(): Promise<string> {
+  const key = createHash('sha256').update(ROOT_PACKAGES).update(readFileSync(BUILD_ROOT)).digest('hex').slice(0, 12);
+  const root = join(CACHE_DIR, `root-${key}`);
+  const lock = `${root}.lock`;
+  mkdirSync(CACHE_DIR, { recursive: true });
+  for (let waited = 0; !existsSync(root); waited += 1000) {
+    try {
+      mkdirSync(lock);
+    } catch {
+      // Another test file is building it; a lock older than 10 minutes is from a dead run.
+      if (Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 600_000) rmSync(lock, { recursive: true, force: true });
+      if (waited > 900_000) throw new Error(`timed out waiting for ${lock}`);
+      await sleep(1000);
+      continue;
+    }
+    try {
+      if (!existsSync(root)) sh('bash', [BUILD_ROOT, root, ROOT_PACKAGES]);
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+  }
+  return root;
+}
+
+function waitForPort(ip: string, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = connect({ host: ip, port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`sshd on ${ip}:${port} did not accept connections within ${timeoutMs} ms`));
+        else setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  });
+}
+
+// PID 1 of each host: keeps sshd running, unless the test has taken it down.
+const INIT = `while [ ! -e /var/lib/kubestrap-test/stop ]; do
+  if [ -e /var/lib/kubestrap-test/down ]; then sleep 0.1; else /usr/sbin/sshd -D -e >>/var/log/sshd.log 2>&1 || sleep 0.2; fi
+done`;
+
+export class Harness {
+  private constructor(
+    readonly id: number,
+    readonly dir: string,
+    readonly bridge: string,
+    readonly hosts: TestHost[],
+    readonly clientKeyPath: string,
+  ) {}
+
+  get gateway(): string {
+    return `${SUBNET_PREFIX}.${this.id}.1`;
+  }
+
+  static async start(count: number): Promise<Harness> {
+    const lower = await baseRoot();
+    const dir = mkdtempSync('/tmp/kubestrap-hosts-');
+    // Claim a free bridge (and with it a /24) so parallel test files do not collide.
+    let id = 0;
+    for (let candidate = 1 + (process.pid % 200); candidate < 255 + 200 && !id; candidate++) {
+      const n = ((candidate - 1) % 250) + 1;
+      if (tryRun('ip', ['link', 'add', `ksbr${n}`, 'type', 'bridge'])) id = n;
+    }
+    if (!id) throw new Error('no free test bridge name (ksbr1..ksbr250)');
+    const bridge = `ksbr${id}`;
+    sh('ip', ['addr', 'add', `${SUBNET_PREFIX}.${id}.1/24`, 'dev', bridge]);
+    sh('ip', ['link', 'set', bridge, 'up']);
+    const clientKeyPath = join(dir, 'id_ed25519');
+    sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'kubestrap-test', '-f', clientKeyPath]);
+    const harness = new Harness(id, dir, bridge, [], clientKeyPath);
+    try {
+      const started = await Promise.all(Array.from({ length: count }, (_, i) => harness.startHost(i + 1, lower)));
+      harness.hosts.push(...started);
+    } catch (error) {
+      await harness.stop();
+      throw error;
+    }
+    return harness;
+  }
+
+  private async startHost(index: number, lower: string): Promise<TestHost> {
+    const name = `h${index}`;
+    const netns = `ks${this.id}-${name}`;
+    const ip = `${SUBNET_PREFIX}.${this.id}.${10 + index}`;
+    const base = join(this.dir, name);
+    const root = join(base, 'merged');
+    for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(base, sub), { recursive: true });
+    sh('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${base}/upper,workdir=${base}/work`, root]);
+
+    const publicKey = readFileSync(`${this.clientKeyPath}.pub`, 'utf8');
+    for (const [user, home] of [['root', '/root'], ['kube', '/home/kube'], ['pw', '/home/pw']] as const) {
+      mkdirSync(join(root, home, '.ssh'), { recursive: true, mode: 0o700 });
+      writeFileSync(join(root, home, '.ssh/authorized_keys'), publicKey, { mode: 0o600 });
+      if (user !== 'root') sh('chroot', [root, 'chown', '-R', `${user}:${user}`, `${home}/.ssh`]);
+    }
+    // Every host its own host key, made now rather than baked into the cached root.
+    sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', join(root, 'etc/ssh/ssh_host_ed25519_key')]);
+    writeFileSync(join(root, 'etc/ssh/sshd_config.d/hostkey.conf'), 'HostKey /etc/ssh/ssh_host_ed25519_key\n');
+    writeFileSync(join(root, 'etc/hostname'), `${name}\n`);
+    writeFileSync(join(root, 'etc/hosts'), `127.0.0.1\tlocalhost\n${ip}\t${name}\n`);
+    mkdirSync(join(root, 'var/lib/kubestrap-test'), { recursive: true });
+    writeFileSync(join(root, 'init.sh'), INIT);
+    chmodSync(join(root, 'init.sh'), 0o755);
+
+    sh('ip', ['netns', 'add', netns]);
+    sh('ip', ['link', 'add', `${netns}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
+    sh('ip', ['link', 'set', netns, 'master', this.bridge, 'up']);
+    sh('ip', ['-n', netns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
+    sh('ip', ['-n', netns, 'link', 'set', 'eth0', 'up']);
+    sh('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+    sh('ip', ['-n', netns, 'route', 'add', 'default', 'via', this.gateway]);
+
+    const setup = [
+      'set -e',
+      `mount -t proc proc ${root}/proc`,
+      `mount --rbind /dev ${root}/dev`,
+      `mount -t tmpfs -o mode=0755 tmpfs ${root}/run`,
+      `mkdir -p ${root}/run/sshd`,
+      `hostname ${name}`,
+      `exec chroot ${root} /bin/sh /init.sh`,
+    ].join('\n');
+    const launcher = spawn('ip', ['netns', 'exec', netns, 'unshare', '--mount', '--pid', '--uts', '--ipc', '--fork', '--kill-child', '--propagation', 'private', '--', 'sh', '-c', setup], {
+      stdio: 'ignore',
+    });
+    const host: TestHost = { name, ip, netns, root, launcher };
+    await waitForPort(ip, 22, 15_000);
+    return host;
+  }
+
+  host(name: string): TestHost {
+    const host = this.hosts.find((h) => h.name === name);
+    if (!host) throw new Error(`no test host ${name}`);
+    return host;
+  }
+
+  /** Runs a command inside the host's namespaces, as root, outside SSH. */
+  inside(host: TestHost, command: string): string {
+    const init = this.initPid(host);
+    return sh('nsenter', ['--target', String(init), '--mount', '--pid', '--uts', '--net', '--root', '--wd', 'sh', '-c', command]);
+  }
+
+  private initPid(host: TestHost): number {
+    const children = readFileSync(`/proc/${host.launcher.pid}/task/${host.launcher.pid}/children`, 'utf8').trim();
+    const pid = Number(children.split(/\s+/)[0]);
+    if (!pid) throw new Error(`${host.name}: its init process is gone`);
+    return pid;
+  }
+
+  /** Kills every sshd of the host (dropping all its connections) and keeps sshd down. */
+  sshdDown(host: TestHost): void {
+    writeFileSync(join(host.root, 'var/lib/kubestrap-test/down'), '');
+    this.inside(host, 'pkill -9 -x sshd || true');
+  }
+
+  /** Lets the host's init start sshd again, and waits until it accepts connections. */
+  async sshdUp(host: TestHost): Promise<void> {
+    rmSync(join(host.root, 'var/lib/kubestrap-test/down'), { force: true });
+    await waitForPort(host.ip, 22, 15_000);
+  }
+
+  /** Replaces the host's key, as a recreated VM on the same address would have. */
+  async newHostKey(host: TestHost): Promise<void> {
+    const key = join(host.root, 'etc/ssh/ssh_host_ed25519_key');
+    rmSync(key, { force: true });
+    rmSync(`${key}.pub`, { force: true });
+    sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', host.name, '-f', key]);
+    this.sshdDown(host);
+    await this.sshdUp(host);
+  }
+
+  async stop(): Promise<void> {
+    for (const host of this.hosts) {
+      writeFileSync(join(host.root, 'var/lib/kubestrap-test/stop'), '');
+      if (host.launcher.exitCode === null && host.launcher.signalCode === null) {
+        const exited = new Promise((resolve) => host.launcher.once('exit', resolve));
+        host.launcher.kill('SIGKILL');
+        await exited;
+      }
+    }
+    for (const host of this.hosts) {
+      tryRun('umount', ['-l', host.root]);
+      tryRun('ip', ['netns', 'del', host.netns]);
+    }
+    // Hosts that failed to start are not in this.hosts; sweep by our naming prefix.
+    for (const line of tryList('ip', ['netns', 'list'])) {
+      const ns = line.split(' ')[0]!;
+      if (ns.startsWith(`ks${this.id}-`)) tryRun('ip', ['netns', 'del', ns]);
+    }
+    for (const mount of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
+      const point = mount.split(' ')[1];
+      if (point?.startsWith(this.dir)) tryRun('umount', ['-l', point]);
+    }
+    tryRun('ip', ['link', 'del', this.bridge]);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function tryList(command: string, args: string[]): string[] {
+  try {
+    return sh(command, args).split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
