@@ -277,8 +277,10 @@ export class SshHost {
         channel?.close();
       }, timeoutMs);
       let channel: ClientChannel | undefined;
-      client.exec(wrapped, (error, stream) => {
-        if (error) return finish(new ConnectionLostError(this.name, `cannot open a channel: ${error.message}`, { cause: error }));
+      // Listeners go on inside ssh2's callback: the exit status can arrive in the same
+      // read as the channel's confirmation, before any later microtask would run.
+      this.openChannel(client, wrapped, (stream) => {
+        if (settled) return void stream.close();
         channel = stream;
         stream.on('data', (chunk: Buffer) => {
           const text = chunk.toString('utf8');
@@ -301,8 +303,34 @@ export class SshHost {
         if (input === undefined) stream.end();
         else if (input instanceof Readable) input.pipe(stream);
         else stream.end(input);
-      });
+      }).catch((error: Error) => finish(error));
     });
+  }
+
+  /**
+   * Opens an exec channel. sshd frees a session slot a moment after the channel closes,
+   * so a refused open (the command never started) is retried briefly.
+   */
+  private async openChannel(client: Client, command: string, setup: (stream: ClientChannel) => void): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await new Promise<void>((resolve, reject) =>
+          client.exec(command, (error, stream) => {
+            if (error) return reject(error);
+            setup(stream);
+            resolve();
+          }),
+        );
+      } catch (error) {
+        const refused = /Channel open failure/.test((error as Error).message);
+        if (refused && attempt < 20 && this.client === client) {
+          await sleep(25 * attempt);
+          continue;
+        }
+        const hint = refused ? ` after ${attempt} tries; is sshd's MaxSessions below ${this.options.maxChannels ?? 8}?` : '';
+        throw new ConnectionLostError(this.name, `cannot open a channel: ${(error as Error).message}${hint}`, { cause: error });
+      }
+    }
   }
 
   /** Writes a file atomically with mode and owner; skipped when the host already has those bytes. */

@@ -30,14 +30,17 @@ export function atomicWriteScript(target: string, sha256: string, mode: number, 
     'dir=$(dirname "$target")',
     'mkdir -p "$dir"',
     'tmp=$(mktemp "$dir/.kubestrap-upload.XXXXXX")',
-    `trap 'rm -f "$tmp"' EXIT HUP INT TERM`,
+    // A dropped connection closes our pipes: writing then raises SIGPIPE, which would
+    // end the script before its EXIT trap; every way out removes the staged file.
+    `trap 'rm -f "$tmp"' EXIT`,
+    `trap 'rm -f "$tmp"; exit 1' HUP INT TERM PIPE`,
     'cat > "$tmp"',
     `if ! printf '%s  %s\\n' ${q(sha256)} "$tmp" | sha256sum -c --status; then echo "kubestrap: sha256 mismatch after upload of $target" >&2; exit 3; fi`,
     `chmod ${mode.toString(8).padStart(4, '0')} "$tmp"`,
     ...(owner ? [`chown ${q(owner)} "$tmp"`] : []),
     'sync "$tmp"',
     'mv -f "$tmp" "$target"',
-    'trap - EXIT HUP INT TERM',
+    'trap - EXIT HUP INT TERM PIPE',
     'sync "$dir"',
   ].join('\n');
 }

@@ -1,0 +1,51 @@
+// The harness itself: hosts are separate machines as far as SSH is concerned, and
+// stop() leaves nothing behind.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Harness, harnessUnavailable } from './harness/hosts.js';
+
+const unavailable = harnessUnavailable();
+
+function processesRootedUnder(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/root`).startsWith(dir)) pids.push(Number(entry));
+    } catch {
+      // exited meanwhile, or a kernel thread
+    }
+  }
+  return pids;
+}
+
+describe.skipIf(unavailable)(`test hosts${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+  let harness: Harness | undefined;
+  afterAll(() => harness?.stop());
+
+  it('starts hosts with their own IP, hostname, filesystem and host key', { timeout: 900_000 }, async () => {
+    harness = await Harness.start(2);
+    const [a, b] = harness.hosts as [NonNullable<Harness['hosts'][0]>, NonNullable<Harness['hosts'][0]>];
+    expect(a.ip).not.toBe(b.ip);
+    expect(harness.inside(a, 'hostname').trim()).toBe('h1');
+    expect(harness.inside(b, 'cat /etc/hostname').trim()).toBe('h2');
+    harness.inside(a, 'echo only-on-a > /etc/marker');
+    expect(existsSync(`${b.root}/etc/marker`)).toBe(false);
+    expect(readFileSync(`${a.root}/etc/ssh/ssh_host_ed25519_key.pub`, 'utf8')).not.toBe(readFileSync(`${b.root}/etc/ssh/ssh_host_ed25519_key.pub`, 'utf8'));
+    expect(harness.inside(a, `ip -4 -o addr show eth0`)).toContain(a.ip);
+  });
+
+  it('stop() leaves no process, mount, namespace, bridge or directory behind', async () => {
+    const h = harness!;
+    harness = undefined;
+    const launchers = h.hosts.map((host) => host.launcher.pid!);
+    await h.stop();
+    expect(processesRootedUnder(h.dir)).toEqual([]);
+    for (const pid of launchers) expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(readFileSync('/proc/self/mounts', 'utf8')).not.toContain(h.dir);
+    expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toMatch(new RegExp(`^ks${h.id}-`, 'm'));
+    expect(execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })).not.toContain(`${h.bridge}:`);
+    expect(existsSync(h.dir)).toBe(false);
+  });
+});

@@ -1,0 +1,299 @@
+// The SSH transport against real OpenSSH servers on the harness hosts.
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, statSync, writeFileSync, appendFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CommandFailedError,
+  CommandTimeoutError,
+  ConnectError,
+  ConnectionLostError,
+  HostKeyMismatchError,
+  SudoPasswordError,
+} from '../ssh/errors.js';
+import type { SshTarget } from '../ssh/host.js';
+import { fingerprint } from '../ssh/known-hosts.js';
+import { SshPool, type SshPoolOptions } from '../ssh/pool.js';
+import { Harness, harnessUnavailable, type TestHost } from './harness/hosts.js';
+
+const unavailable = harnessUnavailable();
+
+describe.skipIf(unavailable)(`ssh transport on real sshd${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+  let harness: Harness;
+  let key: Buffer;
+  let work: string;
+  const pools: SshPool[] = [];
+
+  beforeAll(async () => {
+    harness = await Harness.start(5);
+    key = readFileSync(harness.clientKeyPath);
+    work = mkdtempSync(join(tmpdir(), 'ssh-test-'));
+  }, 900_000);
+
+  afterAll(async () => {
+    await Promise.all(pools.map((p) => p.close()));
+    await harness?.stop();
+  });
+
+  function pool(options: Partial<SshPoolOptions> = {}): SshPool {
+    const p = new SshPool({
+      knownHostsPath: join(work, `known_hosts-${pools.length}`),
+      logDir: join(work, `logs-${pools.length}`),
+      connectBackoffMs: 200,
+      ...options,
+    });
+    pools.push(p);
+    return p;
+  }
+
+  function target(host: TestHost, user = 'root', extra: Partial<SshTarget> = {}): SshTarget {
+    return { name: host.name, address: host.ip, port: 22, user, privateKey: key, ...extra };
+  }
+
+  const h = (name: string) => harness.host(name);
+
+  describe('exec', () => {
+    it('returns stdout, stderr and the exit code', async () => {
+      const host = pool().host(target(h('h1')));
+      const result = await host.exec('echo out; echo err >&2; exit 0');
+      expect(result).toMatchObject({ code: 0, stdout: 'out\n', stderr: 'err\n' });
+    });
+
+    it('throws CommandFailedError naming the host, command, exit code and last output', async () => {
+      const host = pool().host(target(h('h1')));
+      const error = await host.exec('echo about to fail; exit 7').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CommandFailedError);
+      expect((error as Error).message).toBe('h1: `echo about to fail; exit 7` exited 7\n--- last output ---\nabout to fail');
+      expect((await host.exec('exit 3', { check: false })).code).toBe(3);
+    });
+
+    it('reports a command killed by a signal', async () => {
+      const host = pool().host(target(h('h1')));
+      const result = await host.exec('kill -KILL $$', { check: false });
+      expect(result.signal ?? `code ${result.code}`).toMatch(/KILL|code 137/);
+    });
+
+    it('runs commands as root through sudo -n for a non-root user, or as the user when asked', async () => {
+      const host = pool().host(target(h('h1'), 'kube'));
+      expect((await host.exec('id -u')).stdout.trim()).toBe('0');
+      expect((await host.exec('id -un', { sudo: false })).stdout.trim()).toBe('kube');
+    });
+
+    it('says clearly when sudo wants a password, instead of hanging', async () => {
+      const host = pool().host(target(h('h1'), 'pw'));
+      const error = await host.exec('id -u', { timeoutMs: 20_000 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SudoPasswordError);
+      expect((error as Error).message).toContain('h1: sudo asks pw for a password; kubestrap runs sudo -n. Give pw passwordless sudo');
+    });
+
+    it('times out, says what it saw, and the remote command does not outlive its limit', async () => {
+      const host = pool().host(target(h('h1')));
+      const started = Date.now();
+      const error = await host.exec('echo started; sleep 600', { timeoutMs: 1500 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CommandTimeoutError);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect((error as Error).message).toBe('h1: `echo started; sleep 600` did not finish within 2 s\n--- last output ---\nstarted');
+      // The remote `timeout` wrapper ends it too (1.5 s → 2 s, plus 5 s grace at most).
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(harness.inside(h('h1'), 'pgrep -fx "sleep 600" || true').trim()).toBe('');
+    });
+
+    it('runs more commands at once than sshd allows channels (MaxSessions 10) by queueing', async () => {
+      const host = pool().host(target(h('h2')));
+      const results = await Promise.all(Array.from({ length: 30 }, (_, i) => host.exec(`sleep 0.2; echo ${i}`)));
+      expect(results.map((r) => r.stdout.trim())).toEqual(Array.from({ length: 30 }, (_, i) => String(i)));
+    });
+
+    it('uses one connection for every command', async () => {
+      const host = pool().host(target(h('h2')));
+      const ports = new Set<string>();
+      for (let i = 0; i < 5; i++) ports.add((await host.exec('echo $SSH_CLIENT')).stdout.split(' ')[1]!);
+      expect(ports.size).toBe(1);
+    });
+  });
+
+  describe('secrets', () => {
+    it('never shows a secret handed over stdin in output, errors, logs or the remote process list', async () => {
+      const p = pool();
+      const host = p.host(target(h('h1'), 'kube'));
+      const token = `${randomBytes(3).toString('hex')}.${randomBytes(8).toString('hex')}`;
+      const result = await host.exec('read -r t; echo "token is $t"; ps -eo args', { stdin: `${token}\n`, secrets: [token] });
+      expect(result.stdout).toContain('token is [redacted]');
+      expect(result.stdout).not.toContain(token);
+      const error = await host.exec('read -r t; echo "bad $t" >&2; exit 1', { stdin: `${token}\n`, secrets: [token] }).catch((e: Error) => e);
+      expect((error as Error).message).toContain('bad [redacted]');
+      expect((error as Error).message).not.toContain(token);
+      await p.close();
+      const log = p.logPath('h1')!;
+      expect(statSync(log).mode & 0o777).toBe(0o600);
+      const text = readFileSync(log, 'utf8');
+      expect(text).toContain('token is [redacted]');
+      expect(text).not.toContain(token);
+    });
+  });
+
+  describe('host keys', () => {
+    it('trusts a new host on first use into a 0600 known_hosts, then checks it', async () => {
+      const p = pool();
+      await p.host(target(h('h3'))).exec('true');
+      const known = readFileSync(p.knownHosts.path, 'utf8');
+      const offered = readFileSync(`${h('h3').root}/etc/ssh/ssh_host_ed25519_key.pub`, 'utf8').split(' ')[1];
+      expect(known).toBe(`${h('h3').ip} ssh-ed25519 ${offered}\n`);
+      expect(statSync(p.knownHosts.path).mode & 0o777).toBe(0o600);
+      const again = new SshPool({ knownHostsPath: p.knownHosts.path });
+      pools.push(again);
+      await again.host(target(h('h3'))).exec('true');
+      expect(readFileSync(p.knownHosts.path, 'utf8')).toBe(known);
+    });
+
+    it('refuses a changed key, names both fingerprints and how to forget, and connects after forget', async () => {
+      const knownHostsPath = join(work, 'known_hosts-changed');
+      const first = pool({ knownHostsPath });
+      await first.host(target(h('h4'))).exec('true');
+      const oldKey = Buffer.from(readFileSync(`${h('h4').root}/etc/ssh/ssh_host_ed25519_key.pub`, 'utf8').split(' ')[1]!, 'base64');
+      await harness.newHostKey(h('h4'));
+      const newKey = Buffer.from(readFileSync(`${h('h4').root}/etc/ssh/ssh_host_ed25519_key.pub`, 'utf8').split(' ')[1]!, 'base64');
+      const second = pool({ knownHostsPath, forgetCommand: (t) => `kubestrap forget-host ${t.name} -f lab.yaml` });
+      const error = await second.host(target(h('h4'))).exec('true').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(HostKeyMismatchError);
+      const message = (error as Error).message;
+      expect(message).toContain(`h4: host key changed: known ${fingerprint(oldKey)}, offered ${fingerprint(newKey)}`);
+      expect(message).toContain('kubestrap forget-host h4 -f lab.yaml');
+      expect(second.knownHosts.forget(h('h4').ip, 22)).toBe(1);
+      const third = pool({ knownHostsPath });
+      await third.host(target(h('h4'))).exec('true');
+    });
+  });
+
+  describe('connecting', () => {
+    it('retries on network errors and connects once sshd is back', async () => {
+      const host = h('h5');
+      harness.sshdDown(host);
+      const connecting = pool({ connectAttempts: 8 }).host(target(host)).exec('echo up');
+      setTimeout(() => void harness.sshdUp(host), 1500);
+      expect((await connecting).stdout).toBe('up\n');
+    });
+
+    it('gives up after the last attempt and says it was the last', async () => {
+      const host = h('h5');
+      harness.sshdDown(host);
+      try {
+        const error = await pool({ connectAttempts: 3, connectBackoffMs: 100 }).host(target(host)).exec('true').catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ConnectError);
+        expect((error as Error).message).toMatch(/^h5: cannot connect to root@10\.213\.\d+\.15:22: connect ECONNREFUSED .* \(attempt 3 of 3, the last; is the host up and sshd listening\?\)$/);
+      } finally {
+        await harness.sshdUp(host);
+      }
+    });
+
+    it('does not retry a refused login', async () => {
+      const wrong = execFileSync('sh', ['-c', `ssh-keygen -q -t ed25519 -N '' -f ${work}/wrong && cat ${work}/wrong`]);
+      const started = Date.now();
+      const error = await pool({ connectAttempts: 5, connectBackoffMs: 2000 }).host(target(h('h1'), 'root', { privateKey: wrong })).exec('true').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConnectError);
+      expect((error as Error).message).toContain('h1: cannot log in to root@');
+      expect(Date.now() - started).toBeLessThan(2000);
+    });
+
+    it('logs in with a passphrase-protected key', async () => {
+      const path = join(work, 'with-passphrase');
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'open sesame', '-f', path]);
+      appendFileSync(`${h('h2').root}/home/kube/.ssh/authorized_keys`, readFileSync(`${path}.pub`));
+      const host = pool().host(target(h('h2'), 'kube', { privateKey: readFileSync(path), passphrase: 'open sesame' }));
+      expect((await host.exec('whoami', { sudo: false })).stdout).toBe('kube\n');
+    });
+
+    it('logs in through an SSH agent', async () => {
+      const socket = join(work, 'agent.sock');
+      const agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
+      try {
+        for (let i = 0; i < 50 && !existsSync(socket); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+        execFileSync('ssh-add', [harness.clientKeyPath], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'ignore' });
+        const host = pool().host({ name: 'h2', address: h('h2').ip, port: 22, user: 'kube', agent: socket });
+        expect((await host.exec('whoami', { sudo: false })).stdout).toBe('kube\n');
+      } finally {
+        agent.kill();
+      }
+    });
+
+    it('reaches a host through a bastion, checking both host keys', async () => {
+      const p = pool();
+      const bastion = { address: h('h1').ip, port: 22, user: 'root', privateKey: key };
+      const host = p.host(target(h('h3'), 'kube', { bastion }));
+      const result = await host.exec('echo $SSH_CLIENT; hostname', { sudo: false });
+      expect(result.stdout.split(' ')[0]).toBe(h('h1').ip); // the connection came from the bastion
+      expect(result.stdout.trim().endsWith('h3')).toBe(true);
+      const known = readFileSync(p.knownHosts.path, 'utf8');
+      expect(known).toContain(`${h('h1').ip} ssh-ed25519`);
+      expect(known).toContain(`${h('h3').ip} ssh-ed25519`);
+    });
+
+    it('fails a command whose connection drops, then reconnects for the next one', async () => {
+      const host = pool().host(target(h('h5')));
+      await host.exec('true');
+      const running = host.exec('sleep 30', { timeoutMs: 60_000 }).catch((e: unknown) => e);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      harness.sshdDown(h('h5'));
+      const error = await running;
+      expect(error).toBeInstanceOf(ConnectionLostError);
+      expect((error as Error).message).toContain('h5: connection lost while a command was running');
+      await harness.sshdUp(h('h5'));
+      expect((await host.exec('echo back')).stdout).toBe('back\n');
+    });
+  });
+
+  describe('upload', () => {
+    const sha = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+
+    it('writes a file with mode and owner, verified by sha256, and skips it when unchanged', async () => {
+      const host = pool().host(target(h('h2'), 'kube'));
+      const content = 'KUBELET_EXTRA_ARGS=--node-ip=10.0.0.1\n';
+      expect(await host.upload({ content }, '/etc/default/kubelet', { mode: 0o640 })).toEqual({ changed: true, sha256: sha(content) });
+      const stat = statSync(`${h('h2').root}/etc/default/kubelet`);
+      expect(stat.mode & 0o777).toBe(0o640);
+      expect(stat.uid).toBe(0);
+      expect(readFileSync(`${h('h2').root}/etc/default/kubelet`, 'utf8')).toBe(content);
+      expect((await host.upload({ content }, '/etc/default/kubelet', { mode: 0o640 })).changed).toBe(false);
+      // Same bytes, other mode: not re-uploaded, but the mode is put right.
+      expect((await host.upload({ content }, '/etc/default/kubelet', { mode: 0o600 })).changed).toBe(false);
+      expect(statSync(`${h('h2').root}/etc/default/kubelet`).mode & 0o777).toBe(0o600);
+      expect(harness.inside(h('h2'), 'ls -a /etc/default | grep kubestrap-upload || true').trim()).toBe('');
+    });
+
+    it('streams a large file with bounded memory', async () => {
+      const path = join(work, 'big.bin');
+      const chunk = randomBytes(1024 * 1024);
+      for (let i = 0; i < 256; i++) appendFileSync(path, chunk);
+      const host = pool().host(target(h('h3')));
+      const before = process.memoryUsage().rss;
+      const result = await host.upload({ path }, '/var/tmp/big.bin', { mode: 0o644 });
+      const grown = process.memoryUsage().rss - before;
+      expect(result.changed).toBe(true);
+      expect(harness.inside(h('h3'), 'sha256sum /var/tmp/big.bin').split(' ')[0]).toBe(result.sha256);
+      expect(grown).toBeLessThan(128 * 1024 * 1024);
+    });
+
+    it('leaves the old file intact when the connection dies mid-upload', async () => {
+      const host = pool().host(target(h('h4')));
+      await host.upload({ content: 'old contents\n' }, '/etc/precious.conf', { mode: 0o644 });
+      const path = join(work, 'new-precious.bin');
+      const chunk = randomBytes(1024 * 1024);
+      for (let i = 0; i < 512; i++) appendFileSync(path, chunk);
+      const uploading = host.upload({ path }, '/etc/precious.conf', { mode: 0o644 }).catch((e: unknown) => e);
+      // Wait until the upload is under way (its temp file exists), then kill sshd.
+      for (let i = 0; i < 200; i++) {
+        if (harness.inside(h('h4'), 'ls -a /etc | grep -c kubestrap-upload || true').trim() !== '0') break;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      harness.sshdDown(h('h4'));
+      expect(await uploading).toBeInstanceOf(Error);
+      await harness.sshdUp(h('h4'));
+      expect(readFileSync(`${h('h4').root}/etc/precious.conf`, 'utf8')).toBe('old contents\n');
+      // The staged temp file is cleaned up by the remote script's trap.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(harness.inside(h('h4'), 'ls -a /etc | grep kubestrap-upload || true').trim()).toBe('');
+    });
+  });
+});
