@@ -78,6 +78,8 @@ export interface UploadOptions {
   /** user:group; default root:root for root-owned paths through sudo. */
   readonly owner?: string;
   readonly timeoutMs?: number;
+  /** The caller has already compared the remote file; write without probing again. */
+  readonly known?: 'different';
 }
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
@@ -338,8 +340,8 @@ export class SshHost {
     const sha256 = 'content' in source ? createHash('sha256').update(source.content).digest('hex') : await hashFile(source.path);
     const owner = options.owner ?? 'root:root';
     const mode = options.mode.toString(8);
-    const probe = await this.exec(probeFileScript(target), { label: `probe ${target}`, timeoutMs: 60_000 });
-    const [remoteHash, remoteMeta] = probe.stdout.trim().split('\n');
+    const probe = options.known === 'different' ? undefined : await this.exec(probeFileScript(target), { label: `probe ${target}`, timeoutMs: 60_000 });
+    const [remoteHash, remoteMeta] = probe?.stdout.trim().split('\n') ?? [];
     if (remoteHash === sha256) {
       if (remoteMeta !== `${mode} ${owner}`) {
         await this.exec(`chmod ${mode.padStart(4, '0')} ${shellQuote(target)} && chown ${shellQuote(owner)} ${shellQuote(target)}`, { label: `chmod/chown ${target}` });

@@ -1,0 +1,70 @@
+// A phase's hands on one host. Probes always run; changes go through change() and
+// putFile(), which under --dry-run record what would happen (commands, file diffs)
+// instead of doing it — the same code path either way.
+import { createHash } from 'node:crypto';
+import { createTwoFilesPatch } from 'diff';
+import type { ExecOptions, ExecResult } from '../ssh/host.js';
+import { shellQuote } from '../templates/quote.js';
+import type { PhaseHost } from './phase.js';
+
+export type Change =
+  | { readonly kind: 'command'; readonly description: string; readonly command: string }
+  | { readonly kind: 'file'; readonly description: string; readonly target: string; readonly diff: string };
+
+export interface FileOptions {
+  readonly mode: number;
+  readonly owner?: string;
+}
+
+/** Files larger than this are compared by hash only; their diff would be noise. */
+const DIFF_LIMIT = 256 * 1024;
+
+export class HostStep<H extends PhaseHost = PhaseHost> {
+  readonly changes: Change[] = [];
+
+  constructor(
+    readonly host: H,
+    readonly dryRun: boolean,
+    private readonly onOutput: (line: string) => void = () => {},
+  ) {}
+
+  /** Read-only command: runs under --dry-run too. */
+  probe(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    return this.host.ssh.exec(command, options);
+  }
+
+  /** A command that changes the host; under --dry-run only recorded. */
+  async change(description: string, command: string, options: ExecOptions = {}): Promise<ExecResult | undefined> {
+    this.changes.push({ kind: 'command', description, command: options.label ?? command });
+    this.onOutput(description);
+    if (this.dryRun) return undefined;
+    return this.host.ssh.exec(command, options);
+  }
+
+  /** Puts a file in place (atomically) unless the host already has exactly it. */
+  async putFile(target: string, content: string, options: FileOptions): Promise<boolean> {
+    const want = createHash('sha256').update(content).digest('hex');
+    const mode = options.mode.toString(8);
+    const owner = options.owner ?? 'root:root';
+    const probe = await this.probe(`if [ -f ${shellQuote(target)} ]; then stat -c '%a %U:%G %s' ${shellQuote(target)}; sha256sum ${shellQuote(target)} | cut -d' ' -f1; fi`, {
+      label: `probe ${target}`,
+    });
+    const [meta = '', have = ''] = probe.stdout.trim().split('\n');
+    const [haveMode, haveOwner, haveSize] = meta.split(' ');
+    if (have === want && haveMode === mode && haveOwner === owner) return false;
+    let diff = `${target}: mode ${haveMode ?? '(new)'} → ${mode}, owner ${haveOwner ?? '(new)'} → ${owner}`;
+    if (have !== want) {
+      const small = content.length <= DIFF_LIMIT && Number(haveSize ?? 0) <= DIFF_LIMIT;
+      const old = have && small ? (await this.probe(`cat ${shellQuote(target)}`, { label: `read ${target}` })).stdout : '';
+      diff = small ? createTwoFilesPatch(have ? target : '/dev/null', target, old, content, undefined, undefined, { context: 3 }) : `${target}: ${have || '(new)'} → ${want} (too large to diff)`;
+    }
+    this.changes.push({ kind: 'file', description: `write ${target}`, target, diff });
+    this.onOutput(`write ${target}`);
+    if (!this.dryRun) await this.host.ssh.upload({ content }, target, { mode: options.mode, owner, known: 'different' });
+    return true;
+  }
+
+  note(line: string): void {
+    this.onOutput(line);
+  }
+}

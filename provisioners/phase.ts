@@ -1,0 +1,22 @@
+// What a phase is: a title, which hosts it concerns, a read-only check of whether a
+// host needs it, the run that changes the host, and an optional cleanup when a later
+// phase fails. Phases never import listr2 or print; the runner does that.
+import type { SshHost } from '../ssh/host.js';
+import type { HostStep } from './host-step.js';
+
+export interface PhaseHost {
+  readonly name: string;
+  readonly ssh: SshHost;
+}
+
+export interface Phase<H extends PhaseHost = PhaseHost> {
+  readonly title: string;
+  /** The hosts this phase runs on (default: all). */
+  hosts?(all: readonly H[]): readonly H[];
+  /** Read-only probe: does this host need the phase? Default: yes. Runs under --dry-run too. */
+  check?(step: HostStep<H>): Promise<boolean>;
+  /** Brings the host to the phase's end state; must be safe to run again. */
+  run(step: HostStep<H>): Promise<void>;
+  /** Undoes what is worth undoing when a later phase fails. */
+  cleanup?(hosts: readonly H[]): Promise<void>;
+}
