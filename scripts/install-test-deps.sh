@@ -2,9 +2,11 @@
 # Installs the real tools the test suite checks rendered files with. Needs root (apt).
 # Debian 12: ruby (ruby -c), vagrant + vagrant-libvirt (vagrant validate for both
 # providers), systemd (systemd-analyze verify), containerd (reads our config.toml),
-# shellcheck (generated scripts).
+# shellcheck (generated scripts); for the test hosts: debootstrap (their root
+# filesystem), iproute2 (namespaces, bridges), openssh-client (keys, agent, and the
+# OpenSSH side of the benchmarks), procps.
 set -euo pipefail
-packages=(ruby vagrant vagrant-libvirt systemd containerd shellcheck)
+packages=(ruby vagrant vagrant-libvirt systemd containerd shellcheck debootstrap iproute2 openssh-client procps)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

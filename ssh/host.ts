@@ -3,6 +3,7 @@
 // connection are capped below OpenSSH's MaxSessions (10).
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -335,23 +336,45 @@ export class SshHost {
     }
   }
 
-  /** Writes a file atomically with mode and owner; skipped when the host already has those bytes. */
+  /**
+   * Writes a file atomically with mode and owner; skipped when the host already has
+   * those bytes. Data is hashed while it streams (bounded memory, one read).
+   */
   async upload(source: UploadSource, target: string, options: UploadOptions): Promise<{ changed: boolean; sha256: string }> {
-    const sha256 = 'content' in source ? createHash('sha256').update(source.content).digest('hex') : await hashFile(source.path);
     const owner = options.owner ?? 'root:root';
     const mode = options.mode.toString(8);
-    const probe = options.known === 'different' ? undefined : await this.exec(probeFileScript(target), { label: `probe ${target}`, timeoutMs: 60_000 });
-    const [remoteHash, remoteMeta] = probe?.stdout.trim().split('\n') ?? [];
-    if (remoteHash === sha256) {
-      if (remoteMeta !== `${mode} ${owner}`) {
-        await this.exec(`chmod ${mode.padStart(4, '0')} ${shellQuote(target)} && chown ${shellQuote(owner)} ${shellQuote(target)}`, { label: `chmod/chown ${target}` });
+    const size = 'content' in source ? Buffer.byteLength(source.content) : (await stat(source.path)).size;
+    if (options.known !== 'different') {
+      const probe = await this.exec(probeFileScript(target), { label: `probe ${target}`, timeoutMs: 10 * 60_000 });
+      const [meta = '', remoteHash] = probe.stdout.trim().split('\n');
+      const [remoteSize, remoteMode, remoteOwner] = meta.split(' ');
+      // Only a file of the same size can be the same; hash ours only then.
+      if (remoteSize === String(size)) {
+        const sha256 = 'content' in source ? sha256Of(source.content) : await hashFile(source.path);
+        if (remoteHash === sha256) {
+          if (remoteMode !== mode || remoteOwner !== owner) {
+            await this.exec(`chmod ${mode.padStart(4, '0')} ${shellQuote(target)} && chown ${shellQuote(owner)} ${shellQuote(target)}`, { label: `chmod/chown ${target}` });
+          }
+          return { changed: false, sha256 };
+        }
       }
-      return { changed: false, sha256 };
     }
-    const stdin = 'content' in source ? Buffer.from(source.content) : createReadStream(source.path, { highWaterMark: 256 * 1024 });
-    await this.exec(atomicWriteScript(target, sha256, options.mode, owner), {
+    const hash = createHash('sha256');
+    let sha256 = '';
+    const data = 'content' in source ? Readable.from([Buffer.from(source.content)]) : createReadStream(source.path, { highWaterMark: 1024 * 1024 });
+    const stdin = Readable.from(
+      (async function* () {
+        for await (const chunk of data) {
+          hash.update(chunk as Buffer);
+          yield chunk as Buffer;
+        }
+        sha256 = hash.digest('hex');
+        yield Buffer.from(`${sha256}\n`);
+      })(),
+    );
+    await this.exec(atomicWriteScript(target, size, options.mode, owner), {
       stdin,
-      label: `upload ${target} (${sha256.slice(0, 12)}…, mode ${mode})`,
+      label: `upload ${target} (${size} bytes, mode ${mode})`,
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     });
     return { changed: true, sha256 };
@@ -364,6 +387,10 @@ export class SshHost {
     this.bastion?.end();
     this.bastion = undefined;
   }
+}
+
+function sha256Of(content: string | Buffer): string {
+  return createHash('sha256').update(content).digest('hex');
 }
 
 async function hashFile(path: string): Promise<string> {

@@ -18,11 +18,13 @@ export function wrapCommand(command: string, options: WrapOptions): string {
 export const SUDO_WANTS_PASSWORD = /^sudo: (a password is required|a terminal is required)/m;
 
 /**
- * Stages stdin into a temp file beside the target, checks its sha256, sets mode and
- * owner, fsyncs, renames over the target and fsyncs the directory. An interrupted
- * upload leaves the old file as it was.
+ * Receives exactly `size` bytes on stdin into a temp file beside the target while
+ * hashing them, then reads the expected sha256 on the next line (the sender hashes
+ * while sending, so neither side reads the data twice). A mismatch or a short file
+ * fails; otherwise mode and owner are set, the file is fsynced and renamed over the
+ * target, and the directory fsynced. An interrupted upload leaves the old file as it was.
  */
-export function atomicWriteScript(target: string, sha256: string, mode: number, owner?: string): string {
+export function atomicWriteScript(target: string, size: number, mode: number, owner?: string): string {
   const q = shellQuote;
   return [
     'set -eu',
@@ -34,8 +36,13 @@ export function atomicWriteScript(target: string, sha256: string, mode: number, 
     // end the script before its EXIT trap; every way out removes the staged file.
     `trap 'rm -f "$tmp"' EXIT`,
     `trap 'rm -f "$tmp"; exit 1' HUP INT TERM PIPE`,
-    'cat > "$tmp"',
-    `if ! printf '%s  %s\\n' ${q(sha256)} "$tmp" | sha256sum -c --status; then echo "kubestrap: sha256 mismatch after upload of $target" >&2; exit 3; fi`,
+    // OpenSSL's SHA-256 is several times faster than coreutils' (no SHA extensions) and
+    // is on nearly every host; sha256sum is the fallback.
+    'if command -v openssl >/dev/null 2>&1; then digest() { openssl dgst -sha256 -r; }; else digest() { sha256sum; }; fi',
+    // dd with count_bytes never reads past the data, so the hash line stays on stdin.
+    `got=$(dd iflag=fullblock,count_bytes count=${size} bs=1M status=none | tee "$tmp" | digest | cut -d' ' -f1)`,
+    'IFS= read -r want',
+    `if [ "$got" != "$want" ] || [ "$(stat -c %s "$tmp")" != ${size} ]; then echo "kubestrap: upload of $target arrived damaged (sha256 $got, expected $want)" >&2; exit 3; fi`,
     `chmod ${mode.toString(8).padStart(4, '0')} "$tmp"`,
     ...(owner ? [`chown ${q(owner)} "$tmp"`] : []),
     'sync "$tmp"',
@@ -45,8 +52,8 @@ export function atomicWriteScript(target: string, sha256: string, mode: number, 
   ].join('\n');
 }
 
-/** Prints the target's sha256, mode and owner, or nothing when it does not exist. */
+/** Prints the target's size, mode and owner, then its sha256; nothing when it does not exist. */
 export function probeFileScript(target: string): string {
   const q = shellQuote(target);
-  return `if [ -f ${q} ]; then sha256sum ${q} | cut -d' ' -f1; stat -c '%a %U:%G' ${q}; fi`;
+  return `if [ -f ${q} ]; then stat -c '%s %a %U:%G' ${q}; sha256sum ${q} | cut -d' ' -f1; fi`;
 }

@@ -262,6 +262,18 @@ describe.skipIf(unavailable)(`ssh transport on real sshd${unavailable ? ` (skipp
       expect(harness.inside(h('h2'), 'ls -a /etc/default | grep kubestrap-upload || true').trim()).toBe('');
     });
 
+    it('rejects data that arrives damaged and keeps the old file', async () => {
+      const { atomicWriteScript } = await import('../ssh/remote-command.js');
+      const host = pool().host(target(h('h2')));
+      await host.upload({ content: 'original\n' }, '/etc/damaged.conf', { mode: 0o644 });
+      const sent = 'tampered\n';
+      const claimed = sha('something else\n');
+      const error = await host.exec(atomicWriteScript('/etc/damaged.conf', Buffer.byteLength(sent), 0o644), { stdin: `${sent}${claimed}\n` }).catch((e: Error) => e);
+      expect((error as Error).message).toContain('arrived damaged');
+      expect(readFileSync(`${h('h2').root}/etc/damaged.conf`, 'utf8')).toBe('original\n');
+      expect(harness.inside(h('h2'), 'ls -a /etc | grep kubestrap-upload || true').trim()).toBe('');
+    });
+
     it('streams a large file with bounded memory', async () => {
       const path = join(work, 'big.bin');
       const chunk = randomBytes(1024 * 1024);

@@ -1,20 +1,21 @@
 // Benchmarks for the render path, printed as figures (never asserted in tests).
 //  1. render time for a 100-node spec (validate + model + all artifacts), in memory;
-//  2. `kubestrap --help` start-up time, against bare `node -e 0` in the same run.
+//  2. `kubestrap --help` start-up time of the built CLI (dist/), against bare
+//     `node -e 0` in the same run.
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { loadSpecText } from '../dist/spec/load.js';
-import { renderCluster } from '../dist/templates/render.js';
+import { loadSpecText } from '../spec/load.js';
+import { renderCluster } from '../templates/render.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
-function median(values) {
+function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
+  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-function hundredNodeSpec() {
+function hundredNodeSpec(): string {
   return `apiVersion: kubestrap.dev/v1alpha1
 kind: Cluster
 metadata:
@@ -40,9 +41,9 @@ spec:
 `;
 }
 
-function timeRender(iterations) {
+function timeRender(iterations: number) {
   const text = hundredNodeSpec();
-  const samples = [];
+  const samples: number[] = [];
   let files = 0;
   let bytes = 0;
   for (let i = 0; i < iterations; i++) {
@@ -56,8 +57,8 @@ function timeRender(iterations) {
   return { ms: median(samples), files, bytes };
 }
 
-function timeProcess(args, iterations) {
-  const samples = [];
+function timeProcess(args: string[], iterations: number): number {
+  const samples: number[] = [];
   for (let i = 0; i < iterations; i++) {
     const start = performance.now();
     const result = spawnSync(process.execPath, args, { stdio: 'ignore' });
