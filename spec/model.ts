@@ -16,12 +16,13 @@ import {
 export const CONTROL_PLANE_TAINT: TaintSpec = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };
 export const DEFAULT_BOXES = { debian: 'debian/bookworm64', rhel: 'almalinux/9' } as const;
 
+/** How to reach an existing host, as the spec says it; unset fields fall back to ~/.ssh/config. */
 export interface SshTarget {
   readonly address: string;
-  readonly port: number;
-  readonly user: string;
+  readonly port?: number;
+  readonly user?: string;
   readonly keyPath?: string;
-  readonly bastion?: { address: string; port: number; user: string; keyPath?: string };
+  readonly bastion?: { address: string; port: number; user?: string; keyPath?: string };
 }
 
 export interface NodeDisk {
@@ -148,23 +149,19 @@ function sshTarget(spec: ClusterSpec, node: ExpandedNode): SshTarget | undefined
   if (spec.spec.machines.provider !== 'existing') return undefined;
   const shared = spec.spec.machines.ssh ?? {};
   const own = node.entry.ssh ?? {};
-  const user = own.user ?? shared.user ?? 'root';
+  const user = own.user ?? shared.user;
+  const port = own.port ?? shared.port;
   const keyPath = own.keyPath ?? shared.keyPath;
   const bastion = own.bastion ?? shared.bastion;
+  const bastionUser = bastion?.user ?? user;
+  const bastionKey = bastion?.keyPath ?? keyPath;
   return {
     address: node.entry.address ?? node.ip,
-    port: own.port ?? shared.port ?? 22,
-    user,
+    ...(port !== undefined ? { port } : {}),
+    ...(user !== undefined ? { user } : {}),
     ...(keyPath ? { keyPath } : {}),
     ...(bastion
-      ? {
-          bastion: {
-            address: bastion.address,
-            port: bastion.port,
-            user: bastion.user ?? user,
-            ...((bastion.keyPath ?? keyPath) ? { keyPath: bastion.keyPath ?? keyPath } : {}),
-          },
-        }
+      ? { bastion: { address: bastion.address, port: bastion.port, ...(bastionUser ? { user: bastionUser } : {}), ...(bastionKey ? { keyPath: bastionKey } : {}) } }
       : {}),
   };
 }

@@ -230,6 +230,13 @@ describe.skipIf(unavailable)(`ssh transport on real sshd${unavailable ? ` (skipp
       expect(known).toContain(`${h('h3').ip} ssh-ed25519`);
     });
 
+    it('connects with a target resolved from the spec and ~/.ssh/config', async () => {
+      const { resolveTarget } = await import('../ssh/targets.js');
+      const sshConfig = `Host ${h('h2').ip}\n  User kube\n  IdentityFile ${harness.clientKeyPath}\n`;
+      const resolved = resolveTarget('h2', { address: h('h2').ip }, { sshConfig, home: '/nonexistent', readKey: (p) => readFileSync(p), keyExists: (p) => existsSync(p) });
+      expect((await pool().host(resolved).exec('whoami', { sudo: false })).stdout).toBe('kube\n');
+    });
+
     it('fails a command whose connection drops, then reconnects for the next one', async () => {
       const host = pool().host(target(h('h5')));
       await host.exec('true');
