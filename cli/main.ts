@@ -52,6 +52,14 @@ program
   .action((options) => run(options, async () => (await import('./commands/render.js')).renderCommand as Action));
 
 program
+  .command('forget-host')
+  .description("forget a node's SSH host keys (after the machine was recreated)")
+  .argument('<node>', 'node name or hostname')
+  .addOption(fileOption())
+  .addOption(jsonOption())
+  .action((node: string, options) => run(options, async () => (async (o: Record<string, unknown>) => (await import('./commands/forget-host.js')).forgetHostCommand(node, o)) as Action));
+
+program
   .command('schema')
   .description("print the cluster spec's JSON Schema")
   .action((options) => run(options, async () => (await import('./commands/schema.js')).schemaCommand as Action));

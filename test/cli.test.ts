@@ -1,6 +1,6 @@
 // The built command line, as users run it: exit codes, error format, --json, and the
 // JSON Schema it prints. Runs dist/ (npm test builds first).
-import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
@@ -110,6 +110,25 @@ describe('kubestrap render', () => {
     const report = JSON.parse(result.stdout) as { ok: boolean; written: string[] };
     expect(report.written).toContain('nodes/m1/etc/kubernetes/kubeadm.conf');
     expect(report.written).not.toContain('Vagrantfile');
+  });
+});
+
+describe('kubestrap forget-host', () => {
+  it("removes only that node's keys from the cluster's known_hosts", () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'cli-'));
+    const path = join(cwd, '.kubestrap/kubestrap/known_hosts');
+    mkdirSync(join(cwd, '.kubestrap/kubestrap'), { recursive: true });
+    writeFileSync(path, '192.168.56.21 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1\n192.168.56.22 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA2\n');
+    const result = kubestrap(['forget-host', 'worker1'], cwd);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(`forgot 1 host key(s) of worker1 in ${path}\n`);
+    expect(readFileSync(path, 'utf8')).toBe('192.168.56.22 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA2\n');
+  });
+
+  it('exits 2 for an unknown node, listing the nodes', () => {
+    const result = kubestrap(['forget-host', 'nope'], mkdtempSync(join(tmpdir(), 'cli-')));
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('no node nope in cluster kubestrap; nodes: cp, worker1, worker2');
   });
 });
 

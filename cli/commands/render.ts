@@ -1,17 +1,14 @@
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { loadSpec } from '../../spec/load.js';
 import { renderCluster } from '../../templates/render.js';
 import { writeRender } from '../render-dir.js';
 import { printWarnings, type OutputOptions } from '../report.js';
-
-export function defaultWorkDir(cluster: string): string {
-  return join('.kubestrap', cluster);
-}
+import { workDir } from '../workdir.js';
 
 export async function renderCommand(options: OutputOptions & { file?: string; output?: string }): Promise<number> {
   const { model, warnings } = await loadSpec(options.file);
   printWarnings(warnings, options);
-  const directory = resolve(options.output ?? defaultWorkDir(model.name));
+  const directory = options.output ? resolve(options.output) : workDir(model.name);
   const summary = await writeRender(directory, renderCluster(model));
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ ok: true, cluster: model.name, ...summary }, null, 2)}\n`);
