@@ -4,9 +4,10 @@
 # providers), systemd (systemd-analyze verify), containerd (reads our config.toml),
 # shellcheck (generated scripts); for the test hosts: debootstrap (their root
 # filesystem), iproute2 (namespaces, bridges), openssh-client (keys, agent, and the
-# OpenSSH side of the benchmarks), procps.
+# OpenSSH side of the benchmarks), procps, systemd-container (systemd-nspawn, for
+# hosts with systemd as PID 1).
 set -euo pipefail
-packages=(ruby vagrant vagrant-libvirt systemd containerd shellcheck debootstrap iproute2 openssh-client procps)
+packages=(ruby vagrant vagrant-libvirt systemd containerd shellcheck debootstrap iproute2 openssh-client procps systemd-container)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

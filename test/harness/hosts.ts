@@ -4,7 +4,7 @@
 // Needs root. Everything started is stopped by PID and removed on stop().
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,8 +14,12 @@ const ROOT_PACKAGES = 'systemd,systemd-sysv,dbus,openssh-server,sudo,iproute2,pr
 export const CACHE_DIR = process.env.KUBESTRAP_TEST_CACHE ?? '/var/cache/kubestrap-test';
 const SUBNET_PREFIX = '10.213';
 
+/** `sshd`: sshd as the host's only service (fast). `systemd`: systemd as PID 1, for systemctl. */
+export type HostInit = 'sshd' | 'systemd';
+
 export interface TestHost {
   readonly name: string;
+  readonly init: HostInit;
   readonly ip: string;
   readonly netns: string;
   /** The host's filesystem as the runner sees it (the overlay mount). */
@@ -40,7 +44,7 @@ function tryRun(command: string, args: string[]): boolean {
 export function harnessUnavailable(): string | undefined {
   const reasons: string[] = [];
   if (process.getuid?.() !== 0) reasons.push('needs root (namespaces, mounts, bridges)');
-  for (const tool of ['ip', 'unshare', 'nsenter', 'debootstrap', 'ssh-keygen', 'mount']) {
+  for (const tool of ['ip', 'unshare', 'nsenter', 'debootstrap', 'ssh-keygen', 'mount', 'systemd-nspawn']) {
     if (!tryRun('sh', ['-c', `command -v ${tool}`])) reasons.push(`missing ${tool}`);
   }
   if (reasons.length === 0) return undefined;
@@ -113,7 +117,7 @@ export class Harness {
     return `${SUBNET_PREFIX}.${this.id}.1`;
   }
 
-  static async start(count: number): Promise<Harness> {
+  static async start(count: number, init: HostInit = 'sshd'): Promise<Harness> {
     const lower = await baseRoot();
     const dir = mkdtempSync('/tmp/kubestrap-hosts-');
     // Claim a free bridge (and with it a /24) so parallel test files do not collide.
@@ -130,8 +134,9 @@ export class Harness {
     sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'kubestrap-test', '-f', clientKeyPath]);
     const harness = new Harness(id, dir, bridge, [], clientKeyPath);
     try {
-      const started = await Promise.all(Array.from({ length: count }, (_, i) => harness.startHost(i + 1, lower)));
-      harness.hosts.push(...started);
+      if (init === 'systemd') raiseInotifyLimit();
+      await Promise.all(Array.from({ length: count }, (_, i) => harness.startHost(i + 1, lower, init)));
+      harness.hosts.sort((a, b) => Number(a.name.slice(1)) - Number(b.name.slice(1)));
     } catch (error) {
       await harness.stop();
       throw error;
@@ -139,7 +144,7 @@ export class Harness {
     return harness;
   }
 
-  private async startHost(index: number, lower: string): Promise<TestHost> {
+  private async startHost(index: number, lower: string, init: HostInit): Promise<TestHost> {
     const name = `h${index}`;
     const netns = `ks${this.id}-${name}`;
     const ip = `${SUBNET_PREFIX}.${this.id}.${10 + index}`;
@@ -171,6 +176,14 @@ export class Harness {
     sh('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
     sh('ip', ['-n', netns, 'route', 'add', 'default', 'via', this.gateway]);
 
+    const launcher = init === 'systemd' ? this.launchSystemd(name, netns, root) : this.launchSshd(name, netns, root);
+    const host: TestHost = { name, init, ip, netns, root, launcher };
+    this.hosts.push(host);
+    await waitForPort(ip, 22, init === 'systemd' ? 30_000 : 15_000);
+    return host;
+  }
+
+  private launchSshd(name: string, netns: string, root: string): ChildProcess {
     const setup = [
       'set -e',
       `mount -t proc proc ${root}/proc`,
@@ -180,12 +193,25 @@ export class Harness {
       `hostname ${name}`,
       `exec chroot ${root} /bin/sh /init.sh`,
     ].join('\n');
-    const launcher = spawn('ip', ['netns', 'exec', netns, 'unshare', '--mount', '--pid', '--uts', '--ipc', '--fork', '--kill-child', '--propagation', 'private', '--', 'sh', '-c', setup], {
+    return spawn('ip', ['netns', 'exec', netns, 'unshare', '--mount', '--pid', '--uts', '--ipc', '--fork', '--kill-child', '--propagation', 'private', '--', 'sh', '-c', setup], {
       stdio: 'ignore',
     });
-    const host: TestHost = { name, ip, netns, root, launcher };
-    await waitForPort(ip, 22, 15_000);
-    return host;
+  }
+
+  /**
+   * systemd as PID 1 under systemd-nspawn. With no systemd on the machine itself, each
+   * host must start from its own cgroup, or the hosts' systemds clobber each other.
+   */
+  private launchSystemd(name: string, netns: string, root: string): ChildProcess {
+    const group = this.cgroup(name);
+    for (const hierarchy of CGROUP_HIERARCHIES) mkdirSync(join(hierarchy, group), { recursive: true });
+    const enter = CGROUP_HIERARCHIES.map((hierarchy) => `echo $$ > ${join(hierarchy, group, 'cgroup.procs')}`).join('; ');
+    const nspawn = `exec systemd-nspawn -q -D ${root} --boot --register=no --keep-unit --machine=${name} --network-namespace-path=/run/netns/${netns}`;
+    return spawn('sh', ['-c', `${enter}; ${nspawn}`], { stdio: 'ignore' });
+  }
+
+  private cgroup(name: string): string {
+    return `kubestrap-test-${this.id}-${name}`;
   }
 
   host(name: string): TestHost {
@@ -200,6 +226,7 @@ export class Harness {
     return sh('nsenter', ['--target', String(init), '--mount', '--pid', '--uts', '--net', '--root', '--wd', 'sh', '-c', command]);
   }
 
+  /** The host's PID 1, as the machine sees it: the launcher's child (unshare, nspawn). */
   private initPid(host: TestHost): number {
     const children = readFileSync(`/proc/${host.launcher.pid}/task/${host.launcher.pid}/children`, 'utf8').trim();
     const pid = Number(children.split(/\s+/)[0]);
@@ -207,20 +234,27 @@ export class Harness {
     return pid;
   }
 
+  private requireSshdInit(host: TestHost): void {
+    if (host.init !== 'sshd') throw new Error(`${host.name}: sshdDown/sshdUp work on sshd hosts; use systemctl on systemd hosts`);
+  }
+
   /** Kills every sshd of the host (dropping all its connections) and keeps sshd down. */
   sshdDown(host: TestHost): void {
+    this.requireSshdInit(host);
     writeFileSync(join(host.root, 'var/lib/kubestrap-test/down'), '');
     this.inside(host, 'pkill -9 -x sshd || true');
   }
 
   /** Lets the host's init start sshd again, and waits until it accepts connections. */
   async sshdUp(host: TestHost): Promise<void> {
+    this.requireSshdInit(host);
     rmSync(join(host.root, 'var/lib/kubestrap-test/down'), { force: true });
     await waitForPort(host.ip, 22, 15_000);
   }
 
   /** Replaces the host's key, as a recreated VM on the same address would have. */
   async newHostKey(host: TestHost): Promise<void> {
+    this.requireSshdInit(host);
     const key = join(host.root, 'etc/ssh/ssh_host_ed25519_key');
     rmSync(key, { force: true });
     rmSync(`${key}.pub`, { force: true });
@@ -230,17 +264,11 @@ export class Harness {
   }
 
   async stop(): Promise<void> {
-    for (const host of this.hosts) {
-      writeFileSync(join(host.root, 'var/lib/kubestrap-test/stop'), '');
-      if (host.launcher.exitCode === null && host.launcher.signalCode === null) {
-        const exited = new Promise((resolve) => host.launcher.once('exit', resolve));
-        host.launcher.kill('SIGKILL');
-        await exited;
-      }
-    }
+    await Promise.all(this.hosts.map((host) => this.stopHost(host)));
     for (const host of this.hosts) {
       tryRun('umount', ['-l', host.root]);
       tryRun('ip', ['netns', 'del', host.netns]);
+      for (const hierarchy of CGROUP_HIERARCHIES) rmCgroup(join(hierarchy, this.cgroup(host.name)));
     }
     // Hosts that failed to start are not in this.hosts; sweep by our naming prefix.
     for (const line of tryList('ip', ['netns', 'list'])) {
@@ -254,6 +282,41 @@ export class Harness {
     tryRun('ip', ['link', 'del', this.bridge]);
     rmSync(this.dir, { recursive: true, force: true });
   }
+
+  private async stopHost(host: TestHost): Promise<void> {
+    const { launcher } = host;
+    if (launcher.exitCode !== null || launcher.signalCode !== null) return;
+    const exited = new Promise((resolve) => launcher.once('exit', resolve));
+    if (host.init === 'sshd') {
+      writeFileSync(join(host.root, 'var/lib/kubestrap-test/stop'), '');
+      launcher.kill('SIGKILL'); // --kill-child takes the host's PID 1, and with it the namespace, along
+    } else {
+      // nspawn turns SIGTERM into an orderly poweroff of the container.
+      launcher.kill('SIGTERM');
+      const timer = setTimeout(() => launcher.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await exited;
+  }
+}
+
+const CGROUP_HIERARCHIES = ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified'].filter((path) => existsSync(path));
+
+/** Removes a cgroup and the ones systemd made inside it (deepest first). */
+function rmCgroup(path: string): void {
+  if (!existsSync(path)) return;
+  for (const entry of readdirSync(path, { withFileTypes: true })) if (entry.isDirectory()) rmCgroup(join(path, entry.name));
+  try {
+    rmdirSync(path);
+  } catch {
+    // still has processes: the caller's leak check reports it
+  }
+}
+
+function raiseInotifyLimit(): void {
+  const path = '/proc/sys/fs/inotify/max_user_instances';
+  if (Number(readFileSync(path, 'utf8')) < 8192) writeFileSync(path, '8192');
 }
 
 function tryList(command: string, args: string[]): string[] {
