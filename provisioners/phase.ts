@@ -17,6 +17,11 @@ export interface Phase<H extends PhaseHost = PhaseHost> {
   check?(step: HostStep<H>): Promise<boolean>;
   /** Brings the host to the phase's end state; must be safe to run again. */
   run(step: HostStep<H>): Promise<void>;
+  /**
+   * Runs once after every host has run; throwing fails the phase. For phases whose
+   * verdict needs all hosts (preflight reports every host before it blocks).
+   */
+  after?(hosts: readonly H[]): Promise<void>;
   /** Undoes what is worth undoing when a later phase fails. */
   cleanup?(hosts: readonly H[]): Promise<void>;
 }

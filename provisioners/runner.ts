@@ -34,6 +34,8 @@ export interface HostOutcome {
 export interface PhaseOutcome {
   readonly title: string;
   readonly hosts: readonly HostOutcome[];
+  /** A failure of the phase as a whole (its after() hook). */
+  error?: Error;
 }
 
 export interface RunResult {
@@ -58,6 +60,7 @@ export async function runPhases<H extends PhaseHost>(phases: readonly Phase<H>[]
   };
   const concurrency = options.concurrency ?? 10;
   const outcomes: PhaseOutcome[] = [];
+  const phaseErrors: { title: string; error: Error }[] = [];
   const ran: Phase<H>[] = [];
   let failed = false;
   const interrupted = () => options.signal?.aborted ?? false;
@@ -128,6 +131,15 @@ export async function runPhases<H extends PhaseHost>(phases: readonly Phase<H>[]
       await perHost.run();
       const failures = results.filter((r) => r.status === 'failed').map((r) => r.host);
       if (failures.length) throw new Error(`failed on ${failures.join(', ')}`);
+      if (phase.after && !interrupted()) {
+        try {
+          await phase.after(hosts);
+        } catch (error) {
+          failed = true;
+          phaseErrors.push({ title: phase.title, error: error as Error });
+          throw error;
+        }
+      }
     },
   }));
 
@@ -147,12 +159,16 @@ export async function runPhases<H extends PhaseHost>(phases: readonly Phase<H>[]
   } catch {
     // Failures are in the outcomes; the summary below reports them.
   }
-  const hostFailed = outcomes.some((p) => p.hosts.some((h) => h.status === 'failed'));
+  const hostFailed = outcomes.some((p) => p.hosts.some((h) => h.status === 'failed')) || phaseErrors.length > 0;
   if ((hostFailed || interrupted()) && ran.length) {
     for (const phase of [...ran].reverse()) {
       const hosts = phase.hosts?.(all) ?? all;
       await phase.cleanup?.(hosts).catch(() => undefined);
     }
+  }
+  for (const { title, error } of phaseErrors) {
+    const outcome = outcomes.find((o) => o.title === title);
+    if (outcome) outcome.error = error;
   }
   const result: RunResult = { ok: !hostFailed && !interrupted(), interrupted: interrupted(), phases: outcomes };
   emit({ type: 'done', ok: result.ok, interrupted: result.interrupted });
@@ -163,6 +179,7 @@ export async function runPhases<H extends PhaseHost>(phases: readonly Phase<H>[]
 export function failureSummary(result: RunResult, logPath?: (host: string) => string | undefined): string {
   const lines: string[] = [];
   for (const phase of result.phases) {
+    if (phase.error) lines.push(`✖ ${phase.title} failed: ${phase.error.message}`);
     for (const host of phase.hosts) {
       if (host.status !== 'failed') continue;
       // SSH errors already start with the host's name.

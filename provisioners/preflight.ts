@@ -1,0 +1,53 @@
+// Preflight: read-only checks on every host before anything changes. Every host is
+// checked; the phase fails afterwards if any check failed, so the report is complete.
+import type { ClusterModel } from '../spec/model.js';
+import type { NodeHost } from './cluster-host.js';
+import type { HostStep } from './host-step.js';
+import type { Phase } from './phase.js';
+import { applyIgnores, evaluate, profileFor, THRESHOLDS, type CheckResult } from './preflight/checks.js';
+import { factsScript, parseFacts } from './preflight/facts.js';
+
+export interface PreflightReport {
+  readonly host: string;
+  readonly results: readonly CheckResult[];
+}
+
+export class PreflightFailed extends Error {
+  readonly exitCode = 1;
+}
+
+export class PreflightPhase implements Phase<NodeHost> {
+  readonly title = 'Preflight checks';
+  readonly reports: PreflightReport[] = [];
+
+  constructor(
+    private readonly model: ClusterModel,
+    private readonly options: { ignore?: readonly string[] } = {},
+  ) {}
+
+  async run(step: HostStep<NodeHost>): Promise<void> {
+    const node = step.host.node;
+    const output = await step.probe(factsScript(node.hostname), { label: 'gather preflight facts', timeoutMs: 60_000 });
+    const results = applyIgnores(evaluate(parseFacts(output.stdout), node, this.model, THRESHOLDS[profileFor(this.model)]), this.options.ignore ?? []);
+    this.reports.push({ host: step.host.name, results });
+    for (const r of results) if (r.verdict !== 'pass') step.note(`${r.verdict}: ${r.name}: ${r.detail}`);
+  }
+
+  async after(): Promise<void> {
+    const failures = this.reports.flatMap((r) => r.results.filter((c) => c.verdict === 'fail').map((c) => `${r.host}: ${c.name}: ${c.detail}`));
+    if (failures.length) {
+      throw new PreflightFailed(`${failures.length} check(s) failed; nothing was changed:\n${failures.map((f) => `  ${f}`).join('\n')}\nFix them, or pass --ignore-preflight NAME to go on anyway.`);
+    }
+  }
+}
+
+/** The report as a table: one row per host and check. */
+export function preflightTable(reports: readonly PreflightReport[]): string {
+  const rows = [...reports]
+    .sort((a, b) => a.host.localeCompare(b.host, 'en', { numeric: true }))
+    .flatMap((r) => r.results.map((c) => [r.host, c.name, c.verdict.toUpperCase(), c.detail]));
+  const header = ['HOST', 'CHECK', 'RESULT', 'DETAIL'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,54 @@
+// A cluster spec for the harness hosts (existing provider, their real addresses),
+// and the NodeHosts the provisioning phases run on.
+import { readFileSync } from 'node:fs';
+import type { NodeHost } from '../../provisioners/cluster-host.js';
+import { loadSpecText } from '../../spec/load.js';
+import type { ClusterModel } from '../../spec/model.js';
+import type { SshPool } from '../../ssh/pool.js';
+import type { Harness } from '../harness/hosts.js';
+
+export interface HarnessClusterOptions {
+  readonly workers?: number;
+  readonly rook?: boolean;
+  readonly extraNodeYaml?: (name: string) => string;
+  readonly version?: string;
+}
+
+export function harnessSpec(harness: Harness, options: HarnessClusterOptions = {}): string {
+  const [first, ...rest] = harness.hosts;
+  const workers = rest.slice(0, options.workers ?? rest.length);
+  const node = (name: string, ip: string, role: string) =>
+    `      - name: ${name}\n        role: ${role}\n        ip: ${ip}\n        hostname: ${name}\n        storage: false\n${options.extraNodeYaml?.(name) ?? ''}`;
+  return `apiVersion: kubestrap.dev/v1alpha1
+kind: Cluster
+metadata:
+  name: harness
+spec:
+  kubernetes:
+    version: ${options.version ?? '1.34.2'}
+  machines:
+    provider: existing
+    network: 10.213.${harness.id}.0/24
+    ssh:
+      user: kube
+      keyPath: ${harness.clientKeyPath}
+    nodes:
+${node(first!.name, first!.ip, 'control-plane')}${workers.map((w) => node(w.name, w.ip, 'worker')).join('')}
+  storage:
+    rook:
+      enabled: ${options.rook ?? false}
+`;
+}
+
+export function harnessModel(harness: Harness, options: HarnessClusterOptions = {}): ClusterModel {
+  return loadSpecText(harnessSpec(harness, options), 'harness.yaml').model;
+}
+
+export function nodeHosts(model: ClusterModel, pool: SshPool, harness: Harness): NodeHost[] {
+  const key = readFileSync(harness.clientKeyPath);
+  return model.nodes.map((node) => ({
+    name: node.name,
+    node,
+    ssh: pool.host({ name: node.name, address: node.ip, port: 22, user: 'kube', privateKey: key }),
+  }));
+}
