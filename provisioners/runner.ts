@@ -129,6 +129,8 @@ export async function runPhases<H extends PhaseHost>(phases: readonly Phase<H>[]
         { concurrent: Math.max(1, concurrency), exitOnError: false, rendererOptions: { collapseSubtasks: false, timestamp: PRESET_TIMESTAMP } } as never,
       );
       await perHost.run();
+      // Report hosts in the spec's order, not the order they finished in.
+      results.sort((a, b) => hosts.findIndex((h) => h.name === a.host) - hosts.findIndex((h) => h.name === b.host));
       const failures = results.filter((r) => r.status === 'failed').map((r) => r.host);
       if (failures.length) throw new Error(`failed on ${failures.join(', ')}`);
       if (phase.after && !interrupted()) {

@@ -206,8 +206,10 @@ export class Harness {
     const group = this.cgroup(name);
     for (const hierarchy of CGROUP_HIERARCHIES) mkdirSync(join(hierarchy, group), { recursive: true });
     const enter = CGROUP_HIERARCHIES.map((hierarchy) => `echo $$ > ${join(hierarchy, group, 'cgroup.procs')}`).join('; ');
-    const nspawn = `exec systemd-nspawn -q -D ${root} --boot --register=no --keep-unit --machine=${name} --network-namespace-path=/run/netns/${netns}`;
-    return spawn('sh', ['-c', `${enter}; ${nspawn}`], { stdio: 'ignore' });
+    const nspawn = `exec systemd-nspawn -q -D ${root} --boot --register=no --keep-unit --capability=CAP_NET_ADMIN --machine=${name} --network-namespace-path=/run/netns/${netns}`;
+    // The host's /proc/sys/net belongs to its own network namespace: let it write there
+    // (ip_forward and the bridge sysctls are per namespace), and nowhere else.
+    return spawn('sh', ['-c', `${enter}; ${nspawn}`], { stdio: 'ignore', env: { ...process.env, SYSTEMD_NSPAWN_API_VFS_WRITABLE: 'network' } });
   }
 
   private cgroup(name: string): string {

@@ -12,13 +12,15 @@ export interface HarnessClusterOptions {
   readonly rook?: boolean;
   readonly extraNodeYaml?: (name: string) => string;
   readonly version?: string;
+  /** Hostname for a node; default: its name. */
+  readonly hostname?: (name: string) => string;
 }
 
 export function harnessSpec(harness: Harness, options: HarnessClusterOptions = {}): string {
   const [first, ...rest] = harness.hosts;
   const workers = rest.slice(0, options.workers ?? rest.length);
   const node = (name: string, ip: string, role: string) =>
-    `      - name: ${name}\n        role: ${role}\n        ip: ${ip}\n        hostname: ${name}\n        storage: false\n${options.extraNodeYaml?.(name) ?? ''}`;
+    `      - name: ${name}\n        role: ${role}\n        ip: ${ip}\n        hostname: ${options.hostname?.(name) ?? name}\n${options.extraNodeYaml?.(name) ?? '        storage: false\n'}`;
   return `apiVersion: kubestrap.dev/v1alpha1
 kind: Cluster
 metadata:

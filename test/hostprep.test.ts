@@ -1,0 +1,108 @@
+// Preflight and host prep on real hosts with systemd as PID 1: real files, real
+// sysctls in each host's network namespace, real systemctl.
+import { existsSync, readFileSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HostprepPhase } from '../provisioners/hostprep.js';
+import { PreflightPhase, preflightTable } from '../provisioners/preflight.js';
+import { dryRunReport, failureSummary, runPhases } from '../provisioners/runner.js';
+import { SshPool } from '../ssh/pool.js';
+import { renderCluster } from '../templates/render.js';
+import { Harness, harnessUnavailable } from './harness/hosts.js';
+import { harnessModel, nodeHosts } from './support/cluster.js';
+
+const unavailable = harnessUnavailable();
+
+describe.skipIf(unavailable)(`preflight and host prep on real hosts${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+  let harness: Harness;
+  let pool: SshPool;
+
+  beforeAll(async () => {
+    harness = await Harness.start(3, 'systemd');
+    pool = new SshPool({ knownHostsPath: join(mkdtempSync(join(tmpdir(), 'hostprep-')), 'known_hosts') });
+  }, 900_000);
+
+  afterAll(async () => {
+    await pool?.close();
+    await harness?.stop();
+  });
+
+  const file = (host: string, path: string) => {
+    const full = join(harness.host(host).root, path);
+    return existsSync(full) ? readFileSync(full, 'utf8') : undefined;
+  };
+  const inside = (host: string, command: string) => harness.inside(harness.host(host), command).trim();
+
+  it('preflight reports every check on every host and passes healthy hosts', async () => {
+    const model = harnessModel(harness);
+    const preflight = new PreflightPhase(model);
+    const result = await runPhases([preflight], nodeHosts(model, pool, harness));
+    expect(result.ok).toBe(true);
+    const table = preflightTable(preflight.reports);
+    expect(table.split('\n')[0]).toMatch(/^HOST\s+CHECK\s+RESULT\s+DETAIL$/);
+    expect(table).toMatch(/^h1\s+private-ip\s+PASS\s+10\.213\.\d+\.11 present$/m);
+    expect(table).toMatch(/^h1\s+ports\s+PASS\s+tcp\/6443 /m);
+    expect(table).toMatch(/^h3\s+os\s+PASS\s+Debian GNU\/Linux 12 \(bookworm\)$/m);
+  });
+
+  it('a preflight failure stops the run before any change, naming every failed check', async () => {
+    // h2 and h3 become Rook nodes with a disk they do not have.
+    const model = harnessModel(harness, { rook: true, version: '1.34.2', extraNodeYaml: (name) => (name === 'h1' ? '        storage: false\n' : '        disks:\n          - device: /dev/vdq\n') });
+    const files = renderCluster(model);
+    const result = await runPhases([new PreflightPhase(model), new HostprepPhase(model, files)], nodeHosts(model, pool, harness));
+    expect(result.ok).toBe(false);
+    expect(result.phases.map((p) => p.title)).toEqual(['Preflight checks']);
+    const summary = failureSummary(result);
+    expect(summary).toContain('✖ Preflight checks failed: 2 check(s) failed; nothing was changed:');
+    expect(summary).toMatch(/h2: rook-disk:\/dev\/vdq: \/dev\/vdq does not exist on this host/);
+    expect(summary).toMatch(/h3: rook-disk:\/dev\/vdq: /);
+    expect(summary).toContain('--ignore-preflight NAME');
+    for (const host of ['h1', 'h2', 'h3']) expect(file(host, 'etc/kubestrap/hosts')).toBeUndefined();
+    const ignored = await runPhases([new PreflightPhase(model, { ignore: ['rook-disk'] })], nodeHosts(model, pool, harness));
+    expect(ignored.ok).toBe(true);
+  });
+
+  it('--dry-run shows what host prep would do and changes nothing', async () => {
+    const model = harnessModel(harness, { hostname: (name) => `${name}.lab.internal` });
+    const result = await runPhases([new HostprepPhase(model, renderCluster(model))], nodeHosts(model, pool, harness), { dryRun: true });
+    const report = dryRunReport(result);
+    expect(report).toContain('# Host preparation — h1');
+    expect(report).toContain("$ hostnamectl set-hostname 'h1.lab.internal'");
+    expect(report).toContain('+++ /etc/sysctl.d/99-kubestrap.conf');
+    expect(inside('h1', 'hostname')).toBe('h1');
+    expect(file('h1', 'etc/sysctl.d/99-kubestrap.conf')).toBeUndefined();
+  });
+
+  it('host prep brings every host to the end state, and a second run changes nothing', async () => {
+    writeFileSync(join(harness.host('h1').root, 'etc/hosts'), '127.0.0.1\tlocalhost\n127.0.1.1\th1.lab.internal h1\n');
+    writeFileSync(join(harness.host('h1').root, 'etc/fstab'), '/dev/vda1 / ext4 defaults 0 1\n/swapfile none swap sw 0 0\n');
+    const model = harnessModel(harness, { hostname: (name) => `${name}.lab.internal` });
+    const files = renderCluster(model);
+    const hosts = nodeHosts(model, pool, harness);
+    const first = await runPhases([new HostprepPhase(model, files)], hosts);
+    expect(failureSummary(first)).toBe('');
+    expect(first.phases[0]!.hosts.map((h) => h.status)).toEqual(['changed', 'changed', 'changed']);
+
+    for (const node of model.nodes) {
+      expect(inside(node.name, 'hostname')).toBe(`${node.name}.lab.internal`);
+      expect(inside(node.name, 'sysctl -n net.ipv4.ip_forward')).toBe('1');
+      expect(inside(node.name, `getent ahostsv4 h2.lab.internal | head -n 1 | cut -d' ' -f1`)).toBe(model.nodes[1]!.ip);
+      for (const rendered of files.filter((f) => f.node === node.name && ['/etc/sysctl.d/99-kubestrap.conf', '/etc/modules-load.d/kubestrap.conf'].includes(f.target!))) {
+        expect(file(node.name, rendered.target!.slice(1))).toBe(rendered.content);
+        expect(statSync(join(harness.host(node.name).root, rendered.target!)).mode & 0o777).toBe(rendered.mode);
+      }
+    }
+    const hostsFile = file('h1', 'etc/hosts')!;
+    expect(hostsFile).not.toContain('127.0.1.1');
+    expect(hostsFile).toContain('# BEGIN kubestrap cluster harness');
+    expect(file('h1', 'etc/fstab')).toContain('# disabled by kubestrap (kubelet needs swap off): /swapfile none swap sw 0 0');
+
+    const second = await runPhases([new HostprepPhase(model, files)], hosts);
+    expect(second.phases[0]!.hosts.map((h) => [h.host, h.status, h.changes.length])).toEqual([
+      ['h1', 'unchanged', 0],
+      ['h2', 'unchanged', 0],
+      ['h3', 'unchanged', 0],
+    ]);
+  });
+});
