@@ -51,6 +51,17 @@ program
   .addOption(jsonOption())
   .action((options) => run(options, async () => (await import('./commands/render.js')).renderCommand as Action));
 
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+program
+  .command('preflight')
+  .description('read-only checks on every host of an existing-hosts cluster; exits 1 if any check fails')
+  .addOption(fileOption())
+  .option('--ignore-preflight <check>', 'report this failed check as a warning (repeatable; a prefix such as rook-disk matches all)', collect)
+  .option('--concurrency <n>', 'hosts worked on at once', '10')
+  .addOption(jsonOption())
+  .action((options) => run(options, async () => (await import('./commands/preflight.js')).preflightCommand as Action));
+
 program
   .command('forget-host')
   .description("forget a node's SSH host keys (after the machine was recreated)")

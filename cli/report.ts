@@ -28,6 +28,7 @@ export function reportFailure(error: unknown, options: OutputOptions): number {
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
+  const typed = (error as { exitCode?: number }).exitCode;
   const code = (error as { code?: string }).code;
   if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') {
     const path = (error as { path?: string }).path;
@@ -37,5 +38,5 @@ export function reportFailure(error: unknown, options: OutputOptions): number {
   }
   if (options.json) process.stdout.write(`${JSON.stringify({ ok: false, error: message })}\n`);
   else process.stderr.write(`kubestrap: ${message}\n`);
-  return EXIT.failure;
+  return typeof typed === 'number' ? typed : EXIT.failure;
 }

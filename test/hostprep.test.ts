@@ -106,3 +106,38 @@ describe.skipIf(unavailable)(`preflight and host prep on real hosts${unavailable
     ]);
   });
 });
+
+describe.skipIf(unavailable)(`kubestrap preflight on real hosts${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+  it('prints the table and exits 0; exits 1 and names the failure when a check fails; --json streams events', { timeout: 900_000 }, async () => {
+    const { writeFileSync: write } = await import('node:fs');
+    const { harnessSpec } = await import('./support/cluster.js');
+    const { run } = await import('./support/tools.js');
+    const { REPO_ROOT } = await import('./support/fixtures.js');
+    const harness = await Harness.start(2, 'systemd');
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'preflight-cli-'));
+      const env = { ...process.env, HOME: dir, SSH_AUTH_SOCK: '' };
+      const cli = (args: string[]) => run(process.execPath, [join(REPO_ROOT, 'dist/cli/main.js'), ...args], { cwd: dir, env });
+      write(join(dir, 'ok.yaml'), harnessSpec(harness));
+      const ok = cli(['preflight', '-f', 'ok.yaml']);
+      expect(ok.status).toBe(0);
+      expect(ok.stdout).toMatch(/^h2\s+private-ip\s+PASS/m);
+      expect(statSync(join(dir, '.kubestrap/harness/known_hosts')).mode & 0o777).toBe(0o600);
+      expect(statSync(join(dir, '.kubestrap/harness/logs/h1.log')).mode & 0o777).toBe(0o600);
+
+      write(join(dir, 'rook.yaml'), harnessSpec(harness, { rook: true, extraNodeYaml: (n) => (n === 'h1' ? '        storage: false\n' : '        disks:\n          - device: /dev/vdq\n') }));
+      const failing = cli(['preflight', '-f', 'rook.yaml']);
+      expect(failing.status).toBe(1);
+      expect(failing.stdout).toMatch(/^h2\s+rook-disk:\/dev\/vdq\s+FAIL\s+\/dev\/vdq does not exist on this host/m);
+      expect(failing.stderr).toContain('✖ Preflight checks failed: 1 check(s) failed; nothing was changed:');
+      expect(cli(['preflight', '-f', 'rook.yaml', '--ignore-preflight', 'rook-disk']).status).toBe(0);
+
+      const json = cli(['preflight', '-f', 'ok.yaml', '--json']);
+      const events = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string });
+      expect(events[0]).toMatchObject({ type: 'phase', phase: 'Preflight checks', hosts: ['h1', 'h2'] });
+      expect(events.at(-1)).toMatchObject({ type: 'preflight', ok: true });
+    } finally {
+      await harness.stop();
+    }
+  });
+});

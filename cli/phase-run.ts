@@ -1,0 +1,77 @@
+// What every command that drives hosts shares: SSH targets for the cluster's nodes, a
+// pool with the cluster's known_hosts and logs, Ctrl-C handling, and the report.
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { NodeHost } from '../provisioners/cluster-host.js';
+import type { Phase } from '../provisioners/phase.js';
+import { defaultOutputMode, dryRunReport, failureSummary, runPhases, type RunResult } from '../provisioners/runner.js';
+import type { ClusterModel } from '../spec/model.js';
+import { SshPool } from '../ssh/pool.js';
+import { resolveTarget } from '../ssh/targets.js';
+import { EXIT } from './exit-codes.js';
+import { knownHostsPath, logDir } from './workdir.js';
+
+export interface PhaseRunFlags {
+  readonly json?: boolean;
+  readonly dryRun?: boolean;
+  readonly concurrency?: string;
+  readonly file?: string;
+}
+
+export class ProviderNotReady extends Error {
+  readonly exitCode = EXIT.invalidInput;
+}
+
+function readIfExists(path: string): string | undefined {
+  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+}
+
+/** The cluster's nodes as SSH hosts. Vagrant machines come with `kubestrap up` (next issue). */
+export function clusterHosts(model: ClusterModel, pool: SshPool): NodeHost[] {
+  if (model.machines.provider !== 'existing') {
+    throw new ProviderNotReady(`cluster ${model.name} uses the ${model.machines.provider} provider; this command drives existing hosts only (spec.machines.provider: existing) for now; Vagrant clusters will be driven by kubestrap up, which is not built yet`);
+  }
+  const home = homedir();
+  const inputs = {
+    sshConfig: readIfExists(join(home, '.ssh', 'config')),
+    home,
+    ...(process.env.SSH_AUTH_SOCK ? { agent: process.env.SSH_AUTH_SOCK } : {}),
+    ...(process.env.KUBESTRAP_SSH_PASSPHRASE ? { passphrase: process.env.KUBESTRAP_SSH_PASSPHRASE } : {}),
+    readKey: (path: string) => readFileSync(path),
+    keyExists: (path: string) => existsSync(path),
+  };
+  return model.nodes.map((node) => ({ name: node.name, node, ssh: pool.host(resolveTarget(node.name, node.ssh!, inputs)) }));
+}
+
+/** Runs phases against the cluster's hosts with Ctrl-C handling; prints the outcome. */
+export async function runOnCluster(model: ClusterModel, phases: Phase<NodeHost>[], flags: PhaseRunFlags, specFlag: string): Promise<{ result: RunResult; code: number }> {
+  const pool = new SshPool({
+    knownHostsPath: knownHostsPath(model.name),
+    logDir: logDir(model.name),
+    forgetCommand: (t) => `kubestrap forget-host ${t.name}${specFlag}`,
+  });
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(EXIT.interrupted);
+    controller.abort();
+    // Closing the connections ends in-flight commands; uploads are atomic, so nothing is half-written.
+    void pool.close();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const hosts = clusterHosts(model, pool);
+    const concurrency = flags.concurrency === undefined ? 10 : Number(flags.concurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new ProviderNotReady(`--concurrency must be a whole number of 1 or more, not ${flags.concurrency}`);
+    const result = await runPhases(phases, hosts, { concurrency, dryRun: flags.dryRun ?? false, output: defaultOutputMode(flags.json ?? false), signal: controller.signal });
+    if (!flags.json) {
+      if (flags.dryRun) process.stdout.write(`${dryRunReport(result)}\n`);
+      const summary = failureSummary(result, (host) => pool.logPath(host));
+      if (summary) process.stderr.write(`${summary}\n`);
+    }
+    return { result, code: result.interrupted ? EXIT.interrupted : result.ok ? EXIT.ok : EXIT.failure };
+  } finally {
+    process.off('SIGINT', onSigint);
+    await pool.close();
+  }
+}
