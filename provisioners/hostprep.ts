@@ -9,6 +9,7 @@ import type { NodeHost } from './cluster-host.js';
 import { disableSwapInFstab, mergeHosts } from './hostprep/edits.js';
 import type { HostStep } from './host-step.js';
 import type { Phase } from './phase.js';
+import { renderedFile } from './rendered-files.js';
 
 const OWNED = ['/etc/modules-load.d/kubestrap.conf', '/etc/sysctl.d/99-kubestrap.conf', '/etc/kubestrap/hosts'];
 
@@ -32,16 +33,10 @@ export class HostprepPhase implements Phase<NodeHost> {
     private readonly files: readonly RenderedFile[],
   ) {}
 
-  private file(node: string, target: string): RenderedFile {
-    const file = this.files.find((f) => f.node === node && f.target === target);
-    if (!file) throw new Error(`render has no ${target} for ${node}`);
-    return file;
-  }
-
   async run(step: HostStep<NodeHost>): Promise<void> {
     const { node } = step.host;
     for (const target of OWNED) {
-      const file = this.file(node.name, target);
+      const file = renderedFile(this.files, node.name, target);
       await step.putFile(target, file.content, { mode: file.mode });
     }
     // /etc/hosts first: sudo resolves the hostname on every call, and a name it cannot
@@ -66,7 +61,7 @@ export class HostprepPhase implements Phase<NodeHost> {
   private async etcHosts(step: HostStep<NodeHost>): Promise<void> {
     const { node } = step.host;
     const current = (await step.probe('cat /etc/hosts')).stdout;
-    const block = this.file(node.name, '/etc/kubestrap/hosts').content;
+    const block = renderedFile(this.files, node.name, '/etc/kubestrap/hosts').content;
     await step.putFile('/etc/hosts', mergeHosts(current, block, [node.hostname, node.hostname.split('.')[0]!, node.name]), { mode: 0o644 });
   }
 

@@ -5,9 +5,10 @@
 # shellcheck (generated scripts); for the test hosts: debootstrap (their root
 # filesystem), iproute2 (namespaces, bridges), openssh-client (keys, agent, and the
 # OpenSSH side of the benchmarks), procps, systemd-container (systemd-nspawn, for
-# hosts with systemd as PID 1).
+# hosts with systemd as PID 1), apt-utils and gnupg (the signed package mirror the
+# tests serve to the hosts).
 set -euo pipefail
-packages=(ruby vagrant vagrant-libvirt systemd containerd shellcheck debootstrap iproute2 openssh-client procps systemd-container)
+packages=(ruby vagrant vagrant-libvirt systemd containerd shellcheck debootstrap iproute2 openssh-client procps systemd-container apt-utils gnupg)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

@@ -92,7 +92,7 @@ export interface ClusterModel {
     readonly monCount: number;
     readonly failureDomain: 'host' | 'osd';
   };
-  readonly packages: { readonly source: 'online' | 'bundle'; readonly bundle?: string };
+  readonly packages: { readonly source: 'online' | 'bundle'; readonly bundle?: string; readonly kubernetesRepository: string };
   readonly nodes: readonly NodeModel[];
 }
 
@@ -255,7 +255,7 @@ export function buildModel(spec: ClusterSpec): ClusterModel {
       monCount: storageCount >= 3 ? 3 : 1,
       failureDomain: replicas > 1 ? 'host' : 'osd',
     },
-    packages: { source: s.packages.source, ...(s.packages.bundle ? { bundle: s.packages.bundle } : {}) },
+    packages: { source: s.packages.source, ...(s.packages.bundle ? { bundle: s.packages.bundle } : {}), kubernetesRepository: s.packages.kubernetesRepository.replace(/\/+$/, '') },
     nodes,
   };
 }

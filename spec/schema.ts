@@ -190,6 +190,11 @@ const Rook = z.strictObject({
 const Packages = z
   .strictObject({
     source: z.enum(['online', 'bundle']).default('online'),
+    kubernetesRepository: z
+      .string()
+      .regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, { message: 'must be an http(s) URL without spaces or quotes, e.g. https://pkgs.k8s.io/core:/stable: — give the base that /v1.X/deb/ and /v1.X/rpm/ hang off' })
+      .default('https://pkgs.k8s.io/core:/stable:')
+      .meta({ description: 'Base of the Kubernetes package repositories (pkgs.k8s.io layout: BASE/v1.X/deb/, BASE/v1.X/rpm/); set it for a mirror.' }),
     bundle: z.string().min(1).optional().meta({ description: 'Path to a kubestrap bundle; required when source is bundle.' }),
   });
 

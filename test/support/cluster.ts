@@ -12,6 +12,8 @@ export interface HarnessClusterOptions {
   readonly rook?: boolean;
   readonly extraNodeYaml?: (name: string) => string;
   readonly version?: string;
+  /** spec.packages.kubernetesRepository (a test mirror). */
+  readonly kubernetesRepository?: string;
   /** Hostname for a node; default: its name. */
   readonly hostname?: (name: string) => string;
 }
@@ -36,7 +38,7 @@ spec:
       keyPath: ${harness.clientKeyPath}
     nodes:
 ${node(first!.name, first!.ip, 'control-plane')}${workers.map((w) => node(w.name, w.ip, 'worker')).join('')}
-  storage:
+${options.kubernetesRepository ? `  packages:\n    kubernetesRepository: ${JSON.stringify(options.kubernetesRepository)}\n` : ''}  storage:
     rook:
       enabled: ${options.rook ?? false}
 `;

@@ -1,0 +1,23 @@
+// Package-manager commands per OS family, in one place. Values here come from the
+// model (validated versions, names and URLs) and are quoted anyway.
+import { shellQuote } from '../templates/quote.js';
+
+const APT = 'DEBIAN_FRONTEND=noninteractive apt-get -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef';
+
+/** `pkg version` lines for the installed ones among `packages`. */
+export function installedQuery(family: 'debian' | 'rhel', packages: readonly string[]): string {
+  const names = packages.map(shellQuote).join(' ');
+  return family === 'debian'
+    ? `dpkg-query -W -f='\${Package} \${Version} \${db:Status-Status}\\n' ${names} 2>/dev/null | awk '$3 == "installed" { print $1, $2 }'`
+    : `rpm -q --qf '%{NAME} %{VERSION}-%{RELEASE}\\n' ${names} 2>/dev/null | grep -v 'is not installed' || true`;
+}
+
+export function parseInstalled(output: string): Map<string, string> {
+  return new Map(output.trim().split('\n').filter(Boolean).map((line) => line.split(' ') as [string, string]));
+}
+
+export function installCommand(family: 'debian' | 'rhel', packages: readonly string[], options: { update?: string } = {}): string {
+  const names = packages.map(shellQuote).join(' ');
+  if (family === 'debian') return `${options.update ?? `${APT} update -q`} && ${APT} install -y -q --no-install-recommends --allow-change-held-packages ${names}`;
+  return `dnf install -y --disableexcludes=all ${names}`;
+}

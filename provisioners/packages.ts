@@ -1,0 +1,99 @@
+// Kubernetes packages: kubelet, kubeadm, kubectl at the spec's exact version (and
+// cri-tools, kubernetes-cni) from the pkgs.k8s.io repository of that minor (or a
+// mirror of it), held back from upgrades; our kubelet unit and drop-in in place.
+import type { ClusterModel } from '../spec/model.js';
+import { packageChannel } from '../spec/versions.js';
+import type { RenderedFile } from '../templates/render.js';
+import { shellQuote } from '../templates/quote.js';
+import type { NodeHost } from './cluster-host.js';
+import type { HostStep } from './host-step.js';
+import { installedQuery, parseInstalled } from './os-packages.js';
+import type { Phase } from './phase.js';
+import { renderedFile } from './rendered-files.js';
+
+export const PINNED = ['kubelet', 'kubeadm', 'kubectl'] as const;
+const HELPERS = ['cri-tools', 'kubernetes-cni'] as const;
+const APT_KEY = '/etc/apt/keyrings/kubernetes-apt-keyring.asc';
+const APT_LIST = '/etc/apt/sources.list.d/kubernetes.list';
+const YUM_REPO = '/etc/yum.repos.d/kubernetes.repo';
+const APT = 'DEBIAN_FRONTEND=noninteractive apt-get -q -o Dpkg::Options::=--force-confold';
+
+export class PackagesPhase implements Phase<NodeHost> {
+  readonly title = 'Kubernetes packages';
+
+  constructor(
+    private readonly model: ClusterModel,
+    private readonly files: readonly RenderedFile[],
+  ) {}
+
+  private repository(kind: 'deb' | 'rpm'): string {
+    return `${this.model.packages.kubernetesRepository}/${packageChannel(this.model.kubernetes.version)}/${kind}/`;
+  }
+
+  async run(step: HostStep<NodeHost>): Promise<void> {
+    const family = this.model.os.family;
+    const version = this.model.kubernetes.version.text;
+    if (family === 'debian') await this.aptRepository(step);
+    else await step.putFile(YUM_REPO, this.yumRepo(), { mode: 0o644 });
+
+    const installed = parseInstalled((await step.probe(installedQuery(family, [...PINNED, ...HELPERS]), { label: 'installed Kubernetes packages' })).stdout);
+    const stale = PINNED.filter((p) => !installed.get(p)?.startsWith(`${version}-`));
+    const missing = HELPERS.filter((p) => !installed.has(p));
+    if (stale.length || missing.length) {
+      await step.change(`install ${[...stale.map((p) => `${p} ${version}`), ...missing].join(', ')}`, family === 'debian' ? this.aptInstall(version) : this.dnfInstall(version), {
+        timeoutMs: 20 * 60_000,
+      });
+    }
+    if (family === 'debian') {
+      const held = (await step.probe('apt-mark showhold')).stdout.split('\n');
+      const unheld = PINNED.filter((p) => !held.includes(p));
+      if (unheld.length) await step.change(`hold ${unheld.join(', ')} at ${version}`, `apt-mark hold ${unheld.join(' ')}`);
+    }
+
+    const node = step.host.node.name;
+    const defaults = family === 'debian' ? '/etc/default/kubelet' : '/etc/sysconfig/kubelet';
+    let unitsChanged = false;
+    for (const target of ['/etc/systemd/system/kubelet.service', '/etc/systemd/system/kubelet.service.d/10-kubeadm.conf', defaults]) {
+      const file = renderedFile(this.files, node, target);
+      if (await step.putFile(target, file.content, { mode: file.mode })) unitsChanged = true;
+    }
+    if (unitsChanged) await step.change('reload systemd units', 'systemctl daemon-reload');
+    if ((await step.probe('systemctl is-enabled kubelet', { check: false })).stdout.trim() !== 'enabled') {
+      // kubeadm starts the kubelet itself; enabling it keeps it running across reboots.
+      await step.change('enable the kubelet at boot', 'systemctl enable kubelet');
+    }
+  }
+
+  private async aptRepository(step: HostStep<NodeHost>): Promise<void> {
+    const repo = this.repository('deb');
+    if ((await step.probe(`test -s ${APT_KEY}`, { check: false })).code !== 0) {
+      // apt's own downloader: minimal hosts have neither curl nor gpg; apt reads .asc keys.
+      await step.change(
+        `fetch the signing key of ${repo}`,
+        `install -d -m 0755 /etc/apt/keyrings && /usr/lib/apt/apt-helper download-file ${shellQuote(`${repo}Release.key`)} ${APT_KEY}.part && chmod 0644 ${APT_KEY}.part && mv ${APT_KEY}.part ${APT_KEY}`,
+      );
+    }
+    await step.putFile(APT_LIST, `deb [signed-by=${APT_KEY}] ${repo} /\n`, { mode: 0o644 });
+  }
+
+  /** Updates only the Kubernetes list, finds the exact revision of the version, installs it. */
+  private aptInstall(version: string): string {
+    const only = `-o Dir::Etc::sourcelist=${APT_LIST} -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`;
+    return [
+      'set -e',
+      `${APT} ${only} update`,
+      `v=$(apt-cache madison kubeadm | awk -v want=${shellQuote(`${version}-`)} 'index($3, want) == 1 { print $3; exit }')`,
+      `[ -n "$v" ] || { echo "kubeadm ${version} is not in ${this.repository('deb')} (apt-cache madison kubeadm lists: $(apt-cache madison kubeadm | awk '{ print $3 }' | head -n 5 | tr '\\n' ' '))" >&2; exit 1; }`,
+      `${APT} install -y --no-install-recommends --allow-change-held-packages kubelet="$v" kubeadm="$v" kubectl="$v" ${HELPERS.join(' ')}`,
+    ].join('\n');
+  }
+
+  private dnfInstall(version: string): string {
+    return `dnf install -y --disableexcludes=kubernetes ${PINNED.map((p) => `${p}-${version}`).join(' ')} ${HELPERS.join(' ')}`;
+  }
+
+  private yumRepo(): string {
+    const repo = this.repository('rpm');
+    return `[kubernetes]\nname=Kubernetes\nbaseurl=${repo}\nenabled=1\ngpgcheck=1\ngpgkey=${repo}repodata/repomd.xml.key\nexclude=${[...PINNED, ...HELPERS].join(' ')}\n`;
+  }
+}

@@ -1,0 +1,153 @@
+// A package mirror on the test network, as an offline site would have: a flat Debian
+// repository with containerd, runc and what they need (real Debian packages, downloaded
+// once and cached), and a pkgs.k8s.io-shaped repository (core:/stable:/v1.X/deb/)
+// whose kubelet/kubeadm/kubectl/cri-tools/kubernetes-cni packages carry the test
+// doubles. Both are signed with a key made per run, and served over HTTP from the
+// bridge's address.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, cpSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync, renameSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { baseRoot, CACHE_DIR, type Harness, type TestHost } from './hosts.js';
+
+const DISTRO_PACKAGES = ['containerd'];
+const DOUBLES = fileURLToPath(new URL('../doubles/', import.meta.url));
+const CRI_TOOLS_VERSION = '1.34.0';
+const CNI_VERSION = '1.7.1';
+
+function sh(command: string, args: string[], options: { cwd?: string; input?: string } = {}): string {
+  return execFileSync(command, args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], ...options });
+}
+
+/** containerd and the packages it needs beyond the base root, downloaded once. */
+async function distroDebs(): Promise<string> {
+  const root = await baseRoot();
+  const key = createHash('sha256').update(root).update(DISTRO_PACKAGES.join(',')).digest('hex').slice(0, 12);
+  const dir = join(CACHE_DIR, `debs-${key}`);
+  if (existsSync(dir)) return dir;
+  const work = mkdtempSync('/tmp/kubestrap-debs-');
+  const merged = join(work, 'merged');
+  for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(work, sub));
+  sh('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${root},upperdir=${work}/upper,workdir=${work}/work`, merged]);
+  try {
+    copyFileSync('/etc/resolv.conf', join(merged, 'etc/resolv.conf'));
+    sh('chroot', [merged, 'apt-get', 'update', '-qq']);
+    sh('chroot', [merged, 'apt-get', 'install', '-qq', '-y', '--download-only', '--no-install-recommends', ...DISTRO_PACKAGES]);
+    const partial = `${dir}.partial`;
+    rmSync(partial, { recursive: true, force: true });
+    mkdirSync(partial, { recursive: true });
+    for (const deb of readdirSync(join(merged, 'var/cache/apt/archives')).filter((f) => f.endsWith('.deb'))) copyFileSync(join(merged, 'var/cache/apt/archives', deb), join(partial, deb));
+    renameSync(partial, dir);
+  } finally {
+    sh('umount', ['-l', merged]);
+    rmSync(work, { recursive: true, force: true });
+  }
+  return dir;
+}
+
+interface DebFile {
+  readonly path: string;
+  readonly content: string;
+  readonly mode: number;
+}
+
+function buildDeb(out: string, name: string, version: string, files: DebFile[], description: string): void {
+  const tree = mkdtempSync('/tmp/kubestrap-deb-');
+  try {
+    mkdirSync(join(tree, 'DEBIAN'));
+    writeFileSync(join(tree, 'DEBIAN/control'), `Package: ${name}\nVersion: ${version}\nArchitecture: amd64\nMaintainer: kubestrap tests <tests@kubestrap.invalid>\nDescription: ${description}\n`);
+    for (const file of files) {
+      mkdirSync(join(tree, file.path, '..'), { recursive: true });
+      writeFileSync(join(tree, file.path), file.content);
+      chmodSync(join(tree, file.path), file.mode);
+    }
+    sh('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', tree, join(out, `${name}_${version}_amd64.deb`)]);
+  } finally {
+    rmSync(tree, { recursive: true, force: true });
+  }
+}
+
+function double(name: string, kubernetesVersion: string): string {
+  return readFileSync(join(DOUBLES, name), 'utf8').replaceAll('@VERSION@', kubernetesVersion).replaceAll('@CRI_VERSION@', CRI_TOOLS_VERSION);
+}
+
+/** Indexes and signs a flat repository (`deb URL ./` style, as pkgs.k8s.io is). */
+function publish(dir: string, gnupgHome: string): void {
+  const packages = sh('apt-ftparchive', ['packages', '.'], { cwd: dir });
+  writeFileSync(join(dir, 'Packages'), packages);
+  const release = sh('apt-ftparchive', ['-o', 'APT::FTPArchive::Release::Origin=kubestrap-test', 'release', '.'], { cwd: dir });
+  writeFileSync(join(dir, 'Release'), release);
+  sh('gpg', ['--homedir', gnupgHome, '--batch', '--yes', '--clearsign', '-o', join(dir, 'InRelease'), join(dir, 'Release')]);
+  sh('gpg', ['--homedir', gnupgHome, '--batch', '--yes', '--armor', '--export', '-o', join(dir, 'Release.key')]);
+}
+
+export class AptMirror {
+  private constructor(
+    readonly dir: string,
+    private readonly server: Server,
+    readonly url: string,
+    readonly minor: number,
+  ) {}
+
+  /** pkgs.k8s.io's layout: `${kubernetesRepository}/v1.X/deb/`. */
+  get kubernetesRepository(): string {
+    return `${this.url}/core:/stable:`;
+  }
+
+  static async start(harness: Harness, kubernetesVersion: string): Promise<AptMirror> {
+    const minor = Number(kubernetesVersion.split('.')[1]);
+    const dir = mkdtempSync('/tmp/kubestrap-mirror-');
+    const gnupg = join(dir, '.gnupg');
+    mkdirSync(gnupg, { mode: 0o700 });
+    sh('gpg', ['--homedir', gnupg, '--batch', '--passphrase', '', '--quick-gen-key', 'kubestrap test mirror <mirror@kubestrap.invalid>', 'ed25519', 'sign', 'never']);
+
+    const debian = join(dir, 'debian');
+    cpSync(await distroDebs(), debian, { recursive: true });
+    publish(debian, gnupg);
+
+    const k8s = join(dir, `core:/stable:/v1.${minor}/deb`);
+    mkdirSync(k8s, { recursive: true });
+    const revision = `${kubernetesVersion}-1.1`;
+    buildDeb(k8s, 'kubeadm', revision, [{ path: 'usr/bin/kubeadm', content: double('kubeadm', kubernetesVersion), mode: 0o755 }], 'TEST DOUBLE of kubeadm');
+    buildDeb(k8s, 'kubelet', revision, [{ path: 'usr/bin/kubelet', content: double('kubelet', kubernetesVersion), mode: 0o755 }], 'TEST DOUBLE of the kubelet');
+    buildDeb(k8s, 'kubectl', revision, [{ path: 'usr/bin/kubectl', content: double('kubectl', kubernetesVersion), mode: 0o755 }], 'TEST DOUBLE of kubectl');
+    buildDeb(k8s, 'cri-tools', `${CRI_TOOLS_VERSION}-1.1`, [{ path: 'usr/bin/crictl', content: double('crictl', kubernetesVersion), mode: 0o755 }], 'TEST DOUBLE of crictl');
+    buildDeb(k8s, 'kubernetes-cni', `${CNI_VERSION}-1.1`, [{ path: 'opt/cni/bin/portmap', content: '#!/bin/sh\necho "portmap (test double)" >&2\nexit 1\n', mode: 0o755 }], 'TEST DOUBLE of the CNI plugins');
+    publish(k8s, gnupg);
+
+    const server = createServer((request, response) => {
+      const path = normalize(decodeURIComponent((request.url ?? '/').split('?')[0]!));
+      const file = join(dir, path);
+      if (!file.startsWith(dir) || path.includes('.gnupg') || !existsSync(file) || !statSync(file).isFile()) {
+        response.writeHead(404).end();
+        return;
+      }
+      response.writeHead(200, { 'content-length': statSync(file).size });
+      createReadStream(file).pipe(response);
+    });
+    await new Promise<void>((resolve) => server.listen(0, harness.gateway, resolve));
+    const port = (server.address() as { port: number }).port;
+    return new AptMirror(dir, server, `http://${harness.gateway}:${port}`, minor);
+  }
+
+  /**
+   * Points a host's apt at this mirror only, as an offline site would: the Debian
+   * sources are replaced by the mirror's Debian repository.
+   */
+  configureHost(host: TestHost): void {
+    const root = host.root;
+    rmSync(join(root, 'etc/apt/sources.list'), { force: true });
+    rmSync(join(root, 'etc/apt/sources.list.d'), { recursive: true, force: true });
+    mkdirSync(join(root, 'etc/apt/sources.list.d'), { recursive: true });
+    mkdirSync(join(root, 'etc/apt/keyrings'), { recursive: true });
+    copyFileSync(join(this.dir, 'debian/Release.key'), join(root, 'etc/apt/keyrings/kubestrap-test-mirror.asc'));
+    writeFileSync(join(root, 'etc/apt/sources.list.d/mirror.list'), `deb [signed-by=/etc/apt/keyrings/kubestrap-test-mirror.asc] ${this.url}/debian ./\n`);
+  }
+
+  async stop(): Promise<void> {
+    await new Promise((resolve) => this.server.close(resolve));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
