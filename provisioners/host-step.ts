@@ -14,19 +14,28 @@ export type Change =
 export interface FileOptions {
   readonly mode: number;
   readonly owner?: string;
+  /** The content is a secret: --dry-run shows no diff, only that the file would be written. */
+  readonly secret?: boolean;
 }
 
 /** Files larger than this are compared by hash only; their diff would be noise. */
 const DIFF_LIMIT = 256 * 1024;
 
 export class HostStep<H extends PhaseHost = PhaseHost> {
-  readonly changes: Change[] = [];
-
   constructor(
     readonly host: H,
     readonly dryRun: boolean,
     private readonly onOutput: (line: string) => void = () => {},
+    readonly changes: Change[] = [],
   ) {}
+
+  /**
+   * The same step acting on another host (a join runs commands on the control plane):
+   * its changes count as this host's, and --dry-run holds for it too.
+   */
+  elsewhere<O extends PhaseHost>(other: O): HostStep<O> {
+    return new HostStep(other, this.dryRun, (line) => this.onOutput(`${other.name}: ${line}`), this.changes);
+  }
 
   /** Read-only command: runs under --dry-run too. */
   probe(command: string, options: ExecOptions = {}): Promise<ExecResult> {
@@ -53,7 +62,8 @@ export class HostStep<H extends PhaseHost = PhaseHost> {
     const [haveMode, haveOwner, haveSize] = meta.split(' ');
     if (have === want && haveMode === mode && haveOwner === owner) return false;
     let diff = `${target}: mode ${haveMode ?? '(new)'} → ${mode}, owner ${haveOwner ?? '(new)'} → ${owner}`;
-    if (have !== want) {
+    if (options.secret) diff = `${target}: secret content (${content.length} bytes), mode ${mode}`;
+    else if (have !== want) {
       const small = content.length <= DIFF_LIMIT && Number(haveSize ?? 0) <= DIFF_LIMIT;
       const old = have && small ? (await this.probe(`cat ${shellQuote(target)}`, { label: `read ${target}` })).stdout : '';
       diff = small ? createTwoFilesPatch(have ? target : '/dev/null', target, old, content, undefined, undefined, { context: 3 }) : `${target}: ${have || '(new)'} → ${want} (too large to diff)`;
@@ -62,6 +72,18 @@ export class HostStep<H extends PhaseHost = PhaseHost> {
     this.onOutput(`write ${target}`);
     if (!this.dryRun) await this.host.ssh.upload({ content }, target, { mode: options.mode, owner, known: 'different' });
     return true;
+  }
+
+  /** A change on the user's machine (a kubeconfig written); under --dry-run only recorded. */
+  async local(description: string, action: () => Promise<boolean>): Promise<void> {
+    if (this.dryRun) {
+      this.changes.push({ kind: 'command', description, command: `(on this machine) ${description}` });
+      return;
+    }
+    if (await action()) {
+      this.changes.push({ kind: 'command', description, command: `(on this machine) ${description}` });
+      this.onOutput(description);
+    }
   }
 
   note(line: string): void {

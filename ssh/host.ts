@@ -65,6 +65,8 @@ export interface ExecOptions {
   readonly check?: boolean;
   /** Show in logs instead of the command itself (e.g. when it carries a long script). */
   readonly label?: string;
+  /** The output is a secret (a token, a kubeconfig): kept out of logs and errors, still returned. */
+  readonly hideOutput?: boolean;
   readonly onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
 }
 
@@ -236,6 +238,11 @@ export class SshHost {
     client.on('error', (error) => this.log('#', `connection error: ${error.message}`));
   }
 
+  /** Registers secrets learnt at run time (a token a command printed) for redaction. */
+  redact(...secrets: string[]): void {
+    this.options.redactor.add(...secrets);
+  }
+
   /** Runs a command; resolves with its outcome, throws on failure unless check is false. */
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     this.options.redactor.add(...(options.secrets ?? []));
@@ -246,7 +253,7 @@ export class SshHost {
     const client = await this.connection();
     const result = await this.channels(() => this.run(client, wrapped, shown, timeoutMs, options));
     if (SUDO_WANTS_PASSWORD.test(result.stderr) && result.code !== 0) throw new SudoPasswordError(this.name, this.target.user);
-    if (result.code !== 0 && (options.check ?? true)) throw new CommandFailedError(this.name, result);
+    if (result.code !== 0 && (options.check ?? true)) throw new CommandFailedError(this.name, { ...result, stdout: options.hideOutput ? '[output hidden]' : result.stdout });
     return result;
   }
 
@@ -260,7 +267,7 @@ export class SshHost {
       let code: number | null = null;
       let signal: string | undefined;
       let settled = false;
-      const outcome = (): CommandOutcome => ({ command: shown, code, signal, stdout: redact(stdout), stderr: redact(stderr) });
+      const outcome = (): CommandOutcome => ({ command: shown, code, signal, stdout: options.hideOutput ? '[output hidden]' : redact(stdout), stderr: redact(stderr) });
       const finish = (error?: Error) => {
         if (settled) return;
         settled = true;
@@ -269,7 +276,8 @@ export class SshHost {
         if (error) reject(error);
         else {
           this.log('=', `exit ${code ?? `signal ${signal}`} after ${Date.now() - started} ms`);
-          resolve({ ...outcome(), durationMs: Date.now() - started });
+          // Hidden output is returned to the caller but never logged or put in errors.
+          resolve({ ...outcome(), ...(options.hideOutput ? { stdout } : {}), durationMs: Date.now() - started });
         }
       };
       const onLost = (error: Error) => finish(error);
@@ -288,6 +296,7 @@ export class SshHost {
         stream.on('data', (chunk: Buffer) => {
           const text = chunk.toString('utf8');
           stdout += text;
+          if (options.hideOutput) return;
           this.log('|', text);
           options.onOutput?.(redact(text), 'stdout');
         });

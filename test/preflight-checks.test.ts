@@ -36,6 +36,7 @@ const healthy: Facts = {
   capabilities: { overlay: true, brNetfilter: true, canLoadModules: [] },
   addresses: ['10.0.0.10', '10.0.0.20'],
   resolves: true,
+  joined: false,
   disks: [
     { name: 'sda', path: '/dev/sda', sizeBytes: 40 * GiB, type: 'disk', fstype: null, mountpoint: null, hasChildren: true },
     { name: 'sdb', path: '/dev/sdb', sizeBytes: 10 * GiB, type: 'disk', fstype: null, mountpoint: null, hasChildren: false },
@@ -76,6 +77,10 @@ describe('preflight checks', () => {
     const small = { filesystems: { ...healthy.filesystems, '/var/lib/kubelet': { sizeBytes: 20 * GiB, availBytes: 8 * GiB, usedPercent: 60, mount: '/' } } };
     expect(verdicts(small, cp, 'lab')['disk:/var/lib/kubelet']).toBe('warn: 8.0 GiB free on /; 10 GiB wanted');
     expect(verdicts(small, cp, 'production')['disk:/var/lib/kubelet']).toBe('fail: 8.0 GiB free on /; 30 GiB wanted');
+  });
+
+  it('a node already in the cluster may hold its ports, whatever the process', () => {
+    expect(verdicts({ joined: true, listening: [{ proto: 'tcp', port: 6443, process: 'haproxy' }] }).ports).toBe('pass: node already in the cluster; its components hold the ports');
   });
 
   it("our own components holding the ports on a re-run are not a conflict", () => {
@@ -146,6 +151,7 @@ yes
     expect(facts.capabilities).toEqual({ overlay: true, brNetfilter: false, canLoadModules: ['br_netfilter'] });
     expect(facts.addresses).toEqual(['127.0.0.1', '192.168.56.10']);
     expect(facts.filesystems['/var/lib/etcd']).toEqual({ sizeBytes: 41555521536, availBytes: 30000000000, usedPercent: 26, mount: '/' });
+    expect(facts.joined).toBe(false);
     expect(facts.disks).toEqual([{ name: 'sda', path: '/dev/sda', sizeBytes: 42949672960, type: 'disk', fstype: null, mountpoint: null, hasChildren: true }]);
   });
 });

@@ -106,7 +106,8 @@ export function evaluate(facts: Facts, node: NodeModel, model: ClusterModel, thr
     const holder = facts.listening.find((l) => l.proto === w.proto && l.port === w.port);
     return holder && !OURS.has(holder.process) ? [`${w.proto}/${w.port} (${holder.process || 'unknown process'})`] : [];
   });
-  add('ports', taken.length ? 'fail' : 'pass', taken.length ? `in use: ${taken.join(', ')}` : `${wanted.map((w) => `${w.proto}/${w.port}`).join(' ')} free`);
+  if (facts.joined) add('ports', 'pass', 'node already in the cluster; its components hold the ports');
+  else add('ports', taken.length ? 'fail' : 'pass', taken.length ? `in use: ${taken.join(', ')}` : `${wanted.map((w) => `${w.proto}/${w.port}`).join(' ')} free`);
 
   add('time-sync', facts.timeSynced === true ? 'pass' : 'warn', facts.timeSynced === true ? 'synchronised' : facts.timeSynced === false ? 'clock not synchronised; host prep enables time sync (certificates need agreeing clocks)' : 'cannot tell (no timedatectl)');
 

@@ -30,6 +30,8 @@ export interface Facts {
   readonly addresses: string[];
   readonly resolves: boolean;
   readonly disks: DiskFact[];
+  /** The node already belongs to a cluster (it has a kubelet.conf). */
+  readonly joined: boolean;
 }
 
 export function factsScript(hostname: string): string {
@@ -56,6 +58,7 @@ for m in overlay br_netfilter; do modprobe -n "$m" >/dev/null 2>&1 && echo "load
 echo @@addr; ip -o -4 addr show | awk '{ print $4 }'
 # IPv4 only: an IPv6 miss in /etc/hosts falls through to DNS, which may be unreachable.
 echo @@resolve; getent ahostsv4 ${shellQuote(hostname)} >/dev/null && echo yes || echo no
+echo @@joined; test -f /etc/kubernetes/kubelet.conf && echo yes || echo no
 echo @@disks; lsblk -J -b -o NAME,PATH,SIZE,TYPE,FSTYPE,MOUNTPOINT 2>/dev/null || echo '{}'
 `;
 }
@@ -136,5 +139,6 @@ export function parseFacts(output: string): Facts {
     addresses: get('addr').map((a) => a.split('/')[0]!),
     resolves: get('resolve')[0] === 'yes',
     disks,
+    joined: get('joined')[0] === 'yes',
   };
 }

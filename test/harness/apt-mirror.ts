@@ -110,7 +110,21 @@ export class AptMirror {
     const k8s = join(dir, `core:/stable:/v1.${minor}/deb`);
     mkdirSync(k8s, { recursive: true });
     const revision = `${kubernetesVersion}-1.1`;
-    buildDeb(k8s, 'kubeadm', revision, [{ path: 'usr/bin/kubeadm', content: double('kubeadm', kubernetesVersion), mode: 0o755 }], 'TEST DOUBLE of kubeadm');
+    buildDeb(
+      k8s,
+      'kubeadm',
+      revision,
+      [
+        { path: 'usr/bin/kubeadm', content: double('kubeadm', kubernetesVersion), mode: 0o755 },
+        { path: 'usr/lib/kubestrap-doubles/apiserver', content: double('apiserver-double', kubernetesVersion), mode: 0o755 },
+        {
+          path: 'lib/systemd/system/kubestrap-apiserver-double.service',
+          content: '[Unit]\nDescription=TEST DOUBLE of the Kubernetes API server (node registration only)\n\n[Service]\nExecStart=/usr/bin/socat TCP-LISTEN:6443,fork,reuseaddr EXEC:/usr/lib/kubestrap-doubles/apiserver\n',
+          mode: 0o644,
+        },
+      ],
+      'TEST DOUBLE of kubeadm',
+    );
     buildDeb(k8s, 'kubelet', revision, [{ path: 'usr/bin/kubelet', content: double('kubelet', kubernetesVersion), mode: 0o755 }], 'TEST DOUBLE of the kubelet');
     buildDeb(k8s, 'kubectl', revision, [{ path: 'usr/bin/kubectl', content: double('kubectl', kubernetesVersion), mode: 0o755 }], 'TEST DOUBLE of kubectl');
     buildDeb(k8s, 'cri-tools', `${CRI_TOOLS_VERSION}-1.1`, [{ path: 'usr/bin/crictl', content: double('crictl', kubernetesVersion), mode: 0o755 }], 'TEST DOUBLE of crictl');

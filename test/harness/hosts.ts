@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const BUILD_ROOT = fileURLToPath(new URL('./build-root.sh', import.meta.url));
-const ROOT_PACKAGES = 'systemd,systemd-sysv,dbus,openssh-server,sudo,iproute2,procps,kmod,ca-certificates';
+const ROOT_PACKAGES = 'systemd,systemd-sysv,dbus,openssh-server,sudo,iproute2,procps,kmod,ca-certificates,socat';
 export const CACHE_DIR = process.env.KUBESTRAP_TEST_CACHE ?? '/var/cache/kubestrap-test';
 const SUBNET_PREFIX = '10.213';
 

@@ -1,0 +1,31 @@
+// The phase list, written in one place.
+import type { ClusterModel } from '../spec/model.js';
+import type { RenderedFile } from '../templates/render.js';
+import type { NodeHost } from './cluster-host.js';
+import { HostprepPhase } from './hostprep.js';
+import { InitPhase } from './init.js';
+import { JoinPhase } from './join.js';
+import { KubeconfigPhase, type SaveKubeconfig } from './kubeconfig.js';
+import { PackagesPhase } from './packages.js';
+import type { Phase } from './phase.js';
+import { PreflightPhase } from './preflight.js';
+import { RuntimePhase } from './runtime.js';
+
+export interface UpOptions {
+  readonly ignorePreflight?: readonly string[];
+  readonly saveKubeconfig: SaveKubeconfig;
+  readonly kubeconfigPath: string;
+}
+
+/** preflight → host prep → containerd → packages → init → kubeconfig → join (Weave, Rook and verify come next). */
+export function upPhases(model: ClusterModel, files: readonly RenderedFile[], options: UpOptions): Phase<NodeHost>[] {
+  return [
+    new PreflightPhase(model, { ignore: options.ignorePreflight ?? [] }),
+    new HostprepPhase(model, files),
+    new RuntimePhase(model, files),
+    new PackagesPhase(model, files),
+    new InitPhase(model, files),
+    new KubeconfigPhase(model, options.saveKubeconfig, options.kubeconfigPath),
+    new JoinPhase(model, files),
+  ];
+}

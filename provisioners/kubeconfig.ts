@@ -1,0 +1,35 @@
+// The admin kubeconfig, fetched from the first control-plane node into the cluster's
+// working directory (0600, atomic, by the CLI's save function) so kubectl works from
+// the user's machine. It never passes through logs.
+import type { ClusterModel } from '../spec/model.js';
+import { isInitNode } from '../templates/kubeadm/index.js';
+import type { NodeHost } from './cluster-host.js';
+import type { HostStep } from './host-step.js';
+import { ADMIN_CONF } from './kubeadm-paths.js';
+import type { Phase } from './phase.js';
+
+/** Writes the kubeconfig locally; resolves true when the file changed. */
+export type SaveKubeconfig = (content: string) => Promise<boolean>;
+
+export class KubeconfigPhase implements Phase<NodeHost> {
+  readonly title = 'Fetch the admin kubeconfig';
+
+  constructor(
+    private readonly model: ClusterModel,
+    private readonly save: SaveKubeconfig,
+    private readonly where: string,
+  ) {}
+
+  hosts(all: readonly NodeHost[]): NodeHost[] {
+    return all.filter((h) => isInitNode(this.model, h.node));
+  }
+
+  async run(step: HostStep<NodeHost>): Promise<void> {
+    if (step.dryRun) {
+      await step.local(`write the admin kubeconfig to ${this.where}`, async () => true);
+      return;
+    }
+    const admin = await step.probe(`cat ${ADMIN_CONF}`, { hideOutput: true, label: `read ${ADMIN_CONF}` });
+    await step.local(`write the admin kubeconfig to ${this.where}`, () => this.save(admin.stdout));
+  }
+}

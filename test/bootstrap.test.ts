@@ -1,0 +1,125 @@
+// init and join end to end on real hosts (systemd, real containerd, real apt), with
+// kubeadm/kubelet/kubectl test doubles at the boundary: the recorded sequence, the
+// configs kubeadm was given (checked with the upstream validator), file modes, token
+// handling, and a second run that changes nothing.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { upPhases } from '../provisioners/index.js';
+import { failureSummary, runPhases } from '../provisioners/runner.js';
+import { loadSpecText } from '../spec/load.js';
+import type { ClusterModel } from '../spec/model.js';
+import { SshPool } from '../ssh/pool.js';
+import { renderCluster } from '../templates/render.js';
+import { AptMirror } from './harness/apt-mirror.js';
+import { Harness, harnessUnavailable } from './harness/hosts.js';
+import { harnessSpec, nodeHosts } from './support/cluster.js';
+import { SHARED_REFERENCE } from './support/fixtures.js';
+import { run } from './support/tools.js';
+
+const unavailable = harnessUnavailable();
+const VERSION = '1.34.2';
+
+describe.skipIf(unavailable)(`init and join on real hosts${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+  let harness: Harness;
+  let mirror: AptMirror;
+  let pool: SshPool;
+  let work: string;
+  let model: ClusterModel;
+
+  beforeAll(async () => {
+    harness = await Harness.start(3, 'systemd');
+    mirror = await AptMirror.start(harness, VERSION);
+    for (const host of harness.hosts) mirror.configureHost(host);
+    work = mkdtempSync(join(tmpdir(), 'bootstrap-'));
+    pool = new SshPool({ knownHostsPath: join(work, 'known_hosts'), logDir: join(work, 'logs') });
+    model = loadSpecText(
+      harnessSpec(harness, { version: VERSION, kubernetesRepository: mirror.kubernetesRepository, extraNodeYaml: (n) => `        storage: false\n${n === 'h3' ? '        labels:\n          node-role.kubernetes.io/storage: ""\n          tier: data\n' : ''}` }),
+      'harness.yaml',
+    ).model;
+  }, 900_000);
+
+  afterAll(async () => {
+    await pool?.close();
+    await mirror?.stop();
+    await harness?.stop();
+  });
+
+  const kubeconfigPath = () => join(work, 'kubeconfig');
+  const phases = () =>
+    upPhases(model, renderCluster(model), {
+      kubeconfigPath: kubeconfigPath(),
+      saveKubeconfig: async (content) => {
+        if (existsSync(kubeconfigPath()) && readFileSync(kubeconfigPath(), 'utf8') === content) return false;
+        writeFileSync(kubeconfigPath(), content, { mode: 0o600 });
+        return true;
+      },
+    });
+  const calls = (host: string) => readFileSync(join(harness.host(host).root, 'var/log/kubestrap-doubles/calls.log'), 'utf8').split('\n').filter(Boolean).map((line) => line.replace(/^\S+ /, ''));
+  const doublesDir = (host: string) => join(harness.host(host).root, 'var/log/kubestrap-doubles');
+
+  it('brings up 1 control plane + 2 workers: init, then parallel joins with one fresh token each', { timeout: 600_000 }, async () => {
+    const result = await runPhases(phases(), nodeHosts(model, pool, harness));
+    expect(failureSummary(result)).toBe('');
+    expect(result.phases.map((p) => p.title)).toEqual([
+      'Preflight checks',
+      'Host preparation',
+      'Container runtime (containerd)',
+      'Kubernetes packages',
+      'Initialise the control plane (kubeadm init)',
+      'Fetch the admin kubeconfig',
+      'Join nodes (kubeadm join)',
+    ]);
+
+    const leader = calls('h1').filter((c) => c.startsWith('kubeadm') || c.startsWith('apiserver'));
+    expect(leader[0]).toBe('kubeadm init --config /etc/kubernetes/kubeadm.conf --skip-token-print');
+    expect(leader.filter((c) => c.startsWith('kubeadm token create'))).toEqual(['kubeadm token create --ttl 15m --description kubestrap join h2', 'kubeadm token create --ttl 15m --description kubestrap join h3'].sort().map((c) => expect.stringMatching(c.replace(/h[23]$/, 'h[23]'))));
+    expect(leader.filter((c) => c.startsWith('apiserver JOIN')).sort()).toEqual([`apiserver JOIN h2 ${model.nodes[1]!.ip}`, `apiserver JOIN h3 ${model.nodes[2]!.ip}`]);
+    expect(leader.filter((c) => c.startsWith('kubeadm token delete'))).toHaveLength(2);
+    expect(readdirSync(join(harness.host('h1').root, 'var/lib/kubestrap-doubles/api/tokens'))).toHaveLength(1); // only kubeadm init's own
+    for (const worker of ['h2', 'h3']) {
+      expect(calls(worker).filter((c) => c.startsWith('kubeadm join'))).toEqual(['kubeadm join --config /etc/kubernetes/kubeadm.conf']);
+      expect(readFileSync(join(doublesDir(worker), 'discovery-mode'), 'utf8').trim()).toBe('600');
+      expect(existsSync(join(harness.host(worker).root, 'etc/kubernetes/kubestrap-discovery.conf'))).toBe(false);
+      expect(readFileSync(join(doublesDir(worker), 'join-mode'), 'utf8').trim()).toBe('600');
+    }
+    // Both joins ran at once: their token requests overlap the other's join.
+    const times = (host: string, prefix: string) =>
+      readFileSync(join(harness.host(host).root, 'var/log/kubestrap-doubles/calls.log'), 'utf8').split('\n').filter((l) => l.includes(` ${prefix}`)).map((l) => Number(l.split(' ')[0]));
+    const [joinA, joinB] = [times('h2', 'kubeadm join')[0]!, times('h3', 'kubeadm join')[0]!];
+    expect(Math.abs(joinA - joinB)).toBeLessThan(2);
+
+    // The restricted label went through the API; the kubelet-settable one through node-labels.
+    expect(readFileSync(join(harness.host('h1').root, 'var/lib/kubestrap-doubles/api/nodes/h3'), 'utf8')).toContain('label=node-role.kubernetes.io/storage=');
+    expect(readFileSync(join(harness.host('h3').root, 'etc/kubernetes/kubeadm.conf'), 'utf8')).toContain('value: tier=data');
+
+    const kubeconfig = readFileSync(kubeconfigPath(), 'utf8');
+    expect(statSync(kubeconfigPath()).mode & 0o777).toBe(0o600);
+    expect(kubeconfig).toContain(`server: https://${model.kubernetes.controlPlaneEndpoint}`);
+    expect(kubeconfig).toBe(readFileSync(join(harness.host('h1').root, 'etc/kubernetes/admin.conf'), 'utf8'));
+  });
+
+  it('gave kubeadm configs that pass the upstream kubeadm validator', () => {
+    const configs = ['h1', 'h2', 'h3'].flatMap((host) => readdirSync(doublesDir(host)).filter((f) => /^(init|join)-\d+\.yaml$/.test(f)).map((f) => join(doublesDir(host), f)));
+    expect(configs).toHaveLength(3);
+    const result = run(process.execPath, [join(SHARED_REFERENCE, 'schemas/kubeadm/validate.mjs'), ...configs]);
+    expect(result.stdout).not.toMatch(/error/);
+    expect(result.status).toBe(0);
+  });
+
+  it('wrote no token, CA hash or kubeconfig key into any log', () => {
+    const logs = readdirSync(join(work, 'logs')).map((f) => readFileSync(join(work, 'logs', f), 'utf8')).join('\n');
+    expect(logs).toContain('kubeadm join --config /etc/kubernetes/kubeadm.conf');
+    expect(logs).not.toMatch(/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/);
+    expect(logs).not.toMatch(/client-key-data|sha256:[0-9a-f]{64}/);
+  });
+
+  it('a second run changes nothing and creates no token', { timeout: 300_000 }, async () => {
+    const before = calls('h1').filter((c) => c.startsWith('kubeadm token create')).length;
+    const result = await runPhases(phases(), nodeHosts(model, pool, harness));
+    expect(failureSummary(result)).toBe('');
+    for (const phase of result.phases) for (const host of phase.hosts) expect(`${phase.title}/${host.host}: ${host.status}`).toBe(`${phase.title}/${host.host}: unchanged`);
+    expect(calls('h1').filter((c) => c.startsWith('kubeadm token create')).length).toBe(before);
+  });
+});
