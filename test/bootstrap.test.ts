@@ -122,4 +122,28 @@ describe.skipIf(unavailable)(`init and join on real hosts${unavailable ? ` (skip
     for (const phase of result.phases) for (const host of phase.hosts) expect(`${phase.title}/${host.host}: ${host.status}`).toBe(`${phase.title}/${host.host}: unchanged`);
     expect(calls('h1').filter((c) => c.startsWith('kubeadm token create')).length).toBe(before);
   });
+
+  it('reset removes what the cluster left (a second reset changes nothing), and up brings it back', { timeout: 600_000 }, async () => {
+    const { ResetPhase } = await import('../provisioners/reset.js');
+    harness.inside(harness.host('h2'), 'ip link add weave type bridge');
+    const hosts = nodeHosts(model, pool, harness);
+    const reset = await runPhases([new ResetPhase(model)], hosts);
+    expect(failureSummary(reset)).toBe('');
+    expect(reset.phases[0]!.hosts.map((h) => h.status)).toEqual(['changed', 'changed', 'changed']);
+    for (const host of ['h1', 'h2', 'h3']) {
+      expect(calls(host)).toContain('kubeadm reset -f');
+      for (const gone of ['etc/kubernetes/kubelet.conf', 'etc/kubernetes/admin.conf', 'var/lib/kubelet', 'etc/kubernetes/manifests']) {
+        expect(existsSync(join(harness.host(host).root, gone)), `${host}:${gone}`).toBe(false);
+      }
+    }
+    expect(harness.inside(harness.host('h2'), 'ip link show weave 2>&1 || true')).toMatch(/does not exist/);
+    const again = await runPhases([new ResetPhase(model)], hosts);
+    expect(again.phases[0]!.hosts.map((h) => h.status)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+
+    const tokensBefore = calls('h1').filter((c) => c.startsWith('kubeadm token create')).length;
+    const up = await runPhases(phases(), hosts);
+    expect(failureSummary(up)).toBe('');
+    expect(calls('h1').filter((c) => c.startsWith('kubeadm token create')).length).toBe(tokensBefore + 2);
+    expect(existsSync(join(harness.host('h3').root, 'etc/kubernetes/kubelet.conf'))).toBe(true);
+  });
 });

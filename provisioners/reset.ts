@@ -1,0 +1,69 @@
+// Reset: undo what kubeadm and the cluster left on a host, so that a rebuild starts
+// clean. `kubeadm reset -f`, then what kubeadm leaves behind: CNI config, data
+// directories, Weave's links, the iptables/IPVS rules Kubernetes and Weave made, and the
+// Rook disks — only the disks the spec names.
+import type { ClusterModel } from '../spec/model.js';
+import { shellQuote } from '../templates/quote.js';
+import type { NodeHost } from './cluster-host.js';
+import type { HostStep } from './host-step.js';
+import type { Phase } from './phase.js';
+
+export const LEFTOVERS = [
+  '/etc/cni/net.d',
+  '/var/lib/etcd',
+  '/var/lib/kubelet',
+  '/var/lib/weave',
+  '/var/lib/rook',
+  '/etc/kubernetes/manifests',
+  '/etc/kubernetes/pki',
+  ...['admin', 'super-admin', 'kubelet', 'bootstrap-kubelet', 'controller-manager', 'scheduler', 'kubestrap-discovery'].map((name) => `/etc/kubernetes/${name}.conf`),
+];
+export const LEFTOVER_LINKS = ['weave', 'vxlan-6784', 'datapath'];
+/** Lines of iptables-save that Kubernetes (kube-proxy, kubelet) and Weave own. */
+const OUR_RULES = 'KUBE-|WEAVE';
+
+export class ResetPhase implements Phase<NodeHost> {
+  readonly title = 'Reset hosts';
+
+  constructor(private readonly model: ClusterModel) {}
+
+  async run(step: HostStep<NodeHost>): Promise<void> {
+    if ((await step.probe('command -v kubeadm', { check: false })).code === 0 && (await step.probe('test -d /etc/kubernetes/manifests -o -f /etc/kubernetes/kubelet.conf', { check: false })).code === 0) {
+      await step.change('kubeadm reset -f', 'kubeadm reset -f', { timeoutMs: 10 * 60_000 });
+    }
+    if ((await step.probe('systemctl is-active --quiet kubelet', { check: false })).code === 0) await step.change('stop the kubelet', 'systemctl stop kubelet');
+
+    const present = (await step.probe(`for p in ${LEFTOVERS.join(' ')}; do [ -e "$p" ] && echo "$p"; done; true`)).stdout.trim().split('\n').filter(Boolean);
+    if (present.length) await step.change(`remove ${present.join(', ')}`, `rm -rf ${present.join(' ')}`);
+
+    const links = (await step.probe(`for l in ${LEFTOVER_LINKS.join(' ')}; do ip link show "$l" >/dev/null 2>&1 && echo "$l"; done; true`)).stdout.trim().split('\n').filter(Boolean);
+    for (const link of links) await step.change(`delete network link ${link}`, `ip link delete ${shellQuote(link)}`);
+
+    for (const tool of ['iptables', 'ip6tables']) {
+      const count = Number((await step.probe(`command -v ${tool}-save >/dev/null && ${tool}-save | grep -c -E '${OUR_RULES}' || echo 0`, { check: false })).stdout.trim().split('\n').pop());
+      if (count > 0) await step.change(`remove ${count} ${tool} rule(s) of Kubernetes and Weave`, `${tool}-save | grep -v -E '${OUR_RULES}' | ${tool}-restore`);
+    }
+    if ((await step.probe('command -v ipvsadm >/dev/null && ipvsadm -Ln | grep -c -E "^(TCP|UDP)" || echo 0', { check: false })).stdout.trim().split('\n').pop() !== '0') {
+      await step.change('clear IPVS tables', 'ipvsadm --clear');
+    }
+
+    if (step.host.node.storage && this.model.rook.enabled) {
+      for (const disk of step.host.node.disks) await this.wipe(step, disk.device);
+    }
+  }
+
+  /** Rook's own cleanup for an OSD disk: signatures, partition tables, the first 100 MiB. */
+  private async wipe(step: HostStep<NodeHost>, device: string): Promise<void> {
+    const q = shellQuote(device);
+    const state = await step.probe(`if [ ! -b ${q} ]; then echo absent; elif lsblk -n -o MOUNTPOINT ${q} | grep -q .; then echo mounted; elif [ -n "$(wipefs -n ${q} 2>/dev/null | tail -n +2)" ] || [ -n "$(lsblk -n -o NAME ${q} | tail -n +2)" ]; then echo used; else echo clean; fi`, { check: false });
+    const verdict = state.stdout.trim();
+    if (verdict === 'absent') return step.note(`${device} is not present; nothing to wipe`);
+    if (verdict === 'mounted') throw new Error(`${step.host.name}: ${device} is mounted; refusing to wipe a disk in use — unmount it, or remove it from the spec`);
+    if (verdict === 'clean') return;
+    await step.change(
+      `wipe Rook disk ${device}`,
+      `wipefs -a ${q} && (command -v sgdisk >/dev/null && sgdisk --zap-all ${q} || true) && dd if=/dev/zero of=${q} bs=1M count=100 oflag=direct,dsync status=none && (blkdiscard ${q} 2>/dev/null || true) && partprobe ${q} 2>/dev/null; true`,
+      { timeoutMs: 10 * 60_000 },
+    );
+  }
+}
