@@ -10,6 +10,8 @@ import { PackagesPhase } from './packages.js';
 import type { Phase } from './phase.js';
 import { PreflightPhase } from './preflight.js';
 import { RuntimePhase } from './runtime.js';
+import { VerifyPhase } from './verify.js';
+import { WeavePhase } from './weave.js';
 
 export interface UpOptions {
   readonly ignorePreflight?: readonly string[];
@@ -17,7 +19,7 @@ export interface UpOptions {
   readonly kubeconfigPath: string;
 }
 
-/** preflight → host prep → containerd → packages → init → kubeconfig → join (Weave, Rook and verify come next). */
+/** preflight → host prep → containerd → packages → init → kubeconfig → join → Weave → verify (Rook comes next). */
 export function upPhases(model: ClusterModel, files: readonly RenderedFile[], options: UpOptions): Phase<NodeHost>[] {
   return [
     new PreflightPhase(model, { ignore: options.ignorePreflight ?? [] }),
@@ -27,5 +29,7 @@ export function upPhases(model: ClusterModel, files: readonly RenderedFile[], op
     new InitPhase(model, files),
     new KubeconfigPhase(model, options.saveKubeconfig, options.kubeconfigPath),
     new JoinPhase(model, files),
+    new WeavePhase(model, files),
+    new VerifyPhase(model),
   ];
 }

@@ -70,6 +70,8 @@ describe.skipIf(unavailable)(`init and join on real hosts${unavailable ? ` (skip
       'Initialise the control plane (kubeadm init)',
       'Fetch the admin kubeconfig',
       'Join nodes (kubeadm join)',
+      'Pod network (Weave Net)',
+      'Verify the cluster',
     ]);
 
     const leader = calls('h1').filter((c) => c.startsWith('kubeadm') || c.startsWith('apiserver'));
@@ -94,6 +96,17 @@ describe.skipIf(unavailable)(`init and join on real hosts${unavailable ? ` (skip
     expect(readFileSync(join(harness.host('h1').root, 'var/lib/kubestrap-doubles/api/nodes/h3'), 'utf8')).toContain('label=node-role.kubernetes.io/storage=');
     expect(readFileSync(join(harness.host('h3').root, 'etc/kubernetes/kubeadm.conf'), 'utf8')).toContain('value: tier=data');
 
+    // Weave: the Secret went over stdin, the manifest from our render, and the rollout was awaited.
+    const kubectl = calls('h1').filter((c) => c.startsWith('kubectl'));
+    expect(kubectl).toContain('kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f -');
+    expect(kubectl).toContain('kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f /etc/kubernetes/kubestrap/weave-net.yaml');
+    expect(kubectl).toContain('kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system rollout status daemonset/weave-net --timeout=10s');
+    const objects = join(harness.host('h1').root, 'var/lib/kubestrap-doubles/api/objects');
+    expect(readdirSync(join(objects, 'DaemonSet/kube-system'))).toEqual(['weave-net']);
+    expect(readFileSync(join(objects, 'DaemonSet/kube-system/weave-net'), 'utf8')).toBe(renderCluster(model).find((f) => f.path === 'cluster/weave-net.yaml')!.content);
+    const verify = result.phases.at(-1)!;
+    expect(verify.hosts.map((h) => h.status)).toEqual(['unchanged']);
+
     const kubeconfig = readFileSync(kubeconfigPath(), 'utf8');
     expect(statSync(kubeconfigPath()).mode & 0o777).toBe(0o600);
     expect(kubeconfig).toContain(`server: https://${model.kubernetes.controlPlaneEndpoint}`);
@@ -108,8 +121,12 @@ describe.skipIf(unavailable)(`init and join on real hosts${unavailable ? ` (skip
     expect(result.status).toBe(0);
   });
 
-  it('wrote no token, CA hash or kubeconfig key into any log', () => {
+  it('wrote no token, CA hash, kubeconfig key or Weave password into any log', () => {
     const logs = readdirSync(join(work, 'logs')).map((f) => readFileSync(join(work, 'logs', f), 'utf8')).join('\n');
+    const secret = readFileSync(join(harness.host('h1').root, 'var/lib/kubestrap-doubles/api/objects/Secret/kube-system/weave-passwd'), 'utf8');
+    const password = Buffer.from(/weave-passwd: (\S+)/.exec(secret)![1]!, 'base64').toString();
+    expect(password.length).toBeGreaterThanOrEqual(32);
+    expect(logs).not.toContain(password);
     expect(logs).toContain('kubeadm join --config /etc/kubernetes/kubeadm.conf');
     expect(logs).not.toMatch(/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/);
     expect(logs).not.toMatch(/client-key-data|sha256:[0-9a-f]{64}/);

@@ -1,0 +1,76 @@
+// The end check: every node of the spec Ready at the spec's version, kube-system pods
+// running; a summary table (node, role, IP, version, status).
+import type { ClusterModel } from '../spec/model.js';
+import { isInitNode } from '../templates/kubeadm/index.js';
+import type { NodeHost } from './cluster-host.js';
+import type { HostStep } from './host-step.js';
+import { KUBECTL } from './kubeadm-paths.js';
+import type { Phase } from './phase.js';
+import { waitFor } from './wait.js';
+
+export interface NodeStatus {
+  readonly node: string;
+  readonly role: string;
+  readonly ip: string;
+  readonly version: string;
+  readonly status: string;
+}
+
+const NODES_JSONPATH = `'{range .items[*]}{.metadata.name}{"\\t"}{.status.conditions[?(@.type=="Ready")].status}{"\\t"}{.status.nodeInfo.kubeletVersion}{"\\n"}{end}'`;
+
+function parseNodes(output: string): Map<string, { ready: string; version: string }> {
+  return new Map(
+    output
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [name = '', ready = '', version = ''] = line.split('\t');
+        return [name, { ready, version }];
+      }),
+  );
+}
+
+export class VerifyPhase implements Phase<NodeHost> {
+  readonly title = 'Verify the cluster';
+  summary: NodeStatus[] = [];
+
+  constructor(private readonly model: ClusterModel) {}
+
+  hosts(all: readonly NodeHost[]): NodeHost[] {
+    return all.filter((h) => isInitNode(this.model, h.node));
+  }
+
+  async run(step: HostStep<NodeHost>): Promise<void> {
+    if (step.dryRun) return;
+    const want = `v${this.model.kubernetes.version.text}`;
+    const nodes = await waitFor(step, {
+      what: `all ${this.model.nodes.length} nodes to be Ready at ${want}`,
+      probe: `${KUBECTL} get nodes -o jsonpath=${NODES_JSONPATH}`,
+      until: (r) => {
+        const seen = parseNodes(r.stdout);
+        return r.code === 0 && this.model.nodes.every((n) => seen.get(n.hostname)?.ready === 'True' && seen.get(n.hostname)?.version === want);
+      },
+      timeoutMs: 5 * 60_000,
+      intervalMs: 2_000,
+      diagnose: `${KUBECTL} get nodes -o wide; ${KUBECTL} describe nodes | grep -A8 Conditions`,
+    });
+    const seen = parseNodes(nodes.stdout);
+    this.summary = this.model.nodes.map((n) => ({ node: n.hostname, role: n.role, ip: n.ip, version: seen.get(n.hostname)?.version ?? '?', status: seen.get(n.hostname)?.ready === 'True' ? 'Ready' : 'NotReady' }));
+    await waitFor(step, {
+      what: 'every kube-system pod to run',
+      probe: `${KUBECTL} -n kube-system get pods --no-headers -o custom-columns=NAME:.metadata.name,PHASE:.status.phase`,
+      until: (r) => r.code === 0 && r.stdout.trim() !== '' && r.stdout.trim().split('\n').every((line) => /\s(Running|Succeeded)$/.test(line)),
+      timeoutMs: 5 * 60_000,
+      intervalMs: 2_000,
+      diagnose: `${KUBECTL} -n kube-system get pods -o wide`,
+    });
+  }
+}
+
+export function verifyTable(rows: readonly NodeStatus[]): string {
+  const header = ['NODE', 'ROLE', 'IP', 'VERSION', 'STATUS'];
+  const cells = rows.map((r) => [r.node, r.role, r.ip, r.version, r.status]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  return [header, ...cells].map((c) => c.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
