@@ -9,6 +9,7 @@ import { KubeconfigPhase, type SaveKubeconfig } from './kubeconfig.js';
 import { PackagesPhase } from './packages.js';
 import type { Phase } from './phase.js';
 import { PreflightPhase } from './preflight.js';
+import { RookPhase, type ManifestFile } from './rook.js';
 import { RuntimePhase } from './runtime.js';
 import { VerifyPhase } from './verify.js';
 import { WeavePhase } from './weave.js';
@@ -17,9 +18,11 @@ export interface UpOptions {
   readonly ignorePreflight?: readonly string[];
   readonly saveKubeconfig: SaveKubeconfig;
   readonly kubeconfigPath: string;
+  /** Rook's upstream manifests for the pinned release (fetched by the CLI, or from a bundle). */
+  readonly rookManifests: readonly ManifestFile[];
 }
 
-/** preflight → host prep → containerd → packages → init → kubeconfig → join → Weave → verify (Rook comes next). */
+/** preflight → host prep → containerd → packages → init → kubeconfig → join → Weave → Rook → verify. */
 export function upPhases(model: ClusterModel, files: readonly RenderedFile[], options: UpOptions): Phase<NodeHost>[] {
   return [
     new PreflightPhase(model, { ignore: options.ignorePreflight ?? [] }),
@@ -30,6 +33,7 @@ export function upPhases(model: ClusterModel, files: readonly RenderedFile[], op
     new KubeconfigPhase(model, options.saveKubeconfig, options.kubeconfigPath),
     new JoinPhase(model, files),
     new WeavePhase(model, files),
+    new RookPhase(model, files, options.rookManifests),
     new VerifyPhase(model),
   ];
 }

@@ -91,6 +91,8 @@ export interface ClusterModel {
     readonly replicas: number;
     readonly monCount: number;
     readonly failureDomain: 'host' | 'osd';
+    /** Directory URL of the release's deploy/examples (or a mirror of it). */
+    readonly manifestBase: string;
   };
   readonly packages: { readonly source: 'online' | 'bundle'; readonly bundle?: string; readonly kubernetesRepository: string };
   readonly nodes: readonly NodeModel[];
@@ -254,6 +256,7 @@ export function buildModel(spec: ClusterSpec): ClusterModel {
       replicas,
       monCount: storageCount >= 3 ? 3 : 1,
       failureDomain: replicas > 1 ? 'host' : 'osd',
+      manifestBase: (s.storage.rook.manifestBase ?? `https://raw.githubusercontent.com/rook/rook/${s.storage.rook.version}/deploy/examples`).replace(/\/+$/, ''),
     },
     packages: { source: s.packages.source, ...(s.packages.bundle ? { bundle: s.packages.bundle } : {}), kubernetesRepository: s.packages.kubernetesRepository.replace(/\/+$/, '') },
     nodes,

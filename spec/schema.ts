@@ -185,6 +185,11 @@ const Rook = z.strictObject({
     .optional()
     .meta({ description: 'Regular expression over device names; default: exactly the disks the spec lists.' }),
   replicas: z.int().min(1).max(7).optional().meta({ description: 'Pool replica count; default 1 with fewer than 3 storage nodes, else 3.' }),
+  manifestBase: z
+    .string()
+    .regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, { message: 'must be an http(s) URL without spaces or quotes — the directory holding crds.yaml, common.yaml, csi-operator.yaml and operator.yaml' })
+    .optional()
+    .meta({ description: "Where Rook's upstream manifests (crds, common, csi-operator, operator) are fetched from; default: the release tag's deploy/examples on GitHub. Set it for a mirror." }),
 });
 
 const Packages = z

@@ -12,7 +12,9 @@ import { loadSpecText } from '../spec/load.js';
 import type { ClusterModel } from '../spec/model.js';
 import { SshPool } from '../ssh/pool.js';
 import { renderCluster } from '../templates/render.js';
+import { rookManifests, type UpstreamFile } from '../cli/upstream.js';
 import { AptMirror } from './harness/apt-mirror.js';
+import { serveDirectory, type StaticServer } from './support/static-server.js';
 import { Harness, harnessUnavailable } from './harness/hosts.js';
 import { harnessSpec, nodeHosts } from './support/cluster.js';
 import { SHARED_REFERENCE } from './support/fixtures.js';
@@ -27,6 +29,8 @@ describe.skipIf(unavailable)(`init and join on real hosts${unavailable ? ` (skip
   let pool: SshPool;
   let work: string;
   let model: ClusterModel;
+  let upstream: StaticServer;
+  let rook: UpstreamFile[];
 
   beforeAll(async () => {
     harness = await Harness.start(3, 'systemd');
@@ -34,14 +38,22 @@ describe.skipIf(unavailable)(`init and join on real hosts${unavailable ? ` (skip
     for (const host of harness.hosts) mirror.configureHost(host);
     work = mkdtempSync(join(tmpdir(), 'bootstrap-'));
     pool = new SshPool({ knownHostsPath: join(work, 'known_hosts'), logDir: join(work, 'logs') });
+    upstream = await serveDirectory(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6'));
     model = loadSpecText(
-      harnessSpec(harness, { version: VERSION, kubernetesRepository: mirror.kubernetesRepository, extraNodeYaml: (n) => `        storage: false\n${n === 'h3' ? '        labels:\n          node-role.kubernetes.io/storage: ""\n          tier: data\n' : ''}` }),
+      harnessSpec(harness, {
+        version: VERSION,
+        kubernetesRepository: mirror.kubernetesRepository,
+        rook: true,
+        extraNodeYaml: (n) => (n === 'h1' ? '        storage: false\n' : `        disks:\n          - device: /dev/vdb\n${n === 'h3' ? '        labels:\n          node-role.kubernetes.io/storage: ""\n          tier: data\n' : ''}`),
+      }).replace('      enabled: true\n', `      enabled: true\n      manifestBase: ${JSON.stringify(upstream.url)}\n`),
       'harness.yaml',
     ).model;
+    rook = await rookManifests(model, work);
   }, 900_000);
 
   afterAll(async () => {
     await pool?.close();
+    await upstream?.close();
     await mirror?.stop();
     await harness?.stop();
   });
@@ -49,6 +61,9 @@ describe.skipIf(unavailable)(`init and join on real hosts${unavailable ? ` (skip
   const kubeconfigPath = () => join(work, 'kubeconfig');
   const phases = () =>
     upPhases(model, renderCluster(model), {
+      // The hosts have no block devices to give Rook; everything else about Rook is real here.
+      ignorePreflight: ['rook-disk'],
+      rookManifests: rook,
       kubeconfigPath: kubeconfigPath(),
       saveKubeconfig: async (content) => {
         if (existsSync(kubeconfigPath()) && readFileSync(kubeconfigPath(), 'utf8') === content) return false;
@@ -71,6 +86,7 @@ describe.skipIf(unavailable)(`init and join on real hosts${unavailable ? ` (skip
       'Fetch the admin kubeconfig',
       'Join nodes (kubeadm join)',
       'Pod network (Weave Net)',
+      'Storage (Rook-Ceph)',
       'Verify the cluster',
     ]);
 
@@ -104,6 +120,16 @@ describe.skipIf(unavailable)(`init and join on real hosts${unavailable ? ` (skip
     const objects = join(harness.host('h1').root, 'var/lib/kubestrap-doubles/api/objects');
     expect(readdirSync(join(objects, 'DaemonSet/kube-system'))).toEqual(['weave-net']);
     expect(readFileSync(join(objects, 'DaemonSet/kube-system/weave-net'), 'utf8')).toBe(renderCluster(model).find((f) => f.path === 'cluster/weave-net.yaml')!.content);
+    // Rook: upstream files applied server-side after being put on the host, the operator
+    // awaited, our CephCluster applied and awaited, and a PVC that bound, then removed.
+    expect(kubectl).toContain(`kubectl --kubeconfig /etc/kubernetes/admin.conf apply --server-side --force-conflicts ${['crds', 'common', 'csi-operator', 'operator'].map((f) => `-f /etc/kubernetes/kubestrap/rook-v1.20.6/${f}.yaml`).join(' ')}`);
+    expect(kubectl).toContain('kubectl --kubeconfig /etc/kubernetes/admin.conf -n rook-ceph rollout status deployment/rook-ceph-operator --timeout=10s');
+    expect(kubectl).toContain('kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f /etc/kubernetes/kubestrap/rook-cluster.yaml');
+    expect(kubectl).toContain("kubectl --kubeconfig /etc/kubernetes/admin.conf -n default get pvc kubestrap-storage-check -o jsonpath='{.status.phase}'".replaceAll("'", ''));
+    expect(kubectl).toContain('kubectl --kubeconfig /etc/kubernetes/admin.conf -n default delete pvc kubestrap-storage-check --wait=false');
+    expect(readdirSync(join(objects, 'CephCluster/rook-ceph'))).toEqual(['rook-ceph']);
+    expect(readdirSync(join(objects, 'CustomResourceDefinition/-')).length).toBeGreaterThan(10);
+    expect(readFileSync(join(harness.host('h1').root, 'etc/kubernetes/kubestrap/rook-v1.20.6/operator.yaml'), 'utf8')).toBe(readFileSync(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6/operator.yaml'), 'utf8'));
     const verify = result.phases.at(-1)!;
     expect(verify.hosts.map((h) => h.status)).toEqual(['unchanged']);
 

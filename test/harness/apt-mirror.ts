@@ -6,10 +6,10 @@
 // bridge's address.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync, renameSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { join, normalize } from 'node:path';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serveDirectory, type StaticServer } from '../support/static-server.js';
 import { baseRoot, CACHE_DIR, type Harness, type TestHost } from './hosts.js';
 
 const DISTRO_PACKAGES = ['containerd'];
@@ -86,7 +86,7 @@ function publish(dir: string, gnupgHome: string): void {
 export class AptMirror {
   private constructor(
     readonly dir: string,
-    private readonly server: Server,
+    private readonly server: StaticServer,
     readonly url: string,
     readonly minor: number,
   ) {}
@@ -99,15 +99,17 @@ export class AptMirror {
   static async start(harness: Harness, kubernetesVersion: string): Promise<AptMirror> {
     const minor = Number(kubernetesVersion.split('.')[1]);
     const dir = mkdtempSync('/tmp/kubestrap-mirror-');
-    const gnupg = join(dir, '.gnupg');
+    // The signing key's home stays outside what the server publishes.
+    const gnupg = join(dir, 'gnupg');
+    const www = join(dir, 'www');
     mkdirSync(gnupg, { mode: 0o700 });
     sh('gpg', ['--homedir', gnupg, '--batch', '--passphrase', '', '--quick-gen-key', 'kubestrap test mirror <mirror@kubestrap.invalid>', 'ed25519', 'sign', 'never']);
 
-    const debian = join(dir, 'debian');
+    const debian = join(www, 'debian');
     cpSync(await distroDebs(), debian, { recursive: true });
     publish(debian, gnupg);
 
-    const k8s = join(dir, `core:/stable:/v1.${minor}/deb`);
+    const k8s = join(www, `core:/stable:/v1.${minor}/deb`);
     mkdirSync(k8s, { recursive: true });
     const revision = `${kubernetesVersion}-1.1`;
     buildDeb(
@@ -131,19 +133,8 @@ export class AptMirror {
     buildDeb(k8s, 'kubernetes-cni', `${CNI_VERSION}-1.1`, [{ path: 'opt/cni/bin/portmap', content: '#!/bin/sh\necho "portmap (test double)" >&2\nexit 1\n', mode: 0o755 }], 'TEST DOUBLE of the CNI plugins');
     publish(k8s, gnupg);
 
-    const server = createServer((request, response) => {
-      const path = normalize(decodeURIComponent((request.url ?? '/').split('?')[0]!));
-      const file = join(dir, path);
-      if (!file.startsWith(dir) || path.includes('.gnupg') || !existsSync(file) || !statSync(file).isFile()) {
-        response.writeHead(404).end();
-        return;
-      }
-      response.writeHead(200, { 'content-length': statSync(file).size });
-      createReadStream(file).pipe(response);
-    });
-    await new Promise<void>((resolve) => server.listen(0, harness.gateway, resolve));
-    const port = (server.address() as { port: number }).port;
-    return new AptMirror(dir, server, `http://${harness.gateway}:${port}`, minor);
+    const server = await serveDirectory(www, harness.gateway);
+    return new AptMirror(dir, server, server.url, minor);
   }
 
   /**
@@ -156,12 +147,12 @@ export class AptMirror {
     rmSync(join(root, 'etc/apt/sources.list.d'), { recursive: true, force: true });
     mkdirSync(join(root, 'etc/apt/sources.list.d'), { recursive: true });
     mkdirSync(join(root, 'etc/apt/keyrings'), { recursive: true });
-    copyFileSync(join(this.dir, 'debian/Release.key'), join(root, 'etc/apt/keyrings/kubestrap-test-mirror.asc'));
+    copyFileSync(join(this.dir, 'www/debian/Release.key'), join(root, 'etc/apt/keyrings/kubestrap-test-mirror.asc'));
     writeFileSync(join(root, 'etc/apt/sources.list.d/mirror.list'), `deb [signed-by=/etc/apt/keyrings/kubestrap-test-mirror.asc] ${this.url}/debian ./\n`);
   }
 
   async stop(): Promise<void> {
-    await new Promise((resolve) => this.server.close(resolve));
+    await this.server.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
