@@ -63,6 +63,26 @@ program
   .action((options) => run(options, async () => (await import('./commands/preflight.js')).preflightCommand as Action));
 
 program
+  .command('up')
+  .description('bring the cluster up on existing hosts: preflight → host prep → containerd → packages → init → join → Weave → Rook → verify')
+  .addOption(fileOption())
+  .option('--dry-run', 'go through every phase and print what would change (commands, file diffs) without changing anything')
+  .option('--ignore-preflight <check>', 'report this failed preflight check as a warning (repeatable)', collect)
+  .option('--concurrency <n>', 'hosts worked on at once', '10')
+  .addOption(jsonOption())
+  .action((options) => run(options, async () => (await import('./commands/up.js')).upCommand as Action));
+
+program
+  .command('reset')
+  .description('take Kubernetes off every host (kubeadm reset and what it leaves), wiping Rook disks the spec names')
+  .addOption(fileOption())
+  .option('--yes', 'do not ask for confirmation')
+  .option('--dry-run', 'print what would be removed without removing it')
+  .option('--concurrency <n>', 'hosts worked on at once', '10')
+  .addOption(jsonOption())
+  .action((options) => run(options, async () => (await import('./commands/reset.js')).resetCommand as Action));
+
+program
   .command('forget-host')
   .description("forget a node's SSH host keys (after the machine was recreated)")
   .argument('<node>', 'node name or hostname')

@@ -13,7 +13,7 @@ export interface WriteSummary {
   readonly removed: string[];
 }
 
-async function writeAtomic(path: string, content: string, mode: number): Promise<void> {
+export async function writeAtomic(path: string, content: string, mode: number): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   const handle = await open(temp, 'wx', mode);
@@ -27,7 +27,7 @@ async function writeAtomic(path: string, content: string, mode: number): Promise
   await rename(temp, path);
 }
 
-async function currentHash(path: string): Promise<string | undefined> {
+export async function currentHash(path: string): Promise<string | undefined> {
   try {
     return sha256(await readFile(path, 'utf8'));
   } catch {

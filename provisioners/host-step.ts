@@ -74,13 +74,13 @@ export class HostStep<H extends PhaseHost = PhaseHost> {
     return true;
   }
 
-  /** A change on the user's machine (a kubeconfig written); under --dry-run only recorded. */
-  async local(description: string, action: () => Promise<boolean>): Promise<void> {
-    if (this.dryRun) {
-      this.changes.push({ kind: 'command', description, command: `(on this machine) ${description}` });
-      return;
-    }
-    if (await action()) {
+  /**
+   * A change on the user's machine (a kubeconfig written). `action(dryRun)` reports
+   * whether it changed (or, under --dry-run, would change) anything, and must not
+   * write under --dry-run.
+   */
+  async local(description: string, action: (dryRun: boolean) => Promise<boolean>): Promise<void> {
+    if (await action(this.dryRun)) {
       this.changes.push({ kind: 'command', description, command: `(on this machine) ${description}` });
       this.onOutput(description);
     }

@@ -8,8 +8,8 @@ import type { HostStep } from './host-step.js';
 import { ADMIN_CONF } from './kubeadm-paths.js';
 import type { Phase } from './phase.js';
 
-/** Writes the kubeconfig locally; resolves true when the file changed. */
-export type SaveKubeconfig = (content: string) => Promise<boolean>;
+/** Writes the kubeconfig locally (not under dry-run); resolves whether it changed or would change. */
+export type SaveKubeconfig = (content: string, dryRun: boolean) => Promise<boolean>;
 
 export class KubeconfigPhase implements Phase<NodeHost> {
   readonly title = 'Fetch the admin kubeconfig';
@@ -25,11 +25,9 @@ export class KubeconfigPhase implements Phase<NodeHost> {
   }
 
   async run(step: HostStep<NodeHost>): Promise<void> {
-    if (step.dryRun) {
-      await step.local(`write the admin kubeconfig to ${this.where}`, async () => true);
-      return;
-    }
-    const admin = await step.probe(`cat ${ADMIN_CONF}`, { hideOutput: true, label: `read ${ADMIN_CONF}` });
-    await step.local(`write the admin kubeconfig to ${this.where}`, () => this.save(admin.stdout));
+    const admin = await step.probe(`cat ${ADMIN_CONF} 2>/dev/null || true`, { hideOutput: true, label: `read ${ADMIN_CONF}` });
+    // Under --dry-run on a fresh cluster there is no admin.conf yet; init would make it.
+    if (!admin.stdout) return void (await step.local(`write the admin kubeconfig to ${this.where}`, async () => true));
+    await step.local(`write the admin kubeconfig to ${this.where}`, (dryRun) => this.save(admin.stdout, dryRun));
   }
 }

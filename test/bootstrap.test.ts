@@ -65,9 +65,9 @@ describe.skipIf(unavailable)(`init and join on real hosts${unavailable ? ` (skip
       ignorePreflight: ['rook-disk'],
       rookManifests: rook,
       kubeconfigPath: kubeconfigPath(),
-      saveKubeconfig: async (content) => {
+      saveKubeconfig: async (content, dryRun) => {
         if (existsSync(kubeconfigPath()) && readFileSync(kubeconfigPath(), 'utf8') === content) return false;
-        writeFileSync(kubeconfigPath(), content, { mode: 0o600 });
+        if (!dryRun) writeFileSync(kubeconfigPath(), content, { mode: 0o600 });
         return true;
       },
     });
