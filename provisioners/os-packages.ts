@@ -2,7 +2,8 @@
 // model (validated versions, names and URLs) and are quoted anyway.
 import { shellQuote } from '../templates/quote.js';
 
-const APT = 'DEBIAN_FRONTEND=noninteractive apt-get -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef';
+/** apt-get that never prompts, and keeps configuration files the administrator changed. */
+export const APT_GET = 'DEBIAN_FRONTEND=noninteractive apt-get -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef';
 
 /** `pkg version` lines for the installed ones among `packages`. */
 export function installedQuery(family: 'debian' | 'rhel', packages: readonly string[]): string {
@@ -18,6 +19,6 @@ export function parseInstalled(output: string): Map<string, string> {
 
 export function installCommand(family: 'debian' | 'rhel', packages: readonly string[], options: { update?: string } = {}): string {
   const names = packages.map(shellQuote).join(' ');
-  if (family === 'debian') return `${options.update ?? `${APT} update -q`} && ${APT} install -y -q --no-install-recommends --allow-change-held-packages ${names}`;
+  if (family === 'debian') return `${options.update ?? `${APT_GET} update -q`} && ${APT_GET} install -y -q --no-install-recommends --allow-change-held-packages ${names}`;
   return `dnf install -y --disableexcludes=all ${names}`;
 }

@@ -7,7 +7,7 @@ import type { RenderedFile } from '../templates/render.js';
 import { shellQuote } from '../templates/quote.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from './host-step.js';
-import { installedQuery, parseInstalled } from './os-packages.js';
+import { APT_GET, installedQuery, parseInstalled } from './os-packages.js';
 import type { Phase } from './phase.js';
 import { renderedFile } from './rendered-files.js';
 
@@ -16,7 +16,6 @@ const HELPERS = ['cri-tools', 'kubernetes-cni'] as const;
 const APT_KEY = '/etc/apt/keyrings/kubernetes-apt-keyring.asc';
 const APT_LIST = '/etc/apt/sources.list.d/kubernetes.list';
 const YUM_REPO = '/etc/yum.repos.d/kubernetes.repo';
-const APT = 'DEBIAN_FRONTEND=noninteractive apt-get -q -o Dpkg::Options::=--force-confold';
 
 export class PackagesPhase implements Phase<NodeHost> {
   readonly title = 'Kubernetes packages';
@@ -81,10 +80,10 @@ export class PackagesPhase implements Phase<NodeHost> {
     const only = `-o Dir::Etc::sourcelist=${APT_LIST} -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`;
     return [
       'set -e',
-      `${APT} ${only} update`,
+      `${APT_GET} -q ${only} update`,
       `v=$(apt-cache madison kubeadm | awk -v want=${shellQuote(`${version}-`)} 'index($3, want) == 1 { print $3; exit }')`,
       `[ -n "$v" ] || { echo "kubeadm ${version} is not in ${this.repository('deb')} (apt-cache madison kubeadm lists: $(apt-cache madison kubeadm | awk '{ print $3 }' | head -n 5 | tr '\\n' ' '))" >&2; exit 1; }`,
-      `${APT} install -y --no-install-recommends --allow-change-held-packages kubelet="$v" kubeadm="$v" kubectl="$v" ${HELPERS.join(' ')}`,
+      `${APT_GET} -q install -y --no-install-recommends --allow-change-held-packages kubelet="$v" kubeadm="$v" kubectl="$v" ${HELPERS.join(' ')}`,
     ].join('\n');
   }
 
