@@ -139,7 +139,8 @@ export async function runPhases<H extends PhaseHost>(phases: readonly Phase<H>[]
         } catch (error) {
           failed = true;
           phaseErrors.push({ title: phase.title, error: error as Error });
-          throw error;
+          // The tree gets a one-liner; the summary after the run has the whole story.
+          throw new Error('see the summary below');
         }
       }
     },
