@@ -51,6 +51,30 @@ describe.skipIf(unavailable)(`runtime and packages phases on real hosts${unavail
     expect(inside('h1', 'command -v containerd || echo none')).toBe('none');
   });
 
+  it('a host that fails mid-phase leaves the others done, and a re-run finishes the job', { timeout: 300_000 }, async () => {
+    const list = join(harness.host('h3').root, 'etc/apt/sources.list.d/mirror.list');
+    const good = readFileSync(list, 'utf8');
+    writeFileSync(list, good.replace('/debian ./', '/no-such-repo ./'));
+    const m = model();
+    const files = renderCluster(m);
+    const first = await runPhases([new RuntimePhase(m, files)], nodeHosts(m, pool, harness));
+    expect(first.phases[0]!.hosts.map((h) => [h.host, h.status])).toEqual([
+      ['h1', 'changed'],
+      ['h2', 'changed'],
+      ['h3', 'failed'],
+    ]);
+    expect(failureSummary(first)).toMatch(/✖ Container runtime \(containerd\) failed on h3: `.*apt-get.*` exited 100/);
+    expect(inside('h2', 'systemctl is-active containerd')).toBe('active');
+    writeFileSync(list, good);
+    const second = await runPhases([new RuntimePhase(m, files)], nodeHosts(m, pool, harness));
+    expect(second.phases[0]!.hosts.map((h) => [h.host, h.status])).toEqual([
+      ['h1', 'unchanged'],
+      ['h2', 'unchanged'],
+      ['h3', 'changed'],
+    ]);
+    expect(inside('h3', 'systemctl is-active containerd')).toBe('active');
+  });
+
   it('installs and configures containerd and the pinned packages; a second run changes nothing', { timeout: 300_000 }, async () => {
     const m = model();
     const files = renderCluster(m);
