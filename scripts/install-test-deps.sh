@@ -6,9 +6,10 @@
 # filesystem), iproute2 (namespaces, bridges), openssh-client (keys, agent, and the
 # OpenSSH side of the benchmarks), procps, systemd-container (systemd-nspawn, for
 # hosts with systemd as PID 1), apt-utils and gnupg (the signed package mirror the
-# tests serve to the hosts).
+# tests serve to the hosts); qemu-system-x86 and e2fsprogs (a VM with a real kernel,
+# booted from an ext4 image), busybox-static (the one-binary image a container runs).
 set -euo pipefail
-packages=(ruby vagrant vagrant-libvirt systemd containerd shellcheck debootstrap iproute2 openssh-client procps systemd-container apt-utils gnupg)
+packages=(ruby vagrant vagrant-libvirt systemd containerd shellcheck debootstrap iproute2 openssh-client procps systemd-container apt-utils gnupg qemu-system-x86 e2fsprogs busybox-static)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

@@ -230,7 +230,7 @@ describe('Rook resources against the Rook v1.20.6 CRD schemas', () => {
 describe('core objects against Kubernetes schemas (kubernetes-models)', () => {
   async function models(apiVersion: string, kind: string): Promise<new (o: object) => { validate(): void }> {
     const group = apiVersion === 'v1' ? 'v1' : apiVersion;
-    const module = (await import(`kubernetes-models/${group}/${kind}`)) as Record<string, new (o: object) => { validate(): void }>;
+    const module = (await import(/* @vite-ignore */ `kubernetes-models/${group}/${kind}`)) as Record<string, new (o: object) => { validate(): void }>;
     return module[kind]!;
   }
   async function validate(object: { apiVersion: string; kind: string }): Promise<void> {

@@ -96,7 +96,9 @@ export class AptMirror {
     return `${this.url}/core:/stable:`;
   }
 
-  static async start(harness: Harness, kubernetesVersion: string): Promise<AptMirror> {
+  /** Serves the mirror on `bind` (the test bridge's gateway, or loopback for a VM behind qemu's user network). */
+  static async start(bind: Harness | string, kubernetesVersion: string): Promise<AptMirror> {
+    const address = typeof bind === 'string' ? bind : bind.gateway;
     const minor = Number(kubernetesVersion.split('.')[1]);
     const dir = mkdtempSync('/tmp/kubestrap-mirror-');
     // The signing key's home stays outside what the server publishes.
@@ -133,7 +135,7 @@ export class AptMirror {
     buildDeb(k8s, 'kubernetes-cni', `${CNI_VERSION}-1.1`, [{ path: 'opt/cni/bin/portmap', content: '#!/bin/sh\necho "portmap (test double)" >&2\nexit 1\n', mode: 0o755 }], 'TEST DOUBLE of the CNI plugins');
     publish(k8s, gnupg);
 
-    const server = await serveDirectory(www, harness.gateway);
+    const server = await serveDirectory(www, address);
     return new AptMirror(dir, server, server.url, minor);
   }
 
@@ -142,13 +144,17 @@ export class AptMirror {
    * sources are replaced by the mirror's Debian repository.
    */
   configureHost(host: TestHost): void {
-    const root = host.root;
+    this.configureRoot(host.root);
+  }
+
+  /** Writes the mirror's apt sources into a root filesystem; `url` as the host will see it. */
+  configureRoot(root: string, url = this.url): void {
     rmSync(join(root, 'etc/apt/sources.list'), { force: true });
     rmSync(join(root, 'etc/apt/sources.list.d'), { recursive: true, force: true });
     mkdirSync(join(root, 'etc/apt/sources.list.d'), { recursive: true });
     mkdirSync(join(root, 'etc/apt/keyrings'), { recursive: true });
     copyFileSync(join(this.dir, 'www/debian/Release.key'), join(root, 'etc/apt/keyrings/kubestrap-test-mirror.asc'));
-    writeFileSync(join(root, 'etc/apt/sources.list.d/mirror.list'), `deb [signed-by=/etc/apt/keyrings/kubestrap-test-mirror.asc] ${this.url}/debian ./\n`);
+    writeFileSync(join(root, 'etc/apt/sources.list.d/mirror.list'), `deb [signed-by=/etc/apt/keyrings/kubestrap-test-mirror.asc] ${url}/debian ./\n`);
   }
 
   async stop(): Promise<void> {

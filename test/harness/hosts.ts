@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const BUILD_ROOT = fileURLToPath(new URL('./build-root.sh', import.meta.url));
-const ROOT_PACKAGES = 'systemd,systemd-sysv,dbus,openssh-server,sudo,iproute2,procps,kmod,ca-certificates,socat';
+export const ROOT_PACKAGES = 'systemd,systemd-sysv,dbus,openssh-server,sudo,iproute2,procps,kmod,ca-certificates,socat';
 export const CACHE_DIR = process.env.KUBESTRAP_TEST_CACHE ?? '/var/cache/kubestrap-test';
 const SUBNET_PREFIX = '10.213';
 
@@ -56,8 +56,8 @@ export function harnessUnavailable(): string | undefined {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The cached base root, built once per package list and build script. */
-export async function baseRoot(): Promise<string> {
-  const key = createHash('sha256').update(ROOT_PACKAGES).update(readFileSync(BUILD_ROOT)).digest('hex').slice(0, 12);
+export async function baseRoot(packages: string = ROOT_PACKAGES): Promise<string> {
+  const key = createHash('sha256').update(packages).update(readFileSync(BUILD_ROOT)).digest('hex').slice(0, 12);
   const root = join(CACHE_DIR, `root-${key}`);
   const lock = `${root}.lock`;
   mkdirSync(CACHE_DIR, { recursive: true });
@@ -72,7 +72,7 @@ export async function baseRoot(): Promise<string> {
       continue;
     }
     try {
-      if (!existsSync(root)) sh('bash', [BUILD_ROOT, root, ROOT_PACKAGES]);
+      if (!existsSync(root)) sh('bash', [BUILD_ROOT, root, packages]);
     } finally {
       rmSync(lock, { recursive: true, force: true });
     }

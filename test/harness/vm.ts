@@ -1,0 +1,164 @@
+// A real-kernel test host: a qemu VM (TCG — KVM does not work on these machines)
+// booting the cached Debian root with a cloud kernel, reached over SSH through a
+// forwarded loopback port. For what namespace hosts cannot show: kernel modules,
+// sysctls that survive a reboot, containerd running a container.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, symlinkSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+import { baseRoot, ROOT_PACKAGES } from './hosts.js';
+
+export const VM_PACKAGES = `${ROOT_PACKAGES},linux-image-cloud-amd64,initramfs-tools,e2fsprogs`;
+
+function sh(command: string, args: string[]): string {
+  return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export function vmUnavailable(): string | undefined {
+  const missing = ['qemu-system-x86_64', 'mkfs.ext4', 'ssh-keygen'].filter((tool) => {
+    try {
+      sh('sh', ['-c', `command -v ${tool}`]);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (process.getuid?.() !== 0) missing.push('root');
+  if (!missing.length) return undefined;
+  const reason = `test VMs unavailable: missing ${missing.join(', ')}`;
+  if (process.env.CI) throw new Error(`CI must run the VM tests; ${reason}`);
+  return reason;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves when the port answers with an SSH banner (qemu accepts before the guest does). */
+function waitForSsh(port: number, timeoutMs: number, console: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = connect({ host: '127.0.0.1', port });
+      let seen = '';
+      let settled = false;
+      // Exactly one outcome per connection: error, timeout and close all fire together.
+      const retry = () => {
+        if (settled) return;
+        settled = true;
+        socket.destroy();
+        if (Date.now() > deadline) {
+          const tail = existsSync(console) ? readFileSync(console, 'utf8').split('\n').slice(-15).join('\n') : '(no console output)';
+          reject(new Error(`the VM's sshd did not answer on 127.0.0.1:${port} within ${timeoutMs / 1000} s; console:\n${tail}`));
+        } else setTimeout(attempt, 1000);
+      };
+      socket.setTimeout(5000, retry);
+      socket.on('data', (chunk) => {
+        seen += chunk.toString();
+        if (seen.startsWith('SSH-') && !settled) {
+          settled = true;
+          socket.destroy();
+          resolve();
+        }
+      });
+      socket.on('error', retry);
+      socket.on('close', retry);
+    };
+    attempt();
+  });
+}
+
+export class TestVm {
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+    readonly clientKeyPath: string,
+    private qemu: ChildProcess,
+    private readonly args: string[],
+  ) {}
+
+  /** The guest's address on qemu's user network; the host (and its loopback) is 10.0.2.2. */
+  static readonly GUEST_IP = '10.0.2.15';
+  static readonly HOST_IP = '10.0.2.2';
+
+  get console(): string {
+    return join(this.dir, 'console.log');
+  }
+
+  static async start(customize: (root: string) => void = () => {}): Promise<TestVm> {
+    const lower = await baseRoot(VM_PACKAGES);
+    const dir = mkdtempSync('/tmp/kubestrap-vm-');
+    const merged = join(dir, 'merged');
+    for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(dir, sub));
+    sh('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${dir}/upper,workdir=${dir}/work`, merged]);
+    const clientKeyPath = join(dir, 'id_ed25519');
+    try {
+      sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', clientKeyPath]);
+      mkdirSync(join(merged, 'root/.ssh'), { recursive: true, mode: 0o700 });
+      copyFileSync(`${clientKeyPath}.pub`, join(merged, 'root/.ssh/authorized_keys'));
+      sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(merged, 'etc/ssh/ssh_host_ed25519_key')]);
+      writeFileSync(join(merged, 'etc/ssh/sshd_config.d/hostkey.conf'), 'HostKey /etc/ssh/ssh_host_ed25519_key\n');
+      writeFileSync(join(merged, 'etc/fstab'), 'LABEL=root / ext4 defaults 0 1\n');
+      writeFileSync(join(merged, 'etc/hostname'), 'vm1\n');
+      writeFileSync(join(merged, 'etc/hosts'), `127.0.0.1\tlocalhost\n${TestVm.GUEST_IP}\tvm1\n`);
+      mkdirSync(join(merged, 'etc/systemd/network'), { recursive: true });
+      writeFileSync(join(merged, 'etc/systemd/network/10-eth0.network'), '[Match]\nName=eth0\n\n[Network]\nDHCP=ipv4\n');
+      const wants = join(merged, 'etc/systemd/system/multi-user.target.wants');
+      mkdirSync(wants, { recursive: true });
+      if (!existsSync(join(wants, 'systemd-networkd.service'))) symlinkSync('/lib/systemd/system/systemd-networkd.service', join(wants, 'systemd-networkd.service'));
+      symlinkSync('/dev/null', join(merged, 'etc/systemd/system/systemd-networkd-wait-online.service'));
+      customize(merged);
+      const disk = join(dir, 'disk.raw');
+      sh('truncate', ['-s', '4G', disk]);
+      sh('mkfs.ext4', ['-q', '-L', 'root', '-d', merged, disk]);
+      const boot = readdirSync(join(merged, 'boot'));
+      const kernel = boot.find((f) => f.startsWith('vmlinuz-'));
+      const initrd = boot.find((f) => f.startsWith('initrd.img-'));
+      if (!kernel || !initrd) throw new Error(`no kernel/initrd in the VM root's /boot: ${boot.join(', ')}`);
+      copyFileSync(join(merged, 'boot', kernel), join(dir, 'vmlinuz'));
+      copyFileSync(join(merged, 'boot', initrd), join(dir, 'initrd.img'));
+    } finally {
+      sh('umount', [merged]);
+    }
+    const port = await freePort();
+    const args = [
+      '-accel', 'tcg,tb-size=64', '-cpu', 'max', '-smp', '2', '-m', '1536',
+      '-kernel', join(dir, 'vmlinuz'), '-initrd', join(dir, 'initrd.img'),
+      '-append', 'root=LABEL=root rw console=ttyS0 net.ifnames=0 systemd.unified_cgroup_hierarchy=1',
+      '-drive', `file=${join(dir, 'disk.raw')},if=virtio,format=raw`,
+      '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`, '-device', 'virtio-net-pci,netdev=n0',
+      '-display', 'none', '-serial', `file:${join(dir, 'console.log')}`, '-monitor', 'none', '-no-reboot',
+    ];
+    const vm = new TestVm(dir, port, clientKeyPath, spawn('qemu-system-x86_64', args, { stdio: 'ignore' }), args);
+    try {
+      await waitForSsh(port, 300_000, vm.console);
+    } catch (error) {
+      await vm.stop();
+      throw error;
+    }
+    return vm;
+  }
+
+  /** After the guest powered itself off for a reboot (-no-reboot), boot it again. */
+  async boot(): Promise<void> {
+    if (this.qemu.exitCode === null && this.qemu.signalCode === null) await new Promise((resolve) => this.qemu.once('exit', resolve));
+    this.qemu = spawn('qemu-system-x86_64', this.args, { stdio: 'ignore' });
+    await waitForSsh(this.port, 300_000, this.console);
+  }
+
+  async stop(): Promise<void> {
+    if (this.qemu.exitCode === null && this.qemu.signalCode === null) {
+      const exited = new Promise((resolve) => this.qemu.once('exit', resolve));
+      this.qemu.kill('SIGKILL');
+      await exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+

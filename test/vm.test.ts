@@ -1,0 +1,101 @@
+// Host prep and containerd on a real kernel: a qemu VM (TCG) booted from the test root
+// with Debian's cloud kernel. Kernel modules are really loaded, sysctls really set and
+// still set after a reboot, and containerd with runc really runs a container.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HostprepPhase } from '../provisioners/hostprep.js';
+import { failureSummary, runPhases } from '../provisioners/runner.js';
+import { RuntimePhase } from '../provisioners/runtime.js';
+import { loadSpecText } from '../spec/load.js';
+import type { ClusterModel } from '../spec/model.js';
+import { SshPool } from '../ssh/pool.js';
+import { renderCluster } from '../templates/render.js';
+import { AptMirror } from './harness/apt-mirror.js';
+import { harnessUnavailable } from './harness/hosts.js';
+import { buildProbeImage, PROBE_IMAGE } from './harness/oci-image.js';
+import { TestVm, vmUnavailable } from './harness/vm.js';
+import { missingTools } from './support/tools.js';
+
+const unavailable = harnessUnavailable() ?? vmUnavailable() ?? missingTools('busybox');
+
+describe.skipIf(unavailable)(`host prep and containerd in a VM${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+  let vm: TestVm;
+  let mirror: AptMirror;
+  let pool: SshPool;
+  let model: ClusterModel;
+  const work = mkdtempSync(join(tmpdir(), 'vm-test-'));
+
+  beforeAll(async () => {
+    mirror = await AptMirror.start('127.0.0.1', '1.34.2');
+    const seenFromGuest = mirror.url.replace('127.0.0.1', TestVm.HOST_IP);
+    vm = await TestVm.start((root) => mirror.configureRoot(root, seenFromGuest));
+    model = loadSpecText(
+      `apiVersion: kubestrap.dev/v1alpha1
+kind: Cluster
+metadata:
+  name: vm
+spec:
+  kubernetes:
+    version: 1.34.2
+  machines:
+    provider: existing
+    network: 10.0.2.0/24
+    nodes:
+      - name: vm1
+        role: control-plane
+        ip: ${TestVm.GUEST_IP}
+        address: 127.0.0.1
+        ssh:
+          user: root
+          port: ${vm.port}
+          keyPath: ${vm.clientKeyPath}
+  storage:
+    rook:
+      enabled: false
+`,
+      'vm.yaml',
+    ).model;
+    pool = new SshPool({ knownHostsPath: join(work, 'known_hosts'), logDir: join(work, 'logs'), connectAttempts: 10, connectBackoffMs: 1000 });
+  }, 900_000);
+
+  afterAll(async () => {
+    await pool?.close();
+    await vm?.stop();
+    await mirror?.stop();
+  });
+
+  const host = () => pool.host({ name: 'vm1', address: '127.0.0.1', port: vm.port, user: 'root', privateKey: readKey() });
+  const readKey = () => readFileSync(vm.clientKeyPath);
+  const hosts = () => [{ name: 'vm1', node: model.nodes[0]!, ssh: host() }];
+  const sh = async (command: string) => (await host().exec(command, { timeoutMs: 120_000 })).stdout.trim();
+
+  it('loads the kernel modules, sets the sysctls and runs containerd', { timeout: 900_000 }, async () => {
+    const files = renderCluster(model);
+    const result = await runPhases([new HostprepPhase(model, files), new RuntimePhase(model, files)], hosts());
+    expect(failureSummary(result)).toBe('');
+    expect(await sh('lsmod | awk \'{ print $1 }\' | grep -x -E "br_netfilter|overlay" | sort | tr "\\n" " "')).toBe('br_netfilter overlay');
+    expect(await sh('sysctl -n net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables | tr "\\n" " "')).toBe('1 1 1');
+    expect(await sh('systemctl is-active containerd')).toBe('active');
+  });
+
+  it('containerd and runc run a container, with the systemd cgroup driver from our config', { timeout: 600_000 }, async () => {
+    const archive = buildProbeImage(join(work, 'probe.tar'));
+    await host().upload({ path: archive }, '/root/probe.tar', { mode: 0o600 });
+    await sh('ctr -n k8s.io images import /root/probe.tar');
+    expect(await sh(`ctr -n k8s.io images ls -q | grep -x ${PROBE_IMAGE}`)).toBe(PROBE_IMAGE);
+    expect(await sh(`ctr -n k8s.io run --rm ${PROBE_IMAGE} kubestrap-probe /bin/busybox echo hello-from-a-container`)).toBe('hello-from-a-container');
+    expect(await sh('containerd config dump | grep -E "^\\s*SystemdCgroup"')).toBe('SystemdCgroup = true');
+  });
+
+  it('after a reboot the modules and sysctls are back, and a re-run changes nothing', { timeout: 900_000 }, async () => {
+    await host().exec('systemctl reboot', { check: false }).catch(() => undefined);
+    await vm.boot();
+    expect(await sh('lsmod | awk \'{ print $1 }\' | grep -x -E "br_netfilter|overlay" | sort | tr "\\n" " "')).toBe('br_netfilter overlay');
+    expect(await sh('sysctl -n net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables | tr "\\n" " "')).toBe('1 1');
+    const files = renderCluster(model);
+    const again = await runPhases([new HostprepPhase(model, files), new RuntimePhase(model, files)], hosts());
+    expect(again.phases.map((p) => `${p.title}: ${p.hosts[0]!.status}`)).toEqual(['Host preparation: unchanged', 'Container runtime (containerd): unchanged']);
+  });
+});
