@@ -117,30 +117,44 @@ export async function runPhases<H extends PhaseHost>(phases: readonly Phase<H>[]
 
   const tasks: ListrTask[] = phases.map((phase) => ({
     title: phase.title,
-    task: async (_ctx, task) => {
+    task: (_ctx, task) => {
       if (failed || interrupted()) return task.skip(`${phase.title}: not run (${interrupted() ? 'interrupted' : 'an earlier phase failed'})`);
       const hosts = phase.hosts?.(all) ?? all;
       const results: HostOutcome[] = [];
       outcomes.push({ title: phase.title, hosts: results });
       ran.push(phase);
       emit({ type: 'phase', phase: phase.title, hosts: hosts.map((h) => h.name) });
-      const perHost = task.newListr(
-        hosts.map((host) => hostTask(phase, host, results)),
-        { concurrent: Math.max(1, concurrency), exitOnError: false, rendererOptions: { collapseSubtasks: false, timestamp: PRESET_TIMESTAMP } } as never,
+      // Returned, not run here, so that the renderer shows every host under its phase.
+      // The last (untitled) task settles the phase once every host has finished.
+      return task.newListr(
+        [
+          {
+            task: (_c, hostsTask) =>
+              hostsTask.newListr(hosts.map((host) => hostTask(phase, host, results)), {
+                concurrent: Math.max(1, concurrency),
+                exitOnError: false,
+                rendererOptions: { collapseSubtasks: false },
+              }),
+          },
+          { task: () => settle() },
+        ],
+        { concurrent: false, exitOnError: true, rendererOptions: { collapseSubtasks: false } },
       );
-      await perHost.run();
-      // Report hosts in the spec's order, not the order they finished in.
-      results.sort((a, b) => hosts.findIndex((h) => h.name === a.host) - hosts.findIndex((h) => h.name === b.host));
-      const failures = results.filter((r) => r.status === 'failed').map((r) => r.host);
-      if (failures.length) throw new Error(`failed on ${failures.join(', ')}`);
-      if (phase.after && !interrupted()) {
-        try {
-          await phase.after(hosts);
-        } catch (error) {
-          failed = true;
-          phaseErrors.push({ title: phase.title, error: error as Error });
-          // The tree gets a one-liner; the summary after the run has the whole story.
-          throw new Error('see the summary below');
+
+      async function settle(): Promise<void> {
+        // Report hosts in the spec's order, not the order they finished in.
+        results.sort((a, b) => hosts.findIndex((h) => h.name === a.host) - hosts.findIndex((h) => h.name === b.host));
+        const failures = results.filter((r) => r.status === 'failed').map((r) => r.host);
+        if (failures.length) throw new Error(`failed on ${failures.join(', ')}`);
+        if (phase.after && !interrupted()) {
+          try {
+            await phase.after(hosts);
+          } catch (error) {
+            failed = true;
+            phaseErrors.push({ title: phase.title, error: error as Error });
+            // The tree gets a one-liner; the summary after the run has the whole story.
+            throw new Error('see the summary below');
+          }
         }
       }
     },
