@@ -113,6 +113,17 @@ describe('kubestrap render', () => {
   });
 });
 
+describe('kubestrap up on the embedded default (VirtualBox)', () => {
+  it('stops before doing anything, saying what this machine lacks', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'cli-'));
+    const result = kubestrap(['up'], cwd);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/VirtualBox is not installed \(no VBoxManage on PATH\): install VirtualBox 7\.0|until the Vagrant driver lands/);
+    expect(result.stderr).toContain('Nothing was done.');
+    expect(existsSync(join(cwd, '.kubestrap'))).toBe(false);
+  });
+});
+
 describe('kubestrap forget-host', () => {
   it("removes only that node's keys from the cluster's known_hosts", () => {
     const cwd = mkdtempSync(join(tmpdir(), 'cli-'));

@@ -18,7 +18,12 @@ export async function upCommand(flags: PhaseRunFlags & { ignorePreflight?: strin
   const { model, warnings } = await loadSpec(flags.file);
   printWarnings(warnings, flags);
   if (model.machines.provider !== 'existing') {
-    throw new ProviderNotReady(`cluster ${model.name} uses the ${model.machines.provider} provider; kubestrap up drives existing hosts only (spec.machines.provider: existing) until the Vagrant driver lands`);
+    const { missingRequirements } = await import('../../vagrant/requirements.js');
+    const missing = await missingRequirements(model.machines.provider);
+    if (missing.length) {
+      throw new ProviderNotReady(`cluster ${model.name} needs the ${model.machines.provider} provider, and this machine lacks:\n${missing.map((m) => `  - ${m}`).join('\n')}\nNothing was done.`);
+    }
+    throw new ProviderNotReady(`cluster ${model.name} uses the ${model.machines.provider} provider; kubestrap up drives existing hosts only (spec.machines.provider: existing) until the Vagrant driver lands. Nothing was done.`);
   }
   const dir = workDir(model.name);
   const files = renderCluster(model);
