@@ -47,7 +47,9 @@ describe.skipIf(unavailable)(`test hosts${unavailable ? ` (skipped: ${unavailabl
     for (const pid of launchers) expect(existsSync(`/proc/${pid}`)).toBe(false);
     expect(readFileSync('/proc/self/mounts', 'utf8')).not.toContain(h.dir);
     expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toMatch(new RegExp(`^ks${h.id}-`, 'm'));
-    expect(execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })).not.toContain(`${h.bridge}:`);
+    const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' });
+    expect(links).not.toContain(`${h.bridge}:`);
+    expect(links).not.toContain(` ks${h.id}-h`);
     expect(existsSync(h.dir)).toBe(false);
   });
 

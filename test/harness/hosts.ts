@@ -122,8 +122,12 @@ export class Harness {
     const dir = mkdtempSync('/tmp/kubestrap-hosts-');
     // Claim a free bridge (and with it a /24) so parallel test files do not collide.
     let id = 0;
+    // Links of an earlier run whose network namespace the kernel has not freed yet would
+    // collide with ours: an id is free only with no bridge and no host link left.
+    const links = tryList('ip', ['-o', 'link', 'show']).join('\n');
     for (let candidate = 1 + (process.pid % 200); candidate < 255 + 200 && !id; candidate++) {
       const n = ((candidate - 1) % 250) + 1;
+      if (links.includes(` ks${n}-`)) continue;
       if (tryRun('ip', ['link', 'add', `ksbr${n}`, 'type', 'bridge'])) id = n;
     }
     if (!id) throw new Error('no free test bridge name (ksbr1..ksbr250)');
@@ -280,6 +284,12 @@ export class Harness {
     for (const mount of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
       const point = mount.split(' ')[1];
       if (point?.startsWith(this.dir)) tryRun('umount', ['-l', point]);
+    }
+    // Deleting a namespace frees its veth pair only once the kernel lets go of the
+    // namespace; delete our ends now so that the names are free for the next run.
+    for (const line of tryList('ip', ['-o', 'link', 'show'])) {
+      const name = /^\d+: (ks\d+-h\d+)@/.exec(line)?.[1];
+      if (name?.startsWith(`ks${this.id}-`)) tryRun('ip', ['link', 'del', name]);
     }
     tryRun('ip', ['link', 'del', this.bridge]);
     rmSync(this.dir, { recursive: true, force: true });
