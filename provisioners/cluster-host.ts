@@ -1,11 +1,7 @@
 // A host as the provisioning phases see it: the SSH connection plus the node it is.
-import type { ClusterModel, NodeModel } from '../spec/model.js';
+import type { NodeModel } from '../spec/model.js';
 import type { PhaseHost } from './phase.js';
 
 export interface NodeHost extends PhaseHost {
   readonly node: NodeModel;
-}
-
-export interface ClusterContext {
-  readonly model: ClusterModel;
 }

@@ -17,8 +17,8 @@ export function parseInstalled(output: string): Map<string, string> {
   return new Map(output.trim().split('\n').filter(Boolean).map((line) => line.split(' ') as [string, string]));
 }
 
-export function installCommand(family: 'debian' | 'rhel', packages: readonly string[], options: { update?: string } = {}): string {
+export function installCommand(family: 'debian' | 'rhel', packages: readonly string[]): string {
   const names = packages.map(shellQuote).join(' ');
-  if (family === 'debian') return `${options.update ?? `${APT_GET} update -q`} && ${APT_GET} install -y -q --no-install-recommends --allow-change-held-packages ${names}`;
+  if (family === 'debian') return `${APT_GET} update -q && ${APT_GET} install -y -q --no-install-recommends --allow-change-held-packages ${names}`;
   return `dnf install -y --disableexcludes=all ${names}`;
 }

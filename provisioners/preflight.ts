@@ -4,6 +4,7 @@ import type { ClusterModel } from '../spec/model.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from './host-step.js';
 import type { Phase } from './phase.js';
+import { formatTable } from './table.js';
 import { applyIgnores, evaluate, profileFor, THRESHOLDS, type CheckResult } from './preflight/checks.js';
 import { factsScript, parseFacts } from './preflight/facts.js';
 
@@ -46,8 +47,5 @@ export function preflightTable(reports: readonly PreflightReport[]): string {
   const rows = [...reports]
     .sort((a, b) => a.host.localeCompare(b.host, 'en', { numeric: true }))
     .flatMap((r) => r.results.map((c) => [r.host, c.name, c.verdict.toUpperCase(), c.detail]));
-  const header = ['HOST', 'CHECK', 'RESULT', 'DETAIL'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');
-  return [line(header), ...rows.map(line)].join('\n');
+  return formatTable(['HOST', 'CHECK', 'RESULT', 'DETAIL'], rows);
 }

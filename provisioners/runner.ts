@@ -44,8 +44,6 @@ export interface RunResult {
   readonly phases: readonly PhaseOutcome[];
 }
 
-class Interrupted extends Error {}
-
 export function defaultOutputMode(json: boolean): OutputMode {
   if (json) return 'json';
   return process.stdout.isTTY && !process.env.CI ? 'tty' : 'plain';
@@ -94,11 +92,11 @@ export async function runPhases<H extends PhaseHost>(phases: readonly Phase<H>[]
           task.title = `${host.name}: ${status}${options.dryRun && step.changes.length ? ` (${step.changes.length} change(s) would be made)` : ''}`;
           return;
         } catch (error) {
-          const lost = error instanceof ConnectionLostError || (error instanceof ConnectError && /cannot connect/.test(error.message));
+          const lost = error instanceof ConnectionLostError || (error instanceof ConnectError && error.failure === 'network');
           if (interrupted()) {
             results.push({ host: host.name, status: 'skipped', changes: step.changes });
             emit({ type: 'host', phase: phase.title, host: host.name, status: 'skipped', detail: 'interrupted' });
-            throw new Interrupted('interrupted');
+            throw new Error('interrupted');
           }
           if (lost && attempt < retries) {
             earlier.push(...step.changes);

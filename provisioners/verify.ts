@@ -6,6 +6,7 @@ import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from './host-step.js';
 import { KUBECTL } from './kubeadm-paths.js';
 import type { Phase } from './phase.js';
+import { formatTable } from './table.js';
 import { waitFor } from './wait.js';
 
 export interface NodeStatus {
@@ -69,8 +70,5 @@ export class VerifyPhase implements Phase<NodeHost> {
 }
 
 export function verifyTable(rows: readonly NodeStatus[]): string {
-  const header = ['NODE', 'ROLE', 'IP', 'VERSION', 'STATUS'];
-  const cells = rows.map((r) => [r.node, r.role, r.ip, r.version, r.status]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  return [header, ...cells].map((c) => c.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return formatTable(['NODE', 'ROLE', 'IP', 'VERSION', 'STATUS'], rows.map((r) => [r.node, r.role, r.ip, r.version, r.status]));
 }

@@ -61,7 +61,7 @@ function checkSubnets(spec: ClusterSpec, out: Issues): { network?: Cidr } {
   for (let i = 0; i < named.length; i++) {
     for (let j = i + 1; j < named.length; j++) {
       const [aName, , a] = named[i]!;
-      const [bName, bPath, b] = named[j]!;
+      const [, bPath, b] = named[j]!;
       if (a && b && overlaps(a, b)) {
         out.push(error(bPath, `${b.text} overlaps ${aName} ${a.text}`, `choose a range that shares no address with ${aName}`));
       }

@@ -225,7 +225,5 @@ export const ClusterSpecSchema = z
 
 export type ClusterSpec = z.output<typeof ClusterSpecSchema>;
 export type NodeEntrySpec = z.output<typeof NodeEntry>;
-export type SshAccessSpec = z.output<typeof SshAccess>;
-export type DiskSpec = z.output<typeof Disk>;
 export type TaintSpec = z.output<typeof Taint>;
 export type RoleName = z.output<typeof Role>;

@@ -13,9 +13,17 @@ export class SshError extends Error {
   }
 }
 
-/** Could not connect (after the last retry, or at once for auth failures). */
+/** Could not connect: the network (after the last retry) or the login (at once). */
 export class ConnectError extends SshError {
   override name = 'ConnectError';
+  constructor(
+    host: string,
+    message: string,
+    readonly failure: 'network' | 'login',
+    options?: { cause?: unknown },
+  ) {
+    super(host, message, options);
+  }
 }
 
 /** The connection died under a running command; the command's outcome is unknown. */

@@ -213,10 +213,10 @@ export class SshHost {
         if (error instanceof SshError) throw error;
         const reason = (error as Error).message;
         if (!isNetworkError(error)) {
-          throw new ConnectError(this.name, `cannot log in to ${where}: ${reason}. Check the user and key (or agent) for this host`, { cause: error });
+          throw new ConnectError(this.name, `cannot log in to ${where}: ${reason}. Check the user and key (or agent) for this host`, 'login', { cause: error });
         }
         if (attempt >= attempts) {
-          throw new ConnectError(this.name, `cannot connect to ${where}: ${reason} (attempt ${attempt} of ${attempts}, the last; is the host up and sshd listening?)`, { cause: error });
+          throw new ConnectError(this.name, `cannot connect to ${where}: ${reason} (attempt ${attempt} of ${attempts}, the last; is the host up and sshd listening?)`, 'network', { cause: error });
         }
         this.log('#', `connect attempt ${attempt} of ${attempts} failed: ${reason}; retrying in ${delay} ms`);
         await sleep(delay);
