@@ -55,22 +55,69 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 program
   .command('preflight')
-  .description('read-only checks on every host of an existing-hosts cluster; exits 1 if any check fails')
+  .description('read-only checks on every host; exits 1 if any check fails')
   .addOption(fileOption())
   .option('--ignore-preflight <check>', 'report this failed check as a warning (repeatable; a prefix such as rook-disk matches all)', collect)
   .option('--concurrency <n>', 'hosts worked on at once', '10')
   .addOption(jsonOption())
   .action((options) => run(options, async () => (await import('./commands/preflight.js')).preflightCommand as Action));
 
+const verboseOption = () => new Option('--verbose', "show Vagrant's raw output");
+
 program
   .command('up')
-  .description('bring the cluster up on existing hosts: preflight → host prep → containerd → packages → init → join → Weave → Rook → verify')
+  .description('bring the cluster up: Vagrant machines (or existing hosts) → preflight → host prep → containerd → packages → init → join → Weave → Rook → verify')
   .addOption(fileOption())
   .option('--dry-run', 'go through every phase and print what would change (commands, file diffs) without changing anything')
   .option('--ignore-preflight <check>', 'report this failed preflight check as a warning (repeatable)', collect)
   .option('--concurrency <n>', 'hosts worked on at once', '10')
+  .addOption(verboseOption())
   .addOption(jsonOption())
   .action((options) => run(options, async () => (await import('./commands/up.js')).upCommand as Action));
+
+program
+  .command('destroy')
+  .description("delete the cluster's Vagrant machines and disks, check the provider holds nothing of them, and remove the cluster's local state")
+  .addOption(fileOption())
+  .option('--yes', 'do not ask for confirmation')
+  .addOption(verboseOption())
+  .addOption(jsonOption())
+  .action((options) => run(options, async () => (await import('./commands/destroy.js')).destroyCommand as Action));
+
+program
+  .command('rebuild')
+  .description('destroy, then up from the same spec')
+  .addOption(fileOption())
+  .option('--yes', 'do not ask for confirmation')
+  .option('--ignore-preflight <check>', 'report this failed preflight check as a warning (repeatable)', collect)
+  .option('--concurrency <n>', 'hosts worked on at once', '10')
+  .addOption(verboseOption())
+  .addOption(jsonOption())
+  .action((options) => run(options, async () => (await import('./commands/rebuild.js')).rebuildCommand as Action));
+
+program
+  .command('status')
+  .description('per node: machine state, SSH reachable, Kubernetes node Ready; exits 1 unless all are')
+  .addOption(fileOption())
+  .addOption(verboseOption())
+  .addOption(jsonOption())
+  .action((options) => run(options, async () => (await import('./commands/status.js')).statusCommand as Action));
+
+program
+  .command('ssh')
+  .description('a shell on a node, or run a command there: kubestrap ssh NODE -- CMD…')
+  .argument('<node>', 'node name or hostname')
+  .argument('[command...]', 'command to run instead of a shell (after --)')
+  .addOption(fileOption())
+  .addOption(verboseOption())
+  .action((node: string, command: string[], options) => run(options, async () => (async (o: Record<string, unknown>) => (await import('./commands/ssh.js')).sshCommand(node, command, o)) as Action));
+
+program
+  .command('kubeconfig')
+  .description("print the cluster's admin kubeconfig")
+  .addOption(fileOption())
+  .option('--path', 'print where the kubeconfig is instead of its content')
+  .action((options) => run(options, async () => (await import('./commands/kubeconfig.js')).kubeconfigCommand as Action));
 
 program
   .command('reset')

@@ -17,6 +17,7 @@ export interface PhaseRunFlags {
   readonly dryRun?: boolean;
   readonly concurrency?: string;
   readonly file?: string;
+  readonly verbose?: boolean;
 }
 
 export class ProviderNotReady extends Error {
@@ -27,10 +28,11 @@ function readIfExists(path: string): string | undefined {
   return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
 }
 
-/** The cluster's nodes as SSH hosts. Vagrant machines come with `kubestrap up` (next issue). */
-export function clusterHosts(model: ClusterModel, pool: SshPool): NodeHost[] {
+/** The cluster's nodes as SSH hosts: Vagrant's machines, or the spec's existing hosts. */
+export async function clusterHosts(model: ClusterModel, pool: SshPool, verbose = false): Promise<NodeHost[]> {
   if (model.machines.provider !== 'existing') {
-    throw new ProviderNotReady(`cluster ${model.name} uses the ${model.machines.provider} provider; this command drives existing hosts only (spec.machines.provider: existing) for now; Vagrant clusters will be driven by kubestrap up, which is not built yet`);
+    const { machineHosts, vagrantDriver } = await import('./machines.js');
+    return machineHosts(model, pool, vagrantDriver(model, verbose));
   }
   const home = homedir();
   const inputs = {
@@ -60,7 +62,7 @@ export async function runOnCluster(model: ClusterModel, phases: Phase<NodeHost>[
   };
   process.on('SIGINT', onSigint);
   try {
-    const hosts = clusterHosts(model, pool);
+    const hosts = await clusterHosts(model, pool, flags.verbose ?? false);
     const concurrency = flags.concurrency === undefined ? 10 : Number(flags.concurrency);
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new ProviderNotReady(`--concurrency must be a whole number of 1 or more, not ${flags.concurrency}`);
     const result = await runPhases(phases, hosts, { concurrency, dryRun: flags.dryRun ?? false, output: defaultOutputMode(flags.json ?? false), signal: controller.signal });

@@ -2,8 +2,11 @@
 // model (validated versions, names and URLs) and are quoted anyway.
 import { shellQuote } from '../templates/quote.js';
 
-/** apt-get that never prompts, and keeps configuration files the administrator changed. */
-export const APT_GET = 'DEBIAN_FRONTEND=noninteractive apt-get -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef';
+/**
+ * apt-get that never prompts, keeps configuration files the administrator changed, and
+ * waits for the dpkg lock (a fresh Debian VM runs apt-daily at boot) instead of failing.
+ */
+export const APT_GET = 'DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef';
 
 /** `pkg version` lines for the installed ones among `packages`. */
 export function installedQuery(family: 'debian' | 'rhel', packages: readonly string[]): string {

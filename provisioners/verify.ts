@@ -17,9 +17,9 @@ export interface NodeStatus {
   readonly status: string;
 }
 
-const NODES_JSONPATH = `'{range .items[*]}{.metadata.name}{"\\t"}{.status.conditions[?(@.type=="Ready")].status}{"\\t"}{.status.nodeInfo.kubeletVersion}{"\\n"}{end}'`;
+export const NODES_JSONPATH = `'{range .items[*]}{.metadata.name}{"\\t"}{.status.conditions[?(@.type=="Ready")].status}{"\\t"}{.status.nodeInfo.kubeletVersion}{"\\n"}{end}'`;
 
-function parseNodes(output: string): Map<string, { ready: string; version: string }> {
+export function parseNodes(output: string): Map<string, { ready: string; version: string }> {
   return new Map(
     output
       .trim()

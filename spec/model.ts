@@ -62,11 +62,11 @@ export interface ClusterModel {
   };
   readonly machines: {
     readonly provider: 'virtualbox' | 'libvirt' | 'existing';
-    readonly box: { readonly name: string; readonly version?: string; readonly storageController: string };
+    readonly box: { readonly name: string; readonly version?: string; readonly file?: string; readonly storageController: string };
     readonly network: string;
     readonly netmask: string;
     readonly linkedClones: boolean;
-    readonly libvirt: { readonly driver: 'kvm' | 'qemu'; readonly storagePool: string; readonly emulatorPath?: string };
+    readonly libvirt: { readonly driver: 'kvm' | 'qemu'; readonly storagePool: string; readonly emulatorPath?: string; readonly isolated: boolean };
   };
   readonly os: { readonly family: 'debian' | 'rhel' };
   readonly runtime: {
@@ -173,6 +173,8 @@ export function buildModel(spec: ClusterSpec): ClusterModel {
   const s = spec.spec;
   const version = parseKubernetesVersion(s.kubernetes.version);
   if (!version) throw new Error(`buildModel: unvalidated version ${s.kubernetes.version}`);
+  // loadSpecText fills in the provider a spec leaves out.
+  const provider = s.machines.provider ?? 'virtualbox';
   const expanded = expandNodes(spec);
   const hasWorkers = expanded.some((n) => n.entry.role === 'worker');
   const nodes: NodeModel[] = expanded.map((n) => {
@@ -181,7 +183,7 @@ export function buildModel(spec: ClusterSpec): ClusterModel {
     const defaultTaints = role === 'control-plane' && hasWorkers ? [CONTROL_PLANE_TAINT] : [];
     const disks = (n.entry.disks ?? []).map((d, i) => ({
       ...(d.size !== undefined ? { sizeGiB: d.size } : {}),
-      device: d.device ?? deviceFor(s.machines.provider, i) ?? '',
+      device: d.device ?? deviceFor(provider, i) ?? '',
     }));
     const ssh = sshTarget(spec, n);
     return {
@@ -219,10 +221,11 @@ export function buildModel(spec: ClusterSpec): ClusterModel {
       endpointFromSpec: s.kubernetes.controlPlaneEndpoint !== undefined,
     },
     machines: {
-      provider: s.machines.provider,
+      provider,
       box: {
         name: s.machines.box.name ?? DEFAULT_BOXES[s.os.family],
         ...(s.machines.box.version ? { version: s.machines.box.version } : {}),
+        ...(s.machines.box.file ? { file: s.machines.box.file } : {}),
         storageController: s.machines.box.storageController,
       },
       network: s.machines.network,
@@ -232,6 +235,7 @@ export function buildModel(spec: ClusterSpec): ClusterModel {
         driver: s.machines.libvirt.driver,
         storagePool: s.machines.libvirt.storagePool,
         ...(s.machines.libvirt.emulatorPath ? { emulatorPath: s.machines.libvirt.emulatorPath } : {}),
+        isolated: s.machines.libvirt.isolated,
       },
     },
     os: { family: s.os.family },

@@ -119,6 +119,11 @@ const Box = z.strictObject({
     .string()
     .regex(/^[0-9][0-9A-Za-z.+-]*$/, { message: 'must be a box version such as 12.20250126.1 — copy it from the box catalogue' })
     .optional(),
+  file: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'A local .box file (offline labs): kubestrap up adds it to Vagrant as box.name when Vagrant does not have that box yet. Relative to the spec file.' }),
   storageController: z
     .string()
     .regex(/^[A-Za-z0-9 ._-]+$/, { message: "must be a VirtualBox controller name such as 'SATA Controller'" })
@@ -130,10 +135,17 @@ const Libvirt = z.strictObject({
   driver: z.enum(['kvm', 'qemu']).default('kvm').meta({ description: 'qemu is software emulation, for hosts without KVM.' }),
   storagePool: z.string().regex(/^[A-Za-z0-9._-]+$/, { message: 'must be a libvirt pool name — letters, digits, . _ -' }).default('default'),
   emulatorPath: z.string().regex(/^\/[A-Za-z0-9/._-]+$/, { message: 'must be an absolute path to a qemu binary' }).optional(),
+  isolated: z
+    .boolean()
+    .default(false)
+    .meta({ description: 'No NAT on the management and private networks: the VMs reach only this machine. For offline labs; packages then come from a mirror the VMs can reach, or a bundle.' }),
 });
 
 const Machines = z.strictObject({
-  provider: z.enum(['virtualbox', 'libvirt', 'existing']).default('virtualbox'),
+  provider: z
+    .enum(['virtualbox', 'libvirt', 'existing'])
+    .optional()
+    .meta({ description: 'Where the nodes come from. Without it, kubestrap up uses VirtualBox when it is installed, else libvirt (and remembers the choice); render and validate assume virtualbox unless --provider says otherwise.' }),
   box: Box.prefault({}),
   network: cidr.default('192.168.56.0/24').meta({ description: 'The private network all nodes share (a host-only network for VirtualBox).' }),
   linkedClones: z.boolean().default(true).meta({ description: 'Clone VMs from the box image instead of copying it (VirtualBox; libvirt always uses backing images).' }),

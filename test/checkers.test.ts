@@ -96,7 +96,7 @@ describe.skipIf(vagrantMissing)(`Vagrantfile with ruby and vagrant${vagrantMissi
     expect(calls.master).toContainEqual(['hostname', 'k8s.master.dev']);
     expect(calls.minion2).toContainEqual(['network', 'private_network', { ip: '192.168.200.102', netmask: '255.255.255.0' }]);
     expect(calls.minion3).toContainEqual(['vb.memory', 4096]);
-    expect(calls.minion3).toContainEqual(['lv.storage', 'file', { size: '10G', type: 'raw' }]);
+    expect(calls.minion3).toContainEqual(['lv.storage', 'file', { size: '10G', type: 'qcow2' }]);
     const attach = calls.minion1!.find((c) => Array.isArray(c) && c[0] === 'vb.customize' && (c[1] as string[])[0] === 'storageattach') as [string, unknown[]];
     expect(attach[1]).toEqual(['storageattach', ':id', '--storagectl', 'SATA Controller', '--port', 1, '--device', 0, '--type', 'hdd', '--medium', expect.stringMatching(/\.vagrant\/disks\/minion1-disk1\.vdi$/)]);
     expect(calls.minion1).toContainEqual(['vb.customize', ['modifyvm', ':id', '--nicpromisc2', 'allow-all']]);

@@ -113,12 +113,17 @@ describe('kubestrap render', () => {
   });
 });
 
-describe('kubestrap up on the embedded default (VirtualBox)', () => {
-  it('stops before doing anything, saying what this machine lacks', () => {
+describe('kubestrap up on the embedded default, on a machine with no provider', () => {
+  it('stops before doing anything, saying exactly what to install', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'cli-'));
-    const result = kubestrap(['up'], cwd);
+    // A PATH with nothing on it: no vagrant, VBoxManage or virsh.
+    const empty = mkdtempSync(join(tmpdir(), 'empty-path-'));
+    const result = run(process.execPath, [CLI, 'up'], { cwd, env: { ...process.env, NO_COLOR: '1', PATH: empty } });
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/VirtualBox is not installed \(no VBoxManage on PATH\): install VirtualBox 7\.0|until the Vagrant driver lands/);
+    expect(result.stderr).toContain('cluster kubestrap names no provider and this machine has neither VirtualBox nor libvirt ready; this machine lacks:');
+    expect(result.stderr).toContain('  - Vagrant is not installed: install Vagrant 2.3 or later');
+    expect(result.stderr).toContain('  - VirtualBox is not installed (no VBoxManage on PATH): install VirtualBox 7.0');
+    expect(result.stderr).toContain('  - libvirt is not installed (no virsh on PATH): apt install libvirt-daemon-system libvirt-clients qemu-system-x86');
     expect(result.stderr).toContain('Nothing was done.');
     expect(existsSync(join(cwd, '.kubestrap'))).toBe(false);
   });

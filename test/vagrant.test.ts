@@ -1,13 +1,63 @@
-// The Vagrant driver's first pieces: reading --machine-readable output, and telling a
-// user exactly what to install before anything is done.
-import { mkdtempSync } from 'node:fs';
+// The Vagrant driver without VMs: argv per command, --machine-readable output (recorded
+// from a real `vagrant up` on libvirt) into per-machine progress, ssh-config into SSH
+// settings, errors from the real Vagrant, and what to install before anything is done.
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { vagrantArgs } from '../vagrant/args.js';
+import { VagrantDriver, VagrantError } from '../vagrant/driver.js';
 import { parseMachineReadable } from '../vagrant/machine-readable.js';
-import { missingRequirements } from '../vagrant/requirements.js';
+import { machineEvent } from '../vagrant/progress.js';
+import { detectProvider, missingRequirements } from '../vagrant/requirements.js';
+import { parseSshConfig } from '../vagrant/ssh-config.js';
 import { missingTools } from './support/tools.js';
+
+const recorded = (name: string) => readFileSync(fileURLToPath(new URL(`./fixtures/vagrant/${name}`, import.meta.url)), 'utf8');
+
+describe('vagrant argv', () => {
+  it.each([
+    ['up on libvirt boots in parallel', vagrantArgs.up(['cp', 'worker'], 'libvirt'), ['up', '--provider=libvirt', '--parallel', '--no-provision', '--machine-readable', 'cp', 'worker']],
+    ['up on VirtualBox one after another', vagrantArgs.up(['cp'], 'virtualbox'), ['up', '--provider=virtualbox', '--no-parallel', '--no-provision', '--machine-readable', 'cp']],
+    ['status', vagrantArgs.status(), ['status', '--machine-readable']],
+    ['ssh-config', vagrantArgs.sshConfig(['cp', 'worker']), ['ssh-config', 'cp', 'worker']],
+    ['destroy', vagrantArgs.destroy(), ['destroy', '--force', '--machine-readable']],
+    ['box add', vagrantArgs.boxAdd('lab/debian', '/srv/debian.box'), ['box', 'add', '--force', '--machine-readable', '--name', 'lab/debian', '/srv/debian.box']],
+  ])('%s', (_name, argv, want) => {
+    expect(argv).toEqual(want);
+  });
+});
+
+describe('vagrant up progress (recorded from vagrant-libvirt 0.11.2, two machines in parallel)', () => {
+  const events = parseMachineReadable(recorded('up-libvirt-parallel.log')).map(machineEvent).filter((e) => e !== undefined);
+  const stages = (machine: string) => events.filter((e) => e.machine === machine && e.stage).map((e) => e.stage).filter((s, i, all) => s !== all[i - 1]);
+
+  it('walks each machine through import, boot, SSH wait and configuration to ready', () => {
+    expect(stages('cp')).toEqual(['importing', 'booting', 'waiting for SSH', 'configuring', 'ready']);
+    expect(stages('worker')).toEqual(['importing', 'booting', 'waiting for SSH', 'configuring', 'ready']);
+  });
+
+  it("keeps Vagrant's words without its prefix, and drops settings listings and retries", () => {
+    const cp = events.filter((e) => e.machine === 'cp' && e.message).map((e) => e.message);
+    expect(cp).toContain('Creating image (snapshot of base box volume).');
+    expect(cp).toContain('Machine booted and ready!');
+    expect(cp.some((m) => m!.includes(' -- ') || m!.includes('Retrying'))).toBe(false);
+  });
+});
+
+describe('vagrant ssh-config (recorded)', () => {
+  it('gives address, port, user and key per machine', () => {
+    expect(parseSshConfig(recorded('ssh-config.txt'))).toEqual([
+      { machine: 'cp', address: '192.168.121.42', port: 22, user: 'vagrant', keyPath: '/tmp/exp/render/.vagrant/machines/cp/libvirt/private_key' },
+      { machine: 'worker', address: '192.168.121.153', port: 22, user: 'vagrant', keyPath: '/tmp/exp/render/.vagrant/machines/worker/libvirt/private_key' },
+    ]);
+  });
+
+  it('refuses an entry without an address or key', () => {
+    expect(() => parseSshConfig('Host cp\n  User vagrant\n')).toThrow(/no HostName\/IdentityFile for cp/);
+  });
+});
 
 describe('vagrant --machine-readable output', () => {
   it('splits fields and unescapes commas and newlines', () => {
@@ -41,6 +91,19 @@ describe('provider requirements', () => {
   it.skipIf(noVagrant)(`with the real Vagrant and a VBoxManage present, nothing is missing for VirtualBox${noVagrant ? ` (skipped: ${noVagrant})` : ''}`, async () => {
     const doubles = fileURLToPath(new URL('./doubles/', import.meta.url));
     expect(await missingRequirements('virtualbox', { ...process.env, PATH: `${doubles}:${process.env.PATH}` })).toEqual([]);
+  });
+
+  it('picks VirtualBox when VBoxManage answers, and nothing when neither provider is there', async () => {
+    const doubles = fileURLToPath(new URL('./doubles/', import.meta.url));
+    expect(await detectProvider({ ...process.env, PATH: `${doubles}:${process.env.PATH}` })).toBe('virtualbox');
+    expect(await detectProvider({ ...process.env, PATH: empty })).toBeUndefined();
+  });
+
+  it.skipIf(noVagrant)(`a failing vagrant command names itself and carries Vagrant's own error${noVagrant ? ` (skipped: ${noVagrant})` : ''}`, async () => {
+    const driver = new VagrantDriver(mkdtempSync(join(tmpdir(), 'no-vagrantfile-')));
+    const error = await driver.status().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(VagrantError);
+    expect((error as VagrantError).message).toMatch(/^vagrant status --machine-readable failed with exit code 1: A Vagrant environment or target machine is required/);
   });
 
   it.skipIf(noVagrant)(`finds the real vagrant-libvirt plugin through vagrant plugin list${noVagrant ? ` (skipped: ${noVagrant})` : ''}`, async () => {

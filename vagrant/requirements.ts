@@ -43,3 +43,12 @@ export async function missingRequirements(provider: Provider, env: NodeJS.Proces
   }
   return missing;
 }
+
+/**
+ * The provider for a spec that names none: VirtualBox when it is installed, else libvirt
+ * when it is usable; undefined when neither is (the caller lists what to install).
+ */
+export async function detectProvider(env: NodeJS.ProcessEnv = process.env): Promise<Provider | undefined> {
+  if ((await output('VBoxManage', ['--version'], env)) !== undefined) return 'virtualbox';
+  return (await missingRequirements('libvirt', env)).length === 0 ? 'libvirt' : undefined;
+}

@@ -1,11 +1,11 @@
-import { loadSpec } from '../../spec/load.js';
+import { loadClusterSpec } from '../cluster-spec.js';
 import { KnownHosts } from '../../ssh/known-hosts.js';
 import { knownHostsPath } from '../workdir.js';
 import type { OutputOptions } from '../report.js';
 
 /** Drops a node's host keys from the cluster's known_hosts (after it was recreated). */
 export async function forgetHostCommand(node: string, options: OutputOptions & { file?: string }): Promise<number> {
-  const { model } = await loadSpec(options.file);
+  const { model } = await loadClusterSpec(options.file);
   const target = model.nodes.find((n) => n.name === node || n.hostname === node);
   if (!target) {
     process.stderr.write(`kubestrap: no node ${node} in cluster ${model.name}; nodes: ${model.nodes.map((n) => n.name).join(', ')}\n`);

@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
-import { loadSpec } from '../../spec/load.js';
+import { loadClusterSpec } from '../cluster-spec.js';
 import { renderCluster } from '../../templates/render.js';
 import { writeRender } from '../render-dir.js';
 import { printWarnings, type OutputOptions } from '../report.js';
 import { workDir } from '../workdir.js';
 
 export async function renderCommand(options: OutputOptions & { file?: string; output?: string }): Promise<number> {
-  const { model, warnings } = await loadSpec(options.file);
+  const { model, warnings } = await loadClusterSpec(options.file);
   printWarnings(warnings, options);
   const directory = options.output ? resolve(options.output) : workDir(model.name);
   const summary = await writeRender(directory, renderCluster(model));

@@ -1,13 +1,13 @@
 import { createInterface } from 'node:readline/promises';
 import { ResetPhase } from '../../provisioners/reset.js';
-import { loadSpec } from '../../spec/load.js';
+import { loadClusterSpec } from '../cluster-spec.js';
 import { EXIT } from '../exit-codes.js';
 import { runOnCluster, type PhaseRunFlags } from '../phase-run.js';
 import { printWarnings } from '../report.js';
 
 /** Takes Kubernetes off every host of the cluster; asks first on a terminal. */
 export async function resetCommand(flags: PhaseRunFlags & { yes?: boolean }): Promise<number> {
-  const { model, warnings } = await loadSpec(flags.file);
+  const { model, warnings } = await loadClusterSpec(flags.file);
   printWarnings(warnings, flags);
   if (!flags.yes && !flags.dryRun) {
     if (!process.stdin.isTTY) {

@@ -1,33 +1,54 @@
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { upPhases } from '../../provisioners/index.js';
+import type { VagrantDriver } from '../../vagrant/driver.js';
+import { defaultOutputMode } from '../../provisioners/runner.js';
 import { VerifyPhase, verifyTable } from '../../provisioners/verify.js';
-import { loadSpec } from '../../spec/load.js';
+import type { Provider } from '../../spec/load.js';
 import { renderCluster, sha256 } from '../../templates/render.js';
+import { loadClusterSpec, rememberProvider } from '../cluster-spec.js';
+import { EXIT } from '../exit-codes.js';
 import { runOnCluster, ProviderNotReady, type PhaseRunFlags } from '../phase-run.js';
 import { currentHash, writeAtomic, writeRender } from '../render-dir.js';
 import { printWarnings } from '../report.js';
 import { rookManifests } from '../upstream.js';
 import { workDir } from '../workdir.js';
 
+export type UpFlags = PhaseRunFlags & { ignorePreflight?: string[] };
+
+async function chooseProvider(): Promise<Provider | undefined> {
+  const { detectProvider } = await import('../../vagrant/requirements.js');
+  return detectProvider();
+}
+
+/** What this machine lacks for `provider`, as the error `up` stops with (before doing anything). */
+async function requireProvider(cluster: string, provider: Provider, given: boolean): Promise<void> {
+  const { missingRequirements } = await import('../../vagrant/requirements.js');
+  if (provider === 'existing') return;
+  const missing = given ? await missingRequirements(provider) : [...(await missingRequirements('virtualbox')), ...(await missingRequirements('libvirt'))].filter((m, i, all) => all.indexOf(m) === i);
+  if (!missing.length) return;
+  const need = given ? `needs the ${provider} provider` : 'names no provider and this machine has neither VirtualBox nor libvirt ready';
+  throw new ProviderNotReady(`cluster ${cluster} ${need}; this machine lacks:\n${missing.map((m) => `  - ${m}`).join('\n')}\nNothing was done.`);
+}
+
 /**
- * Validate → render into the cluster's working directory → fetch pinned upstream files →
- * every phase on every host → kubeconfig → summary. Existing hosts for now; Vagrant
- * machines come with the Vagrant driver.
+ * Validate → render into the cluster's working directory → Vagrant machines up (or the
+ * existing hosts) → fetch pinned upstream files → every phase on every host →
+ * kubeconfig → summary.
  */
-export async function upCommand(flags: PhaseRunFlags & { ignorePreflight?: string[] }): Promise<number> {
-  const { model, warnings } = await loadSpec(flags.file);
+export async function upCommand(flags: UpFlags): Promise<number> {
+  const { model, warnings, providerGiven } = await loadClusterSpec(flags.file, chooseProvider);
   printWarnings(warnings, flags);
-  if (model.machines.provider !== 'existing') {
-    const { missingRequirements } = await import('../../vagrant/requirements.js');
-    const missing = await missingRequirements(model.machines.provider);
-    if (missing.length) {
-      throw new ProviderNotReady(`cluster ${model.name} needs the ${model.machines.provider} provider, and this machine lacks:\n${missing.map((m) => `  - ${m}`).join('\n')}\nNothing was done.`);
-    }
-    throw new ProviderNotReady(`cluster ${model.name} uses the ${model.machines.provider} provider; kubestrap up drives existing hosts only (spec.machines.provider: existing) until the Vagrant driver lands. Nothing was done.`);
-  }
+  const provider = model.machines.provider;
+  await requireProvider(model.name, provider, providerGiven);
   const dir = workDir(model.name);
   const files = renderCluster(model);
   await writeRender(dir, files);
+  if (!providerGiven) await rememberProvider(model.name, provider);
+  if (provider !== 'existing') {
+    const stop = await machinesUp(model, provider, flags);
+    if (stop !== undefined) return stop;
+  }
   const rook = model.rook.enabled ? await rookManifests(model, dir) : [];
   const kubeconfigPath = join(dir, 'kubeconfig');
   const phases = upPhases(model, files, {
@@ -43,7 +64,55 @@ export async function upCommand(flags: PhaseRunFlags & { ignorePreflight?: strin
   const { code } = await runOnCluster(model, phases, flags, flags.file ? ` -f ${flags.file}` : '');
   const verify = phases.find((p): p is VerifyPhase => p instanceof VerifyPhase);
   if (code === 0 && !flags.json && !flags.dryRun) {
-    process.stdout.write(`\n${verifyTable(verify?.summary ?? [])}\n\nCluster ${model.name} is up. Use it with:\n  export KUBECONFIG=${kubeconfigPath}\n  kubectl get nodes\n`);
+    process.stdout.write(
+      `\n${verifyTable(verify?.summary ?? [])}\n\nCluster ${model.name} is up. Use it with:\n  export KUBECONFIG=${kubeconfigPath}\n  kubectl get nodes\n` +
+        (provider === 'existing' ? '' : `Log in to a node: kubestrap ssh ${model.nodes[0]!.name}${flags.file ? ` -f ${flags.file}` : ''}\nThrow it away: kubestrap destroy${flags.file ? ` -f ${flags.file}` : ''}\n`),
+    );
   }
   return code;
+}
+
+/** An offline lab's box file, added to Vagrant once (Vagrant would otherwise try to download the box). */
+async function addLocalBox(model: Parameters<typeof renderCluster>[0], provider: Provider, driver: VagrantDriver, flags: UpFlags): Promise<void> {
+  const { file, name } = model.machines.box;
+  if (!file) return;
+  const path = resolve(flags.file ? dirname(resolve(flags.file)) : process.cwd(), file);
+  if ((await driver.boxes()).some((b) => b.name === name && b.provider === provider)) return;
+  if (!existsSync(path)) throw new ProviderNotReady(`spec.machines.box.file: ${path} does not exist, and Vagrant has no box ${name} for ${provider} — fix the path, or remove box.file to let Vagrant download ${name}. Nothing was done.`);
+  if (flags.dryRun) return void process.stdout.write(`would add ${path} to Vagrant as box ${name}\n`);
+  if (!flags.json) process.stdout.write(`Adding box ${name} (${provider}) from ${path}\n`);
+  await driver.boxAdd(name, path);
+}
+
+/**
+ * Starts the cluster's machines unless they all run already; Ctrl-C stops Vagrant
+ * cleanly. Resolves undefined when the phases should follow, else the exit code.
+ */
+async function machinesUp(model: Parameters<typeof renderCluster>[0], provider: 'virtualbox' | 'libvirt', flags: UpFlags): Promise<number | undefined> {
+  const { bringUpMachines, vagrantDriver } = await import('../machines.js');
+  const driver = vagrantDriver(model, flags.verbose ?? false);
+  await addLocalBox(model, provider, driver, flags);
+  const created = existsSync(join(driver.dir, '.vagrant', 'machines'));
+  const states = created ? await driver.status() : [];
+  const stopped = model.nodes.filter((n) => states.find((s) => s.machine === n.name)?.state !== 'running').map((n) => n.name);
+  if (!stopped.length) return undefined;
+  if (flags.dryRun) {
+    process.stdout.write(`would run vagrant up for ${stopped.join(', ')} (${provider}); the phases can be previewed once the machines run\n`);
+    return EXIT.ok;
+  }
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.on('SIGINT', onSigint);
+  try {
+    await bringUpMachines(model, provider, driver, defaultOutputMode(flags.json ?? false), controller.signal);
+  } catch (error) {
+    if (controller.signal.aborted) {
+      process.stderr.write(`kubestrap: interrupted while Vagrant was starting machines; run kubestrap up again to continue\n`);
+      return EXIT.interrupted;
+    }
+    throw error;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  return undefined;
 }

@@ -1,8 +1,8 @@
-import { loadSpec } from '../../spec/load.js';
+import { loadClusterSpec } from '../cluster-spec.js';
 import { issueJson, printWarnings, type OutputOptions } from '../report.js';
 
 export async function validateCommand(options: OutputOptions & { file?: string }): Promise<number> {
-  const { model, warnings, file } = await loadSpec(options.file);
+  const { model, warnings, file } = await loadClusterSpec(options.file);
   const roles = (role: string) => model.nodes.filter((n) => n.role === role).length;
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ ok: true, file, cluster: model.name, nodes: model.nodes.length, issues: warnings.map(issueJson) }, null, 2)}\n`);
