@@ -30,7 +30,7 @@ describe('vagrant argv', () => {
 });
 
 describe('vagrant up progress (recorded from vagrant-libvirt 0.11.2, two machines in parallel)', () => {
-  const events = parseMachineReadable(recorded('up-libvirt-parallel.log')).map(machineEvent).filter((e) => e !== undefined);
+  const events = parseMachineReadable(recorded('up-libvirt-parallel.txt')).map(machineEvent).filter((e) => e !== undefined);
   const stages = (machine: string) => events.filter((e) => e.machine === machine && e.stage).map((e) => e.stage).filter((s, i, all) => s !== all[i - 1]);
 
   it('walks each machine through import, boot, SSH wait and configuration to ready', () => {
