@@ -7,9 +7,11 @@
 # OpenSSH side of the benchmarks), procps, systemd-container (systemd-nspawn, for
 # hosts with systemd as PID 1), apt-utils and gnupg (the signed package mirror the
 # tests serve to the hosts); qemu-system-x86 and e2fsprogs (a VM with a real kernel,
-# booted from an ext4 image), busybox-static (the one-binary image a container runs).
+# booted from an ext4 image), busybox-static (the one-binary image a container runs);
+# for the end-to-end test on real Vagrant: libvirt-daemon-system, libvirt-clients,
+# dnsmasq-base and iptables (libvirt's networks), qemu-utils (the test box's qcow2).
 set -euo pipefail
-packages=(ruby vagrant vagrant-libvirt systemd containerd shellcheck debootstrap iproute2 openssh-client procps systemd-container apt-utils gnupg qemu-system-x86 e2fsprogs busybox-static)
+packages=(ruby vagrant vagrant-libvirt systemd containerd shellcheck debootstrap iproute2 openssh-client procps systemd-container apt-utils gnupg qemu-system-x86 e2fsprogs busybox-static libvirt-daemon-system libvirt-clients dnsmasq-base iptables qemu-utils)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

@@ -53,6 +53,26 @@ describe.skipIf(unavailable)(`kubestrap up / reset on existing hosts${unavailabl
     expect(JSON.parse(readFileSync(join(dir, '.kubestrap/harness/upstream.lock.json'), 'utf8'))).toHaveProperty(['rook-v1.20.6/operator.yaml', 'sha256']);
   });
 
+  it('status reports every existing host reachable and Ready, from the API server', { timeout: 120_000 }, async () => {
+    const result = await cli('status', '-f', 'cluster.yaml', '--json');
+    expect(result.status, result.stderr).toBe(0);
+    const status = JSON.parse(result.stdout) as { healthy: boolean; nodes: { node: string; machine: string; ssh: string; kubernetes: string }[] };
+    expect(status.healthy).toBe(true);
+    expect(status.nodes.map((n) => [n.node, n.machine, n.ssh, n.kubernetes])).toEqual(harness.hosts.map((h) => [h.name, 'existing', 'ok', 'Ready v1.34.2']));
+  });
+
+  it('ssh runs a command on a node as the login user and returns its exit code', { timeout: 120_000 }, async () => {
+    const ran = await cli('ssh', 'h2', '-f', 'cluster.yaml', '--', 'id -un; hostname; exit 7');
+    expect(ran.status).toBe(7);
+    expect(ran.stdout).toBe('kube\nh2\n');
+  });
+
+  it('destroy refuses existing hosts, which kubestrap does not own', async () => {
+    const result = await cli('destroy', '-f', 'cluster.yaml', '--yes');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('runs on existing hosts, which kubestrap does not own; use kubestrap reset');
+  });
+
   it('up --dry-run on the finished cluster has nothing to change', { timeout: 300_000 }, async () => {
     const result = await cli('up', '-f', 'cluster.yaml', '--ignore-preflight', 'rook-disk', '--dry-run');
     expect(result.status).toBe(0);

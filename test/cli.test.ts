@@ -129,6 +129,19 @@ describe('kubestrap up on the embedded default, on a machine with no provider', 
   });
 });
 
+describe('the provider of a spec that names none', () => {
+  it('is VirtualBox for render and validate, and the one kubestrap up chose once it has run', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'cli-'));
+    expect(kubestrap(['validate'], cwd).stdout).toContain('on virtualbox');
+    mkdirSync(join(cwd, '.kubestrap/kubestrap'), { recursive: true });
+    writeFileSync(join(cwd, '.kubestrap/kubestrap/state.json'), '{"provider": "libvirt"}\n');
+    expect(kubestrap(['validate'], cwd).stdout).toContain('on libvirt');
+    expect(kubestrap(['render'], cwd).status).toBe(0);
+    // libvirt disks are virtio: Rook is told /dev/vdb, not VirtualBox's /dev/sdb.
+    expect(readFileSync(join(cwd, '.kubestrap/kubestrap/cluster/rook-cluster.yaml'), 'utf8')).toContain('vdb');
+  });
+});
+
 describe('kubestrap forget-host', () => {
   it("removes only that node's keys from the cluster's known_hosts", () => {
     const cwd = mkdtempSync(join(tmpdir(), 'cli-'));

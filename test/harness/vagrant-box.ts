@@ -53,6 +53,10 @@ function customize(root: string): void {
   mkdirSync(ssh, { mode: 0o700 });
   writeFileSync(join(ssh, 'authorized_keys'), insecurePublicKey(), { mode: 0o600 });
   sh('chroot', [root, 'chown', '-R', 'vagrant:vagrant', '/home/vagrant/.ssh']);
+  // Empty: systemd makes one per machine at first boot. A shared machine-id gives every
+  // VM the same DHCP client id, and dnsmasq then moves one lease between them.
+  writeFileSync(join(root, 'etc/machine-id'), '');
+  rmSync(join(root, 'var/lib/dbus/machine-id'), { force: true });
   writeFileSync(join(root, 'etc/fstab'), 'LABEL=root / ext4 defaults 0 1\n');
   writeFileSync(join(root, 'etc/hostname'), 'box\n');
   writeFileSync(join(root, 'etc/hosts'), '127.0.0.1\tlocalhost\n127.0.1.1\tbox\n');
