@@ -1,6 +1,8 @@
 // Runs Vagrant in the cluster's working directory (where the rendered Vagrantfile is).
 // run() is the only execa call; every failure names the command and shows the tail of
 // what Vagrant printed.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { vagrantArgs } from './args.js';
 import { parseMachineReadable, type MachineReadableLine } from './machine-readable.js';
@@ -115,6 +117,11 @@ export class VagrantDriver {
       timeoutMs: 45 * 60_000,
       ...(signal ? { signal } : {}),
     });
+  }
+
+  /** Whether Vagrant has made any machine here yet (`vagrant status` fails without a Vagrantfile). */
+  hasMachines(): boolean {
+    return existsSync(join(this.dir, '.vagrant', 'machines'));
   }
 
   async status(): Promise<MachineStatus[]> {

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline/promises';
 import { providerLeftovers } from '../../vagrant/leftovers.js';
 import { loadClusterSpec } from '../cluster-spec.js';
+import { confirm } from '../confirm.js';
 import { EXIT } from '../exit-codes.js';
 import { ProviderNotReady } from '../phase-run.js';
 import { printWarnings } from '../report.js';
@@ -30,14 +30,8 @@ export async function destroyCommand(flags: DestroyFlags): Promise<number> {
   }
   const dir = workDir(model.name);
   if (!flags.yes) {
-    if (!process.stdin.isTTY) {
-      process.stderr.write(`kubestrap: destroy deletes the machines of cluster ${model.name} and their disks; pass --yes to confirm when not on a terminal\n`);
-      return EXIT.invalidInput;
-    }
-    const prompt = createInterface({ input: process.stdin, output: process.stderr });
-    const answer = await prompt.question(`Destroy ${model.nodes.map((n) => n.name).join(', ')} of cluster ${model.name} (${provider}) and their disks? [y/N] `);
-    prompt.close();
-    if (!/^y(es)?$/i.test(answer.trim())) return EXIT.failure;
+    const stop = await confirm(`Destroy ${model.nodes.map((n) => n.name).join(', ')} of cluster ${model.name} (${provider}) and their disks?`, `destroy deletes the machines of cluster ${model.name} and their disks`);
+    if (stop !== undefined) return stop;
   }
   const started = Date.now();
   if (existsSync(join(dir, 'Vagrantfile'))) {

@@ -1,5 +1,5 @@
-import { createInterface } from 'node:readline/promises';
 import { loadClusterSpec } from '../cluster-spec.js';
+import { confirm } from '../confirm.js';
 import { EXIT } from '../exit-codes.js';
 import { destroyCommand } from './destroy.js';
 import { upCommand, type UpFlags } from './up.js';
@@ -8,14 +8,8 @@ import { upCommand, type UpFlags } from './up.js';
 export async function rebuildCommand(flags: UpFlags & { yes?: boolean }): Promise<number> {
   if (!flags.yes) {
     const { model } = await loadClusterSpec(flags.file);
-    if (!process.stdin.isTTY) {
-      process.stderr.write(`kubestrap: rebuild destroys the machines of cluster ${model.name} first; pass --yes to confirm when not on a terminal\n`);
-      return EXIT.invalidInput;
-    }
-    const prompt = createInterface({ input: process.stdin, output: process.stderr });
-    const answer = await prompt.question(`Destroy and rebuild cluster ${model.name}? [y/N] `);
-    prompt.close();
-    if (!/^y(es)?$/i.test(answer.trim())) return EXIT.failure;
+    const stop = await confirm(`Destroy and rebuild cluster ${model.name}?`, `rebuild destroys the machines of cluster ${model.name} first`);
+    if (stop !== undefined) return stop;
   }
   const destroyed = await destroyCommand({ ...flags, yes: true });
   if (destroyed !== EXIT.ok) return destroyed;

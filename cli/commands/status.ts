@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { NodeHost } from '../../provisioners/cluster-host.js';
 import { KUBECTL } from '../../provisioners/kubeadm-paths.js';
 import { formatTable } from '../../provisioners/table.js';
@@ -44,7 +42,7 @@ export async function statusCommand(flags: StatusFlags): Promise<number> {
     } else {
       const { machineHosts, vagrantDriver } = await import('../machines.js');
       const driver = vagrantDriver(model, flags.verbose ?? false);
-      const states = existsSync(join(driver.dir, '.vagrant', 'machines')) ? await driver.status() : [];
+      const states = driver.hasMachines() ? await driver.status() : [];
       for (const row of rows) row.machine = states.find((s) => s.machine === row.node)?.state ?? 'not_created';
       hosts = await machineHosts(model, pool, driver, rows.filter((r) => r.machine === 'running').map((r) => r.node));
     }

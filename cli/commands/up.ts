@@ -92,8 +92,7 @@ async function machinesUp(model: Parameters<typeof renderCluster>[0], provider: 
   const { bringUpMachines, vagrantDriver } = await import('../machines.js');
   const driver = vagrantDriver(model, flags.verbose ?? false);
   await addLocalBox(model, provider, driver, flags);
-  const created = existsSync(join(driver.dir, '.vagrant', 'machines'));
-  const states = created ? await driver.status() : [];
+  const states = driver.hasMachines() ? await driver.status() : [];
   const stopped = model.nodes.filter((n) => states.find((s) => s.machine === n.name)?.state !== 'running').map((n) => n.name);
   if (!stopped.length) return undefined;
   if (flags.dryRun) {

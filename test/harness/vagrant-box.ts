@@ -3,10 +3,10 @@
 // (the box's own Vagrantfile points libvirt at them, so no bootloader is needed).
 // Built per test run (≈ 5 s) so that it can carry that run's package mirror.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { baseRoot } from './hosts.js';
-import { VM_PACKAGES } from './vm.js';
+import { dhcpOnEth0, rootDisk, VM_PACKAGES } from './vm.js';
 
 function sh(command: string, args: string[]): string {
   return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -60,12 +60,7 @@ function customize(root: string): void {
   writeFileSync(join(root, 'etc/fstab'), 'LABEL=root / ext4 defaults 0 1\n');
   writeFileSync(join(root, 'etc/hostname'), 'box\n');
   writeFileSync(join(root, 'etc/hosts'), '127.0.0.1\tlocalhost\n127.0.1.1\tbox\n');
-  mkdirSync(join(root, 'etc/systemd/network'), { recursive: true });
-  writeFileSync(join(root, 'etc/systemd/network/10-eth0.network'), '[Match]\nName=eth0\n\n[Network]\nDHCP=ipv4\n');
-  const wants = join(root, 'etc/systemd/system/multi-user.target.wants');
-  mkdirSync(wants, { recursive: true });
-  if (!existsSync(join(wants, 'systemd-networkd.service'))) symlinkSync('/lib/systemd/system/systemd-networkd.service', join(wants, 'systemd-networkd.service'));
-  symlinkSync('/dev/null', join(root, 'etc/systemd/system/systemd-networkd-wait-online.service'));
+  dhcpOnEth0(root);
   writeFileSync(join(root, 'etc/systemd/system/kubestrap-hostkeys.service'), HOSTKEYS_UNIT);
   // RSA keys take a minute to generate under TCG; one ed25519 key is enough.
   writeFileSync(join(root, 'etc/ssh/sshd_config.d/hostkey.conf'), 'HostKey /etc/ssh/ssh_host_ed25519_key\n');
@@ -88,14 +83,7 @@ export async function buildLibvirtBox(box: string, extra: (root: string) => void
       customize(merged);
       extra(merged);
       const raw = join(dir, 'disk.raw');
-      sh('truncate', ['-s', '8G', raw]);
-      sh('mkfs.ext4', ['-q', '-L', 'root', '-d', merged, raw]);
-      const boot = readdirSync(join(merged, 'boot'));
-      const kernel = boot.find((f) => f.startsWith('vmlinuz-'));
-      const initrd = boot.find((f) => f.startsWith('initrd.img-'));
-      if (!kernel || !initrd) throw new Error(`no kernel/initrd in the VM root's /boot: ${boot.join(', ')}`);
-      copyFileSync(join(merged, 'boot', kernel), join(dir, 'box/vmlinuz'));
-      copyFileSync(join(merged, 'boot', initrd), join(dir, 'box/initrd.img'));
+      rootDisk(merged, raw, '8G', join(dir, 'box'));
       sh('qemu-img', ['convert', '-O', 'qcow2', raw, join(dir, 'box/box.img')]);
       rmSync(raw);
     } finally {

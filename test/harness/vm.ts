@@ -14,6 +14,28 @@ function sh(command: string, args: string[]): string {
   return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/** systemd-networkd asks for an address on eth0 (net.ifnames=0) without holding up boot. */
+export function dhcpOnEth0(root: string): void {
+  mkdirSync(join(root, 'etc/systemd/network'), { recursive: true });
+  writeFileSync(join(root, 'etc/systemd/network/10-eth0.network'), '[Match]\nName=eth0\n\n[Network]\nDHCP=ipv4\n');
+  const wants = join(root, 'etc/systemd/system/multi-user.target.wants');
+  mkdirSync(wants, { recursive: true });
+  if (!existsSync(join(wants, 'systemd-networkd.service'))) symlinkSync('/lib/systemd/system/systemd-networkd.service', join(wants, 'systemd-networkd.service'));
+  symlinkSync('/dev/null', join(root, 'etc/systemd/system/systemd-networkd-wait-online.service'));
+}
+
+/** `root` as an ext4 disk image labelled root, and its kernel and initrd as `bootDir`/vmlinuz and initrd.img. */
+export function rootDisk(root: string, disk: string, size: string, bootDir: string): void {
+  sh('truncate', ['-s', size, disk]);
+  sh('mkfs.ext4', ['-q', '-L', 'root', '-d', root, disk]);
+  const boot = readdirSync(join(root, 'boot'));
+  const kernel = boot.find((f) => f.startsWith('vmlinuz-'));
+  const initrd = boot.find((f) => f.startsWith('initrd.img-'));
+  if (!kernel || !initrd) throw new Error(`no kernel/initrd in the VM root's /boot: ${boot.join(', ')}`);
+  copyFileSync(join(root, 'boot', kernel), join(bootDir, 'vmlinuz'));
+  copyFileSync(join(root, 'boot', initrd), join(bootDir, 'initrd.img'));
+}
+
 export function vmUnavailable(): string | undefined {
   const missing = ['qemu-system-x86_64', 'mkfs.ext4', 'ssh-keygen'].filter((tool) => {
     try {
@@ -107,22 +129,9 @@ export class TestVm {
       writeFileSync(join(merged, 'etc/fstab'), 'LABEL=root / ext4 defaults 0 1\n');
       writeFileSync(join(merged, 'etc/hostname'), 'vm1\n');
       writeFileSync(join(merged, 'etc/hosts'), `127.0.0.1\tlocalhost\n${TestVm.GUEST_IP}\tvm1\n`);
-      mkdirSync(join(merged, 'etc/systemd/network'), { recursive: true });
-      writeFileSync(join(merged, 'etc/systemd/network/10-eth0.network'), '[Match]\nName=eth0\n\n[Network]\nDHCP=ipv4\n');
-      const wants = join(merged, 'etc/systemd/system/multi-user.target.wants');
-      mkdirSync(wants, { recursive: true });
-      if (!existsSync(join(wants, 'systemd-networkd.service'))) symlinkSync('/lib/systemd/system/systemd-networkd.service', join(wants, 'systemd-networkd.service'));
-      symlinkSync('/dev/null', join(merged, 'etc/systemd/system/systemd-networkd-wait-online.service'));
+      dhcpOnEth0(merged);
       customize(merged);
-      const disk = join(dir, 'disk.raw');
-      sh('truncate', ['-s', '4G', disk]);
-      sh('mkfs.ext4', ['-q', '-L', 'root', '-d', merged, disk]);
-      const boot = readdirSync(join(merged, 'boot'));
-      const kernel = boot.find((f) => f.startsWith('vmlinuz-'));
-      const initrd = boot.find((f) => f.startsWith('initrd.img-'));
-      if (!kernel || !initrd) throw new Error(`no kernel/initrd in the VM root's /boot: ${boot.join(', ')}`);
-      copyFileSync(join(merged, 'boot', kernel), join(dir, 'vmlinuz'));
-      copyFileSync(join(merged, 'boot', initrd), join(dir, 'initrd.img'));
+      rootDisk(merged, join(dir, 'disk.raw'), '4G', dir);
     } finally {
       sh('umount', [merged]);
     }
