@@ -47,31 +47,55 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
+export interface BringUpOptions {
+  /** All machines in one `vagrant up --parallel` (libvirt), or one after another. */
+  readonly parallel: boolean;
+  /**
+   * One after another only: work on a machine as soon as it is up, while the next one
+   * boots; `say` shows progress on the machine's row. Rejects when the work failed.
+   */
+  readonly prepare?: (machine: string, say: (text: string) => void) => Promise<void>;
+  readonly signal?: AbortSignal;
+}
+
 /** `vagrant up` for every machine of the cluster, shown per machine as it goes. */
-export async function bringUpMachines(model: ClusterModel, provider: Provider, driver: VagrantDriver, mode: OutputMode, signal?: AbortSignal): Promise<void> {
+export async function bringUpMachines(model: ClusterModel, provider: Provider, driver: VagrantDriver, mode: OutputMode, options: BringUpOptions): Promise<void> {
   const machines = model.nodes.map((n) => n.name);
   const waits = new Map(machines.map((m) => [m, deferred()]));
+  const prepared = new Map(machines.map((m) => [m, deferred()]));
+  const say = (machine: string, text: string) => waits.get(machine)?.message?.(text);
   const onEvent = (event: MachineEvent) => {
     if (mode === 'json') process.stdout.write(jsonLine({ type: 'machine', ...event }));
-    const wait = waits.get(event.machine);
-    if (event.message) wait?.message?.(event.stage ? `${event.stage}: ${event.message}` : event.message);
-    if (event.stage === 'ready') wait?.resolve();
+    if (event.message) say(event.machine, event.stage ? `${event.stage}: ${event.message}` : event.message);
+    if (event.stage === 'ready') waits.get(event.machine)?.resolve();
   };
-  const up = driver.up(machines, provider, onEvent, signal).then(
-    () => {
-      for (const wait of waits.values()) wait.resolve();
-    },
-    (error: Error) => {
-      // The rows say which machines did not make it; the error itself is printed once, after.
-      for (const wait of waits.values()) wait.reject(new Error('vagrant up failed (see below)'));
-      throw error;
-    },
-  );
+  const failAll = (error: Error) => {
+    // The rows say which machines did not make it; the error itself is printed once, after.
+    for (const wait of [...waits.values(), ...prepared.values()]) wait.reject(new Error('vagrant up failed (see below)'));
+    throw error;
+  };
+  const up = (async () => {
+    if (options.parallel) {
+      await driver.up(machines, provider, true, onEvent, options.signal);
+      for (const machine of machines) {
+        waits.get(machine)!.resolve();
+        prepared.get(machine)!.resolve();
+      }
+      return;
+    }
+    for (const machine of machines) {
+      await driver.up([machine], provider, false, onEvent, options.signal);
+      waits.get(machine)!.resolve();
+      const work = options.prepare?.(machine, (text) => say(machine, text)) ?? Promise.resolve();
+      work.then(prepared.get(machine)!.resolve, prepared.get(machine)!.reject);
+    }
+  })().catch(failAll);
   const renderer = mode === 'tty' ? 'default' : mode === 'plain' ? 'simple' : 'silent';
+  const how = options.parallel ? 'in parallel' : options.prepare ? 'one after another, each prepared as soon as it is up' : 'one after another';
   const list = new Listr(
     [
       {
-        title: `Machines (vagrant up, ${provider}${provider === 'libvirt' ? ', in parallel' : ', one after another'})`,
+        title: `Machines (vagrant up, ${provider}, ${how})`,
         task: (_ctx, task) =>
           task.newListr(
             machines.map((machine) => ({
@@ -83,6 +107,11 @@ export async function bringUpMachines(model: ClusterModel, provider: Provider, d
                 };
                 await wait.promise;
                 sub.title = `${machine}: ready`;
+                if (options.parallel || !options.prepare) return;
+                await prepared.get(machine)!.promise.catch(() => {
+                  throw new Error('host preparation failed (see below)');
+                });
+                sub.title = `${machine}: ready, host prepared`;
               },
               rendererOptions: { persistentOutput: false },
             })),
@@ -94,4 +123,8 @@ export async function bringUpMachines(model: ClusterModel, provider: Provider, d
   );
   await Promise.allSettled([list.run()]);
   await up;
+  // A machine whose preparation failed: its error, once.
+  const outcomes = await Promise.allSettled([...prepared.values()].map((p) => p.promise));
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed) throw failed.reason;
 }

@@ -63,6 +63,8 @@ program
   .action((options) => run(options, async () => (await import('./commands/preflight.js')).preflightCommand as Action));
 
 const verboseOption = () => new Option('--verbose', "show Vagrant's raw output");
+const noParallelOption = () =>
+  new Option('--no-parallel', 'libvirt: boot the machines one after another, each prepared (preflight to packages) as soon as it is up, as VirtualBox always does; for small hosts');
 
 program
   .command('up')
@@ -71,6 +73,7 @@ program
   .option('--dry-run', 'go through every phase and print what would change (commands, file diffs) without changing anything')
   .option('--ignore-preflight <check>', 'report this failed preflight check as a warning (repeatable)', collect)
   .option('--concurrency <n>', 'hosts worked on at once', '10')
+  .addOption(noParallelOption())
   .addOption(verboseOption())
   .addOption(jsonOption())
   .action((options) => run(options, async () => (await import('./commands/up.js')).upCommand as Action));
@@ -91,6 +94,7 @@ program
   .option('--yes', 'do not ask for confirmation')
   .option('--ignore-preflight <check>', 'report this failed preflight check as a warning (repeatable)', collect)
   .option('--concurrency <n>', 'hosts worked on at once', '10')
+  .addOption(noParallelOption())
   .addOption(verboseOption())
   .addOption(jsonOption())
   .action((options) => run(options, async () => (await import('./commands/rebuild.js')).rebuildCommand as Action));

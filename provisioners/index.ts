@@ -22,13 +22,18 @@ export interface UpOptions {
   readonly rookManifests: readonly ManifestFile[];
 }
 
+/**
+ * The phases each host goes through on its own, needing no other host: preflight →
+ * host prep → containerd → packages. A machine can go through them as soon as it is up.
+ */
+export function hostPhases(model: ClusterModel, files: readonly RenderedFile[], options: Pick<UpOptions, 'ignorePreflight'>): Phase<NodeHost>[] {
+  return [new PreflightPhase(model, { ignore: options.ignorePreflight ?? [] }), new HostprepPhase(model, files), new RuntimePhase(model, files), new PackagesPhase(model, files)];
+}
+
 /** preflight → host prep → containerd → packages → init → kubeconfig → join → Weave → Rook → verify. */
 export function upPhases(model: ClusterModel, files: readonly RenderedFile[], options: UpOptions): Phase<NodeHost>[] {
   return [
-    new PreflightPhase(model, { ignore: options.ignorePreflight ?? [] }),
-    new HostprepPhase(model, files),
-    new RuntimePhase(model, files),
-    new PackagesPhase(model, files),
+    ...hostPhases(model, files, options),
     new InitPhase(model, files),
     new KubeconfigPhase(model, options.saveKubeconfig, options.kubeconfigPath),
     new JoinPhase(model, files),

@@ -18,8 +18,8 @@ const recorded = (name: string) => readFileSync(fileURLToPath(new URL(`./fixture
 
 describe('vagrant argv', () => {
   it.each([
-    ['up on libvirt boots in parallel', vagrantArgs.up(['cp', 'worker'], 'libvirt'), ['up', '--provider=libvirt', '--parallel', '--no-provision', '--machine-readable', 'cp', 'worker']],
-    ['up on VirtualBox one after another', vagrantArgs.up(['cp'], 'virtualbox'), ['up', '--provider=virtualbox', '--no-parallel', '--no-provision', '--machine-readable', 'cp']],
+    ['up on libvirt, in parallel', vagrantArgs.up(['cp', 'worker'], 'libvirt', true), ['up', '--provider=libvirt', '--parallel', '--no-provision', '--machine-readable', 'cp', 'worker']],
+    ['up of one machine on VirtualBox', vagrantArgs.up(['cp'], 'virtualbox', false), ['up', '--provider=virtualbox', '--no-parallel', '--no-provision', '--machine-readable', 'cp']],
     ['status', vagrantArgs.status(), ['status', '--machine-readable']],
     ['ssh-config', vagrantArgs.sshConfig(['cp', 'worker']), ['ssh-config', 'cp', 'worker']],
     ['destroy', vagrantArgs.destroy(), ['destroy', '--force', '--machine-readable']],

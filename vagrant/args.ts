@@ -3,8 +3,8 @@
 import type { Provider } from './requirements.js';
 
 export const vagrantArgs = {
-  /** libvirt boots machines in parallel; VirtualBox cannot (it ignores --parallel). */
-  up: (machines: readonly string[], provider: Provider): string[] => ['up', `--provider=${provider}`, provider === 'libvirt' ? '--parallel' : '--no-parallel', '--no-provision', '--machine-readable', ...machines],
+  /** libvirt can boot machines in parallel; VirtualBox cannot (it ignores --parallel). */
+  up: (machines: readonly string[], provider: Provider, parallel: boolean): string[] => ['up', `--provider=${provider}`, parallel ? '--parallel' : '--no-parallel', '--no-provision', '--machine-readable', ...machines],
   status: (): string[] => ['status', '--machine-readable'],
   sshConfig: (machines: readonly string[]): string[] => ['ssh-config', ...machines],
   destroy: (): string[] => ['destroy', '--force', '--machine-readable'],

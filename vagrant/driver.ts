@@ -106,8 +106,8 @@ export class VagrantDriver {
   }
 
   /** Creates or starts `machines`, reporting each machine's progress. */
-  async up(machines: readonly string[], provider: Provider, onEvent: (event: MachineEvent) => void, signal?: AbortSignal): Promise<void> {
-    await this.run(vagrantArgs.up(machines, provider), {
+  async up(machines: readonly string[], provider: Provider, parallel: boolean, onEvent: (event: MachineEvent) => void, signal?: AbortSignal): Promise<void> {
+    await this.run(vagrantArgs.up(machines, provider, parallel), {
       onLine: (line) => {
         const parsed = parseMachineReadable(line)[0];
         const event = parsed && machineEvent(parsed);

@@ -1,8 +1,11 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { upPhases } from '../../provisioners/index.js';
+import { hostPhases, upPhases } from '../../provisioners/index.js';
+import type { NodeHost } from '../../provisioners/cluster-host.js';
+import type { Phase } from '../../provisioners/phase.js';
 import type { VagrantDriver } from '../../vagrant/driver.js';
-import { defaultOutputMode } from '../../provisioners/runner.js';
+import { defaultOutputMode, failureSummary, runPhases } from '../../provisioners/runner.js';
+import { SshPool } from '../../ssh/pool.js';
 import { VerifyPhase, verifyTable } from '../../provisioners/verify.js';
 import type { Provider } from '../../spec/load.js';
 import { renderCluster, sha256 } from '../../templates/render.js';
@@ -12,9 +15,9 @@ import { runOnCluster, ProviderNotReady, type PhaseRunFlags } from '../phase-run
 import { currentHash, writeAtomic, writeRender } from '../render-dir.js';
 import { printWarnings } from '../report.js';
 import { rookManifests } from '../upstream.js';
-import { workDir } from '../workdir.js';
+import { knownHostsPath, logDir, workDir } from '../workdir.js';
 
-export type UpFlags = PhaseRunFlags & { ignorePreflight?: string[] };
+export type UpFlags = PhaseRunFlags & { ignorePreflight?: string[]; parallel?: boolean };
 
 async function chooseProvider(): Promise<Provider | undefined> {
   const { detectProvider } = await import('../../vagrant/requirements.js');
@@ -46,7 +49,7 @@ export async function upCommand(flags: UpFlags): Promise<number> {
   await writeRender(dir, files);
   if (!providerGiven) await rememberProvider(model.name, provider);
   if (provider !== 'existing') {
-    const stop = await machinesUp(model, provider, flags);
+    const stop = await machinesUp(model, provider, flags, hostPhases(model, files, { ignorePreflight: flags.ignorePreflight ?? [] }));
     if (stop !== undefined) return stop;
   }
   const rook = model.rook.enabled ? await rookManifests(model, dir) : [];
@@ -86,10 +89,12 @@ async function addLocalBox(model: Parameters<typeof renderCluster>[0], provider:
 
 /**
  * Starts the cluster's machines unless they all run already; Ctrl-C stops Vagrant
- * cleanly. Resolves undefined when the phases should follow, else the exit code.
+ * cleanly. Where machines boot one after another (VirtualBox, or --no-parallel), each
+ * goes through the host phases as soon as it is up, while the next one boots.
+ * Resolves undefined when the phases should follow, else the exit code.
  */
-async function machinesUp(model: Parameters<typeof renderCluster>[0], provider: 'virtualbox' | 'libvirt', flags: UpFlags): Promise<number | undefined> {
-  const { bringUpMachines, vagrantDriver } = await import('../machines.js');
+async function machinesUp(model: Parameters<typeof renderCluster>[0], provider: 'virtualbox' | 'libvirt', flags: UpFlags, prepPhases: Phase<NodeHost>[]): Promise<number | undefined> {
+  const { bringUpMachines, machineHosts, vagrantDriver } = await import('../machines.js');
   const driver = vagrantDriver(model, flags.verbose ?? false);
   await addLocalBox(model, provider, driver, flags);
   const states = driver.hasMachines() ? await driver.status() : [];
@@ -99,11 +104,29 @@ async function machinesUp(model: Parameters<typeof renderCluster>[0], provider: 
     process.stdout.write(`would run vagrant up for ${stopped.join(', ')} (${provider}); the phases can be previewed once the machines run\n`);
     return EXIT.ok;
   }
+  const parallel = provider === 'libvirt' && flags.parallel !== false;
+  const mode = defaultOutputMode(flags.json ?? false);
+  const pool = new SshPool({ knownHostsPath: knownHostsPath(model.name), logDir: logDir(model.name) });
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.on('SIGINT', onSigint);
   try {
-    await bringUpMachines(model, provider, driver, defaultOutputMode(flags.json ?? false), controller.signal);
+    await bringUpMachines(model, provider, driver, mode, {
+      parallel,
+      signal: controller.signal,
+      prepare: async (machine, say) => {
+        const hosts = await machineHosts(model, pool, driver, [machine]);
+        const result = await runPhases(prepPhases, hosts, {
+          output: mode === 'json' ? 'json' : 'silent',
+          signal: controller.signal,
+          onEvent: (event) => {
+            if (event.type === 'host' && event.status === 'started') say(`preparing: ${event.phase}`);
+            if (event.type === 'host' && event.status === 'failed') say(`failed: ${event.phase}`);
+          },
+        });
+        if (!result.ok) throw new Error(failureSummary(result, (host) => pool.logPath(host)) || `preparing ${machine} failed`);
+      },
+    });
   } catch (error) {
     if (controller.signal.aborted) {
       process.stderr.write(`kubestrap: interrupted while Vagrant was starting machines; run kubestrap up again to continue\n`);
@@ -112,6 +135,7 @@ async function machinesUp(model: Parameters<typeof renderCluster>[0], provider: 
     throw error;
   } finally {
     process.off('SIGINT', onSigint);
+    await pool.close();
   }
   return undefined;
 }
