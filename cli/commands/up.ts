@@ -5,6 +5,7 @@ import type { NodeHost } from '../../provisioners/cluster-host.js';
 import type { Phase } from '../../provisioners/phase.js';
 import type { VagrantDriver } from '../../vagrant/driver.js';
 import { defaultOutputMode, failureSummary, runPhases } from '../../provisioners/runner.js';
+import { jsonLine } from '../../provisioners/events.js';
 import { SshPool } from '../../ssh/pool.js';
 import { VerifyPhase, verifyTable } from '../../provisioners/verify.js';
 import type { Provider } from '../../spec/load.js';
@@ -49,7 +50,7 @@ export async function upCommand(flags: UpFlags): Promise<number> {
   await writeRender(dir, files);
   if (!providerGiven) await rememberProvider(model.name, provider);
   if (provider !== 'existing') {
-    const stop = await machinesUp(model, provider, flags, hostPhases(model, files, { ignorePreflight: flags.ignorePreflight ?? [] }));
+    const stop = await machinesUp(model, provider, flags, () => hostPhases(model, files, { ignorePreflight: flags.ignorePreflight ?? [] }));
     if (stop !== undefined) return stop;
   }
   const rook = model.rook.enabled ? await rookManifests(model, dir) : [];
@@ -93,7 +94,7 @@ async function addLocalBox(model: Parameters<typeof renderCluster>[0], provider:
  * goes through the host phases as soon as it is up, while the next one boots.
  * Resolves undefined when the phases should follow, else the exit code.
  */
-async function machinesUp(model: Parameters<typeof renderCluster>[0], provider: 'virtualbox' | 'libvirt', flags: UpFlags, prepPhases: Phase<NodeHost>[]): Promise<number | undefined> {
+async function machinesUp(model: Parameters<typeof renderCluster>[0], provider: 'virtualbox' | 'libvirt', flags: UpFlags, prepPhases: () => Phase<NodeHost>[]): Promise<number | undefined> {
   const { bringUpMachines, machineHosts, vagrantDriver } = await import('../machines.js');
   const driver = vagrantDriver(model, flags.verbose ?? false);
   await addLocalBox(model, provider, driver, flags);
@@ -116,10 +117,13 @@ async function machinesUp(model: Parameters<typeof renderCluster>[0], provider: 
       signal: controller.signal,
       prepare: async (machine, say) => {
         const hosts = await machineHosts(model, pool, driver, [machine]);
-        const result = await runPhases(prepPhases, hosts, {
-          output: mode === 'json' ? 'json' : 'silent',
+        // Fresh phases per machine: preflight's verdict is about this machine alone.
+        const result = await runPhases(prepPhases(), hosts, {
+          output: 'silent',
           signal: controller.signal,
           onEvent: (event) => {
+            // One `done` per command in the --json stream: the main run's.
+            if (mode === 'json' && event.type !== 'done') process.stdout.write(jsonLine(event));
             if (event.type === 'host' && event.status === 'started') say(`preparing: ${event.phase}`);
             if (event.type === 'host' && event.status === 'failed') say(`failed: ${event.phase}`);
           },
