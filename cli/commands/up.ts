@@ -44,9 +44,10 @@ export async function upCommand(flags: UpFlags): Promise<number> {
   const { model, warnings, providerGiven } = await loadClusterSpec(flags.file, chooseProvider);
   printWarnings(warnings, flags);
   const provider = model.machines.provider;
+  // Rendered in memory first: a spec that cannot render stops here too, before anything exists.
+  const files = renderCluster(model);
   await requireProvider(model.name, provider, providerGiven);
   const dir = workDir(model.name);
-  const files = renderCluster(model);
   await writeRender(dir, files);
   if (!providerGiven) await rememberProvider(model.name, provider);
   if (provider !== 'existing') {
