@@ -54,7 +54,7 @@ export interface BringUpOptions {
    * One after another only: work on a machine as soon as it is up, while the next one
    * boots; `say` shows progress on the machine's row. Rejects when the work failed.
    */
-  readonly prepare?: (machine: string, say: (text: string) => void) => Promise<void>;
+  readonly prepare: (machine: string, say: (text: string) => void) => Promise<void>;
   readonly signal?: AbortSignal;
 }
 
@@ -77,21 +77,17 @@ export async function bringUpMachines(model: ClusterModel, provider: Provider, d
   const up = (async () => {
     if (options.parallel) {
       await driver.up(machines, provider, true, onEvent, options.signal);
-      for (const machine of machines) {
-        waits.get(machine)!.resolve();
-        prepared.get(machine)!.resolve();
-      }
+      for (const wait of waits.values()) wait.resolve();
       return;
     }
     for (const machine of machines) {
       await driver.up([machine], provider, false, onEvent, options.signal);
       waits.get(machine)!.resolve();
-      const work = options.prepare?.(machine, (text) => say(machine, text)) ?? Promise.resolve();
-      work.then(prepared.get(machine)!.resolve, prepared.get(machine)!.reject);
+      options.prepare(machine, (text) => say(machine, text)).then(prepared.get(machine)!.resolve, prepared.get(machine)!.reject);
     }
   })().catch(failAll);
   const renderer = mode === 'tty' ? 'default' : mode === 'plain' ? 'simple' : 'silent';
-  const how = options.parallel ? 'in parallel' : options.prepare ? 'one after another, each prepared as soon as it is up' : 'one after another';
+  const how = options.parallel ? 'in parallel' : 'one after another, each prepared as soon as it is up';
   const list = new Listr(
     [
       {
@@ -107,7 +103,7 @@ export async function bringUpMachines(model: ClusterModel, provider: Provider, d
                 };
                 await wait.promise;
                 sub.title = `${machine}: ready`;
-                if (options.parallel || !options.prepare) return;
+                if (options.parallel) return;
                 await prepared.get(machine)!.promise.catch(() => {
                   throw new Error('host preparation failed (see below)');
                 });
@@ -123,6 +119,7 @@ export async function bringUpMachines(model: ClusterModel, provider: Provider, d
   );
   await Promise.allSettled([list.run()]);
   await up;
+  if (options.parallel) return;
   // A machine whose preparation failed: its error, once.
   const outcomes = await Promise.allSettled([...prepared.values()].map((p) => p.promise));
   const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');

@@ -66,17 +66,22 @@ const verboseOption = () => new Option('--verbose', "show Vagrant's raw output")
 const noParallelOption = () =>
   new Option('--no-parallel', 'libvirt: boot the machines one after another, each prepared (preflight to packages) as soon as it is up, as VirtualBox always does; for small hosts');
 
-program
-  .command('up')
-  .description('bring the cluster up: Vagrant machines (or existing hosts) → preflight → host prep → containerd → packages → init → join → Weave → Rook → verify')
-  .addOption(fileOption())
-  .option('--dry-run', 'go through every phase and print what would change (commands, file diffs) without changing anything')
-  .option('--ignore-preflight <check>', 'report this failed preflight check as a warning (repeatable)', collect)
-  .option('--concurrency <n>', 'hosts worked on at once', '10')
-  .addOption(noParallelOption())
-  .addOption(verboseOption())
-  .addOption(jsonOption())
-  .action((options) => run(options, async () => (await import('./commands/up.js')).upCommand as Action));
+/** What `up` and `rebuild` (which ends in an up) both take. */
+const withUpOptions = (command: Command) =>
+  command
+    .addOption(fileOption())
+    .option('--ignore-preflight <check>', 'report this failed preflight check as a warning (repeatable)', collect)
+    .option('--concurrency <n>', 'hosts worked on at once', '10')
+    .addOption(noParallelOption())
+    .addOption(verboseOption())
+    .addOption(jsonOption());
+
+withUpOptions(
+  program
+    .command('up')
+    .description('bring the cluster up: Vagrant machines (or existing hosts) → preflight → host prep → containerd → packages → init → join → Weave → Rook → verify')
+    .option('--dry-run', 'go through every phase and print what would change (commands, file diffs) without changing anything'),
+).action((options) => run(options, async () => (await import('./commands/up.js')).upCommand as Action));
 
 program
   .command('destroy')
@@ -87,17 +92,9 @@ program
   .addOption(jsonOption())
   .action((options) => run(options, async () => (await import('./commands/destroy.js')).destroyCommand as Action));
 
-program
-  .command('rebuild')
-  .description('destroy, then up from the same spec')
-  .addOption(fileOption())
-  .option('--yes', 'do not ask for confirmation')
-  .option('--ignore-preflight <check>', 'report this failed preflight check as a warning (repeatable)', collect)
-  .option('--concurrency <n>', 'hosts worked on at once', '10')
-  .addOption(noParallelOption())
-  .addOption(verboseOption())
-  .addOption(jsonOption())
-  .action((options) => run(options, async () => (await import('./commands/rebuild.js')).rebuildCommand as Action));
+withUpOptions(program.command('rebuild').description('destroy, then up from the same spec').option('--yes', 'do not ask for confirmation')).action((options) =>
+  run(options, async () => (await import('./commands/rebuild.js')).rebuildCommand as Action),
+);
 
 program
   .command('status')

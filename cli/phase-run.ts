@@ -20,7 +20,8 @@ export interface PhaseRunFlags {
   readonly verbose?: boolean;
 }
 
-export class ProviderNotReady extends Error {
+/** Input the user must fix (a flag, a path, a provider this machine lacks): exit 2, nothing changed. */
+export class InvalidInputError extends Error {
   readonly exitCode = EXIT.invalidInput;
 }
 
@@ -28,11 +29,29 @@ function readIfExists(path: string): string | undefined {
   return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
 }
 
-/** The cluster's nodes as SSH hosts: Vagrant's machines, or the spec's existing hosts. */
-export async function clusterHosts(model: ClusterModel, pool: SshPool, verbose = false): Promise<NodeHost[]> {
+/** ` -f FILE` for commands the user is told to run next, when a spec file was given. */
+export function specArgument(file: string | undefined): string {
+  return file ? ` -f ${file}` : '';
+}
+
+/** The pool every command uses for a cluster: its known_hosts, its host logs. */
+export function clusterPool(model: ClusterModel, file: string | undefined, options: { connectAttempts?: number } = {}): SshPool {
+  return new SshPool({
+    knownHostsPath: knownHostsPath(model.name),
+    logDir: logDir(model.name),
+    forgetCommand: (t) => `kubestrap forget-host ${t.name}${specArgument(file)}`,
+    ...options,
+  });
+}
+
+/**
+ * The cluster's nodes as SSH hosts: Vagrant's machines (from `vagrant ssh-config`, so
+ * they must be running), or the spec's existing hosts; all nodes unless `only` names some.
+ */
+export async function clusterHosts(model: ClusterModel, pool: SshPool, verbose = false, only?: readonly string[]): Promise<NodeHost[]> {
   if (model.machines.provider !== 'existing') {
     const { machineHosts, vagrantDriver } = await import('./machines.js');
-    return machineHosts(model, pool, vagrantDriver(model, verbose));
+    return machineHosts(model, pool, vagrantDriver(model, verbose), only);
   }
   const home = homedir();
   const inputs = {
@@ -43,16 +62,12 @@ export async function clusterHosts(model: ClusterModel, pool: SshPool, verbose =
     readKey: (path: string) => readFileSync(path),
     keyExists: (path: string) => existsSync(path),
   };
-  return model.nodes.map((node) => ({ name: node.name, node, ssh: pool.host(resolveTarget(node.name, node.ssh!, inputs)) }));
+  return model.nodes.filter((n) => !only || only.includes(n.name)).map((node) => ({ name: node.name, node, ssh: pool.host(resolveTarget(node.name, node.ssh!, inputs)) }));
 }
 
 /** Runs phases against the cluster's hosts with Ctrl-C handling; prints the outcome. */
-export async function runOnCluster(model: ClusterModel, phases: Phase<NodeHost>[], flags: PhaseRunFlags, specFlag: string): Promise<{ result: RunResult; code: number }> {
-  const pool = new SshPool({
-    knownHostsPath: knownHostsPath(model.name),
-    logDir: logDir(model.name),
-    forgetCommand: (t) => `kubestrap forget-host ${t.name}${specFlag}`,
-  });
+export async function runOnCluster(model: ClusterModel, phases: Phase<NodeHost>[], flags: PhaseRunFlags): Promise<{ result: RunResult; code: number }> {
+  const pool = clusterPool(model, flags.file);
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(EXIT.interrupted);
@@ -64,7 +79,7 @@ export async function runOnCluster(model: ClusterModel, phases: Phase<NodeHost>[
   try {
     const hosts = await clusterHosts(model, pool, flags.verbose ?? false);
     const concurrency = flags.concurrency === undefined ? 10 : Number(flags.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new ProviderNotReady(`--concurrency must be a whole number of 1 or more, not ${flags.concurrency}`);
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new InvalidInputError(`--concurrency must be a whole number of 1 or more, not ${flags.concurrency}`);
     const result = await runPhases(phases, hosts, { concurrency, dryRun: flags.dryRun ?? false, output: defaultOutputMode(flags.json ?? false), signal: controller.signal });
     if (!flags.json) {
       if (flags.dryRun) process.stdout.write(`${dryRunReport(result)}\n`);

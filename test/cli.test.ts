@@ -133,12 +133,16 @@ describe('the provider of a spec that names none', () => {
   it('is VirtualBox for render and validate, and the one kubestrap up chose once it has run', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'cli-'));
     expect(kubestrap(['validate'], cwd).stdout).toContain('on virtualbox');
+    expect(kubestrap(['render', '-o', 'vbox'], cwd).status).toBe(0);
+    expect(readFileSync(join(cwd, 'vbox/cluster/rook-cluster.yaml'), 'utf8')).toMatch(/- name: sdb\n/);
     mkdirSync(join(cwd, '.kubestrap/kubestrap'), { recursive: true });
     writeFileSync(join(cwd, '.kubestrap/kubestrap/state.json'), '{"provider": "libvirt"}\n');
     expect(kubestrap(['validate'], cwd).stdout).toContain('on libvirt');
     expect(kubestrap(['render'], cwd).status).toBe(0);
     // libvirt disks are virtio: Rook is told /dev/vdb, not VirtualBox's /dev/sdb.
-    expect(readFileSync(join(cwd, '.kubestrap/kubestrap/cluster/rook-cluster.yaml'), 'utf8')).toContain('vdb');
+    const rook = readFileSync(join(cwd, '.kubestrap/kubestrap/cluster/rook-cluster.yaml'), 'utf8');
+    expect(rook).toMatch(/- name: vdb\n/);
+    expect(rook).not.toContain('sdb');
   });
 });
 

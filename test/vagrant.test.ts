@@ -1,7 +1,7 @@
 // The Vagrant driver without VMs: argv per command, --machine-readable output (recorded
 // from a real `vagrant up` on libvirt) into per-machine progress, ssh-config into SSH
 // settings, errors from the real Vagrant, and what to install before anything is done.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -97,6 +97,11 @@ describe('provider requirements', () => {
     const doubles = fileURLToPath(new URL('./doubles/', import.meta.url));
     expect(await detectProvider({ ...process.env, PATH: `${doubles}:${process.env.PATH}` })).toBe('virtualbox');
     expect(await detectProvider({ ...process.env, PATH: empty })).toBeUndefined();
+  });
+
+  const noLibvirt = missingTools('vagrant', 'virsh');
+  it.skipIf(noLibvirt)(`picks libvirt on this machine: Vagrant, vagrant-libvirt and virsh, no VBoxManage${noLibvirt ? ` (skipped: ${noLibvirt})` : ''}`, async () => {
+    expect(await detectProvider({ ...process.env, PATH: process.env.PATH!.split(':').filter((d) => !existsSync(join(d, 'VBoxManage'))).join(':') })).toBe('libvirt');
   });
 
   it.skipIf(noVagrant)(`a failing vagrant command names itself and carries Vagrant's own error${noVagrant ? ` (skipped: ${noVagrant})` : ''}`, async () => {

@@ -5,7 +5,7 @@ import { providerLeftovers } from '../../vagrant/leftovers.js';
 import { loadClusterSpec } from '../cluster-spec.js';
 import { confirm } from '../confirm.js';
 import { EXIT } from '../exit-codes.js';
-import { ProviderNotReady } from '../phase-run.js';
+import { InvalidInputError } from '../phase-run.js';
 import { printWarnings } from '../report.js';
 import { workDir } from '../workdir.js';
 
@@ -26,7 +26,7 @@ export async function destroyCommand(flags: DestroyFlags): Promise<number> {
   printWarnings(warnings, flags);
   const provider = model.machines.provider;
   if (provider === 'existing') {
-    throw new ProviderNotReady(`cluster ${model.name} runs on existing hosts, which kubestrap does not own; use kubestrap reset to take Kubernetes off them`);
+    throw new InvalidInputError(`cluster ${model.name} runs on existing hosts, which kubestrap does not own; use kubestrap reset to take Kubernetes off them`);
   }
   const dir = workDir(model.name);
   if (!flags.yes) {

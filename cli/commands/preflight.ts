@@ -8,7 +8,7 @@ export async function preflightCommand(flags: PhaseRunFlags & { ignorePreflight?
   const { model, warnings } = await loadClusterSpec(flags.file);
   printWarnings(warnings, flags);
   const phase = new PreflightPhase(model, { ignore: flags.ignorePreflight ?? [] });
-  const { code } = await runOnCluster(model, [phase], { ...flags, dryRun: false }, flags.file ? ` -f ${flags.file}` : '');
+  const { code } = await runOnCluster(model, [phase], { ...flags, dryRun: false });
   if (flags.json) process.stdout.write(`${JSON.stringify({ type: 'preflight', ok: code === 0, reports: phase.reports })}\n`);
   else if (phase.reports.length) process.stdout.write(`${preflightTable(phase.reports)}\n`);
   return code;

@@ -13,5 +13,5 @@ export async function resetCommand(flags: PhaseRunFlags & { yes?: boolean }): Pr
     const stop = await confirm(`Reset ${model.nodes.map((n) => n.name).join(', ')}${disks.length ? ` and wipe ${disks.join(', ')}` : ''}?`, 'reset wipes Kubernetes (and Rook disks named in the spec) from every host');
     if (stop !== undefined) return stop;
   }
-  return (await runOnCluster(model, [new ResetPhase(model)], flags, flags.file ? ` -f ${flags.file}` : '')).code;
+  return (await runOnCluster(model, [new ResetPhase(model)], flags)).code;
 }

@@ -1,9 +1,7 @@
-import { SshPool } from '../../ssh/pool.js';
 import { interactiveShell } from '../../ssh/shell.js';
 import { loadClusterSpec } from '../cluster-spec.js';
 import { EXIT } from '../exit-codes.js';
-import { clusterHosts } from '../phase-run.js';
-import { knownHostsPath, logDir } from '../workdir.js';
+import { clusterHosts, clusterPool } from '../phase-run.js';
 
 export interface SshFlags {
   readonly file?: string;
@@ -22,15 +20,10 @@ export async function sshCommand(node: string, command: string[], flags: SshFlag
     process.stderr.write(`kubestrap: no node ${node} in cluster ${model.name}; nodes: ${model.nodes.map((n) => n.name).join(', ')}\n`);
     return EXIT.invalidInput;
   }
-  const pool = new SshPool({ knownHostsPath: knownHostsPath(model.name), logDir: logDir(model.name) });
+  const pool = clusterPool(model, flags.file);
   try {
-    let host;
-    if (model.machines.provider === 'existing') {
-      host = (await clusterHosts(model, pool)).find((h) => h.name === target.name)!;
-    } else {
-      const { machineHosts, vagrantDriver } = await import('../machines.js');
-      host = (await machineHosts(model, pool, vagrantDriver(model, flags.verbose ?? false), [target.name]))[0]!;
-    }
+    const [host] = await clusterHosts(model, pool, flags.verbose ?? false, [target.name]);
+    if (!host) throw new Error(`no SSH settings for ${target.name}`);
     if (command.length) {
       const result = await host.ssh.exec(command.join(' '), {
         sudo: false,

@@ -1,14 +1,11 @@
-import type { NodeHost } from '../../provisioners/cluster-host.js';
 import { KUBECTL } from '../../provisioners/kubeadm-paths.js';
 import { formatTable } from '../../provisioners/table.js';
 import { NODES_JSONPATH, parseNodes } from '../../provisioners/verify.js';
-import { SshPool } from '../../ssh/pool.js';
 import { isInitNode } from '../../templates/kubeadm/index.js';
 import { loadClusterSpec } from '../cluster-spec.js';
 import { EXIT } from '../exit-codes.js';
-import { clusterHosts } from '../phase-run.js';
+import { clusterHosts, clusterPool } from '../phase-run.js';
 import { printWarnings } from '../report.js';
-import { knownHostsPath, logDir } from '../workdir.js';
 
 export interface StatusFlags {
   readonly file?: string;
@@ -34,18 +31,17 @@ export async function statusCommand(flags: StatusFlags): Promise<number> {
   const { model, warnings } = await loadClusterSpec(flags.file);
   printWarnings(warnings, flags);
   const rows: NodeState[] = model.nodes.map((n) => ({ node: n.name, role: n.role, ip: n.ip, machine: 'existing', ssh: '-', kubernetes: '-' }));
-  const pool = new SshPool({ knownHostsPath: knownHostsPath(model.name), logDir: logDir(model.name), connectAttempts: 1 });
+  const pool = clusterPool(model, flags.file, { connectAttempts: 1 });
   try {
-    let hosts: NodeHost[];
-    if (model.machines.provider === 'existing') {
-      hosts = await clusterHosts(model, pool);
-    } else {
-      const { machineHosts, vagrantDriver } = await import('../machines.js');
+    let only: string[] | undefined;
+    if (model.machines.provider !== 'existing') {
+      const { vagrantDriver } = await import('../machines.js');
       const driver = vagrantDriver(model, flags.verbose ?? false);
       const states = driver.hasMachines() ? await driver.status() : [];
       for (const row of rows) row.machine = states.find((s) => s.machine === row.node)?.state ?? 'not_created';
-      hosts = await machineHosts(model, pool, driver, rows.filter((r) => r.machine === 'running').map((r) => r.node));
+      only = rows.filter((r) => r.machine === 'running').map((r) => r.node);
     }
+    const hosts = await clusterHosts(model, pool, flags.verbose ?? false, only);
     await Promise.all(
       hosts.map(async (host) => {
         const row = rows.find((r) => r.node === host.name)!;

@@ -6,17 +6,16 @@ import type { Phase } from '../../provisioners/phase.js';
 import type { VagrantDriver } from '../../vagrant/driver.js';
 import { defaultOutputMode, failureSummary, runPhases } from '../../provisioners/runner.js';
 import { jsonLine } from '../../provisioners/events.js';
-import { SshPool } from '../../ssh/pool.js';
 import { VerifyPhase, verifyTable } from '../../provisioners/verify.js';
 import type { Provider } from '../../spec/load.js';
 import { renderCluster, sha256 } from '../../templates/render.js';
 import { loadClusterSpec, rememberProvider } from '../cluster-spec.js';
 import { EXIT } from '../exit-codes.js';
-import { runOnCluster, ProviderNotReady, type PhaseRunFlags } from '../phase-run.js';
+import { clusterHosts, clusterPool, runOnCluster, InvalidInputError, specArgument, type PhaseRunFlags } from '../phase-run.js';
 import { currentHash, writeAtomic, writeRender } from '../render-dir.js';
 import { printWarnings } from '../report.js';
 import { rookManifests } from '../upstream.js';
-import { knownHostsPath, logDir, workDir } from '../workdir.js';
+import { workDir } from '../workdir.js';
 
 export type UpFlags = PhaseRunFlags & { ignorePreflight?: string[]; parallel?: boolean };
 
@@ -32,7 +31,7 @@ async function requireProvider(cluster: string, provider: Provider, given: boole
   const missing = given ? await missingRequirements(provider) : [...(await missingRequirements('virtualbox')), ...(await missingRequirements('libvirt'))].filter((m, i, all) => all.indexOf(m) === i);
   if (!missing.length) return;
   const need = given ? `needs the ${provider} provider` : 'names no provider and this machine has neither VirtualBox nor libvirt ready';
-  throw new ProviderNotReady(`cluster ${cluster} ${need}; this machine lacks:\n${missing.map((m) => `  - ${m}`).join('\n')}\nNothing was done.`);
+  throw new InvalidInputError(`cluster ${cluster} ${need}; this machine lacks:\n${missing.map((m) => `  - ${m}`).join('\n')}\nNothing was done.`);
 }
 
 /**
@@ -66,12 +65,12 @@ export async function upCommand(flags: UpFlags): Promise<number> {
       return true;
     },
   });
-  const { code } = await runOnCluster(model, phases, flags, flags.file ? ` -f ${flags.file}` : '');
+  const { code } = await runOnCluster(model, phases, flags);
   const verify = phases.find((p): p is VerifyPhase => p instanceof VerifyPhase);
   if (code === 0 && !flags.json && !flags.dryRun) {
     process.stdout.write(
       `\n${verifyTable(verify?.summary ?? [])}\n\nCluster ${model.name} is up. Use it with:\n  export KUBECONFIG=${kubeconfigPath}\n  kubectl get nodes\n` +
-        (provider === 'existing' ? '' : `Log in to a node: kubestrap ssh ${model.nodes[0]!.name}${flags.file ? ` -f ${flags.file}` : ''}\nThrow it away: kubestrap destroy${flags.file ? ` -f ${flags.file}` : ''}\n`),
+        (provider === 'existing' ? '' : `Log in to a node: kubestrap ssh ${model.nodes[0]!.name}${specArgument(flags.file)}\nThrow it away: kubestrap destroy${specArgument(flags.file)}\n`),
     );
   }
   return code;
@@ -83,7 +82,7 @@ async function addLocalBox(model: Parameters<typeof renderCluster>[0], provider:
   if (!file) return;
   const path = resolve(flags.file ? dirname(resolve(flags.file)) : process.cwd(), file);
   if ((await driver.boxes()).some((b) => b.name === name && b.provider === provider)) return;
-  if (!existsSync(path)) throw new ProviderNotReady(`spec.machines.box.file: ${path} does not exist, and Vagrant has no box ${name} for ${provider} — fix the path, or remove box.file to let Vagrant download ${name}. Nothing was done.`);
+  if (!existsSync(path)) throw new InvalidInputError(`spec.machines.box.file: ${path} does not exist, and Vagrant has no box ${name} for ${provider} — fix the path, or remove box.file to let Vagrant download ${name}. Nothing was done.`);
   if (flags.dryRun) return void process.stdout.write(`would add ${path} to Vagrant as box ${name}\n`);
   if (!flags.json) process.stdout.write(`Adding box ${name} (${provider}) from ${path}\n`);
   await driver.boxAdd(name, path);
@@ -96,7 +95,7 @@ async function addLocalBox(model: Parameters<typeof renderCluster>[0], provider:
  * Resolves undefined when the phases should follow, else the exit code.
  */
 async function machinesUp(model: Parameters<typeof renderCluster>[0], provider: 'virtualbox' | 'libvirt', flags: UpFlags, prepPhases: () => Phase<NodeHost>[]): Promise<number | undefined> {
-  const { bringUpMachines, machineHosts, vagrantDriver } = await import('../machines.js');
+  const { bringUpMachines, vagrantDriver } = await import('../machines.js');
   const driver = vagrantDriver(model, flags.verbose ?? false);
   await addLocalBox(model, provider, driver, flags);
   const states = driver.hasMachines() ? await driver.status() : [];
@@ -108,7 +107,7 @@ async function machinesUp(model: Parameters<typeof renderCluster>[0], provider: 
   }
   const parallel = provider === 'libvirt' && flags.parallel !== false;
   const mode = defaultOutputMode(flags.json ?? false);
-  const pool = new SshPool({ knownHostsPath: knownHostsPath(model.name), logDir: logDir(model.name) });
+  const pool = clusterPool(model, flags.file);
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.on('SIGINT', onSigint);
@@ -117,7 +116,7 @@ async function machinesUp(model: Parameters<typeof renderCluster>[0], provider: 
       parallel,
       signal: controller.signal,
       prepare: async (machine, say) => {
-        const hosts = await machineHosts(model, pool, driver, [machine]);
+        const hosts = await clusterHosts(model, pool, flags.verbose ?? false, [machine]);
         // Fresh phases per machine: preflight's verdict is about this machine alone.
         const result = await runPhases(prepPhases(), hosts, {
           output: 'silent',

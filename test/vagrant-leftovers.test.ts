@@ -1,0 +1,58 @@
+// destroy's own check that nothing of a cluster is left in libvirt, against a real
+// libvirtd: it must name a domain and a volume of the cluster while they exist, leave
+// other clusters' things alone, and report nothing once they are gone.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { providerLeftovers } from '../vagrant/leftovers.js';
+import { Libvirt, libvirtUnavailable } from './harness/libvirt.js';
+
+const unavailable = libvirtUnavailable();
+const virsh = (...args: string[]) => execFileSync('virsh', ['-c', 'qemu:///system', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+describe.skipIf(unavailable)(`libvirt leftovers after destroy${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+  let libvirt: Libvirt;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync('/tmp/kubestrap-leftovers-');
+    chmodSync(dir, 0o755);
+    libvirt = await Libvirt.start(join(dir, 'libvirt'), 'kubestrap-leftovers');
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const domain of ['lab-cp', 'other-cp']) {
+      try {
+        virsh('undefine', domain);
+      } catch {
+        // not defined (the test removed it)
+      }
+    }
+    await libvirt?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const define = (name: string) => {
+    const xml = join(dir, `${name}.xml`);
+    writeFileSync(xml, `<domain type='qemu'><name>${name}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os><devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices></domain>`);
+    virsh('define', xml);
+  };
+
+  it('names the cluster’s domain and volumes, not another cluster’s, and nothing once they are gone', { timeout: 120_000 }, async () => {
+    define('lab-cp');
+    define('other-cp');
+    virsh('vol-create-as', libvirt.pool, 'lab-cp.img', '1M', '--format', 'qcow2');
+    virsh('vol-create-as', libvirt.pool, 'lab-cp-vdb.qcow2', '1M', '--format', 'qcow2');
+    virsh('vol-create-as', libvirt.pool, 'other-cp.img', '1M', '--format', 'qcow2');
+    expect((await providerLeftovers('libvirt', 'lab', libvirt.pool, dir)).sort()).toEqual([
+      'libvirt domain lab-cp',
+      `libvirt volume lab-cp-vdb.qcow2 (pool ${libvirt.pool})`,
+      `libvirt volume lab-cp.img (pool ${libvirt.pool})`,
+    ]);
+    virsh('undefine', 'lab-cp');
+    virsh('vol-delete', '--pool', libvirt.pool, 'lab-cp.img');
+    virsh('vol-delete', '--pool', libvirt.pool, 'lab-cp-vdb.qcow2');
+    expect(await providerLeftovers('libvirt', 'lab', libvirt.pool, dir)).toEqual([]);
+  });
+});
