@@ -30,13 +30,15 @@ export function hostPhases(model: ClusterModel, files: readonly RenderedFile[], 
   return [new PreflightPhase(model, { ignore: options.ignorePreflight ?? [] }), new HostprepPhase(model, files), new RuntimePhase(model, files), new PackagesPhase(model, files)];
 }
 
-/** preflight → host prep → containerd → packages → init → kubeconfig → join → Weave → Rook → verify. */
+/** preflight → host prep → containerd → packages → init → kubeconfig → join (control planes, then workers) → Weave → Rook → verify. */
 export function upPhases(model: ClusterModel, files: readonly RenderedFile[], options: UpOptions): Phase<NodeHost>[] {
   return [
     ...hostPhases(model, files, options),
     new InitPhase(model, files),
     new KubeconfigPhase(model, options.saveKubeconfig, options.kubeconfigPath),
-    new JoinPhase(model, files),
+    // Further control-plane nodes first: workers then join a control plane at full strength.
+    ...(model.nodes.filter((n) => n.role === 'control-plane').length > 1 ? [new JoinPhase(model, files, 'control-plane')] : []),
+    new JoinPhase(model, files, 'worker'),
     new WeavePhase(model, files),
     new RookPhase(model, files, options.rookManifests),
     new VerifyPhase(model),

@@ -9,6 +9,7 @@ import { ADMIN_CONF, KUBEADM_CONF, KUBECTL } from './kubeadm-paths.js';
 import type { Phase } from './phase.js';
 import { renderedFile } from './rendered-files.js';
 import { waitFor } from './wait.js';
+import { shellQuote } from '../templates/quote.js';
 
 export class InitPhase implements Phase<NodeHost> {
   readonly title = 'Initialise the control plane (kubeadm init)';
@@ -37,7 +38,8 @@ export class InitPhase implements Phase<NodeHost> {
       probe: `${KUBECTL} get --raw=/readyz`,
       until: (r) => r.code === 0 && r.stdout.trim() === 'ok',
       timeoutMs: 5 * 60_000,
-      diagnose: 'crictl ps -a 2>&1 | head -n 20; journalctl -u kubelet -n 30 --no-pager',
+      // With an endpoint from the spec (a VIP, a load balancer), the usual culprit is the route to it.
+      diagnose: `${this.model.kubernetes.endpointFromSpec ? `echo ${shellQuote(`controlPlaneEndpoint ${this.model.kubernetes.controlPlaneEndpoint} must reach this node on port 6443 (kubestrap does not run the VIP or load balancer yet)`)}; ` : ''}crictl ps -a 2>&1 | head -n 20; journalctl -u kubelet -n 30 --no-pager`,
     });
   }
 }

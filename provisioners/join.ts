@@ -3,9 +3,16 @@
 // kubeconfig (CA, endpoint, token) written 0600 on the node only for the join; then
 // `kubeadm join` with our JoinConfiguration. A node counts as joined only when it has
 // its kubelet.conf and the API server knows it — checked, not assumed.
+//
+// Further control-plane nodes join first and one at a time (etcd adds one member at a
+// time). They need the control-plane certificates: once per run the init node uploads
+// them into the kubeadm-certs Secret, encrypted with a fresh certificate key (kubeadm
+// deletes the Secret after two hours), and each joining node gets the key in a 0600
+// JoinConfiguration that is removed after its join. The key never reaches an argv.
+import { randomBytes } from 'node:crypto';
 import type { ClusterModel } from '../spec/model.js';
-import { DISCOVERY_KUBECONFIG, kubeletSettableLabels } from '../templates/kubeadm/common.js';
-import { isInitNode } from '../templates/kubeadm/index.js';
+import { CONTROL_PLANE_JOIN_CONFIG, DISCOVERY_KUBECONFIG, kubeletSettableLabels, UPLOAD_CERTS_CONFIG } from '../templates/kubeadm/common.js';
+import { isInitNode, renderControlPlaneJoinConfig, renderUploadCertsConfig } from '../templates/kubeadm/index.js';
 import { BOOTSTRAP_TOKEN, discoveryKubeconfig } from '../templates/kubeconfig.js';
 import { shellQuote } from '../templates/quote.js';
 import type { RenderedFile } from '../templates/render.js';
@@ -18,18 +25,29 @@ import { waitFor } from './wait.js';
 
 export const JOIN_TOKEN_TTL = '15m';
 
+const KUBE_APISERVER_MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml';
+
+export type JoinRole = 'control-plane' | 'worker';
+
 export class JoinPhase implements Phase<NodeHost> {
-  readonly title = 'Join nodes (kubeadm join)';
+  readonly title: string;
+  readonly concurrency: number | undefined;
   private leader: NodeHost | undefined;
+  /** This run's certificate key, once the init node has uploaded the certificates with it. */
+  private certificateKey: string | undefined;
 
   constructor(
     private readonly model: ClusterModel,
     private readonly files: readonly RenderedFile[],
-  ) {}
+    private readonly role: JoinRole,
+  ) {
+    this.title = role === 'control-plane' ? 'Join control-plane nodes (kubeadm join, one at a time)' : 'Join workers (kubeadm join)';
+    this.concurrency = role === 'control-plane' ? 1 : undefined;
+  }
 
   hosts(all: readonly NodeHost[]): NodeHost[] {
     this.leader = all.find((h) => isInitNode(this.model, h.node));
-    return all.filter((h) => h !== this.leader);
+    return all.filter((h) => h !== this.leader && h.node.role === this.role);
   }
 
   private onLeader(step: HostStep<NodeHost>): HostStep<NodeHost> {
@@ -45,25 +63,52 @@ export class JoinPhase implements Phase<NodeHost> {
     if (known.code !== 0) {
       throw new Error(`${step.host.name}: has ${KUBELET_CONF} but the cluster does not know node ${hostname} (${known.stderr.trim()}); reset this node (kubeadm reset -f) and run again`);
     }
+    if (this.role === 'control-plane' && (await step.probe(`test -f ${KUBE_APISERVER_MANIFEST}`, { check: false })).code !== 0) {
+      throw new Error(`${step.host.name}: joined the cluster, but as a worker (no ${KUBE_APISERVER_MANIFEST}); reset this node (kubeadm reset -f) and run again`);
+    }
     return false;
+  }
+
+  /** Uploads the control-plane certificates once per run; returns the key that encrypts them. */
+  private async uploadCertificates(leader: HostStep<NodeHost>): Promise<string> {
+    if (this.certificateKey) return this.certificateKey;
+    // kubeadm's format: 32 random bytes, hex (what `kubeadm certs certificate-key` prints).
+    const key = randomBytes(32).toString('hex');
+    leader.host.ssh.redact(key);
+    await leader.putFile(UPLOAD_CERTS_CONFIG, renderUploadCertsConfig(this.model, leader.host.node, key), { mode: 0o600, secret: true });
+    try {
+      await leader.change(
+        'upload the control-plane certificates (Secret kubeadm-certs, encrypted with this run\'s certificate key, deleted by kubeadm after 2 h)',
+        `kubeadm init phase upload-certs --upload-certs --config ${UPLOAD_CERTS_CONFIG}`,
+        // kubeadm prints the key it used.
+        { hideOutput: true },
+      );
+    } finally {
+      await leader.change(`remove ${UPLOAD_CERTS_CONFIG}`, `rm -f ${UPLOAD_CERTS_CONFIG}`).catch(() => undefined);
+    }
+    this.certificateKey = key;
+    return key;
   }
 
   async run(step: HostStep<NodeHost>): Promise<void> {
     const { node } = step.host;
-    if (node.role === 'control-plane') {
-      throw new Error(`${step.host.name}: joining further control-plane nodes (HA) is not built yet; use one control-plane node for now`);
-    }
     const leader = this.onLeader(step);
+    const controlPlane = node.role === 'control-plane';
     const created = await leader.change(
       `create a bootstrap token for ${node.hostname} (TTL ${JOIN_TOKEN_TTL})`,
       `kubeadm token create --ttl ${JOIN_TOKEN_TTL} --description ${shellQuote(`kubestrap join ${node.hostname}`)}`,
       { hideOutput: true, label: `kubeadm token create --ttl ${JOIN_TOKEN_TTL} (for ${node.hostname})` },
     );
     const config = renderedFile(this.files, node.name, KUBEADM_CONF);
+    // The rendered kubeadm.conf stays as the record; a control-plane join reads a copy with the key.
+    const joinConfig = controlPlane ? CONTROL_PLANE_JOIN_CONFIG : KUBEADM_CONF;
+    const join = `kubeadm join --config ${joinConfig}`;
     if (step.dryRun || !created) {
+      if (controlPlane) await leader.change('upload the control-plane certificates (Secret kubeadm-certs)', `kubeadm init phase upload-certs --upload-certs --config ${UPLOAD_CERTS_CONFIG}`);
       await step.change(`write join credentials to ${DISCOVERY_KUBECONFIG} (0600)`, `(write ${DISCOVERY_KUBECONFIG})`);
       await step.putFile(KUBEADM_CONF, config.content, { mode: config.mode });
-      await step.change(`kubeadm join ${this.model.kubernetes.controlPlaneEndpoint}`, `kubeadm join --config ${KUBEADM_CONF}`);
+      if (controlPlane) await step.change(`write the certificate key to ${CONTROL_PLANE_JOIN_CONFIG} (0600)`, `(write ${CONTROL_PLANE_JOIN_CONFIG})`);
+      await step.change(`kubeadm join ${this.model.kubernetes.controlPlaneEndpoint}`, join);
       return;
     }
     const token = created.stdout.trim();
@@ -76,9 +121,14 @@ export class JoinPhase implements Phase<NodeHost> {
       const discovery = discoveryKubeconfig({ cluster: this.model.name, server: `https://${this.model.kubernetes.controlPlaneEndpoint}`, caData, token });
       await step.putFile(DISCOVERY_KUBECONFIG, discovery, { mode: 0o600, secret: true });
       await step.putFile(KUBEADM_CONF, config.content, { mode: config.mode });
-      await step.change(`kubeadm join ${this.model.kubernetes.controlPlaneEndpoint}`, `kubeadm join --config ${KUBEADM_CONF}`, { timeoutMs: 10 * 60_000 });
+      if (controlPlane) {
+        const key = await this.uploadCertificates(leader);
+        step.host.ssh.redact(key);
+        await step.putFile(CONTROL_PLANE_JOIN_CONFIG, renderControlPlaneJoinConfig(this.model, node, key), { mode: 0o600, secret: true });
+      }
+      await step.change(`kubeadm join ${this.model.kubernetes.controlPlaneEndpoint}${controlPlane ? ' as a control-plane node' : ''}`, join, { timeoutMs: 10 * 60_000 });
     } finally {
-      await step.change('remove the join credentials', `rm -f ${DISCOVERY_KUBECONFIG}`).catch(() => undefined);
+      await step.change('remove the join credentials', `rm -f ${DISCOVERY_KUBECONFIG}${controlPlane ? ` ${CONTROL_PLANE_JOIN_CONFIG}` : ''}`).catch(() => undefined);
       await leader.change('revoke the bootstrap token', `kubeadm token delete ${parts[1]}`).catch(() => undefined);
     }
     await waitFor(leader, {

@@ -11,6 +11,8 @@ export interface PhaseHost {
 
 export interface Phase<H extends PhaseHost = PhaseHost> {
   readonly title: string;
+  /** At most this many hosts at once, below the run's limit (control-plane joins: 1, as etcd grows one member at a time). */
+  readonly concurrency?: number;
   /** The hosts this phase runs on (default: all). */
   hosts?(all: readonly H[]): readonly H[];
   /** Read-only probe: does this host need the phase? Default: yes. Runs under --dry-run too. */

@@ -16,7 +16,7 @@ export const LEFTOVERS = [
   '/var/lib/rook',
   '/etc/kubernetes/manifests',
   '/etc/kubernetes/pki',
-  ...['admin', 'super-admin', 'kubelet', 'bootstrap-kubelet', 'controller-manager', 'scheduler', 'kubestrap-discovery'].map((name) => `/etc/kubernetes/${name}.conf`),
+  ...['admin', 'super-admin', 'kubelet', 'bootstrap-kubelet', 'controller-manager', 'scheduler', 'kubestrap-discovery', 'kubestrap-upload-certs', 'kubestrap-join'].map((name) => `/etc/kubernetes/${name}.conf`),
 ];
 export const LEFTOVER_LINKS = ['weave', 'vxlan-6784', 'datapath'];
 /** Lines of iptables-save that Kubernetes (kube-proxy, kubelet) and Weave own. */

@@ -129,7 +129,7 @@ export async function runPhases<H extends PhaseHost>(phases: readonly Phase<H>[]
           {
             task: (_c, hostsTask) =>
               hostsTask.newListr(hosts.map((host) => hostTask(phase, host, results)), {
-                concurrent: Math.max(1, concurrency),
+                concurrent: Math.max(1, Math.min(concurrency, phase.concurrency ?? concurrency)),
                 exitOnError: false,
                 rendererOptions: { collapseSubtasks: false },
               }),

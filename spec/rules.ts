@@ -179,6 +179,15 @@ function checkTopology(spec: ClusterSpec, nodes: ExpandedNode[], out: Issues): v
       const host = endpoint.slice(0, endpoint.lastIndexOf(':'));
       const owner = nodes.find((n) => n.ip === host);
       if (owner) out.push(error(['spec', 'kubernetes', 'controlPlaneEndpoint'], `${host} is the address of node ${owner.name}; the endpoint must survive that node`, 'use a free address (a VIP) or a DNS name'));
+      else {
+        out.push(
+          warning(
+            ['spec', 'kubernetes', 'controlPlaneEndpoint'],
+            `kubestrap does not run a VIP or load balancer yet: ${endpoint} must already lead to port 6443 of the control-plane nodes (the first one answers during init)`,
+            'put keepalived + haproxy, kube-vip or a load balancer in front of the control-plane nodes, or use one control-plane node',
+          ),
+        );
+      }
     }
   }
   const rook = spec.spec.storage.rook;

@@ -84,7 +84,7 @@ describe.skipIf(unavailable)(`init and join on real hosts${unavailable ? ` (skip
       'Kubernetes packages',
       'Initialise the control plane (kubeadm init)',
       'Fetch the admin kubeconfig',
-      'Join nodes (kubeadm join)',
+      'Join workers (kubeadm join)',
       'Pod network (Weave Net)',
       'Storage (Rook-Ceph)',
       'Verify the cluster',

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostprepPhase } from '../provisioners/hostprep.js';
+import { ResetPhase } from '../provisioners/reset.js';
 import { failureSummary, runPhases } from '../provisioners/runner.js';
 import { RuntimePhase } from '../provisioners/runtime.js';
 import { loadSpecText } from '../spec/load.js';
@@ -30,9 +31,19 @@ describe.skipIf(unavailable)(`host prep and containerd in a VM${unavailable ? ` 
   beforeAll(async () => {
     mirror = await AptMirror.start('127.0.0.1', '1.34.2');
     const seenFromGuest = mirror.url.replace('127.0.0.1', TestVm.HOST_IP);
-    vm = await TestVm.start((root) => mirror.configureRoot(root, seenFromGuest));
-    model = loadSpecText(
-      `apiVersion: kubestrap.dev/v1alpha1
+    // Two blank disks: /dev/vdb for Rook (the spec names it), /dev/vdc that no spec names.
+    vm = await TestVm.start((root) => mirror.configureRoot(root, seenFromGuest), ['6G', '6G']);
+    model = loadSpecText(vmSpec(false), 'vm.yaml').model;
+    pool = new SshPool({ knownHostsPath: join(work, 'known_hosts'), logDir: join(work, 'logs'), connectAttempts: 10, connectBackoffMs: 1000 });
+  }, 900_000);
+
+  afterAll(async () => {
+    await pool?.close();
+    await vm?.stop();
+    await mirror?.stop();
+  });
+
+  const vmSpec = (rook: boolean) => `apiVersion: kubestrap.dev/v1alpha1
 kind: Cluster
 metadata:
   name: vm
@@ -51,21 +62,10 @@ spec:
           user: root
           port: ${vm.port}
           keyPath: ${vm.clientKeyPath}
-  storage:
+${rook ? '        disks:\n          - device: /dev/vdb\n' : ''}  storage:
     rook:
-      enabled: false
-`,
-      'vm.yaml',
-    ).model;
-    pool = new SshPool({ knownHostsPath: join(work, 'known_hosts'), logDir: join(work, 'logs'), connectAttempts: 10, connectBackoffMs: 1000 });
-  }, 900_000);
-
-  afterAll(async () => {
-    await pool?.close();
-    await vm?.stop();
-    await mirror?.stop();
-  });
-
+      enabled: ${rook}
+`;
   const host = () => pool.host({ name: 'vm1', address: '127.0.0.1', port: vm.port, user: 'root', privateKey: readKey() });
   const readKey = () => readFileSync(vm.clientKeyPath);
   const hosts = () => [{ name: 'vm1', node: model.nodes[0]!, ssh: host() }];
@@ -97,5 +97,27 @@ spec:
     const files = renderCluster(model);
     const again = await runPhases([new HostprepPhase(model, files), new RuntimePhase(model, files)], hosts());
     expect(again.phases.map((p) => `${p.title}: ${p.hosts[0]!.status}`)).toEqual(['Host preparation: unchanged', 'Container runtime (containerd): unchanged']);
+  });
+
+  it('reset wipes the Rook disk the spec names (refusing while it is mounted) and leaves every other disk alone', { timeout: 600_000 }, async () => {
+    const rookModel = loadSpecText(vmSpec(true), 'vm-rook.yaml').model;
+    expect(rookModel.nodes[0]!.disks.map((d) => d.device)).toEqual(['/dev/vdb']);
+    const rookHosts = () => [{ name: 'vm1', node: rookModel.nodes[0]!, ssh: host() }];
+    // What an OSD leaves: a filesystem signature (Ceph's bluestore label sits in the first MiBs as well).
+    await sh('mkfs.ext4 -q -F /dev/vdb && mkfs.ext4 -q -F /dev/vdc && mkdir -p /mnt/osd && mount /dev/vdb /mnt/osd');
+    const mounted = await runPhases([new ResetPhase(rookModel)], rookHosts());
+    expect(failureSummary(mounted)).toMatch(/\/dev\/vdb is mounted; refusing to wipe a disk in use/);
+    expect(await sh('wipefs -n /dev/vdb | tail -n +2 | wc -l')).not.toBe('0');
+
+    await sh('umount /mnt/osd');
+    const reset = await runPhases([new ResetPhase(rookModel)], rookHosts());
+    expect(failureSummary(reset)).toBe('');
+    expect(reset.phases[0]!.hosts[0]!.changes.map((c) => c.description)).toContain('wipe Rook disk /dev/vdb');
+    expect(await sh('wipefs -n /dev/vdb | wc -l')).toBe('0');
+    expect(await sh('cmp -n 104857600 /dev/vdb /dev/zero && echo zeroed')).toBe('zeroed');
+    expect(await sh('blkid -o value -s TYPE /dev/vdc')).toBe('ext4');
+
+    const again = await runPhases([new ResetPhase(rookModel)], rookHosts());
+    expect(again.phases[0]!.hosts[0]!.status).toBe('unchanged');
   });
 });

@@ -6,6 +6,13 @@ export const CRI_SOCKET = 'unix:///run/containerd/containerd.sock';
 export const API_SERVER_PORT = 6443;
 /** Written by the join phase (0600, removed after join); holds the bootstrap token. */
 export const DISCOVERY_KUBECONFIG = '/etc/kubernetes/kubestrap-discovery.conf';
+/**
+ * The certificate key that encrypts the control-plane certificates in the kubeadm-certs
+ * Secret is a secret, so it never goes into the rendered kubeadm.conf: these two files
+ * carry it, each written 0600 for one command and removed after.
+ */
+export const UPLOAD_CERTS_CONFIG = '/etc/kubernetes/kubestrap-upload-certs.conf';
+export const CONTROL_PLANE_JOIN_CONFIG = '/etc/kubernetes/kubestrap-join.conf';
 
 // The kubelet may not set labels in these namespaces on itself (NodeRestriction);
 // the join phase applies the others through the API instead.
@@ -83,8 +90,12 @@ function kubernetesVersionTag(model: ClusterModel): string {
 
 // InitConfiguration and ClusterConfiguration have the same shape in v1beta3 and
 // v1beta4 as far as kubestrap fills them; only apiVersion and nodeRegistration differ.
-export function initConfiguration(apiVersion: string, node: NodeModel, nodeRegistration: object): object {
-  return { apiVersion, kind: 'InitConfiguration', localAPIEndpoint: localAPIEndpoint(node), nodeRegistration };
+export function initConfiguration(apiVersion: string, node: NodeModel, nodeRegistration: object, certificateKey?: string): object {
+  return { apiVersion, kind: 'InitConfiguration', localAPIEndpoint: localAPIEndpoint(node), nodeRegistration, ...(certificateKey ? { certificateKey } : {}) };
+}
+
+export function joinControlPlane(node: NodeModel, certificateKey?: string): object {
+  return { localAPIEndpoint: localAPIEndpoint(node), ...(certificateKey ? { certificateKey } : {}) };
 }
 
 export function clusterConfiguration(apiVersion: string, model: ClusterModel): object {

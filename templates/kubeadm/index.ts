@@ -26,3 +26,18 @@ export function renderKubeadmConfig(model: ClusterModel, node: NodeModel): strin
   }
   return toYamlDocuments([api.joinConfiguration(model, node)]);
 }
+
+/**
+ * The init node's configuration with this run's certificate key, for
+ * `kubeadm init phase upload-certs`. Holds a secret: never part of the render.
+ */
+export function renderUploadCertsConfig(model: ClusterModel, initNode: NodeModel, certificateKey: string): string {
+  const api = kubeadmFor(model);
+  return toYamlDocuments([api.initConfiguration(model, initNode, certificateKey), api.clusterConfiguration(model)]);
+}
+
+/** A further control-plane node's JoinConfiguration with this run's certificate key (a secret). */
+export function renderControlPlaneJoinConfig(model: ClusterModel, node: NodeModel, certificateKey: string): string {
+  if (node.role !== 'control-plane' || isInitNode(model, node)) throw new Error(`${node.name} is not a joining control-plane node`);
+  return toYamlDocuments([kubeadmFor(model).joinConfiguration(model, node, certificateKey)]);
+}

@@ -14,20 +14,20 @@ function nodeRegistration(node: NodeModel): object {
   };
 }
 
-export function initConfiguration(_model: ClusterModel, node: NodeModel): object {
-  return common.initConfiguration(API, node, nodeRegistration(node));
+export function initConfiguration(_model: ClusterModel, node: NodeModel, certificateKey?: string): object {
+  return common.initConfiguration(API, node, nodeRegistration(node), certificateKey);
 }
 
 export function clusterConfiguration(model: ClusterModel): object {
   return common.clusterConfiguration(API, model);
 }
 
-export function joinConfiguration(_model: ClusterModel, node: NodeModel): object {
+export function joinConfiguration(_model: ClusterModel, node: NodeModel, certificateKey?: string): object {
   return {
     apiVersion: API,
     kind: 'JoinConfiguration',
     discovery: { file: { kubeConfigPath: common.DISCOVERY_KUBECONFIG }, timeout: '5m0s' },
     nodeRegistration: nodeRegistration(node),
-    ...(node.role === 'control-plane' ? { controlPlane: { localAPIEndpoint: common.localAPIEndpoint(node) } } : {}),
+    ...(node.role === 'control-plane' ? { controlPlane: common.joinControlPlane(node, certificateKey) } : {}),
   };
 }

@@ -14,21 +14,21 @@ function nodeRegistration(node: NodeModel): object {
   };
 }
 
-export function initConfiguration(_model: ClusterModel, node: NodeModel): object {
-  return common.initConfiguration(API, node, nodeRegistration(node));
+export function initConfiguration(_model: ClusterModel, node: NodeModel, certificateKey?: string): object {
+  return common.initConfiguration(API, node, nodeRegistration(node), certificateKey);
 }
 
 export function clusterConfiguration(model: ClusterModel): object {
   return common.clusterConfiguration(API, model);
 }
 
-export function joinConfiguration(_model: ClusterModel, node: NodeModel): object {
+export function joinConfiguration(_model: ClusterModel, node: NodeModel, certificateKey?: string): object {
   return {
     apiVersion: API,
     kind: 'JoinConfiguration',
     discovery: { file: { kubeConfigPath: common.DISCOVERY_KUBECONFIG } },
     nodeRegistration: nodeRegistration(node),
-    ...(node.role === 'control-plane' ? { controlPlane: { localAPIEndpoint: common.localAPIEndpoint(node) } } : {}),
+    ...(node.role === 'control-plane' ? { controlPlane: common.joinControlPlane(node, certificateKey) } : {}),
     timeouts: { discovery: '5m0s', tlsBootstrap: '5m0s' },
   };
 }

@@ -113,7 +113,8 @@ export class TestVm {
     return join(this.dir, 'console.log');
   }
 
-  static async start(customize: (root: string) => void = () => {}): Promise<TestVm> {
+  /** Boots a VM; each of `extraDisks` (sizes such as '6G') becomes a blank sparse virtio disk: /dev/vdb, /dev/vdc, … */
+  static async start(customize: (root: string) => void = () => {}, extraDisks: readonly string[] = []): Promise<TestVm> {
     const lower = await baseRoot(VM_PACKAGES);
     const dir = mkdtempSync('/tmp/kubestrap-vm-');
     const merged = join(dir, 'merged');
@@ -132,6 +133,7 @@ export class TestVm {
       dhcpOnEth0(merged);
       customize(merged);
       rootDisk(merged, join(dir, 'disk.raw'), '4G', dir);
+      extraDisks.forEach((size, i) => sh('truncate', ['-s', size, join(dir, `extra${i}.raw`)]));
     } finally {
       sh('umount', [merged]);
     }
@@ -141,6 +143,7 @@ export class TestVm {
       '-kernel', join(dir, 'vmlinuz'), '-initrd', join(dir, 'initrd.img'),
       '-append', 'root=LABEL=root rw console=ttyS0 net.ifnames=0 systemd.unified_cgroup_hierarchy=1',
       '-drive', `file=${join(dir, 'disk.raw')},if=virtio,format=raw`,
+      ...extraDisks.flatMap((_, i) => ['-drive', `file=${join(dir, `extra${i}.raw`)},if=virtio,format=raw`]),
       '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`, '-device', 'virtio-net-pci,netdev=n0',
       '-display', 'none', '-serial', `file:${join(dir, 'console.log')}`, '-monitor', 'none', '-no-reboot',
     ];

@@ -16,10 +16,15 @@ export interface HarnessClusterOptions {
   readonly kubernetesRepository?: string;
   /** Hostname for a node; default: its name. */
   readonly hostname?: (name: string) => string;
+  /** How many of the hosts, from the first, are control-plane nodes; default 1. */
+  readonly controlPlanes?: number;
+  /** spec.kubernetes.controlPlaneEndpoint (needed with several control-plane nodes). */
+  readonly controlPlaneEndpoint?: string;
 }
 
 export function harnessSpec(harness: Harness, options: HarnessClusterOptions = {}): string {
-  const [first, ...rest] = harness.hosts;
+  const controlPlanes = harness.hosts.slice(0, options.controlPlanes ?? 1);
+  const rest = harness.hosts.slice(controlPlanes.length);
   const workers = rest.slice(0, options.workers ?? rest.length);
   const node = (name: string, ip: string, role: string) =>
     `      - name: ${name}\n        role: ${role}\n        ip: ${ip}\n        hostname: ${options.hostname?.(name) ?? name}\n${options.extraNodeYaml?.(name) ?? '        storage: false\n'}`;
@@ -30,14 +35,14 @@ metadata:
 spec:
   kubernetes:
     version: ${options.version ?? '1.34.2'}
-  machines:
+${options.controlPlaneEndpoint ? `    controlPlaneEndpoint: ${JSON.stringify(options.controlPlaneEndpoint)}\n` : ''}  machines:
     provider: existing
     network: 10.213.${harness.id}.0/24
     ssh:
       user: kube
       keyPath: ${harness.clientKeyPath}
     nodes:
-${node(first!.name, first!.ip, 'control-plane')}${workers.map((w) => node(w.name, w.ip, 'worker')).join('')}
+${controlPlanes.map((c) => node(c.name, c.ip, 'control-plane')).join('')}${workers.map((w) => node(w.name, w.ip, 'worker')).join('')}
 ${options.kubernetesRepository ? `  packages:\n    kubernetesRepository: ${JSON.stringify(options.kubernetesRepository)}\n` : ''}  storage:
     rook:
       enabled: ${options.rook ?? false}
