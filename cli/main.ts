@@ -138,6 +138,21 @@ program
   .addOption(jsonOption())
   .action((node: string, options) => run(options, async () => (async (o: Record<string, unknown>) => (await import('./commands/forget-host.js')).forgetHostCommand(node, o)) as Action));
 
+const bundle = program
+  .command('bundle')
+  .description('on a connected machine: packages, manifests and checksums for an offline install, in one archive')
+  .addOption(fileOption())
+  .option('-o, --output <file>', 'the bundle to write (e.g. cluster.kubestrap.tar)')
+  .addOption(jsonOption())
+  .action((options) => run(options, async () => (await import('./commands/bundle.js')).bundleCommand as Action));
+
+bundle
+  .command('verify')
+  .description("check every member's size and sha256 against bundle.json; exits 1 naming the first bad one")
+  .argument('<file>', 'the bundle')
+  .addOption(jsonOption())
+  .action((file: string, options) => run(options, async () => (async (o: Record<string, unknown>) => (await import('./commands/bundle.js')).bundleVerifyCommand(file, o)) as Action));
+
 program
   .command('schema')
   .description("print the cluster spec's JSON Schema")

@@ -44,13 +44,16 @@ function writeAtomic(path: string, content: string): void {
   renameSync(`${path}.part`, path);
 }
 
-export async function rookManifests(model: ClusterModel, workDir: string): Promise<UpstreamFile[]> {
+/** Rook's image list for the release (deploy/examples/images.txt), for bundles. */
+export const ROOK_IMAGE_LIST = 'images.txt';
+
+export async function rookManifests(model: ClusterModel, workDir: string, names: readonly string[] = ROOK_FILES): Promise<UpstreamFile[]> {
   const dir = join(workDir, 'upstream', `rook-${model.rook.version}`);
   mkdirSync(dir, { recursive: true });
   const lockPath = join(workDir, 'upstream.lock.json');
   const lock: Lock = existsSync(lockPath) ? (JSON.parse(readFileSync(lockPath, 'utf8')) as Lock) : {};
   const files: UpstreamFile[] = [];
-  for (const name of ROOK_FILES) {
+  for (const name of names) {
     const key = `rook-${model.rook.version}/${name}`;
     const url = `${model.rook.manifestBase}/${name}`;
     const cached = join(dir, name);

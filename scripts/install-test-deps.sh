@@ -10,8 +10,10 @@
 # booted from an ext4 image), busybox-static (the one-binary image a container runs);
 # for the end-to-end test on real Vagrant: libvirt-daemon-system, libvirt-clients,
 # dnsmasq-base and iptables (libvirt's networks), qemu-utils (the test box's qcow2).
+# For bundles: skopeo (copies images) and docker-registry (the registry the bundle test
+# pushes its images to), gpgv (checks repository signatures).
 set -euo pipefail
-packages=(ruby vagrant vagrant-libvirt systemd containerd shellcheck debootstrap iproute2 openssh-client procps systemd-container apt-utils gnupg qemu-system-x86 e2fsprogs busybox-static libvirt-daemon-system libvirt-clients dnsmasq-base iptables qemu-utils)
+packages=(ruby vagrant vagrant-libvirt systemd containerd shellcheck debootstrap iproute2 openssh-client procps systemd-container apt-utils gnupg gpgv qemu-system-x86 e2fsprogs busybox-static libvirt-daemon-system libvirt-clients dnsmasq-base iptables qemu-utils skopeo docker-registry)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

@@ -94,7 +94,14 @@ export interface ClusterModel {
     /** Directory URL of the release's deploy/examples (or a mirror of it). */
     readonly manifestBase: string;
   };
-  readonly packages: { readonly source: 'online' | 'bundle'; readonly bundle?: string; readonly kubernetesRepository: string };
+  readonly packages: {
+    readonly source: 'online' | 'bundle';
+    readonly bundle?: string;
+    readonly kubernetesRepository: string;
+    readonly osRepository: { readonly url: string; readonly suite: string; readonly components: readonly string[]; readonly key: string };
+    readonly binaryRepository: string;
+    readonly registryMirrors: Readonly<Record<string, { readonly url: string }>>;
+  };
   readonly nodes: readonly NodeModel[];
 }
 
@@ -262,7 +269,14 @@ export function buildModel(spec: ClusterSpec): ClusterModel {
       failureDomain: replicas > 1 ? 'host' : 'osd',
       manifestBase: (s.storage.rook.manifestBase ?? `https://raw.githubusercontent.com/rook/rook/${s.storage.rook.version}/deploy/examples`).replace(/\/+$/, ''),
     },
-    packages: { source: s.packages.source, ...(s.packages.bundle ? { bundle: s.packages.bundle } : {}), kubernetesRepository: s.packages.kubernetesRepository.replace(/\/+$/, '') },
+    packages: {
+      source: s.packages.source,
+      ...(s.packages.bundle ? { bundle: s.packages.bundle } : {}),
+      kubernetesRepository: s.packages.kubernetesRepository.replace(/\/+$/, ''),
+      osRepository: { ...s.packages.osRepository, url: s.packages.osRepository.url.replace(/\/+$/, '') },
+      binaryRepository: s.packages.binaryRepository.replace(/\/+$/, ''),
+      registryMirrors: s.packages.registryMirrors,
+    },
     nodes,
   };
 }

@@ -213,6 +213,35 @@ const Packages = z
       .default('https://pkgs.k8s.io/core:/stable:')
       .meta({ description: 'Base of the Kubernetes package repositories (pkgs.k8s.io layout: BASE/v1.X/deb/, BASE/v1.X/rpm/); set it for a mirror.' }),
     bundle: z.string().min(1).optional().meta({ description: 'Path to a kubestrap bundle; required when source is bundle.' }),
+    osRepository: z
+      .strictObject({
+        url: z
+          .string()
+          .regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, { message: 'must be an http(s) URL without spaces or quotes, e.g. http://deb.debian.org/debian' })
+          .default('http://deb.debian.org/debian'),
+        suite: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]+$|^\.?\/$/, { message: 'must be a suite such as bookworm, or ./ for a flat repository' })
+          .default('bookworm'),
+        components: z.array(z.string().regex(/^[a-z0-9-]+$/, { message: 'must be a component such as main' })).min(1).default(['main']),
+        key: z.string().min(1).default('/usr/share/keyrings/debian-archive-keyring.gpg').meta({ description: "The repository's signing key (a file on the machine that runs kubestrap bundle)." }),
+      })
+      .prefault({})
+      .meta({ description: '`kubestrap bundle` takes containerd, runc and their dependencies from here (Debian-family hosts): your OS release and its mirror.' }),
+    binaryRepository: z
+      .string()
+      .regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, { message: 'must be an http(s) URL without spaces or quotes, e.g. https://dl.k8s.io/release' })
+      .default('https://dl.k8s.io/release')
+      .meta({ description: 'Where `kubestrap bundle` fetches the kubeadm/kubelet/kubectl binaries and their .sha256 (dl.k8s.io layout: BASE/vX.Y.Z/bin/linux/amd64/NAME).' }),
+    registryMirrors: z
+      .record(
+        z.string().regex(/^[a-z0-9.-]+(:[0-9]+)?$/, { message: 'must be a registry host such as registry.k8s.io or docker.io' }),
+        z.strictObject({
+          url: z.string().regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, { message: 'must be an http(s) URL, e.g. https://mirror.example.com/registry.k8s.io (http: without TLS)' }),
+        }),
+      )
+      .default({})
+      .meta({ description: '`kubestrap bundle` pulls images of these registries from the given mirrors instead; the images keep their original names.' }),
   });
 
 export const ClusterSpecSchema = z

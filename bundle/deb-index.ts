@@ -1,0 +1,146 @@
+// A Debian repository's package index, read the way apt reads it: the signed InRelease
+// (checked with gpgv against the repository's key), the SHA256 of the Packages file
+// it lists, then the Packages stanzas. Flat repositories (`deb URL ./`, as pkgs.k8s.io
+// is) and dists/SUITE/COMPONENT ones both.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { execa } from 'execa';
+import { fetchBytes } from './download.js';
+
+export interface DebRepository {
+  readonly url: string;
+  /** `./` or `/` for a flat repository; otherwise a suite such as bookworm. */
+  readonly dist: string;
+  readonly components: readonly string[];
+  /** The repository's signing key (ASCII-armoured or binary OpenPGP), as bytes. */
+  readonly key: Buffer;
+}
+
+export interface DebPackage {
+  readonly name: string;
+  readonly version: string;
+  readonly architecture: string;
+  readonly priority: string;
+  readonly depends: string;
+  readonly preDepends: string;
+  readonly provides: string;
+  /** Absolute URL of the .deb. */
+  readonly url: string;
+  readonly filename: string;
+  readonly size: number;
+  readonly sha256: string;
+  /** The stanza as the repository wrote it, for the bundle's own Packages index. */
+  readonly stanza: string;
+}
+
+export class RepositoryError extends Error {
+  readonly exitCode = 1;
+}
+
+const isFlat = (repo: DebRepository) => repo.dist === './' || repo.dist === '/' || repo.dist.endsWith('/');
+const base = (url: string) => url.replace(/\/+$/, '');
+
+function releaseUrl(repo: DebRepository): string {
+  return isFlat(repo) ? `${base(repo.url)}/${repo.dist.replace(/^\.?\/$/, '')}` : `${base(repo.url)}/dists/${repo.dist}/`;
+}
+
+/** Verifies a clearsigned InRelease with gpgv and returns the signed text only. */
+async function verifiedRelease(repo: DebRepository, inRelease: Buffer, where: string): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'kubestrap-gpgv-'));
+  try {
+    let keyring = join(dir, 'key.gpg');
+    if (repo.key.subarray(0, 40).toString('latin1').includes('-----BEGIN PGP')) {
+      writeFileSync(join(dir, 'key.asc'), repo.key);
+      const dearmored = await execa('gpg', ['--batch', '--homedir', dir, '--dearmor', '--output', keyring, join(dir, 'key.asc')], { reject: false });
+      if (dearmored.exitCode !== 0) throw new RepositoryError(`${where}: cannot read its signing key: ${dearmored.stderr.trim()}`);
+    } else writeFileSync(keyring, repo.key);
+    writeFileSync(join(dir, 'InRelease'), inRelease);
+    const result = await execa('gpgv', ['--keyring', keyring, '--output', join(dir, 'Release'), join(dir, 'InRelease')], { reject: false });
+    if (result.exitCode !== 0) throw new RepositoryError(`${where}: InRelease is not signed by the repository's key: ${result.stderr.trim().split('\n').slice(-2).join(' ')}`);
+    const { readFileSync } = await import('node:fs');
+    return readFileSync(join(dir, 'Release'), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new RepositoryError(`${where}: gpgv and gpg are needed to check repository signatures (Debian/Ubuntu: apt-get install gpgv gpg)`);
+    throw error;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function releaseHashes(release: string): Map<string, { sha256: string; size: number }> {
+  const out = new Map<string, { sha256: string; size: number }>();
+  let inSha = false;
+  for (const line of release.split('\n')) {
+    if (/^\S/.test(line)) inSha = line.startsWith('SHA256:');
+    else if (inSha) {
+      const [sha256, size, path] = line.trim().split(/\s+/);
+      if (sha256 && size && path) out.set(path.replace(/^\.\//, ''), { sha256, size: Number(size) });
+    }
+  }
+  return out;
+}
+
+export function parseStanzas(text: string): Map<string, string>[] {
+  return text
+    .split(/\n\s*\n/)
+    .filter((s) => s.trim())
+    .map((stanza) => {
+      const fields = new Map<string, string>();
+      let last = '';
+      for (const line of stanza.split('\n')) {
+        if (/^\s/.test(line) && last) fields.set(last, `${fields.get(last)}\n${line}`);
+        else {
+          const colon = line.indexOf(':');
+          if (colon < 0) continue;
+          last = line.slice(0, colon);
+          fields.set(last, line.slice(colon + 1).trim());
+        }
+      }
+      fields.set('__stanza', stanza.trim());
+      return fields;
+    });
+}
+
+export async function readIndex(repo: DebRepository, architecture: string): Promise<DebPackage[]> {
+  const where = `repository ${repo.url} ${repo.dist}`;
+  const releaseBase = releaseUrl(repo);
+  const release = await verifiedRelease(repo, await fetchBytes(`${releaseBase}InRelease`), where);
+  const hashes = releaseHashes(release);
+  const indexPaths = isFlat(repo) ? [''] : repo.components.map((c) => `${c}/binary-${architecture}/`);
+  const packages: DebPackage[] = [];
+  for (const dir of indexPaths) {
+    const plain = hashes.get(`${dir}Packages`);
+    const gz = hashes.get(`${dir}Packages.gz`);
+    const pick = plain ? { path: `${dir}Packages`, ...plain } : gz ? { path: `${dir}Packages.gz`, ...gz } : undefined;
+    if (!pick) throw new RepositoryError(`${where}: its Release lists no ${dir}Packages or ${dir}Packages.gz (SHA256) — is ${architecture} published there?`);
+    const bytes = await fetchBytes(`${releaseBase}${pick.path}`);
+    const have = createHash('sha256').update(bytes).digest('hex');
+    if (have !== pick.sha256) throw new RepositoryError(`${where}: ${pick.path} has sha256 ${have}, its signed Release says ${pick.sha256}`);
+    const text = (pick.path.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
+    for (const fields of parseStanzas(text)) {
+      const arch = fields.get('Architecture') ?? '';
+      if (arch !== architecture && arch !== 'all') continue;
+      const filename = fields.get('Filename') ?? '';
+      const sha256 = fields.get('SHA256') ?? '';
+      if (!filename || !/^[0-9a-f]{64}$/.test(sha256)) continue;
+      packages.push({
+        name: fields.get('Package') ?? '',
+        version: fields.get('Version') ?? '',
+        architecture: arch,
+        priority: fields.get('Priority') ?? 'optional',
+        depends: fields.get('Depends') ?? '',
+        preDepends: fields.get('Pre-Depends') ?? '',
+        provides: fields.get('Provides') ?? '',
+        url: `${base(repo.url)}/${isFlat(repo) ? `${repo.dist.replace(/^\.?\/$/, '')}` : ''}${filename.replace(/^\.\//, '')}`,
+        filename: filename.replace(/^.*\//, ''),
+        size: Number(fields.get('Size') ?? 0),
+        sha256,
+        stanza: fields.get('__stanza')!,
+      });
+    }
+  }
+  return packages;
+}

@@ -1,0 +1,53 @@
+// The bundle's format: one uncompressed tar (its payload — .debs, image archives — is
+// compressed already, and a plain tar streams through verification and upload in one
+// pass). The first member is bundle.json, listing every other member with its size and
+// sha256; the last member, bundle.json.sha256, seals bundle.json itself and marks the
+// end, so a truncated archive cannot pass for a whole one.
+import { z } from 'zod';
+
+export const BUNDLE_FORMAT = 1;
+export const MANIFEST_NAME = 'bundle.json';
+export const SEAL_NAME = 'bundle.json.sha256';
+
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+// Members live under fixed top-level directories; no absolute paths, no `..`.
+const MemberPath = z.string().regex(/^(debs|binaries|images|manifests)\/[A-Za-z0-9._+~:%-]+(\/[A-Za-z0-9._+~:%-]+)*$/).refine((p) => !p.split('/').includes('..'), 'no .. in member paths');
+
+const BundleFile = z.strictObject({
+  path: MemberPath,
+  size: z.int().nonnegative(),
+  sha256: Sha256,
+  kind: z.enum(['deb', 'deb-index', 'binary', 'image', 'manifest']),
+  /** Where it was fetched from, for the record. */
+  source: z.string().optional(),
+});
+
+const Requirement = z.strictObject({
+  name: z.string(),
+  /** A Debian relation such as `libc6 (>= 2.34)`, as the package that needs it wrote it. */
+  relation: z.string(),
+  neededBy: z.string(),
+});
+
+export const BundleManifestSchema = z.strictObject({
+  format: z.literal(BUNDLE_FORMAT),
+  createdBy: z.string(),
+  cluster: z.string(),
+  /** sha256 of the spec file the bundle was made from. */
+  specDigest: Sha256,
+  kubernetesVersion: z.string(),
+  os: z.strictObject({ family: z.enum(['debian', 'rhel']), architecture: z.string() }),
+  files: z.array(BundleFile),
+  /** Every image the cluster runs: its name on the hosts, its registry digest, its member. */
+  images: z.array(z.strictObject({ reference: z.string(), digest: z.string().regex(/^sha256:[0-9a-f]{64}$/), path: MemberPath })),
+  /**
+   * Dependencies the bundle does not carry because every host of the OS has them
+   * (Priority required/important) or the repositories did not offer them; `install`
+   * checks them on each host before it changes anything.
+   */
+  hostRequires: z.array(Requirement),
+});
+
+export type BundleManifest = z.infer<typeof BundleManifestSchema>;
+export type BundleFileEntry = z.infer<typeof BundleFile>;
+export type HostRequirement = z.infer<typeof Requirement>;

@@ -1,0 +1,116 @@
+// Checks a bundle in one streaming pass: bundle.json first and well-formed, every
+// member listed, of the listed size and sha256, none missing, none extra, and the seal
+// over bundle.json last. The first problem found is named; nothing is extracted.
+import { createHash } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import { BundleManifestSchema, MANIFEST_NAME, SEAL_NAME, type BundleManifest } from './format.js';
+
+export class BundleError extends Error {
+  readonly exitCode = 1;
+}
+
+export interface VerifyProgress {
+  readonly bytes: number;
+  readonly total: number;
+  readonly member: string;
+}
+
+const MAX_MANIFEST = 64 * 1024 * 1024;
+
+async function readAll(stream: AsyncIterable<unknown>, limit: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new BundleError(`${what} is larger than ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+export async function verifyBundle(path: string, onProgress?: (p: VerifyProgress) => void): Promise<BundleManifest> {
+  const total = statSync(path).size;
+  const where = `bundle ${path}`;
+  const extract = tar.extract();
+  let manifest: BundleManifest | undefined;
+  let manifestBytes: Buffer | undefined;
+  let sealed = false;
+  let current = '(the start)';
+  let done = 0;
+  const seen = new Set<string>();
+  const expected = new Map<string, { size: number; sha256: string }>();
+
+  const source = createReadStream(path);
+  source.on('data', (chunk) => {
+    done += (chunk as Buffer).length;
+    onProgress?.({ bytes: done, total, member: current });
+  });
+
+  extract.on('entry', (header, stream, next) => {
+    const name = header.name;
+    current = name;
+    const fail = (message: string) => {
+      stream.resume();
+      next(new BundleError(`${where}: ${message}`));
+    };
+    (async () => {
+      if (!manifest) {
+        if (name !== MANIFEST_NAME) return fail(`the first member is ${name}, not ${MANIFEST_NAME}: not a kubestrap bundle, or a damaged one`);
+        manifestBytes = await readAll(stream, MAX_MANIFEST, MANIFEST_NAME);
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(manifestBytes.toString('utf8'));
+        } catch (error) {
+          return next(new BundleError(`${where}: ${MANIFEST_NAME} is not valid JSON (${(error as Error).message}): the bundle is damaged`));
+        }
+        const result = BundleManifestSchema.safeParse(parsed);
+        if (!result.success) {
+          const issue = result.error.issues[0]!;
+          return next(new BundleError(`${where}: ${MANIFEST_NAME} at ${issue.path.join('.') || '(top)'}: ${issue.message} — the bundle is damaged or from an incompatible kubestrap`));
+        }
+        manifest = result.data;
+        for (const file of manifest.files) {
+          if (expected.has(file.path)) return next(new BundleError(`${where}: ${MANIFEST_NAME} lists ${file.path} twice`));
+          expected.set(file.path, { size: file.size, sha256: file.sha256 });
+        }
+        return next();
+      }
+      if (sealed) return fail(`${name} follows ${SEAL_NAME}, which must be last`);
+      if (name === SEAL_NAME) {
+        const text = (await readAll(stream, 4096, SEAL_NAME)).toString('utf8');
+        const want = createHash('sha256').update(manifestBytes!).digest('hex');
+        if (text.split(/\s+/)[0] !== want) return next(new BundleError(`${where}: ${MANIFEST_NAME} does not match its seal (${SEAL_NAME}): the manifest was altered or damaged`));
+        sealed = true;
+        return next();
+      }
+      const want = expected.get(name);
+      if (!want) return fail(`${name} is not listed in ${MANIFEST_NAME}`);
+      if (seen.has(name)) return fail(`${name} appears twice`);
+      seen.add(name);
+      if (header.size !== want.size) return fail(`${name} is ${header.size} bytes, ${MANIFEST_NAME} says ${want.size}`);
+      const hash = createHash('sha256');
+      for await (const chunk of stream) hash.update(chunk as Buffer);
+      const have = hash.digest('hex');
+      if (have !== want.sha256) return next(new BundleError(`${where}: ${name} is damaged: sha256 ${have}, ${MANIFEST_NAME} says ${want.sha256}`));
+      next();
+    })().catch((error: Error) => next(error instanceof BundleError ? error : new BundleError(`${where}: reading ${name}: ${error.message}`)));
+  });
+
+  try {
+    await pipeline(source, extract);
+  } catch (error) {
+    if (error instanceof BundleError) throw error;
+    const message = (error as Error).message;
+    if (/unexpected end|premature close|Unexpected end/i.test(message)) {
+      throw new BundleError(`${where}: truncated inside ${current} (${total} bytes on disk, ${seen.size} of ${expected.size} members complete) — copy the bundle again`);
+    }
+    throw new BundleError(`${where}: not a readable tar archive near ${current}: ${message}`);
+  }
+  if (!manifest) throw new BundleError(`${where}: empty archive: no ${MANIFEST_NAME}`);
+  const missing = manifest.files.find((f) => !seen.has(f.path));
+  if (missing) throw new BundleError(`${where}: ${missing.path} is listed in ${MANIFEST_NAME} but missing from the archive${sealed ? '' : ' (the archive ends early: truncated?)'}`);
+  if (!sealed) throw new BundleError(`${where}: truncated: ${SEAL_NAME} (the last member) is missing — copy the bundle again`);
+  return manifest;
+}
