@@ -30,7 +30,16 @@ async function readAll(stream: AsyncIterable<unknown>, limit: number, what: stri
   return Buffer.concat(chunks);
 }
 
-export async function verifyBundle(path: string, onProgress?: (p: VerifyProgress) => void): Promise<BundleManifest> {
+export interface VerifiedArchive {
+  readonly manifest: BundleManifest;
+  /** sha256 of bundle.json (what the seal holds). */
+  readonly seal: string;
+  /** sha256 and size of the whole archive, for checks after a copy. */
+  readonly sha256: string;
+  readonly size: number;
+}
+
+export async function verifyBundle(path: string, onProgress?: (p: VerifyProgress) => void): Promise<VerifiedArchive> {
   const total = statSync(path).size;
   const where = `bundle ${path}`;
   const extract = tar.extract();
@@ -42,8 +51,10 @@ export async function verifyBundle(path: string, onProgress?: (p: VerifyProgress
   const seen = new Set<string>();
   const expected = new Map<string, { size: number; sha256: string }>();
 
-  const source = createReadStream(path);
+  const source = createReadStream(path, { highWaterMark: 1024 * 1024 });
+  const whole = createHash('sha256');
   source.on('data', (chunk) => {
+    whole.update(chunk as Buffer);
     done += (chunk as Buffer).length;
     onProgress?.({ bytes: done, total, member: current });
   });
@@ -112,5 +123,5 @@ export async function verifyBundle(path: string, onProgress?: (p: VerifyProgress
   const missing = manifest.files.find((f) => !seen.has(f.path));
   if (missing) throw new BundleError(`${where}: ${missing.path} is listed in ${MANIFEST_NAME} but missing from the archive${sealed ? '' : ' (the archive ends early: truncated?)'}`);
   if (!sealed) throw new BundleError(`${where}: truncated: ${SEAL_NAME} (the last member) is missing — copy the bundle again`);
-  return manifest;
+  return { manifest, seal: createHash('sha256').update(manifestBytes!).digest('hex'), sha256: whole.digest('hex'), size: total };
 }

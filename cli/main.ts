@@ -74,6 +74,7 @@ const withUpOptions = (command: Command) =>
     .option('--concurrency <n>', 'hosts worked on at once', '10')
     .addOption(noParallelOption())
     .addOption(verboseOption())
+    .option('--bundle <file>', 'install offline from this bundle (made by kubestrap bundle): no host needs the network')
     .addOption(jsonOption());
 
 withUpOptions(
@@ -82,6 +83,13 @@ withUpOptions(
     .description('bring the cluster up: Vagrant machines (or existing hosts) → preflight → host prep → containerd → packages → init → join → Weave → Rook → verify')
     .option('--dry-run', 'go through every phase and print what would change (commands, file diffs) without changing anything'),
 ).action((options) => run(options, async () => (await import('./commands/up.js')).upCommand as Action));
+
+withUpOptions(
+  program
+    .command('install')
+    .description('the airgapped install: up with every package, image and manifest from --bundle FILE; the bundle is checked before any host is touched')
+    .option('--dry-run', 'go through every phase and print what would change without changing anything'),
+).action((options) => run(options, async () => (await import('./commands/up.js')).installCommand as Action));
 
 program
   .command('destroy')

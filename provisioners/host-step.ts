@@ -86,6 +86,19 @@ export class HostStep<H extends PhaseHost = PhaseHost> {
     }
   }
 
+  /**
+   * A change made by a transfer to the host (a large upload) rather than a command;
+   * `action` reports whether it changed anything. Under --dry-run only recorded.
+   */
+  async transfer(description: string, action: () => Promise<boolean>): Promise<void> {
+    this.onOutput(description);
+    if (this.dryRun) {
+      this.changes.push({ kind: 'command', description, command: `(transfer) ${description}` });
+      return;
+    }
+    if (await action()) this.changes.push({ kind: 'command', description, command: `(transfer) ${description}` });
+  }
+
   note(line: string): void {
     this.onOutput(line);
   }

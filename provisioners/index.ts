@@ -2,6 +2,7 @@
 import type { ClusterModel } from '../spec/model.js';
 import type { RenderedFile } from '../templates/render.js';
 import type { NodeHost } from './cluster-host.js';
+import { BundlePhase, ImagesPhase, type VerifiedBundle } from './bundle.js';
 import { HostprepPhase } from './hostprep.js';
 import { InitPhase } from './init.js';
 import { JoinPhase } from './join.js';
@@ -20,14 +21,25 @@ export interface UpOptions {
   readonly kubeconfigPath: string;
   /** Rook's upstream manifests for the pinned release (fetched by the CLI, or from a bundle). */
   readonly rookManifests: readonly ManifestFile[];
+  /** An offline install: packages and images come from this bundle, never the network. */
+  readonly bundle?: VerifiedBundle;
 }
 
 /**
  * The phases each host goes through on its own, needing no other host: preflight →
- * host prep → containerd → packages. A machine can go through them as soon as it is up.
+ * (bundle upload) → host prep → containerd → (bundle images) → packages. A machine can
+ * go through them as soon as it is up.
  */
-export function hostPhases(model: ClusterModel, files: readonly RenderedFile[], options: Pick<UpOptions, 'ignorePreflight'>): Phase<NodeHost>[] {
-  return [new PreflightPhase(model, { ignore: options.ignorePreflight ?? [] }), new HostprepPhase(model, files), new RuntimePhase(model, files), new PackagesPhase(model, files)];
+export function hostPhases(model: ClusterModel, files: readonly RenderedFile[], options: Pick<UpOptions, 'ignorePreflight' | 'bundle'>): Phase<NodeHost>[] {
+  const { bundle } = options;
+  return [
+    new PreflightPhase(model, { ignore: options.ignorePreflight ?? [], ...(bundle ? { bundleRequires: bundle.manifest.hostRequires } : {}) }),
+    ...(bundle ? [new BundlePhase(bundle)] : []),
+    new HostprepPhase(model, files),
+    new RuntimePhase(model, files),
+    ...(bundle ? [new ImagesPhase(bundle)] : []),
+    new PackagesPhase(model, files),
+  ];
 }
 
 /** preflight → host prep → containerd → packages → init → kubeconfig → join (control planes, then workers) → Weave → Rook → verify. */

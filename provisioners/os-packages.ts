@@ -20,8 +20,10 @@ export function parseInstalled(output: string): Map<string, string> {
   return new Map(output.trim().split('\n').filter(Boolean).map((line) => line.split(' ') as [string, string]));
 }
 
-export function installCommand(family: 'debian' | 'rhel', packages: readonly string[]): string {
+/** `aptSources`: apt options that choose the repositories (a bundle's index only); default: the host's own. */
+export function installCommand(family: 'debian' | 'rhel', packages: readonly string[], aptSources = ''): string {
   const names = packages.map(shellQuote).join(' ');
-  if (family === 'debian') return `${APT_GET} update -q && ${APT_GET} install -y -q --no-install-recommends --allow-change-held-packages ${names}`;
+  const apt = aptSources ? `${APT_GET} ${aptSources}` : APT_GET;
+  if (family === 'debian') return `${apt} update -q && ${apt} install -y -q --no-install-recommends --allow-change-held-packages ${names}`;
   return `dnf install -y --disableexcludes=all ${names}`;
 }

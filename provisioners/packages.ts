@@ -7,6 +7,7 @@ import type { RenderedFile } from '../templates/render.js';
 import { shellQuote } from '../templates/quote.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from './host-step.js';
+import { BUNDLE_APT_LIST, BUNDLE_ONLY_APT } from './bundle.js';
 import { APT_GET, installedQuery, parseInstalled } from './os-packages.js';
 import type { Phase } from './phase.js';
 import { renderedFile } from './rendered-files.js';
@@ -32,14 +33,18 @@ export class PackagesPhase implements Phase<NodeHost> {
   async run(step: HostStep<NodeHost>): Promise<void> {
     const family = this.model.os.family;
     const version = this.model.kubernetes.version.text;
-    if (family === 'debian') await this.aptRepository(step);
+    const fromBundle = this.model.packages.source === 'bundle';
+    // From a bundle the bundle's index (put in place by the bundle phase) is the only source.
+    if (fromBundle && family !== 'debian') throw new Error('bundles carry Debian packages only; rpm bundles are not built yet');
+    if (fromBundle) await step.probe(`test -s ${BUNDLE_APT_LIST}`, { label: 'the bundle is on the host' });
+    else if (family === 'debian') await this.aptRepository(step);
     else await step.putFile(YUM_REPO, this.yumRepo(), { mode: 0o644 });
 
     const installed = parseInstalled((await step.probe(installedQuery(family, [...PINNED, ...HELPERS]), { label: 'installed Kubernetes packages' })).stdout);
     const stale = PINNED.filter((p) => !installed.get(p)?.startsWith(`${version}-`));
     const missing = HELPERS.filter((p) => !installed.has(p));
     if (stale.length || missing.length) {
-      await step.change(`install ${[...stale.map((p) => `${p} ${version}`), ...missing].join(', ')}`, family === 'debian' ? this.aptInstall(version) : this.dnfInstall(version), {
+      await step.change(`install ${[...stale.map((p) => `${p} ${version}`), ...missing].join(', ')}${fromBundle ? ' from the bundle' : ''}`, family === 'debian' ? this.aptInstall(version, fromBundle) : this.dnfInstall(version), {
         timeoutMs: 20 * 60_000,
       });
     }
@@ -76,14 +81,17 @@ export class PackagesPhase implements Phase<NodeHost> {
   }
 
   /** Updates only the Kubernetes list, finds the exact revision of the version, installs it. */
-  private aptInstall(version: string): string {
-    const only = `-o Dir::Etc::sourcelist=${APT_LIST} -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`;
+  private aptInstall(version: string, fromBundle: boolean): string {
+    // Only the one list: online, the Kubernetes repository alone is refreshed; from a
+    // bundle, apt reads nothing but the bundle's index and never goes to the network.
+    const only = fromBundle ? BUNDLE_ONLY_APT : `-o Dir::Etc::sourcelist=${APT_LIST} -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`;
+    const where = fromBundle ? 'the bundle' : this.repository('deb');
     return [
       'set -e',
       `${APT_GET} -q ${only} update`,
-      `v=$(apt-cache madison kubeadm | awk -v want=${shellQuote(`${version}-`)} 'index($3, want) == 1 { print $3; exit }')`,
-      `[ -n "$v" ] || { echo "kubeadm ${version} is not in ${this.repository('deb')} (apt-cache madison kubeadm lists: $(apt-cache madison kubeadm | awk '{ print $3 }' | head -n 5 | tr '\\n' ' '))" >&2; exit 1; }`,
-      `${APT_GET} -q install -y --no-install-recommends --allow-change-held-packages kubelet="$v" kubeadm="$v" kubectl="$v" ${HELPERS.join(' ')}`,
+      `v=$(apt-cache ${only} madison kubeadm | awk -v want=${shellQuote(`${version}-`)} 'index($3, want) == 1 { print $3; exit }')`,
+      `[ -n "$v" ] || { echo "kubeadm ${version} is not in ${where} (apt-cache madison kubeadm lists: $(apt-cache ${only} madison kubeadm | awk '{ print $3 }' | head -n 5 | tr '\\n' ' '))" >&2; exit 1; }`,
+      `${APT_GET} -q ${fromBundle ? `${only} ` : ''}install -y --no-install-recommends --allow-change-held-packages kubelet="$v" kubeadm="$v" kubectl="$v" ${HELPERS.join(' ')}`,
     ].join('\n');
   }
 

@@ -1,6 +1,8 @@
 // Preflight: read-only checks on every host before anything changes. Every host is
 // checked; the phase fails afterwards if any check failed, so the report is complete.
+import type { HostRequirement } from '../bundle/format.js';
 import type { ClusterModel } from '../spec/model.js';
+import { checkHostRequirements } from './bundle.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from './host-step.js';
 import type { Phase } from './phase.js';
@@ -23,13 +25,15 @@ export class PreflightPhase implements Phase<NodeHost> {
 
   constructor(
     private readonly model: ClusterModel,
-    private readonly options: { ignore?: readonly string[] } = {},
+    private readonly options: { ignore?: readonly string[]; bundleRequires?: readonly HostRequirement[] } = {},
   ) {}
 
   async run(step: HostStep<NodeHost>): Promise<void> {
     const node = step.host.node;
     const output = await step.probe(factsScript(node.hostname), { label: 'gather preflight facts', timeoutMs: 60_000 });
-    const results = applyIgnores(evaluate(parseFacts(output.stdout), node, this.model, THRESHOLDS[profileFor(this.model)]), this.options.ignore ?? []);
+    const checks = evaluate(parseFacts(output.stdout), node, this.model, THRESHOLDS[profileFor(this.model)]);
+    if (this.options.bundleRequires) checks.push(await checkHostRequirements(step, this.options.bundleRequires));
+    const results = applyIgnores(checks, this.options.ignore ?? []);
     this.reports.push({ host: step.host.name, results });
     for (const r of results) if (r.verdict !== 'pass') step.note(`${r.verdict}: ${r.name}: ${r.detail}`);
   }

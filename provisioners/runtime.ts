@@ -6,6 +6,7 @@ import type { RenderedFile } from '../templates/render.js';
 import { shellQuote } from '../templates/quote.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from './host-step.js';
+import { BUNDLE_ONLY_APT } from './bundle.js';
 import { installCommand, installedQuery, parseInstalled } from './os-packages.js';
 import type { Phase } from './phase.js';
 import { renderedFile } from './rendered-files.js';
@@ -32,11 +33,12 @@ export class RuntimePhase implements Phase<NodeHost> {
     const wanted = this.model.runtime.containerdVersion;
     const installed = parseInstalled((await step.probe(installedQuery(family, [pkg]), { label: `is ${pkg} installed?` })).stdout).get(pkg);
     if (!installed) {
-      if (family === 'rhel') {
+      if (family === 'rhel' && this.model.packages.source !== 'bundle') {
         await step.change('add the Docker CE repository (containerd.io)', 'dnf -y install dnf-plugins-core && dnf config-manager --add-repo https://download.docker.com/linux/centos/docker-ce.repo');
       }
       const target = wanted ? `${pkg}${family === 'debian' ? '=' : '-'}${wanted}*` : pkg;
-      await step.change(`install ${target}`, installCommand(family, [target]), { timeoutMs: 20 * 60_000 });
+      const fromBundle = this.model.packages.source === 'bundle';
+      await step.change(`install ${target}${fromBundle ? ' from the bundle' : ''}`, installCommand(family, [target], fromBundle ? BUNDLE_ONLY_APT : undefined), { timeoutMs: 20 * 60_000 });
     } else if (wanted && !installed.startsWith(wanted)) {
       throw new Error(`${step.host.name}: containerd ${installed} is installed, the spec wants ${wanted} (spec.runtime.containerd.version); upgrade or remove it, or change the spec`);
     }

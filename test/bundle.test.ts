@@ -20,6 +20,7 @@ import { buildProbeImage } from './harness/oci-image.js';
 import { TestRegistry } from './harness/registry.js';
 import { REPO_ROOT, SHARED_REFERENCE } from './support/fixtures.js';
 import { serveDirectory, type StaticServer } from './support/static-server.js';
+import { tarDataOffset, tarMembers } from './support/tar.js';
 import { missingTools, run, runAsync } from './support/tools.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
@@ -201,36 +202,8 @@ ${['registry.k8s.io', 'docker.io', 'quay.io', 'gcr.io'].map((r) => `      ${r}:\
     await mirror?.stop();
   });
 
-  const members = async (path: string): Promise<{ name: string; data: Buffer }[]> => {
-    const out: { name: string; data: Buffer }[] = [];
-    const extract = tar.extract();
-    const done = new Promise<void>((resolve, reject) => {
-      extract.on('entry', (header, stream, next) => {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c) => chunks.push(c as Buffer));
-        stream.on('end', () => {
-          out.push({ name: header.name, data: Buffer.concat(chunks) });
-          next();
-        });
-      });
-      extract.on('finish', resolve);
-      extract.on('error', reject);
-    });
-    extract.end(readFileSync(path));
-    await done;
-    return out;
-  };
-  /** Byte offset of a member's data in the tar: 512-byte headers, sizes in octal. */
-  const dataOffset = (archive: Buffer, name: string): number => {
-    for (let at = 0; at + 512 <= archive.length; ) {
-      const header = archive.subarray(at, at + 512);
-      const entry = header.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');
-      const size = parseInt(header.subarray(124, 136).toString('utf8').replace(/\0.*$/s, '').trim() || '0', 8);
-      if (entry === name) return at + 512;
-      at += 512 + Math.ceil(size / 512) * 512;
-    }
-    throw new Error(`${name} not in the archive`);
-  };
+  const members = tarMembers;
+  const dataOffset = tarDataOffset;
 
   it('builds a bundle with the exact packages, their dependencies, an apt index and Rook manifests', { timeout: 600_000 }, async () => {
     const result = await kubestrap(['bundle', '-f', 'cluster.yaml', '-o', bundlePath, '--json']);

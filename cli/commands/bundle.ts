@@ -60,7 +60,7 @@ export async function bundleVerifyCommand(file: string, options: OutputOptions):
   }
   const progress = new ProgressLine(!options.json);
   const started = Date.now();
-  const manifest = await verifyBundle(path, (p) => progress.bytes(`verify ${p.member}`, p.bytes, p.total));
+  const { manifest } = await verifyBundle(path, (p) => progress.bytes(`verify ${p.member}`, p.bytes, p.total));
   progress.done();
   const seconds = (Date.now() - started) / 1000;
   const size = statSync(path).size;

@@ -8,6 +8,10 @@ import { defaultOutputMode, failureSummary, runPhases } from '../../provisioners
 import { jsonLine } from '../../provisioners/events.js';
 import { VerifyPhase, verifyTable } from '../../provisioners/verify.js';
 import type { Provider } from '../../spec/load.js';
+import type { ClusterModel } from '../../spec/model.js';
+import type { VerifiedBundle } from '../../provisioners/bundle.js';
+import type { ManifestFile } from '../../provisioners/rook.js';
+import { ProgressLine } from '../progress-line.js';
 import { renderCluster, sha256 } from '../../templates/render.js';
 import { loadClusterSpec, rememberProvider } from '../cluster-spec.js';
 import { EXIT } from '../exit-codes.js';
@@ -17,7 +21,46 @@ import { printWarnings } from '../report.js';
 import { rookManifests } from '../upstream.js';
 import { workDir } from '../workdir.js';
 
-export type UpFlags = PhaseRunFlags & { ignorePreflight?: string[]; parallel?: boolean };
+export type UpFlags = PhaseRunFlags & { ignorePreflight?: string[]; parallel?: boolean; bundle?: string };
+
+/** `kubestrap install --bundle FILE`: `up` from a bundle, which it must be given. */
+export async function installCommand(flags: UpFlags): Promise<number> {
+  if (!flags.bundle) throw new InvalidInputError('kubestrap install needs --bundle FILE (made with kubestrap bundle on a connected machine). Nothing was done.');
+  return upCommand(flags);
+}
+
+/**
+ * The bundle from --bundle or the spec's packages.bundle, checked on this machine (every
+ * member's size and sha256, and that it fits this spec) before any host is touched.
+ */
+async function offlineBundle(model: ClusterModel, flags: UpFlags): Promise<VerifiedBundle | undefined> {
+  const given = flags.bundle ? resolve(flags.bundle) : model.packages.source === 'bundle' && model.packages.bundle ? resolve(flags.file ? dirname(resolve(flags.file)) : process.cwd(), model.packages.bundle) : undefined;
+  if (!given) return undefined;
+  const { verifyBundle, BundleError } = await import('../../bundle/verify.js');
+  const { bundleProblems } = await import('../../bundle/coverage.js');
+  if (!existsSync(given)) throw new InvalidInputError(`${given}: no such bundle — make one with kubestrap bundle -o FILE on a connected machine. Nothing was done.`);
+  const progress = new ProgressLine(!flags.json);
+  progress.step(`Checking the bundle ${given}`);
+  let verified;
+  try {
+    verified = await verifyBundle(given, (p) => progress.bytes(`verify ${p.member}`, p.bytes, p.total));
+  } catch (error) {
+    if (error instanceof BundleError) throw new InvalidInputError(`${error.message}. Nothing was done on any host.`);
+    throw error;
+  } finally {
+    progress.done();
+  }
+  const problems = bundleProblems(model, verified.manifest);
+  if (problems.length) throw new InvalidInputError(`the bundle ${given} does not fit this spec:\n${problems.map((p) => `  - ${p}`).join('\n')}\nMake a bundle from this spec (kubestrap bundle -f SPEC -o FILE). Nothing was done.`);
+  return { localPath: given, ...verified };
+}
+
+async function bundledRookManifests(model: ClusterModel, bundle: VerifiedBundle): Promise<ManifestFile[]> {
+  const { readMembers } = await import('../../bundle/read.js');
+  const { ROOK_MANIFESTS, rookManifestPath } = await import('../../bundle/coverage.js');
+  const members = await readMembers(bundle.localPath, (name) => ROOK_MANIFESTS.some((n) => rookManifestPath(model, n) === name));
+  return ROOK_MANIFESTS.map((name) => ({ name, content: members.get(rookManifestPath(model, name))!.toString('utf8') }));
+}
 
 async function chooseProvider(): Promise<Provider | undefined> {
   const { detectProvider } = await import('../../vagrant/requirements.js');
@@ -40,9 +83,12 @@ async function requireProvider(cluster: string, provider: Provider, given: boole
  * kubeconfig → summary.
  */
 export async function upCommand(flags: UpFlags): Promise<number> {
-  const { model, warnings, providerGiven } = await loadClusterSpec(flags.file, chooseProvider);
+  const loaded = await loadClusterSpec(flags.file, chooseProvider);
+  const { warnings, providerGiven } = loaded;
   printWarnings(warnings, flags);
-  const provider = model.machines.provider;
+  const provider = loaded.model.machines.provider;
+  const bundle = await offlineBundle(loaded.model, flags);
+  const model: ClusterModel = bundle ? { ...loaded.model, packages: { ...loaded.model.packages, source: 'bundle', bundle: bundle.localPath } } : loaded.model;
   // Rendered in memory first: a spec that cannot render stops here too, before anything exists.
   const files = renderCluster(model);
   await requireProvider(model.name, provider, providerGiven);
@@ -50,14 +96,15 @@ export async function upCommand(flags: UpFlags): Promise<number> {
   await writeRender(dir, files);
   if (!providerGiven) await rememberProvider(model.name, provider);
   if (provider !== 'existing') {
-    const stop = await machinesUp(model, provider, flags, () => hostPhases(model, files, { ignorePreflight: flags.ignorePreflight ?? [] }));
+    const stop = await machinesUp(model, provider, flags, () => hostPhases(model, files, { ignorePreflight: flags.ignorePreflight ?? [], ...(bundle ? { bundle } : {}) }));
     if (stop !== undefined) return stop;
   }
-  const rook = model.rook.enabled ? await rookManifests(model, dir) : [];
+  const rook = !model.rook.enabled ? [] : bundle ? await bundledRookManifests(model, bundle) : await rookManifests(model, dir);
   const kubeconfigPath = join(dir, 'kubeconfig');
   const phases = upPhases(model, files, {
     ignorePreflight: flags.ignorePreflight ?? [],
     rookManifests: rook,
+    ...(bundle ? { bundle } : {}),
     kubeconfigPath,
     saveKubeconfig: async (content, dryRun) => {
       if ((await currentHash(kubeconfigPath)) === sha256(content)) return false;

@@ -1,0 +1,242 @@
+// The airgapped install end to end: a bundle built by `kubestrap bundle` from sources the
+// test serves itself (signed Debian repository with Debian's real containerd and runc,
+// pkgs.k8s.io-shaped packages carrying the kubeadm/kubelet/kubectl doubles, a registry
+// with images the test built, Rook's manifests over HTTP), then `kubestrap install` onto
+// systemd hosts whose traffic beyond the cluster's own network is dropped with iptables.
+// Damaged bundles are refused before any host is touched; a dropped SSH connection
+// resumes the upload instead of restarting it.
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SshPool } from '../ssh/pool.js';
+import { resumableUpload } from '../ssh/resumable-upload.js';
+import { AptMirror } from './harness/apt-mirror.js';
+import { Harness, harnessUnavailable } from './harness/hosts.js';
+import { buildProbeImage } from './harness/oci-image.js';
+import { TestRegistry } from './harness/registry.js';
+import { harnessSpec } from './support/cluster.js';
+import { REPO_ROOT, SHARED_REFERENCE } from './support/fixtures.js';
+import { serveDirectory, type StaticServer } from './support/static-server.js';
+import { tarDataOffset } from './support/tar.js';
+import { missingTools, run, runAsync } from './support/tools.js';
+
+const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
+const VERSION = '1.34.2';
+const unavailable = harnessUnavailable() ?? missingTools('gpgv', 'gpg', 'apt-ftparchive', 'dpkg-deb', 'skopeo', 'docker-registry', 'busybox', 'iptables');
+
+describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+  let harness: Harness;
+  let mirror: AptMirror;
+  let rook: StaticServer;
+  let binaries: StaticServer;
+  let registry: TestRegistry;
+  let work: string;
+  let bundle: string;
+  let images: string[];
+
+  const kubestrap = (args: string[]) => runAsync(process.execPath, [CLI, ...args], { cwd: work, env: { ...process.env, NO_COLOR: '1' }, timeoutMs: 900_000 });
+  const onHost = (host: string, command: string) => harness.inside(harness.host(host), command);
+  const netns = (host: string, args: string[]) => run('ip', ['netns', 'exec', harness.host(host).netns, ...args]);
+
+  beforeAll(async () => {
+    harness = await Harness.start(2, 'systemd');
+    // The hosts' apt points at the test's mirror, as an online host's would; their
+    // traffic to it (and anywhere off the cluster network) is dropped below.
+    mirror = await AptMirror.start(harness, VERSION);
+    for (const host of harness.hosts) mirror.configureHost(host);
+    rook = await serveDirectory(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6'));
+    work = mkdtempSync(join(tmpdir(), 'install-offline-'));
+    const binDir = join(work, 'dl', `v${VERSION}/bin/linux/amd64`);
+    mkdirSync(binDir, { recursive: true });
+    for (const name of ['kubeadm', 'kubelet', 'kubectl']) {
+      const content = readFileSync(join(REPO_ROOT, 'test/doubles', name));
+      writeFileSync(join(binDir, name), content);
+      writeFileSync(join(binDir, `${name}.sha256`), createHash('sha256').update(content).digest('hex'));
+    }
+    binaries = await serveDirectory(join(work, 'dl'));
+    registry = await TestRegistry.start();
+    const image = buildProbeImage(join(work, 'probe.tar'));
+    const rookImages = readFileSync(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6/images.txt'), 'utf8').split('\n').filter(Boolean);
+    images = [
+      ...['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'].map((c) => `registry.k8s.io/${c}:v${VERSION}`),
+      'registry.k8s.io/coredns/coredns:v1.12.1', 'registry.k8s.io/pause:3.10.1', 'registry.k8s.io/etcd:3.6.4-0',
+      'docker.io/rajchaudhuri/weave-kube:2.9.0', 'docker.io/rajchaudhuri/weave-npc:2.9.0',
+      ...rookImages,
+    ].sort();
+    for (const reference of images) registry.push(image, reference);
+
+    const spec = harnessSpec(harness, {
+      version: VERSION,
+      rook: true,
+      extraNodeYaml: (n) => (n === 'h1' ? '        storage: false\n' : '        disks:\n          - device: /dev/vdb\n'),
+    }).replace('      enabled: true\n', `      enabled: true\n      manifestBase: ${JSON.stringify(rook.url)}\n`);
+    writeFileSync(
+      join(work, 'cluster.yaml'),
+      `${spec}  packages:
+    kubernetesRepository: ${JSON.stringify(mirror.kubernetesRepository)}
+    osRepository:
+      url: ${JSON.stringify(`${mirror.url}/debian`)}
+      suite: ./
+      key: ${JSON.stringify(join(mirror.dir, 'www/debian/Release.key'))}
+    binaryRepository: ${JSON.stringify(binaries.url)}
+    registryMirrors:
+${['registry.k8s.io', 'docker.io', 'quay.io', 'gcr.io'].map((r) => `      ${r}:\n        url: http://${registry.address}/${r}\n`).join('')}`,
+    );
+    bundle = join(work, 'cluster.kubestrap.tar');
+    const built = await kubestrap(['bundle', '-f', 'cluster.yaml', '-o', bundle]);
+    if (built.status !== 0) throw new Error(`kubestrap bundle failed: ${built.stderr}`);
+
+    // Airgap: loopback, replies and the cluster's own network pass; the test machine
+    // (the bridge's .1, where the mirror is) and everything beyond are dropped. TCP
+    // connection attempts hit a counting rule first, so the test can tell none was made.
+    for (const host of ['h1', 'h2']) {
+      const subnet = `${harness.gateway.replace(/\.\d+$/, '.0')}/24`;
+      for (const rule of [
+        ['-A', 'OUTPUT', '-o', 'lo', '-j', 'ACCEPT'],
+        ['-A', 'OUTPUT', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],
+        ['-A', 'OUTPUT', '-d', harness.gateway, '-p', 'tcp', '--syn', '-j', 'DROP'],
+        ['-A', 'OUTPUT', '-d', subnet, '-j', 'ACCEPT'],
+        ['-A', 'OUTPUT', '-p', 'tcp', '--syn', '-j', 'DROP'],
+        ['-P', 'OUTPUT', 'DROP'],
+      ]) {
+        const result = netns(host, ['iptables', ...rule]);
+        if (result.status !== 0) throw new Error(`iptables ${rule.join(' ')} on ${host}: ${result.stderr}`);
+      }
+    }
+  }, 1_200_000);
+
+  afterAll(async () => {
+    await registry?.stop();
+    await binaries?.close();
+    await rook?.close();
+    await mirror?.stop();
+    await harness?.stop();
+  });
+
+  /** TCP connection attempts the airgap rules dropped on a host. */
+  const droppedConnections = (host: string): number =>
+    netns(host, ['iptables', '-L', 'OUTPUT', '-v', '-x', '-n'])
+      .stdout.split('\n')
+      .filter((l) => /\bDROP\b/.test(l) && /flags:0x17\/0x02/.test(l))
+      .reduce((sum, l) => sum + Number(l.trim().split(/\s+/)[0]), 0);
+
+  it('the airgap holds: a host cannot reach the package mirror', () => {
+    const tried = onHost('h1', `timeout 5 /usr/lib/apt/apt-helper download-file ${mirror.url}/debian/Release /tmp/r 2>&1; echo "exit $?"`);
+    expect(tried).not.toMatch(/exit 0$/);
+    expect(droppedConnections('h1')).toBeGreaterThan(0);
+    netns('h1', ['iptables', '-Z', 'OUTPUT']);
+    expect(droppedConnections('h1')).toBe(0);
+  });
+
+  const damaged = (name: string, change: (archive: Buffer) => Buffer): string => {
+    const path = join(work, name);
+    writeFileSync(path, change(Buffer.from(readFileSync(bundle))));
+    return path;
+  };
+
+  it.each([
+    ['a flipped byte', 'flipped.tar', (a: Buffer) => {
+      const at = tarDataOffset(a, 'debs/kubelet_1.34.2-1.1_amd64.deb') + 600;
+      a[at] = a[at]! ^ 0xff;
+      return a;
+    }, /debs\/kubelet_1\.34\.2-1\.1_amd64\.deb is damaged: sha256/],
+    ['a truncated archive', 'truncated.tar', (a: Buffer) => a.subarray(0, a.length - 100_000), /truncated/],
+  ])('refuses %s before touching any host (exit 2)', async (_what, name, change, message) => {
+    const result = await kubestrap(['install', '--bundle', damaged(name, change), '-f', 'cluster.yaml', '--ignore-preflight', 'rook-disk']);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toMatch(/Nothing was done on any host/);
+    expect(result.status).toBe(2);
+    for (const host of ['h1', 'h2']) expect(existsSync(join(harness.host(host).root, 'var/lib/kubestrap'))).toBe(false);
+    // Not even a connection: no host log was opened.
+    expect(existsSync(join(work, '.kubestrap/harness/logs'))).toBe(false);
+  });
+
+  it('refuses a bundle made for another Kubernetes version, naming the spec field', async () => {
+    writeFileSync(join(work, 'other.yaml'), readFileSync(join(work, 'cluster.yaml'), 'utf8').replace(`version: ${VERSION}`, 'version: 1.34.3'));
+    const result = await kubestrap(['install', '--bundle', bundle, '-f', 'other.yaml']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/holds Kubernetes 1\.34\.2, the spec wants 1\.34\.3 \(spec\.kubernetes\.version\)/);
+  });
+
+  it('installs the cluster with no traffic beyond the cluster network', { timeout: 900_000 }, async () => {
+    const result = await kubestrap(['install', '--bundle', bundle, '-f', 'cluster.yaml', '--ignore-preflight', 'rook-disk', '--json']);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const events = result.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; phase?: string; hosts?: string[] });
+    expect(events.filter((e) => e.type === 'phase').map((e) => e.phase)).toEqual([
+      'Preflight checks',
+      'Bundle onto the hosts (upload, check, unpack)',
+      'Host preparation',
+      'Container runtime (containerd)',
+      'Container images (from the bundle)',
+      'Kubernetes packages',
+      'Initialise the control plane (kubeadm init)',
+      'Fetch the admin kubeconfig',
+      'Join workers (kubeadm join)',
+      'Pod network (Weave Net)',
+      'Storage (Rook-Ceph)',
+      'Verify the cluster',
+    ]);
+    for (const host of ['h1', 'h2']) {
+      // Packages from the bundle, at the exact version, held; Debian's real containerd running.
+      expect(onHost(host, "dpkg-query -W -f='${Package} ${Version}\\n' kubeadm kubelet kubectl containerd runc | sort")).toMatch(
+        /^containerd \S+\nkubeadm 1\.34\.2-1\.1\nkubectl 1\.34\.2-1\.1\nkubelet 1\.34\.2-1\.1\nrunc \S+\n$/,
+      );
+      expect(onHost(host, 'systemctl is-active containerd').trim()).toBe('active');
+      // By name; containerd's CRI plugin adds an image-ID reference (sha256:…) of its own.
+      expect(onHost(host, 'ctr -n k8s.io images ls -q').split('\n').filter((r) => r && !r.startsWith('sha256:')).sort()).toEqual(images);
+      expect(onHost(host, 'cat /etc/apt/sources.list.d/kubestrap-bundle.list')).toMatch(/^deb \[trusted=yes\] file:\/var\/lib\/kubestrap\/bundle\/[0-9a-f]{16}\/debs \.\/\n$/);
+      // The archive is gone once unpacked and checked; the unpacked copy stays for re-runs.
+      expect(onHost(host, 'ls /var/lib/kubestrap/bundle').trim()).toMatch(/^[0-9a-f]{16}$/);
+      expect(droppedConnections(host)).toBe(0);
+    }
+    // Rook's manifests came from the bundle: the same bytes as upstream's.
+    expect(readFileSync(join(harness.host('h1').root, 'etc/kubernetes/kubestrap/rook-v1.20.6/operator.yaml'), 'utf8')).toBe(readFileSync(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6/operator.yaml'), 'utf8'));
+    expect(readFileSync(join(harness.host('h1').root, 'var/lib/kubestrap-doubles/api/nodes/h2'), 'utf8')).toContain('role=worker');
+  });
+
+  it('a second run, as `up` with packages.source: bundle in the spec, changes nothing and uploads nothing', { timeout: 600_000 }, async () => {
+    const spec = readFileSync(join(work, 'cluster.yaml'), 'utf8').replace('  packages:\n', '  packages:\n    source: bundle\n    bundle: cluster.kubestrap.tar\n');
+    writeFileSync(join(work, 'from-bundle.yaml'), spec);
+    const result = await kubestrap(['up', '-f', 'from-bundle.yaml', '--ignore-preflight', 'rook-disk', '--json']);
+    expect(result.status).toBe(0);
+    const changed = result.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; status?: string; phase?: string; host?: string }).filter((e) => e.type === 'host' && e.status === 'changed');
+    expect(changed.map((e) => `${e.phase}/${e.host}`)).toEqual([]);
+    expect(result.stdout).toContain('"phase":"Bundle onto the hosts (upload, check, unpack)"');
+    for (const host of ['h1', 'h2']) expect(droppedConnections(host)).toBe(0);
+  });
+
+  it('a dropped connection resumes the upload where it stopped', { timeout: 300_000 }, async () => {
+    const file = join(work, 'big.bin');
+    const content = randomBytes(48 * 1024 * 1024);
+    writeFileSync(file, content);
+    const sha256 = createHash('sha256').update(content).digest('hex');
+    const pool = new SshPool({ knownHostsPath: join(work, 'known_hosts'), logDir: join(work, 'upload-logs') });
+    try {
+      const host = pool.host({ name: 'h2', address: harness.host('h2').ip, port: 22, user: 'kube', privateKey: readFileSync(harness.clientKeyPath) });
+      let dropped = false;
+      const result = await resumableUpload(host, file, '/var/tmp/big.bin', {
+        size: content.length,
+        sha256,
+        onProgress: (bytes) => {
+          if (!dropped && bytes > content.length / 2) {
+            dropped = true;
+            void host.close();
+          }
+        },
+      });
+      expect(dropped).toBe(true);
+      expect(result.startedAt).toHaveLength(2);
+      expect(result.startedAt[0]).toBe(0);
+      // The second attempt started from what had arrived, not from the beginning.
+      expect(result.startedAt[1]).toBeGreaterThan(0);
+      expect(onHost('h2', 'sha256sum /var/tmp/big.bin').split(' ')[0]).toBe(sha256);
+      expect(onHost('h2', 'stat -c %a /var/tmp/big.bin').trim()).toBe('600');
+      expect(existsSync(join(harness.host('h2').root, 'var/tmp/big.bin.part'))).toBe(false);
+    } finally {
+      await pool.close();
+    }
+  });
+});

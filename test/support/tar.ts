@@ -1,0 +1,35 @@
+// Reading the tests' tar archives (bundles) directly, to check and to damage them.
+import { readFileSync } from 'node:fs';
+import tar from 'tar-stream';
+
+export async function tarMembers(path: string): Promise<{ name: string; data: Buffer }[]> {
+  const out: { name: string; data: Buffer }[] = [];
+  const extract = tar.extract();
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on('entry', (header, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c) => chunks.push(c as Buffer));
+      stream.on('end', () => {
+        out.push({ name: header.name, data: Buffer.concat(chunks) });
+        next();
+      });
+    });
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+  });
+  extract.end(readFileSync(path));
+  await done;
+  return out;
+}
+
+/** Byte offset of a member's data in a tar: 512-byte headers, sizes in octal. */
+export function tarDataOffset(archive: Buffer, name: string): number {
+  for (let at = 0; at + 512 <= archive.length; ) {
+    const header = archive.subarray(at, at + 512);
+    const entry = header.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');
+    const size = parseInt(header.subarray(124, 136).toString('utf8').replace(/\0.*$/s, '').trim() || '0', 8);
+    if (entry === name) return at + 512;
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  throw new Error(`${name} not in the archive`);
+}
