@@ -4,7 +4,7 @@
 // Rook's manifests from a local HTTP server. Then `bundle verify` on the bundle and on
 // damaged copies of it, each rejected naming the first bad member.
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tar from 'tar-stream';
@@ -16,8 +16,7 @@ import { downloadFile } from '../bundle/download.js';
 import type { BundleManifest } from '../bundle/format.js';
 import { AptMirror } from './harness/apt-mirror.js';
 import { harnessUnavailable } from './harness/hosts.js';
-import { buildProbeImage } from './harness/oci-image.js';
-import { TestRegistry } from './harness/registry.js';
+import { startBundleSources, type BundleSources } from './support/bundle-sources.js';
 import { REPO_ROOT, SHARED_REFERENCE } from './support/fixtures.js';
 import { serveDirectory, type StaticServer } from './support/static-server.js';
 import { tarDataOffset, tarMembers } from './support/tar.js';
@@ -120,17 +119,10 @@ describe('resumed downloads', () => {
 
 const unavailable = harnessUnavailable() ?? missingTools('gpgv', 'gpg', 'apt-ftparchive', 'dpkg-deb', 'skopeo', 'docker-registry', 'busybox');
 
-// What the cluster runs: kubeadm's list for 1.34 (as the kubeadm double, like kubeadm,
-// prints it), Weave 2.9.0's two images, and Rook v1.20.6's images.txt.
-const KUBEADM_IMAGES = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'].map((c) => `registry.k8s.io/${c}:v${VERSION}`).concat(['registry.k8s.io/coredns/coredns:v1.12.1', 'registry.k8s.io/pause:3.10.1', 'registry.k8s.io/etcd:3.6.4-0']);
-const WEAVE_IMAGES = ['docker.io/rajchaudhuri/weave-kube:2.9.0', 'docker.io/rajchaudhuri/weave-npc:2.9.0'];
-
 describe.skipIf(unavailable)(`bundle from local sources${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
   let mirror: AptMirror;
-  let rook: StaticServer;
-  let registry: TestRegistry;
-  let binaries: StaticServer;
-  let expectedImages: string[];
+  let sources: BundleSources;
+  let expectedImages: readonly string[];
   let work: string;
   let bundlePath: string;
   let manifest: BundleManifest;
@@ -162,43 +154,20 @@ spec:
   storage:
     rook:
       enabled: true
-      manifestBase: ${JSON.stringify(rook.url)}
-  packages:
-    kubernetesRepository: ${JSON.stringify(mirror.kubernetesRepository)}
-    osRepository:
-      url: ${JSON.stringify(`${mirror.url}/debian`)}
-      suite: ./
-      key: ${JSON.stringify(join(mirror.dir, 'www/debian/Release.key'))}
-    binaryRepository: ${JSON.stringify(binaries.url)}
-    registryMirrors:
-${['registry.k8s.io', 'docker.io', 'quay.io', 'gcr.io'].map((r) => `      ${r}:\n        url: http://${registry.address}/${r}\n`).join('')}`;
+      manifestBase: ${JSON.stringify(sources.rookUrl)}
+${sources.packagesYaml}`;
 
   beforeAll(async () => {
     mirror = await AptMirror.start('127.0.0.1', VERSION);
-    rook = await serveDirectory(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6'));
     work = mkdtempSync(join(tmpdir(), 'bundle-'));
-    // dl.k8s.io's layout: the binary and its .sha256 beside it.
-    const binDir = join(work, 'dl', `v${VERSION}/bin/linux/amd64`);
-    mkdirSync(binDir, { recursive: true });
-    for (const name of ['kubeadm', 'kubelet', 'kubectl']) {
-      const content = readFileSync(join(REPO_ROOT, 'test/doubles', name));
-      writeFileSync(join(binDir, name), content);
-      writeFileSync(join(binDir, `${name}.sha256`), createHash('sha256').update(content).digest('hex'));
-    }
-    binaries = await serveDirectory(join(work, 'dl'));
-    registry = await TestRegistry.start();
-    const image = buildProbeImage(join(work, 'probe.tar'));
-    const rookImages = readFileSync(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6/images.txt'), 'utf8').split('\n').filter(Boolean);
-    expectedImages = [...KUBEADM_IMAGES, ...WEAVE_IMAGES, ...rookImages].sort();
-    for (const reference of expectedImages) registry.push(image, reference);
+    sources = await startBundleSources(mirror, work, VERSION);
+    expectedImages = sources.images;
     writeFileSync(join(work, 'cluster.yaml'), specText());
     bundlePath = join(work, 'offline.kubestrap.tar');
   }, 900_000);
 
   afterAll(async () => {
-    await rook?.close();
-    await binaries?.close();
-    await registry?.stop();
+    await sources?.stop();
     await mirror?.stop();
   });
 
@@ -247,7 +216,7 @@ ${['registry.k8s.io', 'docker.io', 'quay.io', 'gcr.io'].map((r) => `      ${r}:\
     expect(manifest.images.map((i) => i.reference)).toEqual(expectedImages);
     const all = await members(bundlePath);
     for (const image of manifest.images) {
-      const digest = run('skopeo', ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${registry.address}/${image.reference}`]).stdout.trim();
+      const digest = run('skopeo', ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${sources.registry}/${image.reference}`]).stdout.trim();
       expect(image.digest).toBe(digest);
       // A docker-archive that names the image as the kubelet will ask for it.
       const archive = join(work, 'image.tar');

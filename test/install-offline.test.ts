@@ -6,7 +6,7 @@
 // Damaged bundles are refused before any host is touched; a dropped SSH connection
 // resumes the upload instead of restarting it.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,11 +14,9 @@ import { SshPool } from '../ssh/pool.js';
 import { resumableUpload } from '../ssh/resumable-upload.js';
 import { AptMirror } from './harness/apt-mirror.js';
 import { Harness, harnessUnavailable } from './harness/hosts.js';
-import { buildProbeImage } from './harness/oci-image.js';
-import { TestRegistry } from './harness/registry.js';
 import { harnessSpec } from './support/cluster.js';
 import { REPO_ROOT, SHARED_REFERENCE } from './support/fixtures.js';
-import { serveDirectory, type StaticServer } from './support/static-server.js';
+import { startBundleSources, type BundleSources } from './support/bundle-sources.js';
 import { tarDataOffset } from './support/tar.js';
 import { missingTools, run, runAsync } from './support/tools.js';
 
@@ -29,9 +27,7 @@ const unavailable = harnessUnavailable() ?? missingTools('gpgv', 'gpg', 'apt-ftp
 describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
   let harness: Harness;
   let mirror: AptMirror;
-  let rook: StaticServer;
-  let binaries: StaticServer;
-  let registry: TestRegistry;
+  let sources: BundleSources;
   let work: string;
   let bundle: string;
   let images: string[];
@@ -46,44 +42,16 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
     // traffic to it (and anywhere off the cluster network) is dropped below.
     mirror = await AptMirror.start(harness, VERSION);
     for (const host of harness.hosts) mirror.configureHost(host);
-    rook = await serveDirectory(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6'));
     work = mkdtempSync(join(tmpdir(), 'install-offline-'));
-    const binDir = join(work, 'dl', `v${VERSION}/bin/linux/amd64`);
-    mkdirSync(binDir, { recursive: true });
-    for (const name of ['kubeadm', 'kubelet', 'kubectl']) {
-      const content = readFileSync(join(REPO_ROOT, 'test/doubles', name));
-      writeFileSync(join(binDir, name), content);
-      writeFileSync(join(binDir, `${name}.sha256`), createHash('sha256').update(content).digest('hex'));
-    }
-    binaries = await serveDirectory(join(work, 'dl'));
-    registry = await TestRegistry.start();
-    const image = buildProbeImage(join(work, 'probe.tar'));
-    const rookImages = readFileSync(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6/images.txt'), 'utf8').split('\n').filter(Boolean);
-    images = [
-      ...['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'].map((c) => `registry.k8s.io/${c}:v${VERSION}`),
-      'registry.k8s.io/coredns/coredns:v1.12.1', 'registry.k8s.io/pause:3.10.1', 'registry.k8s.io/etcd:3.6.4-0',
-      'docker.io/rajchaudhuri/weave-kube:2.9.0', 'docker.io/rajchaudhuri/weave-npc:2.9.0',
-      ...rookImages,
-    ].sort();
-    for (const reference of images) registry.push(image, reference);
+    sources = await startBundleSources(mirror, work, VERSION);
+    images = [...sources.images];
 
     const spec = harnessSpec(harness, {
       version: VERSION,
       rook: true,
       extraNodeYaml: (n) => (n === 'h1' ? '        storage: false\n' : '        disks:\n          - device: /dev/vdb\n'),
-    }).replace('      enabled: true\n', `      enabled: true\n      manifestBase: ${JSON.stringify(rook.url)}\n`);
-    writeFileSync(
-      join(work, 'cluster.yaml'),
-      `${spec}  packages:
-    kubernetesRepository: ${JSON.stringify(mirror.kubernetesRepository)}
-    osRepository:
-      url: ${JSON.stringify(`${mirror.url}/debian`)}
-      suite: ./
-      key: ${JSON.stringify(join(mirror.dir, 'www/debian/Release.key'))}
-    binaryRepository: ${JSON.stringify(binaries.url)}
-    registryMirrors:
-${['registry.k8s.io', 'docker.io', 'quay.io', 'gcr.io'].map((r) => `      ${r}:\n        url: http://${registry.address}/${r}\n`).join('')}`,
-    );
+    }).replace('      enabled: true\n', `      enabled: true\n      manifestBase: ${JSON.stringify(sources.rookUrl)}\n`);
+    writeFileSync(join(work, 'cluster.yaml'), `${spec}${sources.packagesYaml}`);
     bundle = join(work, 'cluster.kubestrap.tar');
     const built = await kubestrap(['bundle', '-f', 'cluster.yaml', '-o', bundle]);
     if (built.status !== 0) throw new Error(`kubestrap bundle failed: ${built.stderr}`);
@@ -108,9 +76,7 @@ ${['registry.k8s.io', 'docker.io', 'quay.io', 'gcr.io'].map((r) => `      ${r}:\
   }, 1_200_000);
 
   afterAll(async () => {
-    await registry?.stop();
-    await binaries?.close();
-    await rook?.close();
+    await sources?.stop();
     await mirror?.stop();
     await harness?.stop();
   });

@@ -1,0 +1,80 @@
+// What a connected machine's `kubestrap bundle` reads from, served by the test itself:
+// the package mirror (the caller's), dl.k8s.io-shaped binaries with their .sha256, a
+// registry holding an image the test built under every name the cluster runs, and
+// Rook's manifests and images.txt over HTTP.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AptMirror } from '../harness/apt-mirror.js';
+import { buildProbeImage } from '../harness/oci-image.js';
+import { TestRegistry } from '../harness/registry.js';
+import { REPO_ROOT, SHARED_REFERENCE } from './fixtures.js';
+import { serveDirectory, type StaticServer } from './static-server.js';
+
+export interface BundleSources {
+  /** Every image the cluster runs, sorted: kubeadm's list for 1.34 (as the kubeadm double prints it), Weave 2.9.0's, Rook v1.20.6's images.txt. */
+  readonly images: readonly string[];
+  /** The registry (host:port) holding every image under its path, e.g. HOST/registry.k8s.io/pause:3.10.1. */
+  readonly registry: string;
+  /** Rook's manifestBase. */
+  readonly rookUrl: string;
+  /** The spec's `packages:` block pointing at these sources (two-space indented, as under spec:). */
+  readonly packagesYaml: string;
+  stop(): Promise<void>;
+}
+
+export async function startBundleSources(mirror: AptMirror, work: string, version: string): Promise<BundleSources> {
+  const rook = await serveDirectory(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6'));
+  const binDir = join(work, 'dl', `v${version}/bin/linux/amd64`);
+  mkdirSync(binDir, { recursive: true });
+  for (const name of ['kubeadm', 'kubelet', 'kubectl']) {
+    const content = readFileSync(join(REPO_ROOT, 'test/doubles', name));
+    writeFileSync(join(binDir, name), content);
+    writeFileSync(join(binDir, `${name}.sha256`), createHash('sha256').update(content).digest('hex'));
+  }
+  let binaries: StaticServer | undefined;
+  let registry: TestRegistry | undefined;
+  try {
+    binaries = await serveDirectory(join(work, 'dl'));
+    registry = await TestRegistry.start();
+    const image = buildProbeImage(join(work, 'probe.tar'));
+    const rookImages = readFileSync(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6/images.txt'), 'utf8').split('\n').filter(Boolean);
+    const images = [
+      ...['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'].map((c) => `registry.k8s.io/${c}:v${version}`),
+      'registry.k8s.io/coredns/coredns:v1.12.1',
+      'registry.k8s.io/pause:3.10.1',
+      'registry.k8s.io/etcd:3.6.4-0',
+      'docker.io/rajchaudhuri/weave-kube:2.9.0',
+      'docker.io/rajchaudhuri/weave-npc:2.9.0',
+      ...rookImages,
+    ].sort();
+    for (const reference of images) registry.push(image, reference);
+    const address = registry.address;
+    const packagesYaml = `  packages:
+    kubernetesRepository: ${JSON.stringify(mirror.kubernetesRepository)}
+    osRepository:
+      url: ${JSON.stringify(`${mirror.url}/debian`)}
+      suite: ./
+      key: ${JSON.stringify(join(mirror.dir, 'www/debian/Release.key'))}
+    binaryRepository: ${JSON.stringify(binaries.url)}
+    registryMirrors:
+${['registry.k8s.io', 'docker.io', 'quay.io', 'gcr.io'].map((r) => `      ${r}:\n        url: http://${address}/${r}\n`).join('')}`;
+    const [b, r] = [binaries, registry];
+    return {
+      images,
+      registry: address,
+      rookUrl: rook.url,
+      packagesYaml,
+      stop: async () => {
+        await r.stop();
+        await b.close();
+        await rook.close();
+      },
+    };
+  } catch (error) {
+    await registry?.stop();
+    await binaries?.close();
+    await rook.close();
+    throw error;
+  }
+}
