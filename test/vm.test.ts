@@ -1,12 +1,15 @@
 // Host prep and containerd on a real kernel: a qemu VM (TCG) booted from the test root
 // with Debian's cloud kernel. Kernel modules are really loaded, sysctls really set and
 // still set after a reboot, and containerd with runc really runs a container.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostprepPhase } from '../provisioners/hostprep.js';
 import { ResetPhase } from '../provisioners/reset.js';
+import { BundlePhase, ImagesPhase } from '../provisioners/bundle.js';
+import { PackagesPhase } from '../provisioners/packages.js';
+import { verifyBundle } from '../bundle/verify.js';
 import { failureSummary, runPhases } from '../provisioners/runner.js';
 import { RuntimePhase } from '../provisioners/runtime.js';
 import { loadSpecText } from '../spec/load.js';
@@ -17,9 +20,11 @@ import { AptMirror } from './harness/apt-mirror.js';
 import { harnessUnavailable } from './harness/hosts.js';
 import { buildProbeImage, PROBE_IMAGE } from './harness/oci-image.js';
 import { TestVm, vmUnavailable } from './harness/vm.js';
-import { missingTools } from './support/tools.js';
+import { missingTools, runAsync } from './support/tools.js';
+import { startBundleSources } from './support/bundle-sources.js';
+import { REPO_ROOT } from './support/fixtures.js';
 
-const unavailable = harnessUnavailable() ?? vmUnavailable() ?? missingTools('busybox');
+const unavailable = harnessUnavailable() ?? vmUnavailable() ?? missingTools('busybox', 'skopeo', 'docker-registry', 'gpgv');
 
 describe.skipIf(unavailable)(`host prep and containerd in a VM${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
   let vm: TestVm;
@@ -119,5 +124,35 @@ ${rook ? '        disks:\n          - device: /dev/vdb\n' : ''}  storage:
 
     const again = await runPhases([new ResetPhase(rookModel)], rookHosts());
     expect(again.phases[0]!.hosts[0]!.status).toBe('unchanged');
+  });
+
+  it('installs from a bundle with its outbound traffic dropped; containerd runs an image from the bundle', { timeout: 900_000 }, async () => {
+    const sources = await startBundleSources(mirror, work, '1.34.2');
+    try {
+      writeFileSync(join(work, 'bundle.yaml'), `${vmSpec(false)}${sources.packagesYaml}`);
+      const built = await runAsync(process.execPath, [join(REPO_ROOT, 'dist/cli/main.js'), 'bundle', '-f', 'bundle.yaml', '-o', 'vm.kubestrap.tar'], { cwd: work, timeoutMs: 600_000 });
+      expect(built.stderr).toBe('');
+      expect(built.status).toBe(0);
+    } finally {
+      await sources.stop();
+    }
+    // Back to a host without containerd (the earlier tests installed it online), then airgapped.
+    await sh('systemctl stop containerd; apt-get purge -y -q containerd runc >/dev/null 2>&1; rm -rf /var/lib/containerd; dpkg-query -W containerd 2>/dev/null || echo gone');
+    await sh('iptables -A OUTPUT -o lo -j ACCEPT && iptables -A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT && iptables -A OUTPUT -p tcp --syn -j DROP && iptables -P OUTPUT DROP');
+    const synDropped = async () => Number((await sh("iptables -L OUTPUT -v -x -n | awk '/DROP/ && /flags:0x17\\/0x02/ { print $1 }'")) || 'NaN');
+    expect(await sh(`timeout 5 /usr/lib/apt/apt-helper download-file ${mirror.url.replace('127.0.0.1', TestVm.HOST_IP)}/debian/Release /tmp/r >/dev/null 2>&1; echo $?`)).not.toBe('0');
+    await sh('iptables -Z OUTPUT');
+
+    const localPath = join(work, 'vm.kubestrap.tar');
+    const bundle = { localPath, ...(await verifyBundle(localPath)) };
+    const offline: ClusterModel = { ...model, packages: { ...model.packages, source: 'bundle', bundle: localPath } };
+    const files = renderCluster(offline);
+    const result = await runPhases([new BundlePhase(bundle), new HostprepPhase(offline, files), new RuntimePhase(offline, files), new ImagesPhase(bundle), new PackagesPhase(offline, files)], [{ name: 'vm1', node: offline.nodes[0]!, ssh: host() }]);
+    expect(failureSummary(result)).toBe('');
+    expect(await sh("dpkg-query -W -f='${Package} ${Version}\\n' containerd kubeadm | sort")).toMatch(/^containerd \S+\nkubeadm 1\.34\.2-1\.1$/);
+    expect(await sh('systemctl is-active containerd')).toBe('active');
+    // A real kernel unpacks the bundled image and runs it (every test image carries busybox).
+    expect(await sh('ctr -n k8s.io run --rm registry.k8s.io/pause:3.10.1 bundle-probe /bin/busybox echo from-the-bundle')).toBe('from-the-bundle');
+    expect(await synDropped()).toBe(0);
   });
 });

@@ -8,7 +8,7 @@ import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { baseRoot, ROOT_PACKAGES } from './hosts.js';
 
-export const VM_PACKAGES = `${ROOT_PACKAGES},linux-image-cloud-amd64,initramfs-tools,e2fsprogs`;
+export const VM_PACKAGES = `${ROOT_PACKAGES},linux-image-cloud-amd64,initramfs-tools,e2fsprogs,iptables`;
 
 function sh(command: string, args: string[]): string {
   return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
