@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveClosure } from '../bundle/deb-closure.js';
+import { hostRequirementsMissing } from '../bundle/host-requirements.js';
 import type { DebPackage } from '../bundle/deb-index.js';
 import { compareVersions, parseRelations } from '../bundle/debian-version.js';
 import { downloadFile } from '../bundle/download.js';
@@ -78,6 +79,43 @@ describe('dependency closure', () => {
 
   it('names the versions on offer when the wanted one is missing', () => {
     expect(() => resolveClosure([pkg('kubeadm', '1.34.1-1.1')], [{ name: 'kubeadm', upstreamVersion: '1.34.2' }])).toThrow('kubeadm 1.34.2 is not in the repositories (versions offered: 1.34.1-1.1)');
+  });
+});
+
+describe('what a bundle leaves to the hosts', () => {
+  const requires = [
+    { name: 'libc6', relation: 'libc6 (>= 2.34)', neededBy: 'runc 1.1.5' },
+    { name: 'libseccomp2', relation: 'libseccomp2 (>= 2.5) | libseccomp-static', neededBy: 'containerd 1.6.20' },
+  ];
+
+  it('is met by installed packages at versions the relations accept, any alternative counting', () => {
+    expect(hostRequirementsMissing(requires, new Map([['libc6', '2.36-9+deb12u4'], ['libseccomp-static', '1']]))).toEqual([]);
+  });
+
+  it('names each requirement an installed version does not meet, or nothing installed meets', () => {
+    expect(hostRequirementsMissing(requires, new Map([['libc6', '2.31-13']])).map((r) => r.relation)).toEqual(['libc6 (>= 2.34)', 'libseccomp2 (>= 2.5) | libseccomp-static']);
+  });
+});
+
+describe('bundle command input', () => {
+  const kubestrap = (args: string[]) => run(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1' } });
+
+  it('needs -o, and says so with exit 2', () => {
+    const result = kubestrap(['bundle']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/kubestrap bundle needs -o FILE/);
+  });
+
+  it('verify of a file that does not exist is invalid input (exit 2)', () => {
+    const result = kubestrap(['bundle', 'verify', '/nonexistent/cluster.kubestrap.tar']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/no such file/);
+  });
+
+  it('install without --bundle is invalid input (exit 2), nothing done', () => {
+    const result = kubestrap(['install']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/kubestrap install needs --bundle FILE/);
   });
 });
 

@@ -20,6 +20,7 @@ export async function bundleCommand(options: OutputOptions & { file?: string; ou
   const loaded = await loadClusterSpec(options.file);
   const { model } = loaded;
   printWarnings(loaded.warnings, options);
+  if (model.os.family !== 'debian') throw new InvalidInputError(`spec.os.family is ${model.os.family}: bundles carry Debian-family packages only so far (rpm bundles are not built yet). Nothing was done.`);
   const out = resolve(options.output);
   const progress = new ProgressLine(!options.json);
   const upstream = model.rook.enabled ? await rookManifests(model, workDir(model.name)) : [];
