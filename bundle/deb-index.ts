@@ -3,7 +3,7 @@
 // it lists, then the Packages stanzas. Flat repositories (`deb URL ./`, as pkgs.k8s.io
 // is) and dists/SUITE/COMPONENT ones both.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -47,6 +47,8 @@ function releaseUrl(repo: DebRepository): string {
   return isFlat(repo) ? `${base(repo.url)}/${repo.dist.replace(/^\.?\/$/, '')}` : `${base(repo.url)}/dists/${repo.dist}/`;
 }
 
+const missingGpg = (where: string) => new RepositoryError(`${where}: gpgv and gpg are needed to check repository signatures (Debian/Ubuntu: apt-get install gpgv gpg)`);
+
 /** Verifies a clearsigned InRelease with gpgv and returns the signed text only. */
 async function verifiedRelease(repo: DebRepository, inRelease: Buffer, where: string): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'kubestrap-gpgv-'));
@@ -55,16 +57,14 @@ async function verifiedRelease(repo: DebRepository, inRelease: Buffer, where: st
     if (repo.key.subarray(0, 40).toString('latin1').includes('-----BEGIN PGP')) {
       writeFileSync(join(dir, 'key.asc'), repo.key);
       const dearmored = await execa('gpg', ['--batch', '--homedir', dir, '--dearmor', '--output', keyring, join(dir, 'key.asc')], { reject: false });
+      if (dearmored.code === 'ENOENT') throw missingGpg(where);
       if (dearmored.exitCode !== 0) throw new RepositoryError(`${where}: cannot read its signing key: ${dearmored.stderr.trim()}`);
     } else writeFileSync(keyring, repo.key);
     writeFileSync(join(dir, 'InRelease'), inRelease);
     const result = await execa('gpgv', ['--keyring', keyring, '--output', join(dir, 'Release'), join(dir, 'InRelease')], { reject: false });
+    if (result.code === 'ENOENT') throw missingGpg(where);
     if (result.exitCode !== 0) throw new RepositoryError(`${where}: InRelease is not signed by the repository's key: ${result.stderr.trim().split('\n').slice(-2).join(' ')}`);
-    const { readFileSync } = await import('node:fs');
     return readFileSync(join(dir, 'Release'), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new RepositoryError(`${where}: gpgv and gpg are needed to check repository signatures (Debian/Ubuntu: apt-get install gpgv gpg)`);
-    throw error;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

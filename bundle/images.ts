@@ -25,10 +25,8 @@ const missingTool = (tool: string, why: string) =>
 export async function kubeadmImages(kubeadmDeb: string, version: string): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'kubestrap-kubeadm-'));
   try {
-    const unpacked = await execa('dpkg-deb', ['-x', kubeadmDeb, dir], { reject: false }).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') throw missingTool('dpkg-deb', "unpack kubeadm and ask it for the cluster's images");
-      throw error;
-    });
+    const unpacked = await execa('dpkg-deb', ['-x', kubeadmDeb, dir], { reject: false });
+    if (unpacked.code === 'ENOENT') throw missingTool('dpkg-deb', "unpack kubeadm and ask it for the cluster's images");
     if (unpacked.exitCode !== 0) throw new ImageError(`cannot unpack ${kubeadmDeb}: ${unpacked.stderr.trim()}`);
     const listed = await execa(join(dir, 'usr/bin/kubeadm'), ['config', 'images', 'list', '--kubernetes-version', `v${version}`], { reject: false });
     if (listed.exitCode !== 0) throw new ImageError(`kubeadm ${version} config images list failed: ${`${listed.stderr}`.trim().split('\n').slice(-3).join(' ')}`);
@@ -66,10 +64,8 @@ function pullFrom(reference: string, mirrors: Readonly<Record<string, RegistryMi
 }
 
 async function skopeo(args: string[], what: string): Promise<string> {
-  const result = await execa('skopeo', args, { reject: false }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') throw missingTool('skopeo', 'copy container images into the bundle');
-    throw error;
-  });
+  const result = await execa('skopeo', args, { reject: false });
+  if (result.code === 'ENOENT') throw missingTool('skopeo', 'copy container images into the bundle');
   if (result.exitCode !== 0) throw new ImageError(`${what}: ${`${result.stderr}`.trim().split('\n').slice(-2).join(' ')}`);
   return `${result.stdout}`;
 }

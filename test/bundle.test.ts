@@ -14,6 +14,7 @@ import { hostRequirementsMissing } from '../bundle/host-requirements.js';
 import type { DebPackage } from '../bundle/deb-index.js';
 import { compareVersions, parseRelations } from '../bundle/debian-version.js';
 import { downloadFile } from '../bundle/download.js';
+import { exportImage } from '../bundle/images.js';
 import type { BundleManifest } from '../bundle/format.js';
 import { AptMirror } from './harness/apt-mirror.js';
 import { harnessUnavailable } from './harness/hosts.js';
@@ -110,6 +111,16 @@ describe('bundle command input', () => {
     const result = kubestrap(['bundle', 'verify', '/nonexistent/cluster.kubestrap.tar']);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/no such file/);
+  });
+
+  it('names the tool to install when skopeo is missing', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      await expect(exportImage('registry.k8s.io/pause:3.10.1', {}, mkdtempSync(join(tmpdir(), 'no-skopeo-')))).rejects.toThrow('skopeo is needed to copy container images into the bundle (Debian/Ubuntu: apt-get install skopeo)');
+    } finally {
+      process.env.PATH = path;
+    }
   });
 
   it('install without --bundle is invalid input (exit 2), nothing done', () => {
