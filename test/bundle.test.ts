@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveClosure } from '../bundle/deb-closure.js';
 import { hostRequirementsMissing } from '../bundle/host-requirements.js';
@@ -21,7 +20,7 @@ import { harnessUnavailable } from './harness/hosts.js';
 import { startBundleSources, type BundleSources } from './support/bundle-sources.js';
 import { REPO_ROOT, SHARED_REFERENCE } from './support/fixtures.js';
 import { serveDirectory, type StaticServer } from './support/static-server.js';
-import { tarDataOffset, tarMembers } from './support/tar.js';
+import { tarDataOffset, tarMembers, tarWithout } from './support/tar.js';
 import { missingTools, run, runAsync } from './support/tools.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
@@ -312,14 +311,8 @@ ${sources.packagesYaml}`;
   });
 
   const without = async (name: string, drop: (member: string) => boolean): Promise<string> => {
-    const all = await members(bundlePath);
-    const pack = tar.pack();
-    for (const m of all) if (!drop(m.name)) pack.entry({ name: m.name, mtime: new Date(0) }, m.data);
-    pack.finalize();
-    const chunks: Buffer[] = [];
-    for await (const c of pack) chunks.push(c as Buffer);
     const path = join(work, name);
-    writeFileSync(path, Buffer.concat(chunks));
+    writeFileSync(path, await tarWithout(bundlePath, drop));
     return path;
   };
 

@@ -17,7 +17,7 @@ import { Harness, harnessUnavailable } from './harness/hosts.js';
 import { harnessSpec } from './support/cluster.js';
 import { REPO_ROOT, SHARED_REFERENCE } from './support/fixtures.js';
 import { startBundleSources, type BundleSources } from './support/bundle-sources.js';
-import { tarDataOffset } from './support/tar.js';
+import { tarDataOffset, tarWithout } from './support/tar.js';
 import { missingTools, run, runAsync } from './support/tools.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
@@ -117,6 +117,15 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
     for (const host of ['h1', 'h2']) expect(existsSync(join(harness.host(host).root, 'var/lib/kubestrap'))).toBe(false);
     // Not even a connection: no host log was opened.
     expect(existsSync(join(work, '.kubestrap/harness/logs'))).toBe(false);
+  });
+
+  it('refuses a bundle that lacks an image before touching any host (exit 2)', async () => {
+    const path = join(work, 'no-etcd.tar');
+    writeFileSync(path, await tarWithout(bundle, (m) => m === 'images/registry.k8s.io_etcd_3.6.4-0.tar'));
+    const result = await kubestrap(['install', '--bundle', path, '-f', 'cluster.yaml', '--ignore-preflight', 'rook-disk']);
+    expect(result.stderr).toMatch(/images\/registry\.k8s\.io_etcd_3\.6\.4-0\.tar is listed in bundle\.json but missing from the archive/);
+    expect(result.status).toBe(2);
+    for (const host of ['h1', 'h2']) expect(existsSync(join(harness.host(host).root, 'var/lib/kubestrap'))).toBe(false);
   });
 
   it('refuses a bundle made for another Kubernetes version, naming the spec field', async () => {

@@ -33,3 +33,13 @@ export function tarDataOffset(archive: Buffer, name: string): number {
   }
   throw new Error(`${name} not in the archive`);
 }
+
+/** The archive at `path` rewritten without the members `drop` picks. */
+export async function tarWithout(path: string, drop: (member: string) => boolean): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const m of await tarMembers(path)) if (!drop(m.name)) pack.entry({ name: m.name, mtime: new Date(0) }, m.data);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
