@@ -42,6 +42,24 @@ export async function checkHostRequirements(step: HostStep<NodeHost>, requires: 
     : { name: 'bundle-deps', verdict: 'pass', detail: `${requires.length} package(s) the bundle expects are installed` };
 }
 
+/** The archive and its unpacked copy sit side by side until the archive is removed. */
+export function bundleSpaceVerdict(available: number, bundleBytes: number): { name: string; verdict: 'pass' | 'fail'; detail: string } {
+  const need = 2 * bundleBytes;
+  const gib = (n: number) => `${(n / 1024 ** 3).toFixed(1)} GiB`;
+  return available >= need
+    ? { name: 'bundle-space', verdict: 'pass', detail: `${gib(available)} free under ${BUNDLE_ROOT}, the bundle needs ${gib(need)}` }
+    : { name: 'bundle-space', verdict: 'fail', detail: `${gib(available)} free under ${BUNDLE_ROOT}, the bundle needs ${gib(need)} there (the archive and its unpacked copy) — free space, or give /var/lib/kubestrap its own volume` };
+}
+
+export async function checkBundleSpace(step: HostStep<NodeHost>, bundle: Pick<VerifiedBundle, 'seal' | 'size'>): Promise<{ name: string; verdict: 'pass' | 'fail'; detail: string }> {
+  // A host that has this bundle unpacked already needs no room for another copy.
+  const marker = await step.probe(`cat ${bundleDir(bundle)}/${MARKER} 2>/dev/null`, { check: false, label: 'is the bundle on the host?' });
+  if (marker.stdout.trim() === bundle.seal) return { name: 'bundle-space', verdict: 'pass', detail: `the bundle is already unpacked in ${bundleDir(bundle)}` };
+  // The deepest existing directory on the way to BUNDLE_ROOT is where the bytes will land.
+  const probe = await step.probe(`d=${BUNDLE_ROOT}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; df -P -B1 "$d" | awk 'NR == 2 { print $4 }'`, { label: `free space for the bundle under ${BUNDLE_ROOT}` });
+  return bundleSpaceVerdict(Number(probe.stdout.trim()), bundle.size);
+}
+
 export class BundlePhase implements Phase<NodeHost> {
   readonly title = 'Bundle onto the hosts (upload, check, unpack)';
 

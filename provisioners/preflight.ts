@@ -2,7 +2,7 @@
 // checked; the phase fails afterwards if any check failed, so the report is complete.
 import type { HostRequirement } from '../bundle/format.js';
 import type { ClusterModel } from '../spec/model.js';
-import { checkHostRequirements } from './bundle.js';
+import { checkBundleSpace, checkHostRequirements } from './bundle.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from './host-step.js';
 import type { Phase } from './phase.js';
@@ -25,14 +25,15 @@ export class PreflightPhase implements Phase<NodeHost> {
 
   constructor(
     private readonly model: ClusterModel,
-    private readonly options: { ignore?: readonly string[]; bundleRequires?: readonly HostRequirement[] } = {},
+    private readonly options: { ignore?: readonly string[]; bundle?: { readonly requires: readonly HostRequirement[]; readonly seal: string; readonly size: number } } = {},
   ) {}
 
   async run(step: HostStep<NodeHost>): Promise<void> {
     const node = step.host.node;
     const output = await step.probe(factsScript(node.hostname), { label: 'gather preflight facts', timeoutMs: 60_000 });
     const checks = evaluate(parseFacts(output.stdout), node, this.model, THRESHOLDS[profileFor(this.model)]);
-    if (this.options.bundleRequires) checks.push(await checkHostRequirements(step, this.options.bundleRequires));
+    const { bundle } = this.options;
+    if (bundle) checks.push(await checkHostRequirements(step, bundle.requires), await checkBundleSpace(step, bundle));
     const results = applyIgnores(checks, this.options.ignore ?? []);
     this.reports.push({ host: step.host.name, results });
     for (const r of results) if (r.verdict !== 'pass') step.note(`${r.verdict}: ${r.name}: ${r.detail}`);

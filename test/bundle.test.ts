@@ -14,6 +14,7 @@ import type { DebPackage } from '../bundle/deb-index.js';
 import { compareVersions, parseRelations } from '../bundle/debian-version.js';
 import { downloadFile } from '../bundle/download.js';
 import { exportImage } from '../bundle/images.js';
+import { bundleSpaceVerdict } from '../provisioners/bundle.js';
 import type { BundleManifest } from '../bundle/format.js';
 import { AptMirror } from './harness/apt-mirror.js';
 import { harnessUnavailable } from './harness/hosts.js';
@@ -94,6 +95,17 @@ describe('what a bundle leaves to the hosts', () => {
 
   it('names each requirement an installed version does not meet, or nothing installed meets', () => {
     expect(hostRequirementsMissing(requires, new Map([['libc6', '2.31-13']])).map((r) => r.relation)).toEqual(['libc6 (>= 2.34)', 'libseccomp2 (>= 2.5) | libseccomp-static']);
+  });
+});
+
+describe('room for the bundle on a host', () => {
+  it('needs twice the bundle (the archive and its unpacked copy), and says how much there is', () => {
+    expect(bundleSpaceVerdict(3 * 1024 ** 3, 1024 ** 3).verdict).toBe('pass');
+    expect(bundleSpaceVerdict(1.5 * 1024 ** 3, 1024 ** 3)).toEqual({
+      name: 'bundle-space',
+      verdict: 'fail',
+      detail: '1.5 GiB free under /var/lib/kubestrap/bundle, the bundle needs 2.0 GiB there (the archive and its unpacked copy) — free space, or give /var/lib/kubestrap its own volume',
+    });
   });
 });
 
