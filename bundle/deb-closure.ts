@@ -68,6 +68,11 @@ export function resolveClosure(index: readonly DebPackage[], wanted: readonly Wa
         continue;
       }
       const best = alternative.c[0]!;
+      const taken = chosen.get(best.name);
+      if (taken && taken !== best) {
+        // Another version of it was chosen for someone else: no single set satisfies both.
+        throw new Error(`${p.name} ${p.version} needs ${alternative.r.text}, but ${taken.name} ${taken.version} is what the rest needs; the repositories hold no set of packages that fits both`);
+      }
       if (ON_EVERY_HOST.has(best.priority)) {
         const text = group.map((r) => r.text).join(' | ');
         if (!hostRequires.has(text)) hostRequires.set(text, { name: alternative.r.name, relation: text, neededBy: `${p.name} ${p.version}` });

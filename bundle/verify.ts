@@ -68,6 +68,7 @@ export async function verifyBundle(path: string, onProgress?: (p: VerifyProgress
     };
     (async () => {
       if (!manifest) {
+        if (header.type !== 'file') return fail(`the first member ${name} is a ${header.type}, not ${MANIFEST_NAME}: not a kubestrap bundle, or a damaged one`);
         if (name !== MANIFEST_NAME) return fail(`the first member is ${name}, not ${MANIFEST_NAME}: not a kubestrap bundle, or a damaged one`);
         manifestBytes = await readAll(stream, MAX_MANIFEST, MANIFEST_NAME);
         let parsed: unknown;
@@ -88,6 +89,8 @@ export async function verifyBundle(path: string, onProgress?: (p: VerifyProgress
         }
         return next();
       }
+      // Only plain files: a link or device in a bundle could point an unpacking host anywhere.
+      if (header.type !== 'file') return fail(`${name} is a ${header.type}, not a plain file`);
       if (sealed) return fail(`${name} follows ${SEAL_NAME}, which must be last`);
       if (name === SEAL_NAME) {
         const text = (await readAll(stream, 4096, SEAL_NAME)).toString('utf8');

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveClosure } from '../bundle/deb-closure.js';
 import { hostRequirementsMissing } from '../bundle/host-requirements.js';
@@ -76,6 +77,11 @@ describe('dependency closure', () => {
     const closure = resolveClosure(index, [{ name: 'kubeadm', upstreamVersion: '1.34.2' }, { name: 'containerd' }]);
     expect(closure.packages.map((p) => `${p.name}=${p.version}`)).toEqual(['containerd=1.6.20~ds1-1+b1', 'cri-tools=1.34.0-1.1', 'kubeadm=1.34.2-1.1', 'other-helper=1', 'runc=1.1.5+ds1-1+deb12u1']);
     expect(closure.hostRequires.map((r) => `${r.relation} for ${r.neededBy}`)).toEqual(['libc6 (>= 2.34) for cri-tools 1.34.0-1.1', 'libseccomp2 (>= 2.5) for containerd 1.6.20~ds1-1+b1']);
+  });
+
+  it('stops when two packages need versions of a third that no one version satisfies', () => {
+    const index = [pkg('a', '1', { depends: 'lib (<< 2)' }), pkg('b', '1', { depends: 'lib (>= 2)' }), pkg('lib', '1'), pkg('lib', '2')];
+    expect(() => resolveClosure(index, [{ name: 'a' }, { name: 'b' }])).toThrow('b 1 needs lib (>= 2), but lib 1 is what the rest needs');
   });
 
   it('names the versions on offer when the wanted one is missing', () => {
@@ -351,6 +357,21 @@ ${sources.packagesYaml}`;
     const result = await kubestrap(['bundle', 'verify', path]);
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/bundle\.json does not match its seal/);
+  });
+
+  it('rejects a member that is a link, not a plain file', async () => {
+    const all = await members(bundlePath);
+    const pack = tar.pack();
+    pack.entry({ name: all[0]!.name, mtime: new Date(0) }, all[0]!.data);
+    pack.entry({ name: all[1]!.name, type: 'symlink', linkname: '/etc/shadow', mtime: new Date(0) });
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of pack) chunks.push(c as Buffer);
+    const path = join(work, 'link.tar');
+    writeFileSync(path, Buffer.concat(chunks));
+    const result = await kubestrap(['bundle', 'verify', path]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`${all[1]!.name} is a symlink, not a plain file`);
   });
 
   it('is a plain tar that standard tools read', () => {
