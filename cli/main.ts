@@ -148,7 +148,7 @@ program
 
 const bundle = program
   .command('bundle')
-  .description('on a connected machine: packages, manifests and checksums for an offline install, in one archive')
+  .description('on a connected machine: the packages, binaries, images and manifests of an offline install, with checksums, in one archive')
   .addOption(fileOption())
   .option('-o, --output <file>', 'the bundle to write (e.g. cluster.kubestrap.tar)')
   .addOption(jsonOption())
