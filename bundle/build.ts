@@ -14,6 +14,7 @@ import { readIndex, type DebPackage, type DebRepository } from './deb-index.js';
 import { downloadFile, fetchBytes, sha256File } from './download.js';
 import { BUNDLE_FORMAT, type BundleFileEntry, type BundleManifest } from './format.js';
 import { exportImage, imageMemberPath, kubeadmImages } from './images.js';
+import { weaveImages } from '../templates/weave.js';
 
 export const BUNDLE_DEB_DIR = 'debs';
 export const ARCHITECTURE = 'amd64';
@@ -109,7 +110,7 @@ export async function buildBundle(model: ClusterModel, options: BuildOptions): P
     ...new Set([
       ...(await kubeadmImages(kubeadmDeb, version)),
       model.runtime.sandboxImage,
-      ...['weave-kube', 'weave-npc'].map((name) => `${model.weave.imageRepository}/${name}:${model.weave.version}`),
+      ...weaveImages(model),
       ...options.extraImages,
     ]),
   ].sort();

@@ -2,9 +2,9 @@
 // version, the OS family it was made for, Rook's manifests if Rook is on, and every
 // image the rendered cluster names. Checked before any host is touched.
 import type { ClusterModel } from '../spec/model.js';
+import { ROOK_FILES } from '../spec/versions.js';
+import { weaveImages } from '../templates/weave.js';
 import type { BundleManifest } from './format.js';
-
-export const ROOK_MANIFESTS = ['crds.yaml', 'common.yaml', 'csi-operator.yaml', 'operator.yaml'] as const;
 
 export function rookManifestPath(model: ClusterModel, name: string): string {
   return `manifests/rook-${model.rook.version}/${name}`;
@@ -18,11 +18,11 @@ export function bundleProblems(model: ClusterModel, manifest: BundleManifest): s
   if (manifest.os.family !== model.os.family) problems.push(`it was made for ${manifest.os.family} hosts, the spec has ${model.os.family} (spec.os.family)`);
   const paths = new Set(manifest.files.map((f) => f.path));
   if (model.rook.enabled) {
-    const missing = ROOK_MANIFESTS.filter((n) => !paths.has(rookManifestPath(model, n)));
+    const missing = ROOK_FILES.filter((n) => !paths.has(rookManifestPath(model, n)));
     if (missing.length) problems.push(`Rook is enabled but the bundle lacks Rook ${model.rook.version}'s ${missing.join(', ')}`);
   }
   const images = new Set(manifest.images.map((i) => i.reference));
-  const wanted = [model.runtime.sandboxImage, ...['weave-kube', 'weave-npc'].map((n) => `${model.weave.imageRepository}/${n}:${model.weave.version}`), ...(model.rook.enabled ? [model.rook.cephImage] : [])];
+  const wanted = [model.runtime.sandboxImage, ...weaveImages(model), ...(model.rook.enabled ? [model.rook.cephImage] : [])];
   const absent = wanted.filter((i) => !images.has(i));
   if (absent.length) problems.push(`it lacks the image(s) ${absent.join(', ')} that this spec runs`);
   return problems;

@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClusterModel } from '../spec/model.js';
+import { ROOK_FILES } from '../spec/versions.js';
 
-export const ROOK_FILES = ['crds.yaml', 'common.yaml', 'csi-operator.yaml', 'operator.yaml'] as const;
 
 export interface UpstreamFile {
   readonly name: string;

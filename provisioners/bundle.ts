@@ -3,24 +3,19 @@
 // from the bundle's own index only, and containerd imports the images. Nothing here
 // reaches past the hosts: the network the hosts lack is never asked for.
 import { hostRequirementsMissing } from '../bundle/host-requirements.js';
-import type { BundleManifest, HostRequirement } from '../bundle/format.js';
+import { parseRelations } from '../bundle/debian-version.js';
+import type { HostRequirement } from '../bundle/format.js';
+import type { VerifiedArchive } from '../bundle/verify.js';
 import { resumableUpload } from '../ssh/resumable-upload.js';
 import { shellQuote } from '../templates/quote.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from './host-step.js';
 import { installedQuery, parseInstalled } from './os-packages.js';
 import type { Phase } from './phase.js';
+import type { CheckResult } from './preflight/checks.js';
 
-/** A bundle checked on this machine, ready to go to the hosts. */
-export interface VerifiedBundle {
-  readonly localPath: string;
-  readonly manifest: BundleManifest;
-  /** sha256 of bundle.json: names the bundle on the hosts. */
-  readonly seal: string;
-  readonly size: number;
-  /** sha256 of the whole archive, checked on each host after the upload. */
-  readonly sha256: string;
-}
+/** A bundle checked on this machine (its seal names it on the hosts), ready to go to them. */
+export type VerifiedBundle = VerifiedArchive & { readonly localPath: string };
 
 export const BUNDLE_ROOT = '/var/lib/kubestrap/bundle';
 export const BUNDLE_APT_LIST = '/etc/apt/sources.list.d/kubestrap-bundle.list';
@@ -32,9 +27,15 @@ export function bundleDir(bundle: Pick<VerifiedBundle, 'seal'>): string {
   return `${BUNDLE_ROOT}/${bundle.seal.slice(0, 16)}`;
 }
 
+/** Whether the host has this very bundle unpacked and checked (its marker holds the seal). */
+async function unpackedOn(step: HostStep<NodeHost>, bundle: Pick<VerifiedBundle, 'seal'>): Promise<boolean> {
+  const marker = await step.probe(`cat ${bundleDir(bundle)}/${MARKER} 2>/dev/null`, { check: false, label: 'is the bundle unpacked on the host?' });
+  return marker.stdout.trim() === bundle.seal;
+}
+
 /** The preflight check for what the bundle leaves to the hosts (libc6 and the like). */
-export async function checkHostRequirements(step: HostStep<NodeHost>, requires: readonly HostRequirement[]): Promise<{ name: string; verdict: 'pass' | 'fail'; detail: string }> {
-  const names = [...new Set(requires.flatMap((r) => r.relation.split('|').map((a) => a.trim().split(/[\s(:]/)[0]!)))];
+export async function checkHostRequirements(step: HostStep<NodeHost>, requires: readonly HostRequirement[]): Promise<CheckResult> {
+  const names = [...new Set(requires.flatMap((r) => parseRelations(r.relation).flat().map((a) => a.name)))];
   const installed = names.length ? parseInstalled((await step.probe(installedQuery('debian', names), { label: 'packages the bundle expects on the host' })).stdout) : new Map<string, string>();
   const missing = hostRequirementsMissing(requires, installed);
   return missing.length
@@ -43,7 +44,7 @@ export async function checkHostRequirements(step: HostStep<NodeHost>, requires: 
 }
 
 /** The archive and its unpacked copy sit side by side until the archive is removed. */
-export function bundleSpaceVerdict(available: number, bundleBytes: number): { name: string; verdict: 'pass' | 'fail'; detail: string } {
+export function bundleSpaceVerdict(available: number, bundleBytes: number): CheckResult {
   const need = 2 * bundleBytes;
   const gib = (n: number) => `${(n / 1024 ** 3).toFixed(1)} GiB`;
   return available >= need
@@ -51,10 +52,9 @@ export function bundleSpaceVerdict(available: number, bundleBytes: number): { na
     : { name: 'bundle-space', verdict: 'fail', detail: `${gib(available)} free under ${BUNDLE_ROOT}, the bundle needs ${gib(need)} there (the archive and its unpacked copy) — free space, or give /var/lib/kubestrap its own volume` };
 }
 
-export async function checkBundleSpace(step: HostStep<NodeHost>, bundle: Pick<VerifiedBundle, 'seal' | 'size'>): Promise<{ name: string; verdict: 'pass' | 'fail'; detail: string }> {
+export async function checkBundleSpace(step: HostStep<NodeHost>, bundle: Pick<VerifiedBundle, 'seal' | 'size'>): Promise<CheckResult> {
   // A host that has this bundle unpacked already needs no room for another copy.
-  const marker = await step.probe(`cat ${bundleDir(bundle)}/${MARKER} 2>/dev/null`, { check: false, label: 'is the bundle on the host?' });
-  if (marker.stdout.trim() === bundle.seal) return { name: 'bundle-space', verdict: 'pass', detail: `the bundle is already unpacked in ${bundleDir(bundle)}` };
+  if (await unpackedOn(step, bundle)) return { name: 'bundle-space', verdict: 'pass', detail: `the bundle is already unpacked in ${bundleDir(bundle)}` };
   // The deepest existing directory on the way to BUNDLE_ROOT is where the bytes will land.
   const probe = await step.probe(`d=${BUNDLE_ROOT}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; df -P -B1 "$d" | awk 'NR == 2 { print $4 }'`, { label: `free space for the bundle under ${BUNDLE_ROOT}` });
   return bundleSpaceVerdict(Number(probe.stdout.trim()), bundle.size);
@@ -66,9 +66,8 @@ export class BundlePhase implements Phase<NodeHost> {
   constructor(private readonly bundle: VerifiedBundle) {}
 
   async check(step: HostStep<NodeHost>): Promise<boolean> {
-    const dir = bundleDir(this.bundle);
-    const state = await step.probe(`cat ${dir}/${MARKER} 2>/dev/null; cat ${BUNDLE_APT_LIST} 2>/dev/null`, { check: false, label: 'is the bundle on the host?' });
-    return state.stdout !== `${this.bundle.seal}\n${this.aptList()}`;
+    if (!(await unpackedOn(step, this.bundle))) return true;
+    return (await step.probe(`cat ${BUNDLE_APT_LIST} 2>/dev/null`, { check: false, label: "the bundle's apt source" })).stdout !== this.aptList();
   }
 
   private aptList(): string {
@@ -82,7 +81,7 @@ export class BundlePhase implements Phase<NodeHost> {
     const archive = `${BUNDLE_ROOT}/bundle.tar`;
     const q = shellQuote;
     const size = `${(this.bundle.size / 1024 / 1024).toFixed(1)} MiB`;
-    if ((await step.probe(`cat ${dir}/${MARKER} 2>/dev/null`, { check: false })).stdout.trim() !== this.bundle.seal) {
+    if (!(await unpackedOn(step, this.bundle))) {
       await step.transfer(`upload the bundle (${size}) to ${archive}`, async () => {
         const result = await resumableUpload(step.host.ssh, this.bundle.localPath, archive, { size: this.bundle.size, sha256: this.bundle.sha256 });
         if (result.startedAt.some((at) => at > 0)) step.note(`upload resumed at byte ${result.startedAt.filter((at) => at > 0).join(', ')}`);

@@ -60,3 +60,6 @@ export const ROOK_VERSIONS = {
   'v1.20.6': { cephImage: 'quay.io/ceph/ceph:v20.2.4', minMinor: 31, maxMinor: 36 },
 } as const;
 export type RookVersion = keyof typeof ROOK_VERSIONS;
+
+/** Rook's upstream manifests, in the order they are applied. */
+export const ROOK_FILES = ['crds.yaml', 'common.yaml', 'csi-operator.yaml', 'operator.yaml'] as const;

@@ -24,6 +24,13 @@ export const SUDO_WANTS_PASSWORD = /^sudo: (a password is required|a terminal is
  * fails; otherwise mode and owner are set, the file is fsynced and renamed over the
  * target, and the directory fsynced. An interrupted upload leaves the old file as it was.
  */
+/**
+ * Defines `digest` on the host: SHA-256 of stdin, hex first. OpenSSL's is several times
+ * faster than coreutils' (no SHA extensions) and is on nearly every host; sha256sum is
+ * the fallback.
+ */
+export const DIGEST_FUNCTION = 'if command -v openssl >/dev/null 2>&1; then digest() { openssl dgst -sha256 -r; }; else digest() { sha256sum; }; fi';
+
 export function atomicWriteScript(target: string, size: number, mode: number, owner?: string): string {
   const q = shellQuote;
   return [
@@ -36,9 +43,7 @@ export function atomicWriteScript(target: string, size: number, mode: number, ow
     // end the script before its EXIT trap; every way out removes the staged file.
     `trap 'rm -f "$tmp"' EXIT`,
     `trap 'rm -f "$tmp"; exit 1' HUP INT TERM PIPE`,
-    // OpenSSL's SHA-256 is several times faster than coreutils' (no SHA extensions) and
-    // is on nearly every host; sha256sum is the fallback.
-    'if command -v openssl >/dev/null 2>&1; then digest() { openssl dgst -sha256 -r; }; else digest() { sha256sum; }; fi',
+    DIGEST_FUNCTION,
     // dd with count_bytes never reads past the data, so the hash line stays on stdin.
     `got=$(dd iflag=fullblock,count_bytes count=${size} bs=1M status=none | tee "$tmp" | digest | cut -d' ' -f1)`,
     'IFS= read -r want',

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { shellQuote } from '../templates/quote.js';
 import { CommandFailedError, ConnectError, ConnectionLostError } from './errors.js';
 import type { SshHost } from './host.js';
+import { DIGEST_FUNCTION } from './remote-command.js';
 
 export interface ResumableUploadOptions {
   readonly size: number;
@@ -24,7 +25,7 @@ export interface ResumableUploadResult {
   readonly changed: boolean;
 }
 
-const DIGEST = 'if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r "$f"; else sha256sum "$f"; fi | cut -d" " -f1';
+const DIGEST = `${DIGEST_FUNCTION}; digest < "$f" | cut -d" " -f1`;
 
 export async function resumableUpload(host: SshHost, localPath: string, target: string, options: ResumableUploadOptions): Promise<ResumableUploadResult> {
   const q = shellQuote;

@@ -26,8 +26,15 @@ function weaveEnv(model: ClusterModel): object[] {
   ];
 }
 
+const weaveImage = (model: ClusterModel, name: 'weave-kube' | 'weave-npc') => `${model.weave.imageRepository}/${name}:${model.weave.version}`;
+
+/** The images Weave Net runs (what a bundle must carry). */
+export function weaveImages(model: ClusterModel): string[] {
+  return [weaveImage(model, 'weave-kube'), weaveImage(model, 'weave-npc')];
+}
+
 export function weaveManifest(model: ClusterModel): object {
-  const image = (name: string) => `${model.weave.imageRepository}/${name}:${model.weave.version}`;
+  const image = (name: 'weave-kube' | 'weave-npc') => weaveImage(model, name);
   const readRules = (apiGroup: string, resources: string[]) => ({ apiGroups: [apiGroup], resources, verbs: ['get', 'list', 'watch'] });
   const binding = (kind: string) => ({ kind, name: 'weave-net', apiGroup: 'rbac.authorization.k8s.io' });
   const subjects = [{ kind: 'ServiceAccount', name: 'weave-net', namespace: NAMESPACE }];

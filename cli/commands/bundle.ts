@@ -10,6 +10,8 @@ import { InvalidInputError } from '../phase-run.js';
 import { printWarnings, type OutputOptions } from '../report.js';
 import { ROOK_IMAGE_LIST, rookManifests } from '../upstream.js';
 import { parseImageList } from '../../bundle/images.js';
+import { rookManifestPath } from '../../bundle/coverage.js';
+import { ROOK_FILES } from '../../spec/versions.js';
 import { workDir } from '../workdir.js';
 import { ProgressLine } from '../progress-line.js';
 
@@ -23,15 +25,17 @@ export async function bundleCommand(options: OutputOptions & { file?: string; ou
   if (model.os.family !== 'debian') throw new InvalidInputError(`spec.os.family is ${model.os.family}: bundles carry Debian-family packages only so far (rpm bundles are not built yet). Nothing was done.`);
   const out = resolve(options.output);
   const progress = new ProgressLine(!options.json);
-  const upstream = model.rook.enabled ? await rookManifests(model, workDir(model.name)) : [];
-  const rookImages = model.rook.enabled ? parseImageList((await rookManifests(model, workDir(model.name), [ROOK_IMAGE_LIST]))[0]!.content, `Rook ${model.rook.version} ${ROOK_IMAGE_LIST}`) : [];
+  // Rook's manifests and its image list, through the same sha256 lock as an online up.
+  const upstream = model.rook.enabled ? await rookManifests(model, workDir(model.name), [...ROOK_FILES, ROOK_IMAGE_LIST]) : [];
+  const imageList = upstream.find((f) => f.name === ROOK_IMAGE_LIST);
+  const rookImages = imageList ? parseImageList(imageList.content, `Rook ${model.rook.version} ${ROOK_IMAGE_LIST}`) : [];
   const result = await buildBundle(model, {
     out,
     cacheDir: join(workDir(model.name), 'bundle-cache'),
     specDigest: createHash('sha256').update(JSON.stringify(loaded.spec)).digest('hex'),
     createdBy: `kubestrap ${process.env.npm_package_version ?? '0.1.0'}`,
     extraImages: rookImages,
-    manifests: upstream.map((f) => ({ path: `manifests/rook-${model.rook.version}/${f.name}`, content: f.content, source: f.url })),
+    manifests: upstream.filter((f) => f !== imageList).map((f) => ({ path: rookManifestPath(model, f.name), content: f.content, source: f.url })),
     onStep: (line) => progress.step(line),
     onProgress: (what, bytes, total) => progress.bytes(what, bytes, total),
   });

@@ -8,6 +8,7 @@ import { defaultOutputMode, failureSummary, runPhases } from '../../provisioners
 import { jsonLine } from '../../provisioners/events.js';
 import { VerifyPhase, verifyTable } from '../../provisioners/verify.js';
 import type { Provider } from '../../spec/load.js';
+import { ROOK_FILES } from '../../spec/versions.js';
 import type { ClusterModel } from '../../spec/model.js';
 import type { VerifiedBundle } from '../../provisioners/bundle.js';
 import type { ManifestFile } from '../../provisioners/rook.js';
@@ -34,7 +35,7 @@ export async function installCommand(flags: UpFlags): Promise<number> {
  * member's size and sha256, and that it fits this spec) before any host is touched.
  */
 async function offlineBundle(model: ClusterModel, flags: UpFlags): Promise<VerifiedBundle | undefined> {
-  const given = flags.bundle ? resolve(flags.bundle) : model.packages.source === 'bundle' && model.packages.bundle ? resolve(flags.file ? dirname(resolve(flags.file)) : process.cwd(), model.packages.bundle) : undefined;
+  const given = flags.bundle ? resolve(flags.bundle) : model.packages.source === 'bundle' && model.packages.bundle ? specRelative(flags, model.packages.bundle) : undefined;
   if (!given) return undefined;
   const { verifyBundle, BundleError } = await import('../../bundle/verify.js');
   const { bundleProblems } = await import('../../bundle/coverage.js');
@@ -57,9 +58,14 @@ async function offlineBundle(model: ClusterModel, flags: UpFlags): Promise<Verif
 
 async function bundledRookManifests(model: ClusterModel, bundle: VerifiedBundle): Promise<ManifestFile[]> {
   const { readMembers } = await import('../../bundle/read.js');
-  const { ROOK_MANIFESTS, rookManifestPath } = await import('../../bundle/coverage.js');
-  const members = await readMembers(bundle.localPath, (name) => ROOK_MANIFESTS.some((n) => rookManifestPath(model, n) === name));
-  return ROOK_MANIFESTS.map((name) => ({ name, content: members.get(rookManifestPath(model, name))!.toString('utf8') }));
+  const { rookManifestPath } = await import('../../bundle/coverage.js');
+  const members = await readMembers(bundle.localPath, (name) => ROOK_FILES.some((n) => rookManifestPath(model, n) === name));
+  return ROOK_FILES.map((name) => ({ name, content: members.get(rookManifestPath(model, name))!.toString('utf8') }));
+}
+
+/** A path the spec names, read relative to the spec's own directory. */
+function specRelative(flags: UpFlags, path: string): string {
+  return resolve(flags.file ? dirname(resolve(flags.file)) : process.cwd(), path);
 }
 
 async function chooseProvider(): Promise<Provider | undefined> {
@@ -127,7 +133,7 @@ export async function upCommand(flags: UpFlags): Promise<number> {
 async function addLocalBox(model: Parameters<typeof renderCluster>[0], provider: Provider, driver: VagrantDriver, flags: UpFlags): Promise<void> {
   const { file, name } = model.machines.box;
   if (!file) return;
-  const path = resolve(flags.file ? dirname(resolve(flags.file)) : process.cwd(), file);
+  const path = specRelative(flags, file);
   if ((await driver.boxes()).some((b) => b.name === name && b.provider === provider)) return;
   if (!existsSync(path)) throw new InvalidInputError(`spec.machines.box.file: ${path} does not exist, and Vagrant has no box ${name} for ${provider} — fix the path, or remove box.file to let Vagrant download ${name}. Nothing was done.`);
   if (flags.dryRun) return void process.stdout.write(`would add ${path} to Vagrant as box ${name}\n`);
