@@ -1,25 +1,37 @@
 // Builds a bundle on a connected machine: the Kubernetes packages at the spec's exact
 // version and containerd, with every dependency the hosts may lack (from the
-// configured repositories, signatures and hashes checked), an apt index over them, the
-// Kubernetes binaries (published sha256 checked), every container image the cluster
-// runs, and the upstream manifests it applies; then one archive with bundle.json.
+// configured repositories, signatures and hashes checked) and a package index over
+// them (apt's Packages or dnf's repodata), the Kubernetes binaries (published sha256
+// checked), every container image the cluster runs, and the upstream manifests it
+// applies; then one archive with bundle.json.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClusterModel } from '../spec/model.js';
 import { packageChannel } from '../spec/versions.js';
 import { writeBundle } from './archive.js';
 import { resolveClosure } from './deb-closure.js';
-import { readIndex, type DebPackage, type DebRepository } from './deb-index.js';
+import { readIndex, type DebRepository } from './deb-index.js';
 import { downloadFile, fetchBytes, sha256File } from './download.js';
-import { BUNDLE_FORMAT, type BundleFileEntry, type BundleManifest } from './format.js';
+import { BUNDLE_FORMAT, type BundleFileEntry, type BundleManifest, type HostRequirement } from './format.js';
 import { exportImage, imageMemberPath, kubeadmImages } from './images.js';
+import { resolveRpmClosure } from './rpm-closure.js';
+import { readRpmIndex, type RpmIndex, type RpmRepository } from './rpm-index.js';
+import { writeRepodata } from './rpm-repodata.js';
+import { formatEvr } from './rpm-version.js';
+import { verifyRpmSignatures } from './signature.js';
 import { weaveImages } from '../templates/weave.js';
 
 export const BUNDLE_DEB_DIR = 'debs';
+export const BUNDLE_RPM_DIR = 'rpms';
 export const ARCHITECTURE = 'amd64';
-/** What every host gets from the bundle instead of the network (Debian family). */
-export const BUNDLED_PACKAGES = ['kubelet', 'kubeadm', 'kubectl', 'cri-tools', 'kubernetes-cni', 'containerd'] as const;
+/** What every host gets from the bundle instead of the network. */
+export const BUNDLED_PACKAGES = {
+  debian: ['kubelet', 'kubeadm', 'kubectl', 'cri-tools', 'kubernetes-cni', 'containerd'],
+  // RHEL-like hosts run Docker's containerd.io, as online installs do.
+  rhel: ['kubelet', 'kubeadm', 'kubectl', 'cri-tools', 'kubernetes-cni', 'containerd.io'],
+} as const;
+const VERSIONED = new Set(['kubelet', 'kubeadm', 'kubectl']);
 /** Carried as plain binaries too, for hosts where the packages cannot be used. */
 export const BUNDLED_BINARIES = ['kubeadm', 'kubelet', 'kubectl'] as const;
 
@@ -44,20 +56,40 @@ export interface BuildOptions {
   readonly onProgress?: (what: string, bytes: number, total: number | undefined) => void;
 }
 
+export interface BundledPackage {
+  readonly name: string;
+  readonly version: string;
+}
+
 export interface BuildResult {
   readonly manifest: BundleManifest;
-  readonly packages: readonly DebPackage[];
+  readonly packages: readonly BundledPackage[];
   readonly images: readonly string[];
 }
 
-function kubernetesRepository(model: ClusterModel): string {
-  return `${model.packages.kubernetesRepository}/${packageChannel(model.kubernetes.version)}/deb/`;
+/** What the package half of a bundle adds: members, where their bytes are, and what is left to the hosts. */
+interface CollectedPackages {
+  readonly files: BundleFileEntry[];
+  readonly sources: Map<string, string>;
+  readonly packages: BundledPackage[];
+  readonly hostRequires: HostRequirement[];
 }
 
-export async function buildBundle(model: ClusterModel, options: BuildOptions): Promise<BuildResult> {
-  if (model.os.family !== 'debian') throw new Error(`bundles for ${model.os.family} hosts (rpm) are not built yet; only Debian-family hosts`);
+function kubernetesRepository(model: ClusterModel, kind: 'deb' | 'rpm'): string {
+  return `${model.packages.kubernetesRepository}/${packageChannel(model.kubernetes.version)}/${kind}/`;
+}
+
+/** A staged file of our own making (an index, a manifest) as a member. */
+function textMember(collected: Pick<CollectedPackages, 'files' | 'sources'>, staging: string, path: string, content: string | Buffer, kind: BundleFileEntry['kind'], source?: string): void {
+  const local = join(staging, path.replaceAll('/', '__'));
+  writeFileSync(local, content);
+  collected.files.push({ path, size: Buffer.byteLength(content), sha256: createHash('sha256').update(content).digest('hex'), kind, ...(source ? { source } : {}) });
+  collected.sources.set(path, local);
+}
+
+async function debPackages(model: ClusterModel, options: BuildOptions, staging: string): Promise<CollectedPackages> {
   const step = options.onStep ?? (() => undefined);
-  const k8sUrl = kubernetesRepository(model);
+  const k8sUrl = kubernetesRepository(model, 'deb');
   // The same trust as an online install: the key the repository publishes, over its URL.
   const k8s: DebRepository = { url: k8sUrl, dist: '/', components: [], key: await fetchBytes(`${k8sUrl}Release.key`) };
   const osRepo = model.packages.osRepository;
@@ -76,19 +108,92 @@ export async function buildBundle(model: ClusterModel, options: BuildOptions): P
   const version = model.kubernetes.version.text;
   const closure = resolveClosure(
     [...k8sIndex, ...osIndex],
-    BUNDLED_PACKAGES.map((name) => ((['kubelet', 'kubeadm', 'kubectl'] as string[]).includes(name) ? { name, upstreamVersion: version } : { name })),
+    BUNDLED_PACKAGES.debian.map((name) => (VERSIONED.has(name) ? { name, upstreamVersion: version } : { name })),
   );
 
-  const files: BundleFileEntry[] = [];
-  const sources = new Map<string, string>();
+  const collected: CollectedPackages = { files: [], sources: new Map(), packages: closure.packages.map((p) => ({ name: p.name, version: p.version })), hostRequires: closure.hostRequires };
   for (const p of closure.packages) {
     step(`download ${p.name} ${p.version}`);
     const local = join(options.cacheDir, 'debs', `${p.sha256.slice(0, 12)}-${p.filename}`);
     await downloadFile(p.url, local, { sha256: p.sha256, size: p.size, onProgress: (b, t) => options.onProgress?.(p.filename, b, t) });
     const path = `${BUNDLE_DEB_DIR}/${p.filename}`;
-    files.push({ path, size: p.size, sha256: p.sha256, kind: 'deb', source: p.url });
-    sources.set(path, local);
+    collected.files.push({ path, size: p.size, sha256: p.sha256, kind: 'deb', source: p.url });
+    collected.sources.set(path, local);
   }
+  // An apt index over exactly these packages, so the hosts' apt resolves them offline.
+  const index = closure.packages.map((p) => `${p.stanza.replace(/^Filename: .*$/m, `Filename: ./${p.filename}`)}\n`).join('\n');
+  textMember(collected, staging, `${BUNDLE_DEB_DIR}/Packages`, index, 'deb-index');
+  return collected;
+}
+
+function readKey(path: string, field: string, url: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch {
+    throw new Error(`${field}: cannot read ${path} — give the signing key of ${url} (the RPM-GPG-KEY file the repository publishes)`);
+  }
+}
+
+async function rpmPackages(model: ClusterModel, options: BuildOptions, staging: string): Promise<CollectedPackages> {
+  const step = options.onStep ?? (() => undefined);
+  const k8sUrl = kubernetesRepository(model, 'rpm');
+  // pkgs.k8s.io signs repomd.xml and publishes the key beside it; online installs trust that key URL too.
+  const repositories: RpmRepository[] = [
+    { url: k8sUrl, key: await fetchBytes(`${k8sUrl}repodata/repomd.xml.key`) },
+    ...model.packages.rpmRepositories.map((r, i) => ({ url: r.url, key: readKey(r.key, `spec.packages.rpmRepositories[${i}].key`, r.url) })),
+  ];
+  const indexes: RpmIndex[] = [];
+  for (const repo of repositories) {
+    step(`read the metadata of ${repo.url}`);
+    indexes.push(await readRpmIndex(repo, ARCHITECTURE));
+  }
+  const version = model.kubernetes.version.text;
+  const containerd = model.runtime.containerdVersion;
+  const closure = resolveRpmClosure(
+    indexes,
+    BUNDLED_PACKAGES.rhel.map((name) => (VERSIONED.has(name) ? { name, version } : name === 'containerd.io' && containerd ? { name, versionPrefix: containerd } : { name })),
+  );
+
+  const collected: CollectedPackages = { files: [], sources: new Map(), packages: closure.packages.map((p) => ({ name: p.name, version: formatEvr(p.evr) })), hostRequires: closure.hostRequires };
+  // createrepo_c reads the .rpms themselves: they are staged together under their member names.
+  const repoDir = join(staging, BUNDLE_RPM_DIR);
+  rmSync(repoDir, { recursive: true, force: true });
+  mkdirSync(repoDir, { recursive: true });
+  const unsigned = new Map<RpmRepository, string[]>();
+  for (const p of closure.packages) {
+    step(`download ${p.name} ${formatEvr(p.evr)}`);
+    const local = join(options.cacheDir, 'rpms', `${p.sha256.slice(0, 12)}-${p.filename}`);
+    await downloadFile(p.url, local, { sha256: p.sha256, onProgress: (b, t) => options.onProgress?.(p.filename, b, t) });
+    const index = indexes.find((i) => i.repository.url === p.repository)!;
+    if (!index.metadataSigned) unsigned.set(index.repository, [...(unsigned.get(index.repository) ?? []), local]);
+    const path = `${BUNDLE_RPM_DIR}/${p.filename}`;
+    copyFileSync(local, join(repoDir, p.filename));
+    collected.files.push({ path, size: statSync(local).size, sha256: p.sha256, kind: 'rpm', source: p.url });
+    collected.sources.set(path, join(repoDir, p.filename));
+  }
+  // A repository that does not sign its metadata signs its packages: each is checked.
+  for (const [repository, files] of unsigned) {
+    step(`check the signatures of ${files.length} package(s) from ${repository.url}`);
+    await verifyRpmSignatures(repository.key, files, `repository ${repository.url}`);
+  }
+  step("write the bundle's rpm repository (createrepo_c)");
+  for (const member of await writeRepodata(repoDir)) {
+    const local = join(repoDir, member);
+    const path = `${BUNDLE_RPM_DIR}/${member}`;
+    collected.files.push({ path, size: statSync(local).size, sha256: await sha256File(local), kind: 'rpm-metadata' });
+    collected.sources.set(path, local);
+  }
+  return collected;
+}
+
+export async function buildBundle(model: ClusterModel, options: BuildOptions): Promise<BuildResult> {
+  const step = options.onStep ?? (() => undefined);
+  const staging = join(options.cacheDir, 'staging');
+  mkdirSync(staging, { recursive: true });
+  const collected = model.os.family === 'debian' ? await debPackages(model, options, staging) : await rpmPackages(model, options, staging);
+  const { files, sources } = collected;
+  const version = model.kubernetes.version.text;
+
   // The binaries, checked against the .sha256 files published beside them.
   const binaryBase = `${model.packages.binaryRepository}/v${version}/bin/linux/${ARCHITECTURE}`;
   for (const name of BUNDLED_BINARIES) {
@@ -105,10 +210,9 @@ export async function buildBundle(model: ClusterModel, options: BuildOptions): P
 
   // The images: kubeadm's own list for this version (asked of the bundled kubeadm), the
   // sandbox image the runtime is configured with, Weave's two, and the extra ones.
-  const kubeadmDeb = sources.get(`${BUNDLE_DEB_DIR}/${closure.packages.find((p) => p.name === 'kubeadm')!.filename}`)!;
   const imageList = [
     ...new Set([
-      ...(await kubeadmImages(kubeadmDeb, version)),
+      ...(await kubeadmImages(sources.get('binaries/kubeadm')!, version)),
       model.runtime.sandboxImage,
       ...weaveImages(model),
       ...options.extraImages,
@@ -123,19 +227,7 @@ export async function buildBundle(model: ClusterModel, options: BuildOptions): P
     sources.set(path, exported.file);
     images.push({ reference, digest: exported.digest, path });
   }
-
-  // An apt index over exactly these packages, so the hosts' apt resolves them offline.
-  const index = closure.packages.map((p) => `${p.stanza.replace(/^Filename: .*$/m, `Filename: ./${p.filename}`)}\n`).join('\n');
-  const staging = join(options.cacheDir, 'staging');
-  mkdirSync(staging, { recursive: true });
-  const addText = (path: string, content: string, kind: BundleFileEntry['kind'], source?: string) => {
-    const local = join(staging, path.replaceAll('/', '__'));
-    writeFileSync(local, content);
-    files.push({ path, size: Buffer.byteLength(content), sha256: createHash('sha256').update(content).digest('hex'), kind, ...(source ? { source } : {}) });
-    sources.set(path, local);
-  };
-  addText(`${BUNDLE_DEB_DIR}/Packages`, index, 'deb-index');
-  for (const m of options.manifests) addText(m.path, m.content, 'manifest', m.source);
+  for (const m of options.manifests) textMember(collected, staging, m.path, m.content, 'manifest', m.source);
 
   const manifest: BundleManifest = {
     format: BUNDLE_FORMAT,
@@ -143,12 +235,12 @@ export async function buildBundle(model: ClusterModel, options: BuildOptions): P
     cluster: model.name,
     specDigest: options.specDigest,
     kubernetesVersion: version,
-    os: { family: 'debian', architecture: ARCHITECTURE },
+    os: { family: model.os.family, architecture: ARCHITECTURE },
     files,
     images,
-    hostRequires: closure.hostRequires,
+    hostRequires: collected.hostRequires,
   };
   step(`write ${options.out}`);
   await writeBundle(options.out, manifest, sources);
-  return { manifest, packages: closure.packages, images: imageList };
+  return { manifest, packages: collected.packages, images: imageList };
 }

@@ -3,12 +3,9 @@
 // it lists, then the Packages stanzas. Flat repositories (`deb URL ./`, as pkgs.k8s.io
 // is) and dists/SUITE/COMPONENT ones both.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { execa } from 'execa';
 import { fetchBytes } from './download.js';
+import { RepositoryError, verifyClearsigned } from './signature.js';
 
 export interface DebRepository {
   readonly url: string;
@@ -36,38 +33,11 @@ export interface DebPackage {
   readonly stanza: string;
 }
 
-export class RepositoryError extends Error {
-  readonly exitCode = 1;
-}
-
 const isFlat = (repo: DebRepository) => repo.dist === './' || repo.dist === '/' || repo.dist.endsWith('/');
 const base = (url: string) => url.replace(/\/+$/, '');
 
 function releaseUrl(repo: DebRepository): string {
   return isFlat(repo) ? `${base(repo.url)}/${repo.dist.replace(/^\.?\/$/, '')}` : `${base(repo.url)}/dists/${repo.dist}/`;
-}
-
-const missingGpg = (where: string) => new RepositoryError(`${where}: gpgv and gpg are needed to check repository signatures (Debian/Ubuntu: apt-get install gpgv gpg)`);
-
-/** Verifies a clearsigned InRelease with gpgv and returns the signed text only. */
-async function verifiedRelease(repo: DebRepository, inRelease: Buffer, where: string): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'kubestrap-gpgv-'));
-  try {
-    let keyring = join(dir, 'key.gpg');
-    if (repo.key.subarray(0, 40).toString('latin1').includes('-----BEGIN PGP')) {
-      writeFileSync(join(dir, 'key.asc'), repo.key);
-      const dearmored = await execa('gpg', ['--batch', '--homedir', dir, '--dearmor', '--output', keyring, join(dir, 'key.asc')], { reject: false });
-      if (dearmored.code === 'ENOENT') throw missingGpg(where);
-      if (dearmored.exitCode !== 0) throw new RepositoryError(`${where}: cannot read its signing key: ${dearmored.stderr.trim()}`);
-    } else writeFileSync(keyring, repo.key);
-    writeFileSync(join(dir, 'InRelease'), inRelease);
-    const result = await execa('gpgv', ['--keyring', keyring, '--output', join(dir, 'Release'), join(dir, 'InRelease')], { reject: false });
-    if (result.code === 'ENOENT') throw missingGpg(where);
-    if (result.exitCode !== 0) throw new RepositoryError(`${where}: InRelease is not signed by the repository's key: ${result.stderr.trim().split('\n').slice(-2).join(' ')}`);
-    return readFileSync(join(dir, 'Release'), 'utf8');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 function releaseHashes(release: string): Map<string, { sha256: string; size: number }> {
@@ -107,7 +77,7 @@ export function parseStanzas(text: string): Map<string, string>[] {
 export async function readIndex(repo: DebRepository, architecture: string): Promise<DebPackage[]> {
   const where = `repository ${repo.url} ${repo.dist}`;
   const releaseBase = releaseUrl(repo);
-  const release = await verifiedRelease(repo, await fetchBytes(`${releaseBase}InRelease`), where);
+  const release = await verifyClearsigned(repo.key, await fetchBytes(`${releaseBase}InRelease`), 'InRelease', where);
   const hashes = releaseHashes(release);
   const indexPaths = isFlat(repo) ? [''] : repo.components.map((c) => `${c}/binary-${architecture}/`);
   const packages: DebPackage[] = [];

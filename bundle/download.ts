@@ -11,6 +11,9 @@ export class DownloadError extends Error {
   readonly exitCode = 1;
 }
 
+/** The server answered 404: nothing there (optional files such as a detached signature). */
+export class NotFoundError extends DownloadError {}
+
 export interface DownloadOptions {
   readonly sha256?: string;
   readonly size?: number;
@@ -26,7 +29,7 @@ export async function fetchBytes(url: string, attempts = 4): Promise<Buffer> {
   for (let attempt = 1; ; attempt++) {
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(120_000) });
-      if (response.status === 404) throw new DownloadError(`GET ${url}: HTTP 404 (not there — check the repository URL and version)`);
+      if (response.status === 404) throw new NotFoundError(`GET ${url}: HTTP 404 (not there — check the repository URL and version)`);
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       return Buffer.from(await response.arrayBuffer());
     } catch (error) {
@@ -34,6 +37,16 @@ export async function fetchBytes(url: string, attempts = 4): Promise<Buffer> {
       if (attempt >= attempts) throw new DownloadError(`GET ${url} failed ${attempts} times, the last: ${(error as Error).message}`);
       await sleep(500 * 2 ** attempt);
     }
+  }
+}
+
+/** Like fetchBytes, but a 404 means "not published here" and gives undefined. */
+export async function fetchIfPresent(url: string): Promise<Buffer | undefined> {
+  try {
+    return await fetchBytes(url);
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
   }
 }
 
@@ -59,7 +72,7 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
         headers: have > 0 ? { range: `bytes=${have}-` } : {},
         signal: AbortSignal.timeout(options.timeoutMs ?? 30 * 60_000),
       });
-      if (response.status === 404) throw new DownloadError(`GET ${url}: HTTP 404 (not there — check the source URL and version)`);
+      if (response.status === 404) throw new NotFoundError(`GET ${url}: HTTP 404 (not there — check the source URL and version)`);
       if (response.status === 416 && options.size !== undefined && have === options.size) {
         // The .part is already whole; only its check remains.
       } else {

@@ -11,20 +11,23 @@ export const SEAL_NAME = 'bundle.json.sha256';
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 // Members live under fixed top-level directories; no absolute paths, no `..`.
-const MemberPath = z.string().regex(/^(debs|binaries|images|manifests)\/[A-Za-z0-9._+~:%-]+(\/[A-Za-z0-9._+~:%-]+)*$/).refine((p) => !p.split('/').includes('..'), 'no .. in member paths');
+const MemberPath = z.string().regex(/^(debs|rpms|binaries|images|manifests)\/[A-Za-z0-9._+~:%-]+(\/[A-Za-z0-9._+~:%-]+)*$/).refine((p) => !p.split('/').includes('..'), 'no .. in member paths');
 
 const BundleFile = z.strictObject({
   path: MemberPath,
   size: z.int().nonnegative(),
   sha256: Sha256,
-  kind: z.enum(['deb', 'deb-index', 'binary', 'image', 'manifest']),
+  kind: z.enum(['deb', 'deb-index', 'rpm', 'rpm-metadata', 'binary', 'image', 'manifest']),
   /** Where it was fetched from, for the record. */
   source: z.string().optional(),
 });
 
 const Requirement = z.strictObject({
   name: z.string(),
-  /** A Debian relation such as `libc6 (>= 2.34)`, as the package that needs it wrote it. */
+  /**
+   * As the package that needs it wrote it: a Debian relation such as `libc6 (>= 2.34)`,
+   * or an rpm dependency such as `glibc >= 2.34`, `libc.so.6(GLIBC_2.34)(64bit)`, `/bin/sh`.
+   */
   relation: z.string(),
   neededBy: z.string(),
 });
@@ -42,7 +45,8 @@ export const BundleManifestSchema = z.strictObject({
   images: z.array(z.strictObject({ reference: z.string(), digest: z.string().regex(/^sha256:[0-9a-f]{64}$/), path: MemberPath })),
   /**
    * Dependencies the bundle does not carry because every host of the OS has them
-   * (Priority required/important) or the repositories did not offer them; `install`
+   * (Debian: Priority required/important; rpm: comps group core and what it requires)
+   * or the repositories did not offer them; `install`
    * checks them on each host before it changes anything.
    */
   hostRequires: z.array(Requirement),

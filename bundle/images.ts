@@ -1,10 +1,10 @@
 // The container images a cluster runs, and their export for the bundle. The list comes
 // from the authorities: kubeadm itself (`kubeadm config images list` of the bundled
-// kubeadm, for the exact version), Weave's two images, and Rook's published images.txt.
+// kubeadm binary, for the exact version), Weave's two images, and Rook's published images.txt.
 // Each image is copied with skopeo from its registry (or the mirror the spec names for
 // that registry) into a docker-archive that keeps the canonical name, so containerd on
 // the host knows it under the name the kubelet asks for.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, renameSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -19,17 +19,18 @@ export interface RegistryMirror {
 }
 
 const missingTool = (tool: string, why: string) =>
-  new ImageError(`${tool} is needed to ${why} (Debian/Ubuntu: apt-get install ${tool === 'dpkg-deb' ? 'dpkg' : tool}); kubestrap bundle runs on Linux`);
+  new ImageError(`${tool} is needed to ${why} (Debian/Ubuntu: apt-get install ${tool}); kubestrap bundle runs on Linux`);
 
-/** What `kubeadm config images list` of the bundled kubeadm package says for this version. */
-export async function kubeadmImages(kubeadmDeb: string, version: string): Promise<string[]> {
+/** What `kubeadm config images list` of the bundled kubeadm binary says for this version. */
+export async function kubeadmImages(kubeadmBinary: string, version: string): Promise<string[]> {
+  // A private executable copy: the cached download keeps its own mode.
   const dir = mkdtempSync(join(tmpdir(), 'kubestrap-kubeadm-'));
   try {
-    const unpacked = await execa('dpkg-deb', ['-x', kubeadmDeb, dir], { reject: false });
-    if (unpacked.code === 'ENOENT') throw missingTool('dpkg-deb', "unpack kubeadm and ask it for the cluster's images");
-    if (unpacked.exitCode !== 0) throw new ImageError(`cannot unpack ${kubeadmDeb}: ${unpacked.stderr.trim()}`);
-    const listed = await execa(join(dir, 'usr/bin/kubeadm'), ['config', 'images', 'list', '--kubernetes-version', `v${version}`], { reject: false });
-    if (listed.exitCode !== 0) throw new ImageError(`kubeadm ${version} config images list failed: ${`${listed.stderr}`.trim().split('\n').slice(-3).join(' ')}`);
+    const kubeadm = join(dir, 'kubeadm');
+    copyFileSync(kubeadmBinary, kubeadm);
+    chmodSync(kubeadm, 0o755);
+    const listed = await execa(kubeadm, ['config', 'images', 'list', '--kubernetes-version', `v${version}`], { reject: false });
+    if (listed.exitCode !== 0) throw new ImageError(`kubeadm ${version} config images list failed: ${`${listed.stderr || listed.message}`.trim().split('\n').slice(-3).join(' ')}`);
     const images = `${listed.stdout}`.split('\n').map((l) => l.trim()).filter(Boolean);
     const bad = images.find((i) => !IMAGE_REFERENCE.test(i));
     if (bad) throw new ImageError(`kubeadm ${version} config images list printed "${bad}", not an image reference`);

@@ -1,16 +1,15 @@
 // Offline installs from a bundle: every host gets the archive (resumable upload), checks
-// every member against bundle.json on its own disk, and unpacks it; apt then installs
-// from the bundle's own index only, and containerd imports the images. Nothing here
+// every member against bundle.json on its own disk, and unpacks it; apt or dnf then
+// installs from the bundle's own index only, and containerd imports the images. Nothing here
 // reaches past the hosts: the network the hosts lack is never asked for.
-import { hostRequirementsMissing } from '../bundle/host-requirements.js';
-import { parseRelations } from '../bundle/debian-version.js';
+import { hostRequirementsMissing, requiredNames, rpmRequirementsMissing } from '../bundle/host-requirements.js';
 import type { HostRequirement } from '../bundle/format.js';
 import type { VerifiedArchive } from '../bundle/verify.js';
 import { resumableUpload } from '../ssh/resumable-upload.js';
 import { shellQuote } from '../templates/quote.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from './host-step.js';
-import { installedQuery, parseInstalled } from './os-packages.js';
+import { BUNDLE_SOURCE_FILE, bundleSourceFile, installedQuery, parseInstalled, rpmProvidesQuery, parseRpmProvides } from './os-packages.js';
 import type { Phase } from './phase.js';
 import type { CheckResult } from './preflight/checks.js';
 
@@ -18,9 +17,6 @@ import type { CheckResult } from './preflight/checks.js';
 export type VerifiedBundle = VerifiedArchive & { readonly localPath: string };
 
 export const BUNDLE_ROOT = '/var/lib/kubestrap/bundle';
-export const BUNDLE_APT_LIST = '/etc/apt/sources.list.d/kubestrap-bundle.list';
-/** apt options that make the bundle's index the only source: no other repository is read. */
-export const BUNDLE_ONLY_APT = `-o Dir::Etc::sourcelist=${BUNDLE_APT_LIST} -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`;
 const MARKER = '.kubestrap-verified';
 
 export function bundleDir(bundle: Pick<VerifiedBundle, 'seal'>): string {
@@ -33,11 +29,13 @@ async function unpackedOn(step: HostStep<NodeHost>, bundle: Pick<VerifiedBundle,
   return marker.stdout.trim() === bundle.seal;
 }
 
-/** The preflight check for what the bundle leaves to the hosts (libc6 and the like). */
-export async function checkHostRequirements(step: HostStep<NodeHost>, requires: readonly HostRequirement[]): Promise<CheckResult> {
-  const names = [...new Set(requires.flatMap((r) => parseRelations(r.relation).flat().map((a) => a.name)))];
-  const installed = names.length ? parseInstalled((await step.probe(installedQuery('debian', names), { label: 'packages the bundle expects on the host' })).stdout) : new Map<string, string>();
-  const missing = hostRequirementsMissing(requires, installed);
+/** The preflight check for what the bundle leaves to the hosts (libc6, glibc and the like). */
+export async function checkHostRequirements(step: HostStep<NodeHost>, family: 'debian' | 'rhel', requires: readonly HostRequirement[]): Promise<CheckResult> {
+  const names = requiredNames(family, requires);
+  const label = 'packages the bundle expects on the host';
+  let missing: HostRequirement[] = [];
+  if (names.length && family === 'debian') missing = hostRequirementsMissing(requires, parseInstalled((await step.probe(installedQuery('debian', names), { label })).stdout));
+  else if (names.length) missing = rpmRequirementsMissing(requires, parseRpmProvides((await step.probe(rpmProvidesQuery(names), { label })).stdout));
   return missing.length
     ? { name: 'bundle-deps', verdict: 'fail', detail: `the bundle needs, and this host lacks: ${missing.map((r) => `${r.relation} (for ${r.neededBy})`).join('; ')} — install them from the OS media, or build the bundle against this OS release` }
     : { name: 'bundle-deps', verdict: 'pass', detail: `${requires.length} package(s) the bundle expects are installed` };
@@ -65,15 +63,14 @@ export class BundlePhase implements Phase<NodeHost> {
 
   constructor(private readonly bundle: VerifiedBundle) {}
 
-  async check(step: HostStep<NodeHost>): Promise<boolean> {
-    if (!(await unpackedOn(step, this.bundle))) return true;
-    return (await step.probe(`cat ${BUNDLE_APT_LIST} 2>/dev/null`, { check: false, label: "the bundle's apt source" })).stdout !== this.aptList();
+  private get family(): 'debian' | 'rhel' {
+    return this.bundle.manifest.os.family;
   }
 
-  private aptList(): string {
-    // trusted=yes: every file was checked on this host against bundle.json, whose seal
-    // kubestrap checked before the upload; the archive itself carries no apt signature.
-    return `deb [trusted=yes] file:${bundleDir(this.bundle)}/debs ./\n`;
+  async check(step: HostStep<NodeHost>): Promise<boolean> {
+    if (!(await unpackedOn(step, this.bundle))) return true;
+    const source = await step.probe(`cat ${BUNDLE_SOURCE_FILE[this.family]} 2>/dev/null`, { check: false, label: "the bundle's package source" });
+    return source.stdout !== bundleSourceFile(this.family, bundleDir(this.bundle));
   }
 
   async run(step: HostStep<NodeHost>): Promise<void> {
@@ -108,7 +105,7 @@ export class BundlePhase implements Phase<NodeHost> {
         { stdin: sums, timeoutMs: 60 * 60_000 },
       );
     }
-    await step.putFile(BUNDLE_APT_LIST, this.aptList(), { mode: 0o644 });
+    await step.putFile(BUNDLE_SOURCE_FILE[this.family], bundleSourceFile(this.family, dir), { mode: 0o644 });
   }
 }
 

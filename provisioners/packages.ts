@@ -7,8 +7,7 @@ import type { RenderedFile } from '../templates/render.js';
 import { shellQuote } from '../templates/quote.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from './host-step.js';
-import { BUNDLE_APT_LIST, BUNDLE_ONLY_APT } from './bundle.js';
-import { APT_GET, installedQuery, parseInstalled } from './os-packages.js';
+import { APT_GET, BUNDLE_ONLY, BUNDLE_SOURCE_FILE, installedQuery, parseInstalled } from './os-packages.js';
 import type { Phase } from './phase.js';
 import { renderedFile } from './rendered-files.js';
 
@@ -17,6 +16,12 @@ const HELPERS = ['cri-tools', 'kubernetes-cni'] as const;
 const APT_KEY = '/etc/apt/keyrings/kubernetes-apt-keyring.asc';
 const APT_LIST = '/etc/apt/sources.list.d/kubernetes.list';
 const YUM_REPO = '/etc/yum.repos.d/kubernetes.repo';
+
+/** dnf's install of the Kubernetes packages at `version`, from their repository or the bundle's. */
+export function dnfKubernetesInstall(version: string, fromBundle: boolean): string {
+  // Online, the repository's exclude= holds the packages back; --disableexcludes lifts it for this install only.
+  return `dnf install -y ${fromBundle ? BUNDLE_ONLY.rhel : '--disableexcludes=kubernetes'} ${PINNED.map((p) => `${p}-${version}`).join(' ')} ${HELPERS.join(' ')}`;
+}
 
 export class PackagesPhase implements Phase<NodeHost> {
   readonly title = 'Kubernetes packages';
@@ -35,8 +40,7 @@ export class PackagesPhase implements Phase<NodeHost> {
     const version = this.model.kubernetes.version.text;
     const fromBundle = this.model.packages.source === 'bundle';
     // From a bundle the bundle's index (put in place by the bundle phase) is the only source.
-    if (fromBundle && family !== 'debian') throw new Error('bundles carry Debian packages only; rpm bundles are not built yet');
-    if (fromBundle) await step.probe(`test -s ${BUNDLE_APT_LIST}`, { label: 'the bundle is on the host' });
+    if (fromBundle) await step.probe(`test -s ${BUNDLE_SOURCE_FILE[family]}`, { label: 'the bundle is on the host' });
     else if (family === 'debian') await this.aptRepository(step);
     else await step.putFile(YUM_REPO, this.yumRepo(), { mode: 0o644 });
 
@@ -44,7 +48,7 @@ export class PackagesPhase implements Phase<NodeHost> {
     const stale = PINNED.filter((p) => !installed.get(p)?.startsWith(`${version}-`));
     const missing = HELPERS.filter((p) => !installed.has(p));
     if (stale.length || missing.length) {
-      await step.change(`install ${[...stale.map((p) => `${p} ${version}`), ...missing].join(', ')}${fromBundle ? ' from the bundle' : ''}`, family === 'debian' ? this.aptInstall(version, fromBundle) : this.dnfInstall(version), {
+      await step.change(`install ${[...stale.map((p) => `${p} ${version}`), ...missing].join(', ')}${fromBundle ? ' from the bundle' : ''}`, family === 'debian' ? this.aptInstall(version, fromBundle) : dnfKubernetesInstall(version, fromBundle), {
         timeoutMs: 20 * 60_000,
       });
     }
@@ -84,7 +88,7 @@ export class PackagesPhase implements Phase<NodeHost> {
   private aptInstall(version: string, fromBundle: boolean): string {
     // Only the one list: online, the Kubernetes repository alone is refreshed; from a
     // bundle, apt reads nothing but the bundle's index and never goes to the network.
-    const only = fromBundle ? BUNDLE_ONLY_APT : `-o Dir::Etc::sourcelist=${APT_LIST} -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`;
+    const only = fromBundle ? BUNDLE_ONLY.debian : `-o Dir::Etc::sourcelist=${APT_LIST} -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`;
     const where = fromBundle ? 'the bundle' : this.repository('deb');
     return [
       'set -e',
@@ -93,10 +97,6 @@ export class PackagesPhase implements Phase<NodeHost> {
       `[ -n "$v" ] || { echo "kubeadm ${version} is not in ${where} (apt-cache madison kubeadm lists: $(apt-cache ${only} madison kubeadm | awk '{ print $3 }' | head -n 5 | tr '\\n' ' '))" >&2; exit 1; }`,
       `${APT_GET} -q ${fromBundle ? `${only} ` : ''}install -y --no-install-recommends --allow-change-held-packages kubelet="$v" kubeadm="$v" kubectl="$v" ${HELPERS.join(' ')}`,
     ].join('\n');
-  }
-
-  private dnfInstall(version: string): string {
-    return `dnf install -y --disableexcludes=kubernetes ${PINNED.map((p) => `${p}-${version}`).join(' ')} ${HELPERS.join(' ')}`;
   }
 
   private yumRepo(): string {

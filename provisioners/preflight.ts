@@ -33,7 +33,7 @@ export class PreflightPhase implements Phase<NodeHost> {
     const output = await step.probe(factsScript(node.hostname), { label: 'gather preflight facts', timeoutMs: 60_000 });
     const checks = evaluate(parseFacts(output.stdout), node, this.model, THRESHOLDS[profileFor(this.model)]);
     const { bundle } = this.options;
-    if (bundle) checks.push(await checkHostRequirements(step, bundle.requires), await checkBundleSpace(step, bundle));
+    if (bundle) checks.push(await checkHostRequirements(step, this.model.os.family, bundle.requires), await checkBundleSpace(step, bundle));
     const results = applyIgnores(checks, this.options.ignore ?? []);
     this.reports.push({ host: step.host.name, results });
     for (const r of results) if (r.verdict !== 'pass') step.note(`${r.verdict}: ${r.name}: ${r.detail}`);

@@ -6,7 +6,6 @@ import type { RenderedFile } from '../templates/render.js';
 import { shellQuote } from '../templates/quote.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from './host-step.js';
-import { BUNDLE_ONLY_APT } from './bundle.js';
 import { installCommand, installedQuery, parseInstalled } from './os-packages.js';
 import type { Phase } from './phase.js';
 import { renderedFile } from './rendered-files.js';
@@ -38,7 +37,7 @@ export class RuntimePhase implements Phase<NodeHost> {
       }
       const target = wanted ? `${pkg}${family === 'debian' ? '=' : '-'}${wanted}*` : pkg;
       const fromBundle = this.model.packages.source === 'bundle';
-      await step.change(`install ${target}${fromBundle ? ' from the bundle' : ''}`, installCommand(family, [target], fromBundle ? BUNDLE_ONLY_APT : undefined), { timeoutMs: 20 * 60_000 });
+      await step.change(`install ${target}${fromBundle ? ' from the bundle' : ''}`, installCommand(family, [target], fromBundle), { timeoutMs: 20 * 60_000 });
     } else if (wanted && !installed.startsWith(wanted)) {
       throw new Error(`${step.host.name}: containerd ${installed} is installed, the spec wants ${wanted} (spec.runtime.containerd.version); upgrade or remove it, or change the spec`);
     }

@@ -11,9 +11,11 @@
 # for the end-to-end test on real Vagrant: libvirt-daemon-system, libvirt-clients,
 # dnsmasq-base and iptables (libvirt's networks), qemu-utils (the test box's qcow2).
 # For bundles: skopeo (copies images) and docker-registry (the registry the bundle test
-# pushes its images to), gpgv (checks repository signatures).
+# pushes its images to), gpgv (checks repository signatures); for rpm bundles: rpm
+# (rpmkeys checks package signatures; rpmbuild and rpmsign make the test packages),
+# createrepo-c (the bundle's repodata) and dnf (installs from the bundle in the test).
 set -euo pipefail
-packages=(ruby vagrant vagrant-libvirt systemd containerd shellcheck debootstrap iproute2 openssh-client procps systemd-container apt-utils gnupg gpgv qemu-system-x86 e2fsprogs busybox-static libvirt-daemon-system libvirt-clients dnsmasq-base iptables qemu-utils skopeo docker-registry)
+packages=(ruby vagrant vagrant-libvirt systemd containerd shellcheck debootstrap iproute2 openssh-client procps systemd-container apt-utils gnupg gpgv qemu-system-x86 e2fsprogs busybox-static libvirt-daemon-system libvirt-clients dnsmasq-base iptables qemu-utils skopeo docker-registry rpm createrepo-c dnf)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

@@ -99,6 +99,7 @@ export interface ClusterModel {
     readonly bundle?: string;
     readonly kubernetesRepository: string;
     readonly osRepository: { readonly url: string; readonly suite: string; readonly components: readonly string[]; readonly key: string };
+    readonly rpmRepositories: readonly { readonly url: string; readonly key: string }[];
     readonly binaryRepository: string;
     readonly registryMirrors: Readonly<Record<string, { readonly url: string }>>;
   };
@@ -274,6 +275,7 @@ export function buildModel(spec: ClusterSpec): ClusterModel {
       ...(s.packages.bundle ? { bundle: s.packages.bundle } : {}),
       kubernetesRepository: s.packages.kubernetesRepository.replace(/\/+$/, ''),
       osRepository: { ...s.packages.osRepository, url: s.packages.osRepository.url.replace(/\/+$/, '') },
+      rpmRepositories: s.packages.rpmRepositories.map((r) => ({ url: r.url.replace(/\/+$/, ''), key: r.key })),
       binaryRepository: s.packages.binaryRepository.replace(/\/+$/, ''),
       registryMirrors: s.packages.registryMirrors,
     },

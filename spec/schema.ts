@@ -227,7 +227,21 @@ const Packages = z
         key: z.string().min(1).default('/usr/share/keyrings/debian-archive-keyring.gpg').meta({ description: "The repository's signing key (a file on the machine that runs kubestrap bundle)." }),
       })
       .prefault({})
-      .meta({ description: '`kubestrap bundle` takes containerd, runc and their dependencies from here (Debian-family hosts): your OS release and its mirror.' }),
+      .meta({ description: '`kubestrap bundle` takes containerd, runc and their dependencies from here (Debian-family hosts; RHEL-like hosts: rpmRepositories): your OS release and its mirror.' }),
+    rpmRepositories: z
+      .array(
+        z.strictObject({
+          url: z
+            .string()
+            .regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, { message: 'must be an http(s) URL without spaces or quotes: the directory holding repodata/, e.g. https://download.docker.com/linux/centos/9/x86_64/stable' }),
+          key: z.string().min(1).meta({ description: "The repository's signing key (a file on the machine that runs kubestrap bundle), e.g. RPM-GPG-KEY-AlmaLinux-9." }),
+        }),
+      )
+      .default([])
+      .meta({
+        description:
+          "`kubestrap bundle` for RHEL-like hosts takes containerd.io and what the Kubernetes packages need from these yum repositories (a baseurl each): Docker CE's, and your OS release's BaseOS and AppStream. The key checks repomd.xml.asc, or each .rpm where a repository signs packages only.",
+      }),
     binaryRepository: z
       .string()
       .regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, { message: 'must be an http(s) URL without spaces or quotes, e.g. https://dl.k8s.io/release' })

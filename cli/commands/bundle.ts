@@ -22,7 +22,11 @@ export async function bundleCommand(options: OutputOptions & { file?: string; ou
   const loaded = await loadClusterSpec(options.file);
   const { model } = loaded;
   printWarnings(loaded.warnings, options);
-  if (model.os.family !== 'debian') throw new InvalidInputError(`spec.os.family is ${model.os.family}: bundles carry Debian-family packages only so far (rpm bundles are not built yet). Nothing was done.`);
+  if (model.os.family === 'rhel' && !model.packages.rpmRepositories.length) {
+    throw new InvalidInputError(
+      `${loaded.file}: spec.packages.rpmRepositories is empty, and a bundle for rhel hosts needs the repositories containerd.io and the packages' dependencies come from — add them, e.g.\n  rpmRepositories:\n    - { url: https://download.docker.com/linux/centos/9/x86_64/stable, key: docker.gpg }\n    - { url: https://repo.almalinux.org/almalinux/9/BaseOS/x86_64/os, key: RPM-GPG-KEY-AlmaLinux-9 }\nNothing was done.`,
+    );
+  }
   const out = resolve(options.output);
   const progress = new ProgressLine(!options.json);
   // Rook's manifests and its image list, through the same sha256 lock as an online up.

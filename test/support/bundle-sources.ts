@@ -1,5 +1,5 @@
 // What a connected machine's `kubestrap bundle` reads from, served by the test itself:
-// the package mirror (the caller's), dl.k8s.io-shaped binaries with their .sha256, a
+// the Debian package mirror (the caller's, if any; rpm repositories come from rpm-repos.ts), dl.k8s.io-shaped binaries with their .sha256, a
 // registry holding an image the test built under every name the cluster runs, and
 // Rook's manifests and images.txt over HTTP.
 import { createHash } from 'node:crypto';
@@ -18,12 +18,12 @@ export interface BundleSources {
   readonly registry: string;
   /** Rook's manifestBase. */
   readonly rookUrl: string;
-  /** The spec's `packages:` block pointing at these sources (two-space indented, as under spec:). */
+  /** The spec's `packages:` block pointing at these sources (two-space indented, as under spec:); its deb repositories only with a mirror. */
   readonly packagesYaml: string;
   stop(): Promise<void>;
 }
 
-export async function startBundleSources(mirror: AptMirror, work: string, version: string): Promise<BundleSources> {
+export async function startBundleSources(mirror: AptMirror | undefined, work: string, version: string): Promise<BundleSources> {
   const rook = await serveDirectory(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6'));
   const binDir = join(work, 'dl', `v${version}/bin/linux/amd64`);
   mkdirSync(binDir, { recursive: true });
@@ -50,13 +50,16 @@ export async function startBundleSources(mirror: AptMirror, work: string, versio
     ].sort();
     for (const reference of images) registry.push(image, reference);
     const address = registry.address;
-    const packagesYaml = `  packages:
-    kubernetesRepository: ${JSON.stringify(mirror.kubernetesRepository)}
+    const debRepositories = mirror
+      ? `    kubernetesRepository: ${JSON.stringify(mirror.kubernetesRepository)}
     osRepository:
       url: ${JSON.stringify(`${mirror.url}/debian`)}
       suite: ./
       key: ${JSON.stringify(join(mirror.dir, 'www/debian/Release.key'))}
-    binaryRepository: ${JSON.stringify(binaries.url)}
+`
+      : '';
+    const packagesYaml = `  packages:
+${debRepositories}    binaryRepository: ${JSON.stringify(binaries.url)}
     registryMirrors:
 ${['registry.k8s.io', 'docker.io', 'quay.io', 'gcr.io'].map((r) => `      ${r}:\n        url: http://${address}/${r}\n`).join('')}`;
     const [b, r] = [binaries, registry];
