@@ -24,7 +24,6 @@ import { weaveImages } from '../templates/weave.js';
 
 export const BUNDLE_DEB_DIR = 'debs';
 export const BUNDLE_RPM_DIR = 'rpms';
-export const ARCHITECTURE = 'amd64';
 /** What every host gets from the bundle instead of the network. */
 export const BUNDLED_PACKAGES = {
   debian: ['kubelet', 'kubeadm', 'kubectl', 'cri-tools', 'kubernetes-cni', 'containerd'],
@@ -102,9 +101,9 @@ async function debPackages(model: ClusterModel, options: BuildOptions, staging: 
   const os: DebRepository = { url: osRepo.url, dist: osRepo.suite, components: osRepo.components, key: osKey };
 
   step(`read the index of ${k8sUrl}`);
-  const k8sIndex = await readIndex(k8s, ARCHITECTURE);
+  const k8sIndex = await readIndex(k8s, model.os.architecture);
   step(`read the index of ${osRepo.url} ${osRepo.suite}`);
-  const osIndex = await readIndex(os, ARCHITECTURE);
+  const osIndex = await readIndex(os, model.os.architecture);
   const version = model.kubernetes.version.text;
   const closure = resolveClosure(
     [...k8sIndex, ...osIndex],
@@ -145,7 +144,7 @@ async function rpmPackages(model: ClusterModel, options: BuildOptions, staging: 
   const indexes: RpmIndex[] = [];
   for (const repo of repositories) {
     step(`read the metadata of ${repo.url}`);
-    indexes.push(await readRpmIndex(repo, ARCHITECTURE));
+    indexes.push(await readRpmIndex(repo, model.os.architecture));
   }
   const version = model.kubernetes.version.text;
   const containerd = model.runtime.containerdVersion;
@@ -195,13 +194,14 @@ export async function buildBundle(model: ClusterModel, options: BuildOptions): P
   const version = model.kubernetes.version.text;
 
   // The binaries, checked against the .sha256 files published beside them.
-  const binaryBase = `${model.packages.binaryRepository}/v${version}/bin/linux/${ARCHITECTURE}`;
+  const architecture = model.os.architecture;
+  const binaryBase = `${model.packages.binaryRepository}/v${version}/bin/linux/${architecture}`;
   for (const name of BUNDLED_BINARIES) {
     const url = `${binaryBase}/${name}`;
     const published = (await fetchBytes(`${url}.sha256`)).toString('utf8').trim().split(/\s+/)[0] ?? '';
     if (!/^[0-9a-f]{64}$/.test(published)) throw new Error(`${url}.sha256 holds no sha256 ("${published.slice(0, 80)}")`);
     step(`download ${name} ${version} (binary)`);
-    const local = join(options.cacheDir, 'binaries', `${published.slice(0, 12)}-${name}`);
+    const local = join(options.cacheDir, 'binaries', `${published.slice(0, 12)}-${name}-${architecture}`);
     const got = await downloadFile(url, local, { sha256: published, onProgress: (b, t) => options.onProgress?.(name, b, t) });
     const path = `binaries/${name}`;
     files.push({ path, size: got.size, sha256: got.sha256, kind: 'binary', source: url });
@@ -221,7 +221,7 @@ export async function buildBundle(model: ClusterModel, options: BuildOptions): P
   const images: BundleManifest['images'] = [];
   for (const reference of imageList) {
     step(`copy image ${reference}`);
-    const exported = await exportImage(reference, model.packages.registryMirrors, join(options.cacheDir, 'images'));
+    const exported = await exportImage(reference, architecture, model.packages.registryMirrors, join(options.cacheDir, 'images', architecture));
     const path = imageMemberPath(reference);
     files.push({ path, size: statSync(exported.file).size, sha256: await sha256File(exported.file), kind: 'image', source: `docker://${exported.from}@${exported.digest}` });
     sources.set(path, exported.file);
@@ -235,7 +235,7 @@ export async function buildBundle(model: ClusterModel, options: BuildOptions): P
     cluster: model.name,
     specDigest: options.specDigest,
     kubernetesVersion: version,
-    os: { family: model.os.family, architecture: ARCHITECTURE },
+    os: { family: model.os.family, architecture },
     files,
     images,
     hostRequires: collected.hostRequires,

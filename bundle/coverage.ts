@@ -1,5 +1,5 @@
 // Whether a (verified) bundle can install this spec's cluster: the same Kubernetes
-// version, the OS family it was made for, Rook's manifests if Rook is on, and every
+// version, the OS family and architecture it was made for, Rook's manifests if Rook is on, and every
 // image the rendered cluster names. Checked before any host is touched.
 import type { ClusterModel } from '../spec/model.js';
 import { ROOK_FILES } from '../spec/versions.js';
@@ -16,6 +16,7 @@ export function bundleProblems(model: ClusterModel, manifest: BundleManifest): s
     problems.push(`it holds Kubernetes ${manifest.kubernetesVersion}, the spec wants ${model.kubernetes.version.text} (spec.kubernetes.version)`);
   }
   if (manifest.os.family !== model.os.family) problems.push(`it was made for ${manifest.os.family} hosts, the spec has ${model.os.family} (spec.os.family)`);
+  if (manifest.os.architecture !== model.os.architecture) problems.push(`it holds ${manifest.os.architecture} packages and images, the spec has ${model.os.architecture} hosts (spec.os.architecture)`);
   const paths = new Set(manifest.files.map((f) => f.path));
   if (model.rook.enabled) {
     const missing = ROOK_FILES.filter((n) => !paths.has(rookManifestPath(model, n)));

@@ -79,10 +79,13 @@ export interface ExportedImage {
   readonly file: string;
 }
 
-/** Copies one image (linux/amd64) into `cacheDir`; an unchanged digest reuses the earlier copy. */
-export async function exportImage(reference: string, mirrors: Readonly<Record<string, RegistryMirror>>, cacheDir: string): Promise<ExportedImage> {
+/**
+ * Copies one image, for linux/`architecture` (the platform's manifest when the image is
+ * multi-platform), into `cacheDir`; an unchanged digest reuses the earlier copy.
+ */
+export async function exportImage(reference: string, architecture: 'amd64' | 'arm64', mirrors: Readonly<Record<string, RegistryMirror>>, cacheDir: string): Promise<ExportedImage> {
   const { source, tlsVerify } = pullFrom(reference, mirrors);
-  const platform = ['--override-os', 'linux', '--override-arch', 'amd64'];
+  const platform = ['--override-os', 'linux', '--override-arch', architecture];
   const tls = (flag: string) => (tlsVerify ? [] : [`${flag}=false`]);
   const digest = (await skopeo(['inspect', ...platform, ...tls('--tls-verify'), '--retry-times', '3', '--format', '{{.Digest}}', `docker://${source}`], `cannot find ${reference} at ${source}`)).trim();
   if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new ImageError(`skopeo inspect ${source} gave no digest ("${digest}")`);

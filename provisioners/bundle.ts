@@ -41,6 +41,20 @@ export async function checkHostRequirements(step: HostStep<NodeHost>, family: 'd
     : { name: 'bundle-deps', verdict: 'pass', detail: `${requires.length} package(s) the bundle expects are installed` };
 }
 
+/** `uname -m` in Debian's names, as bundles name architectures. */
+const MACHINE_ARCHITECTURE: Record<string, string> = { x86_64: 'amd64', aarch64: 'arm64', arm64: 'arm64' };
+
+export function bundleArchitectureVerdict(machine: string, architecture: string): CheckResult {
+  const host = MACHINE_ARCHITECTURE[machine] ?? machine;
+  return host === architecture
+    ? { name: 'bundle-arch', verdict: 'pass', detail: `the host is ${machine}, the bundle is for ${architecture}` }
+    : { name: 'bundle-arch', verdict: 'fail', detail: `the host is ${machine} (${host}), the bundle holds ${architecture} packages and images — set spec.os.architecture: ${host} and build the bundle again` };
+}
+
+export async function checkBundleArchitecture(step: HostStep<NodeHost>, architecture: string): Promise<CheckResult> {
+  return bundleArchitectureVerdict((await step.probe('uname -m', { label: "the host's architecture" })).stdout.trim(), architecture);
+}
+
 /** The archive and its unpacked copy sit side by side until the archive is removed. */
 export function bundleSpaceVerdict(available: number, bundleBytes: number): CheckResult {
   const need = 2 * bundleBytes;

@@ -33,7 +33,7 @@ export interface UpOptions {
 export function hostPhases(model: ClusterModel, files: readonly RenderedFile[], options: Pick<UpOptions, 'ignorePreflight' | 'bundle'>): Phase<NodeHost>[] {
   const { bundle } = options;
   return [
-    new PreflightPhase(model, { ignore: options.ignorePreflight ?? [], ...(bundle ? { bundle: { requires: bundle.manifest.hostRequires, seal: bundle.seal, size: bundle.size } } : {}) }),
+    new PreflightPhase(model, { ignore: options.ignorePreflight ?? [], ...(bundle ? { bundle: { requires: bundle.manifest.hostRequires, seal: bundle.seal, size: bundle.size, architecture: bundle.manifest.os.architecture } } : {}) }),
     ...(bundle ? [new BundlePhase(bundle)] : []),
     new HostprepPhase(model, files),
     new RuntimePhase(model, files),

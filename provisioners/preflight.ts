@@ -2,7 +2,7 @@
 // checked; the phase fails afterwards if any check failed, so the report is complete.
 import type { HostRequirement } from '../bundle/format.js';
 import type { ClusterModel } from '../spec/model.js';
-import { checkBundleSpace, checkHostRequirements } from './bundle.js';
+import { checkBundleArchitecture, checkBundleSpace, checkHostRequirements } from './bundle.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from './host-step.js';
 import type { Phase } from './phase.js';
@@ -25,7 +25,7 @@ export class PreflightPhase implements Phase<NodeHost> {
 
   constructor(
     private readonly model: ClusterModel,
-    private readonly options: { ignore?: readonly string[]; bundle?: { readonly requires: readonly HostRequirement[]; readonly seal: string; readonly size: number } } = {},
+    private readonly options: { ignore?: readonly string[]; bundle?: { readonly requires: readonly HostRequirement[]; readonly seal: string; readonly size: number; readonly architecture: string } } = {},
   ) {}
 
   async run(step: HostStep<NodeHost>): Promise<void> {
@@ -33,7 +33,7 @@ export class PreflightPhase implements Phase<NodeHost> {
     const output = await step.probe(factsScript(node.hostname), { label: 'gather preflight facts', timeoutMs: 60_000 });
     const checks = evaluate(parseFacts(output.stdout), node, this.model, THRESHOLDS[profileFor(this.model)]);
     const { bundle } = this.options;
-    if (bundle) checks.push(await checkHostRequirements(step, this.model.os.family, bundle.requires), await checkBundleSpace(step, bundle));
+    if (bundle) checks.push(await checkBundleArchitecture(step, bundle.architecture), await checkHostRequirements(step, this.model.os.family, bundle.requires), await checkBundleSpace(step, bundle));
     const results = applyIgnores(checks, this.options.ignore ?? []);
     this.reports.push({ host: step.host.name, results });
     for (const r of results) if (r.verdict !== 'pass') step.note(`${r.verdict}: ${r.name}: ${r.detail}`);

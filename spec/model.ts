@@ -68,7 +68,7 @@ export interface ClusterModel {
     readonly linkedClones: boolean;
     readonly libvirt: { readonly driver: 'kvm' | 'qemu'; readonly storagePool: string; readonly emulatorPath?: string; readonly isolated: boolean };
   };
-  readonly os: { readonly family: 'debian' | 'rhel' };
+  readonly os: { readonly family: 'debian' | 'rhel'; readonly architecture: 'amd64' | 'arm64' };
   readonly runtime: {
     readonly containerdVersion?: string;
     /** containerd 2.x reads config version 3; 1.x reads version 2. */
@@ -246,7 +246,7 @@ export function buildModel(spec: ClusterSpec): ClusterModel {
         isolated: s.machines.libvirt.isolated,
       },
     },
-    os: { family: s.os.family },
+    os: { family: s.os.family, architecture: s.os.architecture },
     runtime: {
       ...(s.runtime.containerd.version ? { containerdVersion: s.runtime.containerd.version } : {}),
       containerdConfigVersion: containerdMajor >= 2 ? 3 : 2,

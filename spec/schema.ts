@@ -156,6 +156,10 @@ const Machines = z.strictObject({
 
 const Os = z.strictObject({
   family: z.enum(['debian', 'rhel']).default('debian').meta({ description: 'debian covers Debian and Ubuntu; rhel covers RHEL, AlmaLinux, Rocky.' }),
+  architecture: z
+    .enum(['amd64', 'arm64'])
+    .default('amd64')
+    .meta({ description: "The hosts' CPU architecture (Debian's names; rpm's x86_64/aarch64): what `kubestrap bundle` collects packages, binaries and images for. Online installs let each host's package manager choose." }),
 });
 
 const Runtime = z.strictObject({

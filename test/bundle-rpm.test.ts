@@ -136,7 +136,7 @@ describe.skipIf(unavailable)(`rpm bundle from local sources${unavailable ? ` (sk
   let manifest: BundleManifest;
 
   const kubestrap = (args: string[]) => runAsync(process.execPath, [CLI, ...args], { cwd: work, env: { ...process.env, NO_COLOR: '1' }, timeoutMs: 600_000 });
-  const specText = (keys: { docker?: string; os?: string } = {}) => `apiVersion: kubestrap.dev/v1alpha1
+  const specText = (keys: { docker?: string; os?: string } = {}, architecture = 'amd64') => `apiVersion: kubestrap.dev/v1alpha1
 kind: Cluster
 metadata:
   name: offline-rhel
@@ -145,6 +145,7 @@ spec:
     version: ${VERSION}
   os:
     family: rhel
+    architecture: ${architecture}
   machines:
     provider: existing
     network: 10.215.0.0/24
@@ -219,7 +220,9 @@ ${sources.packagesYaml.replace(
     expect(manifest.os).toEqual({ family: 'rhel', architecture: 'amd64' });
     const rpms = manifest.files.filter((f) => f.kind === 'rpm');
     expect(rpms).toHaveLength(13);
-    expect(manifest.files.filter((f) => f.kind === 'rpm-metadata').map((f) => f.path.replace(/[0-9a-f]{64}-/, ''))).toEqual([
+    // The repositories hold aarch64 builds of the same packages too.
+    expect(rpms.filter((f) => !/\.(x86_64|noarch)\.rpm$/.test(f.path))).toEqual([]);
+    expect(manifest.files.filter((f) => f.kind === 'rpm-metadata').map((f) => f.path.replace(/[0-9a-f]{64}-/, '')).sort()).toEqual([
       'rpms/repodata/filelists.xml.gz',
       'rpms/repodata/other.xml.gz',
       'rpms/repodata/primary.xml.gz',
@@ -243,6 +246,38 @@ ${sources.packagesYaml.replace(
     expect((await kubestrap(['bundle', '-f', 'cluster.yaml', '-o', again])).status).toBe(0);
     const digest = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
     expect(digest(again)).toBe(digest(bundlePath));
+  });
+
+  it("for arm64 hosts: the aarch64 packages, the arm64 binaries and each image's arm64 manifest", { timeout: 600_000 }, async () => {
+    writeFileSync(join(work, 'arm64.yaml'), specText({}, 'arm64'));
+    const arm64Path = join(work, 'arm64.kubestrap.tar');
+    const result = await kubestrap(['bundle', '-f', 'arm64.yaml', '-o', arm64Path, '--json']);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const all = await tarMembers(arm64Path);
+    const arm64 = JSON.parse(all[0]!.data.toString('utf8')) as BundleManifest;
+    expect(arm64.os).toEqual({ family: 'rhel', architecture: 'arm64' });
+    const rpms = arm64.files.filter((f) => f.kind === 'rpm').map((f) => f.path);
+    expect(rpms).toHaveLength(13);
+    expect(rpms.filter((p) => !/\.(aarch64|noarch)\.rpm$/.test(p))).toEqual([]);
+    const published = readFileSync(join(work, 'dl', `v${VERSION}`, 'bin/linux/arm64/kubeadm'));
+    expect(arm64.files.find((f) => f.path === 'binaries/kubeadm')!.sha256).toBe(createHash('sha256').update(published).digest('hex'));
+    // The same multi-platform images (the digest recorded is the registry's, of the
+    // index), each exported as its arm64 image, not the amd64 one.
+    expect(arm64.images).toEqual(manifest.images);
+    const member = (m: BundleManifest, path: string) => m.files.find((f) => f.path === path)!.sha256;
+    for (const image of arm64.images) expect(member(arm64, image.path)).not.toBe(member(manifest, image.path));
+    const pause = arm64.images.find((i) => i.reference.startsWith('registry.k8s.io/pause:'))!;
+    const archive = join(work, 'pause-arm64.tar');
+    writeFileSync(archive, all.find((m) => m.name === pause.path)!.data);
+    const inner = await tarMembers(archive);
+    const config = (JSON.parse(inner.find((m) => m.name === 'manifest.json')!.data.toString()) as { Config: string }[])[0]!.Config;
+    expect(JSON.parse(inner.find((m) => m.name === config)!.data.toString())).toMatchObject({ architecture: 'arm64', os: 'linux' });
+
+    // An arm64 bundle for the amd64 spec: refused before any host is reached.
+    const refused = await kubestrap(['install', '--bundle', arm64Path, '-f', 'cluster.yaml']);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('it holds arm64 packages and images, the spec has amd64 hosts (spec.os.architecture)');
   });
 
   /** The bundle's rpms/ unpacked where the host would have it, and an empty root for dnf. */

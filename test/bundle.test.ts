@@ -15,7 +15,7 @@ import type { DebPackage } from '../bundle/deb-index.js';
 import { compareVersions, parseRelations } from '../bundle/debian-version.js';
 import { downloadFile } from '../bundle/download.js';
 import { exportImage } from '../bundle/images.js';
-import { bundleSpaceVerdict } from '../provisioners/bundle.js';
+import { bundleArchitectureVerdict, bundleSpaceVerdict } from '../provisioners/bundle.js';
 import type { BundleManifest } from '../bundle/format.js';
 import { AptMirror } from './harness/apt-mirror.js';
 import { harnessUnavailable } from './harness/hosts.js';
@@ -104,6 +104,18 @@ describe('what a bundle leaves to the hosts', () => {
   });
 });
 
+describe('the architecture a bundle is for, on a host', () => {
+  it("passes a host whose uname -m is the bundle's architecture, and names the spec field otherwise", () => {
+    expect(bundleArchitectureVerdict('x86_64', 'amd64').verdict).toBe('pass');
+    expect(bundleArchitectureVerdict('aarch64', 'arm64').verdict).toBe('pass');
+    expect(bundleArchitectureVerdict('aarch64', 'amd64')).toEqual({
+      name: 'bundle-arch',
+      verdict: 'fail',
+      detail: 'the host is aarch64 (arm64), the bundle holds amd64 packages and images — set spec.os.architecture: arm64 and build the bundle again',
+    });
+  });
+});
+
 describe('room for the bundle on a host', () => {
   it('needs twice the bundle (the archive and its unpacked copy), and says how much there is', () => {
     expect(bundleSpaceVerdict(3 * 1024 ** 3, 1024 ** 3).verdict).toBe('pass');
@@ -134,7 +146,7 @@ describe('bundle command input', () => {
     const path = process.env.PATH;
     process.env.PATH = '/nonexistent';
     try {
-      await expect(exportImage('registry.k8s.io/pause:3.10.1', {}, mkdtempSync(join(tmpdir(), 'no-skopeo-')))).rejects.toThrow('skopeo is needed to copy container images into the bundle (Debian/Ubuntu: apt-get install skopeo)');
+      await expect(exportImage('registry.k8s.io/pause:3.10.1', 'amd64', {}, mkdtempSync(join(tmpdir(), 'no-skopeo-')))).rejects.toThrow('skopeo is needed to copy container images into the bundle (Debian/Ubuntu: apt-get install skopeo)');
     } finally {
       process.env.PATH = path;
     }

@@ -1,7 +1,8 @@
 // What a connected machine's `kubestrap bundle` reads from, served by the test itself:
-// the Debian package mirror (the caller's, if any; rpm repositories come from rpm-repos.ts), dl.k8s.io-shaped binaries with their .sha256, a
-// registry holding an image the test built under every name the cluster runs, and
-// Rook's manifests and images.txt over HTTP.
+// the Debian package mirror (the caller's, if any; rpm repositories: rpm-repos.ts),
+// dl.k8s.io-shaped binaries with their .sha256 for amd64 and arm64, a registry holding
+// a multi-platform (amd64, arm64) image the test built under every name the cluster
+// runs, and Rook's manifests and images.txt over HTTP.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,19 +26,22 @@ export interface BundleSources {
 
 export async function startBundleSources(mirror: AptMirror | undefined, work: string, version: string): Promise<BundleSources> {
   const rook = await serveDirectory(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6'));
-  const binDir = join(work, 'dl', `v${version}/bin/linux/amd64`);
-  mkdirSync(binDir, { recursive: true });
-  for (const name of ['kubeadm', 'kubelet', 'kubectl']) {
-    const content = readFileSync(join(REPO_ROOT, 'test/doubles', name));
-    writeFileSync(join(binDir, name), content);
-    writeFileSync(join(binDir, `${name}.sha256`), createHash('sha256').update(content).digest('hex'));
+  for (const architecture of ['amd64', 'arm64']) {
+    const binDir = join(work, 'dl', `v${version}/bin/linux/${architecture}`);
+    mkdirSync(binDir, { recursive: true });
+    for (const name of ['kubeadm', 'kubelet', 'kubectl']) {
+      // The arm64 files differ by a comment, so a test can tell which one a bundle took.
+      const content = Buffer.concat([readFileSync(join(REPO_ROOT, 'test/doubles', name)), Buffer.from(architecture === 'arm64' ? '\n# the arm64 build of this test double\n' : '')]);
+      writeFileSync(join(binDir, name), content);
+      writeFileSync(join(binDir, `${name}.sha256`), createHash('sha256').update(content).digest('hex'));
+    }
   }
   let binaries: StaticServer | undefined;
   let registry: TestRegistry | undefined;
   try {
     binaries = await serveDirectory(join(work, 'dl'));
     registry = await TestRegistry.start();
-    const image = buildProbeImage(join(work, 'probe.tar'));
+    const image = buildProbeImage(join(work, 'probe.tar'), undefined, ['amd64', 'arm64']);
     const rookImages = readFileSync(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6/images.txt'), 'utf8').split('\n').filter(Boolean);
     const images = [
       ...['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'].map((c) => `registry.k8s.io/${c}:v${version}`),

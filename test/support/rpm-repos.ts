@@ -1,6 +1,6 @@
-// Three rpm repositories the rpm bundle tests serve themselves, shaped like the real
-// ones a RHEL-like site bundles from, built with the real tools (rpmbuild, createrepo_c,
-// gpg, rpmsign):
+// Three rpm repositories the rpm bundle tests serve themselves, shaped like the real ones
+// a RHEL-like site bundles from (x86_64 and aarch64 packages side by side), built with
+// the real tools (rpmbuild, createrepo_c, gpg, rpmsign):
 //  - pkgs.k8s.io's layout (BASE/v1.34/rpm/): kubelet/kubeadm/kubectl wrapping the test
 //    doubles, two kubelet releases, cri-tools, kubernetes-cni; repomd.xml signed, its
 //    key published beside it as repodata/repomd.xml.key;
@@ -22,7 +22,8 @@ interface TestRpm {
   readonly version: string;
   readonly release: string;
   readonly epoch?: number;
-  readonly arch?: 'x86_64' | 'noarch';
+  /** Default: built for x86_64 and aarch64 both, as multi-architecture repositories are. */
+  readonly arch?: 'noarch';
   readonly requires?: readonly string[];
   readonly provides?: readonly string[];
   /** Installed path → content. */
@@ -31,7 +32,8 @@ interface TestRpm {
 
 const sh = (cmd: string, args: readonly string[], env: Record<string, string> = {}) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }).toString();
 
-function buildRpm(pkg: TestRpm, top: string): string {
+/** `arch`: the target of a per-architecture package (rpmbuild --target), or noarch. */
+function buildRpm(pkg: TestRpm, top: string, arch: 'x86_64' | 'aarch64' | 'noarch'): string {
   const files = pkg.files ?? { [`/usr/share/doc/${pkg.name}/README`]: `${pkg.name} (kubestrap test package)\n` };
   const install = Object.entries(files)
     .map(([path], i) => `mkdir -p %{buildroot}$(dirname ${path})\ninstall -m 0755 %{_sourcedir}/${pkg.name}-${i} %{buildroot}${path}`)
@@ -45,7 +47,7 @@ function buildRpm(pkg: TestRpm, top: string): string {
     ...(pkg.epoch ? [`Epoch: ${pkg.epoch}`] : []),
     'Summary: kubestrap test package',
     'License: Apache-2.0',
-    `BuildArch: ${pkg.arch ?? 'x86_64'}`,
+    ...(arch === 'noarch' ? ['BuildArch: noarch'] : []),
     ...(pkg.requires ?? []).map((r) => `Requires: ${r}`),
     ...(pkg.provides ?? []).map((p) => `Provides: ${p}`),
     // The test packages carry scripts, not ELF files: nothing for rpm to find on its own.
@@ -59,8 +61,7 @@ function buildRpm(pkg: TestRpm, top: string): string {
   ].join('\n');
   const specFile = join(top, `${pkg.name}-${pkg.version}-${pkg.release}.spec`);
   writeFileSync(specFile, `${spec}\n`);
-  sh('rpmbuild', ['-bb', '--define', `_topdir ${top}`, '--define', '_buildhost kubestrap-test', '--define', 'source_date_epoch_from_changelog 0', specFile], { SOURCE_DATE_EPOCH: '1700000000' });
-  const arch = pkg.arch ?? 'x86_64';
+  sh('rpmbuild', ['-bb', ...(arch === 'noarch' ? [] : ['--target', arch]), '--define', `_topdir ${top}`, '--define', '_buildhost kubestrap-test', '--define', 'source_date_epoch_from_changelog 0', specFile], { SOURCE_DATE_EPOCH: '1700000000' });
   return join(top, 'RPMS', arch, `${pkg.name}-${pkg.version}-${pkg.release}.${arch}.rpm`);
 }
 
@@ -168,7 +169,7 @@ export async function startRpmRepos(work: string, version: string): Promise<RpmR
   const osKey = newKey(join(keys, 'os'), 'os');
   const strangerKey = newKey(join(keys, 'stranger'), 'stranger');
   const top = join(work, 'rpmbuild');
-  const build = (list: readonly TestRpm[]) => list.map((p) => buildRpm(p, top));
+  const build = (list: readonly TestRpm[]) => list.flatMap((p) => (p.arch === 'noarch' ? [buildRpm(p, top, 'noarch')] : [buildRpm(p, top, 'x86_64'), buildRpm(p, top, 'aarch64')]));
 
   const channel = `v${version.split('.').slice(0, 2).join('.')}`;
   const k8sDir = join(www, 'k8s', channel, 'rpm');
