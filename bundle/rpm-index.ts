@@ -111,7 +111,7 @@ function entry(a: Record<string, string>): RpmDependency {
 
 export function parsePrimary(text: string, repositoryUrl: string, arches: readonly string[], where: string): RpmPackage[] {
   const packages: RpmPackage[] = [];
-  type Draft = { -readonly [K in keyof RpmPackage]: RpmPackage[K] } & { checksumType: string; locationBase?: string; requires: RpmDependency[]; provides: RpmDependency[]; files: string[] };
+  type Draft = { -readonly [K in keyof RpmPackage]: RpmPackage[K] } & { checksumType: string; requires: RpmDependency[]; provides: RpmDependency[]; files: string[] };
   let p: Draft | undefined;
   walkXml(text, where, {
     open: (name, a, path) => {
@@ -144,7 +144,7 @@ export function parsePrimary(text: string, repositoryUrl: string, arches: readon
       else if (name === 'package') {
         if (arches.includes(p.arch)) {
           if (p.checksumType !== 'sha256') throw new RepositoryError(`${where}: ${p.name} has a ${p.checksumType || 'missing'} checksum in primary.xml; kubestrap checks packages by sha256`);
-          const { checksumType: _t, locationBase: _b, ...done } = p;
+          const { checksumType: _type, ...done } = p;
           packages.push(done);
         }
         p = undefined;

@@ -22,7 +22,9 @@ export class ProgressLine {
     this.lastDraw = now;
     const width = 30;
     const bar = total ? `[${'#'.repeat(Math.round((bytes / total) * width)).padEnd(width, '.')}] ${mib(bytes)}/${mib(total)} MiB` : `${mib(bytes)} MiB`;
-    process.stderr.write(`\r\x1b[K${bar} ${what}`.slice(0, (process.stderr.columns ?? 100) + 4));
+    // A terminal that does not know its width (a serial console, script(1)) says 0 columns.
+    const columns = process.stderr.columns || 100;
+    process.stderr.write(`\r\x1b[K${bar} ${what}`.slice(0, columns + 4));
     this.drawn = true;
   }
 

@@ -316,6 +316,19 @@ ${sources.packagesYaml}`;
     expect(result.stdout).toMatch(new RegExp(`ok — ${manifest.files.length} files, .* MiB, every size and sha256 as bundle.json lists them; Kubernetes ${VERSION} for cluster offline`));
   });
 
+  it('draws a progress bar in place on a terminal, and none when output is not one', async () => {
+    const { CI: _ci, ...env } = process.env;
+    // util-linux script(1) gives the command a pseudo-terminal, as a user's shell would.
+    const command = [process.execPath, CLI, 'bundle', 'verify', bundlePath].map((a) => `'${a}'`).join(' ');
+    const onTty = await runAsync('script', ['-qec', command, '/dev/null'], { cwd: work, env: { ...env, NO_COLOR: '1' } });
+    expect(onTty.status).toBe(0);
+    expect(onTty.stdout).toMatch(/\r\x1b\[K\[[#.]{30}\] \d+\.\d\/\d+\.\d MiB verify (debs|images|binaries|manifests)\//);
+    // The bar is wiped before the verdict, which stands on a clean line.
+    expect(onTty.stdout).toMatch(/\r\x1b\[K[^\r]*: ok — /);
+    const piped = await kubestrap(['bundle', 'verify', bundlePath]);
+    expect(piped.stderr).not.toContain('\r');
+  });
+
   const damaged = (name: string, change: (archive: Buffer) => Buffer): string => {
     const path = join(work, name);
     writeFileSync(path, change(Buffer.from(readFileSync(bundlePath))));

@@ -1,15 +1,18 @@
 // The lab user's whole experience on real Vagrant + libvirt (qemu TCG): `kubestrap up`
 // on 1 control-plane + 1 worker with an extra disk each, `status`, `ssh`,
-// `kubeconfig`, a second `up` that changes nothing, `rebuild`, and `destroy` leaving
-// nothing in libvirt. The VMs boot a box built from the cached Debian root; their
-// networks are isolated (no NAT), so packages come from the test's own mirror on this
-// machine, and the kubeadm boundary is the doubles' (test/doubles).
+// `kubeconfig`, a second `up` that changes nothing, `rebuild` from an airgap bundle,
+// and `destroy` leaving nothing in libvirt. The VMs boot a box built from the cached
+// Debian root; their networks are isolated (no NAT), so packages come from the test's
+// own mirror on this machine — and, for the rebuild, from the bundle alone, with that
+// mirror and every other source stopped. The kubeadm boundary is the doubles'
+// (test/doubles).
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AptMirror } from './harness/apt-mirror.js';
 import { Libvirt, libvirtUnavailable } from './harness/libvirt.js';
 import { buildLibvirtBox } from './harness/vagrant-box.js';
+import { startBundleSources } from './support/bundle-sources.js';
 import { REPO_ROOT, SHARED_REFERENCE } from './support/fixtures.js';
 import { serveDirectory, type StaticServer } from './support/static-server.js';
 import { runAsync, type Ran } from './support/tools.js';
@@ -19,7 +22,8 @@ const CLUSTER = 'ksvt';
 const NETWORK = '10.219.0';
 const BOX = 'kubestrap-test/debian12';
 
-function spec(emulator: string, pool: string, repository: string, rookBase: string): string {
+/** `packages`: the spec's packages block (two-space indented, as under spec:). */
+function spec(emulator: string, pool: string, packages: string, rookBase: string): string {
   // One emulated CPU for the worker: this machine has two real ones for both VMs.
   const node = (name: string, role: string, ip: string) => `      - name: ${name}
         role: ${role}
@@ -48,8 +52,7 @@ spec:
       emulatorPath: ${emulator}
       isolated: true
     nodes:
-${node('cp', 'control-plane', '10')}${node('worker', 'worker', '21')}  packages:
-    kubernetesRepository: ${JSON.stringify(repository)}
+${node('cp', 'control-plane', '10')}${node('worker', 'worker', '21')}${packages}
   storage:
     rook:
       enabled: true
@@ -59,8 +62,8 @@ ${node('cp', 'control-plane', '10')}${node('worker', 'worker', '21')}  packages:
 
 describe.skipIf(unavailable)(`kubestrap up / status / rebuild / destroy on real Vagrant + libvirt${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
   let libvirt: Libvirt;
-  let mirror: AptMirror;
-  let upstream: StaticServer;
+  let mirror: AptMirror | undefined;
+  let upstream: StaticServer | undefined;
   let dir: string;
   const timings: Record<string, number> = {};
 
@@ -71,13 +74,24 @@ describe.skipIf(unavailable)(`kubestrap up / status / rebuild / destroy on real 
     libvirt = await Libvirt.start(join(dir, 'libvirt'));
     // The VMs reach this machine at the private network's .1, which libvirt creates
     // during `vagrant up`; so the mirror listens on every address of this machine.
-    mirror = await AptMirror.start('0.0.0.0', '1.34.2');
-    const vmMirror = mirror.url.replace('0.0.0.0', `${NETWORK}.1`);
+    const started = await AptMirror.start('0.0.0.0', '1.34.2');
+    mirror = started;
+    const vmMirror = started.url.replace('0.0.0.0', `${NETWORK}.1`);
     // kubestrap up adds it to Vagrant (spec.machines.box.file), as in an offline lab.
-    await buildLibvirtBox(join(dir, 'debian12.box'), (root) => mirror.configureRoot(root, vmMirror));
+    await buildLibvirtBox(join(dir, 'debian12.box'), (root) => started.configureRoot(root, vmMirror));
     mkdirSync(join(dir, 'vagrant.d'));
     upstream = await serveDirectory(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6'));
-    writeFileSync(join(dir, 'cluster.yaml'), spec(libvirt.emulator, libvirt.pool, `${vmMirror}/core:/stable:`, upstream.url));
+    writeFileSync(join(dir, 'cluster.yaml'), spec(libvirt.emulator, libvirt.pool, `  packages:\n    kubernetesRepository: ${JSON.stringify(`${vmMirror}/core:/stable:`)}`, upstream.url));
+    // The airgap bundle the rebuild installs from, made on "the connected machine" (this
+    // one) from the same mirror, a registry and Rook's files, all stopped once it is made.
+    const sources = await startBundleSources(started, dir, '1.34.2');
+    try {
+      writeFileSync(join(dir, 'bundle.yaml'), spec(libvirt.emulator, libvirt.pool, sources.packagesYaml.trimEnd(), sources.rookUrl));
+      const made = await cli('bundle', '-f', 'bundle.yaml', '-o', 'offline.kubestrap.tar', '--json');
+      if (made.status !== 0) throw new Error(`kubestrap bundle failed: ${made.stderr}`);
+    } finally {
+      await sources.stop();
+    }
   }, 1_200_000);
 
   afterAll(async () => {
@@ -176,14 +190,22 @@ describe.skipIf(unavailable)(`kubestrap up / status / rebuild / destroy on real 
     expect(domains()).toHaveLength(2);
   });
 
-  it('rebuild makes new machines from the same render and the cluster comes back identical', { timeout: 1_500_000 }, async (context) => {
+  it('rebuild from an airgap bundle makes new machines from the same render and the cluster comes back identical', { timeout: 1_500_000 }, async (context) => {
     needsCluster(context);
     const before = readFileSync(join(work(), 'manifest.json'), 'utf8');
     const uuid = () => readFileSync(join(work(), '.vagrant/machines/cp/libvirt/id'), 'utf8');
     const oldId = uuid();
-    const result = await cli('rebuild', '-f', 'cluster.yaml', '--yes');
+    // Nothing but the bundle: the package mirror and Rook's server go away, and the
+    // networks have no NAT, so any fetch from anywhere would fail the rebuild.
+    await mirror?.stop();
+    mirror = undefined;
+    await upstream?.close();
+    upstream = undefined;
+    const result = await cli('rebuild', '-f', 'cluster.yaml', '--yes', '--bundle', 'offline.kubestrap.tar');
     expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
     expect(result.stdout).toContain('Machines (vagrant up, libvirt, in parallel)');
+    expect(result.stdout).toContain('Bundle onto the hosts (upload, check, unpack)');
+    expect(result.stdout).toContain('Container images (from the bundle)');
     expect(uuid()).not.toBe(oldId);
     expect(readFileSync(join(work(), 'manifest.json'), 'utf8')).toBe(before);
     const status = await cli('status', '-f', 'cluster.yaml', '--json');
