@@ -14,11 +14,12 @@ import { resolveRpmClosure } from '../bundle/rpm-closure.js';
 import type { RpmIndex, RpmPackage } from '../bundle/rpm-index.js';
 import { parseRpmRelation } from '../bundle/rpm-relation.js';
 import { compareEvr, parseEvr, rpmvercmp } from '../bundle/rpm-version.js';
+import { verifyRpmSignatures } from '../bundle/signature.js';
 import { BUNDLE_SOURCE_FILE, bundleSourceFile, installCommand, parseRpmProvides, rpmProvidesQuery } from '../provisioners/os-packages.js';
 import { dnfKubernetesInstall } from '../provisioners/packages.js';
 import { startBundleSources, type BundleSources } from './support/bundle-sources.js';
 import { REPO_ROOT } from './support/fixtures.js';
-import { startRpmRepos, type RpmRepos } from './support/rpm-repos.js';
+import { rpmFiles, startRpmRepos, type RpmRepos } from './support/rpm-repos.js';
 import { tarMembers } from './support/tar.js';
 import { missingTools, run, runAsync } from './support/tools.js';
 
@@ -323,6 +324,14 @@ ${sources.packagesYaml.replace(
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(/nothing provides libc\.so\.6/);
     expect(installed(root)).toEqual([]);
+  });
+
+  it('an unsigned package does not pass the package signature check on its digests alone', async () => {
+    // Docker's test repository signs its metadata, not its packages.
+    const unsigned = join(repos.docker.dir, rpmFiles(repos.docker.dir)[0]!);
+    await expect(verifyRpmSignatures(readFileSync(repos.docker.key), [unsigned], 'repository docker')).rejects.toThrow(/is not signed by the repository's key/);
+    const signed = join(repos.os.dir, rpmFiles(repos.os.dir)[0]!);
+    await expect(verifyRpmSignatures(readFileSync(repos.os.key), [signed], 'repository os')).resolves.toBeUndefined();
   });
 
   it("refuses repositories whose metadata or packages the spec's keys did not sign, naming what failed", { timeout: 600_000 }, async () => {
