@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClusterModel } from '../spec/model.js';
-import { packageChannel } from '../spec/versions.js';
+import { kubernetesPackageRepository } from '../spec/versions.js';
 import { writeBundle } from './archive.js';
 import { resolveClosure } from './deb-closure.js';
 import { readIndex, type DebRepository } from './deb-index.js';
@@ -75,7 +75,16 @@ interface CollectedPackages {
 }
 
 function kubernetesRepository(model: ClusterModel, kind: 'deb' | 'rpm'): string {
-  return `${model.packages.kubernetesRepository}/${packageChannel(model.kubernetes.version)}/${kind}/`;
+  return kubernetesPackageRepository(model.packages.kubernetesRepository, model.kubernetes.version, kind);
+}
+
+/** A repository's signing key from the file the spec names; `hint` says where such keys come from. */
+function readKey(path: string, field: string, url: string, hint: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch {
+    throw new Error(`${field}: cannot read ${path} — give the signing key of ${url} (${hint})`);
+  }
 }
 
 /** A staged file of our own making (an index, a manifest) as a member. */
@@ -92,13 +101,7 @@ async function debPackages(model: ClusterModel, options: BuildOptions, staging: 
   // The same trust as an online install: the key the repository publishes, over its URL.
   const k8s: DebRepository = { url: k8sUrl, dist: '/', components: [], key: await fetchBytes(`${k8sUrl}Release.key`) };
   const osRepo = model.packages.osRepository;
-  let osKey: Buffer;
-  try {
-    osKey = readFileSync(osRepo.key);
-  } catch {
-    throw new Error(`spec.packages.osRepository.key: cannot read ${osRepo.key} — give the signing key of ${osRepo.url} (Debian: the debian-archive-keyring package)`);
-  }
-  const os: DebRepository = { url: osRepo.url, dist: osRepo.suite, components: osRepo.components, key: osKey };
+  const os: DebRepository = { url: osRepo.url, dist: osRepo.suite, components: osRepo.components, key: readKey(osRepo.key, 'spec.packages.osRepository.key', osRepo.url, 'Debian: the debian-archive-keyring package') };
 
   step(`read the index of ${k8sUrl}`);
   const k8sIndex = await readIndex(k8s, model.os.architecture);
@@ -125,13 +128,6 @@ async function debPackages(model: ClusterModel, options: BuildOptions, staging: 
   return collected;
 }
 
-function readKey(path: string, field: string, url: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch {
-    throw new Error(`${field}: cannot read ${path} — give the signing key of ${url} (the RPM-GPG-KEY file the repository publishes)`);
-  }
-}
 
 async function rpmPackages(model: ClusterModel, options: BuildOptions, staging: string): Promise<CollectedPackages> {
   const step = options.onStep ?? (() => undefined);
@@ -139,7 +135,7 @@ async function rpmPackages(model: ClusterModel, options: BuildOptions, staging: 
   // pkgs.k8s.io signs repomd.xml and publishes the key beside it; online installs trust that key URL too.
   const repositories: RpmRepository[] = [
     { url: k8sUrl, key: await fetchBytes(`${k8sUrl}repodata/repomd.xml.key`) },
-    ...model.packages.rpmRepositories.map((r, i) => ({ url: r.url, key: readKey(r.key, `spec.packages.rpmRepositories[${i}].key`, r.url) })),
+    ...model.packages.rpmRepositories.map((r, i) => ({ url: r.url, key: readKey(r.key, `spec.packages.rpmRepositories[${i}].key`, r.url, 'the RPM-GPG-KEY file the repository publishes') })),
   ];
   const indexes: RpmIndex[] = [];
   for (const repo of repositories) {

@@ -6,6 +6,9 @@
 import { z } from 'zod';
 
 export const BUNDLE_FORMAT = 1;
+
+/** A bundle's architecture (Debian's names, as the spec has them) → what `uname -m` and rpm call it. */
+export const MACHINE_NAME = { amd64: 'x86_64', arm64: 'aarch64' } as const;
 export const MANIFEST_NAME = 'bundle.json';
 export const SEAL_NAME = 'bundle.json.sha256';
 
@@ -39,7 +42,7 @@ export const BundleManifestSchema = z.strictObject({
   /** sha256 of the spec file the bundle was made from. */
   specDigest: Sha256,
   kubernetesVersion: z.string(),
-  os: z.strictObject({ family: z.enum(['debian', 'rhel']), architecture: z.string() }),
+  os: z.strictObject({ family: z.enum(['debian', 'rhel']), architecture: z.enum(Object.keys(MACHINE_NAME) as [keyof typeof MACHINE_NAME]) }),
   files: z.array(BundleFile),
   /** Every image the cluster runs: its name on the hosts, its registry digest, its member. */
   images: z.array(z.strictObject({ reference: z.string(), digest: z.string().regex(/^sha256:[0-9a-f]{64}$/), path: MemberPath })),

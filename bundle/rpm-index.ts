@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import sax from 'sax';
 import { fetchBytes, fetchIfPresent } from './download.js';
+import { MACHINE_NAME } from './format.js';
 import type { RpmDependency } from './rpm-relation.js';
 import type { Evr, RpmFlag } from './rpm-version.js';
 import { RepositoryError, verifyDetached } from './signature.js';
@@ -44,8 +45,6 @@ export interface RpmIndex {
   readonly metadataSigned: boolean;
 }
 
-/** The rpm architecture names for a bundle's (Debian-style) architecture. */
-export const RPM_ARCHES: Record<string, readonly string[]> = { amd64: ['x86_64', 'noarch'], arm64: ['aarch64', 'noarch'] };
 
 const base = (url: string) => `${url.replace(/\/+$/, '')}/`;
 
@@ -187,10 +186,9 @@ async function metadataFile(repo: RpmRepository, item: MetadataEntry, where: str
   throw new RepositoryError(`${where}: ${item.href} is compressed in a format kubestrap cannot read (it reads .xml and .xml.gz); mirror the repository with gzip metadata (createrepo_c --general-compress-type gz)`);
 }
 
-export async function readRpmIndex(repo: RpmRepository, architecture: string): Promise<RpmIndex> {
+export async function readRpmIndex(repo: RpmRepository, architecture: keyof typeof MACHINE_NAME): Promise<RpmIndex> {
   const where = `repository ${repo.url}`;
-  const arches = RPM_ARCHES[architecture];
-  if (!arches) throw new RepositoryError(`${where}: no rpm architecture is known for ${architecture}`);
+  const arches = [MACHINE_NAME[architecture], 'noarch'];
   const repomdBytes = await fetchBytes(`${base(repo.url)}repodata/repomd.xml`);
   const signature = await fetchIfPresent(`${base(repo.url)}repodata/repomd.xml.asc`);
   if (signature) await verifyDetached(repo.key, repomdBytes, signature, 'repodata/repomd.xml', where);

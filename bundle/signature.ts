@@ -32,13 +32,18 @@ async function withKeyring<T>(key: Buffer, where: string, use: (keyring: string,
   }
 }
 
+/** gpgv with the key as its only keyring; `what` names the signed file in the refusal. */
+async function gpgv(keyring: string, args: readonly string[], what: string, where: string): Promise<void> {
+  const result = await execa('gpgv', ['--keyring', keyring, ...args], { reject: false });
+  if (result.code === 'ENOENT') throw missing(where, 'gpg and gpgv are', 'gpg gpgv');
+  if (result.exitCode !== 0) throw new RepositoryError(`${where}: ${what} is not signed by the repository's key: ${lastLines(result.stderr)}`);
+}
+
 /** A clearsigned file (InRelease) checked with gpgv; returns the signed text only. */
 export async function verifyClearsigned(key: Buffer, signed: Buffer, what: string, where: string): Promise<string> {
   return withKeyring(key, where, async (keyring, dir) => {
     writeFileSync(join(dir, 'signed'), signed);
-    const result = await execa('gpgv', ['--keyring', keyring, '--output', join(dir, 'text'), join(dir, 'signed')], { reject: false });
-    if (result.code === 'ENOENT') throw missing(where, 'gpg and gpgv are', 'gpg gpgv');
-    if (result.exitCode !== 0) throw new RepositoryError(`${where}: ${what} is not signed by the repository's key: ${lastLines(result.stderr)}`);
+    await gpgv(keyring, ['--output', join(dir, 'text'), join(dir, 'signed')], what, where);
     return readFileSync(join(dir, 'text'), 'utf8');
   });
 }
@@ -48,9 +53,7 @@ export async function verifyDetached(key: Buffer, data: Buffer, signature: Buffe
   await withKeyring(key, where, async (keyring, dir) => {
     writeFileSync(join(dir, 'data'), data);
     writeFileSync(join(dir, 'data.asc'), signature);
-    const result = await execa('gpgv', ['--keyring', keyring, join(dir, 'data.asc'), join(dir, 'data')], { reject: false });
-    if (result.code === 'ENOENT') throw missing(where, 'gpg and gpgv are', 'gpg gpgv');
-    if (result.exitCode !== 0) throw new RepositoryError(`${where}: ${what} is not signed by the repository's key: ${lastLines(result.stderr)}`);
+    await gpgv(keyring, [join(dir, 'data.asc'), join(dir, 'data')], what, where);
   });
 }
 

@@ -3,7 +3,7 @@
 // installs from the bundle's own index only, and containerd imports the images. Nothing here
 // reaches past the hosts: the network the hosts lack is never asked for.
 import { hostRequirementsMissing, requiredNames, rpmRequirementsMissing } from '../bundle/host-requirements.js';
-import type { HostRequirement } from '../bundle/format.js';
+import { MACHINE_NAME, type HostRequirement } from '../bundle/format.js';
 import type { VerifiedArchive } from '../bundle/verify.js';
 import { resumableUpload } from '../ssh/resumable-upload.js';
 import { shellQuote } from '../templates/quote.js';
@@ -41,17 +41,14 @@ export async function checkHostRequirements(step: HostStep<NodeHost>, family: 'd
     : { name: 'bundle-deps', verdict: 'pass', detail: `${requires.length} package(s) the bundle expects are installed` };
 }
 
-/** `uname -m` in Debian's names, as bundles name architectures. */
-const MACHINE_ARCHITECTURE: Record<string, string> = { x86_64: 'amd64', aarch64: 'arm64', arm64: 'arm64' };
-
-export function bundleArchitectureVerdict(machine: string, architecture: string): CheckResult {
-  const host = MACHINE_ARCHITECTURE[machine] ?? machine;
+export function bundleArchitectureVerdict(machine: string, architecture: keyof typeof MACHINE_NAME): CheckResult {
+  const host = Object.entries(MACHINE_NAME).find(([, m]) => m === machine)?.[0] ?? machine;
   return host === architecture
     ? { name: 'bundle-arch', verdict: 'pass', detail: `the host is ${machine}, the bundle is for ${architecture}` }
     : { name: 'bundle-arch', verdict: 'fail', detail: `the host is ${machine} (${host}), the bundle holds ${architecture} packages and images — set spec.os.architecture: ${host} and build the bundle again` };
 }
 
-export async function checkBundleArchitecture(step: HostStep<NodeHost>, architecture: string): Promise<CheckResult> {
+export async function checkBundleArchitecture(step: HostStep<NodeHost>, architecture: keyof typeof MACHINE_NAME): Promise<CheckResult> {
   return bundleArchitectureVerdict((await step.probe('uname -m', { label: "the host's architecture" })).stdout.trim(), architecture);
 }
 

@@ -2,7 +2,7 @@
 // cri-tools, kubernetes-cni) from the pkgs.k8s.io repository of that minor (or a
 // mirror of it), held back from upgrades; our kubelet unit and drop-in in place.
 import type { ClusterModel } from '../spec/model.js';
-import { packageChannel } from '../spec/versions.js';
+import { kubernetesPackageRepository } from '../spec/versions.js';
 import type { RenderedFile } from '../templates/render.js';
 import { shellQuote } from '../templates/quote.js';
 import type { NodeHost } from './cluster-host.js';
@@ -32,7 +32,7 @@ export class PackagesPhase implements Phase<NodeHost> {
   ) {}
 
   private repository(kind: 'deb' | 'rpm'): string {
-    return `${this.model.packages.kubernetesRepository}/${packageChannel(this.model.kubernetes.version)}/${kind}/`;
+    return kubernetesPackageRepository(this.model.packages.kubernetesRepository, this.model.kubernetes.version, kind);
   }
 
   async run(step: HostStep<NodeHost>): Promise<void> {

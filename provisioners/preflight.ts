@@ -25,7 +25,7 @@ export class PreflightPhase implements Phase<NodeHost> {
 
   constructor(
     private readonly model: ClusterModel,
-    private readonly options: { ignore?: readonly string[]; bundle?: { readonly requires: readonly HostRequirement[]; readonly seal: string; readonly size: number; readonly architecture: string } } = {},
+    private readonly options: { ignore?: readonly string[]; bundle?: { readonly requires: readonly HostRequirement[]; readonly seal: string; readonly size: number; readonly architecture: 'amd64' | 'arm64' } } = {},
   ) {}
 
   async run(step: HostStep<NodeHost>): Promise<void> {

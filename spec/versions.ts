@@ -44,9 +44,9 @@ export function pauseImage(version: KubernetesVersion): string {
   return `registry.k8s.io/pause:${tag}`;
 }
 
-/** The pkgs.k8s.io repository path segment for a minor, e.g. "v1.31". */
-export function packageChannel(version: KubernetesVersion): string {
-  return `v1.${version.minor}`;
+/** The pkgs.k8s.io-layout repository of a minor under `base`, e.g. BASE/v1.31/deb/ (one per minor). */
+export function kubernetesPackageRepository(base: string, version: KubernetesVersion, kind: 'deb' | 'rpm'): string {
+  return `${base}/v1.${version.minor}/${kind}/`;
 }
 
 export const WEAVE_VERSIONS = {
