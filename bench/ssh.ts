@@ -10,8 +10,8 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { Phase, PhaseHost } from '../provisioners/phase.js';
-import { runPhases } from '../provisioners/runner.js';
+import type { Phase, PhaseHost } from '../engine/phase.js';
+import { runPhases } from '../engine/index.js';
 import { SshPool } from '../ssh/pool.js';
 import { Harness, harnessUnavailable } from '../test/harness/hosts.js';
 

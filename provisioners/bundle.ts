@@ -8,9 +8,9 @@ import type { VerifiedArchive } from '../bundle/verify.js';
 import { resumableUpload } from '../ssh/resumable-upload.js';
 import { shellQuote } from '../templates/quote.js';
 import type { NodeHost } from './cluster-host.js';
-import type { HostStep } from './host-step.js';
+import type { HostStep } from '../engine/host-step.js';
 import { BUNDLE_SOURCE_FILE, bundleSourceFile, installedQuery, parseInstalled, rpmProvidesQuery, parseRpmProvides } from './os-packages.js';
-import type { Phase } from './phase.js';
+import type { Phase } from '../engine/phase.js';
 import type { CheckResult } from './preflight/checks.js';
 
 /** A bundle checked on this machine (its seal names it on the hosts), ready to go to them. */

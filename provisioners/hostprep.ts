@@ -7,8 +7,8 @@ import { shellQuote } from '../templates/quote.js';
 import type { RenderedFile } from '../templates/render.js';
 import type { NodeHost } from './cluster-host.js';
 import { disableSwapInFstab, mergeHosts } from './hostprep/edits.js';
-import type { HostStep } from './host-step.js';
-import type { Phase } from './phase.js';
+import type { HostStep } from '../engine/host-step.js';
+import type { Phase } from '../engine/phase.js';
 import { renderedFile } from './rendered-files.js';
 
 const OWNED = ['/etc/modules-load.d/kubestrap.conf', '/etc/sysctl.d/99-kubestrap.conf', '/etc/kubestrap/hosts'];

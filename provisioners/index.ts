@@ -8,7 +8,7 @@ import { InitPhase } from './init.js';
 import { JoinPhase } from './join.js';
 import { KubeconfigPhase, type SaveKubeconfig } from './kubeconfig.js';
 import { PackagesPhase } from './packages.js';
-import type { Phase } from './phase.js';
+import type { Phase } from '../engine/phase.js';
 import { PreflightPhase } from './preflight.js';
 import { RookPhase, type ManifestFile } from './rook.js';
 import { RuntimePhase } from './runtime.js';

@@ -17,9 +17,9 @@ import { BOOTSTRAP_TOKEN, discoveryKubeconfig } from '../templates/kubeconfig.js
 import { shellQuote } from '../templates/quote.js';
 import type { RenderedFile } from '../templates/render.js';
 import type { NodeHost } from './cluster-host.js';
-import type { HostStep } from './host-step.js';
+import type { HostStep } from '../engine/host-step.js';
 import { KUBEADM_CONF, KUBECTL, KUBELET_CONF } from './kubeadm-paths.js';
-import type { Phase } from './phase.js';
+import type { Phase } from '../engine/phase.js';
 import { renderedFile } from './rendered-files.js';
 import { waitFor } from './wait.js';
 

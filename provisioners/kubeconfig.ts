@@ -4,9 +4,9 @@
 import type { ClusterModel } from '../spec/model.js';
 import { isInitNode } from '../templates/kubeadm/index.js';
 import type { NodeHost } from './cluster-host.js';
-import type { HostStep } from './host-step.js';
+import type { HostStep } from '../engine/host-step.js';
 import { ADMIN_CONF } from './kubeadm-paths.js';
-import type { Phase } from './phase.js';
+import type { Phase } from '../engine/phase.js';
 
 /** Writes the kubeconfig locally (not under dry-run); resolves whether it changed or would change. */
 export type SaveKubeconfig = (content: string, dryRun: boolean) => Promise<boolean>;

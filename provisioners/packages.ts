@@ -6,9 +6,9 @@ import { kubernetesPackageRepository } from '../spec/versions.js';
 import type { RenderedFile } from '../templates/render.js';
 import { shellQuote } from '../templates/quote.js';
 import type { NodeHost } from './cluster-host.js';
-import type { HostStep } from './host-step.js';
+import type { HostStep } from '../engine/host-step.js';
 import { APT_GET, BUNDLE_ONLY, BUNDLE_SOURCE_FILE, installedQuery, parseInstalled } from './os-packages.js';
-import type { Phase } from './phase.js';
+import type { Phase } from '../engine/phase.js';
 import { renderedFile } from './rendered-files.js';
 
 export const PINNED = ['kubelet', 'kubeadm', 'kubectl'] as const;

@@ -4,9 +4,9 @@ import type { HostRequirement } from '../bundle/format.js';
 import type { ClusterModel } from '../spec/model.js';
 import { checkBundleArchitecture, checkBundleSpace, checkHostRequirements } from './bundle.js';
 import type { NodeHost } from './cluster-host.js';
-import type { HostStep } from './host-step.js';
-import type { Phase } from './phase.js';
-import { formatTable } from './table.js';
+import type { HostStep } from '../engine/host-step.js';
+import type { Phase } from '../engine/phase.js';
+import { formatTable } from '../base/table.js';
 import { applyIgnores, evaluate, profileFor, THRESHOLDS, type CheckResult } from './preflight/checks.js';
 import { factsScript, parseFacts } from './preflight/facts.js';
 

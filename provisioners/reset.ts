@@ -5,8 +5,8 @@
 import type { ClusterModel } from '../spec/model.js';
 import { shellQuote } from '../templates/quote.js';
 import type { NodeHost } from './cluster-host.js';
-import type { HostStep } from './host-step.js';
-import type { Phase } from './phase.js';
+import type { HostStep } from '../engine/host-step.js';
+import type { Phase } from '../engine/phase.js';
 
 export const LEFTOVERS = [
   '/etc/cni/net.d',

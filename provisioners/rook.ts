@@ -8,9 +8,9 @@ import type { RenderedFile } from '../templates/render.js';
 import { ROOK_NAMESPACE, STORAGE_CLASS } from '../templates/rook.js';
 import { toYaml } from '../templates/yaml.js';
 import type { NodeHost } from './cluster-host.js';
-import type { HostStep } from './host-step.js';
+import type { HostStep } from '../engine/host-step.js';
 import { KUBECTL } from './kubeadm-paths.js';
-import type { Phase } from './phase.js';
+import type { Phase } from '../engine/phase.js';
 import { waitFor } from './wait.js';
 import { CLUSTER_MANIFESTS } from './weave.js';
 

@@ -5,9 +5,9 @@ import type { ClusterModel } from '../spec/model.js';
 import type { RenderedFile } from '../templates/render.js';
 import { shellQuote } from '../templates/quote.js';
 import type { NodeHost } from './cluster-host.js';
-import type { HostStep } from './host-step.js';
+import type { HostStep } from '../engine/host-step.js';
 import { installCommand, installedQuery, parseInstalled } from './os-packages.js';
-import type { Phase } from './phase.js';
+import type { Phase } from '../engine/phase.js';
 import { renderedFile } from './rendered-files.js';
 import { waitFor } from './wait.js';
 

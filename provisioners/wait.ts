@@ -1,7 +1,7 @@
 // Waiting for a host to reach a state: always bounded, and on timeout the error says
 // what was awaited, on which host, the last answer, and what the diagnostics showed.
 import type { ExecResult } from '../ssh/host.js';
-import type { HostStep } from './host-step.js';
+import type { HostStep } from '../engine/host-step.js';
 
 export interface WaitOptions {
   /** What we wait for, for messages: "containerd to answer on its socket". */

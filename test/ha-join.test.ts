@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upPhases } from '../provisioners/index.js';
-import { failureSummary, runPhases } from '../provisioners/runner.js';
+import { failureSummary, runPhases } from '../engine/index.js';
 import type { ClusterModel } from '../spec/model.js';
 import { SshPool } from '../ssh/pool.js';
 import { renderCluster } from '../templates/render.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostprepPhase } from '../provisioners/hostprep.js';
 import { PreflightPhase, preflightTable } from '../provisioners/preflight.js';
-import { dryRunReport, failureSummary, runPhases } from '../provisioners/runner.js';
+import { dryRunReport, failureSummary, runPhases } from '../engine/index.js';
 import { SshPool } from '../ssh/pool.js';
 import { renderCluster } from '../templates/render.js';
 import { Harness, harnessUnavailable } from './harness/hosts.js';

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeRender } from '../cli/render-dir.js';
+import { writeRender } from '../operations/render-dir.js';
 import { loadSpec } from '../spec/load.js';
 import { MANIFEST_PATH, renderCluster, sha256, type RenderManifest } from '../templates/render.js';
 import { FIXTURES, renderFixture } from './support/fixtures.js';

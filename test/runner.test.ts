@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dryRunReport, failureSummary, runPhases } from '../provisioners/runner.js';
-import type { Phase, PhaseHost } from '../provisioners/phase.js';
-import type { HostStep } from '../provisioners/host-step.js';
+import { dryRunReport, failureSummary, runPhases } from '../engine/index.js';
+import type { Phase, PhaseHost } from '../engine/phase.js';
+import type { HostStep } from '../engine/host-step.js';
 import { SshPool } from '../ssh/pool.js';
+import { jsonView } from '../cli/views/json.js';
 import { Harness, harnessUnavailable } from './harness/hosts.js';
 
 const unavailable = harnessUnavailable();
@@ -173,7 +174,7 @@ describe.skipIf(unavailable)(`phase runner on real hosts${unavailable ? ` (skipp
     const out = new PassThrough();
     let text = '';
     out.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    await runPhases([fileWriter('/etc/kubestrap-json', () => 'j\n')], hosts.slice(0, 2), { output: 'json', out });
+    await runPhases([fileWriter('/etc/kubestrap-json', () => 'j\n')], hosts.slice(0, 2), { sink: jsonView(out) });
     const events = text.trim().split('\n').map((line) => JSON.parse(line) as { type: string; status?: string });
     expect(events[0]).toMatchObject({ type: 'phase', phase: 'write /etc/kubestrap-json', hosts: ['h1', 'h2'] });
     expect(events.filter((e) => e.type === 'host' && e.status === 'changed')).toHaveLength(2);

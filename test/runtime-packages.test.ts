@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PackagesPhase } from '../provisioners/packages.js';
-import { dryRunReport, failureSummary, runPhases } from '../provisioners/runner.js';
+import { dryRunReport, failureSummary, runPhases } from '../engine/index.js';
 import { RuntimePhase } from '../provisioners/runtime.js';
 import { loadSpecText } from '../spec/load.js';
 import { SshPool } from '../ssh/pool.js';

@@ -4,7 +4,7 @@ import { appendFileSync, cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rookManifests, UpstreamError } from '../cli/upstream.js';
+import { rookManifests, UpstreamError } from '../operations/upstream.js';
 import { loadSpecText } from '../spec/load.js';
 import { SHARED_REFERENCE } from './support/fixtures.js';
 import { serveDirectory, type StaticServer } from './support/static-server.js';

@@ -10,7 +10,7 @@ import { ResetPhase } from '../provisioners/reset.js';
 import { BundlePhase, ImagesPhase } from '../provisioners/bundle.js';
 import { PackagesPhase } from '../provisioners/packages.js';
 import { verifyBundle } from '../bundle/verify.js';
-import { failureSummary, runPhases } from '../provisioners/runner.js';
+import { failureSummary, runPhases } from '../engine/index.js';
 import { RuntimePhase } from '../provisioners/runtime.js';
 import { loadSpecText } from '../spec/load.js';
 import type { ClusterModel } from '../spec/model.js';

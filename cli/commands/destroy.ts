@@ -1,13 +1,9 @@
-import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { providerLeftovers } from '../../vagrant/leftovers.js';
-import { loadClusterSpec } from '../cluster-spec.js';
+// `kubestrap destroy`: the machines, their disks and the cluster's local state; asks
+// first on a terminal.
+import { destroy, type DestroyResult } from '../../operations/destroy.js';
 import { confirm } from '../confirm.js';
 import { EXIT } from '../exit-codes.js';
-import { InvalidInputError } from '../phase-run.js';
-import { printWarnings } from '../report.js';
-import { workDir } from '../workdir.js';
+import { withSession } from '../session.js';
 
 export interface DestroyFlags {
   readonly file?: string;
@@ -16,38 +12,27 @@ export interface DestroyFlags {
   readonly verbose?: boolean;
 }
 
-/**
- * `vagrant destroy`, then a check with the provider itself that no VM or disk of the
- * cluster is left, then the cluster's local state (rendered files, known host keys,
- * kubeconfig, logs) is removed. Asks first on a terminal.
- */
-export async function destroyCommand(flags: DestroyFlags): Promise<number> {
-  const { model, warnings } = await loadClusterSpec(flags.file);
-  printWarnings(warnings, flags);
-  const provider = model.machines.provider;
-  if (provider === 'existing') {
-    throw new InvalidInputError(`cluster ${model.name} runs on existing hosts, which kubestrap does not own; use kubestrap reset to take Kubernetes off them`);
-  }
-  const dir = workDir(model.name);
-  if (!flags.yes) {
-    const stop = await confirm(`Destroy ${model.nodes.map((n) => n.name).join(', ')} of cluster ${model.name} (${provider}) and their disks?`, `destroy deletes the machines of cluster ${model.name} and their disks`);
-    if (stop !== undefined) return stop;
-  }
-  const started = Date.now();
-  if (existsSync(join(dir, 'Vagrantfile'))) {
-    const { vagrantDriver } = await import('../machines.js');
-    await vagrantDriver(model, flags.verbose ?? false).destroy();
-  }
-  const left = await providerLeftovers(provider, model.name, model.machines.libvirt.storagePool, dir);
-  if (left.length) {
-    const message = `vagrant destroy finished but ${provider} still holds:\n${left.map((l) => `  - ${l}`).join('\n')}\nRemove them by hand (virsh undefine/vol-delete, or VBoxManage unregistervm --delete); the working directory ${dir} was kept.`;
-    if (flags.json) process.stdout.write(`${JSON.stringify({ ok: false, leftovers: left })}\n`);
+export function printDestroy(result: DestroyResult, flags: DestroyFlags): number {
+  if (!result.ok) {
+    const list = result.leftovers.map((l) => `  - ${l}`).join('\n');
+    const message = `vagrant destroy finished but ${result.provider} still holds:\n${list}\nRemove them by hand (virsh undefine/vol-delete, or VBoxManage unregistervm --delete); the working directory ${result.kept} was kept.`;
+    if (flags.json) process.stdout.write(`${JSON.stringify({ ok: false, leftovers: result.leftovers })}\n`);
     else process.stderr.write(`kubestrap: ${message}\n`);
     return EXIT.failure;
   }
-  await rm(dir, { recursive: true, force: true });
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  if (flags.json) process.stdout.write(`${JSON.stringify({ ok: true, cluster: model.name, destroyed: model.nodes.map((n) => n.name), removed: dir, seconds: Number(seconds) })}\n`);
-  else process.stdout.write(`Destroyed ${model.nodes.map((n) => n.name).join(', ')} (${provider}) in ${seconds} s; nothing of cluster ${model.name} is left in ${provider}; removed ${dir}\n`);
+  const { cluster, destroyed, removed, seconds, provider } = result;
+  if (flags.json) process.stdout.write(`${JSON.stringify({ ok: true, cluster, destroyed, removed, seconds })}\n`);
+  else process.stdout.write(`Destroyed ${destroyed.join(', ')} (${provider}) in ${seconds.toFixed(1)} s; nothing of cluster ${cluster} is left in ${provider}; removed ${removed}\n`);
   return EXIT.ok;
+}
+
+export async function destroyCommand(flags: DestroyFlags): Promise<number> {
+  let declined: number | undefined;
+  const ask = async (cluster: string, machines: readonly string[], provider: string) => {
+    if (flags.yes) return true;
+    declined = await confirm(`Destroy ${machines.join(', ')} of cluster ${cluster} (${provider}) and their disks?`, `destroy deletes the machines of cluster ${cluster} and their disks`);
+    return declined === undefined;
+  };
+  const result = await withSession(flags.json ?? false, (context) => destroy(flags, context, ask));
+  return result ? printDestroy(result, flags) : declined!;
 }

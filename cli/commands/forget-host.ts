@@ -1,22 +1,10 @@
-import { loadClusterSpec } from '../cluster-spec.js';
-import { KnownHosts } from '../../ssh/known-hosts.js';
-import { knownHostsPath } from '../workdir.js';
-import type { OutputOptions } from '../report.js';
+// `kubestrap forget-host NODE`: after a machine was recreated.
+import { forgetHost } from '../../operations/forget-host.js';
+import { EXIT } from '../exit-codes.js';
 
-/** Drops a node's host keys from the cluster's known_hosts (after it was recreated). */
-export async function forgetHostCommand(node: string, options: OutputOptions & { file?: string }): Promise<number> {
-  const { model } = await loadClusterSpec(options.file);
-  const target = model.nodes.find((n) => n.name === node || n.hostname === node);
-  if (!target) {
-    process.stderr.write(`kubestrap: no node ${node} in cluster ${model.name}; nodes: ${model.nodes.map((n) => n.name).join(', ')}\n`);
-    return 2;
-  }
-  const known = new KnownHosts(knownHostsPath(model.name));
-  const places = new Map<string, number>([[target.ip, 22]]);
-  if (target.ssh) places.set(target.ssh.address, target.ssh.port ?? 22);
-  let removed = 0;
-  for (const [address, port] of places) removed += known.forget(address, port);
-  if (options.json) process.stdout.write(`${JSON.stringify({ ok: true, node: target.name, removed })}\n`);
-  else process.stdout.write(`forgot ${removed} host key(s) of ${target.name} in ${known.path}\n`);
-  return 0;
+export async function forgetHostCommand(node: string, flags: { file?: string; json?: boolean }): Promise<number> {
+  const { removed, path, node: name } = await forgetHost(node, flags);
+  if (flags.json) process.stdout.write(`${JSON.stringify({ ok: true, node: name, removed })}\n`);
+  else process.stdout.write(`forgot ${removed} host key(s) of ${name} in ${path}\n`);
+  return EXIT.ok;
 }

@@ -1,15 +1,12 @@
-import { PreflightPhase, preflightTable } from '../../provisioners/preflight.js';
-import { loadClusterSpec } from '../cluster-spec.js';
-import { runOnCluster, type PhaseRunFlags } from '../phase-run.js';
-import { printWarnings } from '../report.js';
+// `kubestrap preflight`: a table (or JSON) of every check on every host.
+import { preflight, preflightTable } from '../../operations/preflight.js';
+import { concurrencyFlag, runExit, withSession } from '../session.js';
 
-/** Read-only checks on every host; a table (or JSON) of every result. */
-export async function preflightCommand(flags: PhaseRunFlags & { ignorePreflight?: string[] }): Promise<number> {
-  const { model, warnings } = await loadClusterSpec(flags.file);
-  printWarnings(warnings, flags);
-  const phase = new PreflightPhase(model, { ignore: flags.ignorePreflight ?? [] });
-  const { code } = await runOnCluster(model, [phase], { ...flags, dryRun: false });
-  if (flags.json) process.stdout.write(`${JSON.stringify({ type: 'preflight', ok: code === 0, reports: phase.reports })}\n`);
-  else if (phase.reports.length) process.stdout.write(`${preflightTable(phase.reports)}\n`);
+export async function preflightCommand(flags: { file?: string; json?: boolean; concurrency?: string; ignorePreflight?: string[] }): Promise<number> {
+  const options = { ...flags, concurrency: concurrencyFlag(flags.concurrency) };
+  const result = await withSession(flags.json ?? false, (context) => preflight(options, context));
+  const code = runExit(result, flags);
+  if (flags.json) process.stdout.write(`${JSON.stringify({ type: 'preflight', ok: code === 0, reports: result.reports })}\n`);
+  else if (result.reports.length) process.stdout.write(`${preflightTable(result.reports)}\n`);
   return code;
 }

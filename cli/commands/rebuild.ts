@@ -1,17 +1,21 @@
-import { loadClusterSpec } from '../cluster-spec.js';
+// `kubestrap rebuild`: destroy + up from the same spec; asks first on a terminal.
+import { rebuild } from '../../operations/rebuild.js';
 import { confirm } from '../confirm.js';
 import { EXIT } from '../exit-codes.js';
-import { destroyCommand } from './destroy.js';
-import { upCommand, type UpFlags } from './up.js';
+import { withSession } from '../session.js';
+import { printDestroy } from './destroy.js';
+import { printUp, upOptions, type UpFlags } from './up.js';
 
-/** destroy + up from the same spec: the same rendered files, the same cluster. */
 export async function rebuildCommand(flags: UpFlags & { yes?: boolean }): Promise<number> {
-  if (!flags.yes) {
-    const { model } = await loadClusterSpec(flags.file);
-    const stop = await confirm(`Destroy and rebuild cluster ${model.name}?`, `rebuild destroys the machines of cluster ${model.name} first`);
-    if (stop !== undefined) return stop;
-  }
-  const destroyed = await destroyCommand({ ...flags, yes: true });
-  if (destroyed !== EXIT.ok) return destroyed;
-  return upCommand(flags);
+  let declined: number | undefined;
+  const ask = async (cluster: string) => {
+    if (flags.yes) return true;
+    declined = await confirm(`Destroy and rebuild cluster ${cluster}?`, `rebuild destroys the machines of cluster ${cluster} first`);
+    return declined === undefined;
+  };
+  const options = upOptions(flags);
+  const result = await withSession(flags.json ?? false, (context) => rebuild(options, context, ask));
+  if (!result.destroyed) return declined ?? EXIT.failure;
+  const destroyed = printDestroy(result.destroyed, flags);
+  return result.up ? printUp(result.up, flags) : destroyed;
 }

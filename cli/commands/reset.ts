@@ -1,17 +1,17 @@
-import { ResetPhase } from '../../provisioners/reset.js';
-import { loadClusterSpec } from '../cluster-spec.js';
+// `kubestrap reset`: Kubernetes off every host; asks first on a terminal.
+import { reset } from '../../operations/reset.js';
 import { confirm } from '../confirm.js';
-import { runOnCluster, type PhaseRunFlags } from '../phase-run.js';
-import { printWarnings } from '../report.js';
+import { concurrencyFlag, runExit, withSession } from '../session.js';
 
-/** Takes Kubernetes off every host of the cluster; asks first on a terminal. */
-export async function resetCommand(flags: PhaseRunFlags & { yes?: boolean }): Promise<number> {
-  const { model, warnings } = await loadClusterSpec(flags.file);
-  printWarnings(warnings, flags);
-  if (!flags.yes && !flags.dryRun) {
-    const disks = model.rook.enabled ? model.nodes.flatMap((n) => (n.storage ? n.disks.map((d) => `${n.name}:${d.device}`) : [])) : [];
-    const stop = await confirm(`Reset ${model.nodes.map((n) => n.name).join(', ')}${disks.length ? ` and wipe ${disks.join(', ')}` : ''}?`, 'reset wipes Kubernetes (and Rook disks named in the spec) from every host');
-    if (stop !== undefined) return stop;
-  }
-  return (await runOnCluster(model, [new ResetPhase(model)], flags)).code;
+export async function resetCommand(flags: { file?: string; json?: boolean; dryRun?: boolean; concurrency?: string; yes?: boolean }): Promise<number> {
+  let declined: number | undefined;
+  const ask = async ({ nodes, disks }: { nodes: string[]; disks: string[] }) => {
+    if (flags.yes) return true;
+    const wipe = disks.length ? ` and wipe ${disks.join(', ')}` : '';
+    declined = await confirm(`Reset ${nodes.join(', ')}${wipe}?`, 'reset wipes Kubernetes (and Rook disks named in the spec) from every host');
+    return declined === undefined;
+  };
+  const options = { ...flags, concurrency: concurrencyFlag(flags.concurrency) };
+  const ran = await withSession(flags.json ?? false, (context) => reset(options, context, ask));
+  return ran ? runExit(ran, flags) : declined!;
 }

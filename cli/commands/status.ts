@@ -1,73 +1,16 @@
-import { KUBECTL } from '../../provisioners/kubeadm-paths.js';
-import { formatTable } from '../../provisioners/table.js';
-import { NODES_JSONPATH, parseNodes } from '../../provisioners/verify.js';
-import { isInitNode } from '../../templates/kubeadm/index.js';
-import { loadClusterSpec } from '../cluster-spec.js';
+// `kubestrap status`: a table (or one JSON object) of every node; exit 0 only when
+// every node runs, answers and is Ready.
+import { formatTable } from '../../base/table.js';
+import { status } from '../../operations/status.js';
 import { EXIT } from '../exit-codes.js';
-import { clusterHosts, clusterPool } from '../phase-run.js';
-import { printWarnings } from '../report.js';
+import { withSession } from '../session.js';
 
-export interface StatusFlags {
-  readonly file?: string;
-  readonly json?: boolean;
-  readonly verbose?: boolean;
-}
-
-interface NodeState {
-  node: string;
-  role: string;
-  ip: string;
-  machine: string;
-  ssh: string;
-  kubernetes: string;
-}
-
-/**
- * Per node: the machine's state (Vagrant's word, or "existing"), whether SSH answers,
- * and the Kubernetes node's Ready condition as the API server reports it. Exit 0 only
- * when every node runs, answers and is Ready.
- */
-export async function statusCommand(flags: StatusFlags): Promise<number> {
-  const { model, warnings } = await loadClusterSpec(flags.file);
-  printWarnings(warnings, flags);
-  const rows: NodeState[] = model.nodes.map((n) => ({ node: n.name, role: n.role, ip: n.ip, machine: 'existing', ssh: '-', kubernetes: '-' }));
-  const pool = clusterPool(model, flags.file, { connectAttempts: 1 });
-  try {
-    let only: string[] | undefined;
-    if (model.machines.provider !== 'existing') {
-      const { vagrantDriver } = await import('../machines.js');
-      const driver = vagrantDriver(model, flags.verbose ?? false);
-      const states = driver.hasMachines() ? await driver.status() : [];
-      for (const row of rows) row.machine = states.find((s) => s.machine === row.node)?.state ?? 'not_created';
-      only = rows.filter((r) => r.machine === 'running').map((r) => r.node);
-    }
-    const hosts = await clusterHosts(model, pool, flags.verbose ?? false, only);
-    await Promise.all(
-      hosts.map(async (host) => {
-        const row = rows.find((r) => r.node === host.name)!;
-        try {
-          await host.ssh.exec('true', { sudo: false, timeoutMs: 15_000 });
-          row.ssh = 'ok';
-        } catch (error) {
-          row.ssh = `unreachable: ${(error as Error).message.split('\n')[0]}`;
-        }
-      }),
-    );
-    const api = hosts.find((h) => isInitNode(model, h.node) && rows.find((r) => r.node === h.name)?.ssh === 'ok');
-    if (api) {
-      const result = await api.ssh.exec(`${KUBECTL} get nodes -o jsonpath=${NODES_JSONPATH}`, { check: false, timeoutMs: 30_000 });
-      const seen = result.code === 0 ? parseNodes(result.stdout) : undefined;
-      for (const row of rows) {
-        const hostname = model.nodes.find((n) => n.name === row.node)!.hostname;
-        const node = seen?.get(hostname);
-        row.kubernetes = !seen ? 'API not answering' : !node ? 'not joined' : node.ready === 'True' ? `Ready ${node.version}` : `NotReady ${node.version}`;
-      }
-    }
-  } finally {
-    await pool.close();
+export async function statusCommand(flags: { file?: string; json?: boolean; verbose?: boolean }): Promise<number> {
+  const result = await withSession(flags.json ?? false, (context) => status(flags, context));
+  if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else {
+    const rows = result.nodes.map((r) => [r.node, r.role, r.ip, r.machine, r.ssh, r.kubernetes]);
+    process.stdout.write(`${formatTable(['NODE', 'ROLE', 'IP', 'MACHINE', 'SSH', 'KUBERNETES'], rows)}\n`);
   }
-  const healthy = rows.every((r) => (r.machine === 'running' || r.machine === 'existing') && r.ssh === 'ok' && r.kubernetes.startsWith('Ready'));
-  if (flags.json) process.stdout.write(`${JSON.stringify({ cluster: model.name, provider: model.machines.provider, healthy, nodes: rows }, null, 2)}\n`);
-  else process.stdout.write(`${formatTable(['NODE', 'ROLE', 'IP', 'MACHINE', 'SSH', 'KUBERNETES'], rows.map((r) => [r.node, r.role, r.ip, r.machine, r.ssh, r.kubernetes]))}\n`);
-  return healthy ? EXIT.ok : EXIT.failure;
+  return result.healthy ? EXIT.ok : EXIT.failure;
 }

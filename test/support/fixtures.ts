@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeRender } from '../../cli/render-dir.js';
+import { writeRender } from '../../operations/render-dir.js';
 import { loadSpec, type LoadedSpec } from '../../spec/load.js';
 import { renderCluster, type RenderedFile } from '../../templates/render.js';
 

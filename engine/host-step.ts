@@ -3,9 +3,14 @@
 // instead of doing it — the same code path either way.
 import { createHash } from 'node:crypto';
 import { createTwoFilesPatch } from 'diff';
-import type { ExecOptions, ExecResult } from '../ssh/host.js';
+import type { ExecOptions, ExecResult, SshHost } from '../ssh/host.js';
 import { shellQuote } from '../templates/quote.js';
-import type { PhaseHost } from './phase.js';
+
+/** What a phase works on: a named host and its SSH connection. */
+export interface PhaseHost {
+  readonly name: string;
+  readonly ssh: SshHost;
+}
 
 export type Change =
   | { readonly kind: 'command'; readonly description: string; readonly command: string }

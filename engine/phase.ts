@@ -1,13 +1,9 @@
 // What a phase is: a title, which hosts it concerns, a read-only check of whether a
 // host needs it, the run that changes the host, and an optional cleanup when a later
-// phase fails. Phases never import listr2 or print; the runner does that.
-import type { SshHost } from '../ssh/host.js';
-import type { HostStep } from './host-step.js';
+// phase fails. Phases never print; the engine reports, a view shows.
+import type { HostStep, PhaseHost } from './host-step.js';
 
-export interface PhaseHost {
-  readonly name: string;
-  readonly ssh: SshHost;
-}
+export type { PhaseHost } from './host-step.js';
 
 export interface Phase<H extends PhaseHost = PhaseHost> {
   readonly title: string;

@@ -1,0 +1,38 @@
+// `destroy`: `vagrant destroy`, then a check with the provider itself that no VM or
+// disk of the cluster is left, then the cluster's local state (rendered files, known
+// host keys, kubeconfig, logs) is removed.
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Provider } from '../vagrant/requirements.js';
+import { loadClusterSpec } from './cluster-spec.js';
+import type { ClusterOptions, OperationContext } from './context.js';
+import { InvalidInputError } from './errors.js';
+import { workDir } from './workdir.js';
+
+export type DestroyResult =
+  | { readonly ok: true; readonly cluster: string; readonly provider: Provider; readonly destroyed: readonly string[]; readonly removed: string; readonly seconds: number }
+  | { readonly ok: false; readonly cluster: string; readonly provider: Provider; readonly leftovers: readonly string[]; readonly kept: string };
+
+export async function destroy(options: ClusterOptions, context: OperationContext, confirm: (cluster: string, machines: readonly string[], provider: Provider) => Promise<boolean>): Promise<DestroyResult | undefined> {
+  const { model, warnings } = await loadClusterSpec(options.file);
+  context.warn(warnings);
+  const provider = model.machines.provider;
+  if (provider === 'existing') {
+    throw new InvalidInputError(`cluster ${model.name} runs on existing hosts, which kubestrap does not own; use kubestrap reset to take Kubernetes off them`);
+  }
+  const machines = model.nodes.map((n) => n.name);
+  if (!(await confirm(model.name, machines, provider))) return undefined;
+  const dir = workDir(model.name);
+  const started = Date.now();
+  if (existsSync(join(dir, 'Vagrantfile'))) {
+    const { vagrantDriver } = await import('./machines.js');
+    await vagrantDriver(model, options.verbose ?? false).destroy(context.signal);
+  }
+  const { providerLeftovers } = await import('../vagrant/leftovers.js');
+  const left = await providerLeftovers(provider, model.name, model.machines.libvirt.storagePool, dir);
+  if (left.length) return { ok: false, cluster: model.name, provider, leftovers: left, kept: dir };
+  await rm(dir, { recursive: true, force: true });
+  const seconds = Number(((Date.now() - started) / 1000).toFixed(1));
+  return { ok: true, cluster: model.name, provider, destroyed: machines, removed: dir, seconds };
+}

@@ -1,0 +1,59 @@
+// The cluster's nodes as SSH hosts, through one pool per command: the cluster's
+// known_hosts and host logs, and the forget-host hint a changed key gets.
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { NodeHost } from '../provisioners/cluster-host.js';
+import type { ClusterModel } from '../spec/model.js';
+import { SshPool } from '../ssh/pool.js';
+import { resolveTarget } from '../ssh/targets.js';
+import { specArgument } from './errors.js';
+import { knownHostsPath, logDir } from './workdir.js';
+
+function readIfExists(path: string): string | undefined {
+  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+}
+
+/** The pool every command uses for a cluster: its known_hosts, its host logs. */
+export function clusterPool(model: ClusterModel, file: string | undefined, options: { connectAttempts?: number } = {}): SshPool {
+  return new SshPool({
+    knownHostsPath: knownHostsPath(model.name),
+    logDir: logDir(model.name),
+    forgetCommand: (t) => `kubestrap forget-host ${t.name}${specArgument(file)}`,
+    ...options,
+  });
+}
+
+/**
+ * The cluster's nodes as SSH hosts: Vagrant's machines (from `vagrant ssh-config`, so
+ * they must be running), or the spec's existing hosts; all nodes unless `only` names some.
+ */
+export async function clusterHosts(model: ClusterModel, pool: SshPool, verbose = false, only?: readonly string[]): Promise<NodeHost[]> {
+  if (model.machines.provider !== 'existing') {
+    const { machineHosts, vagrantDriver } = await import('./machines.js');
+    return machineHosts(model, pool, vagrantDriver(model, verbose), only);
+  }
+  const home = homedir();
+  const inputs = {
+    sshConfig: readIfExists(join(home, '.ssh', 'config')),
+    home,
+    ...(process.env.SSH_AUTH_SOCK ? { agent: process.env.SSH_AUTH_SOCK } : {}),
+    ...(process.env.KUBESTRAP_SSH_PASSPHRASE ? { passphrase: process.env.KUBESTRAP_SSH_PASSPHRASE } : {}),
+    readKey: (path: string) => readFileSync(path),
+    keyExists: (path: string) => existsSync(path),
+  };
+  return model.nodes
+    .filter((n) => !only || only.includes(n.name))
+    .map((node) => ({ name: node.name, node, ssh: pool.host(resolveTarget(node.name, node.ssh!, inputs)) }));
+}
+
+/** The node a user names by node name or hostname, or the error listing the nodes. */
+export function findNode(model: ClusterModel, name: string) {
+  const node = model.nodes.find((n) => n.name === name || n.hostname === name);
+  if (!node) throw new NoSuchNodeError(`no node ${name} in cluster ${model.name}; nodes: ${model.nodes.map((n) => n.name).join(', ')}`);
+  return node;
+}
+
+export class NoSuchNodeError extends Error {
+  readonly exitCode = 2;
+}

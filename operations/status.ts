@@ -1,0 +1,69 @@
+// `status`: per node, the machine's state (Vagrant's word, or "existing"), whether SSH
+// answers, and the Kubernetes node's Ready condition as the API server reports it.
+import { KUBECTL } from '../provisioners/kubeadm-paths.js';
+import { NODES_JSONPATH, parseNodes } from '../provisioners/verify.js';
+import { isInitNode } from '../templates/kubeadm/index.js';
+import type { Provider } from '../spec/load.js';
+import { loadClusterSpec } from './cluster-spec.js';
+import type { ClusterOptions, OperationContext } from './context.js';
+import { clusterHosts, clusterPool } from './hosts.js';
+
+export interface NodeState {
+  node: string;
+  role: string;
+  ip: string;
+  machine: string;
+  ssh: string;
+  kubernetes: string;
+}
+
+export interface StatusResult {
+  readonly cluster: string;
+  readonly provider: Provider;
+  /** Every node runs, answers and is Ready. */
+  readonly healthy: boolean;
+  readonly nodes: readonly NodeState[];
+}
+
+export async function status(options: ClusterOptions, context: OperationContext): Promise<StatusResult> {
+  const { model, warnings } = await loadClusterSpec(options.file);
+  context.warn(warnings);
+  const rows: NodeState[] = model.nodes.map((n) => ({ node: n.name, role: n.role, ip: n.ip, machine: 'existing', ssh: '-', kubernetes: '-' }));
+  const pool = clusterPool(model, options.file, { connectAttempts: 1 });
+  try {
+    let only: string[] | undefined;
+    if (model.machines.provider !== 'existing') {
+      const { vagrantDriver } = await import('./machines.js');
+      const driver = vagrantDriver(model, options.verbose ?? false);
+      const states = driver.hasMachines() ? await driver.status() : [];
+      for (const row of rows) row.machine = states.find((s) => s.machine === row.node)?.state ?? 'not_created';
+      only = rows.filter((r) => r.machine === 'running').map((r) => r.node);
+    }
+    const hosts = await clusterHosts(model, pool, options.verbose ?? false, only);
+    await Promise.all(
+      hosts.map(async (host) => {
+        const row = rows.find((r) => r.node === host.name)!;
+        try {
+          await host.ssh.exec('true', { sudo: false, timeoutMs: 15_000 });
+          row.ssh = 'ok';
+        } catch (error) {
+          row.ssh = `unreachable: ${(error as Error).message.split('\n')[0]}`;
+        }
+      }),
+    );
+    const api = hosts.find((h) => isInitNode(model, h.node) && rows.find((r) => r.node === h.name)?.ssh === 'ok');
+    if (api) {
+      const result = await api.ssh.exec(`${KUBECTL} get nodes -o jsonpath=${NODES_JSONPATH}`, { check: false, timeoutMs: 30_000 });
+      const seen = result.code === 0 ? parseNodes(result.stdout) : undefined;
+      for (const row of rows) {
+        const hostname = model.nodes.find((n) => n.name === row.node)!.hostname;
+        const node = seen?.get(hostname);
+        row.kubernetes = !seen ? 'API not answering' : !node ? 'not joined' : node.ready === 'True' ? `Ready ${node.version}` : `NotReady ${node.version}`;
+      }
+    }
+  } finally {
+    await pool.close();
+  }
+  const healthy = rows.every((r) => (r.machine === 'running' || r.machine === 'existing') && r.ssh === 'ok' && r.kubernetes.startsWith('Ready'));
+  return { cluster: model.name, provider: model.machines.provider, healthy, nodes: rows };
+}
