@@ -51,6 +51,7 @@ export function machinesStage(model: ClusterModel, options: MachinesStageOptions
   let batch: Promise<void> | undefined;
   let firstFailure: string | undefined;
   let bootQueue = Promise.resolve();
+  let bootFailed = false;
 
   const vagrantUp = (which: readonly string[], context: ItemContext) => {
     const onEvent = (event: MachineEvent) => context.emit({ type: 'machine', ...event });
@@ -76,10 +77,11 @@ export function machinesStage(model: ClusterModel, options: MachinesStageOptions
         return { title: `${machine}: ready` };
       }
       const booted = bootQueue.then(async () => {
-        if (context.stopping()) throw new SkipItem('an earlier machine failed');
+        if (bootFailed || context.stopping()) throw new SkipItem('an earlier machine failed');
         await vagrantUp([machine], context);
       });
-      bootQueue = booted.catch(() => undefined);
+      // Set before the next machine's turn: the engine learns of the failure later.
+      bootQueue = booted.catch(() => void (bootFailed = true));
       await booted;
       if (!prepare) return { title: `${machine}: ready` };
       await prepare(machine, context);
