@@ -30,7 +30,7 @@ function stage(title: string, items: string[], work: (item: string, context: Ite
   };
 }
 
-const changed = (item: string, context: ItemContext) => context.changes.push({ kind: 'command', description: `touch ${item}`, command: `touch ${item}` });
+const changed = (item: string, context: ItemContext): void => void context.changes.push({ kind: 'command', description: `touch ${item}`, command: `touch ${item}` });
 
 function recorder(): { events: RunEvent[]; sink: { event: (e: RunEvent) => void } } {
   const events: RunEvent[] = [];

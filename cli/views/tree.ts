@@ -47,7 +47,10 @@ export function treeView(): EventSink {
     const final = await r.final.promise;
     if (final.status === 'not run') return task.skip(`${item}: not run`);
     if (final.status === 'skipped') return task.skip(`${item}: not started (${final.detail ?? 'skipped'})`);
-    if (final.status === 'failed') throw new Error(`${item}: ${(final.detail ?? 'failed').split('\n')[0]}`);
+    if (final.status === 'failed') {
+      task.title = `${item}: failed`;
+      throw new Error(`${item}: ${(final.detail ?? 'failed').split('\n')[0]}`);
+    }
     task.title = final.title ?? `${item}: ${final.status}`;
   };
 
@@ -66,6 +69,9 @@ export function treeView(): EventSink {
         {
           task: async () => {
             const failure = await stage.failed.promise;
+            const finals = await Promise.all(items.map((item) => row(stage, item).final.promise));
+            const failed = items.filter((_, i) => finals[i]!.status === 'failed');
+            if (failed.length) throw new Error(`failed on ${failed.join(', ')}`);
             if (failure !== undefined) throw new Error('see the summary below');
           },
         },
