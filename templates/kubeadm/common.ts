@@ -49,7 +49,7 @@ export function kubeletArgs(node: NodeModel): [string, string][] {
 
 export function taints(node: NodeModel): Taint[] {
   // An absent value is left out of the YAML (toYaml drops undefined), not written empty.
-  return node.taints.map((t) => ({ key: t.key, value: t.value, effect: t.effect }));
+  return node.taints.map((t): Taint => ({ key: t.key, value: t.value, effect: t.effect }));
 }
 
 export function certSANs(model: ClusterModel): string[] {

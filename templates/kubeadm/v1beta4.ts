@@ -1,13 +1,13 @@
 // kubeadm.k8s.io/v1beta4 (Kubernetes 1.31+): extra args are lists of {name, value}.
 import type { ClusterModel, NodeModel } from '../../spec/model.js';
-import { API_VERSION, type ClusterConfiguration, type InitConfiguration, type JoinConfiguration, type NodeRegistrationOptions } from './api-v1beta4.js';
+import { API_VERSION, type Arg, type ClusterConfiguration, type InitConfiguration, type JoinConfiguration, type NodeRegistrationOptions } from './api-v1beta4.js';
 import * as common from './common.js';
 
 function nodeRegistration(node: NodeModel): NodeRegistrationOptions {
   return {
     name: node.hostname,
     criSocket: common.CRI_SOCKET,
-    kubeletExtraArgs: common.kubeletArgs(node).map(([name, value]) => ({ name, value })),
+    kubeletExtraArgs: common.kubeletArgs(node).map(([name, value]): Arg => ({ name, value })),
     // Always written: an absent list gives a control-plane node kubeadm's default taint.
     taints: common.taints(node),
   };
