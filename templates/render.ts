@@ -3,7 +3,7 @@
 // always renders the same bytes and a re-render can tell exactly what changed.
 import { createHash } from 'node:crypto';
 import type { ClusterModel, NodeModel } from '../spec/model.js';
-import { fillTemplate } from './engine.js';
+import { fillTemplate } from './handlebars.js';
 import { hostsBlock, modulesLoad, sysctlConf } from './host-files.js';
 import { renderKubeadmConfig } from './kubeadm/index.js';
 import { rookResources } from './rook.js';

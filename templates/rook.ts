@@ -1,13 +1,17 @@
 // Rook-Ceph custom resources sized to the storage nodes: one node gets one mon and
 // pools of size 1 (as upstream's cluster-test.yaml); three or more get three mons
 // and size-3 pools spread across hosts.
+import type { IStorageClass } from 'kubernetes-models/storage.k8s.io/v1/StorageClass';
+import type { IToleration } from 'kubernetes-models/v1/Toleration';
 import type { ClusterModel, NodeModel } from '../spec/model.js';
+import type { ObjectMeta } from './kubernetes-api.js';
+import { CEPH_API_VERSION, type CephBlockPool, type CephCluster, type Device, type StorageNode } from './rook-api.js';
 
 export const ROOK_NAMESPACE = 'rook-ceph';
 export const STORAGE_CLASS = 'rook-ceph-block';
 export const BLOCK_POOL = 'replicapool';
 
-const meta = (name: string) => ({ name, namespace: ROOK_NAMESPACE });
+const meta = (name: string): ObjectMeta => ({ name, namespace: ROOK_NAMESPACE });
 
 function storageNodes(model: ClusterModel): NodeModel[] {
   return model.nodes.filter((n) => n.storage);
@@ -19,20 +23,20 @@ function deviceName(device: string): string {
 }
 
 /** Tolerate every taint a storage node carries, or Rook will not run its OSD there. */
-function tolerations(model: ClusterModel): object[] {
-  const seen = new Map<string, object>();
+function tolerations(model: ClusterModel): IToleration[] {
+  const seen = new Map<string, IToleration>();
   for (const node of storageNodes(model)) {
     for (const taint of node.taints) seen.set(`${taint.key}:${taint.effect}`, { key: taint.key, operator: 'Exists', effect: taint.effect });
   }
   return [...seen.values()];
 }
 
-export function cephCluster(model: ClusterModel): object {
+export function cephCluster(model: ClusterModel): CephCluster {
   const r = model.rook;
   const small = r.monCount < 3;
   const tolerate = tolerations(model);
   return {
-    apiVersion: 'ceph.rook.io/v1',
+    apiVersion: CEPH_API_VERSION,
     kind: 'CephCluster',
     metadata: meta(ROOK_NAMESPACE),
     spec: {
@@ -45,40 +49,40 @@ export function cephCluster(model: ClusterModel): object {
       storage: {
         useAllNodes: false,
         useAllDevices: false,
-        nodes: storageNodes(model).map((n) =>
-          r.deviceFilter ? { name: n.hostname, deviceFilter: r.deviceFilter } : { name: n.hostname, devices: n.disks.map((d) => ({ name: deviceName(d.device) })) },
+        nodes: storageNodes(model).map((n): StorageNode =>
+          r.deviceFilter ? { name: n.hostname, deviceFilter: r.deviceFilter } : { name: n.hostname, devices: n.disks.map((d): Device => ({ name: deviceName(d.device) })) },
         ),
       },
-      ...(tolerate.length ? { placement: { all: { tolerations: tolerate } } } : {}),
+      placement: tolerate.length ? { all: { tolerations: tolerate } } : undefined,
       priorityClassNames: { all: 'system-node-critical', mgr: 'system-cluster-critical' },
       disruptionManagement: { managePodBudgets: true },
-      ...(r.replicas === 1 ? { cephConfig: { global: { osd_pool_default_size: '1', mon_warn_on_pool_no_redundancy: 'false' } } } : {}),
+      cephConfig: r.replicas === 1 ? { global: { osd_pool_default_size: '1', mon_warn_on_pool_no_redundancy: 'false' } } : undefined,
     },
   };
 }
 
-function pool(name: string, poolName: string | undefined, model: ClusterModel): object {
+function pool(name: string, poolName: CephBlockPool['spec']['name'], model: ClusterModel): CephBlockPool {
   const r = model.rook;
   return {
-    apiVersion: 'ceph.rook.io/v1',
+    apiVersion: CEPH_API_VERSION,
     kind: 'CephBlockPool',
     metadata: meta(name),
     spec: {
-      ...(poolName ? { name: poolName } : {}),
+      name: poolName,
       failureDomain: r.failureDomain,
       replicated: { size: r.replicas, requireSafeReplicaSize: r.replicas > 1 },
     },
   };
 }
 
-export function blockPools(model: ClusterModel): object[] {
+export function blockPools(model: ClusterModel): CephBlockPool[] {
   // Ceph creates the .mgr pool with size 3 unless told otherwise; a smaller cluster
   // would stay HEALTH_WARN (undersized) forever.
   return model.rook.replicas < 3 ? [pool('builtin-mgr', '.mgr', model), pool(BLOCK_POOL, undefined, model)] : [pool(BLOCK_POOL, undefined, model)];
 }
 
-export function storageClass(): object {
-  const secret = (kind: string, name: string) => ({
+export function storageClass(): IStorageClass {
+  const secret = (kind: string, name: string): IStorageClass['parameters'] => ({
     [`csi.storage.k8s.io/${kind}-secret-name`]: name,
     [`csi.storage.k8s.io/${kind}-secret-namespace`]: ROOK_NAMESPACE,
   });
@@ -103,6 +107,6 @@ export function storageClass(): object {
   };
 }
 
-export function rookResources(model: ClusterModel): object[] {
+export function rookResources(model: ClusterModel): (CephCluster | CephBlockPool | IStorageClass)[] {
   return [cephCluster(model), ...blockPools(model), storageClass()];
 }

@@ -1,7 +1,7 @@
 // Vagrantfile + vagrant_config.yml in the source lab's shape: the Vagrantfile is
 // fixed Ruby that loads every per-node value from the YAML file beside it.
 import type { ClusterModel } from '../spec/model.js';
-import { fillTemplate } from './engine.js';
+import { fillTemplate } from './handlebars.js';
 import { toYaml } from './yaml.js';
 
 export function vagrantConfig(model: ClusterModel): string {

@@ -1,23 +1,39 @@
 // The Weave Net DaemonSet and RBAC as one v1 List, shaped like the upstream
 // weave-daemonset-k8s-1.11 manifest, with the spec's knobs as env on the weave container.
+import type { IDaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
+import type { IClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
+import type { IClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
+import type { IPolicyRule } from 'kubernetes-models/rbac.authorization.k8s.io/v1/PolicyRule';
+import type { IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import type { IRoleRef } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleRef';
+import type { ISubject } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Subject';
+import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
+import type { ISecret } from 'kubernetes-models/v1/Secret';
+import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import type { IVolume } from 'kubernetes-models/v1/Volume';
+import type { IVolumeMount } from 'kubernetes-models/v1/VolumeMount';
 import type { ClusterModel } from '../spec/model.js';
+import type { KubernetesList, ObjectMeta } from './kubernetes-api.js';
 
 export const WEAVE_PASSWORD_SECRET = 'weave-passwd';
 export const WEAVE_PASSWORD_KEY = 'weave-passwd';
 
 const NAMESPACE = 'kube-system';
 const labels = { name: 'weave-net' };
-const metadata = (namespaced: boolean) => ({ name: 'weave-net', ...(namespaced ? { namespace: NAMESPACE } : {}), labels });
-const nodeName = { valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } };
-const readOnly = (name: string, mountPath: string) => ({ name, mountPath, readOnly: true });
-const hostPath = (name: string, path: string, type?: string) => ({ name, hostPath: { path, ...(type ? { type } : {}) } });
-const xtablesLock = { name: 'xtables-lock', mountPath: '/run/xtables.lock', readOnly: false };
+const metadata = (namespaced: boolean): ObjectMeta => ({ name: 'weave-net', namespace: namespaced ? NAMESPACE : undefined, labels });
+const hostnameEnv: IEnvVar = { name: 'HOSTNAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } };
+const readOnly = (name: string, mountPath: string): IVolumeMount => ({ name, mountPath, readOnly: true });
+const hostPath = (name: string, path: string, type?: NonNullable<IVolume['hostPath']>['type']): IVolume => ({ name, hostPath: { path, type } });
+const xtablesLock: IVolumeMount = { name: 'xtables-lock', mountPath: '/run/xtables.lock', readOnly: false };
 
-function weaveEnv(model: ClusterModel): object[] {
+export type WeaveObject = IServiceAccount | IClusterRole | IClusterRoleBinding | IRole | IRoleBinding | IDaemonSet;
+
+function weaveEnv(model: ClusterModel): IEnvVar[] {
   const w = model.weave;
   return [
     { name: 'INIT_CONTAINER', value: 'true' },
-    { name: 'HOSTNAME', ...nodeName },
+    hostnameEnv,
     { name: 'IPALLOC_RANGE', value: w.ipallocRange },
     { name: 'WEAVE_MTU', value: String(w.mtu) },
     { name: 'IPTABLES_BACKEND', value: w.iptablesBackend },
@@ -33,11 +49,11 @@ export function weaveImages(model: ClusterModel): string[] {
   return [weaveImage(model, 'weave-kube'), weaveImage(model, 'weave-npc')];
 }
 
-export function weaveManifest(model: ClusterModel): object {
+export function weaveManifest(model: ClusterModel): KubernetesList<WeaveObject> {
   const image = (name: 'weave-kube' | 'weave-npc') => weaveImage(model, name);
-  const readRules = (apiGroup: string, resources: string[]) => ({ apiGroups: [apiGroup], resources, verbs: ['get', 'list', 'watch'] });
-  const binding = (kind: string) => ({ kind, name: 'weave-net', apiGroup: 'rbac.authorization.k8s.io' });
-  const subjects = [{ kind: 'ServiceAccount', name: 'weave-net', namespace: NAMESPACE }];
+  const readRules = (apiGroup: string, resources: string[]): IPolicyRule => ({ apiGroups: [apiGroup], resources, verbs: ['get', 'list', 'watch'] });
+  const binding = (kind: 'ClusterRole' | 'Role'): IRoleRef => ({ kind, name: 'weave-net', apiGroup: 'rbac.authorization.k8s.io' });
+  const subjects: ISubject[] = [{ kind: 'ServiceAccount', name: 'weave-net', namespace: NAMESPACE }];
   return {
     apiVersion: 'v1',
     kind: 'List',
@@ -109,7 +125,7 @@ export function weaveManifest(model: ClusterModel): object {
                 },
                 {
                   name: 'weave-npc',
-                  env: [{ name: 'HOSTNAME', ...nodeName }],
+                  env: [hostnameEnv],
                   image: image('weave-npc'),
                   resources: { requests: { cpu: '50m' } },
                   securityContext: { privileged: true },
@@ -150,7 +166,7 @@ export function weaveManifest(model: ClusterModel): object {
  * The Secret the weave phase creates at deploy time. The password is generated on
  * the user's machine and never rendered to disk with the other artifacts.
  */
-export function weavePasswordSecret(password: string): object {
+export function weavePasswordSecret(password: string): ISecret {
   return {
     apiVersion: 'v1',
     kind: 'Secret',

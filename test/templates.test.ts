@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { parse as parseToml } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
-import { QUOTING_HELPERS } from '../templates/engine.js';
+import { QUOTING_HELPERS } from '../templates/handlebars.js';
 import { rubyQuote, shellQuote, tomlQuote, unitValue } from '../templates/quote.js';
 import { missingTools, run } from './support/tools.js';
 

@@ -1,6 +1,10 @@
 // What every kubeadm API version renders the same way: the node's registration
 // inputs and the component configs (KubeletConfiguration, KubeProxyConfiguration).
 import type { ClusterModel, NodeModel } from '../../spec/model.js';
+import type { APIEndpoint, JoinControlPlane, Taint } from './api-shared.js';
+import type * as V1beta3 from './api-v1beta3.js';
+import type * as V1beta4 from './api-v1beta4.js';
+import { KUBE_PROXY_API_VERSION, KUBELET_API_VERSION, type KubeletConfiguration, type KubeProxyConfiguration } from './component-config-api.js';
 
 export const CRI_SOCKET = 'unix:///run/containerd/containerd.sock';
 export const API_SERVER_PORT = 6443;
@@ -43,8 +47,9 @@ export function kubeletArgs(node: NodeModel): [string, string][] {
   return args;
 }
 
-export function taints(node: NodeModel): { key: string; value?: string; effect: string }[] {
-  return node.taints.map((t) => ({ key: t.key, ...(t.value !== undefined ? { value: t.value } : {}), effect: t.effect }));
+export function taints(node: NodeModel): Taint[] {
+  // An absent value is left out of the YAML (toYaml drops undefined), not written empty.
+  return node.taints.map((t): Taint => ({ key: t.key, value: t.value, effect: t.effect }));
 }
 
 export function certSANs(model: ClusterModel): string[] {
@@ -58,13 +63,13 @@ export function certSANs(model: ClusterModel): string[] {
   return [...sans];
 }
 
-export function localAPIEndpoint(node: NodeModel): { advertiseAddress: string; bindPort: number } {
+export function localAPIEndpoint(node: NodeModel): APIEndpoint {
   return { advertiseAddress: node.ip, bindPort: API_SERVER_PORT };
 }
 
-export function kubeletConfiguration(model: ClusterModel): object {
+export function kubeletConfiguration(model: ClusterModel): KubeletConfiguration {
   return {
-    apiVersion: 'kubelet.config.k8s.io/v1beta1',
+    apiVersion: KUBELET_API_VERSION,
     kind: 'KubeletConfiguration',
     cgroupDriver: 'systemd',
     containerRuntimeEndpoint: CRI_SOCKET,
@@ -75,9 +80,9 @@ export function kubeletConfiguration(model: ClusterModel): object {
   };
 }
 
-export function kubeProxyConfiguration(model: ClusterModel): object {
+export function kubeProxyConfiguration(model: ClusterModel): KubeProxyConfiguration {
   return {
-    apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+    apiVersion: KUBE_PROXY_API_VERSION,
     kind: 'KubeProxyConfiguration',
     mode: 'iptables',
     clusterCIDR: model.kubernetes.podSubnet,
@@ -88,20 +93,19 @@ function kubernetesVersionTag(model: ClusterModel): string {
   return `v${model.kubernetes.version.text}`;
 }
 
-// InitConfiguration and ClusterConfiguration have the same shape in v1beta3 and
-// v1beta4 as far as kubestrap fills them; only apiVersion and nodeRegistration differ.
-export function initConfiguration(apiVersion: string, node: NodeModel, nodeRegistration: object, certificateKey?: string): object {
-  return { apiVersion, kind: 'InitConfiguration', localAPIEndpoint: localAPIEndpoint(node), nodeRegistration, ...(certificateKey ? { certificateKey } : {}) };
+export function joinControlPlane(node: NodeModel, certificateKey?: string): JoinControlPlane {
+  return { localAPIEndpoint: localAPIEndpoint(node), certificateKey };
 }
 
-export function joinControlPlane(node: NodeModel, certificateKey?: string): object {
-  return { localAPIEndpoint: localAPIEndpoint(node), ...(certificateKey ? { certificateKey } : {}) };
-}
+/** Keys typed alike in both versions' ClusterConfiguration; a literal must fit both. */
+type BothVersions<K extends keyof V1beta3.ClusterConfiguration & keyof V1beta4.ClusterConfiguration> = Required<
+  Pick<V1beta3.ClusterConfiguration, K> & Pick<V1beta4.ClusterConfiguration, K>
+>;
 
-export function clusterConfiguration(apiVersion: string, model: ClusterModel): object {
+// ClusterConfiguration is filled the same way in v1beta3 and v1beta4 as far as
+// kubestrap fills it; each version adds apiVersion and kind in front.
+export function clusterSettings(model: ClusterModel): BothVersions<'clusterName' | 'kubernetesVersion' | 'controlPlaneEndpoint' | 'networking' | 'apiServer'> {
   return {
-    apiVersion,
-    kind: 'ClusterConfiguration',
     clusterName: model.name,
     kubernetesVersion: kubernetesVersionTag(model),
     controlPlaneEndpoint: model.kubernetes.controlPlaneEndpoint,

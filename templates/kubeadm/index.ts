@@ -5,7 +5,7 @@ import { kubeletConfiguration, kubeProxyConfiguration } from './common.js';
 import * as v1beta3 from './v1beta3.js';
 import * as v1beta4 from './v1beta4.js';
 
-export function kubeadmFor(model: ClusterModel): typeof v1beta4 {
+export function kubeadmFor(model: ClusterModel): typeof v1beta3 | typeof v1beta4 {
   return model.kubernetes.kubeadmApi === 'v1beta4' ? v1beta4 : v1beta3;
 }
 

@@ -1,11 +1,10 @@
 // kubeadm.k8s.io/v1beta3 (Kubernetes 1.29-1.30): extra args are a map of flag: value,
 // and there is no timeouts block (v1beta4 moved discovery.timeout there).
 import type { ClusterModel, NodeModel } from '../../spec/model.js';
+import { API_VERSION, type ClusterConfiguration, type InitConfiguration, type JoinConfiguration, type NodeRegistrationOptions } from './api-v1beta3.js';
 import * as common from './common.js';
 
-const API = 'kubeadm.k8s.io/v1beta3';
-
-function nodeRegistration(node: NodeModel): object {
+function nodeRegistration(node: NodeModel): NodeRegistrationOptions {
   return {
     name: node.hostname,
     criSocket: common.CRI_SOCKET,
@@ -14,20 +13,20 @@ function nodeRegistration(node: NodeModel): object {
   };
 }
 
-export function initConfiguration(_model: ClusterModel, node: NodeModel, certificateKey?: string): object {
-  return common.initConfiguration(API, node, nodeRegistration(node), certificateKey);
+export function initConfiguration(_model: ClusterModel, node: NodeModel, certificateKey?: string): InitConfiguration {
+  return { apiVersion: API_VERSION, kind: 'InitConfiguration', localAPIEndpoint: common.localAPIEndpoint(node), nodeRegistration: nodeRegistration(node), certificateKey };
 }
 
-export function clusterConfiguration(model: ClusterModel): object {
-  return common.clusterConfiguration(API, model);
+export function clusterConfiguration(model: ClusterModel): ClusterConfiguration {
+  return { apiVersion: API_VERSION, kind: 'ClusterConfiguration', ...common.clusterSettings(model) };
 }
 
-export function joinConfiguration(_model: ClusterModel, node: NodeModel, certificateKey?: string): object {
+export function joinConfiguration(_model: ClusterModel, node: NodeModel, certificateKey?: string): JoinConfiguration {
   return {
-    apiVersion: API,
+    apiVersion: API_VERSION,
     kind: 'JoinConfiguration',
     discovery: { file: { kubeConfigPath: common.DISCOVERY_KUBECONFIG }, timeout: '5m0s' },
     nodeRegistration: nodeRegistration(node),
-    ...(node.role === 'control-plane' ? { controlPlane: common.joinControlPlane(node, certificateKey) } : {}),
+    controlPlane: node.role === 'control-plane' ? common.joinControlPlane(node, certificateKey) : undefined,
   };
 }

@@ -1,34 +1,33 @@
 // kubeadm.k8s.io/v1beta4 (Kubernetes 1.31+): extra args are lists of {name, value}.
 import type { ClusterModel, NodeModel } from '../../spec/model.js';
+import { API_VERSION, type Arg, type ClusterConfiguration, type InitConfiguration, type JoinConfiguration, type NodeRegistrationOptions } from './api-v1beta4.js';
 import * as common from './common.js';
 
-const API = 'kubeadm.k8s.io/v1beta4';
-
-function nodeRegistration(node: NodeModel): object {
+function nodeRegistration(node: NodeModel): NodeRegistrationOptions {
   return {
     name: node.hostname,
     criSocket: common.CRI_SOCKET,
-    kubeletExtraArgs: common.kubeletArgs(node).map(([name, value]) => ({ name, value })),
+    kubeletExtraArgs: common.kubeletArgs(node).map(([name, value]): Arg => ({ name, value })),
     // Always written: an absent list gives a control-plane node kubeadm's default taint.
     taints: common.taints(node),
   };
 }
 
-export function initConfiguration(_model: ClusterModel, node: NodeModel, certificateKey?: string): object {
-  return common.initConfiguration(API, node, nodeRegistration(node), certificateKey);
+export function initConfiguration(_model: ClusterModel, node: NodeModel, certificateKey?: string): InitConfiguration {
+  return { apiVersion: API_VERSION, kind: 'InitConfiguration', localAPIEndpoint: common.localAPIEndpoint(node), nodeRegistration: nodeRegistration(node), certificateKey };
 }
 
-export function clusterConfiguration(model: ClusterModel): object {
-  return common.clusterConfiguration(API, model);
+export function clusterConfiguration(model: ClusterModel): ClusterConfiguration {
+  return { apiVersion: API_VERSION, kind: 'ClusterConfiguration', ...common.clusterSettings(model) };
 }
 
-export function joinConfiguration(_model: ClusterModel, node: NodeModel, certificateKey?: string): object {
+export function joinConfiguration(_model: ClusterModel, node: NodeModel, certificateKey?: string): JoinConfiguration {
   return {
-    apiVersion: API,
+    apiVersion: API_VERSION,
     kind: 'JoinConfiguration',
     discovery: { file: { kubeConfigPath: common.DISCOVERY_KUBECONFIG } },
     nodeRegistration: nodeRegistration(node),
-    ...(node.role === 'control-plane' ? { controlPlane: common.joinControlPlane(node, certificateKey) } : {}),
+    controlPlane: node.role === 'control-plane' ? common.joinControlPlane(node, certificateKey) : undefined,
     timeouts: { discovery: '5m0s', tlsBootstrap: '5m0s' },
   };
 }
