@@ -6,10 +6,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rookManifests, UpstreamError } from '../cli/upstream.js';
 import { loadSpecText } from '../spec/load.js';
-import { SHARED_REFERENCE } from './support/fixtures.js';
+import { SHARED_REFERENCE, sharedReferenceMissing } from './support/fixtures.js';
 import { serveDirectory, type StaticServer } from './support/static-server.js';
 
-describe('upstream Rook manifests', () => {
+const noReference = sharedReferenceMissing();
+
+describe.skipIf(noReference)(`upstream Rook manifests${noReference ? ` (skipped: ${noReference})` : ''}`, () => {
   let served: string;
   let server: StaticServer;
   beforeAll(async () => {
