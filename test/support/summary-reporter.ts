@@ -62,6 +62,7 @@ export default class SummaryReporter implements Reporter {
   private watchdog: NodeJS.Timeout | undefined;
   private readonly running = new Set<TestCase>();
   private readonly loading = new Set<TestModule>();
+  private readonly lastFinished = new Map<TestModule, TestCase>();
 
   onInit(vitest: Vitest): void {
     this.vitest = vitest;
@@ -85,6 +86,7 @@ export default class SummaryReporter implements Reporter {
 
   onTestCaseResult(test: TestCase): void {
     this.running.delete(test);
+    this.lastFinished.set(test.module, test);
   }
 
   onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
@@ -97,8 +99,14 @@ export default class SummaryReporter implements Reporter {
   private bite(minutes: number): void {
     const modules = this.vitest?.state.getTestModules() ?? [];
     const tests = [...this.running].map((t) => `  ${t.module.relativeModuleId} › ${t.fullName}`);
-    // A file whose tests have not started is in its beforeAll (or still loading).
-    const files = [...this.loading].filter((m) => ![...this.running].some((t) => t.module === m)).map((m) => `  ${m.relativeModuleId} (setup, before its first test)`);
+    // A worker reports a test as started in batches, which a test blocked in a synchronous
+    // call never sends; such a file is placed after the last test it reported finished.
+    const files = [...this.loading]
+      .filter((m) => ![...this.running].some((t) => t.module === m))
+      .map((m) => {
+        const last = this.lastFinished.get(m);
+        return `  ${m.relativeModuleId} › ${last ? `the test or hook after "${last.fullName}"` : 'its setup or first test'}`;
+      });
     const skipped = skipList(modules);
     process.stdout.write(
       `\nWATCHDOG: the run passed ${minutes} minute(s) (KUBESTRAP_TEST_WATCHDOG_MIN) and was stopped.\n` +
