@@ -1,6 +1,6 @@
 // Rook's upstream manifests: fetched once, cached, their sha256 locked; a changed file
 // upstream (or a mirror serving another) stops the run and says how to accept it.
-import { appendFileSync, cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,9 @@ describe.skipIf(noReference)(`upstream Rook manifests${noReference ? ` (skipped:
   beforeAll(async () => {
     served = mkdtempSync(join(tmpdir(), 'upstream-'));
     cpSync(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6'), served, { recursive: true });
+    // The reference is read-only and the copy keeps its modes; one test changes a served file
+    // (root writes regardless, any other user could not).
+    for (const name of readdirSync(served)) chmodSync(join(served, name), 0o644);
     server = await serveDirectory(served);
   });
   afterAll(() => server?.close());
