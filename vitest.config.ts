@@ -51,6 +51,8 @@ export default defineConfig({
           ...shared,
           name: 'hosts',
           include: HOST_TEST_FILES,
+          // Each file waits for the machine-wide lock unless its caller holds it already.
+          setupFiles: ['./test/support/hosts-lock.ts'],
           // The host tests start real sshd fleets and time their behaviour; on two cores they
           // must not compete with each other or with the vagrant/ruby checks.
           fileParallelism: false,
