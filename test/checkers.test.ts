@@ -204,7 +204,7 @@ describe('containerd config.toml', () => {
     expect(checked).toBeGreaterThan(0);
   });
 
-  it.skipIf(containerdMissing)('the real containerd rejects a broken config (the check can fail)', async () => {
+  it.skipIf(containerdMissing)(`the real containerd rejects a broken config (the check can fail)${containerdMissing ? ` (skipped: ${containerdMissing})` : ''}`, async () => {
     const fixture = await renderFixture('appliance');
     const path = join(fixture.dir, 'nodes/appliance/etc/containerd/config.toml');
     writeFileSync(path, readFileSync(path, 'utf8').replace('SystemdCgroup = true', 'SystemdCgroup = tru'));

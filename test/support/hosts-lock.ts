@@ -6,17 +6,9 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { afterAll } from 'vitest';
+import { parentOf } from './processes.js';
 
 export const HOSTS_LOCK = '/tmp/kubestrap-hosts.lock';
-
-function parentOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
-}
 
 /** Whether a process above this one (flock(1) as the caller's wrapper) holds the lock. */
 function heldByAncestor(): boolean {

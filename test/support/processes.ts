@@ -23,6 +23,14 @@ function read(path: string): string | undefined {
   }
 }
 
+/** The parent in a /proc/PID/stat line; the command name before it is parenthesised and may hold spaces or parentheses. */
+const parentIn = (stat: string) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+
+export function parentOf(pid: number): number | undefined {
+  const stat = read(`/proc/${pid}/stat`);
+  return stat ? parentIn(stat) : undefined;
+}
+
 export function processTable(): ProcessEntry[] {
   const entries: ProcessEntry[] = [];
   for (const name of readdirSync('/proc')) {
@@ -31,8 +39,7 @@ export function processTable(): ProcessEntry[] {
     const cmdline = read(`/proc/${name}/cmdline`);
     // Kernel threads have an empty command line; they are never ours.
     if (!stat || !cmdline) continue;
-    // The command name in stat is parenthesised and may itself hold spaces or parentheses.
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const ppid = parentIn(stat);
     const environ = read(`/proc/${name}/environ`) ?? '';
     const marker = environ.split('\0').find((v) => v.startsWith(`${SUITE_MARKER}=`))?.slice(SUITE_MARKER.length + 1);
     entries.push({ pid: Number(name), ppid, command: cmdline.split('\0').join(' ').trim(), marker });
