@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the real tools the test suite checks rendered files with. Needs root (apt).
+# Installs the real tools the test suite checks rendered files with. apt needs root: as
+# another user it asks sudo for the apt commands alone.
 # Debian 12: ruby (ruby -c), vagrant + vagrant-libvirt (vagrant validate for both
 # providers), systemd (systemd-analyze verify), containerd (reads our config.toml),
 # shellcheck (generated scripts); for the test hosts: debootstrap (their root
@@ -24,6 +25,7 @@ if [ "${#missing[@]}" -eq 0 ]; then
   echo "test dependencies already installed: ${packages[*]}"
   exit 0
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+as_root=()
+[ "$(id -u)" -eq 0 ] || as_root=(sudo)
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"

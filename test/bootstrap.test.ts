@@ -17,10 +17,10 @@ import { AptMirror } from './harness/apt-mirror.js';
 import { serveDirectory, type StaticServer } from './support/static-server.js';
 import { Harness, harnessUnavailable } from './harness/hosts.js';
 import { harnessSpec, nodeHosts } from './support/cluster.js';
-import { SHARED_REFERENCE } from './support/fixtures.js';
+import { SHARED_REFERENCE, sharedReferenceMissing } from './support/fixtures.js';
 import { run } from './support/tools.js';
 
-const unavailable = harnessUnavailable();
+const unavailable = harnessUnavailable() ?? sharedReferenceMissing();
 const VERSION = '1.34.2';
 
 describe.skipIf(unavailable)(`init and join on real hosts${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {

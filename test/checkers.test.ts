@@ -9,19 +9,20 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { parse as parseToml } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, filesMatching, renderFixture, SHARED_REFERENCE, type RenderedFixture } from './support/fixtures.js';
+import { FIXTURES, filesMatching, renderFixture, SHARED_REFERENCE, sharedReferenceMissing, type RenderedFixture } from './support/fixtures.js';
 import { rookErrors } from './support/rook-schema.js';
 import { missingTools, run } from './support/tools.js';
 
 const KUBEADM_VALIDATOR = join(SHARED_REFERENCE, 'schemas', 'kubeadm', 'validate.mjs');
 const DOUBLES = fileURLToPath(new URL('./doubles/', import.meta.url));
 const VAGRANT_FIXTURES = FIXTURES.filter((name) => name !== 'existing');
+const noReference = sharedReferenceMissing();
 
 function kubeadm(files: string[]) {
   return run(process.execPath, [KUBEADM_VALIDATOR, ...files]);
 }
 
-describe('kubeadm configs against the upstream API types', () => {
+describe.skipIf(noReference)(`kubeadm configs against the upstream API types${noReference ? ` (skipped: ${noReference})` : ''}`, () => {
   it.each(FIXTURES)('%s: every kubeadm.conf is valid', async (name) => {
     const fixture = await renderFixture(name);
     const paths = filesMatching(fixture, /\/kubeadm\.conf$/).map((f) => join(fixture.dir, f.path));
@@ -203,7 +204,7 @@ describe('containerd config.toml', () => {
     expect(checked).toBeGreaterThan(0);
   });
 
-  it.skipIf(containerdMissing)('the real containerd rejects a broken config (the check can fail)', async () => {
+  it.skipIf(containerdMissing)(`the real containerd rejects a broken config (the check can fail)${containerdMissing ? ` (skipped: ${containerdMissing})` : ''}`, async () => {
     const fixture = await renderFixture('appliance');
     const path = join(fixture.dir, 'nodes/appliance/etc/containerd/config.toml');
     writeFileSync(path, readFileSync(path, 'utf8').replace('SystemdCgroup = true', 'SystemdCgroup = tru'));
@@ -211,7 +212,7 @@ describe('containerd config.toml', () => {
   });
 });
 
-describe('Rook resources against the Rook v1.20.6 CRD schemas', () => {
+describe.skipIf(noReference)(`Rook resources against the Rook v1.20.6 CRD schemas${noReference ? ` (skipped: ${noReference})` : ''}`, () => {
   it.each(FIXTURES.filter((name) => name !== 'existing'))('%s: CephCluster and CephBlockPools are valid', async (name) => {
     const fixture = await renderFixture(name);
     const docs = parseAllDocuments(filesMatching(fixture, /rook-cluster\.yaml$/)[0]!.content).map((d) => d.toJS() as { kind: string });

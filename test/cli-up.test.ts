@@ -7,11 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AptMirror } from './harness/apt-mirror.js';
 import { Harness, harnessUnavailable } from './harness/hosts.js';
 import { harnessSpec } from './support/cluster.js';
-import { REPO_ROOT, SHARED_REFERENCE } from './support/fixtures.js';
+import { REPO_ROOT, SHARED_REFERENCE, sharedReferenceMissing } from './support/fixtures.js';
 import { serveDirectory, type StaticServer } from './support/static-server.js';
 import { runAsync } from './support/tools.js';
 
-const unavailable = harnessUnavailable();
+const unavailable = harnessUnavailable() ?? sharedReferenceMissing();
 
 describe.skipIf(unavailable)(`kubestrap up / reset on existing hosts${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
   let harness: Harness;

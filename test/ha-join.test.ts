@@ -19,10 +19,10 @@ import { renderCluster } from '../templates/render.js';
 import { AptMirror } from './harness/apt-mirror.js';
 import { Harness, harnessUnavailable } from './harness/hosts.js';
 import { harnessModel, nodeHosts } from './support/cluster.js';
-import { SHARED_REFERENCE } from './support/fixtures.js';
+import { SHARED_REFERENCE, sharedReferenceMissing } from './support/fixtures.js';
 import { run } from './support/tools.js';
 
-const unavailable = harnessUnavailable();
+const unavailable = harnessUnavailable() ?? sharedReferenceMissing();
 const VERSION = '1.34.2';
 
 describe.skipIf(unavailable)(`several control-plane nodes${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {

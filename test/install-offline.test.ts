@@ -15,14 +15,14 @@ import { resumableUpload } from '../ssh/resumable-upload.js';
 import { AptMirror } from './harness/apt-mirror.js';
 import { Harness, harnessUnavailable } from './harness/hosts.js';
 import { harnessSpec } from './support/cluster.js';
-import { REPO_ROOT, SHARED_REFERENCE } from './support/fixtures.js';
+import { REPO_ROOT, SHARED_REFERENCE, sharedReferenceMissing } from './support/fixtures.js';
 import { startBundleSources, type BundleSources } from './support/bundle-sources.js';
 import { tarDataOffset, tarWithout } from './support/tar.js';
 import { missingTools, run, runAsync } from './support/tools.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
 const VERSION = '1.34.2';
-const unavailable = harnessUnavailable() ?? missingTools('gpgv', 'gpg', 'apt-ftparchive', 'dpkg-deb', 'skopeo', 'docker-registry', 'busybox', 'iptables');
+const unavailable = harnessUnavailable() ?? sharedReferenceMissing() ?? missingTools('gpgv', 'gpg', 'apt-ftparchive', 'dpkg-deb', 'skopeo', 'docker-registry', 'busybox', 'iptables');
 
 describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
   let harness: Harness;

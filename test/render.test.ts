@@ -1,6 +1,7 @@
-// Golden files for every fixture (review diffs like code; `npx vitest -u` rewrites
-// them), plus the properties the rest of kubestrap relies on: determinism, modes,
-// a manifest that matches the files, no secret material.
+// Golden files for every fixture (review diffs like code; `npx vitest run test/render.test.ts -u`
+// rewrites them; -u takes a value, so it goes last; without it a missing golden file fails),
+// plus the properties the rest of kubestrap relies on: determinism, modes, a manifest that
+// matches the files, no secret material.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,7 +14,7 @@ describe.each(FIXTURES)('render %s', (name) => {
   it('matches the golden files', async () => {
     const { files } = await renderFixture(name);
     for (const file of files) {
-      await expect(file.content).toMatchFileSnapshot(`golden/${name}/${file.path}`);
+      await expect(file.content, `test/golden/${name}/${file.path} (missing or different; \`npx vitest run test/render.test.ts -u\` rewrites it: review the diff like code)`).toMatchFileSnapshot(`golden/${name}/${file.path}`);
     }
   });
 

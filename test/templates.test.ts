@@ -29,7 +29,7 @@ describe('quoting helpers against the real interpreters', () => {
   });
 
   const rubyMissing = missingTools('ruby');
-  it.skipIf(rubyMissing).each(NASTY)('ruby reads %j back unchanged', (value) => {
+  it.skipIf(rubyMissing).each(NASTY)(`ruby reads %j back unchanged${rubyMissing ? ` (skipped: ${rubyMissing})` : ''}`, (value) => {
     expect(run('ruby', ['-e', `print ${rubyQuote(value)}`]).stdout).toBe(value);
   });
 

@@ -1,20 +1,25 @@
 // Rook's upstream manifests: fetched once, cached, their sha256 locked; a changed file
 // upstream (or a mirror serving another) stops the run and says how to accept it.
-import { appendFileSync, cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rookManifests, UpstreamError } from '../operations/upstream.js';
 import { loadSpecText } from '../spec/load.js';
-import { SHARED_REFERENCE } from './support/fixtures.js';
+import { SHARED_REFERENCE, sharedReferenceMissing } from './support/fixtures.js';
 import { serveDirectory, type StaticServer } from './support/static-server.js';
 
-describe('upstream Rook manifests', () => {
+const noReference = sharedReferenceMissing();
+
+describe.skipIf(noReference)(`upstream Rook manifests${noReference ? ` (skipped: ${noReference})` : ''}`, () => {
   let served: string;
   let server: StaticServer;
   beforeAll(async () => {
     served = mkdtempSync(join(tmpdir(), 'upstream-'));
     cpSync(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6'), served, { recursive: true });
+    // The reference is read-only and the copy keeps its modes; one test changes a served file
+    // (root writes regardless, any other user could not).
+    for (const name of readdirSync(served)) chmodSync(join(served, name), 0o644);
     server = await serveDirectory(served);
   });
   afterAll(() => server?.close());

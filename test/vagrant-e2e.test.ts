@@ -13,11 +13,11 @@ import { AptMirror } from './harness/apt-mirror.js';
 import { Libvirt, libvirtUnavailable } from './harness/libvirt.js';
 import { buildLibvirtBox } from './harness/vagrant-box.js';
 import { startBundleSources } from './support/bundle-sources.js';
-import { REPO_ROOT, SHARED_REFERENCE } from './support/fixtures.js';
+import { REPO_ROOT, SHARED_REFERENCE, sharedReferenceMissing } from './support/fixtures.js';
 import { serveDirectory, type StaticServer } from './support/static-server.js';
 import { runAsync, type Ran } from './support/tools.js';
 
-const unavailable = libvirtUnavailable();
+const unavailable = libvirtUnavailable() ?? sharedReferenceMissing();
 const CLUSTER = 'ksvt';
 const NETWORK = '10.219.0';
 const BOX = 'kubestrap-test/debian12';

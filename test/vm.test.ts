@@ -22,9 +22,9 @@ import { buildProbeImage, PROBE_IMAGE } from './harness/oci-image.js';
 import { TestVm, vmUnavailable } from './harness/vm.js';
 import { missingTools, runAsync } from './support/tools.js';
 import { startBundleSources } from './support/bundle-sources.js';
-import { REPO_ROOT } from './support/fixtures.js';
+import { REPO_ROOT, sharedReferenceMissing } from './support/fixtures.js';
 
-const unavailable = harnessUnavailable() ?? vmUnavailable() ?? missingTools('busybox', 'skopeo', 'docker-registry', 'gpgv');
+const unavailable = harnessUnavailable() ?? vmUnavailable() ?? sharedReferenceMissing() ?? missingTools('busybox', 'skopeo', 'docker-registry', 'gpgv');
 
 describe.skipIf(unavailable)(`host prep and containerd in a VM${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
   let vm: TestVm;

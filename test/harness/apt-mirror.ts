@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopGpgAgents } from '../support/gpg-agent.js';
 import { serveDirectory, type StaticServer } from '../support/static-server.js';
 import { baseRoot, CACHE_DIR, type Harness, type TestHost } from './hosts.js';
 
@@ -105,6 +106,14 @@ export class AptMirror {
     const gnupg = join(dir, 'gnupg');
     const www = join(dir, 'www');
     mkdirSync(gnupg, { mode: 0o700 });
+    try {
+      return await AptMirror.build(dir, gnupg, www, address, kubernetesVersion, minor);
+    } finally {
+      stopGpgAgents(gnupg);
+    }
+  }
+
+  private static async build(dir: string, gnupg: string, www: string, address: string, kubernetesVersion: string, minor: number): Promise<AptMirror> {
     sh('gpg', ['--homedir', gnupg, '--batch', '--passphrase', '', '--quick-gen-key', 'kubestrap test mirror <mirror@kubestrap.invalid>', 'ed25519', 'sign', 'never']);
 
     const debian = join(www, 'debian');

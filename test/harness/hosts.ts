@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { assertHostTier } from '../support/tier.js';
 
 const BUILD_ROOT = fileURLToPath(new URL('./build-root.sh', import.meta.url));
 export const ROOT_PACKAGES = 'systemd,systemd-sysv,dbus,openssh-server,sudo,iproute2,procps,kmod,ca-certificates,socat';
@@ -42,6 +43,7 @@ function tryRun(command: string, args: string[]): boolean {
 
 /** Why the harness cannot run here, or undefined when it can. */
 export function harnessUnavailable(): string | undefined {
+  assertHostTier('the namespace test hosts');
   const reasons: string[] = [];
   if (process.getuid?.() !== 0) reasons.push('needs root (namespaces, mounts, bridges)');
   for (const tool of ['ip', 'unshare', 'nsenter', 'debootstrap', 'ssh-keygen', 'mount', 'systemd-nspawn']) {

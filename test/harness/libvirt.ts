@@ -13,6 +13,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { assertHostTier } from '../support/tier.js';
 
 function sh(command: string, args: string[]): string {
   return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -32,6 +33,7 @@ function running(pidFile: string): number | undefined {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function libvirtUnavailable(): string | undefined {
+  assertHostTier('real Vagrant + libvirt');
   const missing = ['/usr/sbin/libvirtd', '/usr/sbin/virtlogd', '/usr/bin/virsh', '/usr/bin/vagrant', '/usr/bin/qemu-img', '/usr/bin/qemu-system-x86_64'].filter((p) => !existsSync(p));
   if (process.getuid?.() !== 0) missing.push('root');
   if (!missing.length) return undefined;

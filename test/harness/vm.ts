@@ -7,6 +7,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { baseRoot, ROOT_PACKAGES } from './hosts.js';
+import { assertHostTier } from '../support/tier.js';
 
 export const VM_PACKAGES = `${ROOT_PACKAGES},linux-image-cloud-amd64,initramfs-tools,e2fsprogs,iptables`;
 
@@ -37,6 +38,7 @@ export function rootDisk(root: string, disk: string, size: string, bootDir: stri
 }
 
 export function vmUnavailable(): string | undefined {
+  assertHostTier('test VMs');
   const missing = ['qemu-system-x86_64', 'mkfs.ext4', 'ssh-keygen'].filter((tool) => {
     try {
       sh('sh', ['-c', `command -v ${tool}`]);

@@ -1,5 +1,5 @@
 // The spec fixtures every rendered-output test runs over, rendered into temp dirs.
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +9,24 @@ import { renderCluster, type RenderedFile } from '../../templates/render.js';
 
 export const FIXTURE_DIR = fileURLToPath(new URL('../fixtures/specs/', import.meta.url));
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const SHARED_REFERENCE = join(REPO_ROOT, '..', 'shared', 'reference');
+/**
+ * Upstream material the checks compare against (kubeadm's API types, Rook's CRD schemas
+ * and manifests), kept beside the repository, never copied into it.
+ * KUBESTRAP_SHARED_REFERENCE points elsewhere (or at nothing, to see what a clone without it runs).
+ */
+export const SHARED_REFERENCE = process.env.KUBESTRAP_SHARED_REFERENCE || join(REPO_ROOT, '..', 'shared', 'reference');
+
+/**
+ * Why tests that read SHARED_REFERENCE cannot run, or undefined when they can. A fresh
+ * clone without it skips them with this reason; CI (.ci/run puts it beside the clone)
+ * fails instead, because a silent skip there would hide a broken checkout.
+ */
+export function sharedReferenceMissing(): string | undefined {
+  if (existsSync(join(SHARED_REFERENCE, 'README.md'))) return undefined;
+  const reason = `needs the upstream reference material at ${SHARED_REFERENCE} (../shared/reference beside the repository, or KUBESTRAP_SHARED_REFERENCE), which is absent`;
+  if (process.env.CI) throw new Error(`CI must have the reference material; ${reason}`);
+  return reason;
+}
 
 export const FIXTURES = readdirSync(FIXTURE_DIR)
   .filter((name) => name.endsWith('.yaml'))

@@ -15,6 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './fixtures.js';
+import { stopGpgAgents } from './gpg-agent.js';
 import { serveDirectory, type StaticServer } from './static-server.js';
 
 interface TestRpm {
@@ -164,6 +165,15 @@ function makeRepo(dir: string, rpms: readonly string[], options: { comps?: strin
 export async function startRpmRepos(work: string, version: string): Promise<RpmRepos> {
   const www = join(work, 'rpm-www');
   const keys = join(work, 'rpm-keys');
+  const homes = ['k8s', 'docker', 'os', 'stranger'].map((name) => join(keys, name));
+  try {
+    return await serveRpmRepos(work, version, www, keys);
+  } finally {
+    stopGpgAgents(...homes);
+  }
+}
+
+async function serveRpmRepos(work: string, version: string, www: string, keys: string): Promise<RpmRepos> {
   const k8sKey = newKey(join(keys, 'k8s'), 'k8s');
   const dockerKey = newKey(join(keys, 'docker'), 'docker');
   const osKey = newKey(join(keys, 'os'), 'os');
