@@ -4,7 +4,11 @@
 //  (b) per-command latency: pooled ssh2 vs fresh `ssh host true` (≥ 10× faster) and
 //      vs OpenSSH with ControlMaster (within 1.5×)
 //  (c) upload of a 512 MiB file: kubestrap vs `scp` to the same host  (≥ 0.8×)
-import { execFileSync, spawnSync } from 'node:child_process';
+//  (d) CPU time (user + system) per command and per MiB uploaded: kubestrap's Node
+//      process vs the OpenSSH client processes doing the same (target < 1×). Unlike
+//      (a)–(c), these do not depend on how busy the machine is: time spent waiting for
+//      a core, or in the test hosts' sshd, counts on neither side.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +16,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Phase, PhaseHost } from '../engine/phase.js';
 import { runPhases } from '../engine/index.js';
+import { childrenCpu, type CpuTime, minus, ownCpu, plus, processCpu, totalMs } from './cpu-time.js';
 import { SshPool } from '../ssh/pool.js';
+import { resumableUpload } from '../ssh/resumable-upload.js';
 import { Harness, harnessUnavailable } from '../test/harness/hosts.js';
 
 const reason = harnessUnavailable();
@@ -90,21 +96,59 @@ try {
   const controlMaster = timeCommand([...opensshBase, '-o', `ControlPath=${control}`, `root@${first.ip}`, 'true'], 100);
   spawnSync('ssh', ['-o', `ControlPath=${control}`, '-O', 'exit', `root@${first.ip}`], { stdio: 'ignore' });
 
+  // (d) CPU per command. The connections are open on both sides before measuring: a
+  // cluster run opens one per host and then runs hundreds of commands through it.
+  const commands = 500;
+  const ownPerCommand = (await ownCpu(async () => {
+    for (let i = 0; i < commands; i++) await ssh.exec('true');
+  })).cpu;
+  // The master runs in the foreground as our child, so its pid is known and its CPU
+  // during the loop is read from /proc; every client's CPU comes from bash's `times`.
+  const cpuSocket = join(work, 'cpu.sock');
+  const target = `root@${first.ip}`;
+  const master = spawn('ssh', [...opensshBase, '-M', '-N', '-S', cpuSocket, target], { stdio: 'ignore' });
+  for (let i = 0; spawnSync('ssh', ['-S', cpuSocket, '-O', 'check', target], { stdio: 'ignore' }).status !== 0; i++) {
+    if (i > 100) {
+      master.kill();
+      throw new Error('the OpenSSH ControlMaster did not come up');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  let clientsCpu: CpuTime;
+  let masterCpu: CpuTime;
+  try {
+    const masterBefore = processCpu(master.pid!);
+    clientsCpu = childrenCpu('n=$1; shift; for i in $(seq "$n"); do ssh "$@" true </dev/null; done', [String(commands), ...opensshBase, '-S', cpuSocket, target]);
+    masterCpu = minus(processCpu(master.pid!), masterBefore);
+  } finally {
+    master.kill();
+  }
+
   // (c) Upload throughput, 512 MiB, both to the same host, target file removed between runs.
   const big = join(work, 'big.bin');
   const chunk = randomBytes(8 * 1024 * 1024);
   for (let i = 0; i < 64; i++) appendFileSync(big, chunk);
   const mib = 512;
+  const bigSha256 = execFileSync('sha256sum', [big], { encoding: 'utf8' }).split(' ')[0]!;
   const uploads: number[] = [];
   const scps: number[] = [];
+  // (d) CPU per MiB, from the same transfers; the resumable upload (bundles) is the
+  // other way kubestrap sends large files: no local hashing, the caller knows the digest.
+  const uploadCpu: number[] = [];
+  const resumableCpu: number[] = [];
+  const scpCpu: number[] = [];
   for (let i = 0; i < 3; i++) {
-    await ssh.exec('rm -f /var/tmp/big-ks /var/tmp/big-scp');
+    await ssh.exec('rm -f /var/tmp/big-ks /var/tmp/big-scp /var/tmp/big-resumable');
     let start = performance.now();
-    await ssh.upload({ path: big }, '/var/tmp/big-ks', { mode: 0o644 });
+    const own = await ownCpu(() => ssh.upload({ path: big }, '/var/tmp/big-ks', { mode: 0o644 }));
     uploads.push(mib / ((performance.now() - start) / 1000));
+    uploadCpu.push(totalMs(own.cpu) / mib);
     start = performance.now();
-    execFileSync('scp', [...opensshBase, '-q', big, `root@${first.ip}:/var/tmp/big-scp`]);
+    const scpRun = childrenCpu('scp "$@"', [...opensshBase, '-q', big, `root@${first.ip}:/var/tmp/big-scp`]);
     scps.push(mib / ((performance.now() - start) / 1000));
+    scpCpu.push(totalMs(scpRun) / mib);
+    const resumable = await ownCpu(() => resumableUpload(ssh, big, '/var/tmp/big-resumable', { size: mib * 1024 * 1024, sha256: bigSha256 }));
+    resumableCpu.push(totalMs(resumable.cpu) / mib);
   }
   const upload = median(uploads);
   const scp = median(scps);
@@ -114,6 +158,17 @@ try {
   line(`    fan-out, CPU-bound phase (5 commands + a 64 KiB file, all 20 hosts on this machine's 2 cores): 1 host ${one.toFixed(0)} ms, 20 hosts ${twenty.toFixed(0)} ms: ratio ${(twenty / one).toFixed(2)}`);
   line(`(b) per command: pooled ssh2 ${pooled.toFixed(1)} ms, fresh OpenSSH ${fresh.toFixed(0)} ms (${(fresh / pooled).toFixed(0)}× faster; target ≥ 10×), ControlMaster ${controlMaster.toFixed(1)} ms (ratio ${(pooled / controlMaster).toFixed(2)}; target ≤ 1.5)`);
   line(`(c) upload 512 MiB: kubestrap ${upload.toFixed(0)} MiB/s, scp ${scp.toFixed(0)} MiB/s: ratio ${(upload / scp).toFixed(2)} (target ≥ 0.8; kubestrap also verifies sha256 and fsyncs)`);
+  const split = (cpu: CpuTime, n: number) => `user ${(cpu.userMs / n).toFixed(2)} + sys ${(cpu.systemMs / n).toFixed(2)}`;
+  const ownCommand = totalMs(ownPerCommand) / commands;
+  const opensshCommand = totalMs(plus(clientsCpu, masterCpu)) / commands;
+  line(
+    `(d) CPU per command (${commands}, connection open): kubestrap ${ownCommand.toFixed(2)} ms (${split(ownPerCommand, commands)}), ` +
+      `OpenSSH ControlMaster ${opensshCommand.toFixed(2)} ms (clients ${(totalMs(clientsCpu) / commands).toFixed(2)} + master ${(totalMs(masterCpu) / commands).toFixed(2)}): ratio ${(ownCommand / opensshCommand).toFixed(2)} (target < 1)`,
+  );
+  line(
+    `    CPU per MiB uploaded (512 MiB, median of 3): kubestrap upload ${median(uploadCpu).toFixed(2)} ms (hashes while sending), resumable upload ${median(resumableCpu).toFixed(2)} ms, ` +
+      `scp ${median(scpCpu).toFixed(2)} ms: ratios ${(median(uploadCpu) / median(scpCpu)).toFixed(2)} and ${(median(resumableCpu) / median(scpCpu)).toFixed(2)} (target < 1)`,
+  );
 } finally {
   await pool.close();
   await harness.stop();
