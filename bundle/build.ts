@@ -4,7 +4,6 @@
 // them (apt's Packages or dnf's repodata), the Kubernetes binaries (published sha256
 // checked), every container image the cluster runs, and the upstream manifests it
 // applies; then one archive with bundle.json.
-import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClusterModel } from '../spec/model.js';
@@ -12,7 +11,8 @@ import { kubernetesPackageRepository } from '../spec/versions.js';
 import { writeBundle } from './archive.js';
 import { resolveClosure } from './deb-closure.js';
 import { readIndex, type DebRepository } from './deb-index.js';
-import { downloadFile, fetchBytes, sha256File } from './download.js';
+import { downloadFile, fetchBytes } from '../base/download.js';
+import { sha256File } from '../base/digest.js';
 import { BUNDLE_FORMAT, type BundleFileEntry, type BundleManifest, type HostRequirement } from './format.js';
 import { exportImage, imageMemberPath, kubeadmImages } from './images.js';
 import { resolveRpmClosure } from './rpm-closure.js';
@@ -21,6 +21,7 @@ import { writeRepodata } from './rpm-repodata.js';
 import { formatEvr } from './rpm-version.js';
 import { verifyRpmSignatures } from './signature.js';
 import { weaveImages } from '../templates/weave.js';
+import { sha256 } from '../base/digest.js';
 
 export const BUNDLE_DEB_DIR = 'debs';
 export const BUNDLE_RPM_DIR = 'rpms';
@@ -91,7 +92,7 @@ function readKey(path: string, field: string, url: string, hint: string): Buffer
 function textMember(collected: Pick<CollectedPackages, 'files' | 'sources'>, staging: string, path: string, content: string | Buffer, kind: BundleFileEntry['kind'], source?: string): void {
   const local = join(staging, path.replaceAll('/', '__'));
   writeFileSync(local, content);
-  collected.files.push({ path, size: Buffer.byteLength(content), sha256: createHash('sha256').update(content).digest('hex'), kind, ...(source ? { source } : {}) });
+  collected.files.push({ path, size: Buffer.byteLength(content), sha256: sha256(content), kind, ...(source ? { source } : {}) });
   collected.sources.set(path, local);
 }
 

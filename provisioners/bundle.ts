@@ -6,7 +6,7 @@ import { hostRequirementsMissing, requiredNames, rpmRequirementsMissing } from '
 import { MACHINE_NAME, type HostRequirement } from '../bundle/format.js';
 import type { VerifiedArchive } from '../bundle/verify.js';
 import { resumableUpload } from '../ssh/resumable-upload.js';
-import { shellQuote } from '../templates/quote.js';
+import { shellQuote } from '../base/quote.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from './host-step.js';
 import { BUNDLE_SOURCE_FILE, bundleSourceFile, installedQuery, parseInstalled, rpmProvidesQuery, parseRpmProvides } from './os-packages.js';

@@ -1,11 +1,11 @@
 // A phase's hands on one host. Probes always run; changes go through change() and
 // putFile(), which under --dry-run record what would happen (commands, file diffs)
 // instead of doing it — the same code path either way.
-import { createHash } from 'node:crypto';
 import { createTwoFilesPatch } from 'diff';
 import type { ExecOptions, ExecResult } from '../ssh/host.js';
-import { shellQuote } from '../templates/quote.js';
+import { shellQuote } from '../base/quote.js';
 import type { PhaseHost } from './phase.js';
+import { sha256 } from '../base/digest.js';
 
 export type Change =
   | { readonly kind: 'command'; readonly description: string; readonly command: string }
@@ -52,7 +52,7 @@ export class HostStep<H extends PhaseHost = PhaseHost> {
 
   /** Puts a file in place (atomically) unless the host already has exactly it. */
   async putFile(target: string, content: string, options: FileOptions): Promise<boolean> {
-    const want = createHash('sha256').update(content).digest('hex');
+    const want = sha256(content);
     const mode = options.mode.toString(8);
     const owner = options.owner ?? 'root:root';
     const probe = await this.probe(`if [ -f ${shellQuote(target)} ]; then stat -c '%a %U:%G %s' ${shellQuote(target)}; sha256sum ${shellQuote(target)} | cut -d' ' -f1; fi`, {

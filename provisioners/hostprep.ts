@@ -3,7 +3,7 @@
 // Each step probes first and changes only what differs.
 import type { ClusterModel } from '../spec/model.js';
 import { KERNEL_MODULES, SYSCTLS } from '../templates/host-files.js';
-import { shellQuote } from '../templates/quote.js';
+import { shellQuote } from '../base/quote.js';
 import type { RenderedFile } from '../templates/render.js';
 import type { NodeHost } from './cluster-host.js';
 import { disableSwapInFstab, mergeHosts } from './hostprep/edits.js';

@@ -9,7 +9,7 @@ import { ADMIN_CONF, KUBEADM_CONF, KUBECTL } from './kubeadm-paths.js';
 import type { Phase } from './phase.js';
 import { renderedFile } from './rendered-files.js';
 import { waitFor } from './wait.js';
-import { shellQuote } from '../templates/quote.js';
+import { shellQuote } from '../base/quote.js';
 
 export class InitPhase implements Phase<NodeHost> {
   readonly title = 'Initialise the control plane (kubeadm init)';

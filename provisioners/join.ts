@@ -14,7 +14,7 @@ import type { ClusterModel } from '../spec/model.js';
 import { CONTROL_PLANE_JOIN_CONFIG, DISCOVERY_KUBECONFIG, kubeletSettableLabels, UPLOAD_CERTS_CONFIG } from '../templates/kubeadm/common.js';
 import { isInitNode, renderControlPlaneJoinConfig, renderUploadCertsConfig } from '../templates/kubeadm/index.js';
 import { BOOTSTRAP_TOKEN, discoveryKubeconfig } from '../templates/kubeconfig.js';
-import { shellQuote } from '../templates/quote.js';
+import { shellQuote } from '../base/quote.js';
 import type { RenderedFile } from '../templates/render.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from './host-step.js';

@@ -1,6 +1,6 @@
 // Package-manager commands per OS family, in one place. Values here come from the
 // model (validated versions, names and URLs) and are quoted anyway.
-import { shellQuote } from '../templates/quote.js';
+import { shellQuote } from '../base/quote.js';
 
 /**
  * apt-get that never prompts, keeps configuration files the administrator changed, and

@@ -4,7 +4,7 @@
 import type { ClusterModel } from '../spec/model.js';
 import { kubernetesPackageRepository } from '../spec/versions.js';
 import type { RenderedFile } from '../templates/render.js';
-import { shellQuote } from '../templates/quote.js';
+import { shellQuote } from '../base/quote.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from './host-step.js';
 import { APT_GET, BUNDLE_ONLY, BUNDLE_SOURCE_FILE, installedQuery, parseInstalled } from './os-packages.js';

@@ -3,7 +3,7 @@
 // directories, Weave's links, the iptables/IPVS rules Kubernetes and Weave made, and the
 // Rook disks — only the disks the spec names.
 import type { ClusterModel } from '../spec/model.js';
-import { shellQuote } from '../templates/quote.js';
+import { shellQuote } from '../base/quote.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from './host-step.js';
 import type { Phase } from './phase.js';

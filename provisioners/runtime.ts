@@ -3,7 +3,7 @@
 // and running, answering on its socket. Restarted only when its config changed.
 import type { ClusterModel } from '../spec/model.js';
 import type { RenderedFile } from '../templates/render.js';
-import { shellQuote } from '../templates/quote.js';
+import { shellQuote } from '../base/quote.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from './host-step.js';
 import { installCommand, installedQuery, parseInstalled } from './os-packages.js';

@@ -21,8 +21,9 @@ import {
 import type { HostLog } from './host-log.js';
 import { fingerprint, type KnownHosts } from './known-hosts.js';
 import type { Redactor } from './redact.js';
-import { shellQuote } from '../templates/quote.js';
+import { shellQuote } from '../base/quote.js';
 import { atomicWriteScript, probeFileScript, SUDO_WANTS_PASSWORD, wrapCommand } from './remote-command.js';
+import { sha256 as sha256Of, sha256File } from '../base/digest.js';
 
 export interface Endpoint {
   readonly address: string;
@@ -359,7 +360,7 @@ export class SshHost {
       const [remoteSize, remoteMode, remoteOwner] = meta.split(' ');
       // Only a file of the same size can be the same; hash ours only then.
       if (remoteSize === String(size)) {
-        const sha256 = 'content' in source ? sha256Of(source.content) : await hashFile(source.path);
+        const sha256 = 'content' in source ? sha256Of(source.content) : await sha256File(source.path);
         if (remoteHash === sha256) {
           if (remoteMode !== mode || remoteOwner !== owner) {
             await this.exec(`chmod ${mode.padStart(4, '0')} ${shellQuote(target)} && chown ${shellQuote(owner)} ${shellQuote(target)}`, { label: `chmod/chown ${target}` });
@@ -398,12 +399,3 @@ export class SshHost {
   }
 }
 
-function sha256Of(content: string | Buffer): string {
-  return createHash('sha256').update(content).digest('hex');
-}
-
-async function hashFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}

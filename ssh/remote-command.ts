@@ -1,7 +1,7 @@
 // How a command is wrapped to run on a host: through sh, under a remote time limit
 // (so a command outlives neither its timeout nor a dropped connection by much), and
 // through `sudo -n` when the user is not root.
-import { shellQuote } from '../templates/quote.js';
+import { shellQuote } from '../base/quote.js';
 
 export interface WrapOptions {
   readonly sudo: boolean;

@@ -4,7 +4,7 @@
 // of the file. The whole is then hashed on the host and renamed into place.
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { shellQuote } from '../templates/quote.js';
+import { shellQuote } from '../base/quote.js';
 import { CommandFailedError, ConnectError, ConnectionLostError } from './errors.js';
 import type { SshHost } from './host.js';
 import { DIGEST_FUNCTION } from './remote-command.js';

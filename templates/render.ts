@@ -1,7 +1,6 @@
 // Every artifact of a cluster, as data: path, mode, bytes. Pure and deterministic
 // (no clock, no randomness, no I/O but reading our own templates), so the same spec
 // always renders the same bytes and a re-render can tell exactly what changed.
-import { createHash } from 'node:crypto';
 import type { ClusterModel, NodeModel } from '../spec/model.js';
 import { fillTemplate } from './engine.js';
 import { hostsBlock, modulesLoad, sysctlConf } from './host-files.js';
@@ -10,6 +9,7 @@ import { rookResources } from './rook.js';
 import { vagrantConfig, vagrantfile } from './vagrant.js';
 import { weaveManifest } from './weave.js';
 import { toYaml, toYamlDocuments } from './yaml.js';
+import { sha256 } from '../base/digest.js';
 
 export interface RenderedFile {
   /** Path inside the render directory. */
@@ -36,10 +36,6 @@ export interface RenderManifest {
 }
 
 export const MANIFEST_PATH = 'manifest.json';
-
-export function sha256(content: string): string {
-  return createHash('sha256').update(content, 'utf8').digest('hex');
-}
 
 function nodeFiles(model: ClusterModel, node: NodeModel): RenderedFile[] {
   const defaultsFile = model.os.family === 'debian' ? '/etc/default/kubelet' : '/etc/sysconfig/kubelet';

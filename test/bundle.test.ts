@@ -13,7 +13,7 @@ import { resolveClosure } from '../bundle/deb-closure.js';
 import { hostRequirementsMissing } from '../bundle/host-requirements.js';
 import type { DebPackage } from '../bundle/deb-index.js';
 import { compareVersions, parseRelations } from '../bundle/debian-version.js';
-import { downloadFile } from '../bundle/download.js';
+import { downloadFile } from '../base/download.js';
 import { exportImage } from '../bundle/images.js';
 import { bundleArchitectureVerdict, bundleSpaceVerdict } from '../provisioners/bundle.js';
 import type { BundleManifest } from '../bundle/format.js';

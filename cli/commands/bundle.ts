@@ -1,6 +1,5 @@
 // `kubestrap bundle`: everything an offline install needs, in one verifiable archive;
 // `kubestrap bundle verify`: every size and hash checked, the first bad member named.
-import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildBundle } from '../../bundle/build.js';
@@ -14,6 +13,7 @@ import { rookManifestPath } from '../../bundle/coverage.js';
 import { ROOK_FILES } from '../../spec/versions.js';
 import { workDir } from '../workdir.js';
 import { ProgressLine } from '../progress-line.js';
+import { sha256 } from '../../base/digest.js';
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
@@ -36,7 +36,7 @@ export async function bundleCommand(options: OutputOptions & { file?: string; ou
   const result = await buildBundle(model, {
     out,
     cacheDir: join(workDir(model.name), 'bundle-cache'),
-    specDigest: createHash('sha256').update(JSON.stringify(loaded.spec)).digest('hex'),
+    specDigest: sha256(JSON.stringify(loaded.spec)),
     createdBy: `kubestrap ${process.env.npm_package_version ?? '0.1.0'}`,
     extraImages: rookImages,
     manifests: upstream.filter((f) => f !== imageList).map((f) => ({ path: rookManifestPath(model, f.name), content: f.content, source: f.url })),

@@ -1,6 +1,6 @@
 // Everything preflight needs from a host, gathered by one read-only script in one
 // round trip, then parsed into plain data. Sections are `@@name` lines.
-import { shellQuote } from '../../templates/quote.js';
+import { shellQuote } from '../../base/quote.js';
 
 export const FACT_PATHS = ['/var/lib/etcd', '/var/lib/containerd', '/var/lib/kubelet', '/var/lib/rook'] as const;
 
