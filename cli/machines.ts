@@ -3,7 +3,7 @@
 // into SSH hosts for the phases.
 import { readFileSync } from 'node:fs';
 import { Listr, PRESET_TIMESTAMP } from 'listr2';
-import type { NodeHost } from '../provisioners/cluster-host.js';
+import type { SshNodeHost } from '../provisioners/cluster-host.js';
 import { jsonLine } from '../provisioners/events.js';
 import type { OutputMode } from '../provisioners/runner.js';
 import type { ClusterModel } from '../spec/model.js';
@@ -18,7 +18,7 @@ export function vagrantDriver(model: ClusterModel, verbose = false): VagrantDriv
 }
 
 /** SSH hosts for the cluster's (running) machines, from `vagrant ssh-config`; all nodes unless `only` says. */
-export async function machineHosts(model: ClusterModel, pool: SshPool, driver: VagrantDriver, only?: readonly string[]): Promise<NodeHost[]> {
+export async function machineHosts(model: ClusterModel, pool: SshPool, driver: VagrantDriver, only?: readonly string[]): Promise<SshNodeHost[]> {
   const nodes = model.nodes.filter((n) => !only || only.includes(n.name));
   if (!nodes.length) return [];
   const settings = await driver.sshConfig(nodes.map((n) => n.name));

@@ -2,9 +2,10 @@
 // putFile(), which under --dry-run record what would happen (commands, file diffs)
 // instead of doing it — the same code path either way.
 import { createTwoFilesPatch } from 'diff';
-import type { ExecOptions, ExecResult } from '../ssh/host.js';
+import type { ExecOptions, ExecResult } from '../ssh/remote-shell.js';
+import { parseFileProbe, probeFileScript } from '../ssh/remote-command.js';
 import { shellQuote } from '../base/quote.js';
-import type { PhaseHost } from './phase.js';
+import type { PhaseHost } from './phase-host.js';
 import { sha256 } from '../base/digest.js';
 
 export type Change =
@@ -55,11 +56,9 @@ export class HostStep<H extends PhaseHost = PhaseHost> {
     const want = sha256(content);
     const mode = options.mode.toString(8);
     const owner = options.owner ?? 'root:root';
-    const probe = await this.probe(`if [ -f ${shellQuote(target)} ]; then stat -c '%a %U:%G %s' ${shellQuote(target)}; sha256sum ${shellQuote(target)} | cut -d' ' -f1; fi`, {
-      label: `probe ${target}`,
-    });
-    const [meta = '', have = ''] = probe.stdout.trim().split('\n');
-    const [haveMode, haveOwner, haveSize] = meta.split(' ');
+    const remote = parseFileProbe((await this.probe(probeFileScript(target), { label: `probe ${target}` })).stdout);
+    const have = remote?.sha256 ?? '';
+    const [haveMode, haveOwner, haveSize] = [remote?.mode, remote?.owner, remote?.size];
     if (have === want && haveMode === mode && haveOwner === owner) return false;
     let diff = `${target}: mode ${haveMode ?? '(new)'} → ${mode}, owner ${haveOwner ?? '(new)'} → ${owner}`;
     if (options.secret) diff = `${target}: secret content (${content.length} bytes), mode ${mode}`;

@@ -1,13 +1,10 @@
 // What a phase is: a title, which hosts it concerns, a read-only check of whether a
 // host needs it, the run that changes the host, and an optional cleanup when a later
 // phase fails. Phases never import listr2 or print; the runner does that.
-import type { SshHost } from '../ssh/host.js';
 import type { HostStep } from './host-step.js';
+import type { PhaseHost } from './phase-host.js';
 
-export interface PhaseHost {
-  readonly name: string;
-  readonly ssh: SshHost;
-}
+export type { PhaseHost };
 
 export interface Phase<H extends PhaseHost = PhaseHost> {
   readonly title: string;

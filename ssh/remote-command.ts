@@ -62,3 +62,20 @@ export function probeFileScript(target: string): string {
   const q = shellQuote(target);
   return `if [ -f ${q} ]; then stat -c '%s %a %U:%G' ${q}; sha256sum ${q} | cut -d' ' -f1; fi`;
 }
+
+export interface RemoteFile {
+  readonly size: number;
+  /** Octal, as stat prints it (644, 600). */
+  readonly mode: string;
+  /** user:group */
+  readonly owner: string;
+  readonly sha256: string;
+}
+
+/** What probeFileScript printed; undefined when there is no such file. */
+export function parseFileProbe(stdout: string): RemoteFile | undefined {
+  const [meta = '', sha256 = ''] = stdout.trim().split('\n');
+  if (!meta) return undefined;
+  const [size = '', mode = '', owner = ''] = meta.split(' ');
+  return { size: Number(size), mode, owner, sha256 };
+}

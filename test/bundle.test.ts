@@ -15,7 +15,7 @@ import type { DebPackage } from '../bundle/deb-index.js';
 import { compareVersions, parseRelations } from '../bundle/debian-version.js';
 import { downloadFile } from '../base/download.js';
 import { exportImage } from '../bundle/images.js';
-import { bundleArchitectureVerdict, bundleSpaceVerdict } from '../provisioners/bundle.js';
+import { bundleArchitectureVerdict, bundleSpaceVerdict } from '../provisioners/preflight/bundle-checks.js';
 import type { BundleManifest } from '../bundle/format.js';
 import { AptMirror } from './harness/apt-mirror.js';
 import { harnessUnavailable } from './harness/hosts.js';
