@@ -11,21 +11,20 @@
 // JoinConfiguration that is removed after its join. The key never reaches an argv.
 import { randomBytes } from 'node:crypto';
 import type { ClusterModel } from '../spec/model.js';
-import { CONTROL_PLANE_JOIN_CONFIG, DISCOVERY_KUBECONFIG, kubeletSettableLabels, UPLOAD_CERTS_CONFIG } from '../templates/kubeadm/common.js';
+import { kubeletSettableLabels } from '../templates/kubeadm/common.js';
 import { isInitNode, renderControlPlaneJoinConfig, renderUploadCertsConfig } from '../templates/kubeadm/index.js';
 import { BOOTSTRAP_TOKEN, discoveryKubeconfig } from '../templates/kubeconfig.js';
 import { shellQuote } from '../base/quote.js';
 import type { RenderedFile } from '../templates/render.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from './host-step.js';
-import { KUBEADM_CONF, KUBECTL, KUBELET_CONF } from './kubeadm-paths.js';
+import { CLUSTER_CA, CONTROL_PLANE_JOIN_CONFIG, DISCOVERY_KUBECONFIG, KUBE_APISERVER_MANIFEST, KUBEADM_CONF, KUBELET_CONF, UPLOAD_CERTS_CONFIG } from '../templates/node-paths.js';
+import { KUBECTL } from './kubectl.js';
 import type { Phase } from './phase.js';
 import { renderedFile } from './rendered-files.js';
 import { waitFor } from './wait.js';
 
 export const JOIN_TOKEN_TTL = '15m';
-
-const KUBE_APISERVER_MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml';
 
 export type JoinRole = 'control-plane' | 'worker';
 
@@ -117,7 +116,7 @@ export class JoinPhase implements Phase<NodeHost> {
     step.host.ssh.redact(token, parts[2]!);
     leader.host.ssh.redact(token, parts[2]!);
     try {
-      const caData = (await leader.probe('base64 -w0 /etc/kubernetes/pki/ca.crt', { label: 'read the cluster CA certificate' })).stdout.trim();
+      const caData = (await leader.probe(`base64 -w0 ${CLUSTER_CA}`, { label: 'read the cluster CA certificate' })).stdout.trim();
       const discovery = discoveryKubeconfig({ cluster: this.model.name, server: `https://${this.model.kubernetes.controlPlaneEndpoint}`, caData, token });
       await step.putFile(DISCOVERY_KUBECONFIG, discovery, { mode: 0o600, secret: true });
       await step.putFile(KUBEADM_CONF, config.content, { mode: config.mode });

@@ -3,6 +3,7 @@
 // mirror of it), held back from upgrades; our kubelet unit and drop-in in place.
 import type { ClusterModel } from '../spec/model.js';
 import { kubernetesPackageRepository } from '../spec/versions.js';
+import { KUBELET_DEFAULTS, KUBELET_DROP_IN, KUBELET_UNIT } from '../templates/node-paths.js';
 import type { RenderedFile } from '../templates/render.js';
 import { shellQuote } from '../base/quote.js';
 import type { NodeHost } from './cluster-host.js';
@@ -59,9 +60,8 @@ export class PackagesPhase implements Phase<NodeHost> {
     }
 
     const node = step.host.node.name;
-    const defaults = family === 'debian' ? '/etc/default/kubelet' : '/etc/sysconfig/kubelet';
     let unitsChanged = false;
-    for (const target of ['/etc/systemd/system/kubelet.service', '/etc/systemd/system/kubelet.service.d/10-kubeadm.conf', defaults]) {
+    for (const target of [KUBELET_UNIT, KUBELET_DROP_IN, KUBELET_DEFAULTS[family]]) {
       const file = renderedFile(this.files, node, target);
       if (await step.putFile(target, file.content, { mode: file.mode })) unitsChanged = true;
     }

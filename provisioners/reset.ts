@@ -4,19 +4,37 @@
 // Rook disks — only the disks the spec names.
 import type { ClusterModel } from '../spec/model.js';
 import { shellQuote } from '../base/quote.js';
+import {
+  ADMIN_CONF,
+  BOOTSTRAP_KUBELET_CONF,
+  CNI_CONF_DIR,
+  CONTROL_PLANE_JOIN_CONFIG,
+  DISCOVERY_KUBECONFIG,
+  KUBELET_CONF,
+  KUBERNETES_DIR,
+  PKI_DIR,
+  STATIC_POD_DIR,
+  UPLOAD_CERTS_CONFIG,
+} from '../templates/node-paths.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from './host-step.js';
 import type { Phase } from './phase.js';
 
 export const LEFTOVERS = [
-  '/etc/cni/net.d',
+  CNI_CONF_DIR,
   '/var/lib/etcd',
   '/var/lib/kubelet',
   '/var/lib/weave',
   '/var/lib/rook',
-  '/etc/kubernetes/manifests',
-  '/etc/kubernetes/pki',
-  ...['admin', 'super-admin', 'kubelet', 'bootstrap-kubelet', 'controller-manager', 'scheduler', 'kubestrap-discovery', 'kubestrap-upload-certs', 'kubestrap-join'].map((name) => `/etc/kubernetes/${name}.conf`),
+  STATIC_POD_DIR,
+  PKI_DIR,
+  ADMIN_CONF,
+  KUBELET_CONF,
+  BOOTSTRAP_KUBELET_CONF,
+  ...['super-admin', 'controller-manager', 'scheduler'].map((name) => `${KUBERNETES_DIR}/${name}.conf`),
+  DISCOVERY_KUBECONFIG,
+  UPLOAD_CERTS_CONFIG,
+  CONTROL_PLANE_JOIN_CONFIG,
 ];
 export const LEFTOVER_LINKS = ['weave', 'vxlan-6784', 'datapath'];
 /** Lines of iptables-save that Kubernetes (kube-proxy, kubelet) and Weave own. */
@@ -28,7 +46,7 @@ export class ResetPhase implements Phase<NodeHost> {
   constructor(private readonly model: ClusterModel) {}
 
   async run(step: HostStep<NodeHost>): Promise<void> {
-    if ((await step.probe('command -v kubeadm', { check: false })).code === 0 && (await step.probe('test -d /etc/kubernetes/manifests -o -f /etc/kubernetes/kubelet.conf', { check: false })).code === 0) {
+    if ((await step.probe('command -v kubeadm', { check: false })).code === 0 && (await step.probe(`test -d ${STATIC_POD_DIR} -o -f ${KUBELET_CONF}`, { check: false })).code === 0) {
       await step.change('kubeadm reset -f', 'kubeadm reset -f', { timeoutMs: 10 * 60_000 });
     }
     if ((await step.probe('systemctl is-active --quiet kubelet', { check: false })).code === 0) await step.change('stop the kubelet', 'systemctl stop kubelet');

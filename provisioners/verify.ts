@@ -4,7 +4,7 @@ import type { ClusterModel } from '../spec/model.js';
 import { isInitNode } from '../templates/kubeadm/index.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from './host-step.js';
-import { KUBECTL } from './kubeadm-paths.js';
+import { KUBECTL } from './kubectl.js';
 import type { Phase } from './phase.js';
 import { formatTable } from './table.js';
 import { waitFor } from './wait.js';

@@ -1,4 +1,4 @@
-import { KUBECTL } from '../../provisioners/kubeadm-paths.js';
+import { KUBECTL } from '../../provisioners/kubectl.js';
 import { formatTable } from '../../provisioners/table.js';
 import { NODES_JSONPATH, parseNodes } from '../../provisioners/verify.js';
 import { isInitNode } from '../../templates/kubeadm/index.js';

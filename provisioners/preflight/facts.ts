@@ -1,6 +1,7 @@
 // Everything preflight needs from a host, gathered by one read-only script in one
 // round trip, then parsed into plain data. Sections are `@@name` lines.
 import { shellQuote } from '../../base/quote.js';
+import { KUBELET_CONF } from '../../templates/node-paths.js';
 
 export const FACT_PATHS = ['/var/lib/etcd', '/var/lib/containerd', '/var/lib/kubelet', '/var/lib/rook'] as const;
 
@@ -58,7 +59,7 @@ for m in overlay br_netfilter; do modprobe -n "$m" >/dev/null 2>&1 && echo "load
 echo @@addr; ip -o -4 addr show | awk '{ print $4 }'
 # IPv4 only: an IPv6 miss in /etc/hosts falls through to DNS, which may be unreachable.
 echo @@resolve; getent ahostsv4 ${shellQuote(hostname)} >/dev/null && echo yes || echo no
-echo @@joined; test -f /etc/kubernetes/kubelet.conf && echo yes || echo no
+echo @@joined; test -f ${KUBELET_CONF} && echo yes || echo no
 echo @@disks; lsblk -J -b -o NAME,PATH,SIZE,TYPE,FSTYPE,MOUNTPOINT 2>/dev/null || echo '{}'
 `;
 }

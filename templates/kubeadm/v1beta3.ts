@@ -1,6 +1,7 @@
 // kubeadm.k8s.io/v1beta3 (Kubernetes 1.29-1.30): extra args are a map of flag: value,
 // and there is no timeouts block (v1beta4 moved discovery.timeout there).
 import type { ClusterModel, NodeModel } from '../../spec/model.js';
+import { DISCOVERY_KUBECONFIG } from '../node-paths.js';
 import * as common from './common.js';
 
 const API = 'kubeadm.k8s.io/v1beta3';
@@ -26,7 +27,7 @@ export function joinConfiguration(_model: ClusterModel, node: NodeModel, certifi
   return {
     apiVersion: API,
     kind: 'JoinConfiguration',
-    discovery: { file: { kubeConfigPath: common.DISCOVERY_KUBECONFIG }, timeout: '5m0s' },
+    discovery: { file: { kubeConfigPath: DISCOVERY_KUBECONFIG }, timeout: '5m0s' },
     nodeRegistration: nodeRegistration(node),
     ...(node.role === 'control-plane' ? { controlPlane: common.joinControlPlane(node, certificateKey) } : {}),
   };

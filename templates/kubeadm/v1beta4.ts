@@ -1,5 +1,6 @@
 // kubeadm.k8s.io/v1beta4 (Kubernetes 1.31+): extra args are lists of {name, value}.
 import type { ClusterModel, NodeModel } from '../../spec/model.js';
+import { DISCOVERY_KUBECONFIG } from '../node-paths.js';
 import * as common from './common.js';
 
 const API = 'kubeadm.k8s.io/v1beta4';
@@ -26,7 +27,7 @@ export function joinConfiguration(_model: ClusterModel, node: NodeModel, certifi
   return {
     apiVersion: API,
     kind: 'JoinConfiguration',
-    discovery: { file: { kubeConfigPath: common.DISCOVERY_KUBECONFIG } },
+    discovery: { file: { kubeConfigPath: DISCOVERY_KUBECONFIG } },
     nodeRegistration: nodeRegistration(node),
     ...(node.role === 'control-plane' ? { controlPlane: common.joinControlPlane(node, certificateKey) } : {}),
     timeouts: { discovery: '5m0s', tlsBootstrap: '5m0s' },
