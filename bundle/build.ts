@@ -7,6 +7,7 @@
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClusterModel } from '../spec/model.js';
+import { CONTAINERD_PACKAGE, hostPackages, PINNED_KUBERNETES_PACKAGES } from '../spec/host-packages.js';
 import { kubernetesPackageRepository } from '../spec/versions.js';
 import { writeBundle } from './archive.js';
 import { resolveClosure } from './deb-closure.js';
@@ -26,12 +27,7 @@ import { sha256 } from '../base/digest.js';
 export const BUNDLE_DEB_DIR = 'debs';
 export const BUNDLE_RPM_DIR = 'rpms';
 /** What every host gets from the bundle instead of the network. */
-export const BUNDLED_PACKAGES = {
-  debian: ['kubelet', 'kubeadm', 'kubectl', 'cri-tools', 'kubernetes-cni', 'containerd'],
-  // RHEL-like hosts run Docker's containerd.io, as online installs do.
-  rhel: ['kubelet', 'kubeadm', 'kubectl', 'cri-tools', 'kubernetes-cni', 'containerd.io'],
-} as const;
-const VERSIONED = new Set(['kubelet', 'kubeadm', 'kubectl']);
+const VERSIONED = new Set<string>(PINNED_KUBERNETES_PACKAGES);
 /** Carried as plain binaries too, for hosts where the packages cannot be used. */
 export const BUNDLED_BINARIES = ['kubeadm', 'kubelet', 'kubectl'] as const;
 
@@ -111,7 +107,7 @@ async function debPackages(model: ClusterModel, options: BuildOptions, staging: 
   const version = model.kubernetes.version.text;
   const closure = resolveClosure(
     [...k8sIndex, ...osIndex],
-    BUNDLED_PACKAGES.debian.map((name) => (VERSIONED.has(name) ? { name, upstreamVersion: version } : { name })),
+    hostPackages('debian').map((name) => (VERSIONED.has(name) ? { name, upstreamVersion: version } : { name })),
   );
 
   const collected: CollectedPackages = { files: [], sources: new Map(), packages: closure.packages.map((p) => ({ name: p.name, version: p.version })), hostRequires: closure.hostRequires };
@@ -147,7 +143,7 @@ async function rpmPackages(model: ClusterModel, options: BuildOptions, staging: 
   const containerd = model.runtime.containerdVersion;
   const closure = resolveRpmClosure(
     indexes,
-    BUNDLED_PACKAGES.rhel.map((name) => (VERSIONED.has(name) ? { name, version } : name === 'containerd.io' && containerd ? { name, versionPrefix: containerd } : { name })),
+    hostPackages('rhel').map((name) => (VERSIONED.has(name) ? { name, version } : name === CONTAINERD_PACKAGE.rhel && containerd ? { name, versionPrefix: containerd } : { name })),
   );
 
   const collected: CollectedPackages = { files: [], sources: new Map(), packages: closure.packages.map((p) => ({ name: p.name, version: formatEvr(p.evr) })), hostRequires: closure.hostRequires };

@@ -2,6 +2,7 @@
 // cri-tools, kubernetes-cni) from the pkgs.k8s.io repository of that minor (or a
 // mirror of it), held back from upgrades; our kubelet unit and drop-in in place.
 import type { ClusterModel } from '../spec/model.js';
+import { KUBERNETES_HELPER_PACKAGES as HELPERS, KUBERNETES_PACKAGES, PINNED_KUBERNETES_PACKAGES as PINNED } from '../spec/host-packages.js';
 import { kubernetesPackageRepository } from '../spec/versions.js';
 import { KUBELET_DEFAULTS, KUBELET_DROP_IN, KUBELET_UNIT } from '../templates/node-paths.js';
 import type { RenderedFile } from '../templates/render.js';
@@ -12,8 +13,6 @@ import { APT_GET, BUNDLE_ONLY, BUNDLE_SOURCE_FILE, installedQuery, parseInstalle
 import type { Phase } from './phase.js';
 import { renderedFile } from './rendered-files.js';
 
-export const PINNED = ['kubelet', 'kubeadm', 'kubectl'] as const;
-const HELPERS = ['cri-tools', 'kubernetes-cni'] as const;
 const APT_KEY = '/etc/apt/keyrings/kubernetes-apt-keyring.asc';
 const APT_LIST = '/etc/apt/sources.list.d/kubernetes.list';
 const YUM_REPO = '/etc/yum.repos.d/kubernetes.repo';
@@ -45,7 +44,7 @@ export class PackagesPhase implements Phase<NodeHost> {
     else if (family === 'debian') await this.aptRepository(step);
     else await step.putFile(YUM_REPO, this.yumRepo(), { mode: 0o644 });
 
-    const installed = parseInstalled((await step.probe(installedQuery(family, [...PINNED, ...HELPERS]), { label: 'installed Kubernetes packages' })).stdout);
+    const installed = parseInstalled((await step.probe(installedQuery(family, KUBERNETES_PACKAGES), { label: 'installed Kubernetes packages' })).stdout);
     const stale = PINNED.filter((p) => !installed.get(p)?.startsWith(`${version}-`));
     const missing = HELPERS.filter((p) => !installed.has(p));
     if (stale.length || missing.length) {
@@ -101,6 +100,6 @@ export class PackagesPhase implements Phase<NodeHost> {
 
   private yumRepo(): string {
     const repo = this.repository('rpm');
-    return `[kubernetes]\nname=Kubernetes\nbaseurl=${repo}\nenabled=1\ngpgcheck=1\ngpgkey=${repo}repodata/repomd.xml.key\nexclude=${[...PINNED, ...HELPERS].join(' ')}\n`;
+    return `[kubernetes]\nname=Kubernetes\nbaseurl=${repo}\nenabled=1\ngpgcheck=1\ngpgkey=${repo}repodata/repomd.xml.key\nexclude=${KUBERNETES_PACKAGES.join(' ')}\n`;
   }
 }

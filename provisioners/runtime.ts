@@ -1,6 +1,7 @@
 // Container runtime: containerd installed (online: the distribution's package; RHEL-like
 // hosts get containerd.io from Docker's repository), our config.toml in place, enabled
 // and running, answering on its socket. Restarted only when its config changed.
+import { CONTAINERD_PACKAGE } from '../spec/host-packages.js';
 import type { ClusterModel } from '../spec/model.js';
 import { CONTAINERD_CONFIG, CONTAINERD_SOCKET } from '../templates/node-paths.js';
 import type { RenderedFile } from '../templates/render.js';
@@ -22,7 +23,7 @@ export class RuntimePhase implements Phase<NodeHost> {
   ) {}
 
   private get packageName(): string {
-    return this.model.os.family === 'debian' ? 'containerd' : 'containerd.io';
+    return CONTAINERD_PACKAGE[this.model.os.family];
   }
 
   async run(step: HostStep<NodeHost>): Promise<void> {
