@@ -5,6 +5,7 @@
 import type { VerifiedArchive } from '../bundle/verify.js';
 import { resumableUpload } from '../ssh/resumable-upload.js';
 import { shellQuote } from '../base/quote.js';
+import { script } from '../base/script.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from './host-step.js';
 import { BUNDLE_SOURCE_FILE, bundleSourceFile } from './os-packages.js';
@@ -55,8 +56,7 @@ export class BundlePhase implements Phase<NodeHost> {
       const sums = this.bundle.manifest.files.map((f) => `${f.sha256}  ${f.path}\n`).join('');
       await step.change(
         `unpack the bundle into ${dir} and check all ${this.bundle.manifest.files.length} files against bundle.json`,
-        [
-          'set -eu',
+        script(
           `rm -rf ${q(`${dir}.new`)}`,
           `mkdir -p ${q(`${dir}.new`)}`,
           `tar -xf ${q(archive)} -C ${q(`${dir}.new`)}`,
@@ -69,7 +69,7 @@ export class BundlePhase implements Phase<NodeHost> {
           `rm -f ${q(archive)}`,
           // Earlier bundles: their space back.
           `find ${BUNDLE_ROOT} -mindepth 1 -maxdepth 1 -type d ! -name ${q(dir.slice(BUNDLE_ROOT.length + 1))} -exec rm -rf {} +`,
-        ].join('\n'),
+        ),
         { stdin: sums, timeoutMs: 60 * 60_000 },
       );
     }

@@ -7,6 +7,7 @@ import { kubernetesPackageRepository } from '../spec/versions.js';
 import { KUBELET_DEFAULTS, KUBELET_DROP_IN, KUBELET_UNIT } from '../templates/node-paths.js';
 import type { RenderedFile } from '../templates/render.js';
 import { shellQuote } from '../base/quote.js';
+import { script } from '../base/script.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from './host-step.js';
 import { APT_GET, BUNDLE_ONLY, BUNDLE_SOURCE_FILE, installedQuery, parseInstalled } from './os-packages.js';
@@ -89,13 +90,12 @@ export class PackagesPhase implements Phase<NodeHost> {
     // bundle, apt reads nothing but the bundle's index and never goes to the network.
     const only = fromBundle ? BUNDLE_ONLY.debian : `-o Dir::Etc::sourcelist=${APT_LIST} -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`;
     const where = fromBundle ? 'the bundle' : this.repository('deb');
-    return [
-      'set -e',
+    return script(
       `${APT_GET} -q ${only} update`,
       `v=$(apt-cache ${only} madison kubeadm | awk -v want=${shellQuote(`${version}-`)} 'index($3, want) == 1 { print $3; exit }')`,
       `[ -n "$v" ] || { echo "kubeadm ${version} is not in ${where} (apt-cache madison kubeadm lists: $(apt-cache ${only} madison kubeadm | awk '{ print $3 }' | head -n 5 | tr '\\n' ' '))" >&2; exit 1; }`,
       `${APT_GET} -q ${fromBundle ? `${only} ` : ''}install -y --no-install-recommends --allow-change-held-packages kubelet="$v" kubeadm="$v" kubectl="$v" ${HELPERS.join(' ')}`,
-    ].join('\n');
+    );
   }
 
   private yumRepo(): string {

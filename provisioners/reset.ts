@@ -4,6 +4,7 @@
 // Rook disks — only the disks the spec names.
 import type { ClusterModel } from '../spec/model.js';
 import { shellQuote } from '../base/quote.js';
+import { script } from '../base/script.js';
 import {
   ADMIN_CONF,
   BOOTSTRAP_KUBELET_CONF,
@@ -73,14 +74,30 @@ export class ResetPhase implements Phase<NodeHost> {
   /** Rook's own cleanup for an OSD disk: signatures, partition tables, the first 100 MiB. */
   private async wipe(step: HostStep<NodeHost>, device: string): Promise<void> {
     const q = shellQuote(device);
-    const state = await step.probe(`if [ ! -b ${q} ]; then echo absent; elif lsblk -n -o MOUNTPOINT ${q} | grep -q .; then echo mounted; elif [ -n "$(wipefs -n ${q} 2>/dev/null | tail -n +2)" ] || [ -n "$(lsblk -n -o NAME ${q} | tail -n +2)" ]; then echo used; else echo clean; fi`, { check: false });
+    const state = await step.probe(
+      script(
+        `if [ ! -b ${q} ]; then echo absent`,
+        `elif lsblk -n -o MOUNTPOINT ${q} | grep -q .; then echo mounted`,
+        `elif [ -n "$(wipefs -n ${q} 2>/dev/null | tail -n +2)" ] || [ -n "$(lsblk -n -o NAME ${q} | tail -n +2)" ]; then echo used`,
+        'else echo clean; fi',
+      ),
+      { check: false, label: `is ${device} in use?` },
+    );
     const verdict = state.stdout.trim();
     if (verdict === 'absent') return step.note(`${device} is not present; nothing to wipe`);
     if (verdict === 'mounted') throw new Error(`${step.host.name}: ${device} is mounted; refusing to wipe a disk in use — unmount it, or remove it from the spec`);
     if (verdict === 'clean') return;
     await step.change(
       `wipe Rook disk ${device}`,
-      `wipefs -a ${q} && (command -v sgdisk >/dev/null && sgdisk --zap-all ${q} || true) && dd if=/dev/zero of=${q} bs=1M count=100 oflag=direct,dsync status=none && (blkdiscard ${q} 2>/dev/null || true) && partprobe ${q} 2>/dev/null; true`,
+      // Zapping GPT, discarding and re-reading partitions are best effort: not every
+      // host has sgdisk, and not every device takes a discard.
+      script(
+        `wipefs -a ${q}`,
+        `if command -v sgdisk >/dev/null; then sgdisk --zap-all ${q} || true; fi`,
+        `dd if=/dev/zero of=${q} bs=1M count=100 oflag=direct,dsync status=none`,
+        `blkdiscard ${q} 2>/dev/null || true`,
+        `partprobe ${q} 2>/dev/null || true`,
+      ),
       { timeoutMs: 10 * 60_000 },
     );
   }

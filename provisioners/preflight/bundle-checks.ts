@@ -6,6 +6,7 @@ import { BUNDLE_ROOT, bundleDir, unpackedOn, type VerifiedBundle } from '../bund
 import type { NodeHost } from '../cluster-host.js';
 import type { HostStep } from '../host-step.js';
 import { installedQuery, parseInstalled, parseRpmProvides, rpmProvidesQuery } from '../os-packages.js';
+import { script } from '../../base/script.js';
 import type { CheckResult } from './checks.js';
 
 /** The preflight check for what the bundle leaves to the hosts (libc6, glibc and the like). */
@@ -44,6 +45,6 @@ export async function checkBundleSpace(step: HostStep<NodeHost>, bundle: Pick<Ve
   // A host that has this bundle unpacked already needs no room for another copy.
   if (await unpackedOn(step, bundle)) return { name: 'bundle-space', verdict: 'pass', detail: `the bundle is already unpacked in ${bundleDir(bundle)}` };
   // The deepest existing directory on the way to BUNDLE_ROOT is where the bytes will land.
-  const probe = await step.probe(`d=${BUNDLE_ROOT}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; df -P -B1 "$d" | awk 'NR == 2 { print $4 }'`, { label: `free space for the bundle under ${BUNDLE_ROOT}` });
+  const probe = await step.probe(script(`d=${BUNDLE_ROOT}`, 'while [ ! -d "$d" ]; do d=$(dirname "$d"); done', `df -P -B1 "$d" | awk 'NR == 2 { print $4 }'`), { label: `free space for the bundle under ${BUNDLE_ROOT}` });
   return bundleSpaceVerdict(Number(probe.stdout.trim()), bundle.size);
 }
