@@ -21,9 +21,8 @@ import {
 import type { HostLog } from './host-log.js';
 import { fingerprint, type KnownHosts } from './known-hosts.js';
 import type { Redactor } from './redact.js';
-import { shellQuote } from '../base/quote.js';
 import type { ExecOptions, ExecResult, RemoteShell, UploadOptions, UploadResult, UploadSource } from './remote-shell.js';
-import { atomicWriteScript, parseFileProbe, probeFileScript, SUDO_WANTS_PASSWORD, wrapCommand } from './remote-command.js';
+import { atomicWriteScript, chmodChownCommand, parseFileProbe, probeFileScript, SUDO_WANTS_PASSWORD, wrapCommand } from './remote-command.js';
 import { sha256 as sha256Of, sha256File } from '../base/digest.js';
 
 export interface Endpoint {
@@ -330,7 +329,7 @@ export class SshHost implements RemoteShell {
         const sha256 = 'content' in source ? sha256Of(source.content) : await sha256File(source.path);
         if (remote.sha256 === sha256) {
           if (remote.mode !== mode || remote.owner !== owner) {
-            await this.exec(`chmod ${mode.padStart(4, '0')} ${shellQuote(target)} && chown ${shellQuote(owner)} ${shellQuote(target)}`, { label: `chmod/chown ${target}` });
+            await this.exec(chmodChownCommand(target, options.mode, owner), { label: `chmod/chown ${target}` });
           }
           return { changed: false, sha256 };
         }

@@ -63,6 +63,11 @@ export function probeFileScript(target: string): string {
   return `if [ -f ${q} ]; then stat -c '%s %a %U:%G' ${q}; sha256sum ${q} | cut -d' ' -f1; fi`;
 }
 
+/** Sets a file's mode and owner (an upload whose bytes were already there). */
+export function chmodChownCommand(target: string, mode: number, owner: string): string {
+  return `chmod ${mode.toString(8).padStart(4, '0')} ${shellQuote(target)} && chown ${shellQuote(owner)} ${shellQuote(target)}`;
+}
+
 export interface RemoteFile {
   readonly size: number;
   /** Octal, as stat prints it (644, 600). */

@@ -17,7 +17,7 @@ import { ResetPhase } from '../provisioners/reset.js';
 import { hostPackages } from '../spec/host-packages.js';
 import type { ClusterModel } from '../spec/model.js';
 import { ROOK_FILES } from '../spec/versions.js';
-import { atomicWriteScript, probeFileScript, wrapCommand } from '../ssh/remote-command.js';
+import { atomicWriteScript, chmodChownCommand, probeFileScript, wrapCommand } from '../ssh/remote-command.js';
 import { renderCluster } from '../templates/render.js';
 import { FIXTURES, renderFixture } from './support/fixtures.js';
 import { RecordingShell, type Recorded, type Responder, type WaitState } from './support/recording-host.js';
@@ -130,6 +130,7 @@ describe.skipIf(missing)(`shellcheck of every generated command${missing ? ` (sk
     // The transport's own scripts, with a target that needs quoting.
     commands.add(atomicWriteScript("/etc/kubestrap/it's here", 10, 0o644, 'root:root'));
     commands.add(probeFileScript("/etc/kubestrap/it's here"));
+    commands.add(chmodChownCommand("/etc/kubestrap/it's here", 0o644, 'root:root'));
     commands.add(wrapCommand("echo 'hi'", { sudo: true, timeoutSeconds: 5 }));
     // Rendered files that are scripts (none today; a template that becomes one is checked too).
     for (const name of FIXTURES) for (const file of (await renderFixture(name)).files) if (file.content.startsWith('#!/bin/sh')) commands.add(file.content);
