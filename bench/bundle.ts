@@ -4,19 +4,19 @@
 //  (b) `bundle verify` (every member's sha256, one streaming pass) per GiB, next to
 //      `sha256sum` of the same file as the floor
 import { execFile, execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { writeBundle } from '../bundle/archive.js';
-import { sha256File } from '../bundle/download.js';
 import type { BundleManifest } from '../bundle/format.js';
 import { verifyBundle } from '../bundle/verify.js';
 import { SshPool } from '../ssh/pool.js';
 import { resumableUpload } from '../ssh/resumable-upload.js';
 import { Harness, harnessUnavailable } from '../test/harness/hosts.js';
+import { sha256 as digestOf, sha256File } from '../base/digest.js';
 
 const reason = harnessUnavailable();
 if (reason) {
@@ -38,7 +38,7 @@ try {
     const content = randomBytes(64 * 1024 * 1024);
     writeFileSync(path, content);
     const member = `images/member-${i}.tar`;
-    files.push({ path: member, size: content.length, sha256: createHash('sha256').update(content).digest('hex'), kind: 'image' });
+    files.push({ path: member, size: content.length, sha256: digestOf(content), kind: 'image' });
     sources.set(member, path);
   }
   const manifest: BundleManifest = { format: 1, createdBy: 'bench', cluster: 'bench', specDigest: '0'.repeat(64), kubernetesVersion: '1.34.2', os: { family: 'debian', architecture: 'amd64' }, files, images: [], hostRequires: [] };

@@ -1,10 +1,10 @@
 // Writes a bundle: bundle.json, then every member in the manifest's order (streamed
 // from disk), then the seal; into FILE.part, renamed into place only when complete.
-import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { MANIFEST_NAME, SEAL_NAME, type BundleManifest } from './format.js';
+import { sha256 } from '../base/digest.js';
 
 /** Fixed metadata for every member: the same inputs make the same archive, byte for byte. */
 const HEADER = { mode: 0o644, uid: 0, gid: 0, uname: 'root', gname: 'root', mtime: new Date(0) } as const;
@@ -28,7 +28,7 @@ export async function writeBundle(out: string, manifest: BundleManifest, sources
       const entry = pack.entry({ ...HEADER, name: file.path, size: file.size });
       await pipeline(createReadStream(source), entry);
     }
-    pack.entry({ ...HEADER, name: SEAL_NAME }, `${createHash('sha256').update(text).digest('hex')}  ${MANIFEST_NAME}\n`);
+    pack.entry({ ...HEADER, name: SEAL_NAME }, `${sha256(text)}  ${MANIFEST_NAME}\n`);
     pack.finalize();
     await written;
     renameSync(part, out);

@@ -4,15 +4,16 @@
 // them (apt's Packages or dnf's repodata), the Kubernetes binaries (published sha256
 // checked), every container image the cluster runs, and the upstream manifests it
 // applies; then one archive with bundle.json.
-import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClusterModel } from '../spec/model.js';
+import { CONTAINERD_PACKAGE, hostPackages, PINNED_KUBERNETES_PACKAGES } from '../spec/host-packages.js';
 import { kubernetesPackageRepository } from '../spec/versions.js';
 import { writeBundle } from './archive.js';
 import { resolveClosure } from './deb-closure.js';
 import { readIndex, type DebRepository } from './deb-index.js';
-import { downloadFile, fetchBytes, sha256File } from './download.js';
+import { downloadFile, fetchBytes } from '../base/download.js';
+import { sha256File } from '../base/digest.js';
 import { BUNDLE_FORMAT, type BundleFileEntry, type BundleManifest, type HostRequirement } from './format.js';
 import { exportImage, imageMemberPath, kubeadmImages } from './images.js';
 import { resolveRpmClosure } from './rpm-closure.js';
@@ -21,16 +22,12 @@ import { writeRepodata } from './rpm-repodata.js';
 import { formatEvr } from './rpm-version.js';
 import { verifyRpmSignatures } from './signature.js';
 import { weaveImages } from '../templates/weave.js';
+import { sha256 } from '../base/digest.js';
 
 export const BUNDLE_DEB_DIR = 'debs';
 export const BUNDLE_RPM_DIR = 'rpms';
 /** What every host gets from the bundle instead of the network. */
-export const BUNDLED_PACKAGES = {
-  debian: ['kubelet', 'kubeadm', 'kubectl', 'cri-tools', 'kubernetes-cni', 'containerd'],
-  // RHEL-like hosts run Docker's containerd.io, as online installs do.
-  rhel: ['kubelet', 'kubeadm', 'kubectl', 'cri-tools', 'kubernetes-cni', 'containerd.io'],
-} as const;
-const VERSIONED = new Set(['kubelet', 'kubeadm', 'kubectl']);
+const VERSIONED = new Set<string>(PINNED_KUBERNETES_PACKAGES);
 /** Carried as plain binaries too, for hosts where the packages cannot be used. */
 export const BUNDLED_BINARIES = ['kubeadm', 'kubelet', 'kubectl'] as const;
 
@@ -91,7 +88,7 @@ function readKey(path: string, field: string, url: string, hint: string): Buffer
 function textMember(collected: Pick<CollectedPackages, 'files' | 'sources'>, staging: string, path: string, content: string | Buffer, kind: BundleFileEntry['kind'], source?: string): void {
   const local = join(staging, path.replaceAll('/', '__'));
   writeFileSync(local, content);
-  collected.files.push({ path, size: Buffer.byteLength(content), sha256: createHash('sha256').update(content).digest('hex'), kind, ...(source ? { source } : {}) });
+  collected.files.push({ path, size: Buffer.byteLength(content), sha256: sha256(content), kind, ...(source ? { source } : {}) });
   collected.sources.set(path, local);
 }
 
@@ -110,7 +107,7 @@ async function debPackages(model: ClusterModel, options: BuildOptions, staging: 
   const version = model.kubernetes.version.text;
   const closure = resolveClosure(
     [...k8sIndex, ...osIndex],
-    BUNDLED_PACKAGES.debian.map((name) => (VERSIONED.has(name) ? { name, upstreamVersion: version } : { name })),
+    hostPackages('debian').map((name) => (VERSIONED.has(name) ? { name, upstreamVersion: version } : { name })),
   );
 
   const collected: CollectedPackages = { files: [], sources: new Map(), packages: closure.packages.map((p) => ({ name: p.name, version: p.version })), hostRequires: closure.hostRequires };
@@ -146,7 +143,7 @@ async function rpmPackages(model: ClusterModel, options: BuildOptions, staging: 
   const containerd = model.runtime.containerdVersion;
   const closure = resolveRpmClosure(
     indexes,
-    BUNDLED_PACKAGES.rhel.map((name) => (VERSIONED.has(name) ? { name, version } : name === 'containerd.io' && containerd ? { name, versionPrefix: containerd } : { name })),
+    hostPackages('rhel').map((name) => (VERSIONED.has(name) ? { name, version } : name === CONTAINERD_PACKAGE.rhel && containerd ? { name, versionPrefix: containerd } : { name })),
   );
 
   const collected: CollectedPackages = { files: [], sources: new Map(), packages: closure.packages.map((p) => ({ name: p.name, version: formatEvr(p.evr) })), hostRequires: closure.hostRequires };

@@ -2,10 +2,10 @@
 // (checked with gpgv against the repository's key), the SHA256 of the Packages file
 // it lists, then the Packages stanzas. Flat repositories (`deb URL ./`, as pkgs.k8s.io
 // is) and dists/SUITE/COMPONENT ones both.
-import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { fetchBytes } from './download.js';
+import { fetchBytes } from '../base/download.js';
 import { RepositoryError, verifyClearsigned } from './signature.js';
+import { sha256 } from '../base/digest.js';
 
 export interface DebRepository {
   readonly url: string;
@@ -87,7 +87,7 @@ export async function readIndex(repo: DebRepository, architecture: string): Prom
     const pick = plain ? { path: `${dir}Packages`, ...plain } : gz ? { path: `${dir}Packages.gz`, ...gz } : undefined;
     if (!pick) throw new RepositoryError(`${where}: its Release lists no ${dir}Packages or ${dir}Packages.gz (SHA256) — is ${architecture} published there?`);
     const bytes = await fetchBytes(`${releaseBase}${pick.path}`);
-    const have = createHash('sha256').update(bytes).digest('hex');
+    const have = sha256(bytes);
     if (have !== pick.sha256) throw new RepositoryError(`${where}: ${pick.path} has sha256 ${have}, its signed Release says ${pick.sha256}`);
     const text = (pick.path.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
     for (const fields of parseStanzas(text)) {

@@ -4,14 +4,14 @@
 // version, dependencies, the files dependencies may name, and its own sha256. The
 // comps group `core` (a minimal install), when the repository has comps, tells which
 // packages every host of that OS already has.
-import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import sax from 'sax';
-import { fetchBytes, fetchIfPresent } from './download.js';
+import { fetchBytes, fetchIfPresent } from '../base/download.js';
 import { MACHINE_NAME } from './format.js';
 import type { RpmDependency } from './rpm-relation.js';
 import type { Evr, RpmFlag } from './rpm-version.js';
 import { RepositoryError, verifyDetached } from './signature.js';
+import { sha256 } from '../base/digest.js';
 
 export interface RpmRepository {
   /** The directory holding repodata/ (a yum baseurl). */
@@ -178,7 +178,7 @@ export function parseCoreGroup(text: string, where: string): string[] {
 async function metadataFile(repo: RpmRepository, item: MetadataEntry, where: string): Promise<string> {
   if (item.checksumType !== 'sha256') throw new RepositoryError(`${where}: repomd.xml gives ${item.href} a ${item.checksumType || 'missing'} checksum; kubestrap checks metadata by sha256`);
   const bytes = await fetchBytes(new URL(item.href, base(repo.url)).toString());
-  const have = createHash('sha256').update(bytes).digest('hex');
+  const have = sha256(bytes);
   if (have !== item.checksum) throw new RepositoryError(`${where}: ${item.href} has sha256 ${have}, repomd.xml says ${item.checksum}`);
   if (item.href.endsWith('.gz')) return gunzipSync(bytes).toString('utf8');
   if (item.href.endsWith('.xml')) return bytes.toString('utf8');

@@ -6,6 +6,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { BundleManifestSchema, MANIFEST_NAME, SEAL_NAME, type BundleManifest } from './format.js';
+import { sha256 } from '../base/digest.js';
 
 export class BundleError extends Error {
   readonly exitCode = 1;
@@ -94,7 +95,7 @@ export async function verifyBundle(path: string, onProgress?: (p: VerifyProgress
       if (sealed) return fail(`${name} follows ${SEAL_NAME}, which must be last`);
       if (name === SEAL_NAME) {
         const text = (await readAll(stream, 4096, SEAL_NAME)).toString('utf8');
-        const want = createHash('sha256').update(manifestBytes!).digest('hex');
+        const want = sha256(manifestBytes!);
         if (text.split(/\s+/)[0] !== want) return next(new BundleError(`${where}: ${MANIFEST_NAME} does not match its seal (${SEAL_NAME}): the manifest was altered or damaged`));
         sealed = true;
         return next();
@@ -126,5 +127,5 @@ export async function verifyBundle(path: string, onProgress?: (p: VerifyProgress
   const missing = manifest.files.find((f) => !seen.has(f.path));
   if (missing) throw new BundleError(`${where}: ${missing.path} is listed in ${MANIFEST_NAME} but missing from the archive${sealed ? '' : ' (the archive ends early: truncated?)'}`);
   if (!sealed) throw new BundleError(`${where}: truncated: ${SEAL_NAME} (the last member) is missing — copy the bundle again`);
-  return { manifest, seal: createHash('sha256').update(manifestBytes!).digest('hex'), sha256: whole.digest('hex'), size: total };
+  return { manifest, seal: sha256(manifestBytes!), sha256: whole.digest('hex'), size: total };
 }

@@ -1,16 +1,12 @@
 // A phase's hands on one host. Probes always run; changes go through change() and
 // putFile(), which under --dry-run record what would happen (commands, file diffs)
 // instead of doing it — the same code path either way.
-import { createHash } from 'node:crypto';
 import { createTwoFilesPatch } from 'diff';
-import type { ExecOptions, ExecResult, SshHost } from '../ssh/host.js';
-import { shellQuote } from '../templates/quote.js';
-
-/** What a phase works on: a named host and its SSH connection. */
-export interface PhaseHost {
-  readonly name: string;
-  readonly ssh: SshHost;
-}
+import type { ExecOptions, ExecResult } from '../ssh/remote-shell.js';
+import { parseFileProbe, probeFileScript } from '../ssh/remote-command.js';
+import { shellQuote } from '../base/quote.js';
+import type { PhaseHost } from './phase-host.js';
+import { sha256 } from '../base/digest.js';
 
 export type Change =
   | { readonly kind: 'command'; readonly description: string; readonly command: string }
@@ -57,14 +53,12 @@ export class HostStep<H extends PhaseHost = PhaseHost> {
 
   /** Puts a file in place (atomically) unless the host already has exactly it. */
   async putFile(target: string, content: string, options: FileOptions): Promise<boolean> {
-    const want = createHash('sha256').update(content).digest('hex');
+    const want = sha256(content);
     const mode = options.mode.toString(8);
     const owner = options.owner ?? 'root:root';
-    const probe = await this.probe(`if [ -f ${shellQuote(target)} ]; then stat -c '%a %U:%G %s' ${shellQuote(target)}; sha256sum ${shellQuote(target)} | cut -d' ' -f1; fi`, {
-      label: `probe ${target}`,
-    });
-    const [meta = '', have = ''] = probe.stdout.trim().split('\n');
-    const [haveMode, haveOwner, haveSize] = meta.split(' ');
+    const remote = parseFileProbe((await this.probe(probeFileScript(target), { label: `probe ${target}` })).stdout);
+    const have = remote?.sha256 ?? '';
+    const [haveMode, haveOwner, haveSize] = [remote?.mode, remote?.owner, remote?.size];
     if (have === want && haveMode === mode && haveOwner === owner) return false;
     let diff = `${target}: mode ${haveMode ?? '(new)'} → ${mode}, owner ${haveOwner ?? '(new)'} → ${owner}`;
     if (options.secret) diff = `${target}: secret content (${content.length} bytes), mode ${mode}`;

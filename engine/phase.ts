@@ -1,9 +1,10 @@
 // What a phase is: a title, which hosts it concerns, a read-only check of whether a
 // host needs it, the run that changes the host, and an optional cleanup when a later
 // phase fails. Phases never print; the engine reports, a view shows.
-import type { HostStep, PhaseHost } from './host-step.js';
+import type { HostStep } from './host-step.js';
+import type { PhaseHost } from './phase-host.js';
 
-export type { PhaseHost } from './host-step.js';
+export type { PhaseHost };
 
 export interface Phase<H extends PhaseHost = PhaseHost> {
   readonly title: string;

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadSpec, type LoadedSpec, type Provider } from '../spec/load.js';
-import { writeAtomic } from './render-dir.js';
+import { writeAtomic } from '../base/atomic-write.js';
 import { workDir } from './workdir.js';
 
 interface ClusterState {

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { NodeHost } from '../provisioners/cluster-host.js';
+import type { SshNodeHost } from '../provisioners/cluster-host.js';
 import type { ClusterModel } from '../spec/model.js';
 import { SshPool } from '../ssh/pool.js';
 import { resolveTarget } from '../ssh/targets.js';
@@ -28,7 +28,7 @@ export function clusterPool(model: ClusterModel, file: string | undefined, optio
  * The cluster's nodes as SSH hosts: Vagrant's machines (from `vagrant ssh-config`, so
  * they must be running), or the spec's existing hosts; all nodes unless `only` names some.
  */
-export async function clusterHosts(model: ClusterModel, pool: SshPool, verbose = false, only?: readonly string[]): Promise<NodeHost[]> {
+export async function clusterHosts(model: ClusterModel, pool: SshPool, verbose = false, only?: readonly string[]): Promise<SshNodeHost[]> {
   if (model.machines.provider !== 'existing') {
     const { machineHosts, vagrantDriver } = await import('./machines.js');
     return machineHosts(model, pool, vagrantDriver(model, verbose), only);

@@ -2,7 +2,7 @@
 // with Vagrant's latest words), and `vagrant ssh-config` turned into SSH hosts.
 import { readFileSync } from 'node:fs';
 import { execute, failureSummary, SkipItem, type ItemContext, type Stage } from '../engine/index.js';
-import type { NodeHost } from '../provisioners/cluster-host.js';
+import type { SshNodeHost } from '../provisioners/cluster-host.js';
 import type { ClusterModel } from '../spec/model.js';
 import type { SshPool } from '../ssh/pool.js';
 import { VagrantDriver } from '../vagrant/driver.js';
@@ -16,7 +16,7 @@ export function vagrantDriver(model: ClusterModel, verbose = false): VagrantDriv
 }
 
 /** SSH hosts for the cluster's (running) machines, from `vagrant ssh-config`; all nodes unless `only` says. */
-export async function machineHosts(model: ClusterModel, pool: SshPool, driver: VagrantDriver, only?: readonly string[]): Promise<NodeHost[]> {
+export async function machineHosts(model: ClusterModel, pool: SshPool, driver: VagrantDriver, only?: readonly string[]): Promise<SshNodeHost[]> {
   const nodes = model.nodes.filter((n) => !only || only.includes(n.name));
   if (!nodes.length) return [];
   const settings = await driver.sshConfig(nodes.map((n) => n.name));

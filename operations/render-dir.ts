@@ -1,30 +1,17 @@
 // Writes a render into a directory: each file atomically (temp file, fsync, rename)
 // with its mode, and files that an earlier render made but this one does not are
 // removed — only those the old manifest lists, never anything else.
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, chmod } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { MANIFEST_PATH, sha256, type RenderedFile, type RenderManifest } from '../templates/render.js';
+import { chmod, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeAtomic } from '../base/atomic-write.js';
+import { sha256 } from '../base/digest.js';
+import { MANIFEST_PATH, type RenderedFile, type RenderManifest } from '../templates/render.js';
 
 export interface WriteSummary {
   readonly directory: string;
   readonly written: string[];
   readonly unchanged: string[];
   readonly removed: string[];
-}
-
-export async function writeAtomic(path: string, content: string, mode: number): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const handle = await open(temp, 'wx', mode);
-  try {
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await chmod(temp, mode); // the umask may have narrowed the mode given to open()
-  await rename(temp, path);
 }
 
 export async function currentHash(path: string): Promise<string | undefined> {

@@ -1,6 +1,6 @@
 // `status`: per node, the machine's state (Vagrant's word, or "existing"), whether SSH
 // answers, and the Kubernetes node's Ready condition as the API server reports it.
-import { KUBECTL } from '../provisioners/kubeadm-paths.js';
+import { KUBECTL } from '../provisioners/kubectl.js';
 import { NODES_JSONPATH, parseNodes } from '../provisioners/verify.js';
 import { isInitNode } from '../templates/kubeadm/index.js';
 import type { Provider } from '../spec/load.js';

@@ -4,12 +4,13 @@
 // records each file's sha256 in upstream.lock.json and every later fetch must match
 // it: a release tag that changed under us, or a mirror serving something else, stops
 // the run instead of being applied.
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClusterModel } from '../spec/model.js';
 import { ROOK_FILES } from '../spec/versions.js';
-
+import { writeAtomic } from '../base/atomic-write.js';
+import { sha256 } from '../base/digest.js';
+import { fetchBytes, RetriesExhaustedError } from '../base/download.js';
 
 export interface UpstreamFile {
   readonly name: string;
@@ -25,23 +26,13 @@ export class UpstreamError extends Error {
 type Lock = Record<string, { url: string; sha256: string }>;
 
 async function download(url: string, attempts = 3): Promise<string> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(60_000) });
-      if (!response.ok) throw new UpstreamError(`GET ${url}: HTTP ${response.status}`);
-      return await response.text();
-    } catch (error) {
-      if (error instanceof UpstreamError || attempt >= attempts) {
-        throw new UpstreamError(`cannot fetch ${url} (attempt ${attempt} of ${attempts}, the last): ${(error as Error).message} — check the network, or set spec.storage.rook.manifestBase to a mirror`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
-    }
+  try {
+    return (await fetchBytes(url, { attempts, timeoutMs: 60_000 })).toString('utf8');
+  } catch (error) {
+    const tried = error instanceof RetriesExhaustedError ? error.attempts : 1;
+    const reason = error instanceof RetriesExhaustedError ? error.reason : (error as Error).message;
+    throw new UpstreamError(`cannot fetch ${url} (attempt ${tried} of ${attempts}, the last): ${reason} — check the network, or set spec.storage.rook.manifestBase to a mirror`);
   }
-}
-
-function writeAtomic(path: string, content: string): void {
-  writeFileSync(`${path}.part`, content, { mode: 0o644 });
-  renameSync(`${path}.part`, path);
 }
 
 /** Rook's image list for the release (deploy/examples/images.txt), for bundles. */
@@ -59,18 +50,17 @@ export async function rookManifests(model: ClusterModel, workDir: string, names:
     const cached = join(dir, name);
     const recorded = lock[key];
     let content = existsSync(cached) ? readFileSync(cached, 'utf8') : undefined;
-    const digest = (text: string) => createHash('sha256').update(text).digest('hex');
-    if (content === undefined || !recorded || digest(content) !== recorded.sha256) content = await download(url);
-    const sha256 = digest(content);
-    if (recorded && recorded.sha256 !== sha256) {
+    if (content === undefined || !recorded || sha256(content) !== recorded.sha256) content = await download(url);
+    const digest = sha256(content);
+    if (recorded && recorded.sha256 !== digest) {
       throw new UpstreamError(
-        `${url} has sha256 ${sha256}, but ${lockPath} recorded ${recorded.sha256} from ${recorded.url}. The file changed upstream or the mirror serves another file; compare them, then delete its entry from the lock file to accept the new one`,
+        `${url} has sha256 ${digest}, but ${lockPath} recorded ${recorded.sha256} from ${recorded.url}. The file changed upstream or the mirror serves another file; compare them, then delete its entry from the lock file to accept the new one`,
       );
     }
-    writeAtomic(cached, content);
-    lock[key] = { url, sha256 };
-    files.push({ name, url, content, sha256 });
+    await writeAtomic(cached, content, 0o644);
+    lock[key] = { url, sha256: digest };
+    files.push({ name, url, content, sha256: digest });
   }
-  writeAtomic(lockPath, `${JSON.stringify(lock, null, 2)}\n`);
+  await writeAtomic(lockPath, `${JSON.stringify(lock, null, 2)}\n`, 0o644);
   return files;
 }

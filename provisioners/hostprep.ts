@@ -3,7 +3,8 @@
 // Each step probes first and changes only what differs.
 import type { ClusterModel } from '../spec/model.js';
 import { KERNEL_MODULES, SYSCTLS } from '../templates/host-files.js';
-import { shellQuote } from '../templates/quote.js';
+import { shellQuote } from '../base/quote.js';
+import { HOSTS_BLOCK, MODULES_LOAD_CONF, SYSCTL_CONF } from '../templates/node-paths.js';
 import type { RenderedFile } from '../templates/render.js';
 import type { NodeHost } from './cluster-host.js';
 import { disableSwapInFstab, mergeHosts } from './hostprep/edits.js';
@@ -11,7 +12,7 @@ import type { HostStep } from '../engine/host-step.js';
 import type { Phase } from '../engine/phase.js';
 import { renderedFile } from './rendered-files.js';
 
-const OWNED = ['/etc/modules-load.d/kubestrap.conf', '/etc/sysctl.d/99-kubestrap.conf', '/etc/kubestrap/hosts'];
+const OWNED = [MODULES_LOAD_CONF, SYSCTL_CONF, HOSTS_BLOCK];
 
 /** Ports the cluster needs open: control plane, kubelet, Weave (TCP 6783, UDP 6783-6784). */
 export function clusterPorts(role: 'control-plane' | 'worker'): string[] {
@@ -61,7 +62,7 @@ export class HostprepPhase implements Phase<NodeHost> {
   private async etcHosts(step: HostStep<NodeHost>): Promise<void> {
     const { node } = step.host;
     const current = (await step.probe('cat /etc/hosts')).stdout;
-    const block = renderedFile(this.files, node.name, '/etc/kubestrap/hosts').content;
+    const block = renderedFile(this.files, node.name, HOSTS_BLOCK).content;
     await step.putFile('/etc/hosts', mergeHosts(current, block, [node.hostname, node.hostname.split('.')[0]!, node.name]), { mode: 0o644 });
   }
 

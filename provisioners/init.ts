@@ -5,11 +5,12 @@ import { isInitNode } from '../templates/kubeadm/index.js';
 import type { RenderedFile } from '../templates/render.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from '../engine/host-step.js';
-import { ADMIN_CONF, KUBEADM_CONF, KUBECTL } from './kubeadm-paths.js';
+import { ADMIN_CONF, KUBE_APISERVER_MANIFEST, KUBEADM_CONF } from '../templates/node-paths.js';
+import { KUBECTL } from './kubectl.js';
 import type { Phase } from '../engine/phase.js';
 import { renderedFile } from './rendered-files.js';
 import { waitFor } from './wait.js';
-import { shellQuote } from '../templates/quote.js';
+import { shellQuote } from '../base/quote.js';
 
 export class InitPhase implements Phase<NodeHost> {
   readonly title = 'Initialise the control plane (kubeadm init)';
@@ -24,7 +25,7 @@ export class InitPhase implements Phase<NodeHost> {
   }
 
   async check(step: HostStep<NodeHost>): Promise<boolean> {
-    return (await step.probe(`test -f ${ADMIN_CONF} && test -f /etc/kubernetes/manifests/kube-apiserver.yaml`, { check: false })).code !== 0;
+    return (await step.probe(`test -f ${ADMIN_CONF} && test -f ${KUBE_APISERVER_MANIFEST}`, { check: false })).code !== 0;
   }
 
   async run(step: HostStep<NodeHost>): Promise<void> {

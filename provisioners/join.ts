@@ -11,21 +11,20 @@
 // JoinConfiguration that is removed after its join. The key never reaches an argv.
 import { randomBytes } from 'node:crypto';
 import type { ClusterModel } from '../spec/model.js';
-import { CONTROL_PLANE_JOIN_CONFIG, DISCOVERY_KUBECONFIG, kubeletSettableLabels, UPLOAD_CERTS_CONFIG } from '../templates/kubeadm/common.js';
+import { kubeletSettableLabels } from '../templates/kubeadm/common.js';
 import { isInitNode, renderControlPlaneJoinConfig, renderUploadCertsConfig } from '../templates/kubeadm/index.js';
 import { BOOTSTRAP_TOKEN, discoveryKubeconfig } from '../templates/kubeconfig.js';
-import { shellQuote } from '../templates/quote.js';
+import { shellQuote } from '../base/quote.js';
 import type { RenderedFile } from '../templates/render.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from '../engine/host-step.js';
-import { KUBEADM_CONF, KUBECTL, KUBELET_CONF } from './kubeadm-paths.js';
+import { CLUSTER_CA, CONTROL_PLANE_JOIN_CONFIG, DISCOVERY_KUBECONFIG, KUBE_APISERVER_MANIFEST, KUBEADM_CONF, KUBELET_CONF, UPLOAD_CERTS_CONFIG } from '../templates/node-paths.js';
+import { KUBECTL } from './kubectl.js';
 import type { Phase } from '../engine/phase.js';
 import { renderedFile } from './rendered-files.js';
 import { waitFor } from './wait.js';
 
 export const JOIN_TOKEN_TTL = '15m';
-
-const KUBE_APISERVER_MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml';
 
 export type JoinRole = 'control-plane' | 'worker';
 
@@ -103,21 +102,18 @@ export class JoinPhase implements Phase<NodeHost> {
     // The rendered kubeadm.conf stays as the record; a control-plane join reads a copy with the key.
     const joinConfig = controlPlane ? CONTROL_PLANE_JOIN_CONFIG : KUBEADM_CONF;
     const join = `kubeadm join --config ${joinConfig}`;
-    if (step.dryRun || !created) {
-      if (controlPlane) await leader.change('upload the control-plane certificates (Secret kubeadm-certs)', `kubeadm init phase upload-certs --upload-certs --config ${UPLOAD_CERTS_CONFIG}`);
-      await step.change(`write join credentials to ${DISCOVERY_KUBECONFIG} (0600)`, `(write ${DISCOVERY_KUBECONFIG})`);
-      await step.putFile(KUBEADM_CONF, config.content, { mode: config.mode });
-      if (controlPlane) await step.change(`write the certificate key to ${CONTROL_PLANE_JOIN_CONFIG} (0600)`, `(write ${CONTROL_PLANE_JOIN_CONFIG})`);
-      await step.change(`kubeadm join ${this.model.kubernetes.controlPlaneEndpoint}`, join);
-      return;
-    }
-    const token = created.stdout.trim();
+    // Under --dry-run no token was made: a stand-in of the token's shape lets the same
+    // steps below record what they would do; it never reaches a host.
+    const token = created ? created.stdout.trim() : 'abcdef.0123456789abcdef';
     const parts = BOOTSTRAP_TOKEN.exec(token);
     if (!parts) throw new Error(`${this.leader!.name}: kubeadm token create printed no bootstrap token`);
-    step.host.ssh.redact(token, parts[2]!);
-    leader.host.ssh.redact(token, parts[2]!);
+    if (created) {
+      step.host.ssh.redact(token, parts[2]!);
+      leader.host.ssh.redact(token, parts[2]!);
+    }
     try {
-      const caData = (await leader.probe('base64 -w0 /etc/kubernetes/pki/ca.crt', { label: 'read the cluster CA certificate' })).stdout.trim();
+      // Before init (a dry run of a new cluster) there is no CA to read yet.
+      const caData = step.dryRun ? '' : (await leader.probe(`base64 -w0 ${CLUSTER_CA}`, { label: 'read the cluster CA certificate' })).stdout.trim();
       const discovery = discoveryKubeconfig({ cluster: this.model.name, server: `https://${this.model.kubernetes.controlPlaneEndpoint}`, caData, token });
       await step.putFile(DISCOVERY_KUBECONFIG, discovery, { mode: 0o600, secret: true });
       await step.putFile(KUBEADM_CONF, config.content, { mode: config.mode });
@@ -131,13 +127,15 @@ export class JoinPhase implements Phase<NodeHost> {
       await step.change('remove the join credentials', `rm -f ${DISCOVERY_KUBECONFIG}${controlPlane ? ` ${CONTROL_PLANE_JOIN_CONFIG}` : ''}`).catch(() => undefined);
       await leader.change('revoke the bootstrap token', `kubeadm token delete ${parts[1]}`).catch(() => undefined);
     }
-    await waitFor(leader, {
-      what: `node ${node.hostname} to register`,
-      probe: `${KUBECTL} get node ${shellQuote(node.hostname)} -o name`,
-      until: (r) => r.code === 0,
-      timeoutMs: 3 * 60_000,
-      diagnose: `${KUBECTL} get nodes`,
-    });
+    if (!step.dryRun) {
+      await waitFor(leader, {
+        what: `node ${node.hostname} to register`,
+        probe: `${KUBECTL} get node ${shellQuote(node.hostname)} -o name`,
+        until: (r) => r.code === 0,
+        timeoutMs: 3 * 60_000,
+        diagnose: `${KUBECTL} get nodes`,
+      });
+    }
     // Labels the kubelet may not set on itself (NodeRestriction) go through the API.
     const settable = new Set(kubeletSettableLabels(node).map(([key]) => key));
     for (const [key, value] of Object.entries(node.labels)) {

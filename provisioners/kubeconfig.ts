@@ -5,7 +5,7 @@ import type { ClusterModel } from '../spec/model.js';
 import { isInitNode } from '../templates/kubeadm/index.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from '../engine/host-step.js';
-import { ADMIN_CONF } from './kubeadm-paths.js';
+import { ADMIN_CONF } from '../templates/node-paths.js';
 import type { Phase } from '../engine/phase.js';
 
 /** Writes the kubeconfig locally (not under dry-run); resolves whether it changed or would change. */

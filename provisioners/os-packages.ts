@@ -1,6 +1,6 @@
 // Package-manager commands per OS family, in one place. Values here come from the
 // model (validated versions, names and URLs) and are quoted anyway.
-import { shellQuote } from '../templates/quote.js';
+import { shellQuote } from '../base/quote.js';
 
 /**
  * apt-get that never prompts, keeps configuration files the administrator changed, and
@@ -22,7 +22,9 @@ export function installedQuery(family: 'debian' | 'rhel', packages: readonly str
  * then exits non-zero and prints its "no package provides" / "not owned" on stdout).
  */
 export function rpmProvidesQuery(capabilities: readonly string[]): string {
-  return `for c in ${capabilities.map(shellQuote).join(' ')}; do printf '@@ %s\\n' "$c"; p=$(rpm -q --provides --whatprovides "$c" 2>/dev/null) && printf '%s\\n' "$p"; done; true`;
+  // The positional parameters, not `for c in 'x'`: a list of one quoted word reads to
+  // shellcheck as a mistake (SC2041).
+  return `set -- ${capabilities.map(shellQuote).join(' ')}; for c do printf '@@ %s\\n' "$c"; p=$(rpm -q --provides --whatprovides "$c" 2>/dev/null) && printf '%s\\n' "$p"; done; true`;
 }
 
 export function parseRpmProvides(output: string): Map<string, string[]> {

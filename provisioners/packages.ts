@@ -2,17 +2,18 @@
 // cri-tools, kubernetes-cni) from the pkgs.k8s.io repository of that minor (or a
 // mirror of it), held back from upgrades; our kubelet unit and drop-in in place.
 import type { ClusterModel } from '../spec/model.js';
+import { KUBERNETES_HELPER_PACKAGES as HELPERS, KUBERNETES_PACKAGES, PINNED_KUBERNETES_PACKAGES as PINNED } from '../spec/host-packages.js';
 import { kubernetesPackageRepository } from '../spec/versions.js';
+import { KUBELET_DEFAULTS, KUBELET_DROP_IN, KUBELET_UNIT } from '../templates/node-paths.js';
 import type { RenderedFile } from '../templates/render.js';
-import { shellQuote } from '../templates/quote.js';
+import { shellQuote } from '../base/quote.js';
+import { script } from '../base/script.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from '../engine/host-step.js';
 import { APT_GET, BUNDLE_ONLY, BUNDLE_SOURCE_FILE, installedQuery, parseInstalled } from './os-packages.js';
 import type { Phase } from '../engine/phase.js';
 import { renderedFile } from './rendered-files.js';
 
-export const PINNED = ['kubelet', 'kubeadm', 'kubectl'] as const;
-const HELPERS = ['cri-tools', 'kubernetes-cni'] as const;
 const APT_KEY = '/etc/apt/keyrings/kubernetes-apt-keyring.asc';
 const APT_LIST = '/etc/apt/sources.list.d/kubernetes.list';
 const YUM_REPO = '/etc/yum.repos.d/kubernetes.repo';
@@ -44,7 +45,7 @@ export class PackagesPhase implements Phase<NodeHost> {
     else if (family === 'debian') await this.aptRepository(step);
     else await step.putFile(YUM_REPO, this.yumRepo(), { mode: 0o644 });
 
-    const installed = parseInstalled((await step.probe(installedQuery(family, [...PINNED, ...HELPERS]), { label: 'installed Kubernetes packages' })).stdout);
+    const installed = parseInstalled((await step.probe(installedQuery(family, KUBERNETES_PACKAGES), { label: 'installed Kubernetes packages' })).stdout);
     const stale = PINNED.filter((p) => !installed.get(p)?.startsWith(`${version}-`));
     const missing = HELPERS.filter((p) => !installed.has(p));
     if (stale.length || missing.length) {
@@ -59,9 +60,8 @@ export class PackagesPhase implements Phase<NodeHost> {
     }
 
     const node = step.host.node.name;
-    const defaults = family === 'debian' ? '/etc/default/kubelet' : '/etc/sysconfig/kubelet';
     let unitsChanged = false;
-    for (const target of ['/etc/systemd/system/kubelet.service', '/etc/systemd/system/kubelet.service.d/10-kubeadm.conf', defaults]) {
+    for (const target of [KUBELET_UNIT, KUBELET_DROP_IN, KUBELET_DEFAULTS[family]]) {
       const file = renderedFile(this.files, node, target);
       if (await step.putFile(target, file.content, { mode: file.mode })) unitsChanged = true;
     }
@@ -90,17 +90,16 @@ export class PackagesPhase implements Phase<NodeHost> {
     // bundle, apt reads nothing but the bundle's index and never goes to the network.
     const only = fromBundle ? BUNDLE_ONLY.debian : `-o Dir::Etc::sourcelist=${APT_LIST} -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`;
     const where = fromBundle ? 'the bundle' : this.repository('deb');
-    return [
-      'set -e',
+    return script(
       `${APT_GET} -q ${only} update`,
       `v=$(apt-cache ${only} madison kubeadm | awk -v want=${shellQuote(`${version}-`)} 'index($3, want) == 1 { print $3; exit }')`,
       `[ -n "$v" ] || { echo "kubeadm ${version} is not in ${where} (apt-cache madison kubeadm lists: $(apt-cache ${only} madison kubeadm | awk '{ print $3 }' | head -n 5 | tr '\\n' ' '))" >&2; exit 1; }`,
       `${APT_GET} -q ${fromBundle ? `${only} ` : ''}install -y --no-install-recommends --allow-change-held-packages kubelet="$v" kubeadm="$v" kubectl="$v" ${HELPERS.join(' ')}`,
-    ].join('\n');
+    );
   }
 
   private yumRepo(): string {
     const repo = this.repository('rpm');
-    return `[kubernetes]\nname=Kubernetes\nbaseurl=${repo}\nenabled=1\ngpgcheck=1\ngpgkey=${repo}repodata/repomd.xml.key\nexclude=${[...PINNED, ...HELPERS].join(' ')}\n`;
+    return `[kubernetes]\nname=Kubernetes\nbaseurl=${repo}\nenabled=1\ngpgcheck=1\ngpgkey=${repo}repodata/repomd.xml.key\nexclude=${KUBERNETES_PACKAGES.join(' ')}\n`;
   }
 }

@@ -2,7 +2,7 @@
 // checked; the phase fails afterwards if any check failed, so the report is complete.
 import type { HostRequirement } from '../bundle/format.js';
 import type { ClusterModel } from '../spec/model.js';
-import { checkBundleArchitecture, checkBundleSpace, checkHostRequirements } from './bundle.js';
+import { checkBundleArchitecture, checkBundleSpace, checkHostRequirements } from './preflight/bundle-checks.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from '../engine/host-step.js';
 import type { Phase } from '../engine/phase.js';

@@ -3,20 +3,39 @@
 // directories, Weave's links, the iptables/IPVS rules Kubernetes and Weave made, and the
 // Rook disks — only the disks the spec names.
 import type { ClusterModel } from '../spec/model.js';
-import { shellQuote } from '../templates/quote.js';
+import { shellQuote } from '../base/quote.js';
+import { script } from '../base/script.js';
+import {
+  ADMIN_CONF,
+  BOOTSTRAP_KUBELET_CONF,
+  CNI_CONF_DIR,
+  CONTROL_PLANE_JOIN_CONFIG,
+  DISCOVERY_KUBECONFIG,
+  KUBELET_CONF,
+  KUBERNETES_DIR,
+  PKI_DIR,
+  STATIC_POD_DIR,
+  UPLOAD_CERTS_CONFIG,
+} from '../templates/node-paths.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from '../engine/host-step.js';
 import type { Phase } from '../engine/phase.js';
 
 export const LEFTOVERS = [
-  '/etc/cni/net.d',
+  CNI_CONF_DIR,
   '/var/lib/etcd',
   '/var/lib/kubelet',
   '/var/lib/weave',
   '/var/lib/rook',
-  '/etc/kubernetes/manifests',
-  '/etc/kubernetes/pki',
-  ...['admin', 'super-admin', 'kubelet', 'bootstrap-kubelet', 'controller-manager', 'scheduler', 'kubestrap-discovery', 'kubestrap-upload-certs', 'kubestrap-join'].map((name) => `/etc/kubernetes/${name}.conf`),
+  STATIC_POD_DIR,
+  PKI_DIR,
+  ADMIN_CONF,
+  KUBELET_CONF,
+  BOOTSTRAP_KUBELET_CONF,
+  ...['super-admin', 'controller-manager', 'scheduler'].map((name) => `${KUBERNETES_DIR}/${name}.conf`),
+  DISCOVERY_KUBECONFIG,
+  UPLOAD_CERTS_CONFIG,
+  CONTROL_PLANE_JOIN_CONFIG,
 ];
 export const LEFTOVER_LINKS = ['weave', 'vxlan-6784', 'datapath'];
 /** Lines of iptables-save that Kubernetes (kube-proxy, kubelet) and Weave own. */
@@ -28,7 +47,7 @@ export class ResetPhase implements Phase<NodeHost> {
   constructor(private readonly model: ClusterModel) {}
 
   async run(step: HostStep<NodeHost>): Promise<void> {
-    if ((await step.probe('command -v kubeadm', { check: false })).code === 0 && (await step.probe('test -d /etc/kubernetes/manifests -o -f /etc/kubernetes/kubelet.conf', { check: false })).code === 0) {
+    if ((await step.probe('command -v kubeadm', { check: false })).code === 0 && (await step.probe(`test -d ${STATIC_POD_DIR} -o -f ${KUBELET_CONF}`, { check: false })).code === 0) {
       await step.change('kubeadm reset -f', 'kubeadm reset -f', { timeoutMs: 10 * 60_000 });
     }
     if ((await step.probe('systemctl is-active --quiet kubelet', { check: false })).code === 0) await step.change('stop the kubelet', 'systemctl stop kubelet');
@@ -55,14 +74,30 @@ export class ResetPhase implements Phase<NodeHost> {
   /** Rook's own cleanup for an OSD disk: signatures, partition tables, the first 100 MiB. */
   private async wipe(step: HostStep<NodeHost>, device: string): Promise<void> {
     const q = shellQuote(device);
-    const state = await step.probe(`if [ ! -b ${q} ]; then echo absent; elif lsblk -n -o MOUNTPOINT ${q} | grep -q .; then echo mounted; elif [ -n "$(wipefs -n ${q} 2>/dev/null | tail -n +2)" ] || [ -n "$(lsblk -n -o NAME ${q} | tail -n +2)" ]; then echo used; else echo clean; fi`, { check: false });
+    const state = await step.probe(
+      script(
+        `if [ ! -b ${q} ]; then echo absent`,
+        `elif lsblk -n -o MOUNTPOINT ${q} | grep -q .; then echo mounted`,
+        `elif [ -n "$(wipefs -n ${q} 2>/dev/null | tail -n +2)" ] || [ -n "$(lsblk -n -o NAME ${q} | tail -n +2)" ]; then echo used`,
+        'else echo clean; fi',
+      ),
+      { check: false, label: `is ${device} in use?` },
+    );
     const verdict = state.stdout.trim();
     if (verdict === 'absent') return step.note(`${device} is not present; nothing to wipe`);
     if (verdict === 'mounted') throw new Error(`${step.host.name}: ${device} is mounted; refusing to wipe a disk in use — unmount it, or remove it from the spec`);
     if (verdict === 'clean') return;
     await step.change(
       `wipe Rook disk ${device}`,
-      `wipefs -a ${q} && (command -v sgdisk >/dev/null && sgdisk --zap-all ${q} || true) && dd if=/dev/zero of=${q} bs=1M count=100 oflag=direct,dsync status=none && (blkdiscard ${q} 2>/dev/null || true) && partprobe ${q} 2>/dev/null; true`,
+      // Zapping GPT, discarding and re-reading partitions are best effort: not every
+      // host has sgdisk, and not every device takes a discard.
+      script(
+        `wipefs -a ${q}`,
+        `if command -v sgdisk >/dev/null; then sgdisk --zap-all ${q} || true; fi`,
+        `dd if=/dev/zero of=${q} bs=1M count=100 oflag=direct,dsync status=none`,
+        `blkdiscard ${q} 2>/dev/null || true`,
+        `partprobe ${q} 2>/dev/null || true`,
+      ),
       { timeoutMs: 10 * 60_000 },
     );
   }

@@ -9,10 +9,10 @@ import { ROOK_NAMESPACE, STORAGE_CLASS } from '../templates/rook.js';
 import { toYaml } from '../templates/yaml.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from '../engine/host-step.js';
-import { KUBECTL } from './kubeadm-paths.js';
+import { KUBECTL } from './kubectl.js';
 import type { Phase } from '../engine/phase.js';
 import { waitFor } from './wait.js';
-import { CLUSTER_MANIFESTS } from './weave.js';
+import { CLUSTER_MANIFESTS } from '../templates/node-paths.js';
 
 export interface ManifestFile {
   readonly name: string;

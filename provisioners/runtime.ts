@@ -1,9 +1,11 @@
 // Container runtime: containerd installed (online: the distribution's package; RHEL-like
 // hosts get containerd.io from Docker's repository), our config.toml in place, enabled
 // and running, answering on its socket. Restarted only when its config changed.
+import { CONTAINERD_PACKAGE } from '../spec/host-packages.js';
 import type { ClusterModel } from '../spec/model.js';
+import { CONTAINERD_CONFIG, CONTAINERD_SOCKET } from '../templates/node-paths.js';
 import type { RenderedFile } from '../templates/render.js';
-import { shellQuote } from '../templates/quote.js';
+import { shellQuote } from '../base/quote.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from '../engine/host-step.js';
 import { installCommand, installedQuery, parseInstalled } from './os-packages.js';
@@ -11,8 +13,6 @@ import type { Phase } from '../engine/phase.js';
 import { renderedFile } from './rendered-files.js';
 import { waitFor } from './wait.js';
 
-const CONFIG = '/etc/containerd/config.toml';
-export const CONTAINERD_SOCKET = '/run/containerd/containerd.sock';
 
 export class RuntimePhase implements Phase<NodeHost> {
   readonly title = 'Container runtime (containerd)';
@@ -23,7 +23,7 @@ export class RuntimePhase implements Phase<NodeHost> {
   ) {}
 
   private get packageName(): string {
-    return this.model.os.family === 'debian' ? 'containerd' : 'containerd.io';
+    return CONTAINERD_PACKAGE[this.model.os.family];
   }
 
   async run(step: HostStep<NodeHost>): Promise<void> {
@@ -42,8 +42,8 @@ export class RuntimePhase implements Phase<NodeHost> {
       throw new Error(`${step.host.name}: containerd ${installed} is installed, the spec wants ${wanted} (spec.runtime.containerd.version); upgrade or remove it, or change the spec`);
     }
 
-    const config = renderedFile(this.files, step.host.node.name, CONFIG);
-    const configChanged = await step.putFile(CONFIG, config.content, { mode: config.mode });
+    const config = renderedFile(this.files, step.host.node.name, CONTAINERD_CONFIG);
+    const configChanged = await step.putFile(CONTAINERD_CONFIG, config.content, { mode: config.mode });
 
     const state = (await step.probe('systemctl is-enabled containerd; systemctl is-active containerd', { check: false })).stdout.trim().split('\n');
     if (state[0] !== 'enabled') await step.change('enable containerd at boot', 'systemctl enable containerd');

@@ -4,7 +4,7 @@ import type { ClusterModel } from '../spec/model.js';
 import { isInitNode } from '../templates/kubeadm/index.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from '../engine/host-step.js';
-import { KUBECTL } from './kubeadm-paths.js';
+import { KUBECTL } from './kubectl.js';
 import type { Phase } from '../engine/phase.js';
 import { formatTable } from '../base/table.js';
 import { waitFor } from './wait.js';

@@ -1,6 +1,6 @@
 // Waiting for a host to reach a state: always bounded, and on timeout the error says
 // what was awaited, on which host, the last answer, and what the diagnostics showed.
-import type { ExecResult } from '../ssh/host.js';
+import type { ExecResult } from '../ssh/remote-shell.js';
 import type { HostStep } from '../engine/host-step.js';
 
 export interface WaitOptions {

@@ -9,11 +9,11 @@ import { WEAVE_PASSWORD_SECRET, weavePasswordSecret } from '../templates/weave.j
 import { toYaml } from '../templates/yaml.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from '../engine/host-step.js';
-import { KUBECTL } from './kubeadm-paths.js';
+import { CLUSTER_MANIFESTS } from '../templates/node-paths.js';
+import { KUBECTL } from './kubectl.js';
 import type { Phase } from '../engine/phase.js';
 import { waitFor } from './wait.js';
 
-export const CLUSTER_MANIFESTS = '/etc/kubernetes/kubestrap';
 
 export class WeavePhase implements Phase<NodeHost> {
   readonly title = 'Pod network (Weave Net)';

@@ -21,8 +21,9 @@ import {
 import type { HostLog } from './host-log.js';
 import { fingerprint, type KnownHosts } from './known-hosts.js';
 import type { Redactor } from './redact.js';
-import { shellQuote } from '../templates/quote.js';
-import { atomicWriteScript, probeFileScript, SUDO_WANTS_PASSWORD, wrapCommand } from './remote-command.js';
+import type { ExecOptions, ExecResult, RemoteShell, UploadOptions, UploadResult, UploadSource } from './remote-shell.js';
+import { atomicWriteScript, chmodChownCommand, parseFileProbe, probeFileScript, SUDO_WANTS_PASSWORD, wrapCommand } from './remote-command.js';
+import { sha256 as sha256Of, sha256File } from '../base/digest.js';
 
 export interface Endpoint {
   readonly address: string;
@@ -53,38 +54,6 @@ export interface SshHostOptions {
   readonly maxChannels?: number;
 }
 
-export interface ExecOptions {
-  /** Run through `sudo -n` (default: when the user is not root). */
-  readonly sudo?: boolean;
-  readonly timeoutMs?: number;
-  /** Data for the command's stdin; the way to hand a command a secret. */
-  readonly stdin?: string | Buffer | Readable;
-  /** Strings to redact from logs, output and errors from now on. */
-  readonly secrets?: readonly string[];
-  /** Throw CommandFailedError on a non-zero exit (default true). */
-  readonly check?: boolean;
-  /** Show in logs instead of the command itself (e.g. when it carries a long script). */
-  readonly label?: string;
-  /** The output is a secret (a token, a kubeconfig): kept out of logs and errors, still returned. */
-  readonly hideOutput?: boolean;
-  readonly onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
-}
-
-export interface ExecResult extends CommandOutcome {
-  readonly durationMs: number;
-}
-
-export type UploadSource = { readonly content: string | Buffer } | { readonly path: string };
-
-export interface UploadOptions {
-  readonly mode: number;
-  /** user:group; default root:root for root-owned paths through sudo. */
-  readonly owner?: string;
-  readonly timeoutMs?: number;
-  /** The caller has already compared the remote file; write without probing again. */
-  readonly known?: 'different';
-}
-
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN']);
 
@@ -95,7 +64,7 @@ function isNetworkError(error: unknown): boolean {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export class SshHost {
+export class SshHost implements RemoteShell {
   private client: Client | undefined;
   private connecting: Promise<Client> | undefined;
   private bastion: Client | undefined;
@@ -349,20 +318,18 @@ export class SshHost {
    * Writes a file atomically with mode and owner; skipped when the host already has
    * those bytes. Data is hashed while it streams (bounded memory, one read).
    */
-  async upload(source: UploadSource, target: string, options: UploadOptions): Promise<{ changed: boolean; sha256: string }> {
+  async upload(source: UploadSource, target: string, options: UploadOptions): Promise<UploadResult> {
     const owner = options.owner ?? 'root:root';
     const mode = options.mode.toString(8);
     const size = 'content' in source ? Buffer.byteLength(source.content) : (await stat(source.path)).size;
     if (options.known !== 'different') {
-      const probe = await this.exec(probeFileScript(target), { label: `probe ${target}`, timeoutMs: 10 * 60_000 });
-      const [meta = '', remoteHash] = probe.stdout.trim().split('\n');
-      const [remoteSize, remoteMode, remoteOwner] = meta.split(' ');
+      const remote = parseFileProbe((await this.exec(probeFileScript(target), { label: `probe ${target}`, timeoutMs: 10 * 60_000 })).stdout);
       // Only a file of the same size can be the same; hash ours only then.
-      if (remoteSize === String(size)) {
-        const sha256 = 'content' in source ? sha256Of(source.content) : await hashFile(source.path);
-        if (remoteHash === sha256) {
-          if (remoteMode !== mode || remoteOwner !== owner) {
-            await this.exec(`chmod ${mode.padStart(4, '0')} ${shellQuote(target)} && chown ${shellQuote(owner)} ${shellQuote(target)}`, { label: `chmod/chown ${target}` });
+      if (remote?.size === size) {
+        const sha256 = 'content' in source ? sha256Of(source.content) : await sha256File(source.path);
+        if (remote.sha256 === sha256) {
+          if (remote.mode !== mode || remote.owner !== owner) {
+            await this.exec(chmodChownCommand(target, options.mode, owner), { label: `chmod/chown ${target}` });
           }
           return { changed: false, sha256 };
         }
@@ -398,12 +365,3 @@ export class SshHost {
   }
 }
 
-function sha256Of(content: string | Buffer): string {
-  return createHash('sha256').update(content).digest('hex');
-}
-
-async function hashFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}

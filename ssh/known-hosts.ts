@@ -1,9 +1,10 @@
 // Trust on first use, into a kubestrap-owned known_hosts per cluster (OpenSSH format,
 // 0600). A changed key is a hard error; `forget` drops a host's keys (destroy and
 // rebuild recreate VMs on the same addresses).
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { writeAtomicSync } from '../base/atomic-write.js';
 
 /** OpenSSH's name for a host: `addr` on port 22, `[addr]:port` elsewhere. */
 export function hostPattern(address: string, port: number): string {
@@ -51,12 +52,7 @@ export class KnownHosts {
 
   private write(entries: Entry[]): void {
     mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-    const temp = `${this.path}.${randomBytes(4).toString('hex')}.tmp`;
-    writeFileSync(temp, entries.map((e) => `${e.pattern} ${e.type} ${e.key}\n`).join(''), { mode: 0o600 });
-    const fd = openSync(temp, 'r');
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(temp, this.path);
+    writeAtomicSync(this.path, entries.map((e) => `${e.pattern} ${e.type} ${e.key}\n`).join(''), 0o600);
   }
 
   check(address: string, port: number, blob: Buffer): HostKeyVerdict {

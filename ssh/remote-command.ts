@@ -1,7 +1,7 @@
 // How a command is wrapped to run on a host: through sh, under a remote time limit
 // (so a command outlives neither its timeout nor a dropped connection by much), and
 // through `sudo -n` when the user is not root.
-import { shellQuote } from '../templates/quote.js';
+import { shellQuote } from '../base/quote.js';
 
 export interface WrapOptions {
   readonly sudo: boolean;
@@ -61,4 +61,26 @@ export function atomicWriteScript(target: string, size: number, mode: number, ow
 export function probeFileScript(target: string): string {
   const q = shellQuote(target);
   return `if [ -f ${q} ]; then stat -c '%s %a %U:%G' ${q}; sha256sum ${q} | cut -d' ' -f1; fi`;
+}
+
+/** Sets a file's mode and owner (an upload whose bytes were already there). */
+export function chmodChownCommand(target: string, mode: number, owner: string): string {
+  return `chmod ${mode.toString(8).padStart(4, '0')} ${shellQuote(target)} && chown ${shellQuote(owner)} ${shellQuote(target)}`;
+}
+
+export interface RemoteFile {
+  readonly size: number;
+  /** Octal, as stat prints it (644, 600). */
+  readonly mode: string;
+  /** user:group */
+  readonly owner: string;
+  readonly sha256: string;
+}
+
+/** What probeFileScript printed; undefined when there is no such file. */
+export function parseFileProbe(stdout: string): RemoteFile | undefined {
+  const [meta = '', sha256 = ''] = stdout.trim().split('\n');
+  if (!meta) return undefined;
+  const [size = '', mode = '', owner = ''] = meta.split(' ');
+  return { size: Number(size), mode, owner, sha256 };
 }

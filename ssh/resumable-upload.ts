@@ -4,9 +4,9 @@
 // of the file. The whole is then hashed on the host and renamed into place.
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { shellQuote } from '../templates/quote.js';
+import { shellQuote } from '../base/quote.js';
 import { CommandFailedError, ConnectError, ConnectionLostError } from './errors.js';
-import type { SshHost } from './host.js';
+import type { RemoteShell } from './remote-shell.js';
 import { DIGEST_FUNCTION } from './remote-command.js';
 
 export interface ResumableUploadOptions {
@@ -27,7 +27,7 @@ export interface ResumableUploadResult {
 
 const DIGEST = `${DIGEST_FUNCTION}; digest < "$f" | cut -d" " -f1`;
 
-export async function resumableUpload(host: SshHost, localPath: string, target: string, options: ResumableUploadOptions): Promise<ResumableUploadResult> {
+export async function resumableUpload(host: RemoteShell, localPath: string, target: string, options: ResumableUploadOptions): Promise<ResumableUploadResult> {
   const q = shellQuote;
   const part = `${target}.part`;
   const attempts = options.attempts ?? 5;

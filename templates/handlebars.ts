@@ -3,7 +3,7 @@
 // a quoting helper for the language of the file (test/templates.test.ts checks that).
 import { readFileSync } from 'node:fs';
 import Handlebars from 'handlebars';
-import { rubyQuote, shellQuote, tomlQuote, unitValue } from './quote.js';
+import { rubyQuote, shellQuote, tomlQuote, unitValue } from '../base/quote.js';
 
 export const QUOTING_HELPERS = { sh: shellQuote, ruby: rubyQuote, toml: tomlQuote, unit: unitValue } as const;
 

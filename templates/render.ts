@@ -1,15 +1,28 @@
 // Every artifact of a cluster, as data: path, mode, bytes. Pure and deterministic
 // (no clock, no randomness, no I/O but reading our own templates), so the same spec
 // always renders the same bytes and a re-render can tell exactly what changed.
-import { createHash } from 'node:crypto';
 import type { ClusterModel, NodeModel } from '../spec/model.js';
 import { fillTemplate } from './handlebars.js';
 import { hostsBlock, modulesLoad, sysctlConf } from './host-files.js';
 import { renderKubeadmConfig } from './kubeadm/index.js';
+import {
+  BOOTSTRAP_KUBELET_CONF,
+  CNI_CONF_DIR,
+  CONTAINERD_CONFIG,
+  HOSTS_BLOCK,
+  KUBEADM_CONF,
+  KUBELET_CONF,
+  KUBELET_DEFAULTS,
+  KUBELET_DROP_IN,
+  KUBELET_UNIT,
+  MODULES_LOAD_CONF,
+  SYSCTL_CONF,
+} from './node-paths.js';
 import { rookResources } from './rook.js';
 import { vagrantConfig, vagrantfile } from './vagrant.js';
 import { weaveManifest } from './weave.js';
 import { toYaml, toYamlDocuments } from './yaml.js';
+import { sha256 } from '../base/digest.js';
 
 export interface RenderedFile {
   /** Path inside the render directory. */
@@ -37,24 +50,20 @@ export interface RenderManifest {
 
 export const MANIFEST_PATH = 'manifest.json';
 
-export function sha256(content: string): string {
-  return createHash('sha256').update(content, 'utf8').digest('hex');
-}
-
 function nodeFiles(model: ClusterModel, node: NodeModel): RenderedFile[] {
-  const defaultsFile = model.os.family === 'debian' ? '/etc/default/kubelet' : '/etc/sysconfig/kubelet';
+  const defaultsFile = KUBELET_DEFAULTS[model.os.family];
   const containerd = `containerd/config-v${model.runtime.containerdConfigVersion}.toml.hbs`;
   const files: [string, number, string][] = [
     // kubeadm.conf holds no secret (join credentials live in a separate, short-lived
     // file), but it describes the control plane: keep it root-only anyway.
-    ['/etc/kubernetes/kubeadm.conf', 0o600, renderKubeadmConfig(model, node)],
-    ['/etc/systemd/system/kubelet.service', 0o644, fillTemplate('systemd/kubelet.service.hbs', {})],
-    ['/etc/systemd/system/kubelet.service.d/10-kubeadm.conf', 0o644, fillTemplate('systemd/10-kubeadm.conf.hbs', { defaultsFile })],
+    [KUBEADM_CONF, 0o600, renderKubeadmConfig(model, node)],
+    [KUBELET_UNIT, 0o644, fillTemplate('systemd/kubelet.service.hbs', {})],
+    [KUBELET_DROP_IN, 0o644, fillTemplate('systemd/10-kubeadm.conf.hbs', { defaultsFile, bootstrapKubeconfig: BOOTSTRAP_KUBELET_CONF, kubeconfig: KUBELET_CONF })],
     [defaultsFile, 0o644, fillTemplate('systemd/kubelet-defaults.hbs', { ip: node.ip })],
-    ['/etc/containerd/config.toml', 0o644, fillTemplate(containerd, { sandboxImage: model.runtime.sandboxImage })],
-    ['/etc/modules-load.d/kubestrap.conf', 0o644, modulesLoad()],
-    ['/etc/sysctl.d/99-kubestrap.conf', 0o644, sysctlConf()],
-    ['/etc/kubestrap/hosts', 0o644, hostsBlock(model)],
+    [CONTAINERD_CONFIG, 0o644, fillTemplate(containerd, { sandboxImage: model.runtime.sandboxImage, cniConfDir: CNI_CONF_DIR })],
+    [MODULES_LOAD_CONF, 0o644, modulesLoad()],
+    [SYSCTL_CONF, 0o644, sysctlConf()],
+    [HOSTS_BLOCK, 0o644, hostsBlock(model)],
   ];
   return files.map(([target, mode, content]) => ({ path: `nodes/${node.name}${target}`, mode, content, node: node.name, target }));
 }

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeRender } from '../operations/render-dir.js';
 import { loadSpec } from '../spec/load.js';
-import { MANIFEST_PATH, renderCluster, sha256, type RenderManifest } from '../templates/render.js';
+import { sha256 } from '../base/digest.js';
+import { MANIFEST_PATH, renderCluster, type RenderManifest } from '../templates/render.js';
 import { FIXTURES, renderFixture } from './support/fixtures.js';
 
 describe.each(FIXTURES)('render %s', (name) => {

@@ -1,6 +1,8 @@
 // Everything preflight needs from a host, gathered by one read-only script in one
 // round trip, then parsed into plain data. Sections are `@@name` lines.
-import { shellQuote } from '../../templates/quote.js';
+import { shellQuote } from '../../base/quote.js';
+import { script } from '../../base/script.js';
+import { KUBELET_CONF } from '../../templates/node-paths.js';
 
 export const FACT_PATHS = ['/var/lib/etcd', '/var/lib/containerd', '/var/lib/kubelet', '/var/lib/rook'] as const;
 
@@ -36,31 +38,32 @@ export interface Facts {
 
 export function factsScript(hostname: string): string {
   const paths = FACT_PATHS.map((p) => shellQuote(p)).join(' ');
-  return `
-echo @@os; cat /etc/os-release 2>/dev/null
-echo @@cpus; nproc
-echo @@mem; grep -E '^MemTotal:' /proc/meminfo
-echo @@df
-for p in ${paths}; do
-  q="$p"; while [ ! -e "$q" ]; do q=$(dirname "$q"); done
-  printf '%s ' "$p"; df -P -B1 "$q" | awk 'NR==2 { print $2, $4, $5, $6 }'
-done
-echo @@swap; tail -n +2 /proc/swaps
-echo @@selinux; if command -v getenforce >/dev/null 2>&1; then getenforce; else echo absent; fi
-echo @@firewall
-for s in firewalld ufw nftables iptables; do systemctl is-active --quiet "$s" 2>/dev/null && echo "$s"; done
-echo @@listen; ss -Hlntup 2>/dev/null
-echo @@time; timedatectl show -p NTPSynchronized --value 2>/dev/null || echo unknown
-echo @@caps
-grep -qw overlay /proc/filesystems && echo overlay
-[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] && echo br_netfilter
-for m in overlay br_netfilter; do modprobe -n "$m" >/dev/null 2>&1 && echo "loadable:$m"; done
-echo @@addr; ip -o -4 addr show | awk '{ print $4 }'
-# IPv4 only: an IPv6 miss in /etc/hosts falls through to DNS, which may be unreachable.
-echo @@resolve; getent ahostsv4 ${shellQuote(hostname)} >/dev/null && echo yes || echo no
-echo @@joined; test -f /etc/kubernetes/kubelet.conf && echo yes || echo no
-echo @@disks; lsblk -J -b -o NAME,PATH,SIZE,TYPE,FSTYPE,MOUNTPOINT 2>/dev/null || echo '{}'
-`;
+  // A fact a host cannot give is left empty (`|| true`), never the end of the report.
+  return `${script(
+    'echo @@os; cat /etc/os-release 2>/dev/null || true',
+    'echo @@cpus; nproc',
+    "echo @@mem; grep -E '^MemTotal:' /proc/meminfo || true",
+    'echo @@df',
+    `for p in ${paths}; do`,
+    '  q="$p"; while [ ! -e "$q" ]; do q=$(dirname "$q"); done',
+    `  printf '%s ' "$p"; df -P -B1 "$q" | awk 'NR==2 { print $2, $4, $5, $6 }'`,
+    'done',
+    'echo @@swap; tail -n +2 /proc/swaps || true',
+    'echo @@selinux; if command -v getenforce >/dev/null 2>&1; then getenforce; else echo absent; fi',
+    'echo @@firewall',
+    'for s in firewalld ufw nftables iptables; do systemctl is-active --quiet "$s" 2>/dev/null && echo "$s"; done',
+    'echo @@listen; ss -Hlntup 2>/dev/null || true',
+    'echo @@time; timedatectl show -p NTPSynchronized --value 2>/dev/null || echo unknown',
+    'echo @@caps',
+    'grep -qw overlay /proc/filesystems && echo overlay',
+    '[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] && echo br_netfilter',
+    'for m in overlay br_netfilter; do modprobe -n "$m" >/dev/null 2>&1 && echo "loadable:$m"; done',
+    "echo @@addr; ip -o -4 addr show | awk '{ print $4 }'",
+    '# IPv4 only: an IPv6 miss in /etc/hosts falls through to DNS, which may be unreachable.',
+    `echo @@resolve; getent ahostsv4 ${shellQuote(hostname)} >/dev/null && echo yes || echo no`,
+    `echo @@joined; test -f ${KUBELET_CONF} && echo yes || echo no`,
+    "echo @@disks; lsblk -J -b -o NAME,PATH,SIZE,TYPE,FSTYPE,MOUNTPOINT 2>/dev/null || echo '{}'",
+  )}\n`;
 }
 
 function sections(output: string): Map<string, string[]> {

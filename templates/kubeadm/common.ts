@@ -5,18 +5,10 @@ import type { APIEndpoint, JoinControlPlane, Taint } from './api-shared.js';
 import type * as V1beta3 from './api-v1beta3.js';
 import type * as V1beta4 from './api-v1beta4.js';
 import { KUBE_PROXY_API_VERSION, KUBELET_API_VERSION, type KubeletConfiguration, type KubeProxyConfiguration } from './component-config-api.js';
+import { CONTAINERD_SOCKET } from '../node-paths.js';
 
-export const CRI_SOCKET = 'unix:///run/containerd/containerd.sock';
+export const CRI_SOCKET = `unix://${CONTAINERD_SOCKET}`;
 export const API_SERVER_PORT = 6443;
-/** Written by the join phase (0600, removed after join); holds the bootstrap token. */
-export const DISCOVERY_KUBECONFIG = '/etc/kubernetes/kubestrap-discovery.conf';
-/**
- * The certificate key that encrypts the control-plane certificates in the kubeadm-certs
- * Secret is a secret, so it never goes into the rendered kubeadm.conf: these two files
- * carry it, each written 0600 for one command and removed after.
- */
-export const UPLOAD_CERTS_CONFIG = '/etc/kubernetes/kubestrap-upload-certs.conf';
-export const CONTROL_PLANE_JOIN_CONFIG = '/etc/kubernetes/kubestrap-join.conf';
 
 // The kubelet may not set labels in these namespaces on itself (NodeRestriction);
 // the join phase applies the others through the API instead.

@@ -2,6 +2,7 @@
 // and there is no timeouts block (v1beta4 moved discovery.timeout there).
 import type { ClusterModel, NodeModel } from '../../spec/model.js';
 import { API_VERSION, type ClusterConfiguration, type InitConfiguration, type JoinConfiguration, type NodeRegistrationOptions } from './api-v1beta3.js';
+import { DISCOVERY_KUBECONFIG } from '../node-paths.js';
 import * as common from './common.js';
 
 function nodeRegistration(node: NodeModel): NodeRegistrationOptions {
@@ -25,7 +26,7 @@ export function joinConfiguration(_model: ClusterModel, node: NodeModel, certifi
   return {
     apiVersion: API_VERSION,
     kind: 'JoinConfiguration',
-    discovery: { file: { kubeConfigPath: common.DISCOVERY_KUBECONFIG }, timeout: '5m0s' },
+    discovery: { file: { kubeConfigPath: DISCOVERY_KUBECONFIG }, timeout: '5m0s' },
     nodeRegistration: nodeRegistration(node),
     controlPlane: node.role === 'control-plane' ? common.joinControlPlane(node, certificateKey) : undefined,
   };

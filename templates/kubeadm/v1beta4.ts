@@ -1,6 +1,7 @@
 // kubeadm.k8s.io/v1beta4 (Kubernetes 1.31+): extra args are lists of {name, value}.
 import type { ClusterModel, NodeModel } from '../../spec/model.js';
 import { API_VERSION, type Arg, type ClusterConfiguration, type InitConfiguration, type JoinConfiguration, type NodeRegistrationOptions } from './api-v1beta4.js';
+import { DISCOVERY_KUBECONFIG } from '../node-paths.js';
 import * as common from './common.js';
 
 function nodeRegistration(node: NodeModel): NodeRegistrationOptions {
@@ -25,7 +26,7 @@ export function joinConfiguration(_model: ClusterModel, node: NodeModel, certifi
   return {
     apiVersion: API_VERSION,
     kind: 'JoinConfiguration',
-    discovery: { file: { kubeConfigPath: common.DISCOVERY_KUBECONFIG } },
+    discovery: { file: { kubeConfigPath: DISCOVERY_KUBECONFIG } },
     nodeRegistration: nodeRegistration(node),
     controlPlane: node.role === 'control-plane' ? common.joinControlPlane(node, certificateKey) : undefined,
     timeouts: { discovery: '5m0s', tlsBootstrap: '5m0s' },

@@ -1,14 +1,27 @@
-// Downloads for the bundle: retried, resumed where they stopped (HTTP Range on the
-// .part file), checked against the sha256 the source published, and renamed into
-// place only when whole. A file already in the cache with the right hash is not fetched.
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+// Every HTTP download kubestrap makes (bundle packages and images, indexes, keys,
+// Rook's manifests): retried with backoff under a timeout; files are resumed where they
+// stopped (HTTP Range on the .part file), checked against the sha256 the source
+// published, and renamed into place only when whole. A file already in the cache with
+// the right hash is not fetched.
+import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { sha256File } from './digest.js';
 
 export class DownloadError extends Error {
   readonly exitCode = 1;
+}
+
+/** Every attempt failed; `attempts` and `reason` (the last failure) let a caller word its own message. */
+export class RetriesExhaustedError extends DownloadError {
+  constructor(
+    message: string,
+    readonly attempts: number,
+    readonly reason: string,
+  ) {
+    super(message);
+  }
 }
 
 /** The server answered 404: nothing there (optional files such as a detached signature). */
@@ -24,17 +37,25 @@ export interface DownloadOptions {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A small file (an index, a key, a checksum) into memory, with retries. */
-export async function fetchBytes(url: string, attempts = 4): Promise<Buffer> {
+export interface FetchOptions {
+  readonly attempts?: number;
+  /** Per attempt. */
+  readonly timeoutMs?: number;
+}
+
+/** A small file (an index, a key, a checksum, a manifest) into memory, with retries. */
+export async function fetchBytes(url: string, options: FetchOptions = {}): Promise<Buffer> {
+  const attempts = options.attempts ?? 4;
   for (let attempt = 1; ; attempt++) {
     try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(120_000) });
+      const response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 120_000) });
       if (response.status === 404) throw new NotFoundError(`GET ${url}: HTTP 404 (not there — check the repository URL and version)`);
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       return Buffer.from(await response.arrayBuffer());
     } catch (error) {
       if (error instanceof DownloadError) throw error;
-      if (attempt >= attempts) throw new DownloadError(`GET ${url} failed ${attempts} times, the last: ${(error as Error).message}`);
+      const reason = (error as Error).message;
+      if (attempt >= attempts) throw new RetriesExhaustedError(`GET ${url} failed ${attempts} times, the last: ${reason}`, attempts, reason);
       await sleep(500 * 2 ** attempt);
     }
   }
@@ -48,12 +69,6 @@ export async function fetchIfPresent(url: string): Promise<Buffer | undefined> {
     if (error instanceof NotFoundError) return undefined;
     throw error;
   }
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(path), hash);
-  return hash.digest('hex');
 }
 
 export async function downloadFile(url: string, dest: string, options: DownloadOptions = {}): Promise<{ sha256: string; size: number }> {
@@ -104,5 +119,5 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
       if (attempt < attempts) await sleep(Math.min(500 * 2 ** attempt, 10_000));
     }
   }
-  throw new DownloadError(`GET ${url} failed ${attempts} times (kept what arrived in ${part} to resume from), the last: ${lastError}`);
+  throw new RetriesExhaustedError(`GET ${url} failed ${attempts} times (kept what arrived in ${part} to resume from), the last: ${lastError}`, attempts, lastError);
 }
