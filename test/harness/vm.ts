@@ -113,9 +113,13 @@ export class TestVm {
     return join(this.dir, 'console.log');
   }
 
-  /** Boots a VM; each of `extraDisks` (sizes such as '6G') becomes a blank sparse virtio disk: /dev/vdb, /dev/vdc, … */
-  static async start(customize: (root: string) => void = () => {}, extraDisks: readonly string[] = []): Promise<TestVm> {
-    const lower = await baseRoot(VM_PACKAGES);
+  /**
+   * Boots a VM from the cached VM root, or from `lower` (a root built from it, e.g. with
+   * packages preinstalled); each of `extraDisks` (sizes such as '6G') becomes a blank
+   * sparse virtio disk: /dev/vdb, /dev/vdc, …
+   */
+  static async start(customize: (root: string) => void = () => {}, extraDisks: readonly string[] = [], lower?: string): Promise<TestVm> {
+    lower ??= await baseRoot(VM_PACKAGES);
     const dir = mkdtempSync('/tmp/kubestrap-vm-');
     const merged = join(dir, 'merged');
     for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(dir, sub));
