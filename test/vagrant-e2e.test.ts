@@ -2,16 +2,21 @@
 // on 1 control-plane + 1 worker with an extra disk each, `status`, `ssh`,
 // `kubeconfig`, a second `up` that changes nothing, `rebuild` from an airgap bundle,
 // and `destroy` leaving nothing in libvirt. The VMs boot a box built from the cached
-// Debian root; their networks are isolated (no NAT), so packages come from the test's
+// Debian root with the mirror's containerd and runc already installed, so the runtime
+// phase only configures them: installing them under TCG took minutes per machine, and
+// test/runtime-packages.test.ts (online) and test/vm.test.ts (online, and from a bundle
+// with the network cut) prove that install. Their networks are isolated (no NAT), so packages come from the test's
 // own mirror on this machine — and, for the rebuild, from the bundle alone, with that
 // mirror and every other source stopped. The kubeadm boundary is the doubles'
 // (test/doubles).
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AptMirror } from './harness/apt-mirror.js';
+import { AptMirror, withMirrorPackages } from './harness/apt-mirror.js';
+import { baseRoot } from './harness/hosts.js';
 import { Libvirt, libvirtUnavailable } from './harness/libvirt.js';
 import { buildLibvirtBox } from './harness/vagrant-box.js';
+import { VM_PACKAGES } from './harness/vm.js';
 import { startBundleSources } from './support/bundle-sources.js';
 import { REPO_ROOT, SHARED_REFERENCE, sharedReferenceMissing } from './support/fixtures.js';
 import { serveDirectory, type StaticServer } from './support/static-server.js';
@@ -78,7 +83,7 @@ describe.skipIf(unavailable)(`kubestrap up / status / rebuild / destroy on real 
     mirror = started;
     const vmMirror = started.url.replace('0.0.0.0', `${NETWORK}.1`);
     // kubestrap up adds it to Vagrant (spec.machines.box.file), as in an offline lab.
-    await buildLibvirtBox(join(dir, 'debian12.box'), (root) => started.configureRoot(root, vmMirror));
+    await buildLibvirtBox(join(dir, 'debian12.box'), (root) => started.configureRoot(root, vmMirror), await withMirrorPackages(await baseRoot(VM_PACKAGES)));
     mkdirSync(join(dir, 'vagrant.d'));
     upstream = await serveDirectory(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6'));
     writeFileSync(join(dir, 'cluster.yaml'), spec(libvirt.emulator, libvirt.pool, `  packages:\n    kubernetesRepository: ${JSON.stringify(`${vmMirror}/core:/stable:`)}`, upstream.url));

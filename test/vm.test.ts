@@ -1,6 +1,10 @@
 // Host prep and containerd on a real kernel: a qemu VM (TCG) booted from the test root
 // with Debian's cloud kernel. Kernel modules are really loaded, sysctls really set and
-// still set after a reboot, and containerd with runc really runs a container.
+// still set after a reboot, and containerd with runc really runs a container. The VM
+// boots with the mirror's containerd and runc preinstalled, so the runtime phase only
+// configures them: apt under TCG takes about two minutes, test/runtime-packages.test.ts
+// proves the online install, and the last test here purges them and proves the install
+// from a bundle on this real kernel.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,10 +20,10 @@ import { loadSpecText } from '../spec/load.js';
 import type { ClusterModel } from '../spec/model.js';
 import { SshPool } from '../ssh/pool.js';
 import { renderCluster } from '../templates/render.js';
-import { AptMirror } from './harness/apt-mirror.js';
-import { harnessUnavailable } from './harness/hosts.js';
+import { AptMirror, withMirrorPackages } from './harness/apt-mirror.js';
+import { baseRoot, harnessUnavailable } from './harness/hosts.js';
 import { buildProbeImage, PROBE_IMAGE } from './harness/oci-image.js';
-import { TestVm, vmUnavailable } from './harness/vm.js';
+import { TestVm, VM_PACKAGES, vmUnavailable } from './harness/vm.js';
 import { missingTools, runAsync } from './support/tools.js';
 import { startBundleSources } from './support/bundle-sources.js';
 import { REPO_ROOT, sharedReferenceMissing } from './support/fixtures.js';
@@ -37,7 +41,7 @@ describe.skipIf(unavailable)(`host prep and containerd in a VM${unavailable ? ` 
     mirror = await AptMirror.start('127.0.0.1', '1.34.2');
     const seenFromGuest = mirror.url.replace('127.0.0.1', TestVm.HOST_IP);
     // Two blank disks: /dev/vdb for Rook (the spec names it), /dev/vdc that no spec names.
-    vm = await TestVm.start((root) => mirror.configureRoot(root, seenFromGuest), ['6G', '6G']);
+    vm = await TestVm.start((root) => mirror.configureRoot(root, seenFromGuest), ['6G', '6G'], await withMirrorPackages(await baseRoot(VM_PACKAGES)));
     model = loadSpecText(vmSpec(false), 'vm.yaml').model;
     pool = new SshPool({ knownHostsPath: join(work, 'known_hosts'), logDir: join(work, 'logs'), connectAttempts: 10, connectBackoffMs: 1000 });
   }, 900_000);
@@ -135,7 +139,7 @@ ${rook ? '        disks:\n          - device: /dev/vdb\n' : ''}  storage:
     } finally {
       await sources.stop();
     }
-    // Back to a host without containerd (the earlier tests installed it online), then airgapped.
+    // Back to a host without containerd (the VM booted with it), then airgapped.
     await sh('systemctl stop containerd; apt-get purge -y -q containerd runc >/dev/null 2>&1; rm -rf /var/lib/containerd; dpkg-query -W containerd 2>/dev/null || echo gone');
     await sh('iptables -A OUTPUT -o lo -j ACCEPT && iptables -A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT && iptables -A OUTPUT -p tcp --syn -j DROP && iptables -P OUTPUT DROP');
     const synDropped = async () => Number((await sh("iptables -L OUTPUT -v -x -n | awk '/DROP/ && /flags:0x17\\/0x02/ { print $1 }'")) || 'NaN');

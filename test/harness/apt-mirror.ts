@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stopGpgAgents } from '../support/gpg-agent.js';
 import { serveDirectory, type StaticServer } from '../support/static-server.js';
-import { baseRoot, CACHE_DIR, type Harness, type TestHost } from './hosts.js';
+import { baseRoot, cachedBuild, CACHE_DIR, type Harness, type TestHost } from './hosts.js';
 
 const DISTRO_PACKAGES = ['containerd'];
 const DOUBLES = fileURLToPath(new URL('../doubles/', import.meta.url));
@@ -46,6 +46,31 @@ async function distroDebs(): Promise<string> {
     rmSync(work, { recursive: true, force: true });
   }
   return dir;
+}
+
+/**
+ * `lower` (a cached root) with the Debian packages the mirror serves already installed,
+ * built once: for machines whose test is not about installing containerd (dpkg under
+ * TCG takes minutes; test/runtime-packages.test.ts and test/vm.test.ts prove the
+ * install). They are the mirror's very files, so the runtime phase finds the version it
+ * would have installed and only configures it.
+ */
+export async function withMirrorPackages(lower: string): Promise<string> {
+  const debs = await distroDebs();
+  const key = createHash('sha256').update(lower).update(debs).digest('hex').slice(0, 12);
+  const root = join(CACHE_DIR, `root-${key}`);
+  return cachedBuild(root, () => {
+    const partial = `${root}.partial`;
+    rmSync(partial, { recursive: true, force: true });
+    sh('cp', ['-a', lower, partial]);
+    const archives = join(partial, 'var/cache/apt/archives');
+    const files = readdirSync(debs).filter((f) => f.endsWith('.deb'));
+    for (const deb of files) copyFileSync(join(debs, deb), join(archives, deb));
+    // No systemd runs in the chroot, so the maintainer scripts enable containerd without starting it.
+    sh('chroot', [partial, 'dpkg', '-i', ...files.map((deb) => `/var/cache/apt/archives/${deb}`)]);
+    for (const deb of files) rmSync(join(archives, deb));
+    renameSync(partial, root);
+  });
 }
 
 interface DebFile {

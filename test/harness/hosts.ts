@@ -6,7 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertHostTier } from '../support/tier.js';
 
@@ -57,13 +57,15 @@ export function harnessUnavailable(): string | undefined {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The cached base root, built once per package list and build script. */
-export async function baseRoot(packages: string = ROOT_PACKAGES): Promise<string> {
-  const key = createHash('sha256').update(packages).update(readFileSync(BUILD_ROOT)).digest('hex').slice(0, 12);
-  const root = join(CACHE_DIR, `root-${key}`);
-  const lock = `${root}.lock`;
-  mkdirSync(CACHE_DIR, { recursive: true });
-  for (let waited = 0; !existsSync(root); waited += 1000) {
+/**
+ * `target` under the test cache, made by `build` when it is missing (`build` must create
+ * it atomically: a finished copy renamed into place). One builder at a time: test files
+ * that start together wait for the first one's result instead of building it twice.
+ */
+export async function cachedBuild(target: string, build: () => void): Promise<string> {
+  const lock = `${target}.lock`;
+  mkdirSync(dirname(target), { recursive: true });
+  for (let waited = 0; !existsSync(target); waited += 1000) {
     try {
       mkdirSync(lock);
     } catch {
@@ -74,12 +76,19 @@ export async function baseRoot(packages: string = ROOT_PACKAGES): Promise<string
       continue;
     }
     try {
-      if (!existsSync(root)) sh('bash', [BUILD_ROOT, root, packages]);
+      if (!existsSync(target)) build();
     } finally {
       rmSync(lock, { recursive: true, force: true });
     }
   }
-  return root;
+  return target;
+}
+
+/** The cached base root, built once per package list and build script. */
+export async function baseRoot(packages: string = ROOT_PACKAGES): Promise<string> {
+  const key = createHash('sha256').update(packages).update(readFileSync(BUILD_ROOT)).digest('hex').slice(0, 12);
+  const root = join(CACHE_DIR, `root-${key}`);
+  return cachedBuild(root, () => sh('bash', [BUILD_ROOT, root, packages]));
 }
 
 function waitForPort(ip: string, port: number, timeoutMs: number): Promise<void> {

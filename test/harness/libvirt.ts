@@ -1,8 +1,8 @@
 // libvirt for the Vagrant tests: these machines have no systemd, so virtlogd and
 // libvirtd are started by hand (and stopped by PID, only if this process started
-// them), with a storage pool in a test directory and a qemu wrapper that keeps TCG's
-// translation cache small (libvirt ignores extra -accel options: 1.5 GB per VM
-// otherwise).
+// them), with a storage pool in a test directory and a qemu wrapper that sets TCG's
+// translation cache size (vm.ts TCG_ACCEL; libvirt ignores extra -accel options, and
+// qemu's default costs 1.5 GB per VM).
 //
 // /dev/kvm: without udev it stays root-only (0600), so libvirt, which checks it as the
 // libvirt-qemu user, finds KVM unusable while its capability probe (as root) found it,
@@ -14,6 +14,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertHostTier } from '../support/tier.js';
+import { TCG_ACCEL } from './vm.js';
 
 function sh(command: string, args: string[]): string {
   return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -87,7 +88,7 @@ export class Libvirt {
       emulator,
       // nice: emulated CPUs would otherwise starve Vagrant, whose 2-second DHCP-lease
       // lookups then fail and it gives up on a booting machine ("inaccessible").
-      `#!/bin/sh\n# libvirt passes "-accel tcg"; keep the translation cache at 64 MB.\nfor arg do\n  shift\n  [ "$arg" = tcg ] && arg=tcg,tb-size=64\n  set -- "$@" "$arg"\ndone\nexec nice -n 10 /usr/bin/qemu-system-x86_64 "$@"\n`,
+      `#!/bin/sh\n# libvirt passes "-accel tcg"; the test VMs' translation cache size goes with it.\nfor arg do\n  shift\n  [ "$arg" = tcg ] && arg=${TCG_ACCEL}\n  set -- "$@" "$arg"\ndone\nexec nice -n 10 /usr/bin/qemu-system-x86_64 "$@"\n`,
       { mode: 0o755 },
     );
     return new Libvirt(dir, pool, emulator, started, kvm);

@@ -71,9 +71,12 @@ function customize(root: string): void {
   symlinkSync('/etc/systemd/system/kubestrap-hostkeys.service', join(sshWants, 'kubestrap-hostkeys.service'));
 }
 
-/** Writes a `.box` file to `box`; `extra` customizes the root (e.g. apt sources). */
-export async function buildLibvirtBox(box: string, extra: (root: string) => void = () => {}): Promise<void> {
-  const lower = await baseRoot(VM_PACKAGES);
+/**
+ * Writes a `.box` file to `box`: the cached VM root, or `lower` (a root built from it,
+ * e.g. with packages preinstalled), customized by `extra` (e.g. apt sources).
+ */
+export async function buildLibvirtBox(box: string, extra: (root: string) => void = () => {}, lower?: string): Promise<void> {
+  lower ??= await baseRoot(VM_PACKAGES);
   const dir = mkdtempSync('/tmp/kubestrap-box-');
   const merged = join(dir, 'merged');
   try {

@@ -11,6 +11,14 @@ import { assertHostTier } from '../support/tier.js';
 
 export const VM_PACKAGES = `${ROOT_PACKAGES},linux-image-cloud-amd64,initramfs-tools,e2fsprogs,iptables`;
 
+/**
+ * qemu's accelerator for every test VM. TCG's default translation cache is 1 GiB (≈ 1.5 GB
+ * of host memory per VM); at 64 MB, Go programs (containerd, ctr) outgrow it and are
+ * translated again and again: at 256 MB a `ctr` command runs ~40 % faster here (measured:
+ * an image import 4–5 s instead of 7–8 s) for ≈ 200 MB more per VM; 512 MB gains nothing more.
+ */
+export const TCG_ACCEL = 'tcg,tb-size=256';
+
 function sh(command: string, args: string[]): string {
   return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
@@ -115,9 +123,13 @@ export class TestVm {
     return join(this.dir, 'console.log');
   }
 
-  /** Boots a VM; each of `extraDisks` (sizes such as '6G') becomes a blank sparse virtio disk: /dev/vdb, /dev/vdc, … */
-  static async start(customize: (root: string) => void = () => {}, extraDisks: readonly string[] = []): Promise<TestVm> {
-    const lower = await baseRoot(VM_PACKAGES);
+  /**
+   * Boots a VM from the cached VM root, or from `lower` (a root built from it, e.g. with
+   * packages preinstalled); each of `extraDisks` (sizes such as '6G') becomes a blank
+   * sparse virtio disk: /dev/vdb, /dev/vdc, …
+   */
+  static async start(customize: (root: string) => void = () => {}, extraDisks: readonly string[] = [], lower?: string): Promise<TestVm> {
+    lower ??= await baseRoot(VM_PACKAGES);
     const dir = mkdtempSync('/tmp/kubestrap-vm-');
     const merged = join(dir, 'merged');
     for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(dir, sub));
@@ -141,7 +153,7 @@ export class TestVm {
     }
     const port = await freePort();
     const args = [
-      '-accel', 'tcg,tb-size=64', '-cpu', 'max', '-smp', '2', '-m', '1536',
+      '-accel', TCG_ACCEL, '-cpu', 'max', '-smp', '2', '-m', '1536',
       '-kernel', join(dir, 'vmlinuz'), '-initrd', join(dir, 'initrd.img'),
       '-append', 'root=LABEL=root rw console=ttyS0 net.ifnames=0 systemd.unified_cgroup_hierarchy=1',
       '-drive', `file=${join(dir, 'disk.raw')},if=virtio,format=raw`,
