@@ -49,13 +49,15 @@ export async function fetchBytes(url: string, options: FetchOptions = {}): Promi
   for (let attempt = 1; ; attempt++) {
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 120_000) });
-      if (response.status === 404) throw new NotFoundError(`GET ${url}: HTTP 404 (not there — check the repository URL and version)`);
+      if (response.status === 404)
+        throw new NotFoundError(`GET ${url}: HTTP 404 (not there — check the repository URL and version)`);
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       return Buffer.from(await response.arrayBuffer());
     } catch (error) {
       if (error instanceof DownloadError) throw error;
       const reason = (error as Error).message;
-      if (attempt >= attempts) throw new RetriesExhaustedError(`GET ${url} failed ${attempts} times, the last: ${reason}`, attempts, reason);
+      if (attempt >= attempts)
+        throw new RetriesExhaustedError(`GET ${url} failed ${attempts} times, the last: ${reason}`, attempts, reason);
       await sleep(500 * 2 ** attempt);
     }
   }
@@ -71,7 +73,11 @@ export async function fetchIfPresent(url: string): Promise<Buffer | undefined> {
   }
 }
 
-export async function downloadFile(url: string, dest: string, options: DownloadOptions = {}): Promise<{ sha256: string; size: number }> {
+export async function downloadFile(
+  url: string,
+  dest: string,
+  options: DownloadOptions = {},
+): Promise<{ sha256: string; size: number }> {
   mkdirSync(dirname(dest), { recursive: true });
   if (existsSync(dest) && options.sha256) {
     if ((await sha256File(dest)) === options.sha256) return { sha256: options.sha256, size: statSync(dest).size };
@@ -87,7 +93,8 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
         headers: have > 0 ? { range: `bytes=${have}-` } : {},
         signal: AbortSignal.timeout(options.timeoutMs ?? 30 * 60_000),
       });
-      if (response.status === 404) throw new NotFoundError(`GET ${url}: HTTP 404 (not there — check the source URL and version)`);
+      if (response.status === 404)
+        throw new NotFoundError(`GET ${url}: HTTP 404 (not there — check the source URL and version)`);
       if (response.status === 416 && options.size !== undefined && have === options.size) {
         // The .part is already whole; only its check remains.
       } else {
@@ -109,7 +116,9 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
       const sha256 = await sha256File(part);
       if (options.sha256 && sha256 !== options.sha256) {
         rmSync(part, { force: true });
-        throw new DownloadError(`${url}: sha256 ${sha256}, the source publishes ${options.sha256} — a broken mirror or a changed file; not using it`);
+        throw new DownloadError(
+          `${url}: sha256 ${sha256}, the source publishes ${options.sha256} — a broken mirror or a changed file; not using it`,
+        );
       }
       renameSync(part, dest);
       return { sha256, size };
@@ -119,5 +128,9 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
       if (attempt < attempts) await sleep(Math.min(500 * 2 ** attempt, 10_000));
     }
   }
-  throw new RetriesExhaustedError(`GET ${url} failed ${attempts} times (kept what arrived in ${part} to resume from), the last: ${lastError}`, attempts, lastError);
+  throw new RetriesExhaustedError(
+    `GET ${url} failed ${attempts} times (kept what arrived in ${part} to resume from), the last: ${lastError}`,
+    attempts,
+    lastError,
+  );
 }

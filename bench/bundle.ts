@@ -41,7 +41,17 @@ try {
     files.push({ path: member, size: content.length, sha256: digestOf(content), kind: 'image' });
     sources.set(member, path);
   }
-  const manifest: BundleManifest = { format: 1, createdBy: 'bench', cluster: 'bench', specDigest: '0'.repeat(64), kubernetesVersion: '1.34.2', os: { family: 'debian', architecture: 'amd64' }, files, images: [], hostRequires: [] };
+  const manifest: BundleManifest = {
+    format: 1,
+    createdBy: 'bench',
+    cluster: 'bench',
+    specDigest: '0'.repeat(64),
+    kubernetesVersion: '1.34.2',
+    os: { family: 'debian', architecture: 'amd64' },
+    files,
+    images: [],
+    hostRequires: [],
+  };
   const bundle = join(work, 'bench.kubestrap.tar');
   await writeBundle(bundle, manifest, sources);
   for (let i = 0; i < 16; i++) rmSync(join(work, `member-${i}.bin`));
@@ -65,8 +75,19 @@ try {
   const size = statSync(half).size;
   const sha256 = await sha256File(half);
   const key = harness.clientKeyPath;
-  const hosts = harness.hosts.map((h) => pool.host({ name: h.name, address: h.ip, port: 22, user: 'root', privateKey: readFileSync(key) }));
-  const openssh = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-i', key];
+  const hosts = harness.hosts.map((h) =>
+    pool.host({ name: h.name, address: h.ip, port: 22, user: 'root', privateKey: readFileSync(key) }),
+  );
+  const openssh = [
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'LogLevel=ERROR',
+    '-i',
+    key,
+  ];
   const ours: number[] = [];
   const scps: number[] = [];
   for (let i = 0; i < 3; i++) {
@@ -80,8 +101,12 @@ try {
   }
   const up = median(ours);
   const scp = median(scps);
-  console.log(`(a) 512 MiB to 3 hosts at once: kubestrap ${up.toFixed(0)} MiB/s in all, scp ×3 ${scp.toFixed(0)} MiB/s in all: ratio ${(up / scp).toFixed(2)} (kubestrap also hashes the whole file on each host)`);
-  console.log(`(b) bundle verify: ${median(verifies).toFixed(2)} s per GiB (sha256sum of the same file: ${median(sums).toFixed(2)} s per GiB; ratio ${(median(verifies) / median(sums)).toFixed(2)})`);
+  console.log(
+    `(a) 512 MiB to 3 hosts at once: kubestrap ${up.toFixed(0)} MiB/s in all, scp ×3 ${scp.toFixed(0)} MiB/s in all: ratio ${(up / scp).toFixed(2)} (kubestrap also hashes the whole file on each host)`,
+  );
+  console.log(
+    `(b) bundle verify: ${median(verifies).toFixed(2)} s per GiB (sha256sum of the same file: ${median(sums).toFixed(2)} s per GiB; ratio ${(median(verifies) / median(sums)).toFixed(2)})`,
+  );
 } finally {
   await pool.close();
   await harness.stop();

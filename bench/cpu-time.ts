@@ -26,7 +26,10 @@ export async function ownCpu<T>(work: () => Promise<T>): Promise<{ cpu: CpuTime;
  * commands are what is measured, not the loop around them.
  */
 export function childrenCpu(script: string, args: readonly string[] = []): CpuTime {
-  const out = execFileSync('bash', ['-c', `set -e\n${script}\ntimes`, 'bench', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync('bash', ['-c', `set -e\n${script}\ntimes`, 'bench', ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const lines = out.trim().split('\n');
   const children = lines[lines.length - 1]!.match(/^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/);
   if (!children) throw new Error(`unexpected output of bash's times: ${out}`);
@@ -49,5 +52,11 @@ export function processCpu(pid: number): CpuTime {
   return { userMs: ticks(14), systemMs: ticks(15) };
 }
 
-export const minus = (a: CpuTime, b: CpuTime): CpuTime => ({ userMs: a.userMs - b.userMs, systemMs: a.systemMs - b.systemMs });
-export const plus = (a: CpuTime, b: CpuTime): CpuTime => ({ userMs: a.userMs + b.userMs, systemMs: a.systemMs + b.systemMs });
+export const minus = (a: CpuTime, b: CpuTime): CpuTime => ({
+  userMs: a.userMs - b.userMs,
+  systemMs: a.systemMs - b.systemMs,
+});
+export const plus = (a: CpuTime, b: CpuTime): CpuTime => ({
+  userMs: a.userMs + b.userMs,
+  systemMs: a.systemMs + b.systemMs,
+});

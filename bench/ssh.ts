@@ -33,9 +33,21 @@ const harness = await Harness.start(20);
 const pool = new SshPool({ knownHostsPath: join(work, 'known_hosts') });
 try {
   const key = readFileSync(harness.clientKeyPath);
-  const hosts: PhaseHost[] = harness.hosts.map((h) => ({ name: h.name, ssh: pool.host({ name: h.name, address: h.ip, port: 22, user: 'root', privateKey: key }) }));
+  const hosts: PhaseHost[] = harness.hosts.map((h) => ({
+    name: h.name,
+    ssh: pool.host({ name: h.name, address: h.ip, port: 22, user: 'root', privateKey: key }),
+  }));
   const first = harness.hosts[0]!;
-  const opensshBase = ['-i', harness.clientKeyPath, '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${join(work, 'ossh_known')}`, '-o', 'BatchMode=yes'];
+  const opensshBase = [
+    '-i',
+    harness.clientKeyPath,
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    `UserKnownHostsFile=${join(work, 'ossh_known')}`,
+    '-o',
+    'BatchMode=yes',
+  ];
 
   // (a) A phase shaped like host prep: probes, one 64 KiB file, one command.
   const file = randomBytes(32 * 1024).toString('hex');
@@ -52,7 +64,13 @@ try {
   // The same phase with one second of remote work per host (a package install, a
   // kubeadm run): on real clusters that work runs on the hosts' own CPUs, while here all
   // 20 "hosts" share this machine's 2 cores, so the CPU-bound figure mostly measures that.
-  const waiting: Phase = { title: 'bench phase with remote work', run: async (step) => { await phase.run(step); await step.probe('sleep 1'); } };
+  const waiting: Phase = {
+    title: 'bench phase with remote work',
+    run: async (step) => {
+      await phase.run(step);
+      await step.probe('sleep 1');
+    },
+  };
   await runPhases([phase], hosts, { concurrency: 20 }); // connect every host first
   const timePhase = async (subset: PhaseHost[], which = phase) => {
     const samples: number[] = [];
@@ -92,16 +110,29 @@ try {
   };
   const fresh = timeCommand([...opensshBase, `root@${first.ip}`, 'true'], 20);
   const control = join(work, 'cm.sock');
-  execFileSync('ssh', [...opensshBase, '-o', 'ControlMaster=yes', '-o', `ControlPath=${control}`, '-o', 'ControlPersist=60', '-f', '-N', `root@${first.ip}`]);
+  execFileSync('ssh', [
+    ...opensshBase,
+    '-o',
+    'ControlMaster=yes',
+    '-o',
+    `ControlPath=${control}`,
+    '-o',
+    'ControlPersist=60',
+    '-f',
+    '-N',
+    `root@${first.ip}`,
+  ]);
   const controlMaster = timeCommand([...opensshBase, '-o', `ControlPath=${control}`, `root@${first.ip}`, 'true'], 100);
   spawnSync('ssh', ['-o', `ControlPath=${control}`, '-O', 'exit', `root@${first.ip}`], { stdio: 'ignore' });
 
   // (d) CPU per command. The connections are open on both sides before measuring: a
   // cluster run opens one per host and then runs hundreds of commands through it.
   const commands = 500;
-  const ownPerCommand = (await ownCpu(async () => {
-    for (let i = 0; i < commands; i++) await ssh.exec('true');
-  })).cpu;
+  const ownPerCommand = (
+    await ownCpu(async () => {
+      for (let i = 0; i < commands; i++) await ssh.exec('true');
+    })
+  ).cpu;
   // The master runs in the foreground as our child, so its pid is known and its CPU
   // during the loop is read from /proc; every client's CPU comes from bash's `times`.
   const cpuSocket = join(work, 'cpu.sock');
@@ -118,7 +149,13 @@ try {
   let masterCpu: CpuTime;
   try {
     const masterBefore = processCpu(master.pid!);
-    clientsCpu = childrenCpu('n=$1; shift; for i in $(seq "$n"); do ssh "$@" true </dev/null; done', [String(commands), ...opensshBase, '-S', cpuSocket, target]);
+    clientsCpu = childrenCpu('n=$1; shift; for i in $(seq "$n"); do ssh "$@" true </dev/null; done', [
+      String(commands),
+      ...opensshBase,
+      '-S',
+      cpuSocket,
+      target,
+    ]);
     masterCpu = minus(processCpu(master.pid!), masterBefore);
   } finally {
     master.kill();
@@ -147,18 +184,29 @@ try {
     const scpRun = childrenCpu('scp "$@"', [...opensshBase, '-q', big, `root@${first.ip}:/var/tmp/big-scp`]);
     scps.push(mib / ((performance.now() - start) / 1000));
     scpCpu.push(totalMs(scpRun) / mib);
-    const resumable = await ownCpu(() => resumableUpload(ssh, big, '/var/tmp/big-resumable', { size: mib * 1024 * 1024, sha256: bigSha256 }));
+    const resumable = await ownCpu(() =>
+      resumableUpload(ssh, big, '/var/tmp/big-resumable', { size: mib * 1024 * 1024, sha256: bigSha256 }),
+    );
     resumableCpu.push(totalMs(resumable.cpu) / mib);
   }
   const upload = median(uploads);
   const scp = median(scps);
 
   const line = (text: string) => console.log(text);
-  line(`(a) fan-out, phase with 1 s of remote work: 1 host ${oneWaiting.toFixed(0)} ms, 20 hosts ${twentyWaiting.toFixed(0)} ms: ratio ${(twentyWaiting / oneWaiting).toFixed(2)} (target ≤ 1.5)`);
-  line(`    fan-out, CPU-bound phase (5 commands + a 64 KiB file, all 20 hosts on this machine's 2 cores): 1 host ${one.toFixed(0)} ms, 20 hosts ${twenty.toFixed(0)} ms: ratio ${(twenty / one).toFixed(2)}`);
-  line(`(b) per command: pooled ssh2 ${pooled.toFixed(1)} ms, fresh OpenSSH ${fresh.toFixed(0)} ms (${(fresh / pooled).toFixed(0)}× faster; target ≥ 10×), ControlMaster ${controlMaster.toFixed(1)} ms (ratio ${(pooled / controlMaster).toFixed(2)}; target ≤ 1.5)`);
-  line(`(c) upload 512 MiB: kubestrap ${upload.toFixed(0)} MiB/s, scp ${scp.toFixed(0)} MiB/s: ratio ${(upload / scp).toFixed(2)} (target ≥ 0.8; kubestrap also verifies sha256 and fsyncs)`);
-  const split = (cpu: CpuTime, n: number) => `user ${(cpu.userMs / n).toFixed(2)} + sys ${(cpu.systemMs / n).toFixed(2)}`;
+  line(
+    `(a) fan-out, phase with 1 s of remote work: 1 host ${oneWaiting.toFixed(0)} ms, 20 hosts ${twentyWaiting.toFixed(0)} ms: ratio ${(twentyWaiting / oneWaiting).toFixed(2)} (target ≤ 1.5)`,
+  );
+  line(
+    `    fan-out, CPU-bound phase (5 commands + a 64 KiB file, all 20 hosts on this machine's 2 cores): 1 host ${one.toFixed(0)} ms, 20 hosts ${twenty.toFixed(0)} ms: ratio ${(twenty / one).toFixed(2)}`,
+  );
+  line(
+    `(b) per command: pooled ssh2 ${pooled.toFixed(1)} ms, fresh OpenSSH ${fresh.toFixed(0)} ms (${(fresh / pooled).toFixed(0)}× faster; target ≥ 10×), ControlMaster ${controlMaster.toFixed(1)} ms (ratio ${(pooled / controlMaster).toFixed(2)}; target ≤ 1.5)`,
+  );
+  line(
+    `(c) upload 512 MiB: kubestrap ${upload.toFixed(0)} MiB/s, scp ${scp.toFixed(0)} MiB/s: ratio ${(upload / scp).toFixed(2)} (target ≥ 0.8; kubestrap also verifies sha256 and fsyncs)`,
+  );
+  const split = (cpu: CpuTime, n: number) =>
+    `user ${(cpu.userMs / n).toFixed(2)} + sys ${(cpu.systemMs / n).toFixed(2)}`;
   const ownCommand = totalMs(ownPerCommand) / commands;
   const opensshCommand = totalMs(plus(clientsCpu, masterCpu)) / commands;
   line(

@@ -14,7 +14,11 @@ export function manifestText(manifest: BundleManifest): string {
 }
 
 /** `sources` maps each manifest path to the local file holding its bytes. */
-export async function writeBundle(out: string, manifest: BundleManifest, sources: ReadonlyMap<string, string>): Promise<void> {
+export async function writeBundle(
+  out: string,
+  manifest: BundleManifest,
+  sources: ReadonlyMap<string, string>,
+): Promise<void> {
   const pack = tar.pack();
   const part = `${out}.part`;
   const written = pipeline(pack, createWriteStream(part, { mode: 0o644 }));

@@ -85,10 +85,23 @@ function readKey(path: string, field: string, url: string, hint: string): Buffer
 }
 
 /** A staged file of our own making (an index, a manifest) as a member. */
-function textMember(collected: Pick<CollectedPackages, 'files' | 'sources'>, staging: string, path: string, content: string | Buffer, kind: BundleFileEntry['kind'], source?: string): void {
+function textMember(
+  collected: Pick<CollectedPackages, 'files' | 'sources'>,
+  staging: string,
+  path: string,
+  content: string | Buffer,
+  kind: BundleFileEntry['kind'],
+  source?: string,
+): void {
   const local = join(staging, path.replaceAll('/', '__'));
   writeFileSync(local, content);
-  collected.files.push({ path, size: Buffer.byteLength(content), sha256: sha256(content), kind, ...(source ? { source } : {}) });
+  collected.files.push({
+    path,
+    size: Buffer.byteLength(content),
+    sha256: sha256(content),
+    kind,
+    ...(source ? { source } : {}),
+  });
   collected.sources.set(path, local);
 }
 
@@ -98,7 +111,17 @@ async function debPackages(model: ClusterModel, options: BuildOptions, staging: 
   // The same trust as an online install: the key the repository publishes, over its URL.
   const k8s: DebRepository = { url: k8sUrl, dist: '/', components: [], key: await fetchBytes(`${k8sUrl}Release.key`) };
   const osRepo = model.packages.osRepository;
-  const os: DebRepository = { url: osRepo.url, dist: osRepo.suite, components: osRepo.components, key: readKey(osRepo.key, 'spec.packages.osRepository.key', osRepo.url, 'Debian: the debian-archive-keyring package') };
+  const os: DebRepository = {
+    url: osRepo.url,
+    dist: osRepo.suite,
+    components: osRepo.components,
+    key: readKey(
+      osRepo.key,
+      'spec.packages.osRepository.key',
+      osRepo.url,
+      'Debian: the debian-archive-keyring package',
+    ),
+  };
 
   step(`read the index of ${k8sUrl}`);
   const k8sIndex = await readIndex(k8s, model.os.architecture);
@@ -110,21 +133,31 @@ async function debPackages(model: ClusterModel, options: BuildOptions, staging: 
     hostPackages('debian').map((name) => (VERSIONED.has(name) ? { name, upstreamVersion: version } : { name })),
   );
 
-  const collected: CollectedPackages = { files: [], sources: new Map(), packages: closure.packages.map((p) => ({ name: p.name, version: p.version })), hostRequires: closure.hostRequires };
+  const collected: CollectedPackages = {
+    files: [],
+    sources: new Map(),
+    packages: closure.packages.map((p) => ({ name: p.name, version: p.version })),
+    hostRequires: closure.hostRequires,
+  };
   for (const p of closure.packages) {
     step(`download ${p.name} ${p.version}`);
     const local = join(options.cacheDir, 'debs', `${p.sha256.slice(0, 12)}-${p.filename}`);
-    await downloadFile(p.url, local, { sha256: p.sha256, size: p.size, onProgress: (b, t) => options.onProgress?.(p.filename, b, t) });
+    await downloadFile(p.url, local, {
+      sha256: p.sha256,
+      size: p.size,
+      onProgress: (b, t) => options.onProgress?.(p.filename, b, t),
+    });
     const path = `${BUNDLE_DEB_DIR}/${p.filename}`;
     collected.files.push({ path, size: p.size, sha256: p.sha256, kind: 'deb', source: p.url });
     collected.sources.set(path, local);
   }
   // An apt index over exactly these packages, so the hosts' apt resolves them offline.
-  const index = closure.packages.map((p) => `${p.stanza.replace(/^Filename: .*$/m, `Filename: ./${p.filename}`)}\n`).join('\n');
+  const index = closure.packages
+    .map((p) => `${p.stanza.replace(/^Filename: .*$/m, `Filename: ./${p.filename}`)}\n`)
+    .join('\n');
   textMember(collected, staging, `${BUNDLE_DEB_DIR}/Packages`, index, 'deb-index');
   return collected;
 }
-
 
 async function rpmPackages(model: ClusterModel, options: BuildOptions, staging: string): Promise<CollectedPackages> {
   const step = options.onStep ?? (() => undefined);
@@ -132,7 +165,15 @@ async function rpmPackages(model: ClusterModel, options: BuildOptions, staging: 
   // pkgs.k8s.io signs repomd.xml and publishes the key beside it; online installs trust that key URL too.
   const repositories: RpmRepository[] = [
     { url: k8sUrl, key: await fetchBytes(`${k8sUrl}repodata/repomd.xml.key`) },
-    ...model.packages.rpmRepositories.map((r, i) => ({ url: r.url, key: readKey(r.key, `spec.packages.rpmRepositories[${i}].key`, r.url, 'the RPM-GPG-KEY file the repository publishes') })),
+    ...model.packages.rpmRepositories.map((r, i) => ({
+      url: r.url,
+      key: readKey(
+        r.key,
+        `spec.packages.rpmRepositories[${i}].key`,
+        r.url,
+        'the RPM-GPG-KEY file the repository publishes',
+      ),
+    })),
   ];
   const indexes: RpmIndex[] = [];
   for (const repo of repositories) {
@@ -143,10 +184,21 @@ async function rpmPackages(model: ClusterModel, options: BuildOptions, staging: 
   const containerd = model.runtime.containerdVersion;
   const closure = resolveRpmClosure(
     indexes,
-    hostPackages('rhel').map((name) => (VERSIONED.has(name) ? { name, version } : name === CONTAINERD_PACKAGE.rhel && containerd ? { name, versionPrefix: containerd } : { name })),
+    hostPackages('rhel').map((name) =>
+      VERSIONED.has(name)
+        ? { name, version }
+        : name === CONTAINERD_PACKAGE.rhel && containerd
+          ? { name, versionPrefix: containerd }
+          : { name },
+    ),
   );
 
-  const collected: CollectedPackages = { files: [], sources: new Map(), packages: closure.packages.map((p) => ({ name: p.name, version: formatEvr(p.evr) })), hostRequires: closure.hostRequires };
+  const collected: CollectedPackages = {
+    files: [],
+    sources: new Map(),
+    packages: closure.packages.map((p) => ({ name: p.name, version: formatEvr(p.evr) })),
+    hostRequires: closure.hostRequires,
+  };
   // createrepo_c reads the .rpms themselves: they are staged together under their member names.
   const repoDir = join(staging, BUNDLE_RPM_DIR);
   rmSync(repoDir, { recursive: true, force: true });
@@ -155,7 +207,10 @@ async function rpmPackages(model: ClusterModel, options: BuildOptions, staging: 
   for (const p of closure.packages) {
     step(`download ${p.name} ${formatEvr(p.evr)}`);
     const local = join(options.cacheDir, 'rpms', `${p.sha256.slice(0, 12)}-${p.filename}`);
-    await downloadFile(p.url, local, { sha256: p.sha256, onProgress: (b, t) => options.onProgress?.(p.filename, b, t) });
+    await downloadFile(p.url, local, {
+      sha256: p.sha256,
+      onProgress: (b, t) => options.onProgress?.(p.filename, b, t),
+    });
     const index = indexes.find((i) => i.repository.url === p.repository)!;
     if (!index.metadataSigned) unsigned.set(index.repository, [...(unsigned.get(index.repository) ?? []), local]);
     const path = `${BUNDLE_RPM_DIR}/${p.filename}`;
@@ -182,7 +237,10 @@ export async function buildBundle(model: ClusterModel, options: BuildOptions): P
   const step = options.onStep ?? (() => undefined);
   const staging = join(options.cacheDir, 'staging');
   mkdirSync(staging, { recursive: true });
-  const collected = model.os.family === 'debian' ? await debPackages(model, options, staging) : await rpmPackages(model, options, staging);
+  const collected =
+    model.os.family === 'debian'
+      ? await debPackages(model, options, staging)
+      : await rpmPackages(model, options, staging);
   const { files, sources } = collected;
   const version = model.kubernetes.version.text;
 
@@ -192,10 +250,14 @@ export async function buildBundle(model: ClusterModel, options: BuildOptions): P
   for (const name of BUNDLED_BINARIES) {
     const url = `${binaryBase}/${name}`;
     const published = (await fetchBytes(`${url}.sha256`)).toString('utf8').trim().split(/\s+/)[0] ?? '';
-    if (!/^[0-9a-f]{64}$/.test(published)) throw new Error(`${url}.sha256 holds no sha256 ("${published.slice(0, 80)}")`);
+    if (!/^[0-9a-f]{64}$/.test(published))
+      throw new Error(`${url}.sha256 holds no sha256 ("${published.slice(0, 80)}")`);
     step(`download ${name} ${version} (binary)`);
     const local = join(options.cacheDir, 'binaries', `${published.slice(0, 12)}-${name}-${architecture}`);
-    const got = await downloadFile(url, local, { sha256: published, onProgress: (b, t) => options.onProgress?.(name, b, t) });
+    const got = await downloadFile(url, local, {
+      sha256: published,
+      onProgress: (b, t) => options.onProgress?.(name, b, t),
+    });
     const path = `binaries/${name}`;
     files.push({ path, size: got.size, sha256: got.sha256, kind: 'binary', source: url });
     sources.set(path, local);
@@ -214,9 +276,20 @@ export async function buildBundle(model: ClusterModel, options: BuildOptions): P
   const images: BundleManifest['images'] = [];
   for (const reference of imageList) {
     step(`copy image ${reference}`);
-    const exported = await exportImage(reference, architecture, model.packages.registryMirrors, join(options.cacheDir, 'images', architecture));
+    const exported = await exportImage(
+      reference,
+      architecture,
+      model.packages.registryMirrors,
+      join(options.cacheDir, 'images', architecture),
+    );
     const path = imageMemberPath(reference);
-    files.push({ path, size: statSync(exported.file).size, sha256: await sha256File(exported.file), kind: 'image', source: `docker://${exported.from}@${exported.digest}` });
+    files.push({
+      path,
+      size: statSync(exported.file).size,
+      sha256: await sha256File(exported.file),
+      kind: 'image',
+      source: `docker://${exported.from}@${exported.digest}`,
+    });
     sources.set(path, exported.file);
     images.push({ reference, digest: exported.digest, path });
   }

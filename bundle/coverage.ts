@@ -13,17 +13,28 @@ export function rookManifestPath(model: ClusterModel, name: string): string {
 export function bundleProblems(model: ClusterModel, manifest: BundleManifest): string[] {
   const problems: string[] = [];
   if (manifest.kubernetesVersion !== model.kubernetes.version.text) {
-    problems.push(`it holds Kubernetes ${manifest.kubernetesVersion}, the spec wants ${model.kubernetes.version.text} (spec.kubernetes.version)`);
+    problems.push(
+      `it holds Kubernetes ${manifest.kubernetesVersion}, the spec wants ${model.kubernetes.version.text} (spec.kubernetes.version)`,
+    );
   }
-  if (manifest.os.family !== model.os.family) problems.push(`it was made for ${manifest.os.family} hosts, the spec has ${model.os.family} (spec.os.family)`);
-  if (manifest.os.architecture !== model.os.architecture) problems.push(`it holds ${manifest.os.architecture} packages and images, the spec has ${model.os.architecture} hosts (spec.os.architecture)`);
+  if (manifest.os.family !== model.os.family)
+    problems.push(`it was made for ${manifest.os.family} hosts, the spec has ${model.os.family} (spec.os.family)`);
+  if (manifest.os.architecture !== model.os.architecture)
+    problems.push(
+      `it holds ${manifest.os.architecture} packages and images, the spec has ${model.os.architecture} hosts (spec.os.architecture)`,
+    );
   const paths = new Set(manifest.files.map((f) => f.path));
   if (model.rook.enabled) {
     const missing = ROOK_FILES.filter((n) => !paths.has(rookManifestPath(model, n)));
-    if (missing.length) problems.push(`Rook is enabled but the bundle lacks Rook ${model.rook.version}'s ${missing.join(', ')}`);
+    if (missing.length)
+      problems.push(`Rook is enabled but the bundle lacks Rook ${model.rook.version}'s ${missing.join(', ')}`);
   }
   const images = new Set(manifest.images.map((i) => i.reference));
-  const wanted = [model.runtime.sandboxImage, ...weaveImages(model), ...(model.rook.enabled ? [model.rook.cephImage] : [])];
+  const wanted = [
+    model.runtime.sandboxImage,
+    ...weaveImages(model),
+    ...(model.rook.enabled ? [model.rook.cephImage] : []),
+  ];
   const absent = wanted.filter((i) => !images.has(i));
   if (absent.length) problems.push(`it lacks the image(s) ${absent.join(', ')} that this spec runs`);
   return problems;

@@ -37,7 +37,9 @@ const isFlat = (repo: DebRepository) => repo.dist === './' || repo.dist === '/' 
 const base = (url: string) => url.replace(/\/+$/, '');
 
 function releaseUrl(repo: DebRepository): string {
-  return isFlat(repo) ? `${base(repo.url)}/${repo.dist.replace(/^\.?\/$/, '')}` : `${base(repo.url)}/dists/${repo.dist}/`;
+  return isFlat(repo)
+    ? `${base(repo.url)}/${repo.dist.replace(/^\.?\/$/, '')}`
+    : `${base(repo.url)}/dists/${repo.dist}/`;
 }
 
 function releaseHashes(release: string): Map<string, { sha256: string; size: number }> {
@@ -85,10 +87,14 @@ export async function readIndex(repo: DebRepository, architecture: string): Prom
     const plain = hashes.get(`${dir}Packages`);
     const gz = hashes.get(`${dir}Packages.gz`);
     const pick = plain ? { path: `${dir}Packages`, ...plain } : gz ? { path: `${dir}Packages.gz`, ...gz } : undefined;
-    if (!pick) throw new RepositoryError(`${where}: its Release lists no ${dir}Packages or ${dir}Packages.gz (SHA256) — is ${architecture} published there?`);
+    if (!pick)
+      throw new RepositoryError(
+        `${where}: its Release lists no ${dir}Packages or ${dir}Packages.gz (SHA256) — is ${architecture} published there?`,
+      );
     const bytes = await fetchBytes(`${releaseBase}${pick.path}`);
     const have = sha256(bytes);
-    if (have !== pick.sha256) throw new RepositoryError(`${where}: ${pick.path} has sha256 ${have}, its signed Release says ${pick.sha256}`);
+    if (have !== pick.sha256)
+      throw new RepositoryError(`${where}: ${pick.path} has sha256 ${have}, its signed Release says ${pick.sha256}`);
     const text = (pick.path.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
     for (const fields of parseStanzas(text)) {
       const arch = fields.get('Architecture') ?? '';

@@ -67,7 +67,10 @@ export function parseRelations(field: string | undefined): Relation[][] {
   return field.split(',').map((group) =>
     group.split('|').map((alternative) => {
       const text = alternative.trim();
-      const match = /^([a-z0-9][a-z0-9+.-]*)(?::[a-z0-9-]+)?\s*(?:\(\s*(<<|<=|=|>=|>>|<|>)\s*([^)\s]+)\s*\))?\s*(?:\[[^\]]*\])?\s*(?:<[^>]*>)?$/.exec(text);
+      const match =
+        /^([a-z0-9][a-z0-9+.-]*)(?::[a-z0-9-]+)?\s*(?:\(\s*(<<|<=|=|>=|>>|<|>)\s*([^)\s]+)\s*\))?\s*(?:\[[^\]]*\])?\s*(?:<[^>]*>)?$/.exec(
+          text,
+        );
       if (!match) throw new Error(`cannot read the dependency "${text}"`);
       // `<` and `>` are dpkg's obsolete spellings of `<=` and `>=`.
       const op = match[2] === '<' ? '<=' : match[2] === '>' ? '>=' : (match[2] as Operator | undefined);

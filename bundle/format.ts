@@ -14,7 +14,10 @@ export const SEAL_NAME = 'bundle.json.sha256';
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 // Members live under fixed top-level directories; no absolute paths, no `..`.
-const MemberPath = z.string().regex(/^(debs|rpms|binaries|images|manifests)\/[A-Za-z0-9._+~:%-]+(\/[A-Za-z0-9._+~:%-]+)*$/).refine((p) => !p.split('/').includes('..'), 'no .. in member paths');
+const MemberPath = z
+  .string()
+  .regex(/^(debs|rpms|binaries|images|manifests)\/[A-Za-z0-9._+~:%-]+(\/[A-Za-z0-9._+~:%-]+)*$/)
+  .refine((p) => !p.split('/').includes('..'), 'no .. in member paths');
 
 const BundleFile = z.strictObject({
   path: MemberPath,
@@ -42,10 +45,15 @@ export const BundleManifestSchema = z.strictObject({
   /** sha256 of the spec file the bundle was made from. */
   specDigest: Sha256,
   kubernetesVersion: z.string(),
-  os: z.strictObject({ family: z.enum(['debian', 'rhel']), architecture: z.enum(Object.keys(MACHINE_NAME) as [keyof typeof MACHINE_NAME]) }),
+  os: z.strictObject({
+    family: z.enum(['debian', 'rhel']),
+    architecture: z.enum(Object.keys(MACHINE_NAME) as [keyof typeof MACHINE_NAME]),
+  }),
   files: z.array(BundleFile),
   /** Every image the cluster runs: its name on the hosts, its registry digest, its member. */
-  images: z.array(z.strictObject({ reference: z.string(), digest: z.string().regex(/^sha256:[0-9a-f]{64}$/), path: MemberPath })),
+  images: z.array(
+    z.strictObject({ reference: z.string(), digest: z.string().regex(/^sha256:[0-9a-f]{64}$/), path: MemberPath }),
+  ),
   /**
    * Dependencies the bundle does not carry because every host of the OS has them
    * (Debian: Priority required/important; rpm: comps group core and what it requires)

@@ -8,11 +8,16 @@ import { evrSatisfies } from './rpm-version.js';
 
 /** The package names (Debian) or capabilities (rpm) to ask the host about. */
 export function requiredNames(family: 'debian' | 'rhel', requires: readonly HostRequirement[]): string[] {
-  const names = requires.flatMap((r) => (family === 'debian' ? parseRelations(r.relation).flat() : parseRpmRelation(r.relation)).map((a) => a.name));
+  const names = requires.flatMap((r) =>
+    (family === 'debian' ? parseRelations(r.relation).flat() : parseRpmRelation(r.relation)).map((a) => a.name),
+  );
   return [...new Set(names)].sort();
 }
 
-export function hostRequirementsMissing(requires: readonly HostRequirement[], installed: ReadonlyMap<string, string>): HostRequirement[] {
+export function hostRequirementsMissing(
+  requires: readonly HostRequirement[],
+  installed: ReadonlyMap<string, string>,
+): HostRequirement[] {
   return requires.filter((r) => {
     const alternatives = parseRelations(r.relation)[0] ?? [];
     return !alternatives.some((a) => {
@@ -38,6 +43,9 @@ function providedBy(want: RpmDependency, provides: readonly string[] | undefined
 }
 
 /** `provided`: for each capability a host package provides, every Provides line of those packages. */
-export function rpmRequirementsMissing(requires: readonly HostRequirement[], provided: ReadonlyMap<string, readonly string[]>): HostRequirement[] {
+export function rpmRequirementsMissing(
+  requires: readonly HostRequirement[],
+  provided: ReadonlyMap<string, readonly string[]>,
+): HostRequirement[] {
   return requires.filter((r) => !parseRpmRelation(r.relation).some((a) => providedBy(a, provided.get(a.name))));
 }

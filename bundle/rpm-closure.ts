@@ -44,11 +44,20 @@ class Resolver {
 
   /** Packages that meet `dep`, best first: its namesake by version, then other providers by name and version. */
   candidates(dep: RpmDependency): RpmPackage[] {
-    if (dep.name.startsWith('/')) return [...(this.owners.get(dep.name) ?? [])].sort((a, b) => a.name.localeCompare(b.name) || compareEvr(b.evr, a.evr));
-    const meets = (provide: RpmDependency) => !dep.flag || !dep.evr || !provide.evr || evrSatisfies(provide.evr, dep.flag, dep.evr);
+    if (dep.name.startsWith('/'))
+      return [...(this.owners.get(dep.name) ?? [])].sort(
+        (a, b) => a.name.localeCompare(b.name) || compareEvr(b.evr, a.evr),
+      );
+    const meets = (provide: RpmDependency) =>
+      !dep.flag || !dep.evr || !provide.evr || evrSatisfies(provide.evr, dep.flag, dep.evr);
     const found = new Set<RpmPackage>();
     for (const { p, provide } of this.providers.get(dep.name) ?? []) if (meets(provide)) found.add(p);
-    return [...found].sort((a, b) => Number(b.name === dep.name) - Number(a.name === dep.name) || a.name.localeCompare(b.name) || compareEvr(b.evr, a.evr));
+    return [...found].sort(
+      (a, b) =>
+        Number(b.name === dep.name) - Number(a.name === dep.name) ||
+        a.name.localeCompare(b.name) ||
+        compareEvr(b.evr, a.evr),
+    );
   }
 
   /** Whether an already chosen package meets `dep`. */
@@ -69,7 +78,9 @@ function alternativesOf(dep: RpmDependency, who: RpmPackage): RpmDependency[] {
 /** Every package a minimal install has: the core group and, recursively, what it requires. */
 function baselineOf(resolver: Resolver, indexes: readonly RpmIndex[]): Set<string> {
   const names = new Set<string>();
-  const queue = [...new Set(indexes.flatMap((i) => i.coreGroup))].map((n) => resolver.named(n)[0]).filter((p): p is RpmPackage => p !== undefined);
+  const queue = [...new Set(indexes.flatMap((i) => i.coreGroup))]
+    .map((n) => resolver.named(n)[0])
+    .filter((p): p is RpmPackage => p !== undefined);
   for (const p of queue) names.add(p.name);
   while (queue.length) {
     const p = queue.shift()!;
@@ -98,10 +109,20 @@ export function resolveRpmClosure(indexes: readonly RpmIndex[], wanted: readonly
 
   for (const want of wanted) {
     const all = resolver.named(want.name);
-    const pick = all.find((c) => (want.version === undefined || c.evr.version === want.version) && (want.versionPrefix === undefined || c.evr.version.startsWith(want.versionPrefix)));
+    const pick = all.find(
+      (c) =>
+        (want.version === undefined || c.evr.version === want.version) &&
+        (want.versionPrefix === undefined || c.evr.version.startsWith(want.versionPrefix)),
+    );
     if (!pick) {
-      const offered = all.map((c) => formatEvr(c.evr)).slice(0, 5).join(', ') || 'none';
-      throw new Error(`${want.name}${want.version ? ` ${want.version}` : want.versionPrefix ? ` ${want.versionPrefix}*` : ''} is not in the repositories (versions offered: ${offered})`);
+      const offered =
+        all
+          .map((c) => formatEvr(c.evr))
+          .slice(0, 5)
+          .join(', ') || 'none';
+      throw new Error(
+        `${want.name}${want.version ? ` ${want.version}` : want.versionPrefix ? ` ${want.versionPrefix}*` : ''} is not in the repositories (versions offered: ${offered})`,
+      );
     }
     choose(pick);
   }
@@ -128,7 +149,9 @@ export function resolveRpmClosure(indexes: readonly RpmIndex[], wanted: readonly
       const taken = chosen.get(best.name);
       if (taken) {
         // Another version of it was chosen for someone else: no single set satisfies both.
-        throw new Error(`${label(p)} requires ${text}, but ${label(taken)} is what the rest needs; the repositories hold no set of packages that fits both`);
+        throw new Error(
+          `${label(p)} requires ${text}, but ${label(taken)} is what the rest needs; the repositories hold no set of packages that fits both`,
+        );
       }
       choose(best);
     }

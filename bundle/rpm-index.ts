@@ -45,7 +45,6 @@ export interface RpmIndex {
   readonly metadataSigned: boolean;
 }
 
-
 const base = (url: string) => `${url.replace(/\/+$/, '')}/`;
 
 interface MetadataEntry {
@@ -55,7 +54,14 @@ interface MetadataEntry {
 }
 
 /** Walks an XML text with sax; `on` gets each open tag (with its path) and the text of each closed one. */
-function walkXml(text: string, where: string, on: { open?: (name: string, attributes: Record<string, string>, path: readonly string[]) => void; close?: (name: string, text: string, path: readonly string[]) => void }): void {
+function walkXml(
+  text: string,
+  where: string,
+  on: {
+    open?: (name: string, attributes: Record<string, string>, path: readonly string[]) => void;
+    close?: (name: string, text: string, path: readonly string[]) => void;
+  },
+): void {
   const parser = sax.parser(true, { trim: false, normalize: false });
   const path: string[] = [];
   let buffer = '';
@@ -104,18 +110,45 @@ export function parseRepomd(text: string, where: string): Map<string, MetadataEn
 function entry(a: Record<string, string>): RpmDependency {
   const flag = a.flags as RpmFlag | undefined;
   return flag && a.ver !== undefined
-    ? { name: a.name ?? '', flag, evr: { epoch: Number(a.epoch ?? 0), version: a.ver, ...(a.rel !== undefined ? { release: a.rel } : {}) } }
+    ? {
+        name: a.name ?? '',
+        flag,
+        evr: { epoch: Number(a.epoch ?? 0), version: a.ver, ...(a.rel !== undefined ? { release: a.rel } : {}) },
+      }
     : { name: a.name ?? '' };
 }
 
-export function parsePrimary(text: string, repositoryUrl: string, arches: readonly string[], where: string): RpmPackage[] {
+export function parsePrimary(
+  text: string,
+  repositoryUrl: string,
+  arches: readonly string[],
+  where: string,
+): RpmPackage[] {
   const packages: RpmPackage[] = [];
-  type Draft = { -readonly [K in keyof RpmPackage]: RpmPackage[K] } & { checksumType: string; requires: RpmDependency[]; provides: RpmDependency[]; files: string[] };
+  type Draft = { -readonly [K in keyof RpmPackage]: RpmPackage[K] } & {
+    checksumType: string;
+    requires: RpmDependency[];
+    provides: RpmDependency[];
+    files: string[];
+  };
   let p: Draft | undefined;
   walkXml(text, where, {
     open: (name, a, path) => {
       if (name === 'package') {
-        p = { name: '', arch: '', evr: { epoch: 0, version: '', release: '' }, requires: [], provides: [], files: [], url: '', filename: '', size: 0, sha256: '', repository: repositoryUrl, checksumType: '' };
+        p = {
+          name: '',
+          arch: '',
+          evr: { epoch: 0, version: '', release: '' },
+          requires: [],
+          provides: [],
+          files: [],
+          url: '',
+          filename: '',
+          size: 0,
+          sha256: '',
+          repository: repositoryUrl,
+          checksumType: '',
+        };
         return;
       }
       if (!p) return;
@@ -142,7 +175,10 @@ export function parsePrimary(text: string, repositoryUrl: string, arches: readon
       else if (name === 'file') p.files.push(text.trim());
       else if (name === 'package') {
         if (arches.includes(p.arch)) {
-          if (p.checksumType !== 'sha256') throw new RepositoryError(`${where}: ${p.name} has a ${p.checksumType || 'missing'} checksum in primary.xml; kubestrap checks packages by sha256`);
+          if (p.checksumType !== 'sha256')
+            throw new RepositoryError(
+              `${where}: ${p.name} has a ${p.checksumType || 'missing'} checksum in primary.xml; kubestrap checks packages by sha256`,
+            );
           const { checksumType: _type, ...done } = p;
           packages.push(done);
         }
@@ -168,7 +204,8 @@ export function parseCoreGroup(text: string, where: string): string[] {
       if (name === 'id' && path[path.length - 2] === 'group') {
         group = text.trim();
         inCore = group === 'core';
-      } else if (name === 'packagereq' && inCore && (type === 'mandatory' || type === 'default')) names.push(text.trim());
+      } else if (name === 'packagereq' && inCore && (type === 'mandatory' || type === 'default'))
+        names.push(text.trim());
     },
   });
   return names;
@@ -176,14 +213,20 @@ export function parseCoreGroup(text: string, where: string): string[] {
 
 /** Fetches a metadata file repomd.xml lists and checks it against repomd's sha256. */
 async function metadataFile(repo: RpmRepository, item: MetadataEntry, where: string): Promise<string> {
-  if (item.checksumType !== 'sha256') throw new RepositoryError(`${where}: repomd.xml gives ${item.href} a ${item.checksumType || 'missing'} checksum; kubestrap checks metadata by sha256`);
+  if (item.checksumType !== 'sha256')
+    throw new RepositoryError(
+      `${where}: repomd.xml gives ${item.href} a ${item.checksumType || 'missing'} checksum; kubestrap checks metadata by sha256`,
+    );
   const bytes = await fetchBytes(new URL(item.href, base(repo.url)).toString());
   const have = sha256(bytes);
-  if (have !== item.checksum) throw new RepositoryError(`${where}: ${item.href} has sha256 ${have}, repomd.xml says ${item.checksum}`);
+  if (have !== item.checksum)
+    throw new RepositoryError(`${where}: ${item.href} has sha256 ${have}, repomd.xml says ${item.checksum}`);
   if (item.href.endsWith('.gz')) return gunzipSync(bytes).toString('utf8');
   if (item.href.endsWith('.xml')) return bytes.toString('utf8');
   // Node 20 has no zstd or xz; dnf mirrors (createrepo_c --compress-type gz) serve gzip.
-  throw new RepositoryError(`${where}: ${item.href} is compressed in a format kubestrap cannot read (it reads .xml and .xml.gz); mirror the repository with gzip metadata (createrepo_c --general-compress-type gz)`);
+  throw new RepositoryError(
+    `${where}: ${item.href} is compressed in a format kubestrap cannot read (it reads .xml and .xml.gz); mirror the repository with gzip metadata (createrepo_c --general-compress-type gz)`,
+  );
 }
 
 export async function readRpmIndex(repo: RpmRepository, architecture: keyof typeof MACHINE_NAME): Promise<RpmIndex> {

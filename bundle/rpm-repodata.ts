@@ -13,8 +13,27 @@ export class RepodataError extends Error {
 /** Runs createrepo_c over `dir` (holding the .rpms); returns the repodata files, relative to `dir`. */
 export async function writeRepodata(dir: string): Promise<string[]> {
   for (const name of readdirSync(dir).filter((n) => n.endsWith('.rpm'))) utimesSync(join(dir, name), 0, 0);
-  const result = await execa('createrepo_c', ['--quiet', '--no-database', '--revision', '0', '--set-timestamp-to-revision', '--general-compress-type', 'gz', dir], { reject: false });
-  if (result.code === 'ENOENT') throw new RepodataError('createrepo_c is needed to write the bundle\'s rpm repository (Debian/Ubuntu: apt-get install createrepo-c; RHEL/Fedora: dnf install createrepo_c)');
-  if (result.exitCode !== 0) throw new RepodataError(`createrepo_c ${dir} failed: ${`${result.stderr}`.trim().split('\n').slice(-3).join(' ')}`);
-  return readdirSync(join(dir, 'repodata')).sort().map((n) => `repodata/${n}`);
+  const result = await execa(
+    'createrepo_c',
+    [
+      '--quiet',
+      '--no-database',
+      '--revision',
+      '0',
+      '--set-timestamp-to-revision',
+      '--general-compress-type',
+      'gz',
+      dir,
+    ],
+    { reject: false },
+  );
+  if (result.code === 'ENOENT')
+    throw new RepodataError(
+      "createrepo_c is needed to write the bundle's rpm repository (Debian/Ubuntu: apt-get install createrepo-c; RHEL/Fedora: dnf install createrepo_c)",
+    );
+  if (result.exitCode !== 0)
+    throw new RepodataError(`createrepo_c ${dir} failed: ${`${result.stderr}`.trim().split('\n').slice(-3).join(' ')}`);
+  return readdirSync(join(dir, 'repodata'))
+    .sort()
+    .map((n) => `repodata/${n}`);
 }

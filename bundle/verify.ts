@@ -69,23 +69,36 @@ export async function verifyBundle(path: string, onProgress?: (p: VerifyProgress
     };
     (async () => {
       if (!manifest) {
-        if (header.type !== 'file') return fail(`the first member ${name} is a ${header.type}, not ${MANIFEST_NAME}: not a kubestrap bundle, or a damaged one`);
-        if (name !== MANIFEST_NAME) return fail(`the first member is ${name}, not ${MANIFEST_NAME}: not a kubestrap bundle, or a damaged one`);
+        if (header.type !== 'file')
+          return fail(
+            `the first member ${name} is a ${header.type}, not ${MANIFEST_NAME}: not a kubestrap bundle, or a damaged one`,
+          );
+        if (name !== MANIFEST_NAME)
+          return fail(`the first member is ${name}, not ${MANIFEST_NAME}: not a kubestrap bundle, or a damaged one`);
         manifestBytes = await readAll(stream, MAX_MANIFEST, MANIFEST_NAME);
         let parsed: unknown;
         try {
           parsed = JSON.parse(manifestBytes.toString('utf8'));
         } catch (error) {
-          return next(new BundleError(`${where}: ${MANIFEST_NAME} is not valid JSON (${(error as Error).message}): the bundle is damaged`));
+          return next(
+            new BundleError(
+              `${where}: ${MANIFEST_NAME} is not valid JSON (${(error as Error).message}): the bundle is damaged`,
+            ),
+          );
         }
         const result = BundleManifestSchema.safeParse(parsed);
         if (!result.success) {
           const issue = result.error.issues[0]!;
-          return next(new BundleError(`${where}: ${MANIFEST_NAME} at ${issue.path.join('.') || '(top)'}: ${issue.message} — the bundle is damaged or from an incompatible kubestrap`));
+          return next(
+            new BundleError(
+              `${where}: ${MANIFEST_NAME} at ${issue.path.join('.') || '(top)'}: ${issue.message} — the bundle is damaged or from an incompatible kubestrap`,
+            ),
+          );
         }
         manifest = result.data;
         for (const file of manifest.files) {
-          if (expected.has(file.path)) return next(new BundleError(`${where}: ${MANIFEST_NAME} lists ${file.path} twice`));
+          if (expected.has(file.path))
+            return next(new BundleError(`${where}: ${MANIFEST_NAME} lists ${file.path} twice`));
           expected.set(file.path, { size: file.size, sha256: file.sha256 });
         }
         return next();
@@ -96,7 +109,12 @@ export async function verifyBundle(path: string, onProgress?: (p: VerifyProgress
       if (name === SEAL_NAME) {
         const text = (await readAll(stream, 4096, SEAL_NAME)).toString('utf8');
         const want = sha256(manifestBytes!);
-        if (text.split(/\s+/)[0] !== want) return next(new BundleError(`${where}: ${MANIFEST_NAME} does not match its seal (${SEAL_NAME}): the manifest was altered or damaged`));
+        if (text.split(/\s+/)[0] !== want)
+          return next(
+            new BundleError(
+              `${where}: ${MANIFEST_NAME} does not match its seal (${SEAL_NAME}): the manifest was altered or damaged`,
+            ),
+          );
         sealed = true;
         return next();
       }
@@ -108,9 +126,14 @@ export async function verifyBundle(path: string, onProgress?: (p: VerifyProgress
       const hash = createHash('sha256');
       for await (const chunk of stream) hash.update(chunk as Buffer);
       const have = hash.digest('hex');
-      if (have !== want.sha256) return next(new BundleError(`${where}: ${name} is damaged: sha256 ${have}, ${MANIFEST_NAME} says ${want.sha256}`));
+      if (have !== want.sha256)
+        return next(
+          new BundleError(`${where}: ${name} is damaged: sha256 ${have}, ${MANIFEST_NAME} says ${want.sha256}`),
+        );
       next();
-    })().catch((error: Error) => next(error instanceof BundleError ? error : new BundleError(`${where}: reading ${name}: ${error.message}`)));
+    })().catch((error: Error) =>
+      next(error instanceof BundleError ? error : new BundleError(`${where}: reading ${name}: ${error.message}`)),
+    );
   });
 
   try {
@@ -119,13 +142,19 @@ export async function verifyBundle(path: string, onProgress?: (p: VerifyProgress
     if (error instanceof BundleError) throw error;
     const message = (error as Error).message;
     if (/unexpected end|premature close|Unexpected end/i.test(message)) {
-      throw new BundleError(`${where}: truncated inside ${current} (${total} bytes on disk, ${seen.size} of ${expected.size} members complete) — copy the bundle again`);
+      throw new BundleError(
+        `${where}: truncated inside ${current} (${total} bytes on disk, ${seen.size} of ${expected.size} members complete) — copy the bundle again`,
+      );
     }
     throw new BundleError(`${where}: not a readable tar archive near ${current}: ${message}`);
   }
   if (!manifest) throw new BundleError(`${where}: empty archive: no ${MANIFEST_NAME}`);
   const missing = manifest.files.find((f) => !seen.has(f.path));
-  if (missing) throw new BundleError(`${where}: ${missing.path} is listed in ${MANIFEST_NAME} but missing from the archive${sealed ? '' : ' (the archive ends early: truncated?)'}`);
-  if (!sealed) throw new BundleError(`${where}: truncated: ${SEAL_NAME} (the last member) is missing — copy the bundle again`);
+  if (missing)
+    throw new BundleError(
+      `${where}: ${missing.path} is listed in ${MANIFEST_NAME} but missing from the archive${sealed ? '' : ' (the archive ends early: truncated?)'}`,
+    );
+  if (!sealed)
+    throw new BundleError(`${where}: truncated: ${SEAL_NAME} (the last member) is missing — copy the bundle again`);
   return { manifest, seal: sha256(manifestBytes!), sha256: whole.digest('hex'), size: total };
 }

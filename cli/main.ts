@@ -21,7 +21,8 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-const fileOption = () => new Option('-f, --file <spec>', 'cluster spec (YAML); without it the embedded default cluster');
+const fileOption = () =>
+  new Option('-f, --file <spec>', 'cluster spec (YAML); without it the embedded default cluster');
 const jsonOption = () => new Option('--json', 'print one JSON document instead of text');
 
 const program = new Command('kubestrap')
@@ -57,14 +58,21 @@ program
   .command('preflight')
   .description('read-only checks on every host; exits 1 if any check fails')
   .addOption(fileOption())
-  .option('--ignore-preflight <check>', 'report this failed check as a warning (repeatable; a prefix such as rook-disk matches all)', collect)
+  .option(
+    '--ignore-preflight <check>',
+    'report this failed check as a warning (repeatable; a prefix such as rook-disk matches all)',
+    collect,
+  )
   .option('--concurrency <n>', 'hosts worked on at once', '10')
   .addOption(jsonOption())
   .action((options) => run(options, async () => (await import('./commands/preflight.js')).preflightCommand as Action));
 
 const verboseOption = () => new Option('--verbose', "show Vagrant's raw output");
 const noParallelOption = () =>
-  new Option('--no-parallel', 'libvirt: boot the machines one after another, each prepared (preflight to packages) as soon as it is up, as VirtualBox always does; for small hosts');
+  new Option(
+    '--no-parallel',
+    'libvirt: boot the machines one after another, each prepared (preflight to packages) as soon as it is up, as VirtualBox always does; for small hosts',
+  );
 
 /** What `up` and `rebuild` (which ends in an up) both take. */
 const withUpOptions = (command: Command) =>
@@ -80,29 +88,41 @@ const withUpOptions = (command: Command) =>
 withUpOptions(
   program
     .command('up')
-    .description('bring the cluster up: Vagrant machines (or existing hosts) → preflight → host prep → containerd → packages → init → join → Weave → Rook → verify')
-    .option('--dry-run', 'go through every phase and print what would change (commands, file diffs) without changing anything'),
+    .description(
+      'bring the cluster up: Vagrant machines (or existing hosts) → preflight → host prep → containerd → packages → init → join → Weave → Rook → verify',
+    )
+    .option(
+      '--dry-run',
+      'go through every phase and print what would change (commands, file diffs) without changing anything',
+    ),
 ).action((options) => run(options, async () => (await import('./commands/up.js')).upCommand as Action));
 
 withUpOptions(
   program
     .command('install')
-    .description('the airgapped install: up with every package, image and manifest from --bundle FILE; the bundle is checked before any host is touched')
+    .description(
+      'the airgapped install: up with every package, image and manifest from --bundle FILE; the bundle is checked before any host is touched',
+    )
     .option('--dry-run', 'go through every phase and print what would change without changing anything'),
 ).action((options) => run(options, async () => (await import('./commands/up.js')).installCommand as Action));
 
 program
   .command('destroy')
-  .description("delete the cluster's Vagrant machines and disks, check the provider holds nothing of them, and remove the cluster's local state")
+  .description(
+    "delete the cluster's Vagrant machines and disks, check the provider holds nothing of them, and remove the cluster's local state",
+  )
   .addOption(fileOption())
   .option('--yes', 'do not ask for confirmation')
   .addOption(verboseOption())
   .addOption(jsonOption())
   .action((options) => run(options, async () => (await import('./commands/destroy.js')).destroyCommand as Action));
 
-withUpOptions(program.command('rebuild').description('destroy, then up from the same spec').option('--yes', 'do not ask for confirmation')).action((options) =>
-  run(options, async () => (await import('./commands/rebuild.js')).rebuildCommand as Action),
-);
+withUpOptions(
+  program
+    .command('rebuild')
+    .description('destroy, then up from the same spec')
+    .option('--yes', 'do not ask for confirmation'),
+).action((options) => run(options, async () => (await import('./commands/rebuild.js')).rebuildCommand as Action));
 
 program
   .command('status')
@@ -119,14 +139,23 @@ program
   .argument('[command...]', 'command to run instead of a shell (after --)')
   .addOption(fileOption())
   .addOption(verboseOption())
-  .action((node: string, command: string[], options) => run(options, async () => (async (o: Record<string, unknown>) => (await import('./commands/ssh.js')).sshCommand(node, command, o)) as Action));
+  .action((node: string, command: string[], options) =>
+    run(
+      options,
+      async () =>
+        (async (o: Record<string, unknown>) =>
+          (await import('./commands/ssh.js')).sshCommand(node, command, o)) as Action,
+    ),
+  );
 
 program
   .command('kubeconfig')
   .description("print the cluster's admin kubeconfig")
   .addOption(fileOption())
   .option('--path', 'print where the kubeconfig is instead of its content')
-  .action((options) => run(options, async () => (await import('./commands/kubeconfig.js')).kubeconfigCommand as Action));
+  .action((options) =>
+    run(options, async () => (await import('./commands/kubeconfig.js')).kubeconfigCommand as Action),
+  );
 
 program
   .command('reset')
@@ -144,11 +173,20 @@ program
   .argument('<node>', 'node name or hostname')
   .addOption(fileOption())
   .addOption(jsonOption())
-  .action((node: string, options) => run(options, async () => (async (o: Record<string, unknown>) => (await import('./commands/forget-host.js')).forgetHostCommand(node, o)) as Action));
+  .action((node: string, options) =>
+    run(
+      options,
+      async () =>
+        (async (o: Record<string, unknown>) =>
+          (await import('./commands/forget-host.js')).forgetHostCommand(node, o)) as Action,
+    ),
+  );
 
 const bundle = program
   .command('bundle')
-  .description('on a connected machine: the packages, binaries, images and manifests of an offline install, with checksums, in one archive')
+  .description(
+    'on a connected machine: the packages, binaries, images and manifests of an offline install, with checksums, in one archive',
+  )
   .addOption(fileOption())
   .option('-o, --output <file>', 'the bundle to write (e.g. cluster.kubestrap.tar)')
   .addOption(jsonOption())
@@ -159,7 +197,14 @@ bundle
   .description("check every member's size and sha256 against bundle.json; exits 1 naming the first bad one")
   .argument('<file>', 'the bundle')
   .addOption(jsonOption())
-  .action((file: string, options) => run(options, async () => (async (o: Record<string, unknown>) => (await import('./commands/bundle.js')).bundleVerifyCommand(file, o)) as Action));
+  .action((file: string, options) =>
+    run(
+      options,
+      async () =>
+        (async (o: Record<string, unknown>) =>
+          (await import('./commands/bundle.js')).bundleVerifyCommand(file, o)) as Action,
+    ),
+  );
 
 program
   .command('schema')

@@ -12,7 +12,15 @@ export function printWarnings(warnings: readonly LocatedIssue[], options: Output
 }
 
 export function issueJson(issue: LocatedIssue): object {
-  return { severity: issue.severity, file: issue.file, line: issue.line, column: issue.column, path: issue.path, message: issue.message, hint: issue.hint };
+  return {
+    severity: issue.severity,
+    file: issue.file,
+    line: issue.line,
+    column: issue.column,
+    path: issue.path,
+    message: issue.message,
+    hint: issue.hint,
+  };
 }
 
 /** Prints a failure the way the user needs it and returns the exit code. */

@@ -38,7 +38,9 @@ export function runExit({ run, logPath }: ClusterRun, flags: { json?: boolean; d
 export function concurrencyFlag(value: string | undefined): number {
   const concurrency = value === undefined ? 10 : Number(value);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw Object.assign(new Error(`--concurrency must be a whole number of 1 or more, not ${value}`), { exitCode: EXIT.invalidInput });
+    throw Object.assign(new Error(`--concurrency must be a whole number of 1 or more, not ${value}`), {
+      exitCode: EXIT.invalidInput,
+    });
   }
   return concurrency;
 }

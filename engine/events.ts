@@ -10,8 +10,22 @@ export type HostStatus = 'started' | 'changed' | 'unchanged' | 'failed' | 'skipp
  */
 export type RunEvent =
   | { readonly type: 'phase'; readonly phase: string; readonly hosts: readonly string[]; readonly nested?: string }
-  | { readonly type: 'host'; readonly phase: string; readonly host: string; readonly status: HostStatus; readonly detail?: string; readonly title?: string; readonly nested?: string }
-  | { readonly type: 'output'; readonly phase: string; readonly host: string; readonly line: string; readonly nested?: string }
+  | {
+      readonly type: 'host';
+      readonly phase: string;
+      readonly host: string;
+      readonly status: HostStatus;
+      readonly detail?: string;
+      readonly title?: string;
+      readonly nested?: string;
+    }
+  | {
+      readonly type: 'output';
+      readonly phase: string;
+      readonly host: string;
+      readonly line: string;
+      readonly nested?: string;
+    }
   /** The stage as a whole failed after its items (its after() verdict). */
   | { readonly type: 'phase-failed'; readonly phase: string; readonly detail: string; readonly nested?: string }
   | { readonly type: 'done'; readonly ok: boolean; readonly interrupted: boolean }

@@ -64,12 +64,16 @@ export class HostStep<H extends PhaseHost = PhaseHost> {
     if (options.secret) diff = `${target}: secret content (${content.length} bytes), mode ${mode}`;
     else if (have !== want) {
       const small = content.length <= DIFF_LIMIT && Number(haveSize ?? 0) <= DIFF_LIMIT;
-      const old = have && small ? (await this.probe(`cat ${shellQuote(target)}`, { label: `read ${target}` })).stdout : '';
-      diff = small ? createTwoFilesPatch(have ? target : '/dev/null', target, old, content, undefined, undefined, { context: 3 }) : `${target}: ${have || '(new)'} → ${want} (too large to diff)`;
+      const old =
+        have && small ? (await this.probe(`cat ${shellQuote(target)}`, { label: `read ${target}` })).stdout : '';
+      diff = small
+        ? createTwoFilesPatch(have ? target : '/dev/null', target, old, content, undefined, undefined, { context: 3 })
+        : `${target}: ${have || '(new)'} → ${want} (too large to diff)`;
     }
     this.changes.push({ kind: 'file', description: `write ${target}`, target, diff });
     this.onOutput(`write ${target}`);
-    if (!this.dryRun) await this.host.ssh.upload({ content }, target, { mode: options.mode, owner, known: 'different' });
+    if (!this.dryRun)
+      await this.host.ssh.upload({ content }, target, { mode: options.mode, owner, known: 'different' });
     return true;
   }
 

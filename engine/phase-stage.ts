@@ -44,7 +44,11 @@ export interface RunPhasesOptions extends Omit<ExecuteOptions, 'sink'> {
 }
 
 /** Phases in order over the same hosts: the engine with one stage per phase. */
-export function runPhases<H extends PhaseHost>(phases: readonly Phase<H>[], hosts: readonly H[], options: RunPhasesOptions = {}): Promise<RunResult> {
+export function runPhases<H extends PhaseHost>(
+  phases: readonly Phase<H>[],
+  hosts: readonly H[],
+  options: RunPhasesOptions = {},
+): Promise<RunResult> {
   const { onEvent, sink, ...rest } = options;
   const listen = sink ?? (onEvent ? { event: onEvent } : undefined);
   const all = async () => hosts;

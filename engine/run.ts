@@ -166,7 +166,8 @@ export function dryRunReport(result: RunResult): string {
     for (const host of phase.hosts) {
       if (host.changes.length === 0) continue;
       lines.push(`# ${phase.title} — ${host.host}`);
-      for (const change of host.changes) lines.push(change.kind === 'command' ? `$ ${change.command}` : change.diff.trimEnd());
+      for (const change of host.changes)
+        lines.push(change.kind === 'command' ? `$ ${change.command}` : change.diff.trimEnd());
     }
   }
   return lines.length ? lines.join('\n') : 'no changes';

@@ -21,7 +21,10 @@ export interface BundleOptions extends ClusterOptions {
 }
 
 export async function bundle(options: BundleOptions, context: OperationContext) {
-  if (!options.output) throw new InvalidInputError('kubestrap bundle needs -o FILE: where to write the bundle (e.g. -o cluster.kubestrap.tar)');
+  if (!options.output)
+    throw new InvalidInputError(
+      'kubestrap bundle needs -o FILE: where to write the bundle (e.g. -o cluster.kubestrap.tar)',
+    );
   const loaded = await loadClusterSpec(options.file);
   const { model } = loaded;
   context.warn(loaded.warnings);
@@ -33,16 +36,22 @@ export async function bundle(options: BundleOptions, context: OperationContext) 
   const out = resolve(options.output);
   const progress = context.sink.progress ?? (() => {});
   // Rook's manifests and its image list, through the same sha256 lock as an online up.
-  const upstream = model.rook.enabled ? await rookManifests(model, workDir(model.name), [...ROOK_FILES, ROOK_IMAGE_LIST]) : [];
+  const upstream = model.rook.enabled
+    ? await rookManifests(model, workDir(model.name), [...ROOK_FILES, ROOK_IMAGE_LIST])
+    : [];
   const imageList = upstream.find((f) => f.name === ROOK_IMAGE_LIST);
-  const rookImages = imageList ? parseImageList(imageList.content, `Rook ${model.rook.version} ${ROOK_IMAGE_LIST}`) : [];
+  const rookImages = imageList
+    ? parseImageList(imageList.content, `Rook ${model.rook.version} ${ROOK_IMAGE_LIST}`)
+    : [];
   const result = await buildBundle(model, {
     out,
     cacheDir: join(workDir(model.name), 'bundle-cache'),
     specDigest: createHash('sha256').update(JSON.stringify(loaded.spec)).digest('hex'),
     createdBy: `kubestrap ${process.env.npm_package_version ?? '0.1.0'}`,
     extraImages: rookImages,
-    manifests: upstream.filter((f) => f !== imageList).map((f) => ({ path: rookManifestPath(model, f.name), content: f.content, source: f.url })),
+    manifests: upstream
+      .filter((f) => f !== imageList)
+      .map((f) => ({ path: rookManifestPath(model, f.name), content: f.content, source: f.url })),
     onStep: (step) => progress({ step }),
     onProgress: (what, bytes, total) => progress({ what, bytes, total }),
   });
@@ -59,7 +68,9 @@ export async function bundleVerify(file: string, context: OperationContext) {
   }
   const progress = context.sink.progress ?? (() => {});
   const started = Date.now();
-  const { manifest } = await verifyBundle(path, (p) => progress({ what: `verify ${p.member}`, bytes: p.bytes, total: p.total }));
+  const { manifest } = await verifyBundle(path, (p) =>
+    progress({ what: `verify ${p.member}`, bytes: p.bytes, total: p.total }),
+  );
   progress({ done: true });
   return { path, size: statSync(path).size, manifest, seconds: (Date.now() - started) / 1000 };
 }

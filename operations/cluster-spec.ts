@@ -30,7 +30,10 @@ export async function rememberProvider(cluster: string, provider: Provider): Pro
  * `detect` picks a provider when neither the spec nor an earlier run did; it returns
  * undefined when this machine has none, and the caller explains what to install.
  */
-export async function loadClusterSpec(file: string | undefined, detect?: () => Promise<Provider | undefined>): Promise<LoadedSpec> {
+export async function loadClusterSpec(
+  file: string | undefined,
+  detect?: () => Promise<Provider | undefined>,
+): Promise<LoadedSpec> {
   const loaded = await loadSpec(file);
   if (loaded.providerGiven) return loaded;
   const remembered = (await readState(loaded.model.name))?.provider ?? (await detect?.());

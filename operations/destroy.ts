@@ -11,15 +11,34 @@ import { InvalidInputError } from './errors.js';
 import { workDir } from './workdir.js';
 
 export type DestroyResult =
-  | { readonly ok: true; readonly cluster: string; readonly provider: Provider; readonly destroyed: readonly string[]; readonly removed: string; readonly seconds: number }
-  | { readonly ok: false; readonly cluster: string; readonly provider: Provider; readonly leftovers: readonly string[]; readonly kept: string };
+  | {
+      readonly ok: true;
+      readonly cluster: string;
+      readonly provider: Provider;
+      readonly destroyed: readonly string[];
+      readonly removed: string;
+      readonly seconds: number;
+    }
+  | {
+      readonly ok: false;
+      readonly cluster: string;
+      readonly provider: Provider;
+      readonly leftovers: readonly string[];
+      readonly kept: string;
+    };
 
-export async function destroy(options: ClusterOptions, context: OperationContext, confirm: (cluster: string, machines: readonly string[], provider: Provider) => Promise<boolean>): Promise<DestroyResult | undefined> {
+export async function destroy(
+  options: ClusterOptions,
+  context: OperationContext,
+  confirm: (cluster: string, machines: readonly string[], provider: Provider) => Promise<boolean>,
+): Promise<DestroyResult | undefined> {
   const { model, warnings } = await loadClusterSpec(options.file);
   context.warn(warnings);
   const provider = model.machines.provider;
   if (provider === 'existing') {
-    throw new InvalidInputError(`cluster ${model.name} runs on existing hosts, which kubestrap does not own; use kubestrap reset to take Kubernetes off them`);
+    throw new InvalidInputError(
+      `cluster ${model.name} runs on existing hosts, which kubestrap does not own; use kubestrap reset to take Kubernetes off them`,
+    );
   }
   const machines = model.nodes.map((n) => n.name);
   if (!(await confirm(model.name, machines, provider))) return undefined;

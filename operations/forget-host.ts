@@ -6,7 +6,10 @@ import type { ClusterOptions } from './context.js';
 import { findNode } from './hosts.js';
 import { knownHostsPath } from './workdir.js';
 
-export async function forgetHost(node: string, options: ClusterOptions): Promise<{ node: string; removed: number; path: string }> {
+export async function forgetHost(
+  node: string,
+  options: ClusterOptions,
+): Promise<{ node: string; removed: number; path: string }> {
   const { model } = await loadClusterSpec(options.file);
   const target = findNode(model, node);
   const known = new KnownHosts(knownHostsPath(model.name));

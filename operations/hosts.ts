@@ -15,7 +15,11 @@ function readIfExists(path: string): string | undefined {
 }
 
 /** The pool every command uses for a cluster: its known_hosts, its host logs. */
-export function clusterPool(model: ClusterModel, file: string | undefined, options: { connectAttempts?: number } = {}): SshPool {
+export function clusterPool(
+  model: ClusterModel,
+  file: string | undefined,
+  options: { connectAttempts?: number } = {},
+): SshPool {
   return new SshPool({
     knownHostsPath: knownHostsPath(model.name),
     logDir: logDir(model.name),
@@ -28,7 +32,12 @@ export function clusterPool(model: ClusterModel, file: string | undefined, optio
  * The cluster's nodes as SSH hosts: Vagrant's machines (from `vagrant ssh-config`, so
  * they must be running), or the spec's existing hosts; all nodes unless `only` names some.
  */
-export async function clusterHosts(model: ClusterModel, pool: SshPool, verbose = false, only?: readonly string[]): Promise<SshNodeHost[]> {
+export async function clusterHosts(
+  model: ClusterModel,
+  pool: SshPool,
+  verbose = false,
+  only?: readonly string[],
+): Promise<SshNodeHost[]> {
   if (model.machines.provider !== 'existing') {
     const { machineHosts, vagrantDriver } = await import('./machines.js');
     return machineHosts(model, pool, vagrantDriver(model, verbose), only);
@@ -50,7 +59,10 @@ export async function clusterHosts(model: ClusterModel, pool: SshPool, verbose =
 /** The node a user names by node name or hostname, or the error listing the nodes. */
 export function findNode(model: ClusterModel, name: string) {
   const node = model.nodes.find((n) => n.name === name || n.hostname === name);
-  if (!node) throw new NoSuchNodeError(`no node ${name} in cluster ${model.name}; nodes: ${model.nodes.map((n) => n.name).join(', ')}`);
+  if (!node)
+    throw new NoSuchNodeError(
+      `no node ${name} in cluster ${model.name}; nodes: ${model.nodes.map((n) => n.name).join(', ')}`,
+    );
   return node;
 }
 

@@ -16,6 +16,8 @@ export async function kubeconfig(options: ClusterOptions): Promise<{ path: strin
   try {
     return { path, content: await readFile(path, 'utf8') };
   } catch {
-    throw new NoKubeconfigError(`cluster ${model.name} has no kubeconfig yet (${path}); run kubestrap up${specArgument(options.file)} first`);
+    throw new NoKubeconfigError(
+      `cluster ${model.name} has no kubeconfig yet (${path}); run kubestrap up${specArgument(options.file)} first`,
+    );
   }
 }

@@ -16,14 +16,28 @@ export function vagrantDriver(model: ClusterModel, verbose = false): VagrantDriv
 }
 
 /** SSH hosts for the cluster's (running) machines, from `vagrant ssh-config`; all nodes unless `only` says. */
-export async function machineHosts(model: ClusterModel, pool: SshPool, driver: VagrantDriver, only?: readonly string[]): Promise<SshNodeHost[]> {
+export async function machineHosts(
+  model: ClusterModel,
+  pool: SshPool,
+  driver: VagrantDriver,
+  only?: readonly string[],
+): Promise<SshNodeHost[]> {
   const nodes = model.nodes.filter((n) => !only || only.includes(n.name));
   if (!nodes.length) return [];
   const settings = await driver.sshConfig(nodes.map((n) => n.name));
   return nodes.map((node) => {
     const s = settings.find((x) => x.machine === node.name);
-    if (!s) throw new Error(`vagrant ssh-config has no entry for ${node.name} (is the machine created? kubestrap status shows the machines)`);
-    const target = { name: node.name, address: s.address, port: s.port, user: s.user, privateKey: readFileSync(s.keyPath) };
+    if (!s)
+      throw new Error(
+        `vagrant ssh-config has no entry for ${node.name} (is the machine created? kubestrap status shows the machines)`,
+      );
+    const target = {
+      name: node.name,
+      address: s.address,
+      port: s.port,
+      user: s.user,
+      privateKey: readFileSync(s.keyPath),
+    };
     return { name: node.name, node, ssh: pool.host(target) };
   });
 }
@@ -91,7 +105,10 @@ export function machinesStage(model: ClusterModel, options: MachinesStageOptions
 }
 
 /** A prepare function that runs `stages` on one machine as a nested run of the engine. */
-export function prepareWith(stages: (machine: string) => readonly Stage[], logPath: (host: string) => string | undefined): PrepareMachine {
+export function prepareWith(
+  stages: (machine: string) => readonly Stage[],
+  logPath: (host: string) => string | undefined,
+): PrepareMachine {
   return async (machine, context) => {
     const result = await execute(stages(machine), {
       signal: context.signal,

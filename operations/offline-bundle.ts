@@ -15,17 +15,28 @@ export function specRelative(file: string | undefined, path: string): string {
 }
 
 /** The bundle from --bundle or the spec's packages.bundle, verified; undefined for an online install. */
-export async function offlineBundle(model: ClusterModel, file: string | undefined, bundle: string | undefined, sink: EventSink): Promise<VerifiedBundle | undefined> {
-  const fromSpec = model.packages.source === 'bundle' && model.packages.bundle ? specRelative(file, model.packages.bundle) : undefined;
+export async function offlineBundle(
+  model: ClusterModel,
+  file: string | undefined,
+  bundle: string | undefined,
+  sink: EventSink,
+): Promise<VerifiedBundle | undefined> {
+  const fromSpec =
+    model.packages.source === 'bundle' && model.packages.bundle ? specRelative(file, model.packages.bundle) : undefined;
   const given = bundle ? resolve(bundle) : fromSpec;
   if (!given) return undefined;
   const { verifyBundle, BundleError } = await import('../bundle/verify.js');
   const { bundleProblems } = await import('../bundle/coverage.js');
-  if (!existsSync(given)) throw new InvalidInputError(`${given}: no such bundle — make one with kubestrap bundle -o FILE on a connected machine. Nothing was done.`);
+  if (!existsSync(given))
+    throw new InvalidInputError(
+      `${given}: no such bundle — make one with kubestrap bundle -o FILE on a connected machine. Nothing was done.`,
+    );
   sink.progress?.({ step: `Checking the bundle ${given}` });
   let verified;
   try {
-    verified = await verifyBundle(given, (p) => sink.progress?.({ what: `verify ${p.member}`, bytes: p.bytes, total: p.total }));
+    verified = await verifyBundle(given, (p) =>
+      sink.progress?.({ what: `verify ${p.member}`, bytes: p.bytes, total: p.total }),
+    );
   } catch (error) {
     if (error instanceof BundleError) throw new InvalidInputError(`${error.message}. Nothing was done on any host.`);
     throw error;
@@ -35,7 +46,9 @@ export async function offlineBundle(model: ClusterModel, file: string | undefine
   const problems = bundleProblems(model, verified.manifest);
   if (problems.length) {
     const list = problems.map((p) => `  - ${p}`).join('\n');
-    throw new InvalidInputError(`the bundle ${given} does not fit this spec:\n${list}\nMake a bundle from this spec (kubestrap bundle -f SPEC -o FILE). Nothing was done.`);
+    throw new InvalidInputError(
+      `the bundle ${given} does not fit this spec:\n${list}\nMake a bundle from this spec (kubestrap bundle -f SPEC -o FILE). Nothing was done.`,
+    );
   }
   return { localPath: given, ...verified };
 }
@@ -43,6 +56,8 @@ export async function offlineBundle(model: ClusterModel, file: string | undefine
 export async function bundledRookManifests(model: ClusterModel, bundle: VerifiedBundle): Promise<ManifestFile[]> {
   const { readMembers } = await import('../bundle/read.js');
   const { rookManifestPath } = await import('../bundle/coverage.js');
-  const members = await readMembers(bundle.localPath, (name) => ROOK_FILES.some((n) => rookManifestPath(model, n) === name));
+  const members = await readMembers(bundle.localPath, (name) =>
+    ROOK_FILES.some((n) => rookManifestPath(model, n) === name),
+  );
   return ROOK_FILES.map((name) => ({ name, content: members.get(rookManifestPath(model, name))!.toString('utf8') }));
 }

@@ -8,7 +8,10 @@ export interface PreflightOptions extends Omit<PhaseRunOptions, 'dryRun'> {
   readonly ignorePreflight?: readonly string[];
 }
 
-export async function preflight(options: PreflightOptions, context: OperationContext): Promise<ClusterRun & { reports: readonly PreflightReport[] }> {
+export async function preflight(
+  options: PreflightOptions,
+  context: OperationContext,
+): Promise<ClusterRun & { reports: readonly PreflightReport[] }> {
   const { model, warnings } = await loadClusterSpec(options.file);
   context.warn(warnings);
   const phase = new PreflightPhase(model, { ignore: options.ignorePreflight ?? [] });

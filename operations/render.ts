@@ -12,7 +12,9 @@ export function validate(options: ClusterOptions): Promise<LoadedSpec> {
   return loadClusterSpec(options.file);
 }
 
-export async function render(options: ClusterOptions & { output?: string }): Promise<{ loaded: LoadedSpec; summary: WriteSummary }> {
+export async function render(
+  options: ClusterOptions & { output?: string },
+): Promise<{ loaded: LoadedSpec; summary: WriteSummary }> {
   const loaded = await loadClusterSpec(options.file);
   const directory = options.output ? resolve(options.output) : workDir(loaded.model.name);
   return { loaded, summary: await writeRender(directory, renderCluster(loaded.model)) };

@@ -44,6 +44,11 @@ export async function runOnCluster(
 }
 
 /** The common case: phases in order over all the cluster's hosts. */
-export function runPhasesOnCluster(model: ClusterModel, phases: readonly Phase<NodeHost>[], options: PhaseRunOptions, context: OperationContext): Promise<ClusterRun> {
+export function runPhasesOnCluster(
+  model: ClusterModel,
+  phases: readonly Phase<NodeHost>[],
+  options: PhaseRunOptions,
+  context: OperationContext,
+): Promise<ClusterRun> {
   return runOnCluster(model, options, context, (_pool, hosts) => phases.map((p) => phaseStage(p, hosts)));
 }

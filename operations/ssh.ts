@@ -23,7 +23,8 @@ export async function ssh(options: SshOptions): Promise<number | undefined> {
   try {
     const [host] = await clusterHosts(model, pool, options.verbose ?? false, [target.name]);
     if (!host) throw new Error(`no SSH settings for ${target.name}`);
-    if (!options.command.length) return await interactiveShell(await host.ssh.connection(), options.stdin, options.stdout);
+    if (!options.command.length)
+      return await interactiveShell(await host.ssh.connection(), options.stdin, options.stdout);
     const result = await host.ssh.exec(options.command.join(' '), {
       sudo: false,
       check: false,

@@ -28,7 +28,14 @@ export interface StatusResult {
 export async function status(options: ClusterOptions, context: OperationContext): Promise<StatusResult> {
   const { model, warnings } = await loadClusterSpec(options.file);
   context.warn(warnings);
-  const rows: NodeState[] = model.nodes.map((n) => ({ node: n.name, role: n.role, ip: n.ip, machine: 'existing', ssh: '-', kubernetes: '-' }));
+  const rows: NodeState[] = model.nodes.map((n) => ({
+    node: n.name,
+    role: n.role,
+    ip: n.ip,
+    machine: 'existing',
+    ssh: '-',
+    kubernetes: '-',
+  }));
   const pool = clusterPool(model, options.file, { connectAttempts: 1 });
   try {
     let only: string[] | undefined;
@@ -53,17 +60,28 @@ export async function status(options: ClusterOptions, context: OperationContext)
     );
     const api = hosts.find((h) => isInitNode(model, h.node) && rows.find((r) => r.node === h.name)?.ssh === 'ok');
     if (api) {
-      const result = await api.ssh.exec(`${KUBECTL} get nodes -o jsonpath=${NODES_JSONPATH}`, { check: false, timeoutMs: 30_000 });
+      const result = await api.ssh.exec(`${KUBECTL} get nodes -o jsonpath=${NODES_JSONPATH}`, {
+        check: false,
+        timeoutMs: 30_000,
+      });
       const seen = result.code === 0 ? parseNodes(result.stdout) : undefined;
       for (const row of rows) {
         const hostname = model.nodes.find((n) => n.name === row.node)!.hostname;
         const node = seen?.get(hostname);
-        row.kubernetes = !seen ? 'API not answering' : !node ? 'not joined' : node.ready === 'True' ? `Ready ${node.version}` : `NotReady ${node.version}`;
+        row.kubernetes = !seen
+          ? 'API not answering'
+          : !node
+            ? 'not joined'
+            : node.ready === 'True'
+              ? `Ready ${node.version}`
+              : `NotReady ${node.version}`;
       }
     }
   } finally {
     await pool.close();
   }
-  const healthy = rows.every((r) => (r.machine === 'running' || r.machine === 'existing') && r.ssh === 'ok' && r.kubernetes.startsWith('Ready'));
+  const healthy = rows.every(
+    (r) => (r.machine === 'running' || r.machine === 'existing') && r.ssh === 'ok' && r.kubernetes.startsWith('Ready'),
+  );
   return { cluster: model.name, provider: model.machines.provider, healthy, nodes: rows };
 }

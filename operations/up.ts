@@ -51,15 +51,27 @@ export type UpResult =
 async function requireProvider(cluster: string, provider: Provider, given: boolean): Promise<void> {
   if (provider === 'existing') return;
   const { missingRequirements } = await import('../vagrant/requirements.js');
-  const both = async () => [...new Set([...(await missingRequirements('virtualbox')), ...(await missingRequirements('libvirt'))])];
+  const both = async () => [
+    ...new Set([...(await missingRequirements('virtualbox')), ...(await missingRequirements('libvirt'))]),
+  ];
   const missing = given ? await missingRequirements(provider) : await both();
   if (!missing.length) return;
-  const need = given ? `needs the ${provider} provider` : 'names no provider and this machine has neither VirtualBox nor libvirt ready';
-  throw new InvalidInputError(`cluster ${cluster} ${need}; this machine lacks:\n${missing.map((m) => `  - ${m}`).join('\n')}\nNothing was done.`);
+  const need = given
+    ? `needs the ${provider} provider`
+    : 'names no provider and this machine has neither VirtualBox nor libvirt ready';
+  throw new InvalidInputError(
+    `cluster ${cluster} ${need}; this machine lacks:\n${missing.map((m) => `  - ${m}`).join('\n')}\nNothing was done.`,
+  );
 }
 
 /** An offline lab's box file, added to Vagrant once (Vagrant would otherwise try to download the box). */
-async function addLocalBox(model: ClusterModel, provider: Provider, driver: VagrantDriver, options: UpOptions, context: OperationContext): Promise<void> {
+async function addLocalBox(
+  model: ClusterModel,
+  provider: Provider,
+  driver: VagrantDriver,
+  options: UpOptions,
+  context: OperationContext,
+): Promise<void> {
   const { file, name } = model.machines.box;
   if (!file) return;
   const path = specRelative(options.file, file);
@@ -84,7 +96,9 @@ export async function up(options: UpOptions, context: OperationContext): Promise
   context.warn(loaded.warnings);
   const provider = loaded.model.machines.provider;
   const bundle = await offlineBundle(loaded.model, options.file, options.bundle, context.sink);
-  const model: ClusterModel = bundle ? { ...loaded.model, packages: { ...loaded.model.packages, source: 'bundle', bundle: bundle.localPath } } : loaded.model;
+  const model: ClusterModel = bundle
+    ? { ...loaded.model, packages: { ...loaded.model.packages, source: 'bundle', bundle: bundle.localPath } }
+    : loaded.model;
   // Rendered in memory first: a spec that cannot render stops here too, before anything exists.
   const files = renderCluster(model);
   await requireProvider(model.name, provider, loaded.providerGiven);
@@ -92,20 +106,33 @@ export async function up(options: UpOptions, context: OperationContext): Promise
   await writeRender(dir, files);
   if (!loaded.providerGiven) await rememberProvider(model.name, provider);
 
-  let machines: ((prepare: (machine: string) => Stage[], logPath: (h: string) => string | undefined) => Stage) | undefined;
+  let machines:
+    ((prepare: (machine: string) => Stage[], logPath: (h: string) => string | undefined) => Stage) | undefined;
   if (provider !== 'existing') {
     const driver = vagrantDriver(model, options.verbose ?? false);
     await addLocalBox(model, provider, driver, options, context);
     const states = driver.hasMachines() ? await driver.status() : [];
-    const stopped = model.nodes.filter((n) => states.find((s) => s.machine === n.name)?.state !== 'running').map((n) => n.name);
+    const stopped = model.nodes
+      .filter((n) => states.find((s) => s.machine === n.name)?.state !== 'running')
+      .map((n) => n.name);
     if (stopped.length && options.dryRun) return { kind: 'machines-not-running', provider, machines: stopped };
     const parallel = provider === 'libvirt' && options.parallel !== false;
     if (stopped.length) {
-      machines = (prepare, logPath) => machinesStage(model, { provider, driver, parallel, ...(parallel ? {} : { prepare: prepareWith(prepare, logPath) }) });
+      machines = (prepare, logPath) =>
+        machinesStage(model, {
+          provider,
+          driver,
+          parallel,
+          ...(parallel ? {} : { prepare: prepareWith(prepare, logPath) }),
+        });
     }
   }
 
-  const rook: readonly ManifestFile[] = !model.rook.enabled ? [] : bundle ? await bundledRookManifests(model, bundle) : await rookManifests(model, dir);
+  const rook: readonly ManifestFile[] = !model.rook.enabled
+    ? []
+    : bundle
+      ? await bundledRookManifests(model, bundle)
+      : await rookManifests(model, dir);
   const kubeconfigPath = join(dir, 'kubeconfig');
   const hostOptions = { ignorePreflight: options.ignorePreflight ?? [], ...(bundle ? { bundle } : {}) };
   const phases = upPhases(model, files, {
@@ -128,9 +155,17 @@ export async function up(options: UpOptions, context: OperationContext): Promise
     return machines ? [machines(prepare, (h) => pool.logPath(h)), ...planned] : planned;
   });
   const verify = phases.find((p): p is VerifyPhase => p instanceof VerifyPhase);
-  return { kind: 'ran', cluster: model.name, provider, run, logPath, kubeconfigPath, nodes: verify?.summary ?? [], firstNode: model.nodes[0]!.name };
+  return {
+    kind: 'ran',
+    cluster: model.name,
+    provider,
+    run,
+    logPath,
+    kubeconfigPath,
+    nodes: verify?.summary ?? [],
+    firstNode: model.nodes[0]!.name,
+  };
 }
-
 
 /** The verify phase's node table, for the text view. */
 export { verifyTable } from '../provisioners/verify.js';

@@ -31,14 +31,20 @@ async function download(url: string, attempts = 3): Promise<string> {
   } catch (error) {
     const tried = error instanceof RetriesExhaustedError ? error.attempts : 1;
     const reason = error instanceof RetriesExhaustedError ? error.reason : (error as Error).message;
-    throw new UpstreamError(`cannot fetch ${url} (attempt ${tried} of ${attempts}, the last): ${reason} — check the network, or set spec.storage.rook.manifestBase to a mirror`);
+    throw new UpstreamError(
+      `cannot fetch ${url} (attempt ${tried} of ${attempts}, the last): ${reason} — check the network, or set spec.storage.rook.manifestBase to a mirror`,
+    );
   }
 }
 
 /** Rook's image list for the release (deploy/examples/images.txt), for bundles. */
 export const ROOK_IMAGE_LIST = 'images.txt';
 
-export async function rookManifests(model: ClusterModel, workDir: string, names: readonly string[] = ROOK_FILES): Promise<UpstreamFile[]> {
+export async function rookManifests(
+  model: ClusterModel,
+  workDir: string,
+  names: readonly string[] = ROOK_FILES,
+): Promise<UpstreamFile[]> {
   const dir = join(workDir, 'upstream', `rook-${model.rook.version}`);
   mkdirSync(dir, { recursive: true });
   const lockPath = join(workDir, 'upstream.lock.json');

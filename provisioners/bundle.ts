@@ -23,7 +23,10 @@ export function bundleDir(bundle: Pick<VerifiedBundle, 'seal'>): string {
 
 /** Whether the host has this very bundle unpacked and checked (its marker holds the seal). */
 export async function unpackedOn(step: HostStep<NodeHost>, bundle: Pick<VerifiedBundle, 'seal'>): Promise<boolean> {
-  const marker = await step.probe(`cat ${bundleDir(bundle)}/${MARKER} 2>/dev/null`, { check: false, label: 'is the bundle unpacked on the host?' });
+  const marker = await step.probe(`cat ${bundleDir(bundle)}/${MARKER} 2>/dev/null`, {
+    check: false,
+    label: 'is the bundle unpacked on the host?',
+  });
   return marker.stdout.trim() === bundle.seal;
 }
 
@@ -38,7 +41,10 @@ export class BundlePhase implements Phase<NodeHost> {
 
   async check(step: HostStep<NodeHost>): Promise<boolean> {
     if (!(await unpackedOn(step, this.bundle))) return true;
-    const source = await step.probe(`cat ${BUNDLE_SOURCE_FILE[this.family]} 2>/dev/null`, { check: false, label: "the bundle's package source" });
+    const source = await step.probe(`cat ${BUNDLE_SOURCE_FILE[this.family]} 2>/dev/null`, {
+      check: false,
+      label: "the bundle's package source",
+    });
     return source.stdout !== bundleSourceFile(this.family, bundleDir(this.bundle));
   }
 
@@ -49,8 +55,12 @@ export class BundlePhase implements Phase<NodeHost> {
     const size = `${(this.bundle.size / 1024 / 1024).toFixed(1)} MiB`;
     if (!(await unpackedOn(step, this.bundle))) {
       await step.transfer(`upload the bundle (${size}) to ${archive}`, async () => {
-        const result = await resumableUpload(step.host.ssh, this.bundle.localPath, archive, { size: this.bundle.size, sha256: this.bundle.sha256 });
-        if (result.startedAt.some((at) => at > 0)) step.note(`upload resumed at byte ${result.startedAt.filter((at) => at > 0).join(', ')}`);
+        const result = await resumableUpload(step.host.ssh, this.bundle.localPath, archive, {
+          size: this.bundle.size,
+          sha256: this.bundle.sha256,
+        });
+        if (result.startedAt.some((at) => at > 0))
+          step.note(`upload resumed at byte ${result.startedAt.filter((at) => at > 0).join(', ')}`);
         return result.changed;
       });
       const sums = this.bundle.manifest.files.map((f) => `${f.sha256}  ${f.path}\n`).join('');
@@ -84,18 +94,30 @@ export class ImagesPhase implements Phase<NodeHost> {
   constructor(private readonly bundle: VerifiedBundle) {}
 
   private async present(step: HostStep<NodeHost>): Promise<Set<string>> {
-    return new Set((await step.probe('ctr -n k8s.io images ls -q', { label: "containerd's images (k8s.io)" })).stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+    return new Set(
+      (await step.probe('ctr -n k8s.io images ls -q', { label: "containerd's images (k8s.io)" })).stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean),
+    );
   }
 
   async run(step: HostStep<NodeHost>): Promise<void> {
     const have = await this.present(step);
     const missing = this.bundle.manifest.images.filter((i) => !have.has(i.reference));
     for (const image of missing) {
-      await step.change(`import ${image.reference}`, `ctr -n k8s.io images import ${shellQuote(`${bundleDir(this.bundle)}/${image.path}`)}`, { timeoutMs: 30 * 60_000 });
+      await step.change(
+        `import ${image.reference}`,
+        `ctr -n k8s.io images import ${shellQuote(`${bundleDir(this.bundle)}/${image.path}`)}`,
+        { timeoutMs: 30 * 60_000 },
+      );
     }
     if (step.dryRun || !missing.length) return;
     const now = await this.present(step);
     const absent = this.bundle.manifest.images.filter((i) => !now.has(i.reference)).map((i) => i.reference);
-    if (absent.length) throw new Error(`${step.host.name}: after import containerd still lacks ${absent.join(', ')} (ctr -n k8s.io images ls shows them under other names?)`);
+    if (absent.length)
+      throw new Error(
+        `${step.host.name}: after import containerd still lacks ${absent.join(', ')} (ctr -n k8s.io images ls shows them under other names?)`,
+      );
   }
 }

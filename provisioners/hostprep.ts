@@ -56,18 +56,26 @@ export class HostprepPhase implements Phase<NodeHost> {
     const want = step.host.node.hostname;
     if ((await step.probe('hostname')).stdout.trim() === want) return;
     const q = shellQuote(want);
-    await step.change(`set hostname to ${want}`, `hostnamectl set-hostname ${q} 2>/dev/null || { echo ${q} > /etc/hostname && hostname ${q}; }`);
+    await step.change(
+      `set hostname to ${want}`,
+      `hostnamectl set-hostname ${q} 2>/dev/null || { echo ${q} > /etc/hostname && hostname ${q}; }`,
+    );
   }
 
   private async etcHosts(step: HostStep<NodeHost>): Promise<void> {
     const { node } = step.host;
     const current = (await step.probe('cat /etc/hosts')).stdout;
     const block = renderedFile(this.files, node.name, HOSTS_BLOCK).content;
-    await step.putFile('/etc/hosts', mergeHosts(current, block, [node.hostname, node.hostname.split('.')[0]!, node.name]), { mode: 0o644 });
+    await step.putFile(
+      '/etc/hosts',
+      mergeHosts(current, block, [node.hostname, node.hostname.split('.')[0]!, node.name]),
+      { mode: 0o644 },
+    );
   }
 
   private async swap(step: HostStep<NodeHost>): Promise<void> {
-    if ((await step.probe('tail -n +2 /proc/swaps')).stdout.trim() !== '') await step.change('turn swap off', 'swapoff -a');
+    if ((await step.probe('tail -n +2 /proc/swaps')).stdout.trim() !== '')
+      await step.change('turn swap off', 'swapoff -a');
     const fstab = (await step.probe('cat /etc/fstab 2>/dev/null || true')).stdout;
     const wanted = disableSwapInFstab(fstab);
     if (wanted !== fstab) await step.putFile('/etc/fstab', wanted, { mode: 0o644 });
@@ -82,8 +90,15 @@ export class HostprepPhase implements Phase<NodeHost> {
 
   private async sysctls(step: HostStep<NodeHost>): Promise<void> {
     const keys = SYSCTLS.map(([key]) => key);
-    const current = (await step.probe(`for k in ${keys.join(' ')}; do printf '%s=%s\\n' "$k" "$(sysctl -n "$k" 2>/dev/null)"; done`)).stdout;
-    const have = Object.fromEntries(current.trim().split('\n').map((line) => line.split('=') as [string, string]));
+    const current = (
+      await step.probe(`for k in ${keys.join(' ')}; do printf '%s=%s\\n' "$k" "$(sysctl -n "$k" 2>/dev/null)"; done`)
+    ).stdout;
+    const have = Object.fromEntries(
+      current
+        .trim()
+        .split('\n')
+        .map((line) => line.split('=') as [string, string]),
+    );
     for (const [key, value] of SYSCTLS) {
       if (have[key] !== value) await step.change(`set ${key}=${value}`, `sysctl -w ${key}=${value}`);
     }
@@ -93,7 +108,10 @@ export class HostprepPhase implements Phase<NodeHost> {
     const mode = (await step.probe('getenforce 2>/dev/null || echo absent')).stdout.trim();
     if (mode === 'Enforcing') await step.change('set SELinux to permissive now', 'setenforce 0');
     const config = (await step.probe('cat /etc/selinux/config 2>/dev/null || true')).stdout;
-    if (/^SELINUX=enforcing/m.test(config)) await step.putFile('/etc/selinux/config', config.replace(/^SELINUX=enforcing/m, 'SELINUX=permissive'), { mode: 0o644 });
+    if (/^SELINUX=enforcing/m.test(config))
+      await step.putFile('/etc/selinux/config', config.replace(/^SELINUX=enforcing/m, 'SELINUX=permissive'), {
+        mode: 0o644,
+      });
   }
 
   private async firewall(step: HostStep<NodeHost>): Promise<void> {
@@ -101,19 +119,31 @@ export class HostprepPhase implements Phase<NodeHost> {
     if ((await step.probe('systemctl is-active --quiet firewalld', { check: false })).code === 0) {
       const open = (await step.probe('firewall-cmd --permanent --list-ports')).stdout.trim().split(/\s+/);
       const missing = ports.filter((p) => !open.includes(p));
-      if (missing.length) await step.change(`open ${missing.join(' ')} in firewalld`, `${missing.map((p) => `firewall-cmd --permanent --add-port=${p}`).join(' && ')} && firewall-cmd --reload`);
+      if (missing.length)
+        await step.change(
+          `open ${missing.join(' ')} in firewalld`,
+          `${missing.map((p) => `firewall-cmd --permanent --add-port=${p}`).join(' && ')} && firewall-cmd --reload`,
+        );
     }
     if ((await step.probe('ufw status 2>/dev/null | head -n 1', { check: false })).stdout.includes('Status: active')) {
       const rules = (await step.probe('ufw status')).stdout;
       const missing = ports.map((p) => p.replace('-', ':')).filter((p) => !rules.includes(p));
-      if (missing.length) await step.change(`open ${missing.join(' ')} in ufw`, missing.map((p) => `ufw allow ${p}`).join(' && '));
+      if (missing.length)
+        await step.change(`open ${missing.join(' ')} in ufw`, missing.map((p) => `ufw allow ${p}`).join(' && '));
     }
   }
 
   private async timeSync(step: HostStep<NodeHost>): Promise<void> {
-    const ntp = (await step.probe('timedatectl show -p NTP --value 2>/dev/null || echo unknown', { check: false })).stdout.trim();
+    const ntp = (
+      await step.probe('timedatectl show -p NTP --value 2>/dev/null || echo unknown', { check: false })
+    ).stdout.trim();
     if (ntp === 'yes') return;
-    const service = (await step.probe('for s in chronyd chrony systemd-timesyncd ntpsec ntp; do systemctl cat "$s" >/dev/null 2>&1 && { echo "$s"; break; }; done', { check: false })).stdout.trim();
+    const service = (
+      await step.probe(
+        'for s in chronyd chrony systemd-timesyncd ntpsec ntp; do systemctl cat "$s" >/dev/null 2>&1 && { echo "$s"; break; }; done',
+        { check: false },
+      )
+    ).stdout.trim();
     if (service) await step.change(`enable time sync (${service})`, `systemctl enable --now ${service}`);
     else step.note('no time-sync service installed (chrony or systemd-timesyncd); clocks may drift');
   }

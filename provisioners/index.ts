@@ -30,10 +30,26 @@ export interface UpOptions {
  * (bundle upload) → host prep → containerd → (bundle images) → packages. A machine can
  * go through them as soon as it is up.
  */
-export function hostPhases(model: ClusterModel, files: readonly RenderedFile[], options: Pick<UpOptions, 'ignorePreflight' | 'bundle'>): Phase<NodeHost>[] {
+export function hostPhases(
+  model: ClusterModel,
+  files: readonly RenderedFile[],
+  options: Pick<UpOptions, 'ignorePreflight' | 'bundle'>,
+): Phase<NodeHost>[] {
   const { bundle } = options;
   return [
-    new PreflightPhase(model, { ignore: options.ignorePreflight ?? [], ...(bundle ? { bundle: { requires: bundle.manifest.hostRequires, seal: bundle.seal, size: bundle.size, architecture: bundle.manifest.os.architecture } } : {}) }),
+    new PreflightPhase(model, {
+      ignore: options.ignorePreflight ?? [],
+      ...(bundle
+        ? {
+            bundle: {
+              requires: bundle.manifest.hostRequires,
+              seal: bundle.seal,
+              size: bundle.size,
+              architecture: bundle.manifest.os.architecture,
+            },
+          }
+        : {}),
+    }),
     ...(bundle ? [new BundlePhase(bundle)] : []),
     new HostprepPhase(model, files),
     new RuntimePhase(model, files),
@@ -49,7 +65,9 @@ export function upPhases(model: ClusterModel, files: readonly RenderedFile[], op
     new InitPhase(model, files),
     new KubeconfigPhase(model, options.saveKubeconfig, options.kubeconfigPath),
     // Further control-plane nodes first: workers then join a control plane at full strength.
-    ...(model.nodes.filter((n) => n.role === 'control-plane').length > 1 ? [new JoinPhase(model, files, 'control-plane')] : []),
+    ...(model.nodes.filter((n) => n.role === 'control-plane').length > 1
+      ? [new JoinPhase(model, files, 'control-plane')]
+      : []),
     new JoinPhase(model, files, 'worker'),
     new WeavePhase(model, files),
     new RookPhase(model, files, options.rookManifests),

@@ -25,14 +25,18 @@ export class InitPhase implements Phase<NodeHost> {
   }
 
   async check(step: HostStep<NodeHost>): Promise<boolean> {
-    return (await step.probe(`test -f ${ADMIN_CONF} && test -f ${KUBE_APISERVER_MANIFEST}`, { check: false })).code !== 0;
+    return (
+      (await step.probe(`test -f ${ADMIN_CONF} && test -f ${KUBE_APISERVER_MANIFEST}`, { check: false })).code !== 0
+    );
   }
 
   async run(step: HostStep<NodeHost>): Promise<void> {
     const config = renderedFile(this.files, step.host.node.name, KUBEADM_CONF);
     await step.putFile(KUBEADM_CONF, config.content, { mode: config.mode });
     // --skip-token-print: kubeadm's default bootstrap token must not land in our logs.
-    await step.change('kubeadm init', `kubeadm init --config ${KUBEADM_CONF} --skip-token-print`, { timeoutMs: 15 * 60_000 });
+    await step.change('kubeadm init', `kubeadm init --config ${KUBEADM_CONF} --skip-token-print`, {
+      timeoutMs: 15 * 60_000,
+    });
     if (step.dryRun) return;
     await waitFor(step, {
       what: 'the API server to answer /readyz',

@@ -18,7 +18,15 @@ import { shellQuote } from '../base/quote.js';
 import type { RenderedFile } from '../templates/render.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from '../engine/host-step.js';
-import { CLUSTER_CA, CONTROL_PLANE_JOIN_CONFIG, DISCOVERY_KUBECONFIG, KUBE_APISERVER_MANIFEST, KUBEADM_CONF, KUBELET_CONF, UPLOAD_CERTS_CONFIG } from '../templates/node-paths.js';
+import {
+  CLUSTER_CA,
+  CONTROL_PLANE_JOIN_CONFIG,
+  DISCOVERY_KUBECONFIG,
+  KUBE_APISERVER_MANIFEST,
+  KUBEADM_CONF,
+  KUBELET_CONF,
+  UPLOAD_CERTS_CONFIG,
+} from '../templates/node-paths.js';
 import { KUBECTL } from './kubectl.js';
 import type { Phase } from '../engine/phase.js';
 import { renderedFile } from './rendered-files.js';
@@ -40,7 +48,10 @@ export class JoinPhase implements Phase<NodeHost> {
     private readonly files: readonly RenderedFile[],
     private readonly role: JoinRole,
   ) {
-    this.title = role === 'control-plane' ? 'Join control-plane nodes (kubeadm join, one at a time)' : 'Join workers (kubeadm join)';
+    this.title =
+      role === 'control-plane'
+        ? 'Join control-plane nodes (kubeadm join, one at a time)'
+        : 'Join workers (kubeadm join)';
     this.concurrency = role === 'control-plane' ? 1 : undefined;
   }
 
@@ -58,12 +69,21 @@ export class JoinPhase implements Phase<NodeHost> {
     const { hostname } = step.host.node;
     const hasKubelet = (await step.probe(`test -f ${KUBELET_CONF}`, { check: false })).code === 0;
     if (!hasKubelet) return true;
-    const known = await this.onLeader(step).probe(`${KUBECTL} get node ${shellQuote(hostname)} -o name`, { check: false });
+    const known = await this.onLeader(step).probe(`${KUBECTL} get node ${shellQuote(hostname)} -o name`, {
+      check: false,
+    });
     if (known.code !== 0) {
-      throw new Error(`${step.host.name}: has ${KUBELET_CONF} but the cluster does not know node ${hostname} (${known.stderr.trim()}); reset this node (kubeadm reset -f) and run again`);
+      throw new Error(
+        `${step.host.name}: has ${KUBELET_CONF} but the cluster does not know node ${hostname} (${known.stderr.trim()}); reset this node (kubeadm reset -f) and run again`,
+      );
     }
-    if (this.role === 'control-plane' && (await step.probe(`test -f ${KUBE_APISERVER_MANIFEST}`, { check: false })).code !== 0) {
-      throw new Error(`${step.host.name}: joined the cluster, but as a worker (no ${KUBE_APISERVER_MANIFEST}); reset this node (kubeadm reset -f) and run again`);
+    if (
+      this.role === 'control-plane' &&
+      (await step.probe(`test -f ${KUBE_APISERVER_MANIFEST}`, { check: false })).code !== 0
+    ) {
+      throw new Error(
+        `${step.host.name}: joined the cluster, but as a worker (no ${KUBE_APISERVER_MANIFEST}); reset this node (kubeadm reset -f) and run again`,
+      );
     }
     return false;
   }
@@ -74,10 +94,13 @@ export class JoinPhase implements Phase<NodeHost> {
     // kubeadm's format: 32 random bytes, hex (what `kubeadm certs certificate-key` prints).
     const key = randomBytes(32).toString('hex');
     leader.host.ssh.redact(key);
-    await leader.putFile(UPLOAD_CERTS_CONFIG, renderUploadCertsConfig(this.model, leader.host.node, key), { mode: 0o600, secret: true });
+    await leader.putFile(UPLOAD_CERTS_CONFIG, renderUploadCertsConfig(this.model, leader.host.node, key), {
+      mode: 0o600,
+      secret: true,
+    });
     try {
       await leader.change(
-        'upload the control-plane certificates (Secret kubeadm-certs, encrypted with this run\'s certificate key, deleted by kubeadm after 2 h)',
+        "upload the control-plane certificates (Secret kubeadm-certs, encrypted with this run's certificate key, deleted by kubeadm after 2 h)",
         `kubeadm init phase upload-certs --upload-certs --config ${UPLOAD_CERTS_CONFIG}`,
         // kubeadm prints the key it used.
         { hideOutput: true },
@@ -113,18 +136,37 @@ export class JoinPhase implements Phase<NodeHost> {
     }
     try {
       // Before init (a dry run of a new cluster) there is no CA to read yet.
-      const caData = step.dryRun ? '' : (await leader.probe(`base64 -w0 ${CLUSTER_CA}`, { label: 'read the cluster CA certificate' })).stdout.trim();
-      const discovery = discoveryKubeconfig({ cluster: this.model.name, server: `https://${this.model.kubernetes.controlPlaneEndpoint}`, caData, token });
+      const caData = step.dryRun
+        ? ''
+        : (await leader.probe(`base64 -w0 ${CLUSTER_CA}`, { label: 'read the cluster CA certificate' })).stdout.trim();
+      const discovery = discoveryKubeconfig({
+        cluster: this.model.name,
+        server: `https://${this.model.kubernetes.controlPlaneEndpoint}`,
+        caData,
+        token,
+      });
       await step.putFile(DISCOVERY_KUBECONFIG, discovery, { mode: 0o600, secret: true });
       await step.putFile(KUBEADM_CONF, config.content, { mode: config.mode });
       if (controlPlane) {
         const key = await this.uploadCertificates(leader);
         step.host.ssh.redact(key);
-        await step.putFile(CONTROL_PLANE_JOIN_CONFIG, renderControlPlaneJoinConfig(this.model, node, key), { mode: 0o600, secret: true });
+        await step.putFile(CONTROL_PLANE_JOIN_CONFIG, renderControlPlaneJoinConfig(this.model, node, key), {
+          mode: 0o600,
+          secret: true,
+        });
       }
-      await step.change(`kubeadm join ${this.model.kubernetes.controlPlaneEndpoint}${controlPlane ? ' as a control-plane node' : ''}`, join, { timeoutMs: 10 * 60_000 });
+      await step.change(
+        `kubeadm join ${this.model.kubernetes.controlPlaneEndpoint}${controlPlane ? ' as a control-plane node' : ''}`,
+        join,
+        { timeoutMs: 10 * 60_000 },
+      );
     } finally {
-      await step.change('remove the join credentials', `rm -f ${DISCOVERY_KUBECONFIG}${controlPlane ? ` ${CONTROL_PLANE_JOIN_CONFIG}` : ''}`).catch(() => undefined);
+      await step
+        .change(
+          'remove the join credentials',
+          `rm -f ${DISCOVERY_KUBECONFIG}${controlPlane ? ` ${CONTROL_PLANE_JOIN_CONFIG}` : ''}`,
+        )
+        .catch(() => undefined);
       await leader.change('revoke the bootstrap token', `kubeadm token delete ${parts[1]}`).catch(() => undefined);
     }
     if (!step.dryRun) {
@@ -139,7 +181,11 @@ export class JoinPhase implements Phase<NodeHost> {
     // Labels the kubelet may not set on itself (NodeRestriction) go through the API.
     const settable = new Set(kubeletSettableLabels(node).map(([key]) => key));
     for (const [key, value] of Object.entries(node.labels)) {
-      if (!settable.has(key)) await leader.change(`label ${node.hostname} ${key}=${value}`, `${KUBECTL} label node ${shellQuote(node.hostname)} ${shellQuote(`${key}=${value}`)} --overwrite`);
+      if (!settable.has(key))
+        await leader.change(
+          `label ${node.hostname} ${key}=${value}`,
+          `${KUBECTL} label node ${shellQuote(node.hostname)} ${shellQuote(`${key}=${value}`)} --overwrite`,
+        );
     }
   }
 }

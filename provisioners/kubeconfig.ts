@@ -25,7 +25,10 @@ export class KubeconfigPhase implements Phase<NodeHost> {
   }
 
   async run(step: HostStep<NodeHost>): Promise<void> {
-    const admin = await step.probe(`cat ${ADMIN_CONF} 2>/dev/null || true`, { hideOutput: true, label: `read ${ADMIN_CONF}` });
+    const admin = await step.probe(`cat ${ADMIN_CONF} 2>/dev/null || true`, {
+      hideOutput: true,
+      label: `read ${ADMIN_CONF}`,
+    });
     // Under --dry-run on a fresh cluster there is no admin.conf yet; init would make it.
     if (!admin.stdout) return void (await step.local(`write the admin kubeconfig to ${this.where}`, async () => true));
     await step.local(`write the admin kubeconfig to ${this.where}`, (dryRun) => this.save(admin.stdout, dryRun));

@@ -6,7 +6,8 @@ import { shellQuote } from '../base/quote.js';
  * apt-get that never prompts, keeps configuration files the administrator changed, and
  * waits for the dpkg lock (a fresh Debian VM runs apt-daily at boot) instead of failing.
  */
-export const APT_GET = 'DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef';
+export const APT_GET =
+  'DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef';
 
 /** `pkg version` lines for the installed ones among `packages`. */
 export function installedQuery(family: 'debian' | 'rhel', packages: readonly string[]): string {
@@ -39,7 +40,13 @@ export function parseRpmProvides(output: string): Map<string, string[]> {
 }
 
 export function parseInstalled(output: string): Map<string, string> {
-  return new Map(output.trim().split('\n').filter(Boolean).map((line) => line.split(' ') as [string, string]));
+  return new Map(
+    output
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split(' ') as [string, string]),
+  );
 }
 
 /** Where a bundle's packages are, as the host's package manager sees them (the bundle phase writes it). */

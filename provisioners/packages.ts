@@ -2,7 +2,11 @@
 // cri-tools, kubernetes-cni) from the pkgs.k8s.io repository of that minor (or a
 // mirror of it), held back from upgrades; our kubelet unit and drop-in in place.
 import type { ClusterModel } from '../spec/model.js';
-import { KUBERNETES_HELPER_PACKAGES as HELPERS, KUBERNETES_PACKAGES, PINNED_KUBERNETES_PACKAGES as PINNED } from '../spec/host-packages.js';
+import {
+  KUBERNETES_HELPER_PACKAGES as HELPERS,
+  KUBERNETES_PACKAGES,
+  PINNED_KUBERNETES_PACKAGES as PINNED,
+} from '../spec/host-packages.js';
 import { kubernetesPackageRepository } from '../spec/versions.js';
 import { KUBELET_DEFAULTS, KUBELET_DROP_IN, KUBELET_UNIT } from '../templates/node-paths.js';
 import type { RenderedFile } from '../templates/render.js';
@@ -45,18 +49,26 @@ export class PackagesPhase implements Phase<NodeHost> {
     else if (family === 'debian') await this.aptRepository(step);
     else await step.putFile(YUM_REPO, this.yumRepo(), { mode: 0o644 });
 
-    const installed = parseInstalled((await step.probe(installedQuery(family, KUBERNETES_PACKAGES), { label: 'installed Kubernetes packages' })).stdout);
+    const installed = parseInstalled(
+      (await step.probe(installedQuery(family, KUBERNETES_PACKAGES), { label: 'installed Kubernetes packages' }))
+        .stdout,
+    );
     const stale = PINNED.filter((p) => !installed.get(p)?.startsWith(`${version}-`));
     const missing = HELPERS.filter((p) => !installed.has(p));
     if (stale.length || missing.length) {
-      await step.change(`install ${[...stale.map((p) => `${p} ${version}`), ...missing].join(', ')}${fromBundle ? ' from the bundle' : ''}`, family === 'debian' ? this.aptInstall(version, fromBundle) : dnfKubernetesInstall(version, fromBundle), {
-        timeoutMs: 20 * 60_000,
-      });
+      await step.change(
+        `install ${[...stale.map((p) => `${p} ${version}`), ...missing].join(', ')}${fromBundle ? ' from the bundle' : ''}`,
+        family === 'debian' ? this.aptInstall(version, fromBundle) : dnfKubernetesInstall(version, fromBundle),
+        {
+          timeoutMs: 20 * 60_000,
+        },
+      );
     }
     if (family === 'debian') {
       const held = (await step.probe('apt-mark showhold')).stdout.split('\n');
       const unheld = PINNED.filter((p) => !held.includes(p));
-      if (unheld.length) await step.change(`hold ${unheld.join(', ')} at ${version}`, `apt-mark hold ${unheld.join(' ')}`);
+      if (unheld.length)
+        await step.change(`hold ${unheld.join(', ')} at ${version}`, `apt-mark hold ${unheld.join(' ')}`);
     }
 
     const node = step.host.node.name;
@@ -88,7 +100,9 @@ export class PackagesPhase implements Phase<NodeHost> {
   private aptInstall(version: string, fromBundle: boolean): string {
     // Only the one list: online, the Kubernetes repository alone is refreshed; from a
     // bundle, apt reads nothing but the bundle's index and never goes to the network.
-    const only = fromBundle ? BUNDLE_ONLY.debian : `-o Dir::Etc::sourcelist=${APT_LIST} -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`;
+    const only = fromBundle
+      ? BUNDLE_ONLY.debian
+      : `-o Dir::Etc::sourcelist=${APT_LIST} -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`;
     const where = fromBundle ? 'the bundle' : this.repository('deb');
     return script(
       `${APT_GET} -q ${only} update`,

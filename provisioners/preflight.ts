@@ -25,7 +25,15 @@ export class PreflightPhase implements Phase<NodeHost> {
 
   constructor(
     private readonly model: ClusterModel,
-    private readonly options: { ignore?: readonly string[]; bundle?: { readonly requires: readonly HostRequirement[]; readonly seal: string; readonly size: number; readonly architecture: 'amd64' | 'arm64' } } = {},
+    private readonly options: {
+      ignore?: readonly string[];
+      bundle?: {
+        readonly requires: readonly HostRequirement[];
+        readonly seal: string;
+        readonly size: number;
+        readonly architecture: 'amd64' | 'arm64';
+      };
+    } = {},
   ) {}
 
   async run(step: HostStep<NodeHost>): Promise<void> {
@@ -33,16 +41,25 @@ export class PreflightPhase implements Phase<NodeHost> {
     const output = await step.probe(factsScript(node.hostname), { label: 'gather preflight facts', timeoutMs: 60_000 });
     const checks = evaluate(parseFacts(output.stdout), node, this.model, THRESHOLDS[profileFor(this.model)]);
     const { bundle } = this.options;
-    if (bundle) checks.push(await checkBundleArchitecture(step, bundle.architecture), await checkHostRequirements(step, this.model.os.family, bundle.requires), await checkBundleSpace(step, bundle));
+    if (bundle)
+      checks.push(
+        await checkBundleArchitecture(step, bundle.architecture),
+        await checkHostRequirements(step, this.model.os.family, bundle.requires),
+        await checkBundleSpace(step, bundle),
+      );
     const results = applyIgnores(checks, this.options.ignore ?? []);
     this.reports.push({ host: step.host.name, results });
     for (const r of results) if (r.verdict !== 'pass') step.note(`${r.verdict}: ${r.name}: ${r.detail}`);
   }
 
   async after(): Promise<void> {
-    const failures = this.reports.flatMap((r) => r.results.filter((c) => c.verdict === 'fail').map((c) => `${r.host}: ${c.name}: ${c.detail}`));
+    const failures = this.reports.flatMap((r) =>
+      r.results.filter((c) => c.verdict === 'fail').map((c) => `${r.host}: ${c.name}: ${c.detail}`),
+    );
     if (failures.length) {
-      throw new PreflightFailed(`${failures.length} check(s) failed; nothing was changed:\n${failures.map((f) => `  ${f}`).join('\n')}\nFix them, or pass --ignore-preflight NAME to go on anyway.`);
+      throw new PreflightFailed(
+        `${failures.length} check(s) failed; nothing was changed:\n${failures.map((f) => `  ${f}`).join('\n')}\nFix them, or pass --ignore-preflight NAME to go on anyway.`,
+      );
     }
   }
 }

@@ -47,22 +47,60 @@ export class ResetPhase implements Phase<NodeHost> {
   constructor(private readonly model: ClusterModel) {}
 
   async run(step: HostStep<NodeHost>): Promise<void> {
-    if ((await step.probe('command -v kubeadm', { check: false })).code === 0 && (await step.probe(`test -d ${STATIC_POD_DIR} -o -f ${KUBELET_CONF}`, { check: false })).code === 0) {
+    if (
+      (await step.probe('command -v kubeadm', { check: false })).code === 0 &&
+      (await step.probe(`test -d ${STATIC_POD_DIR} -o -f ${KUBELET_CONF}`, { check: false })).code === 0
+    ) {
       await step.change('kubeadm reset -f', 'kubeadm reset -f', { timeoutMs: 10 * 60_000 });
     }
-    if ((await step.probe('systemctl is-active --quiet kubelet', { check: false })).code === 0) await step.change('stop the kubelet', 'systemctl stop kubelet');
+    if ((await step.probe('systemctl is-active --quiet kubelet', { check: false })).code === 0)
+      await step.change('stop the kubelet', 'systemctl stop kubelet');
 
-    const present = (await step.probe(`for p in ${LEFTOVERS.join(' ')}; do [ -e "$p" ] && echo "$p"; done; true`)).stdout.trim().split('\n').filter(Boolean);
+    const present = (
+      await step.probe(`for p in ${LEFTOVERS.join(' ')}; do [ -e "$p" ] && echo "$p"; done; true`)
+    ).stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean);
     if (present.length) await step.change(`remove ${present.join(', ')}`, `rm -rf ${present.join(' ')}`);
 
-    const links = (await step.probe(`for l in ${LEFTOVER_LINKS.join(' ')}; do ip link show "$l" >/dev/null 2>&1 && echo "$l"; done; true`)).stdout.trim().split('\n').filter(Boolean);
+    const links = (
+      await step.probe(
+        `for l in ${LEFTOVER_LINKS.join(' ')}; do ip link show "$l" >/dev/null 2>&1 && echo "$l"; done; true`,
+      )
+    ).stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean);
     for (const link of links) await step.change(`delete network link ${link}`, `ip link delete ${shellQuote(link)}`);
 
     for (const tool of ['iptables', 'ip6tables']) {
-      const count = Number((await step.probe(`command -v ${tool}-save >/dev/null && ${tool}-save | grep -c -E '${OUR_RULES}' || echo 0`, { check: false })).stdout.trim().split('\n').pop());
-      if (count > 0) await step.change(`remove ${count} ${tool} rule(s) of Kubernetes and Weave`, `${tool}-save | grep -v -E '${OUR_RULES}' | ${tool}-restore`);
+      const count = Number(
+        (
+          await step.probe(`command -v ${tool}-save >/dev/null && ${tool}-save | grep -c -E '${OUR_RULES}' || echo 0`, {
+            check: false,
+          })
+        ).stdout
+          .trim()
+          .split('\n')
+          .pop(),
+      );
+      if (count > 0)
+        await step.change(
+          `remove ${count} ${tool} rule(s) of Kubernetes and Weave`,
+          `${tool}-save | grep -v -E '${OUR_RULES}' | ${tool}-restore`,
+        );
     }
-    if ((await step.probe('command -v ipvsadm >/dev/null && ipvsadm -Ln | grep -c -E "^(TCP|UDP)" || echo 0', { check: false })).stdout.trim().split('\n').pop() !== '0') {
+    if (
+      (
+        await step.probe('command -v ipvsadm >/dev/null && ipvsadm -Ln | grep -c -E "^(TCP|UDP)" || echo 0', {
+          check: false,
+        })
+      ).stdout
+        .trim()
+        .split('\n')
+        .pop() !== '0'
+    ) {
       await step.change('clear IPVS tables', 'ipvsadm --clear');
     }
 
@@ -85,7 +123,10 @@ export class ResetPhase implements Phase<NodeHost> {
     );
     const verdict = state.stdout.trim();
     if (verdict === 'absent') return step.note(`${device} is not present; nothing to wipe`);
-    if (verdict === 'mounted') throw new Error(`${step.host.name}: ${device} is mounted; refusing to wipe a disk in use — unmount it, or remove it from the spec`);
+    if (verdict === 'mounted')
+      throw new Error(
+        `${step.host.name}: ${device} is mounted; refusing to wipe a disk in use — unmount it, or remove it from the spec`,
+      );
     if (verdict === 'clean') return;
     await step.change(
       `wipe Rook disk ${device}`,

@@ -43,10 +43,15 @@ export class RookPhase implements Phase<NodeHost> {
     for (const file of this.upstream) {
       if (await step.putFile(`${dir}/${file.name}`, file.content, { mode: 0o644 })) upstreamChanged = true;
     }
-    const operator = await step.probe(`${KUBECTL} -n ${ROOK_NAMESPACE} get deployment rook-ceph-operator -o name`, { check: false });
+    const operator = await step.probe(`${KUBECTL} -n ${ROOK_NAMESPACE} get deployment rook-ceph-operator -o name`, {
+      check: false,
+    });
     if (upstreamChanged || operator.code !== 0) {
       // Server-side apply: Rook's CRDs exceed the annotation size client-side apply needs.
-      await step.change(`apply Rook ${this.model.rook.version} (CRDs, common, CSI operator, operator)`, `${KUBECTL} apply --server-side --force-conflicts ${this.upstream.map((f) => `-f ${dir}/${f.name}`).join(' ')}`);
+      await step.change(
+        `apply Rook ${this.model.rook.version} (CRDs, common, CSI operator, operator)`,
+        `${KUBECTL} apply --server-side --force-conflicts ${this.upstream.map((f) => `-f ${dir}/${f.name}`).join(' ')}`,
+      );
     }
     if (!step.dryRun) {
       await waitFor(step, {
@@ -63,16 +68,20 @@ export class RookPhase implements Phase<NodeHost> {
     if (!cluster) throw new Error('the render has no cluster/rook-cluster.yaml');
     const clusterPath = `${CLUSTER_MANIFESTS}/rook-cluster.yaml`;
     const clusterChanged = await step.putFile(clusterPath, cluster.content, { mode: cluster.mode });
-    const present = await step.probe(`${KUBECTL} -n ${ROOK_NAMESPACE} get cephcluster ${ROOK_NAMESPACE} -o name`, { check: false });
+    const present = await step.probe(`${KUBECTL} -n ${ROOK_NAMESPACE} get cephcluster ${ROOK_NAMESPACE} -o name`, {
+      check: false,
+    });
     const applyCluster = clusterChanged || present.code !== 0;
-    if (applyCluster) await step.change('apply the CephCluster, pools and StorageClass', `${KUBECTL} apply -f ${clusterPath}`);
+    if (applyCluster)
+      await step.change('apply the CephCluster, pools and StorageClass', `${KUBECTL} apply -f ${clusterPath}`);
     if (step.dryRun) return;
 
     const oneNode = this.model.nodes.filter((n) => n.storage).length < 2;
     await waitFor(step, {
       what: `the CephCluster to be Ready and ${oneNode ? 'HEALTH_OK or HEALTH_WARN (one storage node)' : 'HEALTH_OK'}`,
       probe: `${KUBECTL} -n ${ROOK_NAMESPACE} get cephcluster ${ROOK_NAMESPACE} -o jsonpath='{.status.phase} {.status.ceph.health}'`,
-      until: (r) => r.code === 0 && (r.stdout.trim() === 'Ready HEALTH_OK' || (oneNode && r.stdout.trim() === 'Ready HEALTH_WARN')),
+      until: (r) =>
+        r.code === 0 && (r.stdout.trim() === 'Ready HEALTH_OK' || (oneNode && r.stdout.trim() === 'Ready HEALTH_WARN')),
       timeoutMs: 20 * 60_000,
       intervalMs: 5_000,
       diagnose: `${KUBECTL} -n ${ROOK_NAMESPACE} get pods -o wide; ${CEPH_STATUS}; ${OSD_PREPARE_LOGS}`,
@@ -85,9 +94,16 @@ export class RookPhase implements Phase<NodeHost> {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
       metadata: { name: PROBE_CLAIM, namespace: 'default' },
-      spec: { accessModes: ['ReadWriteOnce'], storageClassName: STORAGE_CLASS, resources: { requests: { storage: '1Gi' } } },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: STORAGE_CLASS,
+        resources: { requests: { storage: '1Gi' } },
+      },
     });
-    await step.change(`create PVC ${PROBE_CLAIM} on ${STORAGE_CLASS}`, `${KUBECTL} apply -f -`, { stdin: claim, label: `kubectl apply -f - (PVC default/${PROBE_CLAIM})` });
+    await step.change(`create PVC ${PROBE_CLAIM} on ${STORAGE_CLASS}`, `${KUBECTL} apply -f -`, {
+      stdin: claim,
+      label: `kubectl apply -f - (PVC default/${PROBE_CLAIM})`,
+    });
     try {
       await waitFor(step, {
         what: `PVC ${PROBE_CLAIM} to bind`,
@@ -98,7 +114,9 @@ export class RookPhase implements Phase<NodeHost> {
         diagnose: `${KUBECTL} -n default describe pvc ${PROBE_CLAIM} | tail -n 20; ${CEPH_STATUS}`,
       });
     } finally {
-      await step.change(`delete PVC ${PROBE_CLAIM}`, `${KUBECTL} -n default delete pvc ${PROBE_CLAIM} --wait=false`).catch(() => undefined);
+      await step
+        .change(`delete PVC ${PROBE_CLAIM}`, `${KUBECTL} -n default delete pvc ${PROBE_CLAIM} --wait=false`)
+        .catch(() => undefined);
     }
   }
 }

@@ -13,7 +13,6 @@ import type { Phase } from '../engine/phase.js';
 import { renderedFile } from './rendered-files.js';
 import { waitFor } from './wait.js';
 
-
 export class RuntimePhase implements Phase<NodeHost> {
   readonly title = 'Container runtime (containerd)';
 
@@ -30,25 +29,41 @@ export class RuntimePhase implements Phase<NodeHost> {
     const family = this.model.os.family;
     const pkg = this.packageName;
     const wanted = this.model.runtime.containerdVersion;
-    const installed = parseInstalled((await step.probe(installedQuery(family, [pkg]), { label: `is ${pkg} installed?` })).stdout).get(pkg);
+    const installed = parseInstalled(
+      (await step.probe(installedQuery(family, [pkg]), { label: `is ${pkg} installed?` })).stdout,
+    ).get(pkg);
     if (!installed) {
       if (family === 'rhel' && this.model.packages.source !== 'bundle') {
-        await step.change('add the Docker CE repository (containerd.io)', 'dnf -y install dnf-plugins-core && dnf config-manager --add-repo https://download.docker.com/linux/centos/docker-ce.repo');
+        await step.change(
+          'add the Docker CE repository (containerd.io)',
+          'dnf -y install dnf-plugins-core && dnf config-manager --add-repo https://download.docker.com/linux/centos/docker-ce.repo',
+        );
       }
       const target = wanted ? `${pkg}${family === 'debian' ? '=' : '-'}${wanted}*` : pkg;
       const fromBundle = this.model.packages.source === 'bundle';
-      await step.change(`install ${target}${fromBundle ? ' from the bundle' : ''}`, installCommand(family, [target], fromBundle), { timeoutMs: 20 * 60_000 });
+      await step.change(
+        `install ${target}${fromBundle ? ' from the bundle' : ''}`,
+        installCommand(family, [target], fromBundle),
+        { timeoutMs: 20 * 60_000 },
+      );
     } else if (wanted && !installed.startsWith(wanted)) {
-      throw new Error(`${step.host.name}: containerd ${installed} is installed, the spec wants ${wanted} (spec.runtime.containerd.version); upgrade or remove it, or change the spec`);
+      throw new Error(
+        `${step.host.name}: containerd ${installed} is installed, the spec wants ${wanted} (spec.runtime.containerd.version); upgrade or remove it, or change the spec`,
+      );
     }
 
     const config = renderedFile(this.files, step.host.node.name, CONTAINERD_CONFIG);
     const configChanged = await step.putFile(CONTAINERD_CONFIG, config.content, { mode: config.mode });
 
-    const state = (await step.probe('systemctl is-enabled containerd; systemctl is-active containerd', { check: false })).stdout.trim().split('\n');
+    const state = (
+      await step.probe('systemctl is-enabled containerd; systemctl is-active containerd', { check: false })
+    ).stdout
+      .trim()
+      .split('\n');
     if (state[0] !== 'enabled') await step.change('enable containerd at boot', 'systemctl enable containerd');
     if (state[1] !== 'active') await step.change('start containerd', 'systemctl start containerd');
-    else if (configChanged) await step.change('restart containerd (its config changed)', 'systemctl restart containerd');
+    else if (configChanged)
+      await step.change('restart containerd (its config changed)', 'systemctl restart containerd');
 
     if (step.dryRun) return;
     await waitFor(step, {

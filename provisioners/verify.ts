@@ -50,18 +50,35 @@ export class VerifyPhase implements Phase<NodeHost> {
       probe: `${KUBECTL} get nodes -o jsonpath=${NODES_JSONPATH}`,
       until: (r) => {
         const seen = parseNodes(r.stdout);
-        return r.code === 0 && this.model.nodes.every((n) => seen.get(n.hostname)?.ready === 'True' && seen.get(n.hostname)?.version === want);
+        return (
+          r.code === 0 &&
+          this.model.nodes.every(
+            (n) => seen.get(n.hostname)?.ready === 'True' && seen.get(n.hostname)?.version === want,
+          )
+        );
       },
       timeoutMs: 5 * 60_000,
       intervalMs: 2_000,
       diagnose: `${KUBECTL} get nodes -o wide; ${KUBECTL} describe nodes | grep -A8 Conditions`,
     });
     const seen = parseNodes(nodes.stdout);
-    this.summary = this.model.nodes.map((n) => ({ node: n.hostname, role: n.role, ip: n.ip, version: seen.get(n.hostname)?.version ?? '?', status: seen.get(n.hostname)?.ready === 'True' ? 'Ready' : 'NotReady' }));
+    this.summary = this.model.nodes.map((n) => ({
+      node: n.hostname,
+      role: n.role,
+      ip: n.ip,
+      version: seen.get(n.hostname)?.version ?? '?',
+      status: seen.get(n.hostname)?.ready === 'True' ? 'Ready' : 'NotReady',
+    }));
     await waitFor(step, {
       what: 'every kube-system pod to run',
       probe: `${KUBECTL} -n kube-system get pods --no-headers -o custom-columns=NAME:.metadata.name,PHASE:.status.phase`,
-      until: (r) => r.code === 0 && r.stdout.trim() !== '' && r.stdout.trim().split('\n').every((line) => /\s(Running|Succeeded)$/.test(line)),
+      until: (r) =>
+        r.code === 0 &&
+        r.stdout.trim() !== '' &&
+        r.stdout
+          .trim()
+          .split('\n')
+          .every((line) => /\s(Running|Succeeded)$/.test(line)),
       timeoutMs: 5 * 60_000,
       intervalMs: 2_000,
       diagnose: `${KUBECTL} -n kube-system get pods -o wide`,
@@ -70,5 +87,8 @@ export class VerifyPhase implements Phase<NodeHost> {
 }
 
 export function verifyTable(rows: readonly NodeStatus[]): string {
-  return formatTable(['NODE', 'ROLE', 'IP', 'VERSION', 'STATUS'], rows.map((r) => [r.node, r.role, r.ip, r.version, r.status]));
+  return formatTable(
+    ['NODE', 'ROLE', 'IP', 'VERSION', 'STATUS'],
+    rows.map((r) => [r.node, r.role, r.ip, r.version, r.status]),
+  );
 }

@@ -22,7 +22,10 @@ export async function waitFor(step: HostStep, options: WaitOptions): Promise<Exe
   let last: ExecResult | undefined;
   step.note(`waiting for ${options.what}`);
   for (;;) {
-    last = await step.probe(options.probe, { check: false, timeoutMs: Math.max(5_000, Math.min(30_000, deadline - Date.now())) });
+    last = await step.probe(options.probe, {
+      check: false,
+      timeoutMs: Math.max(5_000, Math.min(30_000, deadline - Date.now())),
+    });
     if (options.until(last)) return last;
     if (Date.now() >= deadline) break;
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 500));

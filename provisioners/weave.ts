@@ -14,7 +14,6 @@ import { KUBECTL } from './kubectl.js';
 import type { Phase } from '../engine/phase.js';
 import { waitFor } from './wait.js';
 
-
 export class WeavePhase implements Phase<NodeHost> {
   readonly title = 'Pod network (Weave Net)';
 
@@ -29,7 +28,9 @@ export class WeavePhase implements Phase<NodeHost> {
 
   async run(step: HostStep<NodeHost>): Promise<void> {
     if (this.model.weave.encryption) {
-      const secret = await step.probe(`${KUBECTL} -n kube-system get secret ${WEAVE_PASSWORD_SECRET} -o name`, { check: false });
+      const secret = await step.probe(`${KUBECTL} -n kube-system get secret ${WEAVE_PASSWORD_SECRET} -o name`, {
+        check: false,
+      });
       if (secret.code !== 0) {
         const password = randomBytes(24).toString('base64url');
         step.host.ssh.redact(password);

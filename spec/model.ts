@@ -12,7 +12,6 @@ import {
   type KubernetesVersion,
 } from './versions.js';
 
-
 export const CONTROL_PLANE_TAINT: TaintSpec = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };
 export const DEFAULT_BOXES = { debian: 'debian/bookworm64', rhel: 'almalinux/9' } as const;
 
@@ -62,11 +61,21 @@ export interface ClusterModel {
   };
   readonly machines: {
     readonly provider: 'virtualbox' | 'libvirt' | 'existing';
-    readonly box: { readonly name: string; readonly version?: string; readonly file?: string; readonly storageController: string };
+    readonly box: {
+      readonly name: string;
+      readonly version?: string;
+      readonly file?: string;
+      readonly storageController: string;
+    };
     readonly network: string;
     readonly netmask: string;
     readonly linkedClones: boolean;
-    readonly libvirt: { readonly driver: 'kvm' | 'qemu'; readonly storagePool: string; readonly emulatorPath?: string; readonly isolated: boolean };
+    readonly libvirt: {
+      readonly driver: 'kvm' | 'qemu';
+      readonly storagePool: string;
+      readonly emulatorPath?: string;
+      readonly isolated: boolean;
+    };
   };
   readonly os: { readonly family: 'debian' | 'rhel'; readonly architecture: 'amd64' | 'arm64' };
   readonly runtime: {
@@ -98,7 +107,12 @@ export interface ClusterModel {
     readonly source: 'online' | 'bundle';
     readonly bundle?: string;
     readonly kubernetesRepository: string;
-    readonly osRepository: { readonly url: string; readonly suite: string; readonly components: readonly string[]; readonly key: string };
+    readonly osRepository: {
+      readonly url: string;
+      readonly suite: string;
+      readonly components: readonly string[];
+      readonly key: string;
+    };
     readonly rpmRepositories: readonly { readonly url: string; readonly key: string }[];
     readonly binaryRepository: string;
     readonly registryMirrors: Readonly<Record<string, { readonly url: string }>>;
@@ -141,7 +155,7 @@ export function expandNodes(spec: ClusterSpec): ExpandedNode[] {
 
 export function isStorageNode(node: ExpandedNode, spec: ClusterSpec, hasWorkers: boolean): boolean {
   if (!spec.spec.storage.rook.enabled) return false;
-  return node.entry.storage ?? ((node.entry.role === 'worker') || !hasWorkers);
+  return node.entry.storage ?? (node.entry.role === 'worker' || !hasWorkers);
 }
 
 export function deviceFor(provider: string, index: number): string | undefined {
@@ -171,7 +185,14 @@ function sshTarget(spec: ClusterSpec, node: ExpandedNode): SshTarget | undefined
     ...(user !== undefined ? { user } : {}),
     ...(keyPath ? { keyPath } : {}),
     ...(bastion
-      ? { bastion: { address: bastion.address, port: bastion.port, ...(bastionUser ? { user: bastionUser } : {}), ...(bastionKey ? { keyPath: bastionKey } : {}) } }
+      ? {
+          bastion: {
+            address: bastion.address,
+            port: bastion.port,
+            ...(bastionUser ? { user: bastionUser } : {}),
+            ...(bastionKey ? { keyPath: bastionKey } : {}),
+          },
+        }
       : {}),
   };
 }
@@ -268,7 +289,10 @@ export function buildModel(spec: ClusterSpec): ClusterModel {
       replicas,
       monCount: storageCount >= 3 ? 3 : 1,
       failureDomain: replicas > 1 ? 'host' : 'osd',
-      manifestBase: (s.storage.rook.manifestBase ?? `https://raw.githubusercontent.com/rook/rook/${s.storage.rook.version}/deploy/examples`).replace(/\/+$/, ''),
+      manifestBase: (
+        s.storage.rook.manifestBase ??
+        `https://raw.githubusercontent.com/rook/rook/${s.storage.rook.version}/deploy/examples`
+      ).replace(/\/+$/, ''),
     },
     packages: {
       source: s.packages.source,

@@ -15,8 +15,18 @@ const CONTROL_PLANE_MIN_MEMORY_MIB = 1700;
 
 type Issues = SpecIssue[];
 
-const error = (path: SpecPath, message: string, hint: string): SpecIssue => ({ severity: 'error', path, message, hint });
-const warning = (path: SpecPath, message: string, hint: string): SpecIssue => ({ severity: 'warning', path, message, hint });
+const error = (path: SpecPath, message: string, hint: string): SpecIssue => ({
+  severity: 'error',
+  path,
+  message,
+  hint,
+});
+const warning = (path: SpecPath, message: string, hint: string): SpecIssue => ({
+  severity: 'warning',
+  path,
+  message,
+  hint,
+});
 
 function cidrAt(out: Issues, path: SpecPath, text: string): Cidr | undefined {
   const parsed = parseCidr(text);
@@ -37,13 +47,21 @@ function checkVersion(spec: ClusterSpec, out: Issues): void {
   const range = ROOK_VERSIONS[rook.version];
   if (rook.enabled && (version.minor < range.minMinor || version.minor > range.maxMinor)) {
     out.push(
-      error(path, `Rook ${rook.version} supports Kubernetes 1.${range.minMinor}-1.${range.maxMinor}, not ${version.text}`, `use Kubernetes 1.${range.minMinor} or later, or set spec.storage.rook.enabled: false`),
+      error(
+        path,
+        `Rook ${rook.version} supports Kubernetes 1.${range.minMinor}-1.${range.maxMinor}, not ${version.text}`,
+        `use Kubernetes 1.${range.minMinor} or later, or set spec.storage.rook.enabled: false`,
+      ),
     );
   }
   const sandbox = spec.spec.runtime.containerd.sandboxImage;
   if (sandbox && sandbox !== pauseImage(version)) {
     out.push(
-      warning(['spec', 'runtime', 'containerd', 'sandboxImage'], `differs from ${pauseImage(version)}, which kubeadm ${version.text} expects`, 'use the same pause tag (a mirror path is fine) or the kubelet pulls both'),
+      warning(
+        ['spec', 'runtime', 'containerd', 'sandboxImage'],
+        `differs from ${pauseImage(version)}, which kubeadm ${version.text} expects`,
+        'use the same pause tag (a mirror path is fine) or the kubelet pulls both',
+      ),
     );
   }
 }
@@ -63,7 +81,9 @@ function checkSubnets(spec: ClusterSpec, out: Issues): { network?: Cidr } {
       const [aName, , a] = named[i]!;
       const [, bPath, b] = named[j]!;
       if (a && b && overlaps(a, b)) {
-        out.push(error(bPath, `${b.text} overlaps ${aName} ${a.text}`, `choose a range that shares no address with ${aName}`));
+        out.push(
+          error(bPath, `${b.text} overlaps ${aName} ${a.text}`, `choose a range that shares no address with ${aName}`),
+        );
       }
     }
   }
@@ -72,12 +92,27 @@ function checkSubnets(spec: ClusterSpec, out: Issues): { network?: Cidr } {
     const path = ['spec', 'cni', 'weave', 'ipallocRange'];
     const range = cidrAt(out, path, weaveRange);
     if (range && pods && range.text !== pods.text) {
-      out.push(error(path, `${range.text} differs from the pod subnet ${pods.text}`, 'remove ipallocRange (it defaults to the pod subnet) or make the two equal'));
+      out.push(
+        error(
+          path,
+          `${range.text} differs from the pod subnet ${pods.text}`,
+          'remove ipallocRange (it defaults to the pod subnet) or make the two equal',
+        ),
+      );
     }
   }
-  if (network && spec.spec.machines.provider === 'virtualbox' && VIRTUALBOX_HOST_ONLY.ok && !(contains(VIRTUALBOX_HOST_ONLY.cidr, network.network) && contains(VIRTUALBOX_HOST_ONLY.cidr, broadcast(network)))) {
+  if (
+    network &&
+    spec.spec.machines.provider === 'virtualbox' &&
+    VIRTUALBOX_HOST_ONLY.ok &&
+    !(contains(VIRTUALBOX_HOST_ONLY.cidr, network.network) && contains(VIRTUALBOX_HOST_ONLY.cidr, broadcast(network)))
+  ) {
     out.push(
-      warning(['spec', 'machines', 'network'], `${network.text} is outside 192.168.56.0/21, which VirtualBox allows for host-only networks by default`, 'use addresses in 192.168.56.0/21, or allow this range in /etc/vbox/networks.conf on the host'),
+      warning(
+        ['spec', 'machines', 'network'],
+        `${network.text} is outside 192.168.56.0/21, which VirtualBox allows for host-only networks by default`,
+        'use addresses in 192.168.56.0/21, or allow this range in /etc/vbox/networks.conf on the host',
+      ),
     );
   }
   return network ? { network } : {};
@@ -86,7 +121,11 @@ function checkSubnets(spec: ClusterSpec, out: Issues): { network?: Cidr } {
 function checkNodes(spec: ClusterSpec, nodes: ExpandedNode[], network: Cidr | undefined, out: Issues): void {
   const provider = spec.spec.machines.provider;
   const hasWorkers = nodes.some((n) => n.entry.role === 'worker');
-  const firstSeen = { name: new Map<string, ExpandedNode>(), hostname: new Map<string, ExpandedNode>(), ip: new Map<string, ExpandedNode>() };
+  const firstSeen = {
+    name: new Map<string, ExpandedNode>(),
+    hostname: new Map<string, ExpandedNode>(),
+    ip: new Map<string, ExpandedNode>(),
+  };
   const reported = new Set<string>();
   const once = (key: string, issue: SpecIssue) => {
     if (!reported.has(key)) out.push(issue);
@@ -98,65 +137,167 @@ function checkNodes(spec: ClusterSpec, nodes: ExpandedNode[], network: Cidr | un
     const at = (...field: (string | number)[]): SpecPath => [...node.source, ...field];
     const label = e.count === undefined ? `node ${node.name}` : `${node.name} of group ${e.name}`;
 
-    for (const [kind, value] of [['name', node.name], ['hostname', node.hostname], ['ip', node.ip]] as const) {
+    for (const [kind, value] of [
+      ['name', node.name],
+      ['hostname', node.hostname],
+      ['ip', node.ip],
+    ] as const) {
       const seen = firstSeen[kind].get(value);
       // A hostname that merely repeats a duplicate name is the same mistake, reported once.
       const sameMistake = kind === 'hostname' && seen?.name === node.name;
       if (seen && seen !== node && !sameMistake) {
-        once(`dup:${kind}:${value}`, error(at(kind === 'hostname' && e.hostname === undefined ? 'name' : kind), `${kind} ${value} is used twice (also by ${seen.name})`, `give each node its own ${kind}`));
+        once(
+          `dup:${kind}:${value}`,
+          error(
+            at(kind === 'hostname' && e.hostname === undefined ? 'name' : kind),
+            `${kind} ${value} is used twice (also by ${seen.name})`,
+            `give each node its own ${kind}`,
+          ),
+        );
       } else {
         firstSeen[kind].set(value, node);
       }
     }
-    if (node.name.length > 63) once(`long:${e.name}`, error(at('name'), `generated name ${node.name} is longer than 63 characters`, 'shorten the name prefix'));
+    if (node.name.length > 63)
+      once(
+        `long:${e.name}`,
+        error(at('name'), `generated name ${node.name} is longer than 63 characters`, 'shorten the name prefix'),
+      );
     if (!DNS_SUBDOMAIN.test(node.hostname)) {
-      once(`hostname:${node.source.join('.')}`, error(at('hostname'), `hostname "${node.hostname}" is not a lowercase DNS name`, 'use letters, digits, - and ., e.g. k8s.{name}.dev'));
+      once(
+        `hostname:${node.source.join('.')}`,
+        error(
+          at('hostname'),
+          `hostname "${node.hostname}" is not a lowercase DNS name`,
+          'use letters, digits, - and ., e.g. k8s.{name}.dev',
+        ),
+      );
     }
 
     const ip = parseIPv4(node.ip);
     if (ip !== undefined && network) {
       if (node.ipOverflow || !contains(network, ip)) {
-        once(`ip:${node.source.join('.')}`, error(at('ip'), `${node.ip} (${label}) is outside the node network ${network.text}`, `use an address inside ${network.text} or change spec.machines.network`));
+        once(
+          `ip:${node.source.join('.')}`,
+          error(
+            at('ip'),
+            `${node.ip} (${label}) is outside the node network ${network.text}`,
+            `use an address inside ${network.text} or change spec.machines.network`,
+          ),
+        );
       } else if (ip === network.network || ip === broadcast(network)) {
         const what = ip === network.network ? 'network' : 'broadcast';
-        once(`ip:${node.source.join('.')}`, error(at('ip'), `${node.ip} (${label}) is the ${what} address of ${network.text}`, `use a host address between ${formatIPv4(network.network + 1)} and ${formatIPv4(broadcast(network) - 1)}`));
+        once(
+          `ip:${node.source.join('.')}`,
+          error(
+            at('ip'),
+            `${node.ip} (${label}) is the ${what} address of ${network.text}`,
+            `use a host address between ${formatIPv4(network.network + 1)} and ${formatIPv4(broadcast(network) - 1)}`,
+          ),
+        );
       }
     }
 
     if (e.role === 'control-plane') {
       const cpus = e.cpus ?? 2;
       const memory = e.memory ?? 2048;
-      if (cpus < CONTROL_PLANE_MIN_CPUS) once(`cpu:${node.source.join('.')}`, error(at('cpus'), `control-plane ${label} has ${cpus} CPU, kubeadm requires ${CONTROL_PLANE_MIN_CPUS}`, `set cpus: ${CONTROL_PLANE_MIN_CPUS} or more`));
-      if (memory < CONTROL_PLANE_MIN_MEMORY_MIB) once(`mem:${node.source.join('.')}`, error(at('memory'), `control-plane ${label} has ${memory} MiB, kubeadm requires ${CONTROL_PLANE_MIN_MEMORY_MIB}`, 'set memory: 2048 or more'));
+      if (cpus < CONTROL_PLANE_MIN_CPUS)
+        once(
+          `cpu:${node.source.join('.')}`,
+          error(
+            at('cpus'),
+            `control-plane ${label} has ${cpus} CPU, kubeadm requires ${CONTROL_PLANE_MIN_CPUS}`,
+            `set cpus: ${CONTROL_PLANE_MIN_CPUS} or more`,
+          ),
+        );
+      if (memory < CONTROL_PLANE_MIN_MEMORY_MIB)
+        once(
+          `mem:${node.source.join('.')}`,
+          error(
+            at('memory'),
+            `control-plane ${label} has ${memory} MiB, kubeadm requires ${CONTROL_PLANE_MIN_MEMORY_MIB}`,
+            'set memory: 2048 or more',
+          ),
+        );
     }
 
     const disks = e.disks ?? [];
     disks.forEach((disk, i) => {
-      if (provider === 'existing' && !disk.device) once(`dev:${node.source.join('.')}:${i}`, error(at('disks', i), 'an existing host needs the disk device path', 'add device: /dev/sdX as lsblk shows it on that host'));
-      if (provider !== 'existing' && disk.size === undefined) once(`size:${node.source.join('.')}:${i}`, error(at('disks', i), `${provider} needs the size of a disk it creates`, 'add size: N (GiB, at least 5 for Rook)'));
+      if (provider === 'existing' && !disk.device)
+        once(
+          `dev:${node.source.join('.')}:${i}`,
+          error(
+            at('disks', i),
+            'an existing host needs the disk device path',
+            'add device: /dev/sdX as lsblk shows it on that host',
+          ),
+        );
+      if (provider !== 'existing' && disk.size === undefined)
+        once(
+          `size:${node.source.join('.')}:${i}`,
+          error(
+            at('disks', i),
+            `${provider} needs the size of a disk it creates`,
+            'add size: N (GiB, at least 5 for Rook)',
+          ),
+        );
     });
     if (isStorageNode(node, spec, hasWorkers)) {
-      const big = disks.some((d) => d.size === undefined ? provider === 'existing' && d.device !== undefined : d.size >= ROOK_MIN_DISK_GIB);
+      const big = disks.some((d) =>
+        d.size === undefined ? provider === 'existing' && d.device !== undefined : d.size >= ROOK_MIN_DISK_GIB,
+      );
       if (!big) {
-        once(`rook:${node.source.join('.')}`, error(at(disks.length ? 'disks' : 'name'), `Rook storage ${label} has no raw disk of at least ${ROOK_MIN_DISK_GIB} GiB`, `add disks: [{size: 10}] (existing hosts: {device: /dev/sdb}), or set storage: false on this node`));
+        once(
+          `rook:${node.source.join('.')}`,
+          error(
+            at(disks.length ? 'disks' : 'name'),
+            `Rook storage ${label} has no raw disk of at least ${ROOK_MIN_DISK_GIB} GiB`,
+            `add disks: [{size: 10}] (existing hosts: {device: /dev/sdb}), or set storage: false on this node`,
+          ),
+        );
       }
       const memory = e.memory ?? 4096;
-      if (memory < ROOK_MIN_MEMORY_MIB) once(`rookmem:${node.source.join('.')}`, warning(at('memory'), `Rook storage ${label} has ${memory} MiB; a Ceph OSD alone wants 2 GiB`, `give it ${ROOK_MIN_MEMORY_MIB} MiB or more`));
+      if (memory < ROOK_MIN_MEMORY_MIB)
+        once(
+          `rookmem:${node.source.join('.')}`,
+          warning(
+            at('memory'),
+            `Rook storage ${label} has ${memory} MiB; a Ceph OSD alone wants 2 GiB`,
+            `give it ${ROOK_MIN_MEMORY_MIB} MiB or more`,
+          ),
+        );
     }
 
     if (provider !== 'existing') {
       for (const field of ['address', 'ssh'] as const) {
-        if (e[field] !== undefined) once(`${field}:${node.source.join('.')}`, error(at(field), `only the existing provider uses ${field}; Vagrant supplies the connection`, `remove ${field}, or set spec.machines.provider: existing`));
+        if (e[field] !== undefined)
+          once(
+            `${field}:${node.source.join('.')}`,
+            error(
+              at(field),
+              `only the existing provider uses ${field}; Vagrant supplies the connection`,
+              `remove ${field}, or set spec.machines.provider: existing`,
+            ),
+          );
       }
     }
 
     for (const [key, value] of Object.entries(e.labels ?? {})) {
       const problem = labelKeyProblem(key) ?? labelValueProblem(value);
-      if (problem) once(`label:${node.source.join('.')}:${key}`, { ...error(at('labels', key), `label ${problem}`, 'follow Kubernetes label syntax, e.g. tier: storage'), atKey: labelKeyProblem(key) !== undefined });
+      if (problem)
+        once(`label:${node.source.join('.')}:${key}`, {
+          ...error(at('labels', key), `label ${problem}`, 'follow Kubernetes label syntax, e.g. tier: storage'),
+          atKey: labelKeyProblem(key) !== undefined,
+        });
     }
     (e.taints ?? []).forEach((taint, i) => {
-      const problem = labelKeyProblem(taint.key) ?? (taint.value === undefined ? undefined : labelValueProblem(taint.value));
-      if (problem) once(`taint:${node.source.join('.')}:${i}`, error(at('taints', i), `taint ${problem}`, 'follow Kubernetes label syntax for taint keys and values'));
+      const problem =
+        labelKeyProblem(taint.key) ?? (taint.value === undefined ? undefined : labelValueProblem(taint.value));
+      if (problem)
+        once(
+          `taint:${node.source.join('.')}:${i}`,
+          error(at('taints', i), `taint ${problem}`, 'follow Kubernetes label syntax for taint keys and values'),
+        );
     });
   }
 }
@@ -170,15 +311,34 @@ function checkTopology(spec: ClusterSpec, nodes: ExpandedNode[], out: Issues): v
   }
   if (controlPlanes.length > 1) {
     if (controlPlanes.length % 2 === 0) {
-      out.push(error([...controlPlanes.at(-1)!.source, 'role'], `${controlPlanes.length} control-plane nodes cannot keep etcd quorum through a failure better than ${controlPlanes.length - 1}`, 'use an odd number of control-plane nodes (1, 3 or 5)'));
+      out.push(
+        error(
+          [...controlPlanes.at(-1)!.source, 'role'],
+          `${controlPlanes.length} control-plane nodes cannot keep etcd quorum through a failure better than ${controlPlanes.length - 1}`,
+          'use an odd number of control-plane nodes (1, 3 or 5)',
+        ),
+      );
     }
     const endpoint = spec.spec.kubernetes.controlPlaneEndpoint;
     if (endpoint === undefined) {
-      out.push(error(['spec', 'kubernetes'], 'several control-plane nodes need controlPlaneEndpoint', 'add controlPlaneEndpoint: VIP:6443 with a free address of the node network'));
+      out.push(
+        error(
+          ['spec', 'kubernetes'],
+          'several control-plane nodes need controlPlaneEndpoint',
+          'add controlPlaneEndpoint: VIP:6443 with a free address of the node network',
+        ),
+      );
     } else {
       const host = endpoint.slice(0, endpoint.lastIndexOf(':'));
       const owner = nodes.find((n) => n.ip === host);
-      if (owner) out.push(error(['spec', 'kubernetes', 'controlPlaneEndpoint'], `${host} is the address of node ${owner.name}; the endpoint must survive that node`, 'use a free address (a VIP) or a DNS name'));
+      if (owner)
+        out.push(
+          error(
+            ['spec', 'kubernetes', 'controlPlaneEndpoint'],
+            `${host} is the address of node ${owner.name}; the endpoint must survive that node`,
+            'use a free address (a VIP) or a DNS name',
+          ),
+        );
       else {
         out.push(
           warning(
@@ -195,9 +355,21 @@ function checkTopology(spec: ClusterSpec, nodes: ExpandedNode[], out: Issues): v
     const hasWorkers = nodes.some((n) => n.entry.role === 'worker');
     const storage = nodes.filter((n) => isStorageNode(n, spec, hasWorkers));
     if (storage.length === 0) {
-      out.push(error(['spec', 'storage', 'rook'], 'Rook is enabled but no node stores data', 'set storage: true and add a disk on at least one node, or set enabled: false'));
+      out.push(
+        error(
+          ['spec', 'storage', 'rook'],
+          'Rook is enabled but no node stores data',
+          'set storage: true and add a disk on at least one node, or set enabled: false',
+        ),
+      );
     } else if (rook.replicas !== undefined && rook.replicas > storage.length) {
-      out.push(error(['spec', 'storage', 'rook', 'replicas'], `${rook.replicas} replicas need ${rook.replicas} storage nodes; the spec has ${storage.length}`, `set replicas to at most ${storage.length} or add storage nodes`));
+      out.push(
+        error(
+          ['spec', 'storage', 'rook', 'replicas'],
+          `${rook.replicas} replicas need ${rook.replicas} storage nodes; the spec has ${storage.length}`,
+          `set replicas to at most ${storage.length} or add storage nodes`,
+        ),
+      );
     }
   }
 }
@@ -205,11 +377,19 @@ function checkTopology(spec: ClusterSpec, nodes: ExpandedNode[], out: Issues): v
 function checkRuntime(spec: ClusterSpec, out: Issues): void {
   const version = spec.spec.runtime.containerd.version;
   if (version && /^1\.6\.[0-4]$/.test(version)) {
-    out.push(error(['spec', 'runtime', 'containerd', 'version'], `containerd ${version} breaks Weave Net's IP allocation`, 'use containerd 1.6.5 or later'));
+    out.push(
+      error(
+        ['spec', 'runtime', 'containerd', 'version'],
+        `containerd ${version} breaks Weave Net's IP allocation`,
+        'use containerd 1.6.5 or later',
+      ),
+    );
   }
   const packages = spec.spec.packages;
   if (packages.source === 'bundle' && !packages.bundle) {
-    out.push(error(['spec', 'packages'], 'source: bundle needs the bundle path', 'add bundle: path/to/cluster.kubestrap.tar'));
+    out.push(
+      error(['spec', 'packages'], 'source: bundle needs the bundle path', 'add bundle: path/to/cluster.kubestrap.tar'),
+    );
   }
 }
 

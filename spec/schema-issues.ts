@@ -44,7 +44,8 @@ export function fieldAt(root: AnySchema, path: readonly PropertyKey[]): FieldInf
 }
 
 function objectKeys(root: AnySchema, path: readonly PropertyKey[]): string[] {
-  const def = fieldAt(root, path).schema?._zod.def as unknown as { type: string; shape?: Record<string, unknown> } | undefined;
+  const def = fieldAt(root, path).schema?._zod.def as unknown as
+    { type: string; shape?: Record<string, unknown> } | undefined;
   return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
 }
 
@@ -86,9 +87,19 @@ export function schemaIssues(root: AnySchema, issues: readonly z.core.$ZodIssue[
         const input = (issue as { input?: unknown }).input;
         const expected = EXPECTED[issue.expected] ?? issue.expected;
         if (input === undefined) {
-          out.push({ severity: 'error', path, message: 'is required', hint: `add ${String(path.at(-1))}: ${expected}${about}` });
+          out.push({
+            severity: 'error',
+            path,
+            message: 'is required',
+            hint: `add ${String(path.at(-1))}: ${expected}${about}`,
+          });
         } else {
-          out.push({ severity: 'error', path, message: `must be ${expected}, not ${typeName(input)}`, hint: `write ${expected} here${about}` });
+          out.push({
+            severity: 'error',
+            path,
+            message: `must be ${expected}, not ${typeName(input)}`,
+            hint: `write ${expected} here${about}`,
+          });
         }
         break;
       }
@@ -113,7 +124,10 @@ export function schemaIssues(root: AnySchema, issues: readonly z.core.$ZodIssue[
         out.push({
           severity: 'error',
           path,
-          message: issue.values.length === 1 ? `must be ${values}, not ${typeName(input)}` : `must be one of ${values}, not ${typeName(input)}`,
+          message:
+            issue.values.length === 1
+              ? `must be ${values}, not ${typeName(input)}`
+              : `must be one of ${values}, not ${typeName(input)}`,
           hint: guess ? `did you mean "${guess}"?` : `use one of ${values}${about}`,
         });
         break;

@@ -16,10 +16,16 @@ const dnsLabel = (what: string) =>
 
 const ipv4 = z
   .string()
-  .regex(IPV4, { message: 'must be an IPv4 address such as 192.168.56.10 — four numbers from 0 to 255 separated by dots' })
+  .regex(IPV4, {
+    message: 'must be an IPv4 address such as 192.168.56.10 — four numbers from 0 to 255 separated by dots',
+  })
   .meta({ description: 'An IPv4 address, e.g. 192.168.56.10.' });
 const cidr = z.string().meta({ description: 'An IPv4 network in address/prefix form, e.g. 10.32.0.0/12.' });
-const mebibytes = z.int().min(256).max(4 * 1024 * 1024).meta({ description: 'Memory in MiB.' });
+const mebibytes = z
+  .int()
+  .min(256)
+  .max(4 * 1024 * 1024)
+  .meta({ description: 'Memory in MiB.' });
 const sshPort = z.int().min(1).max(65535);
 
 const Bastion = z
@@ -27,7 +33,11 @@ const Bastion = z
     address: z.string().min(1).meta({ description: 'Address (IP or DNS name) of the jump host.' }),
     port: sshPort.default(22),
     user: z.string().min(1).optional().meta({ description: 'SSH user on the jump host; defaults to the node user.' }),
-    keyPath: z.string().min(1).optional().meta({ description: 'Private key for the jump host; defaults to the node key.' }),
+    keyPath: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'Private key for the jump host; defaults to the node key.' }),
   })
   .meta({ description: 'One jump host through which the node is reached.' });
 
@@ -35,19 +45,33 @@ const SshAccess = z
   .strictObject({
     user: z.string().min(1).optional().meta({ description: 'SSH user (must be root or have passwordless sudo).' }),
     port: sshPort.optional().meta({ description: 'SSH port, default 22.' }),
-    keyPath: z.string().min(1).optional().meta({ description: 'Path to the private key; ~ is expanded. Passphrase keys and the SSH agent also work.' }),
+    keyPath: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'Path to the private key; ~ is expanded. Passphrase keys and the SSH agent also work.' }),
     bastion: Bastion.optional(),
   })
   .meta({ description: 'How kubestrap reaches an existing host over SSH.' });
 
 const Disk = z
   .strictObject({
-    size: z.int().min(1).max(65536).optional().meta({ description: 'Size in GiB. Required for Vagrant providers, where kubestrap creates the disk.' }),
+    size: z
+      .int()
+      .min(1)
+      .max(65536)
+      .optional()
+      .meta({ description: 'Size in GiB. Required for Vagrant providers, where kubestrap creates the disk.' }),
     device: z
       .string()
-      .regex(/^\/dev\/[A-Za-z0-9/_-]+$/, { message: 'must be a device path such as /dev/sdb — use the path as lsblk shows it' })
+      .regex(/^\/dev\/[A-Za-z0-9/_-]+$/, {
+        message: 'must be a device path such as /dev/sdb — use the path as lsblk shows it',
+      })
       .optional()
-      .meta({ description: 'Device path in the guest. Derived for Vagrant disks (/dev/sdb… on VirtualBox, /dev/vdb… on libvirt); required for existing hosts.' }),
+      .meta({
+        description:
+          'Device path in the guest. Derived for Vagrant disks (/dev/sdb… on VirtualBox, /dev/vdb… on libvirt); required for existing hosts.',
+      }),
   })
   .meta({ description: 'An extra raw disk, given whole to Rook as a Ceph OSD.' });
 
@@ -64,24 +88,37 @@ const NodeEntry = z
     name: dnsLabel('the Vagrant machine name; with count, the prefix of the generated names').meta({
       description: 'Machine name. With count, a prefix: count 3 and name minion give minion1, minion2, minion3.',
     }),
-    count: z.int().min(1).max(500).optional().meta({ description: 'Makes this entry a group of nodes with consecutive names and IPs.' }),
-    role: Role.default('worker'),
-    ip: ipv4.meta({ description: 'Private-network IPv4 address: the node IP, API advertise address and kubelet node-ip. With count, the first address.' }),
-    hostname: z
-      .string()
+    count: z
+      .int()
       .min(1)
+      .max(500)
       .optional()
-      .meta({ description: 'Hostname and Kubernetes node name; "{name}" is replaced by the machine name, e.g. k8s.{name}.dev. Defaults to the machine name.' }),
+      .meta({ description: 'Makes this entry a group of nodes with consecutive names and IPs.' }),
+    role: Role.default('worker'),
+    ip: ipv4.meta({
+      description:
+        'Private-network IPv4 address: the node IP, API advertise address and kubelet node-ip. With count, the first address.',
+    }),
+    hostname: z.string().min(1).optional().meta({
+      description:
+        'Hostname and Kubernetes node name; "{name}" is replaced by the machine name, e.g. k8s.{name}.dev. Defaults to the machine name.',
+    }),
     cpus: z.int().min(1).max(256).optional().meta({ description: 'vCPUs; default 2.' }),
     memory: mebibytes.optional().meta({ description: 'Memory in MiB; default 2048 (4096 on Rook storage nodes).' }),
     disks: z.array(Disk).optional(),
-    storage: z.boolean().optional().meta({ description: 'Runs Rook OSDs. Default: workers do; control-plane nodes do only when the cluster has no workers.' }),
+    storage: z.boolean().optional().meta({
+      description: 'Runs Rook OSDs. Default: workers do; control-plane nodes do only when the cluster has no workers.',
+    }),
     labels: z.record(z.string(), z.string()).optional(),
-    taints: z
-      .array(Taint)
+    taints: z.array(Taint).optional().meta({
+      description:
+        'Node taints. Control-plane nodes default to node-role.kubernetes.io/control-plane:NoSchedule when the cluster has workers; [] means untainted.',
+    }),
+    address: z
+      .string()
+      .min(1)
       .optional()
-      .meta({ description: 'Node taints. Control-plane nodes default to node-role.kubernetes.io/control-plane:NoSchedule when the cluster has workers; [] means untainted.' }),
-    address: z.string().min(1).optional().meta({ description: 'existing provider: address kubestrap connects to; defaults to ip.' }),
+      .meta({ description: 'existing provider: address kubestrap connects to; defaults to ip.' }),
     ssh: SshAccess.optional(),
   })
   .meta({ description: 'A node, or a group of nodes when count is set.' });
@@ -89,7 +126,9 @@ const NodeEntry = z
 const Kubernetes = z.strictObject({
   version: z
     .string()
-    .regex(KUBERNETES_VERSION_PATTERN, { message: 'must be an exact release such as 1.31.4 — write MAJOR.MINOR.PATCH without a leading v' })
+    .regex(KUBERNETES_VERSION_PATTERN, {
+      message: 'must be an exact release such as 1.31.4 — write MAJOR.MINOR.PATCH without a leading v',
+    })
     .default(DEFAULT_KUBERNETES_VERSION)
     .meta({ description: 'Exact Kubernetes release, 1.29.x to 1.36.x.' }),
   podSubnet: cidr.default('10.32.0.0/12'),
@@ -103,27 +142,34 @@ const Kubernetes = z.strictObject({
   controlPlaneEndpoint: z
     .string()
     .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?:[0-9]{1,5}$/, {
-      message: 'must be host:port, e.g. 192.168.56.9:6443 or api.lab.local:6443 — give the VIP or DNS name and the port',
+      message:
+        'must be host:port, e.g. 192.168.56.9:6443 or api.lab.local:6443 — give the VIP or DNS name and the port',
     })
     .optional()
-    .meta({ description: 'Stable address of the API server (VIP or DNS name with port). Required with several control-plane nodes.' }),
+    .meta({
+      description:
+        'Stable address of the API server (VIP or DNS name with port). Required with several control-plane nodes.',
+    }),
 });
 
 const Box = z.strictObject({
   name: z
     .string()
-    .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)?$/, { message: 'must be a box name such as debian/bookworm64 — ORG/NAME from the box catalogue, or a local box name' })
+    .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)?$/, {
+      message: 'must be a box name such as debian/bookworm64 — ORG/NAME from the box catalogue, or a local box name',
+    })
     .optional()
     .meta({ description: 'Vagrant box; default debian/bookworm64 (Debian) or almalinux/9 (RHEL-like).' }),
   version: z
     .string()
-    .regex(/^[0-9][0-9A-Za-z.+-]*$/, { message: 'must be a box version such as 12.20250126.1 — copy it from the box catalogue' })
+    .regex(/^[0-9][0-9A-Za-z.+-]*$/, {
+      message: 'must be a box version such as 12.20250126.1 — copy it from the box catalogue',
+    })
     .optional(),
-  file: z
-    .string()
-    .min(1)
-    .optional()
-    .meta({ description: 'A local .box file (offline labs): kubestrap up adds it to Vagrant as box.name when Vagrant does not have that box yet. Relative to the spec file.' }),
+  file: z.string().min(1).optional().meta({
+    description:
+      'A local .box file (offline labs): kubestrap up adds it to Vagrant as box.name when Vagrant does not have that box yet. Relative to the spec file.',
+  }),
   storageController: z
     .string()
     .regex(/^[A-Za-z0-9 ._-]+$/, { message: "must be a VirtualBox controller name such as 'SATA Controller'" })
@@ -132,34 +178,52 @@ const Box = z.strictObject({
 });
 
 const Libvirt = z.strictObject({
-  driver: z.enum(['kvm', 'qemu']).default('kvm').meta({ description: 'qemu is software emulation, for hosts without KVM.' }),
-  storagePool: z.string().regex(/^[A-Za-z0-9._-]+$/, { message: 'must be a libvirt pool name — letters, digits, . _ -' }).default('default'),
-  emulatorPath: z.string().regex(/^\/[A-Za-z0-9/._-]+$/, { message: 'must be an absolute path to a qemu binary' }).optional(),
-  isolated: z
-    .boolean()
-    .default(false)
-    .meta({ description: 'No NAT on the management and private networks: the VMs reach only this machine. For offline labs; packages then come from a mirror the VMs can reach, or a bundle.' }),
+  driver: z
+    .enum(['kvm', 'qemu'])
+    .default('kvm')
+    .meta({ description: 'qemu is software emulation, for hosts without KVM.' }),
+  storagePool: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, { message: 'must be a libvirt pool name — letters, digits, . _ -' })
+    .default('default'),
+  emulatorPath: z
+    .string()
+    .regex(/^\/[A-Za-z0-9/._-]+$/, { message: 'must be an absolute path to a qemu binary' })
+    .optional(),
+  isolated: z.boolean().default(false).meta({
+    description:
+      'No NAT on the management and private networks: the VMs reach only this machine. For offline labs; packages then come from a mirror the VMs can reach, or a bundle.',
+  }),
 });
 
 const Machines = z.strictObject({
-  provider: z
-    .enum(['virtualbox', 'libvirt', 'existing'])
-    .optional()
-    .meta({ description: 'Where the nodes come from. Without it, kubestrap up uses VirtualBox when it is installed, else libvirt (and remembers the choice); render and validate assume virtualbox unless --provider says otherwise.' }),
+  provider: z.enum(['virtualbox', 'libvirt', 'existing']).optional().meta({
+    description:
+      'Where the nodes come from. Without it, kubestrap up uses VirtualBox when it is installed, else libvirt (and remembers the choice); render and validate assume virtualbox unless --provider says otherwise.',
+  }),
   box: Box.prefault({}),
-  network: cidr.default('192.168.56.0/24').meta({ description: 'The private network all nodes share (a host-only network for VirtualBox).' }),
-  linkedClones: z.boolean().default(true).meta({ description: 'Clone VMs from the box image instead of copying it (VirtualBox; libvirt always uses backing images).' }),
+  network: cidr
+    .default('192.168.56.0/24')
+    .meta({ description: 'The private network all nodes share (a host-only network for VirtualBox).' }),
+  linkedClones: z.boolean().default(true).meta({
+    description: 'Clone VMs from the box image instead of copying it (VirtualBox; libvirt always uses backing images).',
+  }),
   libvirt: Libvirt.prefault({}),
-  ssh: SshAccess.optional().meta({ description: 'existing provider: SSH settings shared by all nodes; a node may override them.' }),
+  ssh: SshAccess.optional().meta({
+    description: 'existing provider: SSH settings shared by all nodes; a node may override them.',
+  }),
   nodes: z.array(NodeEntry).min(1, { message: 'must list at least one node — add a control-plane node' }),
 });
 
 const Os = z.strictObject({
-  family: z.enum(['debian', 'rhel']).default('debian').meta({ description: 'debian covers Debian and Ubuntu; rhel covers RHEL, AlmaLinux, Rocky.' }),
-  architecture: z
-    .enum(['amd64', 'arm64'])
-    .default('amd64')
-    .meta({ description: "The hosts' CPU architecture (Debian's names; rpm's x86_64/aarch64): what `kubestrap bundle` collects packages, binaries and images for. Online installs let each host's package manager choose." }),
+  family: z
+    .enum(['debian', 'rhel'])
+    .default('debian')
+    .meta({ description: 'debian covers Debian and Ubuntu; rhel covers RHEL, AlmaLinux, Rocky.' }),
+  architecture: z.enum(['amd64', 'arm64']).default('amd64').meta({
+    description:
+      "The hosts' CPU architecture (Debian's names; rpm's x86_64/aarch64): what `kubestrap bundle` collects packages, binaries and images for. Online installs let each host's package manager choose.",
+  }),
 });
 
 const Runtime = z.strictObject({
@@ -167,14 +231,20 @@ const Runtime = z.strictObject({
     .strictObject({
       version: z
         .string()
-        .regex(/^[12]\.\d+(\.\d+)?$/, { message: 'must be a containerd release such as 1.7.27 or 2.1 — MAJOR.MINOR[.PATCH]' })
+        .regex(/^[12]\.\d+(\.\d+)?$/, {
+          message: 'must be a containerd release such as 1.7.27 or 2.1 — MAJOR.MINOR[.PATCH]',
+        })
         .optional()
         .meta({ description: 'containerd release to install; default: the distribution package.' }),
       sandboxImage: z
         .string()
-        .regex(/^[a-z0-9][a-z0-9./:_-]*(@sha256:[a-f0-9]{64})?$/, { message: 'must be an image reference such as registry.k8s.io/pause:3.10' })
+        .regex(/^[a-z0-9][a-z0-9./:_-]*(@sha256:[a-f0-9]{64})?$/, {
+          message: 'must be an image reference such as registry.k8s.io/pause:3.10',
+        })
         .optional()
-        .meta({ description: "Pod sandbox (pause) image; default: the one kubeadm expects for the Kubernetes version." }),
+        .meta({
+          description: 'Pod sandbox (pause) image; default: the one kubeadm expects for the Kubernetes version.',
+        }),
     })
     .prefault({}),
 });
@@ -185,9 +255,16 @@ const Weave = z.strictObject({
     .string()
     .regex(/^[a-z0-9][a-z0-9./:_-]*$/, { message: 'must be a registry path such as docker.io/rajchaudhuri' })
     .optional()
-    .meta({ description: 'Where weave-kube and weave-npc come from; default follows the version. Set it for a mirror.' }),
-  ipallocRange: cidr.optional().meta({ description: 'IPALLOC_RANGE; defaults to kubernetes.podSubnet and must equal it.' }),
-  encryption: z.boolean().default(true).meta({ description: 'Encrypt traffic between nodes with a password kept in the weave-passwd Secret.' }),
+    .meta({
+      description: 'Where weave-kube and weave-npc come from; default follows the version. Set it for a mirror.',
+    }),
+  ipallocRange: cidr
+    .optional()
+    .meta({ description: 'IPALLOC_RANGE; defaults to kubernetes.podSubnet and must equal it.' }),
+  encryption: z
+    .boolean()
+    .default(true)
+    .meta({ description: 'Encrypt traffic between nodes with a password kept in the weave-passwd Secret.' }),
   iptablesBackend: z.enum(['nft', 'legacy']).default('nft'),
   mtu: z.int().min(576).max(9000).default(1376),
 });
@@ -197,90 +274,146 @@ const Rook = z.strictObject({
   version: z.enum(Object.keys(ROOK_VERSIONS) as [keyof typeof ROOK_VERSIONS]).default('v1.20.6'),
   deviceFilter: z
     .string()
-    .regex(/^[A-Za-z0-9^$|()[\]*+?.-]+$/, { message: 'must be a device-name regular expression such as ^sd[b-z] — no spaces or slashes' })
+    .regex(/^[A-Za-z0-9^$|()[\]*+?.-]+$/, {
+      message: 'must be a device-name regular expression such as ^sd[b-z] — no spaces or slashes',
+    })
     .optional()
     .meta({ description: 'Regular expression over device names; default: exactly the disks the spec lists.' }),
-  replicas: z.int().min(1).max(7).optional().meta({ description: 'Pool replica count; default 1 with fewer than 3 storage nodes, else 3.' }),
+  replicas: z
+    .int()
+    .min(1)
+    .max(7)
+    .optional()
+    .meta({ description: 'Pool replica count; default 1 with fewer than 3 storage nodes, else 3.' }),
   manifestBase: z
     .string()
-    .regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, { message: 'must be an http(s) URL without spaces or quotes — the directory holding crds.yaml, common.yaml, csi-operator.yaml and operator.yaml' })
+    .regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, {
+      message:
+        'must be an http(s) URL without spaces or quotes — the directory holding crds.yaml, common.yaml, csi-operator.yaml and operator.yaml',
+    })
     .optional()
-    .meta({ description: "Where Rook's upstream manifests (crds, common, csi-operator, operator) are fetched from; default: the release tag's deploy/examples on GitHub. Set it for a mirror." }),
+    .meta({
+      description:
+        "Where Rook's upstream manifests (crds, common, csi-operator, operator) are fetched from; default: the release tag's deploy/examples on GitHub. Set it for a mirror.",
+    }),
 });
 
-const Packages = z
-  .strictObject({
-    source: z.enum(['online', 'bundle']).default('online'),
-    kubernetesRepository: z
-      .string()
-      .regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, { message: 'must be an http(s) URL without spaces or quotes, e.g. https://pkgs.k8s.io/core:/stable: — give the base that /v1.X/deb/ and /v1.X/rpm/ hang off' })
-      .default('https://pkgs.k8s.io/core:/stable:')
-      .meta({ description: 'Base of the Kubernetes package repositories (pkgs.k8s.io layout: BASE/v1.X/deb/, BASE/v1.X/rpm/); set it for a mirror.' }),
-    bundle: z.string().min(1).optional().meta({ description: 'Path to a kubestrap bundle; required when source is bundle.' }),
-    osRepository: z
-      .strictObject({
-        url: z
-          .string()
-          .regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, { message: 'must be an http(s) URL without spaces or quotes, e.g. http://deb.debian.org/debian' })
-          .default('http://deb.debian.org/debian'),
-        suite: z
-          .string()
-          .regex(/^[A-Za-z0-9._-]+$|^\.?\/$/, { message: 'must be a suite such as bookworm, or ./ for a flat repository' })
-          .default('bookworm'),
-        components: z.array(z.string().regex(/^[a-z0-9-]+$/, { message: 'must be a component such as main' })).min(1).default(['main']),
-        key: z.string().min(1).default('/usr/share/keyrings/debian-archive-keyring.gpg').meta({ description: "The repository's signing key (a file on the machine that runs kubestrap bundle)." }),
-      })
-      .prefault({})
-      .meta({ description: '`kubestrap bundle` takes containerd, runc and their dependencies from here (Debian-family hosts; RHEL-like hosts: rpmRepositories): your OS release and its mirror.' }),
-    rpmRepositories: z
-      .array(
-        z.strictObject({
-          url: z
-            .string()
-            .regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, { message: 'must be an http(s) URL without spaces or quotes: the directory holding repodata/, e.g. https://download.docker.com/linux/centos/9/x86_64/stable' }),
-          key: z.string().min(1).meta({ description: "The repository's signing key (a file on the machine that runs kubestrap bundle), e.g. RPM-GPG-KEY-AlmaLinux-9." }),
+const Packages = z.strictObject({
+  source: z.enum(['online', 'bundle']).default('online'),
+  kubernetesRepository: z
+    .string()
+    .regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, {
+      message:
+        'must be an http(s) URL without spaces or quotes, e.g. https://pkgs.k8s.io/core:/stable: — give the base that /v1.X/deb/ and /v1.X/rpm/ hang off',
+    })
+    .default('https://pkgs.k8s.io/core:/stable:')
+    .meta({
+      description:
+        'Base of the Kubernetes package repositories (pkgs.k8s.io layout: BASE/v1.X/deb/, BASE/v1.X/rpm/); set it for a mirror.',
+    }),
+  bundle: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'Path to a kubestrap bundle; required when source is bundle.' }),
+  osRepository: z
+    .strictObject({
+      url: z
+        .string()
+        .regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, {
+          message: 'must be an http(s) URL without spaces or quotes, e.g. http://deb.debian.org/debian',
+        })
+        .default('http://deb.debian.org/debian'),
+      suite: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]+$|^\.?\/$/, {
+          message: 'must be a suite such as bookworm, or ./ for a flat repository',
+        })
+        .default('bookworm'),
+      components: z
+        .array(z.string().regex(/^[a-z0-9-]+$/, { message: 'must be a component such as main' }))
+        .min(1)
+        .default(['main']),
+      key: z
+        .string()
+        .min(1)
+        .default('/usr/share/keyrings/debian-archive-keyring.gpg')
+        .meta({ description: "The repository's signing key (a file on the machine that runs kubestrap bundle)." }),
+    })
+    .prefault({})
+    .meta({
+      description:
+        '`kubestrap bundle` takes containerd, runc and their dependencies from here (Debian-family hosts; RHEL-like hosts: rpmRepositories): your OS release and its mirror.',
+    }),
+  rpmRepositories: z
+    .array(
+      z.strictObject({
+        url: z.string().regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, {
+          message:
+            'must be an http(s) URL without spaces or quotes: the directory holding repodata/, e.g. https://download.docker.com/linux/centos/9/x86_64/stable',
         }),
-      )
-      .default([])
-      .meta({
-        description:
-          "`kubestrap bundle` for RHEL-like hosts takes containerd.io and what the Kubernetes packages need from these yum repositories (a baseurl each): Docker CE's, and your OS release's BaseOS and AppStream. The key checks repomd.xml.asc, or each .rpm where a repository signs packages only.",
+        key: z.string().min(1).meta({
+          description:
+            "The repository's signing key (a file on the machine that runs kubestrap bundle), e.g. RPM-GPG-KEY-AlmaLinux-9.",
+        }),
       }),
-    binaryRepository: z
-      .string()
-      .regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, { message: 'must be an http(s) URL without spaces or quotes, e.g. https://dl.k8s.io/release' })
-      .default('https://dl.k8s.io/release')
-      .meta({ description: 'Where `kubestrap bundle` fetches the kubeadm/kubelet/kubectl binaries and their .sha256 (dl.k8s.io layout: BASE/vX.Y.Z/bin/linux/amd64/NAME).' }),
-    registryMirrors: z
-      .record(
-        z.string().regex(/^[a-z0-9.-]+(:[0-9]+)?$/, { message: 'must be a registry host such as registry.k8s.io or docker.io' }),
-        z.strictObject({
-          url: z.string().regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, { message: 'must be an http(s) URL, e.g. https://mirror.example.com/registry.k8s.io (http: without TLS)' }),
+    )
+    .default([])
+    .meta({
+      description:
+        "`kubestrap bundle` for RHEL-like hosts takes containerd.io and what the Kubernetes packages need from these yum repositories (a baseurl each): Docker CE's, and your OS release's BaseOS and AppStream. The key checks repomd.xml.asc, or each .rpm where a repository signs packages only.",
+    }),
+  binaryRepository: z
+    .string()
+    .regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, {
+      message: 'must be an http(s) URL without spaces or quotes, e.g. https://dl.k8s.io/release',
+    })
+    .default('https://dl.k8s.io/release')
+    .meta({
+      description:
+        'Where `kubestrap bundle` fetches the kubeadm/kubelet/kubectl binaries and their .sha256 (dl.k8s.io layout: BASE/vX.Y.Z/bin/linux/amd64/NAME).',
+    }),
+  registryMirrors: z
+    .record(
+      z
+        .string()
+        .regex(/^[a-z0-9.-]+(:[0-9]+)?$/, { message: 'must be a registry host such as registry.k8s.io or docker.io' }),
+      z.strictObject({
+        url: z.string().regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, {
+          message: 'must be an http(s) URL, e.g. https://mirror.example.com/registry.k8s.io (http: without TLS)',
         }),
-      )
-      .default({})
-      .meta({ description: '`kubestrap bundle` pulls images of these registries from the given mirrors instead; the images keep their original names.' }),
-  });
+      }),
+    )
+    .default({})
+    .meta({
+      description:
+        '`kubestrap bundle` pulls images of these registries from the given mirrors instead; the images keep their original names.',
+    }),
+});
 
 export const ClusterSpecSchema = z
   .strictObject({
     apiVersion: z.literal(API_VERSION),
     kind: z.literal('Cluster'),
     metadata: z.strictObject({
-      name: dnsLabel('the cluster name').meta({ description: 'Cluster name; names the working directory, kubeconfig context and Vagrant machines.' }),
-    }),
-    spec: z
-      .strictObject({
-        kubernetes: Kubernetes.prefault({}),
-        machines: Machines,
-        os: Os.prefault({}),
-        runtime: Runtime.prefault({}),
-        cni: z.strictObject({ weave: Weave.prefault({}) }).prefault({}),
-        storage: z.strictObject({ rook: Rook.prefault({}) }).prefault({}),
-        packages: Packages.prefault({}),
+      name: dnsLabel('the cluster name').meta({
+        description: 'Cluster name; names the working directory, kubeconfig context and Vagrant machines.',
       }),
+    }),
+    spec: z.strictObject({
+      kubernetes: Kubernetes.prefault({}),
+      machines: Machines,
+      os: Os.prefault({}),
+      runtime: Runtime.prefault({}),
+      cni: z.strictObject({ weave: Weave.prefault({}) }).prefault({}),
+      storage: z.strictObject({ rook: Rook.prefault({}) }).prefault({}),
+      packages: Packages.prefault({}),
+    }),
   })
-  .meta({ title: 'kubestrap Cluster', description: 'One YAML file that describes a Kubernetes cluster for kubestrap.' });
+  .meta({
+    title: 'kubestrap Cluster',
+    description: 'One YAML file that describes a Kubernetes cluster for kubestrap.',
+  });
 
 export type ClusterSpec = z.output<typeof ClusterSpecSchema>;
 export type NodeEntrySpec = z.output<typeof NodeEntry>;

@@ -23,7 +23,10 @@ export function parseSpecText(text: string, file: string): SpecSource {
       severity: document.errors.includes(error) ? 'error' : 'warning',
       path: [],
       message: `YAML ${error.code === 'DUPLICATE_KEY' ? 'has a duplicate key' : 'syntax error'}: ${firstLine(error.message)}`,
-      hint: error.code === 'DUPLICATE_KEY' ? 'remove or rename one of the two keys' : 'fix the YAML syntax at this position (indentation, quoting, colons)',
+      hint:
+        error.code === 'DUPLICATE_KEY'
+          ? 'remove or rename one of the two keys'
+          : 'fix the YAML syntax at this position (indentation, quoting, colons)',
     });
   }
   return { file, document, lines, syntaxIssues };
@@ -39,7 +42,9 @@ function resolve(source: SpecSource, path: SpecPath): { node: Node | null; key: 
   let key: Node | null = null;
   for (const segment of path) {
     if (isMap(node)) {
-      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment));
+      const pair = node.items.find(
+        (item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment),
+      );
       if (!pair) return { node, key, found: false };
       key = pair.key as Node;
       // A key with no value ("name:") has a null value node; stay on the key.
@@ -69,5 +74,8 @@ export function locate(source: SpecSource, issue: SpecIssue): LocatedIssue {
 export function locateAll(source: SpecSource, issues: readonly SpecIssue[]): LocatedIssue[] {
   return issues
     .map((issue) => locate(source, issue))
-    .sort((a, b) => a.line - b.line || a.column - b.column || (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1));
+    .sort(
+      (a, b) =>
+        a.line - b.line || a.column - b.column || (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1),
+    );
 }

@@ -33,7 +33,12 @@ export class ConnectionLostError extends SshError {
 
 export class HostKeyMismatchError extends SshError {
   override name = 'HostKeyMismatchError';
-  constructor(host: string, readonly known: string, readonly offered: string, readonly forgetCommand: string) {
+  constructor(
+    host: string,
+    readonly known: string,
+    readonly offered: string,
+    readonly forgetCommand: string,
+  ) {
     super(
       host,
       `host key changed: known ${known}, offered ${offered}. This is either a recreated machine ` +
@@ -45,7 +50,10 @@ export class HostKeyMismatchError extends SshError {
 export class SudoPasswordError extends SshError {
   override name = 'SudoPasswordError';
   constructor(host: string, user: string) {
-    super(host, `sudo asks ${user} for a password; kubestrap runs sudo -n. Give ${user} passwordless sudo (NOPASSWD in /etc/sudoers.d) or connect as root`);
+    super(
+      host,
+      `sudo asks ${user} for a password; kubestrap runs sudo -n. Give ${user} passwordless sudo (NOPASSWD in /etc/sudoers.d) or connect as root`,
+    );
   }
 }
 
@@ -69,7 +77,10 @@ export function describeOutput(outcome: CommandOutcome): string {
 
 export class CommandFailedError extends SshError {
   override name = 'CommandFailedError';
-  constructor(host: string, readonly outcome: CommandOutcome) {
+  constructor(
+    host: string,
+    readonly outcome: CommandOutcome,
+  ) {
     const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited ${outcome.code}`;
     super(host, `\`${outcome.command}\` ${how}${describeOutput(outcome)}`);
   }
@@ -77,7 +88,14 @@ export class CommandFailedError extends SshError {
 
 export class CommandTimeoutError extends SshError {
   override name = 'CommandTimeoutError';
-  constructor(host: string, readonly outcome: CommandOutcome, readonly timeoutMs: number) {
-    super(host, `\`${outcome.command}\` did not finish within ${Math.round(timeoutMs / 1000)} s${describeOutput(outcome)}`);
+  constructor(
+    host: string,
+    readonly outcome: CommandOutcome,
+    readonly timeoutMs: number,
+  ) {
+    super(
+      host,
+      `\`${outcome.command}\` did not finish within ${Math.round(timeoutMs / 1000)} s${describeOutput(outcome)}`,
+    );
   }
 }

@@ -17,7 +17,8 @@ export class HostLog {
 
   line(marker: string, text: string): void {
     const stamp = new Date().toISOString();
-    for (const line of this.redactor.apply(text).replace(/\n$/, '').split('\n')) this.stream.write(`${stamp} ${marker} ${line}\n`);
+    for (const line of this.redactor.apply(text).replace(/\n$/, '').split('\n'))
+      this.stream.write(`${stamp} ${marker} ${line}\n`);
   }
 
   close(): Promise<void> {

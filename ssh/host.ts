@@ -21,8 +21,22 @@ import {
 import type { HostLog } from './host-log.js';
 import { fingerprint, type KnownHosts } from './known-hosts.js';
 import type { Redactor } from './redact.js';
-import type { ExecOptions, ExecResult, RemoteShell, UploadOptions, UploadResult, UploadSource } from './remote-shell.js';
-import { atomicWriteScript, chmodChownCommand, parseFileProbe, probeFileScript, SUDO_WANTS_PASSWORD, wrapCommand } from './remote-command.js';
+import type {
+  ExecOptions,
+  ExecResult,
+  RemoteShell,
+  UploadOptions,
+  UploadResult,
+  UploadSource,
+} from './remote-shell.js';
+import {
+  atomicWriteScript,
+  chmodChownCommand,
+  parseFileProbe,
+  probeFileScript,
+  SUDO_WANTS_PASSWORD,
+  wrapCommand,
+} from './remote-command.js';
 import { sha256 as sha256Of, sha256File } from '../base/digest.js';
 
 export interface Endpoint {
@@ -55,11 +69,25 @@ export interface SshHostOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
-const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN']);
+const NETWORK_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ECONNABORTED',
+  'EAI_AGAIN',
+]);
 
 function isNetworkError(error: unknown): boolean {
   const e = error as { code?: string; level?: string; message?: string };
-  return (e.code !== undefined && NETWORK_ERRORS.has(e.code)) || e.level === 'client-timeout' || e.level === 'client-socket' || /Timed out while waiting for handshake|Connection lost before handshake/.test(e.message ?? '');
+  return (
+    (e.code !== undefined && NETWORK_ERRORS.has(e.code)) ||
+    e.level === 'client-timeout' ||
+    e.level === 'client-socket' ||
+    /Timed out while waiting for handshake|Connection lost before handshake/.test(e.message ?? '')
+  );
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -105,7 +133,11 @@ export class SshHost implements RemoteShell {
     };
   }
 
-  private config(endpoint: Endpoint, sock: Socket | NodeJS.ReadWriteStream, mismatch: { error?: HostKeyMismatchError }): ConnectConfig {
+  private config(
+    endpoint: Endpoint,
+    sock: Socket | NodeJS.ReadWriteStream,
+    mismatch: { error?: HostKeyMismatchError },
+  ): ConnectConfig {
     return {
       sock: sock as ConnectConfig['sock'],
       username: endpoint.user,
@@ -124,7 +156,15 @@ export class SshHost implements RemoteShell {
     return new Promise((resolve, reject) => {
       const socket = tcpConnect({ host: endpoint.address, port: endpoint.port });
       socket.setNoDelay(true);
-      const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`TCP connect to ${endpoint.address}:${endpoint.port} timed out`), { code: 'ETIMEDOUT' })), this.options.readyTimeoutMs ?? 20_000);
+      const timer = setTimeout(
+        () =>
+          socket.destroy(
+            Object.assign(new Error(`TCP connect to ${endpoint.address}:${endpoint.port} timed out`), {
+              code: 'ETIMEDOUT',
+            }),
+          ),
+        this.options.readyTimeoutMs ?? 20_000,
+      );
       socket.once('connect', () => {
         clearTimeout(timer);
         resolve(socket);
@@ -152,7 +192,9 @@ export class SshHost implements RemoteShell {
     const jump = await this.handshake(bastion, await this.socket(bastion));
     this.bastion = jump;
     const stream = await new Promise<ClientChannel>((resolve, reject) =>
-      jump.forwardOut('127.0.0.1', 0, this.target.address, this.target.port, (error, channel) => (error ? reject(error) : resolve(channel))),
+      jump.forwardOut('127.0.0.1', 0, this.target.address, this.target.port, (error, channel) =>
+        error ? reject(error) : resolve(channel),
+      ),
     );
     return this.handshake(this.target, stream);
   }
@@ -182,10 +224,20 @@ export class SshHost implements RemoteShell {
         if (error instanceof SshError) throw error;
         const reason = (error as Error).message;
         if (!isNetworkError(error)) {
-          throw new ConnectError(this.name, `cannot log in to ${where}: ${reason}. Check the user and key (or agent) for this host`, 'login', { cause: error });
+          throw new ConnectError(
+            this.name,
+            `cannot log in to ${where}: ${reason}. Check the user and key (or agent) for this host`,
+            'login',
+            { cause: error },
+          );
         }
         if (attempt >= attempts) {
-          throw new ConnectError(this.name, `cannot connect to ${where}: ${reason} (attempt ${attempt} of ${attempts}, the last; is the host up and sshd listening?)`, 'network', { cause: error });
+          throw new ConnectError(
+            this.name,
+            `cannot connect to ${where}: ${reason} (attempt ${attempt} of ${attempts}, the last; is the host up and sshd listening?)`,
+            'network',
+            { cause: error },
+          );
         }
         this.log('#', `connect attempt ${attempt} of ${attempts} failed: ${reason}; retrying in ${delay} ms`);
         await sleep(delay);
@@ -201,7 +253,13 @@ export class SshHost implements RemoteShell {
       this.client = undefined;
       this.bastion?.end();
       this.bastion = undefined;
-      for (const fail of this.live) fail(new ConnectionLostError(this.name, 'connection lost while a command was running; it may or may not have finished'));
+      for (const fail of this.live)
+        fail(
+          new ConnectionLostError(
+            this.name,
+            'connection lost while a command was running; it may or may not have finished',
+          ),
+        );
     };
     client.on('close', lost);
     client.on('error', (error) => this.log('#', `connection error: ${error.message}`));
@@ -221,12 +279,23 @@ export class SshHost implements RemoteShell {
     const wrapped = wrapCommand(command, { sudo: sudo && !this.isRoot, timeoutSeconds: timeoutMs / 1000 });
     const client = await this.connection();
     const result = await this.channels(() => this.run(client, wrapped, shown, timeoutMs, options));
-    if (SUDO_WANTS_PASSWORD.test(result.stderr) && result.code !== 0) throw new SudoPasswordError(this.name, this.target.user);
-    if (result.code !== 0 && (options.check ?? true)) throw new CommandFailedError(this.name, { ...result, stdout: options.hideOutput ? '[output hidden]' : result.stdout });
+    if (SUDO_WANTS_PASSWORD.test(result.stderr) && result.code !== 0)
+      throw new SudoPasswordError(this.name, this.target.user);
+    if (result.code !== 0 && (options.check ?? true))
+      throw new CommandFailedError(this.name, {
+        ...result,
+        stdout: options.hideOutput ? '[output hidden]' : result.stdout,
+      });
     return result;
   }
 
-  private run(client: Client, wrapped: string, shown: string, timeoutMs: number, options: ExecOptions): Promise<ExecResult> {
+  private run(
+    client: Client,
+    wrapped: string,
+    shown: string,
+    timeoutMs: number,
+    options: ExecOptions,
+  ): Promise<ExecResult> {
     const redact = (text: string) => this.options.redactor.apply(text);
     const started = Date.now();
     this.log('$', shown);
@@ -236,7 +305,13 @@ export class SshHost implements RemoteShell {
       let code: number | null = null;
       let signal: string | undefined;
       let settled = false;
-      const outcome = (): CommandOutcome => ({ command: shown, code, signal, stdout: options.hideOutput ? '[output hidden]' : redact(stdout), stderr: redact(stderr) });
+      const outcome = (): CommandOutcome => ({
+        command: shown,
+        code,
+        signal,
+        stdout: options.hideOutput ? '[output hidden]' : redact(stdout),
+        stderr: redact(stderr),
+      });
       const finish = (error?: Error) => {
         if (settled) return;
         settled = true;
@@ -308,8 +383,12 @@ export class SshHost implements RemoteShell {
           await sleep(25 * attempt);
           continue;
         }
-        const hint = refused ? ` after ${attempt} tries; is sshd's MaxSessions below ${this.options.maxChannels ?? 8}?` : '';
-        throw new ConnectionLostError(this.name, `cannot open a channel: ${(error as Error).message}${hint}`, { cause: error });
+        const hint = refused
+          ? ` after ${attempt} tries; is sshd's MaxSessions below ${this.options.maxChannels ?? 8}?`
+          : '';
+        throw new ConnectionLostError(this.name, `cannot open a channel: ${(error as Error).message}${hint}`, {
+          cause: error,
+        });
       }
     }
   }
@@ -323,7 +402,9 @@ export class SshHost implements RemoteShell {
     const mode = options.mode.toString(8);
     const size = 'content' in source ? Buffer.byteLength(source.content) : (await stat(source.path)).size;
     if (options.known !== 'different') {
-      const remote = parseFileProbe((await this.exec(probeFileScript(target), { label: `probe ${target}`, timeoutMs: 10 * 60_000 })).stdout);
+      const remote = parseFileProbe(
+        (await this.exec(probeFileScript(target), { label: `probe ${target}`, timeoutMs: 10 * 60_000 })).stdout,
+      );
       // Only a file of the same size can be the same; hash ours only then.
       if (remote?.size === size) {
         const sha256 = 'content' in source ? sha256Of(source.content) : await sha256File(source.path);
@@ -337,7 +418,10 @@ export class SshHost implements RemoteShell {
     }
     const hash = createHash('sha256');
     let sha256 = '';
-    const data = 'content' in source ? Readable.from([Buffer.from(source.content)]) : createReadStream(source.path, { highWaterMark: 1024 * 1024 });
+    const data =
+      'content' in source
+        ? Readable.from([Buffer.from(source.content)])
+        : createReadStream(source.path, { highWaterMark: 1024 * 1024 });
     const stdin = Readable.from(
       (async function* () {
         for await (const chunk of data) {
@@ -364,4 +448,3 @@ export class SshHost implements RemoteShell {
     this.bastion = undefined;
   }
 }
-

@@ -33,7 +33,12 @@ export class SshPool {
       const path = this.logPath(target.name);
       const log = path ? new HostLog(path, this.redactor) : undefined;
       if (log) this.logs.push(log);
-      host = new SshHost(target, { ...this.options, knownHosts: this.knownHosts, redactor: this.redactor, ...(log ? { log } : {}) });
+      host = new SshHost(target, {
+        ...this.options,
+        knownHosts: this.knownHosts,
+        redactor: this.redactor,
+        ...(log ? { log } : {}),
+      });
       this.hosts.set(target.name, host);
     }
     return host;

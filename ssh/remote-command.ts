@@ -29,7 +29,8 @@ export const SUDO_WANTS_PASSWORD = /^sudo: (a password is required|a terminal is
  * faster than coreutils' (no SHA extensions) and is on nearly every host; sha256sum is
  * the fallback.
  */
-export const DIGEST_FUNCTION = 'if command -v openssl >/dev/null 2>&1; then digest() { openssl dgst -sha256 -r; }; else digest() { sha256sum; }; fi';
+export const DIGEST_FUNCTION =
+  'if command -v openssl >/dev/null 2>&1; then digest() { openssl dgst -sha256 -r; }; else digest() { sha256sum; }; fi';
 
 export function atomicWriteScript(target: string, size: number, mode: number, owner?: string): string {
   const q = shellQuote;

@@ -27,17 +27,25 @@ export interface ResumableUploadResult {
 
 const DIGEST = `${DIGEST_FUNCTION}; digest < "$f" | cut -d" " -f1`;
 
-export async function resumableUpload(host: RemoteShell, localPath: string, target: string, options: ResumableUploadOptions): Promise<ResumableUploadResult> {
+export async function resumableUpload(
+  host: RemoteShell,
+  localPath: string,
+  target: string,
+  options: ResumableUploadOptions,
+): Promise<ResumableUploadResult> {
   const q = shellQuote;
   const part = `${target}.part`;
   const attempts = options.attempts ?? 5;
   const startedAt: number[] = [];
   for (let attempt = 1; ; attempt++) {
     try {
-      const probe = await host.exec(`f=${q(target)}; if [ -f "$f" ] && [ "$(stat -c %s "$f")" = ${options.size} ]; then echo "whole $(${DIGEST})"; else echo "part $(stat -c %s ${q(part)} 2>/dev/null || echo 0)"; fi`, {
-        label: `how much of ${target} is on the host`,
-        timeoutMs: 30 * 60_000,
-      });
+      const probe = await host.exec(
+        `f=${q(target)}; if [ -f "$f" ] && [ "$(stat -c %s "$f")" = ${options.size} ]; then echo "whole $(${DIGEST})"; else echo "part $(stat -c %s ${q(part)} 2>/dev/null || echo 0)"; fi`,
+        {
+          label: `how much of ${target} is on the host`,
+          timeoutMs: 30 * 60_000,
+        },
+      );
       const [state = '', value = ''] = probe.stdout.trim().split(' ');
       if (state === 'whole' && value === options.sha256) return { startedAt, changed: startedAt.length > 0 };
       let offset = state === 'part' ? Number(value) : 0;
@@ -57,13 +65,19 @@ export async function resumableUpload(host: RemoteShell, localPath: string, targ
             }
           })(),
         );
-        await host.exec(`set -eu; umask 077; mkdir -p "$(dirname ${q(part)})"; ${offset === 0 ? `: > ${q(part)}; ` : ''}cat >> ${q(part)}`, {
-          stdin: data,
-          label: `upload ${target} from byte ${offset} of ${options.size}`,
-          timeoutMs: options.timeoutMs ?? 4 * 60 * 60_000,
-        });
+        await host.exec(
+          `set -eu; umask 077; mkdir -p "$(dirname ${q(part)})"; ${offset === 0 ? `: > ${q(part)}; ` : ''}cat >> ${q(part)}`,
+          {
+            stdin: data,
+            label: `upload ${target} from byte ${offset} of ${options.size}`,
+            timeoutMs: options.timeoutMs ?? 4 * 60 * 60_000,
+          },
+        );
       }
-      const check = await host.exec(`f=${q(part)}; echo "$(stat -c %s "$f") $(${DIGEST})"`, { label: `sha256 of ${part}`, timeoutMs: 30 * 60_000 });
+      const check = await host.exec(`f=${q(part)}; echo "$(stat -c %s "$f") $(${DIGEST})"`, {
+        label: `sha256 of ${part}`,
+        timeoutMs: 30 * 60_000,
+      });
       const [size, sha256] = check.stdout.trim().split(' ');
       if (Number(size) === options.size && sha256 === options.sha256) {
         await host.exec(`sync ${q(part)} && mv -f ${q(part)} ${q(target)}`, { label: `move ${part} into place` });
@@ -71,11 +85,16 @@ export async function resumableUpload(host: RemoteShell, localPath: string, targ
       }
       // A prefix that is not ours (another file's leftovers): start over, once more.
       await host.exec(`rm -f ${q(part)}`, { label: `remove the damaged ${part}` });
-      if (attempt >= attempts) throw new Error(`${host.name}: ${target} arrived damaged (${size} bytes, sha256 ${sha256}; expected ${options.size}, ${options.sha256}) ${attempt} times`);
+      if (attempt >= attempts)
+        throw new Error(
+          `${host.name}: ${target} arrived damaged (${size} bytes, sha256 ${sha256}; expected ${options.size}, ${options.sha256}) ${attempt} times`,
+        );
     } catch (error) {
       // A channel closed under `cat` by a dropped connection ends with no exit status.
       const dropped =
-        error instanceof ConnectionLostError || (error instanceof ConnectError && error.failure === 'network') || (error instanceof CommandFailedError && error.outcome.code === null && !error.outcome.signal);
+        error instanceof ConnectionLostError ||
+        (error instanceof ConnectError && error.failure === 'network') ||
+        (error instanceof CommandFailedError && error.outcome.code === null && !error.outcome.signal);
       if (!dropped || attempt >= attempts) throw error;
     }
   }

@@ -2,7 +2,11 @@
 // sized like the user's terminal, raw keystrokes in, output out, resized on SIGWINCH.
 import type { Client } from 'ssh2';
 
-export function interactiveShell(client: Client, input: NodeJS.ReadStream, output: NodeJS.WriteStream): Promise<number> {
+export function interactiveShell(
+  client: Client,
+  input: NodeJS.ReadStream,
+  output: NodeJS.WriteStream,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const window = { term: process.env.TERM ?? 'xterm-256color', rows: output.rows ?? 24, cols: output.columns ?? 80 };
     client.shell(window, (error, stream) => {

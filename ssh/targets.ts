@@ -30,18 +30,34 @@ function first(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function endpoint(name: string, address: string, user: string | undefined, port: number | undefined, keyPath: string | undefined, config: Record<string, string | string[]>, inputs: TargetInputs): Endpoint {
-  const identity = keyPath ?? (Array.isArray(config.IdentityFile) ? config.IdentityFile : config.IdentityFile ? [config.IdentityFile] : []).map((p) => expandHome(p, inputs.home)).find(inputs.keyExists);
+function endpoint(
+  name: string,
+  address: string,
+  user: string | undefined,
+  port: number | undefined,
+  keyPath: string | undefined,
+  config: Record<string, string | string[]>,
+  inputs: TargetInputs,
+): Endpoint {
+  const identity =
+    keyPath ??
+    (Array.isArray(config.IdentityFile) ? config.IdentityFile : config.IdentityFile ? [config.IdentityFile] : [])
+      .map((p) => expandHome(p, inputs.home))
+      .find(inputs.keyExists);
   const path = identity ? expandHome(identity, inputs.home) : undefined;
   if (!path && !inputs.agent) {
-    throw new TargetError(`${name}: no SSH key for ${address}: set keyPath in the spec, an IdentityFile in ~/.ssh/config, or start ssh-agent with your key loaded`);
+    throw new TargetError(
+      `${name}: no SSH key for ${address}: set keyPath in the spec, an IdentityFile in ~/.ssh/config, or start ssh-agent with your key loaded`,
+    );
   }
   let privateKey: Buffer | undefined;
   if (path) {
     try {
       privateKey = inputs.readKey(path);
     } catch (error) {
-      throw new TargetError(`${name}: cannot read SSH key ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} — fix keyPath in the spec`);
+      throw new TargetError(
+        `${name}: cannot read SSH key ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} — fix keyPath in the spec`,
+      );
     }
   }
   return {
@@ -56,10 +72,17 @@ function endpoint(name: string, address: string, user: string | undefined, port:
 
 /** ProxyJump `[user@]host[:port]`; only a single jump is supported (the spec's bastion). */
 function parseJump(jump: string, name: string): { address: string; user?: string; port?: number } {
-  if (jump.includes(',')) throw new TargetError(`${name}: ~/.ssh/config gives ProxyJump ${jump}; kubestrap supports one jump host — set spec bastion instead`);
+  if (jump.includes(','))
+    throw new TargetError(
+      `${name}: ~/.ssh/config gives ProxyJump ${jump}; kubestrap supports one jump host — set spec bastion instead`,
+    );
   const match = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(jump);
   if (!match) throw new TargetError(`${name}: cannot read ProxyJump ${jump} in ~/.ssh/config`);
-  return { address: match[2]!.replace(/^\[|\]$/g, ''), ...(match[1] ? { user: match[1] } : {}), ...(match[3] ? { port: Number(match[3]) } : {}) };
+  return {
+    address: match[2]!.replace(/^\[|\]$/g, ''),
+    ...(match[1] ? { user: match[1] } : {}),
+    ...(match[3] ? { port: Number(match[3]) } : {}),
+  };
 }
 
 export function resolveTarget(name: string, spec: SpecTarget, inputs: TargetInputs): SshTarget {
@@ -70,7 +93,15 @@ export function resolveTarget(name: string, spec: SpecTarget, inputs: TargetInpu
   let bastion: Endpoint | undefined;
   if (spec.bastion) {
     const b = spec.bastion;
-    bastion = endpoint(name, b.address, b.user ?? spec.user, b.port, b.keyPath ?? spec.keyPath, compute(b.address), inputs);
+    bastion = endpoint(
+      name,
+      b.address,
+      b.user ?? spec.user,
+      b.port,
+      b.keyPath ?? spec.keyPath,
+      compute(b.address),
+      inputs,
+    );
   } else if (first(own.ProxyJump) && first(own.ProxyJump) !== 'none') {
     const jump = parseJump(first(own.ProxyJump)!, name);
     bastion = endpoint(name, jump.address, jump.user, jump.port, undefined, compute(jump.address), inputs);

@@ -23,6 +23,8 @@ export function sysctlConf(): string {
 
 /** The managed block hostprep keeps in /etc/hosts, between the BEGIN and END markers. */
 export function hostsBlock(model: ClusterModel): string {
-  const lines = model.nodes.map((n) => (n.hostname === n.name ? `${n.ip}\t${n.hostname}` : `${n.ip}\t${n.hostname}\t${n.name}`));
+  const lines = model.nodes.map((n) =>
+    n.hostname === n.name ? `${n.ip}\t${n.hostname}` : `${n.ip}\t${n.hostname}\t${n.name}`,
+  );
   return `${HOSTS_BEGIN} ${model.name}\n${lines.join('\n')}\n${HOSTS_END} ${model.name}\n`;
 }

@@ -59,7 +59,9 @@ export function discoveryKubeconfig(inputs: DiscoveryInputs): string {
   const config: Kubeconfig = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: inputs.cluster, cluster: { 'certificate-authority-data': inputs.caData, server: inputs.server } }],
+    clusters: [
+      { name: inputs.cluster, cluster: { 'certificate-authority-data': inputs.caData, server: inputs.server } },
+    ],
     contexts: [{ name: `${user}@${inputs.cluster}`, context: { cluster: inputs.cluster, user } }],
     'current-context': `${user}@${inputs.cluster}`,
     users: [{ name: user, user: { token: inputs.token } }],

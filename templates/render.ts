@@ -58,19 +58,40 @@ function nodeFiles(model: ClusterModel, node: NodeModel): RenderedFile[] {
     // file), but it describes the control plane: keep it root-only anyway.
     [KUBEADM_CONF, 0o600, renderKubeadmConfig(model, node)],
     [KUBELET_UNIT, 0o644, fillTemplate('systemd/kubelet.service.hbs', {})],
-    [KUBELET_DROP_IN, 0o644, fillTemplate('systemd/10-kubeadm.conf.hbs', { defaultsFile, bootstrapKubeconfig: BOOTSTRAP_KUBELET_CONF, kubeconfig: KUBELET_CONF })],
+    [
+      KUBELET_DROP_IN,
+      0o644,
+      fillTemplate('systemd/10-kubeadm.conf.hbs', {
+        defaultsFile,
+        bootstrapKubeconfig: BOOTSTRAP_KUBELET_CONF,
+        kubeconfig: KUBELET_CONF,
+      }),
+    ],
     [defaultsFile, 0o644, fillTemplate('systemd/kubelet-defaults.hbs', { ip: node.ip })],
-    [CONTAINERD_CONFIG, 0o644, fillTemplate(containerd, { sandboxImage: model.runtime.sandboxImage, cniConfDir: CNI_CONF_DIR })],
+    [
+      CONTAINERD_CONFIG,
+      0o644,
+      fillTemplate(containerd, { sandboxImage: model.runtime.sandboxImage, cniConfDir: CNI_CONF_DIR }),
+    ],
     [MODULES_LOAD_CONF, 0o644, modulesLoad()],
     [SYSCTL_CONF, 0o644, sysctlConf()],
     [HOSTS_BLOCK, 0o644, hostsBlock(model)],
   ];
-  return files.map(([target, mode, content]) => ({ path: `nodes/${node.name}${target}`, mode, content, node: node.name, target }));
+  return files.map(([target, mode, content]) => ({
+    path: `nodes/${node.name}${target}`,
+    mode,
+    content,
+    node: node.name,
+    target,
+  }));
 }
 
 function clusterFiles(model: ClusterModel): RenderedFile[] {
-  const files: RenderedFile[] = [{ path: 'cluster/weave-net.yaml', mode: 0o644, content: toYaml(weaveManifest(model)) }];
-  if (model.rook.enabled) files.push({ path: 'cluster/rook-cluster.yaml', mode: 0o644, content: toYamlDocuments(rookResources(model)) });
+  const files: RenderedFile[] = [
+    { path: 'cluster/weave-net.yaml', mode: 0o644, content: toYaml(weaveManifest(model)) },
+  ];
+  if (model.rook.enabled)
+    files.push({ path: 'cluster/rook-cluster.yaml', mode: 0o644, content: toYamlDocuments(rookResources(model)) });
   return files;
 }
 
@@ -97,9 +118,11 @@ export function manifestOf(model: ClusterModel, files: readonly RenderedFile[]):
 
 /** All artifacts, sorted by path, with the render manifest last. */
 export function renderCluster(model: ClusterModel): RenderedFile[] {
-  const files = [...machineFiles(model), ...clusterFiles(model), ...model.nodes.flatMap((n) => nodeFiles(model, n))].sort((a, b) =>
-    a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
-  );
+  const files = [
+    ...machineFiles(model),
+    ...clusterFiles(model),
+    ...model.nodes.flatMap((n) => nodeFiles(model, n)),
+  ].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const manifest = `${JSON.stringify(manifestOf(model, files), null, 2)}\n`;
   return [...files, { path: MANIFEST_PATH, mode: 0o644, content: manifest }];
 }

@@ -26,7 +26,8 @@ function deviceName(device: string): string {
 function tolerations(model: ClusterModel): IToleration[] {
   const seen = new Map<string, IToleration>();
   for (const node of storageNodes(model)) {
-    for (const taint of node.taints) seen.set(`${taint.key}:${taint.effect}`, { key: taint.key, operator: 'Exists', effect: taint.effect });
+    for (const taint of node.taints)
+      seen.set(`${taint.key}:${taint.effect}`, { key: taint.key, operator: 'Exists', effect: taint.effect });
   }
   return [...seen.values()];
 }
@@ -50,13 +51,18 @@ export function cephCluster(model: ClusterModel): CephCluster {
         useAllNodes: false,
         useAllDevices: false,
         nodes: storageNodes(model).map((n): StorageNode =>
-          r.deviceFilter ? { name: n.hostname, deviceFilter: r.deviceFilter } : { name: n.hostname, devices: n.disks.map((d): Device => ({ name: deviceName(d.device) })) },
+          r.deviceFilter
+            ? { name: n.hostname, deviceFilter: r.deviceFilter }
+            : { name: n.hostname, devices: n.disks.map((d): Device => ({ name: deviceName(d.device) })) },
         ),
       },
       placement: tolerate.length ? { all: { tolerations: tolerate } } : undefined,
       priorityClassNames: { all: 'system-node-critical', mgr: 'system-cluster-critical' },
       disruptionManagement: { managePodBudgets: true },
-      cephConfig: r.replicas === 1 ? { global: { osd_pool_default_size: '1', mon_warn_on_pool_no_redundancy: 'false' } } : undefined,
+      cephConfig:
+        r.replicas === 1
+          ? { global: { osd_pool_default_size: '1', mon_warn_on_pool_no_redundancy: 'false' } }
+          : undefined,
     },
   };
 }
@@ -78,7 +84,9 @@ function pool(name: string, poolName: CephBlockPool['spec']['name'], model: Clus
 export function blockPools(model: ClusterModel): CephBlockPool[] {
   // Ceph creates the .mgr pool with size 3 unless told otherwise; a smaller cluster
   // would stay HEALTH_WARN (undersized) forever.
-  return model.rook.replicas < 3 ? [pool('builtin-mgr', '.mgr', model), pool(BLOCK_POOL, undefined, model)] : [pool(BLOCK_POOL, undefined, model)];
+  return model.rook.replicas < 3
+    ? [pool('builtin-mgr', '.mgr', model), pool(BLOCK_POOL, undefined, model)]
+    : [pool(BLOCK_POOL, undefined, model)];
 }
 
 export function storageClass(): IStorageClass {

@@ -8,10 +8,19 @@ export function vagrantConfig(model: ClusterModel): string {
   const m = model.machines;
   const config = {
     cluster: model.name,
-    box: { name: m.box.name, ...(m.box.version ? { version: m.box.version } : {}), storage_controller: m.box.storageController },
+    box: {
+      name: m.box.name,
+      ...(m.box.version ? { version: m.box.version } : {}),
+      storage_controller: m.box.storageController,
+    },
     network: { internal: { network: m.network, netmask: m.netmask } },
     linked_clone: m.linkedClones,
-    libvirt: { driver: m.libvirt.driver, storage_pool: m.libvirt.storagePool, ...(m.libvirt.emulatorPath ? { emulator_path: m.libvirt.emulatorPath } : {}), isolated: m.libvirt.isolated },
+    libvirt: {
+      driver: m.libvirt.driver,
+      storage_pool: m.libvirt.storagePool,
+      ...(m.libvirt.emulatorPath ? { emulator_path: m.libvirt.emulatorPath } : {}),
+      isolated: m.libvirt.isolated,
+    },
     host_groups: Object.fromEntries(model.nodes.map((n) => [n.name, n.ip])),
     nodes: model.nodes.map((n) => ({
       name: n.name,

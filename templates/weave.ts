@@ -21,10 +21,20 @@ export const WEAVE_PASSWORD_KEY = 'weave-passwd';
 
 const NAMESPACE = 'kube-system';
 const labels = { name: 'weave-net' };
-const metadata = (namespaced: boolean): ObjectMeta => ({ name: 'weave-net', namespace: namespaced ? NAMESPACE : undefined, labels });
-const hostnameEnv: IEnvVar = { name: 'HOSTNAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } };
+const metadata = (namespaced: boolean): ObjectMeta => ({
+  name: 'weave-net',
+  namespace: namespaced ? NAMESPACE : undefined,
+  labels,
+});
+const hostnameEnv: IEnvVar = {
+  name: 'HOSTNAME',
+  valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } },
+};
 const readOnly = (name: string, mountPath: string): IVolumeMount => ({ name, mountPath, readOnly: true });
-const hostPath = (name: string, path: string, type?: NonNullable<IVolume['hostPath']>['type']): IVolume => ({ name, hostPath: { path, type } });
+const hostPath = (name: string, path: string, type?: NonNullable<IVolume['hostPath']>['type']): IVolume => ({
+  name,
+  hostPath: { path, type },
+});
 const xtablesLock: IVolumeMount = { name: 'xtables-lock', mountPath: '/run/xtables.lock', readOnly: false };
 
 export type WeaveObject = IServiceAccount | IClusterRole | IClusterRoleBinding | IRole | IRoleBinding | IDaemonSet;
@@ -38,11 +48,19 @@ function weaveEnv(model: ClusterModel): IEnvVar[] {
     { name: 'WEAVE_MTU', value: String(w.mtu) },
     { name: 'IPTABLES_BACKEND', value: w.iptablesBackend },
     { name: 'CHECKPOINT_DISABLE', value: '1' },
-    ...(w.encryption ? [{ name: 'WEAVE_PASSWORD', valueFrom: { secretKeyRef: { name: WEAVE_PASSWORD_SECRET, key: WEAVE_PASSWORD_KEY } } }] : []),
+    ...(w.encryption
+      ? [
+          {
+            name: 'WEAVE_PASSWORD',
+            valueFrom: { secretKeyRef: { name: WEAVE_PASSWORD_SECRET, key: WEAVE_PASSWORD_KEY } },
+          },
+        ]
+      : []),
   ];
 }
 
-const weaveImage = (model: ClusterModel, name: 'weave-kube' | 'weave-npc') => `${model.weave.imageRepository}/${name}:${model.weave.version}`;
+const weaveImage = (model: ClusterModel, name: 'weave-kube' | 'weave-npc') =>
+  `${model.weave.imageRepository}/${name}:${model.weave.version}`;
 
 /** The images Weave Net runs (what a bundle must carry). */
 export function weaveImages(model: ClusterModel): string[] {
@@ -51,8 +69,16 @@ export function weaveImages(model: ClusterModel): string[] {
 
 export function weaveManifest(model: ClusterModel): KubernetesList<WeaveObject> {
   const image = (name: 'weave-kube' | 'weave-npc') => weaveImage(model, name);
-  const readRules = (apiGroup: string, resources: string[]): IPolicyRule => ({ apiGroups: [apiGroup], resources, verbs: ['get', 'list', 'watch'] });
-  const binding = (kind: 'ClusterRole' | 'Role'): IRoleRef => ({ kind, name: 'weave-net', apiGroup: 'rbac.authorization.k8s.io' });
+  const readRules = (apiGroup: string, resources: string[]): IPolicyRule => ({
+    apiGroups: [apiGroup],
+    resources,
+    verbs: ['get', 'list', 'watch'],
+  });
+  const binding = (kind: 'ClusterRole' | 'Role'): IRoleRef => ({
+    kind,
+    name: 'weave-net',
+    apiGroup: 'rbac.authorization.k8s.io',
+  });
   const subjects: ISubject[] = [{ kind: 'ServiceAccount', name: 'weave-net', namespace: NAMESPACE }];
   return {
     apiVersion: 'v1',
@@ -70,7 +96,13 @@ export function weaveManifest(model: ClusterModel): KubernetesList<WeaveObject> 
           { apiGroups: [''], resources: ['nodes/status'], verbs: ['patch', 'update'] },
         ],
       },
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: metadata(false), roleRef: binding('ClusterRole'), subjects },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: metadata(false),
+        roleRef: binding('ClusterRole'),
+        subjects,
+      },
       {
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'Role',
@@ -80,7 +112,13 @@ export function weaveManifest(model: ClusterModel): KubernetesList<WeaveObject> 
           { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
         ],
       },
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: metadata(true), roleRef: binding('Role'), subjects },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: metadata(true),
+        roleRef: binding('Role'),
+        subjects,
+      },
       {
         apiVersion: 'apps/v1',
         kind: 'DaemonSet',

@@ -52,7 +52,11 @@ describe('architecture', () => {
   const graph = importGraph();
 
   it('reads every floor', () => {
-    for (const folder of Object.keys(FLOORS)) expect([...graph.keys()].some((file) => topFolder(file) === folder), folder).toBe(true);
+    for (const folder of Object.keys(FLOORS))
+      expect(
+        [...graph.keys()].some((file) => topFolder(file) === folder),
+        folder,
+      ).toBe(true);
   });
 
   it('each folder imports only from the floors below it', () => {
@@ -61,7 +65,10 @@ describe('architecture', () => {
       const from = topFolder(file);
       for (const target of targets) {
         const to = topFolder(target);
-        if (to !== from && !FLOORS[from]!.includes(to)) breaches.push(`${file} imports ${target} (${from}/ may import ${FLOORS[from]!.join(', ') || 'nothing of ours'})`);
+        if (to !== from && !FLOORS[from]!.includes(to))
+          breaches.push(
+            `${file} imports ${target} (${from}/ may import ${FLOORS[from]!.join(', ') || 'nothing of ours'})`,
+          );
       }
     }
     expect(breaches).toEqual([]);

@@ -21,7 +21,10 @@ import { missingTools, run, runAsync } from './support/tools.js';
 const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
 const VERSION = '1.34.2';
 
-const unavailable = harnessUnavailable() ?? sharedReferenceMissing() ?? missingTools('gpgv', 'gpg', 'apt-ftparchive', 'dpkg-deb', 'skopeo', 'docker-registry', 'busybox');
+const unavailable =
+  harnessUnavailable() ??
+  sharedReferenceMissing() ??
+  missingTools('gpgv', 'gpg', 'apt-ftparchive', 'dpkg-deb', 'skopeo', 'docker-registry', 'busybox');
 
 describe.skipIf(unavailable)(`bundle from local sources${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
   let mirror: AptMirror;
@@ -32,7 +35,12 @@ describe.skipIf(unavailable)(`bundle from local sources${unavailable ? ` (skippe
   let manifest: BundleManifest;
 
   // Asynchronous: the sources are served from this process, which must stay responsive.
-  const kubestrap = (args: string[]) => runAsync(process.execPath, [CLI, ...args], { cwd: work, env: { ...process.env, NO_COLOR: '1' }, timeoutMs: 600_000 });
+  const kubestrap = (args: string[]) =>
+    runAsync(process.execPath, [CLI, ...args], {
+      cwd: work,
+      env: { ...process.env, NO_COLOR: '1' },
+      timeoutMs: 600_000,
+    });
   const specText = () => `apiVersion: kubestrap.dev/v1alpha1
 kind: Cluster
 metadata:
@@ -78,25 +86,44 @@ ${sources.packagesYaml}`;
   const members = tarMembers;
   const dataOffset = tarDataOffset;
 
-  it('builds a bundle with the exact packages, their dependencies, an apt index and Rook manifests', { timeout: 600_000 }, async () => {
-    const result = await kubestrap(['bundle', '-f', 'cluster.yaml', '-o', bundlePath, '--json']);
-    expect(result.stderr).toBe('');
-    expect(result.status).toBe(0);
-    const summary = JSON.parse(result.stdout) as { packages: string[]; hostRequires: { name: string }[] };
-    expect(summary.packages).toEqual(expect.arrayContaining(['kubeadm=1.34.2-1.1', 'kubelet=1.34.2-1.1', 'kubectl=1.34.2-1.1', 'cri-tools=1.34.0-1.1', 'kubernetes-cni=1.7.1-1.1']));
-    expect(summary.packages.some((p) => p.startsWith('containerd='))).toBe(true);
-    expect(summary.packages.some((p) => p.startsWith('runc='))).toBe(true);
-    // The test mirror carries only what the base root lacks: the rest is the hosts' own.
-    expect(summary.hostRequires.map((r) => r.name)).toContain('libc6');
-  });
+  it(
+    'builds a bundle with the exact packages, their dependencies, an apt index and Rook manifests',
+    { timeout: 600_000 },
+    async () => {
+      const result = await kubestrap(['bundle', '-f', 'cluster.yaml', '-o', bundlePath, '--json']);
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      const summary = JSON.parse(result.stdout) as { packages: string[]; hostRequires: { name: string }[] };
+      expect(summary.packages).toEqual(
+        expect.arrayContaining([
+          'kubeadm=1.34.2-1.1',
+          'kubelet=1.34.2-1.1',
+          'kubectl=1.34.2-1.1',
+          'cri-tools=1.34.0-1.1',
+          'kubernetes-cni=1.7.1-1.1',
+        ]),
+      );
+      expect(summary.packages.some((p) => p.startsWith('containerd='))).toBe(true);
+      expect(summary.packages.some((p) => p.startsWith('runc='))).toBe(true);
+      // The test mirror carries only what the base root lacks: the rest is the hosts' own.
+      expect(summary.hostRequires.map((r) => r.name)).toContain('libc6');
+    },
+  );
 
   it('lists every member with its size and sha256, each equal to what the sources published', async () => {
     const all = await members(bundlePath);
     expect(all[0]!.name).toBe('bundle.json');
     expect(all.at(-1)!.name).toBe('bundle.json.sha256');
     manifest = JSON.parse(all[0]!.data.toString('utf8')) as BundleManifest;
-    expect(all.at(-1)!.data.toString()).toBe(`${createHash('sha256').update(all[0]!.data).digest('hex')}  bundle.json\n`);
-    expect(manifest).toMatchObject({ format: 1, cluster: 'offline', kubernetesVersion: VERSION, os: { family: 'debian', architecture: 'amd64' } });
+    expect(all.at(-1)!.data.toString()).toBe(
+      `${createHash('sha256').update(all[0]!.data).digest('hex')}  bundle.json\n`,
+    );
+    expect(manifest).toMatchObject({
+      format: 1,
+      cluster: 'offline',
+      kubernetesVersion: VERSION,
+      os: { family: 'debian', architecture: 'amd64' },
+    });
     expect(all.slice(1, -1).map((m) => m.name)).toEqual(manifest.files.map((f) => f.path));
     for (const m of all.slice(1, -1)) {
       const entry = manifest.files.find((f) => f.path === m.name)!;
@@ -105,22 +132,45 @@ ${sources.packagesYaml}`;
     }
     // The .debs are byte for byte the mirror's.
     const kubeadm = all.find((m) => m.name === 'debs/kubeadm_1.34.2-1.1_amd64.deb')!;
-    expect(kubeadm.data.equals(readFileSync(join(mirror.dir, 'www/core:/stable:/v1.34/deb/kubeadm_1.34.2-1.1_amd64.deb')))).toBe(true);
+    expect(
+      kubeadm.data.equals(readFileSync(join(mirror.dir, 'www/core:/stable:/v1.34/deb/kubeadm_1.34.2-1.1_amd64.deb'))),
+    ).toBe(true);
     const debianDebs = readdirSync(join(mirror.dir, 'www/debian')).filter((f) => f.endsWith('.deb'));
     const runc = debianDebs.find((f) => f.startsWith('runc_'))!;
-    expect(all.find((m) => m.name === `debs/${runc}`)!.data.equals(readFileSync(join(mirror.dir, 'www/debian', runc)))).toBe(true);
+    expect(
+      all.find((m) => m.name === `debs/${runc}`)!.data.equals(readFileSync(join(mirror.dir, 'www/debian', runc))),
+    ).toBe(true);
     // The apt index names every bundled .deb, relative to itself.
     const index = all.find((m) => m.name === 'debs/Packages')!.data.toString();
-    expect([...index.matchAll(/^Filename: (.*)$/gm)].map((m) => m[1]).sort()).toEqual(manifest.files.filter((f) => f.kind === 'deb').map((f) => `./${f.path.slice('debs/'.length)}`).sort());
-    expect(all.find((m) => m.name === 'manifests/rook-v1.20.6/operator.yaml')!.data.equals(readFileSync(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6/operator.yaml')))).toBe(true);
-    expect(all.find((m) => m.name === 'binaries/kubeadm')!.data.equals(readFileSync(join(REPO_ROOT, 'test/doubles/kubeadm')))).toBe(true);
+    expect([...index.matchAll(/^Filename: (.*)$/gm)].map((m) => m[1]).sort()).toEqual(
+      manifest.files
+        .filter((f) => f.kind === 'deb')
+        .map((f) => `./${f.path.slice('debs/'.length)}`)
+        .sort(),
+    );
+    expect(
+      all
+        .find((m) => m.name === 'manifests/rook-v1.20.6/operator.yaml')!
+        .data.equals(readFileSync(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6/operator.yaml'))),
+    ).toBe(true);
+    expect(
+      all
+        .find((m) => m.name === 'binaries/kubeadm')!
+        .data.equals(readFileSync(join(REPO_ROOT, 'test/doubles/kubeadm'))),
+    ).toBe(true);
   });
 
   it('carries every image the cluster runs, under its own name, with the digest the registry gave', async () => {
     expect(manifest.images.map((i) => i.reference)).toEqual(expectedImages);
     const all = await members(bundlePath);
     for (const image of manifest.images) {
-      const digest = run('skopeo', ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${sources.registry}/${image.reference}`]).stdout.trim();
+      const digest = run('skopeo', [
+        'inspect',
+        '--tls-verify=false',
+        '--format',
+        '{{.Digest}}',
+        `docker://${sources.registry}/${image.reference}`,
+      ]).stdout.trim();
       expect(image.digest).toBe(digest);
       // A docker-archive that names the image as the kubelet will ask for it.
       const archive = join(work, 'image.tar');
@@ -139,16 +189,25 @@ ${sources.packagesYaml}`;
   it('bundle verify accepts the bundle', async () => {
     const result = await kubestrap(['bundle', 'verify', bundlePath]);
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(new RegExp(`ok — ${manifest.files.length} files, .* MiB, every size and sha256 as bundle.json lists them; Kubernetes ${VERSION} for cluster offline`));
+    expect(result.stdout).toMatch(
+      new RegExp(
+        `ok — ${manifest.files.length} files, .* MiB, every size and sha256 as bundle.json lists them; Kubernetes ${VERSION} for cluster offline`,
+      ),
+    );
   });
 
   it('draws a progress bar in place on a terminal, and none when output is not one', async () => {
     const { CI: _ci, ...env } = process.env;
     // util-linux script(1) gives the command a pseudo-terminal, as a user's shell would.
     const command = [process.execPath, CLI, 'bundle', 'verify', bundlePath].map((a) => `'${a}'`).join(' ');
-    const onTty = await runAsync('script', ['-qec', command, '/dev/null'], { cwd: work, env: { ...env, NO_COLOR: '1' } });
+    const onTty = await runAsync('script', ['-qec', command, '/dev/null'], {
+      cwd: work,
+      env: { ...env, NO_COLOR: '1' },
+    });
     expect(onTty.status).toBe(0);
-    expect(onTty.stdout).toMatch(/\r\x1b\[K\[[#.]{30}\] \d+\.\d\/\d+\.\d MiB verify (debs|images|binaries|manifests)\//);
+    expect(onTty.stdout).toMatch(
+      /\r\x1b\[K\[[#.]{30}\] \d+\.\d\/\d+\.\d MiB verify (debs|images|binaries|manifests)\//,
+    );
     // The bar is wiped before the verdict, which stands on a clean line.
     expect(onTty.stdout).toMatch(/\r\x1b\[K[^\r]*: ok — /);
     const piped = await kubestrap(['bundle', 'verify', bundlePath]);
@@ -169,7 +228,9 @@ ${sources.packagesYaml}`;
     });
     const result = await kubestrap(['bundle', 'verify', path]);
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/debs\/kubeadm_1\.34\.2-1\.1_amd64\.deb is damaged: sha256 [0-9a-f]{64}, bundle\.json says [0-9a-f]{64}/);
+    expect(result.stderr).toMatch(
+      /debs\/kubeadm_1\.34\.2-1\.1_amd64\.deb is damaged: sha256 [0-9a-f]{64}, bundle\.json says [0-9a-f]{64}/,
+    );
   });
 
   it('rejects a truncated archive', async () => {
@@ -186,15 +247,25 @@ ${sources.packagesYaml}`;
   };
 
   it('rejects an archive that lacks a listed package', async () => {
-    const result = await kubestrap(['bundle', 'verify', await without('missing-deb.tar', (m) => m.startsWith('debs/runc_'))]);
+    const result = await kubestrap([
+      'bundle',
+      'verify',
+      await without('missing-deb.tar', (m) => m.startsWith('debs/runc_')),
+    ]);
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/debs\/runc_[^ ]+ is listed in bundle\.json but missing from the archive/);
   });
 
   it('rejects an archive that lacks an image', async () => {
-    const result = await kubestrap(['bundle', 'verify', await without('missing-image.tar', (m) => m === 'images/registry.k8s.io_etcd_3.6.4-0.tar')]);
+    const result = await kubestrap([
+      'bundle',
+      'verify',
+      await without('missing-image.tar', (m) => m === 'images/registry.k8s.io_etcd_3.6.4-0.tar'),
+    ]);
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/images\/registry\.k8s\.io_etcd_3\.6\.4-0\.tar is listed in bundle\.json but missing from the archive/);
+    expect(result.stderr).toMatch(
+      /images\/registry\.k8s\.io_etcd_3\.6\.4-0\.tar is listed in bundle\.json but missing from the archive/,
+    );
   });
 
   it('rejects an altered bundle.json by its seal', async () => {
@@ -228,7 +299,11 @@ ${sources.packagesYaml}`;
   it('is a plain tar that standard tools read', () => {
     const listed = run('tar', ['-tf', bundlePath]);
     expect(listed.status).toBe(0);
-    expect(listed.stdout.split('\n').filter(Boolean)).toEqual(['bundle.json', ...manifest.files.map((f) => f.path), 'bundle.json.sha256']);
+    expect(listed.stdout.split('\n').filter(Boolean)).toEqual([
+      'bundle.json',
+      ...manifest.files.map((f) => f.path),
+      'bundle.json.sha256',
+    ]);
     expect(statSync(bundlePath).size % 512).toBe(0);
   });
 });

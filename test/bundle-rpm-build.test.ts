@@ -11,7 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BundleManifest } from '../bundle/format.js';
 import { rpmRequirementsMissing } from '../bundle/host-requirements.js';
 import { verifyRpmSignatures } from '../bundle/signature.js';
-import { BUNDLE_SOURCE_FILE, bundleSourceFile, installCommand, parseRpmProvides, rpmProvidesQuery } from '../provisioners/os-packages.js';
+import {
+  BUNDLE_SOURCE_FILE,
+  bundleSourceFile,
+  installCommand,
+  parseRpmProvides,
+  rpmProvidesQuery,
+} from '../provisioners/os-packages.js';
 import { dnfKubernetesInstall } from '../provisioners/packages.js';
 import { startBundleSources, type BundleSources } from './support/bundle-sources.js';
 import { REPO_ROOT, sharedReferenceMissing } from './support/fixtures.js';
@@ -22,7 +28,20 @@ import { missingTools, run, runAsync } from './support/tools.js';
 const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
 const VERSION = '1.34.2';
 
-const unavailable = sharedReferenceMissing() ?? missingTools('rpm', 'rpmbuild', 'rpmsign', 'createrepo_c', 'dnf', 'gpg', 'gpgv', 'skopeo', 'docker-registry', 'busybox');
+const unavailable =
+  sharedReferenceMissing() ??
+  missingTools(
+    'rpm',
+    'rpmbuild',
+    'rpmsign',
+    'createrepo_c',
+    'dnf',
+    'gpg',
+    'gpgv',
+    'skopeo',
+    'docker-registry',
+    'busybox',
+  );
 
 describe.skipIf(unavailable)(`rpm bundle from local sources${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
   let repos: RpmRepos;
@@ -31,8 +50,16 @@ describe.skipIf(unavailable)(`rpm bundle from local sources${unavailable ? ` (sk
   let bundlePath: string;
   let manifest: BundleManifest;
 
-  const kubestrap = (args: string[]) => runAsync(process.execPath, [CLI, ...args], { cwd: work, env: { ...process.env, NO_COLOR: '1' }, timeoutMs: 600_000 });
-  const specText = (keys: { docker?: string; os?: string } = {}, architecture = 'amd64') => `apiVersion: kubestrap.dev/v1alpha1
+  const kubestrap = (args: string[]) =>
+    runAsync(process.execPath, [CLI, ...args], {
+      cwd: work,
+      env: { ...process.env, NO_COLOR: '1' },
+      timeoutMs: 600_000,
+    });
+  const specText = (
+    keys: { docker?: string; os?: string } = {},
+    architecture = 'amd64',
+  ) => `apiVersion: kubestrap.dev/v1alpha1
 kind: Cluster
 metadata:
   name: offline-rhel
@@ -86,29 +113,40 @@ ${sources.packagesYaml.replace(
     await repos?.stop();
   });
 
-  it('builds a bundle with the exact packages and what they need beyond a minimal install', { timeout: 600_000 }, async () => {
-    const result = await kubestrap(['bundle', '-f', 'cluster.yaml', '-o', bundlePath, '--json']);
-    expect(result.stderr).toBe('');
-    expect(result.status).toBe(0);
-    const summary = JSON.parse(result.stdout) as { packages: string[]; hostRequires: { relation: string; neededBy: string }[] };
-    expect(summary.packages).toEqual([
-      'conntrack-tools=1.4.7-2.el9',
-      'container-selinux=3:2.229.0-1.el9',
-      'containerd.io=1.7.27-3.1.el9',
-      'cri-tools=1.34.0-150500.1.1',
-      'ethtool=2:6.2-1.el9',
-      'iptables-nft=1.8.10-4.el9',
-      'kubeadm=1.34.2-150500.1.1',
-      'kubectl=1.34.2-150500.1.1',
-      'kubelet=1.34.2-150500.1.1',
-      'kubernetes-cni=1.7.1-150500.1.1',
-      'libnetfilter_conntrack=1.0.9-1.el9',
-      'libseccomp=2.5.2-2.el9',
-      'socat=1.7.4.1-5.el9',
-    ]);
-    // glibc and bash are the core group's: every host has them, the bundle does not carry them.
-    expect(summary.hostRequires.map((r) => r.relation)).toEqual(['/bin/sh', 'libc.so.6()(64bit)', 'libc.so.6(GLIBC_2.34)(64bit)']);
-  });
+  it(
+    'builds a bundle with the exact packages and what they need beyond a minimal install',
+    { timeout: 600_000 },
+    async () => {
+      const result = await kubestrap(['bundle', '-f', 'cluster.yaml', '-o', bundlePath, '--json']);
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      const summary = JSON.parse(result.stdout) as {
+        packages: string[];
+        hostRequires: { relation: string; neededBy: string }[];
+      };
+      expect(summary.packages).toEqual([
+        'conntrack-tools=1.4.7-2.el9',
+        'container-selinux=3:2.229.0-1.el9',
+        'containerd.io=1.7.27-3.1.el9',
+        'cri-tools=1.34.0-150500.1.1',
+        'ethtool=2:6.2-1.el9',
+        'iptables-nft=1.8.10-4.el9',
+        'kubeadm=1.34.2-150500.1.1',
+        'kubectl=1.34.2-150500.1.1',
+        'kubelet=1.34.2-150500.1.1',
+        'kubernetes-cni=1.7.1-150500.1.1',
+        'libnetfilter_conntrack=1.0.9-1.el9',
+        'libseccomp=2.5.2-2.el9',
+        'socat=1.7.4.1-5.el9',
+      ]);
+      // glibc and bash are the core group's: every host has them, the bundle does not carry them.
+      expect(summary.hostRequires.map((r) => r.relation)).toEqual([
+        '/bin/sh',
+        'libc.so.6()(64bit)',
+        'libc.so.6(GLIBC_2.34)(64bit)',
+      ]);
+    },
+  );
 
   it('carries a repository over exactly those packages, made by createrepo_c, each member listed with its sha256', async () => {
     const all = await tarMembers(bundlePath);
@@ -118,7 +156,12 @@ ${sources.packagesYaml.replace(
     expect(rpms).toHaveLength(13);
     // The repositories hold aarch64 builds of the same packages too.
     expect(rpms.filter((f) => !/\.(x86_64|noarch)\.rpm$/.test(f.path))).toEqual([]);
-    expect(manifest.files.filter((f) => f.kind === 'rpm-metadata').map((f) => f.path.replace(/[0-9a-f]{64}-/, '')).sort()).toEqual([
+    expect(
+      manifest.files
+        .filter((f) => f.kind === 'rpm-metadata')
+        .map((f) => f.path.replace(/[0-9a-f]{64}-/, ''))
+        .sort(),
+    ).toEqual([
       'rpms/repodata/filelists.xml.gz',
       'rpms/repodata/other.xml.gz',
       'rpms/repodata/primary.xml.gz',
@@ -144,37 +187,50 @@ ${sources.packagesYaml.replace(
     expect(digest(again)).toBe(digest(bundlePath));
   });
 
-  it("for arm64 hosts: the aarch64 packages, the arm64 binaries and each image's arm64 manifest", { timeout: 600_000 }, async () => {
-    writeFileSync(join(work, 'arm64.yaml'), specText({}, 'arm64'));
-    const arm64Path = join(work, 'arm64.kubestrap.tar');
-    const result = await kubestrap(['bundle', '-f', 'arm64.yaml', '-o', arm64Path, '--json']);
-    expect(result.stderr).toBe('');
-    expect(result.status).toBe(0);
-    const all = await tarMembers(arm64Path);
-    const arm64 = JSON.parse(all[0]!.data.toString('utf8')) as BundleManifest;
-    expect(arm64.os).toEqual({ family: 'rhel', architecture: 'arm64' });
-    const rpms = arm64.files.filter((f) => f.kind === 'rpm').map((f) => f.path);
-    expect(rpms).toHaveLength(13);
-    expect(rpms.filter((p) => !/\.(aarch64|noarch)\.rpm$/.test(p))).toEqual([]);
-    const published = readFileSync(join(work, 'dl', `v${VERSION}`, 'bin/linux/arm64/kubeadm'));
-    expect(arm64.files.find((f) => f.path === 'binaries/kubeadm')!.sha256).toBe(createHash('sha256').update(published).digest('hex'));
-    // The same multi-platform images (the digest recorded is the registry's, of the
-    // index), each exported as its arm64 image, not the amd64 one.
-    expect(arm64.images).toEqual(manifest.images);
-    const member = (m: BundleManifest, path: string) => m.files.find((f) => f.path === path)!.sha256;
-    for (const image of arm64.images) expect(member(arm64, image.path)).not.toBe(member(manifest, image.path));
-    const pause = arm64.images.find((i) => i.reference.startsWith('registry.k8s.io/pause:'))!;
-    const archive = join(work, 'pause-arm64.tar');
-    writeFileSync(archive, all.find((m) => m.name === pause.path)!.data);
-    const inner = await tarMembers(archive);
-    const config = (JSON.parse(inner.find((m) => m.name === 'manifest.json')!.data.toString()) as { Config: string }[])[0]!.Config;
-    expect(JSON.parse(inner.find((m) => m.name === config)!.data.toString())).toMatchObject({ architecture: 'arm64', os: 'linux' });
+  it(
+    "for arm64 hosts: the aarch64 packages, the arm64 binaries and each image's arm64 manifest",
+    { timeout: 600_000 },
+    async () => {
+      writeFileSync(join(work, 'arm64.yaml'), specText({}, 'arm64'));
+      const arm64Path = join(work, 'arm64.kubestrap.tar');
+      const result = await kubestrap(['bundle', '-f', 'arm64.yaml', '-o', arm64Path, '--json']);
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      const all = await tarMembers(arm64Path);
+      const arm64 = JSON.parse(all[0]!.data.toString('utf8')) as BundleManifest;
+      expect(arm64.os).toEqual({ family: 'rhel', architecture: 'arm64' });
+      const rpms = arm64.files.filter((f) => f.kind === 'rpm').map((f) => f.path);
+      expect(rpms).toHaveLength(13);
+      expect(rpms.filter((p) => !/\.(aarch64|noarch)\.rpm$/.test(p))).toEqual([]);
+      const published = readFileSync(join(work, 'dl', `v${VERSION}`, 'bin/linux/arm64/kubeadm'));
+      expect(arm64.files.find((f) => f.path === 'binaries/kubeadm')!.sha256).toBe(
+        createHash('sha256').update(published).digest('hex'),
+      );
+      // The same multi-platform images (the digest recorded is the registry's, of the
+      // index), each exported as its arm64 image, not the amd64 one.
+      expect(arm64.images).toEqual(manifest.images);
+      const member = (m: BundleManifest, path: string) => m.files.find((f) => f.path === path)!.sha256;
+      for (const image of arm64.images) expect(member(arm64, image.path)).not.toBe(member(manifest, image.path));
+      const pause = arm64.images.find((i) => i.reference.startsWith('registry.k8s.io/pause:'))!;
+      const archive = join(work, 'pause-arm64.tar');
+      writeFileSync(archive, all.find((m) => m.name === pause.path)!.data);
+      const inner = await tarMembers(archive);
+      const config = (
+        JSON.parse(inner.find((m) => m.name === 'manifest.json')!.data.toString()) as { Config: string }[]
+      )[0]!.Config;
+      expect(JSON.parse(inner.find((m) => m.name === config)!.data.toString())).toMatchObject({
+        architecture: 'arm64',
+        os: 'linux',
+      });
 
-    // An arm64 bundle for the amd64 spec: refused before any host is reached.
-    const refused = await kubestrap(['install', '--bundle', arm64Path, '-f', 'cluster.yaml']);
-    expect(refused.status).toBe(2);
-    expect(refused.stderr).toContain('it holds arm64 packages and images, the spec has amd64 hosts (spec.os.architecture)');
-  });
+      // An arm64 bundle for the amd64 spec: refused before any host is reached.
+      const refused = await kubestrap(['install', '--bundle', arm64Path, '-f', 'cluster.yaml']);
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toContain(
+        'it holds arm64 packages and images, the spec has amd64 hosts (spec.os.architecture)',
+      );
+    },
+  );
 
   /** The bundle's rpms/ unpacked where the host would have it, and an empty root for dnf. */
   function unpackInto(root: string): string {
@@ -188,55 +244,119 @@ ${sources.packagesYaml.replace(
   }
   /** A provisioner's dnf command, run by the real dnf against `root` instead of /. */
   const dnfIn = (root: string, command: string) =>
-    run('sh', ['-c', command.replace(/^dnf /, `dnf --installroot=${root} --releasever=9 --setopt=reposdir=${root}/etc/yum.repos.d --setopt=cachedir=${root}/var/cache/dnf `)]);
-  const installed = (root: string) => run('rpm', ['--root', root, '-qa', '--qf', '%{NAME}-%{VERSION}\\n']).stdout.split('\n').filter(Boolean).sort();
+    run('sh', [
+      '-c',
+      command.replace(
+        /^dnf /,
+        `dnf --installroot=${root} --releasever=9 --setopt=reposdir=${root}/etc/yum.repos.d --setopt=cachedir=${root}/var/cache/dnf `,
+      ),
+    ]);
+  const installed = (root: string) =>
+    run('rpm', ['--root', root, '-qa', '--qf', '%{NAME}-%{VERSION}\\n']).stdout.split('\n').filter(Boolean).sort();
 
-  it('installs containerd.io and the Kubernetes packages with dnf from the bundle alone onto a minimal host', { timeout: 300_000 }, () => {
-    const root = mkdtempSync(join(tmpdir(), 'rpm-root-'));
-    // The minimal host: the core group, installed from the OS repository.
-    expect(run('dnf', ['-y', '-q', `--installroot=${root}`, '--releasever=9', `--repofrompath=os,file://${repos.os.dir}`, '--repo=os', '--setopt=os.gpgcheck=0', 'install', 'glibc', 'bash']).status).toBe(0);
-    unpackInto(root);
-    // What the preflight asks the host before anything changes: nothing missing.
-    const probe = rpmProvidesQuery(manifest.hostRequires.map((r) => r.name)).replaceAll('rpm -q ', `rpm --root ${root} -q `);
-    expect(rpmRequirementsMissing(manifest.hostRequires, parseRpmProvides(run('sh', ['-c', probe]).stdout))).toEqual([]);
+  it(
+    'installs containerd.io and the Kubernetes packages with dnf from the bundle alone onto a minimal host',
+    { timeout: 300_000 },
+    () => {
+      const root = mkdtempSync(join(tmpdir(), 'rpm-root-'));
+      // The minimal host: the core group, installed from the OS repository.
+      expect(
+        run('dnf', [
+          '-y',
+          '-q',
+          `--installroot=${root}`,
+          '--releasever=9',
+          `--repofrompath=os,file://${repos.os.dir}`,
+          '--repo=os',
+          '--setopt=os.gpgcheck=0',
+          'install',
+          'glibc',
+          'bash',
+        ]).status,
+      ).toBe(0);
+      unpackInto(root);
+      // What the preflight asks the host before anything changes: nothing missing.
+      const probe = rpmProvidesQuery(manifest.hostRequires.map((r) => r.name)).replaceAll(
+        'rpm -q ',
+        `rpm --root ${root} -q `,
+      );
+      expect(rpmRequirementsMissing(manifest.hostRequires, parseRpmProvides(run('sh', ['-c', probe]).stdout))).toEqual(
+        [],
+      );
 
-    const runtime = dnfIn(root, installCommand('rhel', ['containerd.io'], true));
-    expect(runtime.stderr).not.toMatch(/Error/);
-    expect(runtime.status).toBe(0);
-    const kubernetes = dnfIn(root, dnfKubernetesInstall(VERSION, true));
-    expect(kubernetes.status).toBe(0);
-    expect(installed(root)).toEqual(expect.arrayContaining(['bash-5.1.8', 'glibc-2.34', 'containerd.io-1.7.27', 'kubelet-1.34.2', 'kubeadm-1.34.2', 'kubectl-1.34.2', 'cri-tools-1.34.0', 'kubernetes-cni-1.7.1', 'conntrack-tools-1.4.7']));
-    expect(readFileSync(join(root, 'usr/bin/kubeadm'), 'utf8')).toBe(readFileSync(join(REPO_ROOT, 'test/doubles/kubeadm'), 'utf8'));
-  });
+      const runtime = dnfIn(root, installCommand('rhel', ['containerd.io'], true));
+      expect(runtime.stderr).not.toMatch(/Error/);
+      expect(runtime.status).toBe(0);
+      const kubernetes = dnfIn(root, dnfKubernetesInstall(VERSION, true));
+      expect(kubernetes.status).toBe(0);
+      expect(installed(root)).toEqual(
+        expect.arrayContaining([
+          'bash-5.1.8',
+          'glibc-2.34',
+          'containerd.io-1.7.27',
+          'kubelet-1.34.2',
+          'kubeadm-1.34.2',
+          'kubectl-1.34.2',
+          'cri-tools-1.34.0',
+          'kubernetes-cni-1.7.1',
+          'conntrack-tools-1.4.7',
+        ]),
+      );
+      expect(readFileSync(join(root, 'usr/bin/kubeadm'), 'utf8')).toBe(
+        readFileSync(join(REPO_ROOT, 'test/doubles/kubeadm'), 'utf8'),
+      );
+    },
+  );
 
-  it('on a host without the core packages: the preflight names them, and dnf fails rather than forcing', { timeout: 300_000 }, () => {
-    const root = mkdtempSync(join(tmpdir(), 'rpm-root-'));
-    unpackInto(root);
-    run('rpm', ['--root', root, '--initdb']);
-    const probe = rpmProvidesQuery(manifest.hostRequires.map((r) => r.name)).replaceAll('rpm -q ', `rpm --root ${root} -q `);
-    expect(rpmRequirementsMissing(manifest.hostRequires, parseRpmProvides(run('sh', ['-c', probe]).stdout)).map((r) => r.relation)).toEqual(['/bin/sh', 'libc.so.6()(64bit)', 'libc.so.6(GLIBC_2.34)(64bit)']);
-    const result = dnfIn(root, dnfKubernetesInstall(VERSION, true));
-    expect(result.status).not.toBe(0);
-    expect(result.stderr).toMatch(/nothing provides libc\.so\.6/);
-    expect(installed(root)).toEqual([]);
-  });
+  it(
+    'on a host without the core packages: the preflight names them, and dnf fails rather than forcing',
+    { timeout: 300_000 },
+    () => {
+      const root = mkdtempSync(join(tmpdir(), 'rpm-root-'));
+      unpackInto(root);
+      run('rpm', ['--root', root, '--initdb']);
+      const probe = rpmProvidesQuery(manifest.hostRequires.map((r) => r.name)).replaceAll(
+        'rpm -q ',
+        `rpm --root ${root} -q `,
+      );
+      expect(
+        rpmRequirementsMissing(manifest.hostRequires, parseRpmProvides(run('sh', ['-c', probe]).stdout)).map(
+          (r) => r.relation,
+        ),
+      ).toEqual(['/bin/sh', 'libc.so.6()(64bit)', 'libc.so.6(GLIBC_2.34)(64bit)']);
+      const result = dnfIn(root, dnfKubernetesInstall(VERSION, true));
+      expect(result.status).not.toBe(0);
+      expect(result.stderr).toMatch(/nothing provides libc\.so\.6/);
+      expect(installed(root)).toEqual([]);
+    },
+  );
 
   it('an unsigned package does not pass the package signature check on its digests alone', async () => {
     // Docker's test repository signs its metadata, not its packages.
     const unsigned = join(repos.docker.dir, rpmFiles(repos.docker.dir)[0]!);
-    await expect(verifyRpmSignatures(readFileSync(repos.docker.key), [unsigned], 'repository docker')).rejects.toThrow(/is not signed by the repository's key/);
+    await expect(verifyRpmSignatures(readFileSync(repos.docker.key), [unsigned], 'repository docker')).rejects.toThrow(
+      /is not signed by the repository's key/,
+    );
     const signed = join(repos.os.dir, rpmFiles(repos.os.dir)[0]!);
     await expect(verifyRpmSignatures(readFileSync(repos.os.key), [signed], 'repository os')).resolves.toBeUndefined();
   });
 
-  it("refuses repositories whose metadata or packages the spec's keys did not sign, naming what failed", { timeout: 600_000 }, async () => {
-    writeFileSync(join(work, 'bad-docker.yaml'), specText({ docker: repos.strangerKey }));
-    const metadata = await kubestrap(['bundle', '-f', 'bad-docker.yaml', '-o', join(work, 'bad.tar')]);
-    expect(metadata.status).toBe(1);
-    expect(metadata.stderr).toContain(`repository ${repos.docker.url}: repodata/repomd.xml is not signed by the repository's key`);
-    writeFileSync(join(work, 'bad-os.yaml'), specText({ os: repos.strangerKey }));
-    const packages = await kubestrap(['bundle', '-f', 'bad-os.yaml', '-o', join(work, 'bad.tar')]);
-    expect(packages.status).toBe(1);
-    expect(packages.stderr).toMatch(new RegExp(`repository ${repos.os.url}: \\S+\\.rpm is not signed by the repository's key`));
-  });
+  it(
+    "refuses repositories whose metadata or packages the spec's keys did not sign, naming what failed",
+    { timeout: 600_000 },
+    async () => {
+      writeFileSync(join(work, 'bad-docker.yaml'), specText({ docker: repos.strangerKey }));
+      const metadata = await kubestrap(['bundle', '-f', 'bad-docker.yaml', '-o', join(work, 'bad.tar')]);
+      expect(metadata.status).toBe(1);
+      expect(metadata.stderr).toContain(
+        `repository ${repos.docker.url}: repodata/repomd.xml is not signed by the repository's key`,
+      );
+      writeFileSync(join(work, 'bad-os.yaml'), specText({ os: repos.strangerKey }));
+      const packages = await kubestrap(['bundle', '-f', 'bad-os.yaml', '-o', join(work, 'bad.tar')]);
+      expect(packages.status).toBe(1);
+      expect(packages.stderr).toMatch(
+        new RegExp(`repository ${repos.os.url}: \\S+\\.rpm is not signed by the repository's key`),
+      );
+    },
+  );
 });

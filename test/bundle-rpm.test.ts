@@ -19,9 +19,29 @@ import { missingTools, run } from './support/tools.js';
 const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
 
 const PAIRS: [string, string][] = [
-  ['1.0', '1.0'], ['1.0', '2.0'], ['2.0.1', '2.0'], ['2.0.1a', '2.0.1'], ['1.0a', '1.0'], ['5.5p1', '5.5p10'], ['10b2', '10a1'], ['1.0~rc1', '1.0'],
-  ['1.0~rc1', '1.0~rc2'], ['1.0^', '1.0'], ['1.0^git1', '1.0.1'], ['1.0^git1', '1.0^git2'], ['1.0', '1.0.0'], ['xyz', 'xyz.1'], ['1.010', '1.9'], ['001', '1'],
-  ['a', '1'], ['1_0', '1.0'], ['2.34', '2.34.0'], ['150500.1.1', '150500.1.10'], ['1.7.27', '1.7.3'], ['6.0.4+really5.18', '6.0.4'], ['1.0~', '1.0~~'],
+  ['1.0', '1.0'],
+  ['1.0', '2.0'],
+  ['2.0.1', '2.0'],
+  ['2.0.1a', '2.0.1'],
+  ['1.0a', '1.0'],
+  ['5.5p1', '5.5p10'],
+  ['10b2', '10a1'],
+  ['1.0~rc1', '1.0'],
+  ['1.0~rc1', '1.0~rc2'],
+  ['1.0^', '1.0'],
+  ['1.0^git1', '1.0.1'],
+  ['1.0^git1', '1.0^git2'],
+  ['1.0', '1.0.0'],
+  ['xyz', 'xyz.1'],
+  ['1.010', '1.9'],
+  ['001', '1'],
+  ['a', '1'],
+  ['1_0', '1.0'],
+  ['2.34', '2.34.0'],
+  ['150500.1.1', '150500.1.10'],
+  ['1.7.27', '1.7.3'],
+  ['6.0.4+really5.18', '6.0.4'],
+  ['1.0~', '1.0~~'],
 ];
 
 describe('rpm version order', () => {
@@ -31,12 +51,18 @@ describe('rpm version order', () => {
       const ours = rpmvercmp(a, b);
       expect(rpmvercmp(b, a) + ours).toBe(0);
       if (rpmAvailable) {
-        const theirs = Number(execFileSync('rpm', ['--eval', `%{lua: print(rpm.vercmp(${JSON.stringify(a)}, ${JSON.stringify(b)}))}`]).toString().trim());
+        const theirs = Number(
+          execFileSync('rpm', ['--eval', `%{lua: print(rpm.vercmp(${JSON.stringify(a)}, ${JSON.stringify(b)}))}`])
+            .toString()
+            .trim(),
+        );
         expect({ a, b, order: ours }).toEqual({ a, b, order: theirs });
       }
     }
     // Without rpm on the machine, the table still pins the known answers.
-    expect(PAIRS.map(([a, b]) => rpmvercmp(a, b))).toEqual([0, -1, 1, 1, 1, -1, 1, -1, -1, 1, -1, -1, -1, -1, 1, 0, -1, 0, -1, -1, 1, 1, 1]);
+    expect(PAIRS.map(([a, b]) => rpmvercmp(a, b))).toEqual([
+      0, -1, 1, 1, 1, -1, 1, -1, -1, 1, -1, -1, -1, -1, 1, 0, -1, 0, -1, -1, 1, 1, 1,
+    ]);
   });
 
   it('compares epochs first and releases only when both sides give one', () => {
@@ -46,8 +72,13 @@ describe('rpm version order', () => {
   });
 
   it('reads plain, versioned and boolean dependencies, and refuses the boolean forms it cannot decide', () => {
-    expect(parseRpmRelation('glibc >= 2.34')).toEqual([{ name: 'glibc', flag: 'GE', evr: { epoch: 0, version: '2.34' } }]);
-    expect(parseRpmRelation('(iptables-nft or iptables-legacy)').map((d) => d.name)).toEqual(['iptables-nft', 'iptables-legacy']);
+    expect(parseRpmRelation('glibc >= 2.34')).toEqual([
+      { name: 'glibc', flag: 'GE', evr: { epoch: 0, version: '2.34' } },
+    ]);
+    expect(parseRpmRelation('(iptables-nft or iptables-legacy)').map((d) => d.name)).toEqual([
+      'iptables-nft',
+      'iptables-legacy',
+    ]);
     expect(() => parseRpmRelation('(foo if bar)')).toThrow(/not supported/);
   });
 });
@@ -66,7 +97,12 @@ const pkg = (name: string, version: string, more: Partial<RpmPackage> = {}): Rpm
   repository: 'http://repo',
   ...more,
 });
-const index = (packages: RpmPackage[], coreGroup: string[] = []): RpmIndex => ({ repository: { url: 'http://repo', key: Buffer.alloc(0) }, packages, coreGroup, metadataSigned: true });
+const index = (packages: RpmPackage[], coreGroup: string[] = []): RpmIndex => ({
+  repository: { url: 'http://repo', key: Buffer.alloc(0) },
+  packages,
+  coreGroup,
+  metadataSigned: true,
+});
 
 describe('rpm dependency closure', () => {
   it('stops at what a minimal install has, and records it and what nobody offers for the host check', () => {
@@ -74,7 +110,14 @@ describe('rpm dependency closure', () => {
       [
         index(
           [
-            pkg('app', '1', { requires: [{ name: 'lib', flag: 'GE', evr: { epoch: 0, version: '2' } }, { name: '/bin/sh' }, { name: 'ghost' }, { name: 'libc.so.6()(64bit)' }] }),
+            pkg('app', '1', {
+              requires: [
+                { name: 'lib', flag: 'GE', evr: { epoch: 0, version: '2' } },
+                { name: '/bin/sh' },
+                { name: 'ghost' },
+                { name: 'libc.so.6()(64bit)' },
+              ],
+            }),
             pkg('lib', '1'),
             pkg('lib', '2', { requires: [{ name: 'libc.so.6()(64bit)' }] }),
             pkg('lib', '3'),
@@ -93,15 +136,30 @@ describe('rpm dependency closure', () => {
 
   it('names both sides when two packages need versions of a third that no single version meets', () => {
     const pinned = [{ name: 'lib', flag: 'EQ' as const, evr: { epoch: 0, version: '1', release: '1' } }];
-    expect(() => resolveRpmClosure([index([pkg('a', '1', { requires: [{ name: 'lib' }] }), pkg('b', '1', { requires: pinned }), pkg('lib', '1'), pkg('lib', '2')])], [{ name: 'a' }, { name: 'b' }])).toThrow(
-      /b-1-1.x86_64 requires lib = 1-1, but lib-2-1.x86_64 is what the rest needs/,
-    );
+    expect(() =>
+      resolveRpmClosure(
+        [
+          index([
+            pkg('a', '1', { requires: [{ name: 'lib' }] }),
+            pkg('b', '1', { requires: pinned }),
+            pkg('lib', '1'),
+            pkg('lib', '2'),
+          ]),
+        ],
+        [{ name: 'a' }, { name: 'b' }],
+      ),
+    ).toThrow(/b-1-1.x86_64 requires lib = 1-1, but lib-2-1.x86_64 is what the rest needs/);
   });
 
   it('checks host requirements against the Provides of installed packages, versions included', () => {
     const provided = parseRpmProvides('@@ glibc\nglibc = 2.34-100.el9\n@@ /bin/sh\nbash = 5.1.8-9.el9\n@@ libfoo\n');
     const need = (relation: string) => ({ name: relation.split(' ')[0]!, relation, neededBy: 'x' });
-    expect(rpmRequirementsMissing([need('glibc >= 2.30'), need('/bin/sh'), need('glibc >= 2.35'), need('libfoo'), need('(libfoo or glibc)')], provided).map((r) => r.relation)).toEqual(['glibc >= 2.35', 'libfoo']);
+    expect(
+      rpmRequirementsMissing(
+        [need('glibc >= 2.30'), need('/bin/sh'), need('glibc >= 2.35'), need('libfoo'), need('(libfoo or glibc)')],
+        provided,
+      ).map((r) => r.relation),
+    ).toEqual(['glibc >= 2.35', 'libfoo']);
   });
 });
 

@@ -23,10 +23,28 @@ const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
 describe('Debian version order', () => {
   // Each pair is checked against dpkg itself where dpkg is installed.
   const pairs: [string, string][] = [
-    ['1.0', '1.0'], ['1.0', '1.0-1'], ['1.0-1', '1.0-2'], ['1.0~rc1', '1.0'], ['1.0~rc1-1', '1.0~rc2-1'], ['1:0.9', '2.0'], ['2.0', '1:0.9'],
-    ['1.6.20~ds1-1+b1', '1.6.20~ds1-1'], ['1.34.2-1.1', '1.34.10-1.1'], ['1.34.2-1.1', '1.34.2-1.10'], ['2.36-9+deb12u4', '2.36-9+deb12u10'],
-    ['1.1.5+ds1-1+deb12u1', '1.1.5+ds1-1'], ['1.0a', '1.0'], ['1.0a', '1.0+'], ['1.0~', '1.0'], ['1.0~~', '1.0~'], ['0:1.2', '1.2'], ['1.2.3', '1.2.3.0'],
-    ['10', '9'], ['1.002', '1.2'], ['1.0-0ubuntu1', '1.0-0ubuntu1.1'], ['3.5.15-0', '3.5.15'],
+    ['1.0', '1.0'],
+    ['1.0', '1.0-1'],
+    ['1.0-1', '1.0-2'],
+    ['1.0~rc1', '1.0'],
+    ['1.0~rc1-1', '1.0~rc2-1'],
+    ['1:0.9', '2.0'],
+    ['2.0', '1:0.9'],
+    ['1.6.20~ds1-1+b1', '1.6.20~ds1-1'],
+    ['1.34.2-1.1', '1.34.10-1.1'],
+    ['1.34.2-1.1', '1.34.2-1.10'],
+    ['2.36-9+deb12u4', '2.36-9+deb12u10'],
+    ['1.1.5+ds1-1+deb12u1', '1.1.5+ds1-1'],
+    ['1.0a', '1.0'],
+    ['1.0a', '1.0+'],
+    ['1.0~', '1.0'],
+    ['1.0~~', '1.0~'],
+    ['0:1.2', '1.2'],
+    ['1.2.3', '1.2.3.0'],
+    ['10', '9'],
+    ['1.002', '1.2'],
+    ['1.0-0ubuntu1', '1.0-0ubuntu1.1'],
+    ['3.5.15-0', '3.5.15'],
   ];
   const dpkg = missingTools('dpkg') === undefined;
 
@@ -43,7 +61,10 @@ describe('Debian version order', () => {
   it('reads relations with alternatives, versions, architecture qualifiers', () => {
     expect(parseRelations('libc6 (>= 2.34), runc (>= 1.0.0~rc2~) | crun, python3:any, foo (<< 2)')).toEqual([
       [{ name: 'libc6', operator: '>=', version: '2.34', text: 'libc6 (>= 2.34)' }],
-      [{ name: 'runc', operator: '>=', version: '1.0.0~rc2~', text: 'runc (>= 1.0.0~rc2~)' }, { name: 'crun', text: 'crun' }],
+      [
+        { name: 'runc', operator: '>=', version: '1.0.0~rc2~', text: 'runc (>= 1.0.0~rc2~)' },
+        { name: 'crun', text: 'crun' },
+      ],
       [{ name: 'python3', text: 'python3:any' }],
       [{ name: 'foo', operator: '<<', version: '2', text: 'foo (<< 2)' }],
     ]);
@@ -52,7 +73,19 @@ describe('Debian version order', () => {
 
 describe('dependency closure', () => {
   const pkg = (name: string, version: string, extra: Partial<DebPackage> = {}): DebPackage => ({
-    name, version, architecture: 'amd64', priority: 'optional', depends: '', preDepends: '', provides: '', url: `http://x/${name}.deb`, filename: `${name}_${version}_amd64.deb`, size: 1, sha256: '0'.repeat(64), stanza: `Package: ${name}`, ...extra,
+    name,
+    version,
+    architecture: 'amd64',
+    priority: 'optional',
+    depends: '',
+    preDepends: '',
+    provides: '',
+    url: `http://x/${name}.deb`,
+    filename: `${name}_${version}_amd64.deb`,
+    size: 1,
+    sha256: '0'.repeat(64),
+    stanza: `Package: ${name}`,
+    ...extra,
   });
 
   it('takes the exact Kubernetes version, the newest satisfying dependency, and leaves what every host has to the host', () => {
@@ -67,17 +100,35 @@ describe('dependency closure', () => {
       pkg('runc', '1.1.5+ds1-1+deb12u1'),
     ];
     const closure = resolveClosure(index, [{ name: 'kubeadm', upstreamVersion: '1.34.2' }, { name: 'containerd' }]);
-    expect(closure.packages.map((p) => `${p.name}=${p.version}`)).toEqual(['containerd=1.6.20~ds1-1+b1', 'cri-tools=1.34.0-1.1', 'kubeadm=1.34.2-1.1', 'other-helper=1', 'runc=1.1.5+ds1-1+deb12u1']);
-    expect(closure.hostRequires.map((r) => `${r.relation} for ${r.neededBy}`)).toEqual(['libc6 (>= 2.34) for cri-tools 1.34.0-1.1', 'libseccomp2 (>= 2.5) for containerd 1.6.20~ds1-1+b1']);
+    expect(closure.packages.map((p) => `${p.name}=${p.version}`)).toEqual([
+      'containerd=1.6.20~ds1-1+b1',
+      'cri-tools=1.34.0-1.1',
+      'kubeadm=1.34.2-1.1',
+      'other-helper=1',
+      'runc=1.1.5+ds1-1+deb12u1',
+    ]);
+    expect(closure.hostRequires.map((r) => `${r.relation} for ${r.neededBy}`)).toEqual([
+      'libc6 (>= 2.34) for cri-tools 1.34.0-1.1',
+      'libseccomp2 (>= 2.5) for containerd 1.6.20~ds1-1+b1',
+    ]);
   });
 
   it('stops when two packages need versions of a third that no one version satisfies', () => {
-    const index = [pkg('a', '1', { depends: 'lib (<< 2)' }), pkg('b', '1', { depends: 'lib (>= 2)' }), pkg('lib', '1'), pkg('lib', '2')];
-    expect(() => resolveClosure(index, [{ name: 'a' }, { name: 'b' }])).toThrow('b 1 needs lib (>= 2), but lib 1 is what the rest needs');
+    const index = [
+      pkg('a', '1', { depends: 'lib (<< 2)' }),
+      pkg('b', '1', { depends: 'lib (>= 2)' }),
+      pkg('lib', '1'),
+      pkg('lib', '2'),
+    ];
+    expect(() => resolveClosure(index, [{ name: 'a' }, { name: 'b' }])).toThrow(
+      'b 1 needs lib (>= 2), but lib 1 is what the rest needs',
+    );
   });
 
   it('names the versions on offer when the wanted one is missing', () => {
-    expect(() => resolveClosure([pkg('kubeadm', '1.34.1-1.1')], [{ name: 'kubeadm', upstreamVersion: '1.34.2' }])).toThrow('kubeadm 1.34.2 is not in the repositories (versions offered: 1.34.1-1.1)');
+    expect(() =>
+      resolveClosure([pkg('kubeadm', '1.34.1-1.1')], [{ name: 'kubeadm', upstreamVersion: '1.34.2' }]),
+    ).toThrow('kubeadm 1.34.2 is not in the repositories (versions offered: 1.34.1-1.1)');
   });
 });
 
@@ -88,11 +139,22 @@ describe('what a bundle leaves to the hosts', () => {
   ];
 
   it('is met by installed packages at versions the relations accept, any alternative counting', () => {
-    expect(hostRequirementsMissing(requires, new Map([['libc6', '2.36-9+deb12u4'], ['libseccomp-static', '1']]))).toEqual([]);
+    expect(
+      hostRequirementsMissing(
+        requires,
+        new Map([
+          ['libc6', '2.36-9+deb12u4'],
+          ['libseccomp-static', '1'],
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it('names each requirement an installed version does not meet, or nothing installed meets', () => {
-    expect(hostRequirementsMissing(requires, new Map([['libc6', '2.31-13']])).map((r) => r.relation)).toEqual(['libc6 (>= 2.34)', 'libseccomp2 (>= 2.5) | libseccomp-static']);
+    expect(hostRequirementsMissing(requires, new Map([['libc6', '2.31-13']])).map((r) => r.relation)).toEqual([
+      'libc6 (>= 2.34)',
+      'libseccomp2 (>= 2.5) | libseccomp-static',
+    ]);
   });
 });
 
@@ -103,7 +165,8 @@ describe('the architecture a bundle is for, on a host', () => {
     expect(bundleArchitectureVerdict('aarch64', 'amd64')).toEqual({
       name: 'bundle-arch',
       verdict: 'fail',
-      detail: 'the host is aarch64 (arm64), the bundle holds amd64 packages and images — set spec.os.architecture: arm64 and build the bundle again',
+      detail:
+        'the host is aarch64 (arm64), the bundle holds amd64 packages and images — set spec.os.architecture: arm64 and build the bundle again',
     });
   });
 });
@@ -114,13 +177,15 @@ describe('room for the bundle on a host', () => {
     expect(bundleSpaceVerdict(1.5 * 1024 ** 3, 1024 ** 3)).toEqual({
       name: 'bundle-space',
       verdict: 'fail',
-      detail: '1.5 GiB free under /var/lib/kubestrap/bundle, the bundle needs 2.0 GiB there (the archive and its unpacked copy) — free space, or give /var/lib/kubestrap its own volume',
+      detail:
+        '1.5 GiB free under /var/lib/kubestrap/bundle, the bundle needs 2.0 GiB there (the archive and its unpacked copy) — free space, or give /var/lib/kubestrap its own volume',
     });
   });
 });
 
 describe('bundle command input', () => {
-  const kubestrap = (args: string[]) => run(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1' } });
+  const kubestrap = (args: string[]) =>
+    run(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1' } });
 
   it('needs -o, and says so with exit 2', () => {
     const result = kubestrap(['bundle']);
@@ -138,7 +203,11 @@ describe('bundle command input', () => {
     const path = process.env.PATH;
     process.env.PATH = '/nonexistent';
     try {
-      await expect(exportImage('registry.k8s.io/pause:3.10.1', 'amd64', {}, mkdtempSync(join(tmpdir(), 'no-skopeo-')))).rejects.toThrow('skopeo is needed to copy container images into the bundle (Debian/Ubuntu: apt-get install skopeo)');
+      await expect(
+        exportImage('registry.k8s.io/pause:3.10.1', 'amd64', {}, mkdtempSync(join(tmpdir(), 'no-skopeo-'))),
+      ).rejects.toThrow(
+        'skopeo is needed to copy container images into the bundle (Debian/Ubuntu: apt-get install skopeo)',
+      );
     } finally {
       process.env.PATH = path;
     }
@@ -182,7 +251,9 @@ describe('resumed downloads', () => {
   });
 
   it('refuses a file whose hash is not the published one', async () => {
-    await expect(downloadFile(`${server.url}/big.bin`, join(dir, 'out', 'bad.bin'), { sha256: 'a'.repeat(64) })).rejects.toThrow(/sha256 [0-9a-f]{64}, the source publishes a{64} — a broken mirror/);
+    await expect(
+      downloadFile(`${server.url}/big.bin`, join(dir, 'out', 'bad.bin'), { sha256: 'a'.repeat(64) }),
+    ).rejects.toThrow(/sha256 [0-9a-f]{64}, the source publishes a{64} — a broken mirror/);
     expect(readdirSync(join(dir, 'out'))).not.toContain('bad.bin.part');
   });
 });

@@ -13,75 +13,102 @@ import { runAsync } from './support/tools.js';
 
 const unavailable = harnessUnavailable() ?? sharedReferenceMissing();
 
-describe.skipIf(unavailable)(`kubestrap up / reset on existing hosts${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
-  let harness: Harness;
-  let mirror: AptMirror;
-  let upstream: StaticServer;
-  let dir: string;
+describe.skipIf(unavailable)(
+  `kubestrap up / reset on existing hosts${unavailable ? ` (skipped: ${unavailable})` : ''}`,
+  () => {
+    let harness: Harness;
+    let mirror: AptMirror;
+    let upstream: StaticServer;
+    let dir: string;
 
-  beforeAll(async () => {
-    harness = await Harness.start(3, 'systemd');
-    mirror = await AptMirror.start(harness, '1.34.2');
-    for (const host of harness.hosts) mirror.configureHost(host);
-    upstream = await serveDirectory(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6'));
-    dir = mkdtempSync(join(tmpdir(), 'cli-up-'));
-    const spec = harnessSpec(harness, {
-      kubernetesRepository: mirror.kubernetesRepository,
-      rook: true,
-      extraNodeYaml: (n) => (n === 'h1' ? '        storage: false\n' : '        disks:\n          - device: /dev/vdb\n'),
-    }).replace('      enabled: true\n', `      enabled: true\n      manifestBase: ${JSON.stringify(upstream.url)}\n`);
-    writeFileSync(join(dir, 'cluster.yaml'), spec);
-  }, 900_000);
+    beforeAll(async () => {
+      harness = await Harness.start(3, 'systemd');
+      mirror = await AptMirror.start(harness, '1.34.2');
+      for (const host of harness.hosts) mirror.configureHost(host);
+      upstream = await serveDirectory(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6'));
+      dir = mkdtempSync(join(tmpdir(), 'cli-up-'));
+      const spec = harnessSpec(harness, {
+        kubernetesRepository: mirror.kubernetesRepository,
+        rook: true,
+        extraNodeYaml: (n) =>
+          n === 'h1' ? '        storage: false\n' : '        disks:\n          - device: /dev/vdb\n',
+      }).replace('      enabled: true\n', `      enabled: true\n      manifestBase: ${JSON.stringify(upstream.url)}\n`);
+      writeFileSync(join(dir, 'cluster.yaml'), spec);
+    }, 900_000);
 
-  afterAll(async () => {
-    await upstream?.close();
-    await mirror?.stop();
-    await harness?.stop();
-  });
+    afterAll(async () => {
+      await upstream?.close();
+      await mirror?.stop();
+      await harness?.stop();
+    });
 
-  const cli = (...args: string[]) => runAsync(process.execPath, [join(REPO_ROOT, 'dist/cli/main.js'), ...args], { cwd: dir, env: { ...process.env, HOME: dir, SSH_AUTH_SOCK: '', CI: 'true' }, timeoutMs: 500_000 });
+    const cli = (...args: string[]) =>
+      runAsync(process.execPath, [join(REPO_ROOT, 'dist/cli/main.js'), ...args], {
+        cwd: dir,
+        env: { ...process.env, HOME: dir, SSH_AUTH_SOCK: '', CI: 'true' },
+        timeoutMs: 500_000,
+      });
 
-  it('up brings the cluster up, prints the node table and where the kubeconfig is', { timeout: 600_000 }, async () => {
-    const result = await cli('up', '-f', 'cluster.yaml', '--ignore-preflight', 'rook-disk');
-    expect(result.stderr).not.toContain('✖');
-    expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/NODE\s+ROLE\s+IP\s+VERSION\s+STATUS\nh1\s+control-plane\s+10\.213\.\d+\.11\s+v1\.34\.2\s+Ready\n/);
-    const kubeconfig = join(dir, '.kubestrap/harness/kubeconfig');
-    expect(result.stdout).toContain(`export KUBECONFIG=${kubeconfig}`);
-    expect(statSync(kubeconfig).mode & 0o777).toBe(0o600);
-    expect(existsSync(join(dir, '.kubestrap/harness/manifest.json'))).toBe(true);
-    expect(JSON.parse(readFileSync(join(dir, '.kubestrap/harness/upstream.lock.json'), 'utf8'))).toHaveProperty(['rook-v1.20.6/operator.yaml', 'sha256']);
-  });
+    it(
+      'up brings the cluster up, prints the node table and where the kubeconfig is',
+      { timeout: 600_000 },
+      async () => {
+        const result = await cli('up', '-f', 'cluster.yaml', '--ignore-preflight', 'rook-disk');
+        expect(result.stderr).not.toContain('✖');
+        expect(result.status).toBe(0);
+        expect(result.stdout).toMatch(
+          /NODE\s+ROLE\s+IP\s+VERSION\s+STATUS\nh1\s+control-plane\s+10\.213\.\d+\.11\s+v1\.34\.2\s+Ready\n/,
+        );
+        const kubeconfig = join(dir, '.kubestrap/harness/kubeconfig');
+        expect(result.stdout).toContain(`export KUBECONFIG=${kubeconfig}`);
+        expect(statSync(kubeconfig).mode & 0o777).toBe(0o600);
+        expect(existsSync(join(dir, '.kubestrap/harness/manifest.json'))).toBe(true);
+        expect(JSON.parse(readFileSync(join(dir, '.kubestrap/harness/upstream.lock.json'), 'utf8'))).toHaveProperty([
+          'rook-v1.20.6/operator.yaml',
+          'sha256',
+        ]);
+      },
+    );
 
-  it('status reports every existing host reachable and Ready, from the API server', { timeout: 120_000 }, async () => {
-    const result = await cli('status', '-f', 'cluster.yaml', '--json');
-    expect(result.status, result.stderr).toBe(0);
-    const status = JSON.parse(result.stdout) as { healthy: boolean; nodes: { node: string; machine: string; ssh: string; kubernetes: string }[] };
-    expect(status.healthy).toBe(true);
-    expect(status.nodes.map((n) => [n.node, n.machine, n.ssh, n.kubernetes])).toEqual(harness.hosts.map((h) => [h.name, 'existing', 'ok', 'Ready v1.34.2']));
-  });
+    it(
+      'status reports every existing host reachable and Ready, from the API server',
+      { timeout: 120_000 },
+      async () => {
+        const result = await cli('status', '-f', 'cluster.yaml', '--json');
+        expect(result.status, result.stderr).toBe(0);
+        const status = JSON.parse(result.stdout) as {
+          healthy: boolean;
+          nodes: { node: string; machine: string; ssh: string; kubernetes: string }[];
+        };
+        expect(status.healthy).toBe(true);
+        expect(status.nodes.map((n) => [n.node, n.machine, n.ssh, n.kubernetes])).toEqual(
+          harness.hosts.map((h) => [h.name, 'existing', 'ok', 'Ready v1.34.2']),
+        );
+      },
+    );
 
-  it('ssh runs a command on a node as the login user and returns its exit code', { timeout: 120_000 }, async () => {
-    const ran = await cli('ssh', 'h2', '-f', 'cluster.yaml', '--', 'id -un; hostname; exit 7');
-    expect(ran.status).toBe(7);
-    expect(ran.stdout).toBe('kube\nh2\n');
-  });
+    it('ssh runs a command on a node as the login user and returns its exit code', { timeout: 120_000 }, async () => {
+      const ran = await cli('ssh', 'h2', '-f', 'cluster.yaml', '--', 'id -un; hostname; exit 7');
+      expect(ran.status).toBe(7);
+      expect(ran.stdout).toBe('kube\nh2\n');
+    });
 
-  it('destroy refuses existing hosts, which kubestrap does not own', async () => {
-    const result = await cli('destroy', '-f', 'cluster.yaml', '--yes');
-    expect(result.status).toBe(2);
-    expect(result.stderr).toContain('runs on existing hosts, which kubestrap does not own; use kubestrap reset');
-  });
+    it('destroy refuses existing hosts, which kubestrap does not own', async () => {
+      const result = await cli('destroy', '-f', 'cluster.yaml', '--yes');
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain('runs on existing hosts, which kubestrap does not own; use kubestrap reset');
+    });
 
-  it('up --dry-run on the finished cluster has nothing to change', { timeout: 300_000 }, async () => {
-    const result = await cli('up', '-f', 'cluster.yaml', '--ignore-preflight', 'rook-disk', '--dry-run');
-    expect(result.status).toBe(0);
-    expect(result.stdout.trim().split('\n').at(-1)).toBe('no changes');
-  });
+    it('up --dry-run on the finished cluster has nothing to change', { timeout: 300_000 }, async () => {
+      const result = await cli('up', '-f', 'cluster.yaml', '--ignore-preflight', 'rook-disk', '--dry-run');
+      expect(result.status).toBe(0);
+      expect(result.stdout.trim().split('\n').at(-1)).toBe('no changes');
+    });
 
-  it('reset --yes takes Kubernetes off every host', { timeout: 300_000 }, async () => {
-    const result = await cli('reset', '-f', 'cluster.yaml', '--yes');
-    expect(result.status).toBe(0);
-    for (const host of harness.hosts) expect(existsSync(join(host.root, 'etc/kubernetes/kubelet.conf'))).toBe(false);
-  });
-});
+    it('reset --yes takes Kubernetes off every host', { timeout: 300_000 }, async () => {
+      const result = await cli('reset', '-f', 'cluster.yaml', '--yes');
+      expect(result.status).toBe(0);
+      for (const host of harness.hosts) expect(existsSync(join(host.root, 'etc/kubernetes/kubelet.conf'))).toBe(false);
+    });
+  },
+);

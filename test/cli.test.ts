@@ -36,7 +36,9 @@ describe('kubestrap validate', () => {
   it('exits 0 on a valid spec and summarises it', () => {
     const result = kubestrap(['validate', '-f', join(FIXTURE_DIR, 'ha.yaml')]);
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/valid — cluster ha, Kubernetes 1\.36\.0 \(kubeadm v1beta4\), 3 control-plane \+ 3 worker/);
+    expect(result.stdout).toMatch(
+      /valid — cluster ha, Kubernetes 1\.36\.0 \(kubeadm v1beta4\), 3 control-plane \+ 3 worker/,
+    );
   });
 
   it('exits 2 and prints file:line:col field: problem — fix for every error', () => {
@@ -61,7 +63,10 @@ describe('kubestrap validate', () => {
     writeFileSync(file, INVALID);
     const result = kubestrap(['validate', '--json', '-f', file]);
     expect(result.status).toBe(2);
-    const report = JSON.parse(result.stdout) as { ok: boolean; issues: { line: number; column: number; path: (string | number)[] }[] };
+    const report = JSON.parse(result.stdout) as {
+      ok: boolean;
+      issues: { line: number; column: number; path: (string | number)[] }[];
+    };
     expect(report.ok).toBe(false);
     expect(report.issues.map((i) => [i.line, i.column, i.path.join('.')])).toEqual([
       [6, 3, 'spec.storage.rook'],
@@ -120,10 +125,14 @@ describe('kubestrap up on the embedded default, on a machine with no provider', 
     const empty = mkdtempSync(join(tmpdir(), 'empty-path-'));
     const result = run(process.execPath, [CLI, 'up'], { cwd, env: { ...process.env, NO_COLOR: '1', PATH: empty } });
     expect(result.status).toBe(2);
-    expect(result.stderr).toContain('cluster kubestrap names no provider and this machine has neither VirtualBox nor libvirt ready; this machine lacks:');
+    expect(result.stderr).toContain(
+      'cluster kubestrap names no provider and this machine has neither VirtualBox nor libvirt ready; this machine lacks:',
+    );
     expect(result.stderr).toContain('  - Vagrant is not installed: install Vagrant 2.3 or later');
     expect(result.stderr).toContain('  - VirtualBox is not installed (no VBoxManage on PATH): install VirtualBox 7.0');
-    expect(result.stderr).toContain('  - libvirt is not installed (no virsh on PATH): apt install libvirt-daemon-system libvirt-clients qemu-system-x86');
+    expect(result.stderr).toContain(
+      '  - libvirt is not installed (no virsh on PATH): apt install libvirt-daemon-system libvirt-clients qemu-system-x86',
+    );
     expect(result.stderr).toContain('Nothing was done.');
     expect(existsSync(join(cwd, '.kubestrap'))).toBe(false);
   });
@@ -151,7 +160,10 @@ describe('kubestrap forget-host', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'cli-'));
     const path = join(cwd, '.kubestrap/kubestrap/known_hosts');
     mkdirSync(join(cwd, '.kubestrap/kubestrap'), { recursive: true });
-    writeFileSync(path, '192.168.56.21 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1\n192.168.56.22 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA2\n');
+    writeFileSync(
+      path,
+      '192.168.56.21 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1\n192.168.56.22 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA2\n',
+    );
     const result = kubestrap(['forget-host', 'worker1'], cwd);
     expect(result.status).toBe(0);
     expect(result.stdout).toBe(`forgot 1 host key(s) of worker1 in ${path}\n`);
@@ -182,8 +194,12 @@ describe('kubestrap schema', () => {
   });
 
   it('rejects what validate rejects at the field level (the schema can fail)', () => {
-    const spec = parse(INVALID.replace('role: control-plane', 'role: master').replace('cpus: 1', 'cpus: one')) as object;
+    const spec = parse(
+      INVALID.replace('role: control-plane', 'role: master').replace('cpus: 1', 'cpus: one'),
+    ) as object;
     expect(validate(spec)).toBe(false);
-    expect(validate.errors!.map((e) => e.instancePath)).toEqual(expect.arrayContaining(['/spec/machines/nodes/0/role', '/spec/machines/nodes/0/cpus']));
+    expect(validate.errors!.map((e) => e.instancePath)).toEqual(
+      expect.arrayContaining(['/spec/machines/nodes/0/role', '/spec/machines/nodes/0/cpus']),
+    );
   });
 });

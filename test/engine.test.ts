@@ -6,7 +6,16 @@ import { describe, expect, it } from 'vitest';
 import { plainView } from '../cli/views/plain.js';
 import { treeView } from '../cli/views/tree.js';
 import { jsonView } from '../cli/views/json.js';
-import { dryRunReport, execute, failureSummary, runPhases, SkipItem, type ItemContext, type RunEvent, type Stage } from '../engine/index.js';
+import {
+  dryRunReport,
+  execute,
+  failureSummary,
+  runPhases,
+  SkipItem,
+  type ItemContext,
+  type RunEvent,
+  type Stage,
+} from '../engine/index.js';
 import type { Phase, PhaseHost } from '../engine/phase.js';
 import type { SshHost } from '../ssh/host.js';
 import { machinesStage, prepareWith } from '../operations/machines.js';
@@ -16,7 +25,12 @@ import type { ClusterModel } from '../spec/model.js';
 const tick = (ms = 5) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A stage over named items whose work is `work(item)`; it records what ran. */
-function stage(title: string, items: string[], work: (item: string, context: ItemContext) => Promise<void> = async () => {}, extra: Partial<Stage> = {}): Stage & { ran: string[] } {
+function stage(
+  title: string,
+  items: string[],
+  work: (item: string, context: ItemContext) => Promise<void> = async () => {},
+  extra: Partial<Stage> = {},
+): Stage & { ran: string[] } {
   const ran: string[] = [];
   return {
     title,
@@ -30,7 +44,8 @@ function stage(title: string, items: string[], work: (item: string, context: Ite
   };
 }
 
-const changed = (item: string, context: ItemContext): void => void context.changes.push({ kind: 'command', description: `touch ${item}`, command: `touch ${item}` });
+const changed = (item: string, context: ItemContext): void =>
+  void context.changes.push({ kind: 'command', description: `touch ${item}`, command: `touch ${item}` });
 
 function recorder(): { events: RunEvent[]; sink: { event: (e: RunEvent) => void } } {
   const events: RunEvent[] = [];
@@ -48,14 +63,22 @@ describe('engine', () => {
     const result = await execute([slowFirst, second], { sink });
     expect(result.ok).toBe(true);
     expect(result.phases.map((p) => p.title)).toEqual(['one', 'two']);
-    expect(result.phases[0]!.hosts.map((h) => `${h.host}:${h.status}`)).toEqual(['a:changed', 'b:changed', 'c:changed']);
+    expect(result.phases[0]!.hosts.map((h) => `${h.host}:${h.status}`)).toEqual([
+      'a:changed',
+      'b:changed',
+      'c:changed',
+    ]);
     expect(result.phases[1]!.hosts.map((h) => h.status)).toEqual(['unchanged', 'unchanged']);
-    const finished = events.filter((e) => e.type === 'host' && e.status === 'changed').map((e) => (e.type === 'host' ? e.host : ''));
+    const finished = events
+      .filter((e) => e.type === 'host' && e.status === 'changed')
+      .map((e) => (e.type === 'host' ? e.host : ''));
     expect(finished[0]).not.toBe('a');
     expect(events[0]).toEqual({ type: 'phase', phase: 'one', hosts: ['a', 'b', 'c'] });
     expect(events.at(-1)).toEqual({ type: 'done', ok: true, interrupted: false });
     // Stage two starts only when stage one is over.
-    expect(events.findIndex((e) => e.type === 'phase' && e.phase === 'two')).toBeGreaterThan(events.findLastIndex((e) => e.type === 'host' && e.phase === 'one'));
+    expect(events.findIndex((e) => e.type === 'phase' && e.phase === 'two')).toBeGreaterThan(
+      events.findLastIndex((e) => e.type === 'host' && e.phase === 'one'),
+    );
   });
 
   it.each([
@@ -81,13 +104,16 @@ describe('engine', () => {
 
   it('on failure: in-flight items finish, no new item starts, later stages do not run, ran stages clean up in reverse', async () => {
     const cleaned: string[] = [];
-    const first = stage('first', ['a', 'b'], async (i, c) => changed(i, c), { cleanup: async () => void cleaned.push('first') });
+    const first = stage('first', ['a', 'b'], async (i, c) => changed(i, c), {
+      cleanup: async () => void cleaned.push('first'),
+    });
     const finished: string[] = [];
     const failing = stage(
       'install',
       ['a', 'b', 'c', 'd'],
       async (item) => {
-        if (item === 'a') throw new Error('a: `apt-get install kubeadm` exited 100\nE: Unable to locate package kubeadm');
+        if (item === 'a')
+          throw new Error('a: `apt-get install kubeadm` exited 100\nE: Unable to locate package kubeadm');
         await tick(20);
         finished.push(item);
       },
@@ -99,15 +125,22 @@ describe('engine', () => {
     expect(result.interrupted).toBe(false);
     expect(failing.ran).toEqual(['a', 'b']);
     expect(finished).toEqual(['b']);
-    expect(Object.fromEntries(result.phases[1]!.hosts.map((h) => [h.host, h.status]))).toEqual({ a: 'failed', b: 'unchanged', c: 'skipped', d: 'skipped' });
+    expect(Object.fromEntries(result.phases[1]!.hosts.map((h) => [h.host, h.status]))).toEqual({
+      a: 'failed',
+      b: 'unchanged',
+      c: 'skipped',
+      d: 'skipped',
+    });
     expect(never.ran).toEqual([]);
     expect(result.phases.map((p) => p.title)).toEqual(['first', 'install']);
     expect(cleaned).toEqual(['install', 'first']);
     const summary = failureSummary(result, (h) => `/logs/${h}.log`);
-    expect(summary).toBe('✖ install failed on a: `apt-get install kubeadm` exited 100\nE: Unable to locate package kubeadm\n  full log: /logs/a.log');
+    expect(summary).toBe(
+      '✖ install failed on a: `apt-get install kubeadm` exited 100\nE: Unable to locate package kubeadm\n  full log: /logs/a.log',
+    );
   });
 
-  it("fails a stage whose after() verdict fails, and says so to the views", async () => {
+  it('fails a stage whose after() verdict fails, and says so to the views', async () => {
     const { events, sink } = recorder();
     const verdict = stage('preflight', ['a'], async () => {}, {
       after: async () => {
@@ -146,7 +179,8 @@ describe('engine', () => {
     expect(failureSummary(first)).toContain('run the same command again to resume');
     const second = await execute([idempotent()], { concurrency: 2 });
     expect(second.ok).toBe(true);
-    for (const h of second.phases[0]!.hosts) expect(h.status).toBe(statuses[items.indexOf(h.host)] === 'changed' ? 'unchanged' : 'changed');
+    for (const h of second.phases[0]!.hosts)
+      expect(h.status).toBe(statuses[items.indexOf(h.host)] === 'changed' ? 'unchanged' : 'changed');
   });
 
   it('re-runs an item after a retryable failure, keeping what the first attempt changed; gives up after the retries', async () => {
@@ -164,7 +198,12 @@ describe('engine', () => {
     const result = await execute([flaky], { sink, retries: 2 });
     expect(result.ok).toBe(true);
     expect(result.phases[0]!.hosts[0]!.changes.map((c) => c.description)).toEqual(['touch a1', 'touch a2', 'touch a3']);
-    expect(events.filter((e) => e.type === 'host').map((e) => (e.type === 'host' ? e.status : ''))).toEqual(['started', 'retrying', 'retrying', 'changed']);
+    expect(events.filter((e) => e.type === 'host').map((e) => (e.type === 'host' ? e.status : ''))).toEqual([
+      'started',
+      'retrying',
+      'retrying',
+      'changed',
+    ]);
     attempts = -10;
     const hopeless = await execute([flaky], { retries: 2 });
     expect(hopeless.phases[0]!.hosts[0]!.status).toBe('failed');
@@ -237,7 +276,12 @@ describe('machines stage', () => {
   /** A Vagrant double that only records when machines start and end booting. */
   function driver(log: string[], fail?: string): VagrantDriver {
     return {
-      async up(machines: readonly string[], _provider: string, parallel: boolean, onEvent: (e: { machine: string; stage: string; message: string }) => void) {
+      async up(
+        machines: readonly string[],
+        _provider: string,
+        parallel: boolean,
+        onEvent: (e: { machine: string; stage: string; message: string }) => void,
+      ) {
         log.push(`boot ${machines.join('+')}${parallel ? ' --parallel' : ''}`);
         for (const m of machines) onEvent({ machine: m, stage: 'booting', message: 'Starting domain.' });
         await tick(15);
@@ -255,7 +299,17 @@ describe('machines stage', () => {
       await tick(25);
       log.push(`prepared ${machine}`);
     };
-    const result = await execute([machinesStage(model, { provider: 'virtualbox', driver: driver(log), parallel: false, prepare: (m) => prepare(m) })], { sink });
+    const result = await execute(
+      [
+        machinesStage(model, {
+          provider: 'virtualbox',
+          driver: driver(log),
+          parallel: false,
+          prepare: (m) => prepare(m),
+        }),
+      ],
+      { sink },
+    );
     expect(result.ok).toBe(true);
     expect(log.indexOf('boot w1')).toBeGreaterThan(log.indexOf('up cp'));
     expect(log.indexOf('boot w1')).toBeLessThan(log.indexOf('prepared cp'));
@@ -267,15 +321,23 @@ describe('machines stage', () => {
 
   it('one after another: a failed boot stops the machines after it', async () => {
     const log: string[] = [];
-    const result = await execute([machinesStage(model, { provider: 'virtualbox', driver: driver(log, 'w1'), parallel: false })]);
-    expect(result.phases[0]!.hosts.map((h) => `${h.host}:${h.status}`)).toEqual(['cp:changed', 'w1:failed', 'w2:skipped']);
+    const result = await execute([
+      machinesStage(model, { provider: 'virtualbox', driver: driver(log, 'w1'), parallel: false }),
+    ]);
+    expect(result.phases[0]!.hosts.map((h) => `${h.host}:${h.status}`)).toEqual([
+      'cp:changed',
+      'w1:failed',
+      'w2:skipped',
+    ]);
     expect(log).not.toContain('boot w2');
     expect(failureSummary(result)).toContain('vagrant up w1 failed: no such box');
   });
 
   it('in parallel: one vagrant up for every machine; a failure is told once', async () => {
     const log: string[] = [];
-    const result = await execute([machinesStage(model, { provider: 'libvirt', driver: driver(log, 'w2'), parallel: true })]);
+    const result = await execute([
+      machinesStage(model, { provider: 'libvirt', driver: driver(log, 'w2'), parallel: true }),
+    ]);
     expect(log).toEqual(['boot cp+w1+w2 --parallel']);
     const summary = failureSummary(result);
     expect(summary.match(/no such box/g)).toHaveLength(1);
@@ -287,10 +349,21 @@ describe('machines stage', () => {
       throw new Error('w1: 1 check(s) failed');
     });
     const { events, sink } = recorder();
-    const prepare = prepareWith((m) => (m === 'w1' ? [failing] : []), () => undefined);
-    const result = await execute([machinesStage(model, { provider: 'virtualbox', driver: driver([]), parallel: false, prepare })], { sink });
+    const prepare = prepareWith(
+      (m) => (m === 'w1' ? [failing] : []),
+      () => undefined,
+    );
+    const result = await execute(
+      [machinesStage(model, { provider: 'virtualbox', driver: driver([]), parallel: false, prepare })],
+      { sink },
+    );
     expect(failureSummary(result)).toContain('✖ Preflight checks failed on w1: 1 check(s) failed');
-    expect(events).toContainEqual({ type: 'output', phase: 'Machines (vagrant up, virtualbox, one after another, each prepared as soon as it is up)', host: 'w1', line: 'preparing: Preflight checks' });
+    expect(events).toContainEqual({
+      type: 'output',
+      phase: 'Machines (vagrant up, virtualbox, one after another, each prepared as soon as it is up)',
+      host: 'w1',
+      line: 'preparing: Preflight checks',
+    });
     expect(events.filter((e) => e.type === 'done')).toHaveLength(1);
   });
 });
@@ -317,7 +390,10 @@ describe('views', () => {
     const view = plainView(out);
     for (const e of events) view.event(e);
     view.note?.('Adding box kubestrap-test/debian12 (libvirt) from /tmp/x.box');
-    const lines = text().trimEnd().split('\n').map((l) => l.replace(/^\[\d\d:\d\d:\d\d\] /, ''));
+    const lines = text()
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.replace(/^\[\d\d:\d\d:\d\d\] /, ''));
     expect(lines).toEqual([
       'Host prep (h1, h2)',
       '[h1] write /etc/sysctl.d/k8s.conf',
@@ -331,7 +407,10 @@ describe('views', () => {
     const { out, text } = capture();
     const view = jsonView(out);
     for (const e of events) view.event(e);
-    const lines = text().trimEnd().split('\n').map((l) => JSON.parse(l) as RunEvent & { time: string });
+    const lines = text()
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as RunEvent & { time: string });
     expect(lines.map(({ time: _t, ...e }) => e)).toEqual(events);
   });
 

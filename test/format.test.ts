@@ -13,7 +13,7 @@ function code(dir: string): string[] {
     if (SKIP.has(name)) return [];
     const path = join(dir, name);
     if (statSync(path).isDirectory()) return code(path);
-    return /\.(ts|mjs)$/.test(name) ? [path] : [];
+    return /\.(ts|mjs)$/.test(name) && !name.endsWith('.typecheck.ts') ? [path] : [];
   });
 }
 

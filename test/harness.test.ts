@@ -34,7 +34,9 @@ describe.skipIf(unavailable)(`test hosts${unavailable ? ` (skipped: ${unavailabl
     expect(harness.inside(b, 'cat /etc/hostname').trim()).toBe('h2');
     harness.inside(a, 'echo only-on-a > /etc/marker');
     expect(existsSync(`${b.root}/etc/marker`)).toBe(false);
-    expect(readFileSync(`${a.root}/etc/ssh/ssh_host_ed25519_key.pub`, 'utf8')).not.toBe(readFileSync(`${b.root}/etc/ssh/ssh_host_ed25519_key.pub`, 'utf8'));
+    expect(readFileSync(`${a.root}/etc/ssh/ssh_host_ed25519_key.pub`, 'utf8')).not.toBe(
+      readFileSync(`${b.root}/etc/ssh/ssh_host_ed25519_key.pub`, 'utf8'),
+    );
     expect(harness.inside(a, `ip -4 -o addr show eth0`)).toContain(a.ip);
   });
 
@@ -53,25 +55,40 @@ describe.skipIf(unavailable)(`test hosts${unavailable ? ` (skipped: ${unavailabl
     expect(existsSync(h.dir)).toBe(false);
   });
 
-  it('systemd hosts: systemd is PID 1, systemctl works over SSH, and stop() removes their cgroups too', { timeout: 120_000 }, async () => {
-    const h = await Harness.start(3, 'systemd');
-    const pool = new SshPool({ knownHostsPath: join(h.dir, 'known_hosts') });
-    try {
-      const host = h.hosts[2]!;
-      expect(h.inside(host, 'ps -p 1 -o comm=').trim()).toBe('systemd');
-      const ssh = pool.host({ name: host.name, address: host.ip, port: 22, user: 'kube', privateKey: readFileSync(h.clientKeyPath) });
-      await ssh.upload({ content: '[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n' }, '/etc/systemd/system/kubestrap-probe.service', { mode: 0o644 });
-      await ssh.exec('systemctl daemon-reload && systemctl start kubestrap-probe.service');
-      expect((await ssh.exec('systemctl is-active kubestrap-probe.service')).stdout).toBe('active\n');
-      expect((await ssh.exec('hostname')).stdout).toBe('h3\n');
-    } finally {
-      await pool.close();
-      await h.stop();
-    }
-    for (const hierarchy of ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified']) {
-      if (existsSync(hierarchy)) expect(readdirSync(hierarchy).filter((d) => d.startsWith(`kubestrap-test-${h.id}-`))).toEqual([]);
-    }
-    expect(processesRootedUnder(h.dir)).toEqual([]);
-    expect(readFileSync('/proc/self/mounts', 'utf8')).not.toContain(h.dir);
-  });
+  it(
+    'systemd hosts: systemd is PID 1, systemctl works over SSH, and stop() removes their cgroups too',
+    { timeout: 120_000 },
+    async () => {
+      const h = await Harness.start(3, 'systemd');
+      const pool = new SshPool({ knownHostsPath: join(h.dir, 'known_hosts') });
+      try {
+        const host = h.hosts[2]!;
+        expect(h.inside(host, 'ps -p 1 -o comm=').trim()).toBe('systemd');
+        const ssh = pool.host({
+          name: host.name,
+          address: host.ip,
+          port: 22,
+          user: 'kube',
+          privateKey: readFileSync(h.clientKeyPath),
+        });
+        await ssh.upload(
+          { content: '[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n' },
+          '/etc/systemd/system/kubestrap-probe.service',
+          { mode: 0o644 },
+        );
+        await ssh.exec('systemctl daemon-reload && systemctl start kubestrap-probe.service');
+        expect((await ssh.exec('systemctl is-active kubestrap-probe.service')).stdout).toBe('active\n');
+        expect((await ssh.exec('hostname')).stdout).toBe('h3\n');
+      } finally {
+        await pool.close();
+        await h.stop();
+      }
+      for (const hierarchy of ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified']) {
+        if (existsSync(hierarchy))
+          expect(readdirSync(hierarchy).filter((d) => d.startsWith(`kubestrap-test-${h.id}-`))).toEqual([]);
+      }
+      expect(processesRootedUnder(h.dir)).toEqual([]);
+      expect(readFileSync('/proc/self/mounts', 'utf8')).not.toContain(h.dir);
+    },
+  );
 });

@@ -22,7 +22,10 @@ import { missingTools, run, runAsync } from './support/tools.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
 const VERSION = '1.34.2';
-const unavailable = harnessUnavailable() ?? sharedReferenceMissing() ?? missingTools('gpgv', 'gpg', 'apt-ftparchive', 'dpkg-deb', 'skopeo', 'docker-registry', 'busybox', 'iptables');
+const unavailable =
+  harnessUnavailable() ??
+  sharedReferenceMissing() ??
+  missingTools('gpgv', 'gpg', 'apt-ftparchive', 'dpkg-deb', 'skopeo', 'docker-registry', 'busybox', 'iptables');
 
 describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
   let harness: Harness;
@@ -32,7 +35,12 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
   let bundle: string;
   let images: string[];
 
-  const kubestrap = (args: string[]) => runAsync(process.execPath, [CLI, ...args], { cwd: work, env: { ...process.env, NO_COLOR: '1' }, timeoutMs: 900_000 });
+  const kubestrap = (args: string[]) =>
+    runAsync(process.execPath, [CLI, ...args], {
+      cwd: work,
+      env: { ...process.env, NO_COLOR: '1' },
+      timeoutMs: 900_000,
+    });
   const onHost = (host: string, command: string) => harness.inside(harness.host(host), command);
   const netns = (host: string, args: string[]) => run('ip', ['netns', 'exec', harness.host(host).netns, ...args]);
 
@@ -49,8 +57,12 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
     const spec = harnessSpec(harness, {
       version: VERSION,
       rook: true,
-      extraNodeYaml: (n) => (n === 'h1' ? '        storage: false\n' : '        disks:\n          - device: /dev/vdb\n'),
-    }).replace('      enabled: true\n', `      enabled: true\n      manifestBase: ${JSON.stringify(sources.rookUrl)}\n`);
+      extraNodeYaml: (n) =>
+        n === 'h1' ? '        storage: false\n' : '        disks:\n          - device: /dev/vdb\n',
+    }).replace(
+      '      enabled: true\n',
+      `      enabled: true\n      manifestBase: ${JSON.stringify(sources.rookUrl)}\n`,
+    );
     writeFileSync(join(work, 'cluster.yaml'), `${spec}${sources.packagesYaml}`);
     bundle = join(work, 'cluster.kubestrap.tar');
     const built = await kubestrap(['bundle', '-f', 'cluster.yaml', '-o', bundle]);
@@ -89,7 +101,10 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
       .reduce((sum, l) => sum + Number(l.trim().split(/\s+/)[0]), 0);
 
   it('the airgap holds: a host cannot reach the package mirror', () => {
-    const tried = onHost('h1', `timeout 5 /usr/lib/apt/apt-helper download-file ${mirror.url}/debian/Release /tmp/r 2>&1; echo "exit $?"`);
+    const tried = onHost(
+      'h1',
+      `timeout 5 /usr/lib/apt/apt-helper download-file ${mirror.url}/debian/Release /tmp/r 2>&1; echo "exit $?"`,
+    );
     expect(tried).not.toMatch(/exit 0$/);
     expect(droppedConnections('h1')).toBeGreaterThan(0);
     netns('h1', ['iptables', '-Z', 'OUTPUT']);
@@ -103,14 +118,27 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
   };
 
   it.each([
-    ['a flipped byte', 'flipped.tar', (a: Buffer) => {
-      const at = tarDataOffset(a, 'debs/kubelet_1.34.2-1.1_amd64.deb') + 600;
-      a[at] = a[at]! ^ 0xff;
-      return a;
-    }, /debs\/kubelet_1\.34\.2-1\.1_amd64\.deb is damaged: sha256/],
+    [
+      'a flipped byte',
+      'flipped.tar',
+      (a: Buffer) => {
+        const at = tarDataOffset(a, 'debs/kubelet_1.34.2-1.1_amd64.deb') + 600;
+        a[at] = a[at]! ^ 0xff;
+        return a;
+      },
+      /debs\/kubelet_1\.34\.2-1\.1_amd64\.deb is damaged: sha256/,
+    ],
     ['a truncated archive', 'truncated.tar', (a: Buffer) => a.subarray(0, a.length - 100_000), /truncated/],
   ])('refuses %s before touching any host (exit 2)', async (_what, name, change, message) => {
-    const result = await kubestrap(['install', '--bundle', damaged(name, change), '-f', 'cluster.yaml', '--ignore-preflight', 'rook-disk']);
+    const result = await kubestrap([
+      'install',
+      '--bundle',
+      damaged(name, change),
+      '-f',
+      'cluster.yaml',
+      '--ignore-preflight',
+      'rook-disk',
+    ]);
     expect(result.stderr).toMatch(message);
     expect(result.stderr).toMatch(/Nothing was done on any host/);
     expect(result.status).toBe(2);
@@ -122,24 +150,49 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
   it('refuses a bundle that lacks an image before touching any host (exit 2)', async () => {
     const path = join(work, 'no-etcd.tar');
     writeFileSync(path, await tarWithout(bundle, (m) => m === 'images/registry.k8s.io_etcd_3.6.4-0.tar'));
-    const result = await kubestrap(['install', '--bundle', path, '-f', 'cluster.yaml', '--ignore-preflight', 'rook-disk']);
-    expect(result.stderr).toMatch(/images\/registry\.k8s\.io_etcd_3\.6\.4-0\.tar is listed in bundle\.json but missing from the archive/);
+    const result = await kubestrap([
+      'install',
+      '--bundle',
+      path,
+      '-f',
+      'cluster.yaml',
+      '--ignore-preflight',
+      'rook-disk',
+    ]);
+    expect(result.stderr).toMatch(
+      /images\/registry\.k8s\.io_etcd_3\.6\.4-0\.tar is listed in bundle\.json but missing from the archive/,
+    );
     expect(result.status).toBe(2);
     for (const host of ['h1', 'h2']) expect(existsSync(join(harness.host(host).root, 'var/lib/kubestrap'))).toBe(false);
   });
 
   it('refuses a bundle made for another Kubernetes version, naming the spec field', async () => {
-    writeFileSync(join(work, 'other.yaml'), readFileSync(join(work, 'cluster.yaml'), 'utf8').replace(`version: ${VERSION}`, 'version: 1.34.3'));
+    writeFileSync(
+      join(work, 'other.yaml'),
+      readFileSync(join(work, 'cluster.yaml'), 'utf8').replace(`version: ${VERSION}`, 'version: 1.34.3'),
+    );
     const result = await kubestrap(['install', '--bundle', bundle, '-f', 'other.yaml']);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/holds Kubernetes 1\.34\.2, the spec wants 1\.34\.3 \(spec\.kubernetes\.version\)/);
   });
 
   it('installs the cluster with no traffic beyond the cluster network', { timeout: 900_000 }, async () => {
-    const result = await kubestrap(['install', '--bundle', bundle, '-f', 'cluster.yaml', '--ignore-preflight', 'rook-disk', '--json']);
+    const result = await kubestrap([
+      'install',
+      '--bundle',
+      bundle,
+      '-f',
+      'cluster.yaml',
+      '--ignore-preflight',
+      'rook-disk',
+      '--json',
+    ]);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
-    const events = result.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; phase?: string; hosts?: string[] });
+    const events = result.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { type: string; phase?: string; hosts?: string[] });
     expect(events.filter((e) => e.type === 'phase').map((e) => e.phase)).toEqual([
       'Preflight checks',
       'Bundle onto the hosts (upload, check, unpack)',
@@ -156,32 +209,54 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
     ]);
     for (const host of ['h1', 'h2']) {
       // Packages from the bundle, at the exact version, held; Debian's real containerd running.
-      expect(onHost(host, "dpkg-query -W -f='${Package} ${Version}\\n' kubeadm kubelet kubectl containerd runc | sort")).toMatch(
-        /^containerd \S+\nkubeadm 1\.34\.2-1\.1\nkubectl 1\.34\.2-1\.1\nkubelet 1\.34\.2-1\.1\nrunc \S+\n$/,
-      );
+      expect(
+        onHost(host, "dpkg-query -W -f='${Package} ${Version}\\n' kubeadm kubelet kubectl containerd runc | sort"),
+      ).toMatch(/^containerd \S+\nkubeadm 1\.34\.2-1\.1\nkubectl 1\.34\.2-1\.1\nkubelet 1\.34\.2-1\.1\nrunc \S+\n$/);
       expect(onHost(host, 'systemctl is-active containerd').trim()).toBe('active');
       // By name; containerd's CRI plugin adds an image-ID reference (sha256:…) of its own.
-      expect(onHost(host, 'ctr -n k8s.io images ls -q').split('\n').filter((r) => r && !r.startsWith('sha256:')).sort()).toEqual(images);
-      expect(onHost(host, 'cat /etc/apt/sources.list.d/kubestrap-bundle.list')).toMatch(/^deb \[trusted=yes\] file:\/var\/lib\/kubestrap\/bundle\/[0-9a-f]{16}\/debs \.\/\n$/);
+      expect(
+        onHost(host, 'ctr -n k8s.io images ls -q')
+          .split('\n')
+          .filter((r) => r && !r.startsWith('sha256:'))
+          .sort(),
+      ).toEqual(images);
+      expect(onHost(host, 'cat /etc/apt/sources.list.d/kubestrap-bundle.list')).toMatch(
+        /^deb \[trusted=yes\] file:\/var\/lib\/kubestrap\/bundle\/[0-9a-f]{16}\/debs \.\/\n$/,
+      );
       // The archive is gone once unpacked and checked; the unpacked copy stays for re-runs.
       expect(onHost(host, 'ls /var/lib/kubestrap/bundle').trim()).toMatch(/^[0-9a-f]{16}$/);
       expect(droppedConnections(host)).toBe(0);
     }
     // Rook's manifests came from the bundle: the same bytes as upstream's.
-    expect(readFileSync(join(harness.host('h1').root, 'etc/kubernetes/kubestrap/rook-v1.20.6/operator.yaml'), 'utf8')).toBe(readFileSync(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6/operator.yaml'), 'utf8'));
-    expect(readFileSync(join(harness.host('h1').root, 'var/lib/kubestrap-doubles/api/nodes/h2'), 'utf8')).toContain('role=worker');
+    expect(
+      readFileSync(join(harness.host('h1').root, 'etc/kubernetes/kubestrap/rook-v1.20.6/operator.yaml'), 'utf8'),
+    ).toBe(readFileSync(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6/operator.yaml'), 'utf8'));
+    expect(readFileSync(join(harness.host('h1').root, 'var/lib/kubestrap-doubles/api/nodes/h2'), 'utf8')).toContain(
+      'role=worker',
+    );
   });
 
-  it('a second run, as `up` with packages.source: bundle in the spec, changes nothing and uploads nothing', { timeout: 600_000 }, async () => {
-    const spec = readFileSync(join(work, 'cluster.yaml'), 'utf8').replace('  packages:\n', '  packages:\n    source: bundle\n    bundle: cluster.kubestrap.tar\n');
-    writeFileSync(join(work, 'from-bundle.yaml'), spec);
-    const result = await kubestrap(['up', '-f', 'from-bundle.yaml', '--ignore-preflight', 'rook-disk', '--json']);
-    expect(result.status).toBe(0);
-    const changed = result.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; status?: string; phase?: string; host?: string }).filter((e) => e.type === 'host' && e.status === 'changed');
-    expect(changed.map((e) => `${e.phase}/${e.host}`)).toEqual([]);
-    expect(result.stdout).toContain('"phase":"Bundle onto the hosts (upload, check, unpack)"');
-    for (const host of ['h1', 'h2']) expect(droppedConnections(host)).toBe(0);
-  });
+  it(
+    'a second run, as `up` with packages.source: bundle in the spec, changes nothing and uploads nothing',
+    { timeout: 600_000 },
+    async () => {
+      const spec = readFileSync(join(work, 'cluster.yaml'), 'utf8').replace(
+        '  packages:\n',
+        '  packages:\n    source: bundle\n    bundle: cluster.kubestrap.tar\n',
+      );
+      writeFileSync(join(work, 'from-bundle.yaml'), spec);
+      const result = await kubestrap(['up', '-f', 'from-bundle.yaml', '--ignore-preflight', 'rook-disk', '--json']);
+      expect(result.status).toBe(0);
+      const changed = result.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { type: string; status?: string; phase?: string; host?: string })
+        .filter((e) => e.type === 'host' && e.status === 'changed');
+      expect(changed.map((e) => `${e.phase}/${e.host}`)).toEqual([]);
+      expect(result.stdout).toContain('"phase":"Bundle onto the hosts (upload, check, unpack)"');
+      for (const host of ['h1', 'h2']) expect(droppedConnections(host)).toBe(0);
+    },
+  );
 
   it('a dropped connection resumes the upload where it stopped', { timeout: 300_000 }, async () => {
     const file = join(work, 'big.bin');
@@ -190,7 +265,13 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
     const sha256 = createHash('sha256').update(content).digest('hex');
     const pool = new SshPool({ knownHostsPath: join(work, 'known_hosts'), logDir: join(work, 'upload-logs') });
     try {
-      const host = pool.host({ name: 'h2', address: harness.host('h2').ip, port: 22, user: 'kube', privateKey: readFileSync(harness.clientKeyPath) });
+      const host = pool.host({
+        name: 'h2',
+        address: harness.host('h2').ip,
+        port: 22,
+        user: 'kube',
+        privateKey: readFileSync(harness.clientKeyPath),
+      });
       let dropped = false;
       const result = await resumableUpload(host, file, '/var/tmp/big.bin', {
         size: content.length,

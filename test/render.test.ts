@@ -15,7 +15,10 @@ describe.each(FIXTURES)('render %s', (name) => {
   it('matches the golden files', async () => {
     const { files } = await renderFixture(name);
     for (const file of files) {
-      await expect(file.content, `test/golden/${name}/${file.path} (missing or different; \`npx vitest run test/render.test.ts -u\` rewrites it: review the diff like code)`).toMatchFileSnapshot(`golden/${name}/${file.path}`);
+      await expect(
+        file.content,
+        `test/golden/${name}/${file.path} (missing or different; \`npx vitest run test/render.test.ts -u\` rewrites it: review the diff like code)`,
+      ).toMatchFileSnapshot(`golden/${name}/${file.path}`);
     }
   });
 
@@ -44,7 +47,11 @@ describe('render output', () => {
     const { model } = await loadSpec();
     const paths = renderCluster(model).map((f) => f.path);
     expect(model.machines.provider).toBe('virtualbox');
-    expect(model.nodes.map((n) => `${n.name}:${n.role}`)).toEqual(['cp:control-plane', 'worker1:worker', 'worker2:worker']);
+    expect(model.nodes.map((n) => `${n.name}:${n.role}`)).toEqual([
+      'cp:control-plane',
+      'worker1:worker',
+      'worker2:worker',
+    ]);
     expect(paths).toContain('Vagrantfile');
     expect(paths).toContain('cluster/weave-net.yaml');
     expect(paths).toContain('cluster/rook-cluster.yaml');
@@ -61,7 +68,9 @@ describe('render output', () => {
 
   it('writes nothing for existing hosts but node files and cluster manifests (no Vagrantfile)', async () => {
     const { files } = await renderFixture('existing');
-    expect(files.map((f) => f.path).filter((p) => !p.startsWith('nodes/') && !p.startsWith('cluster/'))).toEqual([MANIFEST_PATH]);
+    expect(files.map((f) => f.path).filter((p) => !p.startsWith('nodes/') && !p.startsWith('cluster/'))).toEqual([
+      MANIFEST_PATH,
+    ]);
   });
 
   it('pins the kubelet and API server to the private address, never the NAT one', async () => {
@@ -81,7 +90,9 @@ describe('render output', () => {
       for (const file of files) {
         expect(file.content, file.path).not.toMatch(/[a-z0-9]{6}\.[a-z0-9]{16}/);
         expect(file.content, file.path).not.toMatch(/sha256:[0-9a-f]{64}/);
-        expect(file.content, file.path).not.toMatch(/certificateKey|WEAVE_PASSWORD\s*=|value:\s*[A-Za-z0-9+/]{20,}={0,2}$/m);
+        expect(file.content, file.path).not.toMatch(
+          /certificateKey|WEAVE_PASSWORD\s*=|value:\s*[A-Za-z0-9+/]{20,}={0,2}$/m,
+        );
       }
     }
   });

@@ -38,9 +38,17 @@ describe.skipIf(unavailable)(`phase runner on real hosts${unavailable ? ` (skipp
   beforeAll(async () => {
     harness = await Harness.start(20);
     work = mkdtempSync(join(tmpdir(), 'runner-test-'));
-    pool = new SshPool({ knownHostsPath: join(work, 'known_hosts'), logDir: join(work, 'logs'), connectBackoffMs: 200, connectAttempts: 8 });
+    pool = new SshPool({
+      knownHostsPath: join(work, 'known_hosts'),
+      logDir: join(work, 'logs'),
+      connectBackoffMs: 200,
+      connectAttempts: 8,
+    });
     const key = readFileSync(harness.clientKeyPath);
-    hosts = harness.hosts.map((h) => ({ name: h.name, ssh: pool.host({ name: h.name, address: h.ip, port: 22, user: 'kube', privateKey: key }) }));
+    hosts = harness.hosts.map((h) => ({
+      name: h.name,
+      ssh: pool.host({ name: h.name, address: h.ip, port: 22, user: 'kube', privateKey: key }),
+    }));
   }, 900_000);
 
   afterAll(async () => {
@@ -82,7 +90,10 @@ describe.skipIf(unavailable)(`phase runner on real hosts${unavailable ? ` (skipp
   it('--dry-run goes through the same code, reports diffs and commands, and changes nothing', async () => {
     const phases = [
       fileWriter('/etc/kubestrap-dry', () => 'new\n'),
-      { title: 'restart', run: async (step: HostStep) => void (await step.change('restart the thing', 'touch /etc/kubestrap-restarted')) },
+      {
+        title: 'restart',
+        run: async (step: HostStep) => void (await step.change('restart the thing', 'touch /etc/kubestrap-restarted')),
+      },
     ];
     const result = await runPhases(phases, hosts.slice(0, 2), { dryRun: true });
     expect(result.ok).toBe(true);
@@ -97,11 +108,14 @@ describe.skipIf(unavailable)(`phase runner on real hosts${unavailable ? ` (skipp
 
   it('on failure: in-flight hosts finish, no later phase runs, ran phases clean up in reverse, the summary says what failed', async () => {
     const cleaned: string[] = [];
-    const first = fileWriter('/etc/kubestrap-before', () => 'ok\n', { cleanup: async () => void cleaned.push('first') });
+    const first = fileWriter('/etc/kubestrap-before', () => 'ok\n', {
+      cleanup: async () => void cleaned.push('first'),
+    });
     const failing: Phase = {
       title: 'install things',
       async run(step) {
-        if (step.host.name === 'h3') await step.change('install', 'echo "E: Unable to locate package kubeadm" >&2; exit 100');
+        if (step.host.name === 'h3')
+          await step.change('install', 'echo "E: Unable to locate package kubeadm" >&2; exit 100');
         else await step.change('install', 'sleep 0.5; touch /etc/kubestrap-installed');
       },
       cleanup: async () => void cleaned.push('failing'),
@@ -116,7 +130,9 @@ describe.skipIf(unavailable)(`phase runner on real hosts${unavailable ? ` (skipp
     expect(fileOn('h1', 'etc/kubestrap-never')).toBeUndefined();
     expect(cleaned).toEqual(['failing', 'first']);
     const summary = failureSummary(result, (h) => pool.logPath(h));
-    expect(summary).toContain('✖ install things failed on h3: `echo "E: Unable to locate package kubeadm" >&2; exit 100` exited 100');
+    expect(summary).toContain(
+      '✖ install things failed on h3: `echo "E: Unable to locate package kubeadm" >&2; exit 100` exited 100',
+    );
     expect(summary).toContain('E: Unable to locate package kubeadm');
     expect(summary).toContain(`full log: ${join(work, 'logs', 'h3.log')}`);
   });
@@ -175,7 +191,10 @@ describe.skipIf(unavailable)(`phase runner on real hosts${unavailable ? ` (skipp
     let text = '';
     out.on('data', (chunk: Buffer) => (text += chunk.toString()));
     await runPhases([fileWriter('/etc/kubestrap-json', () => 'j\n')], hosts.slice(0, 2), { sink: jsonView(out) });
-    const events = text.trim().split('\n').map((line) => JSON.parse(line) as { type: string; status?: string });
+    const events = text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string; status?: string });
     expect(events[0]).toMatchObject({ type: 'phase', phase: 'write /etc/kubestrap-json', hosts: ['h1', 'h2'] });
     expect(events.filter((e) => e.type === 'host' && e.status === 'changed')).toHaveLength(2);
     expect(events.at(-1)).toMatchObject({ type: 'done', ok: true, interrupted: false });

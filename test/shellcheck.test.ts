@@ -46,7 +46,8 @@ function prepared(model: ClusterModel): Responder {
     if (/ version$/.test(command)) return { stdout: 'Server:\n  Version: 1.7.27\n', settles: true };
     if (command.endsWith('get --raw=/readyz')) return { stdout: 'ok', settles: true };
     if (/ rollout status | get node \S+ -o name$/.test(command)) return { settles: true };
-    if (command.includes('get cephcluster') && command.includes('jsonpath')) return { stdout: 'Ready HEALTH_OK', settles: true };
+    if (command.includes('get cephcluster') && command.includes('jsonpath'))
+      return { stdout: 'Ready HEALTH_OK', settles: true };
     if (command.includes('get pvc')) return { stdout: 'Bound', settles: true };
     // The bundle archive is already on the host, whole.
     if (command.includes('echo "whole')) return { stdout: `whole ${'b'.repeat(64)}\n` };
@@ -73,8 +74,16 @@ function offline(model: ClusterModel, localPath: string): { model: ClusterModel;
       kubernetesVersion: model.kubernetes.version.text,
       os: { family: model.os.family, architecture: 'amd64' },
       files: [{ path: 'binaries/kubeadm', size: 1, sha256: 'd'.repeat(64), kind: 'binary' }],
-      images: [{ reference: 'registry.k8s.io/pause:3.10.1', digest: `sha256:${'e'.repeat(64)}`, path: 'images/pause.tar' }],
-      hostRequires: [{ name: model.os.family === 'debian' ? 'libc6' : 'glibc', relation: model.os.family === 'debian' ? 'libc6 (>= 2.34)' : 'glibc >= 2.34', neededBy: 'kubelet' }],
+      images: [
+        { reference: 'registry.k8s.io/pause:3.10.1', digest: `sha256:${'e'.repeat(64)}`, path: 'images/pause.tar' },
+      ],
+      hostRequires: [
+        {
+          name: model.os.family === 'debian' ? 'libc6' : 'glibc',
+          relation: model.os.family === 'debian' ? 'libc6 (>= 2.34)' : 'glibc >= 2.34',
+          neededBy: 'kubelet',
+        },
+      ],
     },
   };
   return { model: { ...model, packages: { ...model.packages, source: 'bundle', bundle: localPath } }, bundle };
@@ -111,10 +120,23 @@ async function transcript(): Promise<Recorded[]> {
       const files = renderCluster(model);
       for (const responder of [fresh, prepared(model)]) {
         const waits: WaitState = { pending: false };
-        const hosts: NodeHost[] = model.nodes.map((node) => ({ name: node.name, node, ssh: new RecordingShell(node.name, recorded, responder, waits) }));
-        const options = { saveKubeconfig: async () => true, kubeconfigPath: join(scratch, 'kubeconfig'), rookManifests, ...(bundle ? { bundle } : {}) };
+        const hosts: NodeHost[] = model.nodes.map((node) => ({
+          name: node.name,
+          node,
+          ssh: new RecordingShell(node.name, recorded, responder, waits),
+        }));
+        const options = {
+          saveKubeconfig: async () => true,
+          kubeconfigPath: join(scratch, 'kubeconfig'),
+          rookManifests,
+          ...(bundle ? { bundle } : {}),
+        };
         // upPhases holds hostPhases (what `up` runs on machines as they come up) and the rest.
-        expect(upPhases(model, files, options).slice(0, hostPhases(model, files, options).length).map((p) => p.title)).toEqual(hostPhases(model, files, options).map((p) => p.title));
+        expect(
+          upPhases(model, files, options)
+            .slice(0, hostPhases(model, files, options).length)
+            .map((p) => p.title),
+        ).toEqual(hostPhases(model, files, options).map((p) => p.title));
         await drive(upPhases(model, files, options), hosts, waits);
         await drive([new ResetPhase(model)], hosts, waits);
       }
@@ -124,42 +146,63 @@ async function transcript(): Promise<Recorded[]> {
 }
 
 describe.skipIf(missing)(`shellcheck of every generated command${missing ? ` (skipped: ${missing})` : ''}`, () => {
-  it('finds nothing in what the phases send to hosts, nor in the upload and wrapper scripts', { timeout: 120_000 }, async () => {
-    const recorded = await transcript();
-    const commands = new Set(recorded.map((r) => r.cmd));
-    // The transport's own scripts, with a target that needs quoting.
-    commands.add(atomicWriteScript("/etc/kubestrap/it's here", 10, 0o644, 'root:root'));
-    commands.add(probeFileScript("/etc/kubestrap/it's here"));
-    commands.add(chmodChownCommand("/etc/kubestrap/it's here", 0o644, 'root:root'));
-    commands.add(wrapCommand("echo 'hi'", { sudo: true, timeoutSeconds: 5 }));
-    // Rendered files that are scripts (none today; a template that becomes one is checked too).
-    for (const name of FIXTURES) for (const file of (await renderFixture(name)).files) if (file.content.startsWith('#!/bin/sh')) commands.add(file.content);
-    // The transcript must reach both branches and every phase, or a clean result means little.
-    const all = [...commands].join('\n');
-    for (const expected of ['modprobe ', 'sysctl -w ', 'apt-get', 'dnf install', 'kubeadm init', 'kubeadm join', 'kubeadm token delete', 'ctr -n k8s.io images import', 'cat >>', 'sha256sum -c', 'kubeadm reset -f', 'wipefs -a', '@@disks', 'apply -f']) {
-      expect(all, expected).toContain(expected);
-    }
-    expect(commands.size).toBeGreaterThan(150);
+  it(
+    'finds nothing in what the phases send to hosts, nor in the upload and wrapper scripts',
+    { timeout: 120_000 },
+    async () => {
+      const recorded = await transcript();
+      const commands = new Set(recorded.map((r) => r.cmd));
+      // The transport's own scripts, with a target that needs quoting.
+      commands.add(atomicWriteScript("/etc/kubestrap/it's here", 10, 0o644, 'root:root'));
+      commands.add(probeFileScript("/etc/kubestrap/it's here"));
+      commands.add(chmodChownCommand("/etc/kubestrap/it's here", 0o644, 'root:root'));
+      commands.add(wrapCommand("echo 'hi'", { sudo: true, timeoutSeconds: 5 }));
+      // Rendered files that are scripts (none today; a template that becomes one is checked too).
+      for (const name of FIXTURES)
+        for (const file of (await renderFixture(name)).files)
+          if (file.content.startsWith('#!/bin/sh')) commands.add(file.content);
+      // The transcript must reach both branches and every phase, or a clean result means little.
+      const all = [...commands].join('\n');
+      for (const expected of [
+        'modprobe ',
+        'sysctl -w ',
+        'apt-get',
+        'dnf install',
+        'kubeadm init',
+        'kubeadm join',
+        'kubeadm token delete',
+        'ctr -n k8s.io images import',
+        'cat >>',
+        'sha256sum -c',
+        'kubeadm reset -f',
+        'wipefs -a',
+        '@@disks',
+        'apply -f',
+      ]) {
+        expect(all, expected).toContain(expected);
+      }
+      expect(commands.size).toBeGreaterThan(150);
 
-    const dir = mkdtempSync(join(tmpdir(), 'kubestrap-shellcheck-scripts-'));
-    const paths = [...commands].map((command, i) => {
-      const path = join(dir, `command-${String(i).padStart(4, '0')}.sh`);
-      writeFileSync(path, `${command}\n`);
-      return path;
-    });
-    const result = run('shellcheck', ['-s', 'sh', '-f', 'gcc', ...paths]);
-    expect(result.stderr).toBe('');
-    // Each finding with the line it is about, so a failure reads without the temp files.
-    const byPath = new Map(paths.map((path, i) => [path, [...commands][i]!]));
-    const findings = result.stdout
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map((finding) => {
-        const [path = '', line = '1'] = finding.split(':');
-        return `${finding.slice(path.length + 1)}\n    in: ${byPath.get(path)?.split('\n')[Number(line) - 1]}`;
+      const dir = mkdtempSync(join(tmpdir(), 'kubestrap-shellcheck-scripts-'));
+      const paths = [...commands].map((command, i) => {
+        const path = join(dir, `command-${String(i).padStart(4, '0')}.sh`);
+        writeFileSync(path, `${command}\n`);
+        return path;
       });
-    expect(findings).toEqual([]);
-    expect(result.status).toBe(0);
-  });
+      const result = run('shellcheck', ['-s', 'sh', '-f', 'gcc', ...paths]);
+      expect(result.stderr).toBe('');
+      // Each finding with the line it is about, so a failure reads without the temp files.
+      const byPath = new Map(paths.map((path, i) => [path, [...commands][i]!]));
+      const findings = result.stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((finding) => {
+          const [path = '', line = '1'] = finding.split(':');
+          return `${finding.slice(path.length + 1)}\n    in: ${byPath.get(path)?.split('\n')[Number(line) - 1]}`;
+        });
+      expect(findings).toEqual([]);
+      expect(result.status).toBe(0);
+    },
+  );
 });

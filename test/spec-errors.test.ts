@@ -38,68 +38,333 @@ function edit(...pairs: [string, string][]): string {
 function issuesOf(text: string): { errors: string[]; warnings: string[]; hints: string[] } {
   try {
     const { warnings } = loadSpecText(text, 'spec.yaml');
-    return { errors: [], warnings: warnings.map((w) => `${w.line}:${w.column} ${formatPath(w.path)}: ${w.message}`), hints: warnings.map((w) => w.hint) };
+    return {
+      errors: [],
+      warnings: warnings.map((w) => `${w.line}:${w.column} ${formatPath(w.path)}: ${w.message}`),
+      hints: warnings.map((w) => w.hint),
+    };
   } catch (error) {
     if (!(error instanceof SpecError)) throw error;
     const pick = (severity: string) =>
-      error.issues.filter((i) => i.severity === severity).map((i) => `${i.line}:${i.column} ${formatPath(i.path)}: ${i.message}`);
+      error.issues
+        .filter((i) => i.severity === severity)
+        .map((i) => `${i.line}:${i.column} ${formatPath(i.path)}: ${i.message}`);
     return { errors: pick('error'), warnings: pick('warning'), hints: error.issues.map((i) => i.hint) };
   }
 }
 
 const CASES: { name: string; text: string; errors?: string[]; warnings?: string[] }[] = [
-  { name: 'YAML syntax error', text: edit(['    version: 1.34.2', '    version: [1.34.2']), errors: ['8:3 (root): YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]'] },
-  { name: 'duplicate key', text: edit(['  name: lab\n', '  name: lab\n  name: lab2\n']), errors: ['5:3 (root): YAML has a duplicate key: Map keys must be unique'] },
-  { name: 'wrong apiVersion', text: edit(['kubestrap.dev/v1alpha1', 'kubestrap.dev/v1']), errors: ['1:13 apiVersion: must be "kubestrap.dev/v1alpha1", not the string "kubestrap.dev/v1"'] },
-  { name: 'wrong kind', text: edit(['kind: Cluster', 'kind: Clusters']), errors: ['2:7 kind: must be "Cluster", not the string "Clusters"'] },
+  {
+    name: 'YAML syntax error',
+    text: edit(['    version: 1.34.2', '    version: [1.34.2']),
+    errors: [
+      '8:3 (root): YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]',
+    ],
+  },
+  {
+    name: 'duplicate key',
+    text: edit(['  name: lab\n', '  name: lab\n  name: lab2\n']),
+    errors: ['5:3 (root): YAML has a duplicate key: Map keys must be unique'],
+  },
+  {
+    name: 'wrong apiVersion',
+    text: edit(['kubestrap.dev/v1alpha1', 'kubestrap.dev/v1']),
+    errors: ['1:13 apiVersion: must be "kubestrap.dev/v1alpha1", not the string "kubestrap.dev/v1"'],
+  },
+  {
+    name: 'wrong kind',
+    text: edit(['kind: Cluster', 'kind: Clusters']),
+    errors: ['2:7 kind: must be "Cluster", not the string "Clusters"'],
+  },
   { name: 'missing metadata', text: edit(['metadata:\n  name: lab\n', '']), errors: ['1:1 metadata: is required'] },
-  { name: 'cluster name with capitals', text: edit(['name: lab', 'name: Lab']), errors: ["4:9 metadata.name: must be a DNS label"] },
-  { name: 'unknown top-level field', text: edit(['kind: Cluster\n', 'kind: Cluster\nspecs: {}\n']), errors: ['3:1 specs: unknown field "specs"'] },
-  { name: 'misspelt node field', text: edit(['        role: control-plane', '        role: control-plane\n        memmory: 4096']), errors: ['13:9 spec.machines.nodes[0].memmory: unknown field "memmory"'] },
-  { name: 'version with leading v', text: edit(['version: 1.34.2', 'version: v1.34.2']), errors: ['7:14 spec.kubernetes.version: must be an exact release such as 1.31.4 …'] },
-  { name: 'version without patch', text: edit(['version: 1.34.2', 'version: "1.34"']), errors: ['7:14 spec.kubernetes.version: must be an exact release such as 1.31.4 …'] },
-  { name: 'unsupported minor', text: edit(['version: 1.34.2', 'version: 1.28.15']), errors: ['7:14 spec.kubernetes.version: Kubernetes 1.28 is not supported'] },
-  { name: 'Rook on a too-old Kubernetes', text: edit(['version: 1.34.2', 'version: 1.30.14']), errors: ['7:14 spec.kubernetes.version: Rook v1.20.6 supports Kubernetes 1.31-1.36, not 1.30.14'] },
-  { name: 'unknown provider', text: edit(['  machines:\n', '  machines:\n    provider: vbox\n']), errors: ['9:15 spec.machines.provider: must be one of "virtualbox", "libvirt", "existing", not the string "vbox"'] },
-  { name: 'network with host bits', text: edit(['network: 192.168.56.0/24', 'network: 192.168.56.1/24']), errors: ['9:14 spec.machines.network: "192.168.56.1/24" has host bits set; the network is 192.168.56.0/24'] },
-  { name: 'network not a CIDR', text: edit(['network: 192.168.56.0/24', 'network: 192.168.56.0']), errors: ['9:14 spec.machines.network: "192.168.56.0" is not in address/prefix form'] },
-  { name: 'pod subnet overlaps the node network', text: edit(['    version: 1.34.2', '    version: 1.34.2\n    podSubnet: 192.168.0.0/16']), errors: ['8:16 spec.kubernetes.podSubnet: 192.168.0.0/16 overlaps the node network 192.168.56.0/24'] },
-  { name: 'service subnet overlaps the pod subnet', text: edit(['    version: 1.34.2', '    version: 1.34.2\n    serviceSubnet: 10.32.0.0/16']), errors: ['8:20 spec.kubernetes.serviceSubnet: 10.32.0.0/16 overlaps the pod subnet 10.32.0.0/12'] },
-  { name: 'Weave range differs from the pod subnet', text: `${BASE}  cni:\n    weave:\n      ipallocRange: 10.40.0.0/16\n`, errors: ['21:21 spec.cni.weave.ipallocRange: 10.40.0.0/16 differs from the pod subnet 10.32.0.0/12'] },
-  { name: 'IP outside the node network', text: edit(['ip: 192.168.56.10', 'ip: 192.168.57.10']), errors: ['13:13 spec.machines.nodes[0].ip: 192.168.57.10 (node cp) is outside the node network 192.168.56.0/24'] },
-  { name: 'IP is the network address', text: edit(['ip: 192.168.56.10', 'ip: 192.168.56.0']), errors: ['13:13 spec.machines.nodes[0].ip: 192.168.56.0 (node cp) is the network address of 192.168.56.0/24'] },
-  { name: 'group runs into the broadcast address', text: edit(['ip: 192.168.56.21', 'ip: 192.168.56.254']), errors: ['16:13 spec.machines.nodes[1].ip: 192.168.56.255 (w2 of group w) is the broadcast address of 192.168.56.0/24'] },
-  { name: 'duplicate IP', text: edit(['ip: 192.168.56.21', 'ip: 192.168.56.10']), errors: ['16:13 spec.machines.nodes[1].ip: ip 192.168.56.10 is used twice (also by cp)'] },
-  { name: 'duplicate hostname', text: edit(['      - name: w\n', '      - name: w\n        hostname: cp\n'], ['count: 2', 'count: 1']), errors: ['15:19 spec.machines.nodes[1].hostname: hostname cp is used twice (also by cp)'] },
-  { name: 'duplicate machine name', text: `${BASE}      - name: cp\n        ip: 192.168.56.30\n        storage: false\n`, errors: ['19:15 spec.machines.nodes[2].name: name cp is used twice (also by cp)'] },
-  { name: 'invalid IP', text: edit(['ip: 192.168.56.10', 'ip: 192.168.56.300']), errors: ['13:13 spec.machines.nodes[0].ip: must be an IPv4 address …'] },
-  { name: 'no control plane', text: edit(['        role: control-plane\n', '']), errors: ['10:5 spec.machines.nodes: has no control-plane node', '11:15 spec.machines.nodes[0].name: Rook storage node cp has no raw disk of at least 5 GiB'] },
-  { name: 'two control planes', text: edit(['      - name: cp\n', '      - name: cp\n        count: 2\n']), errors: ['13:15 spec.machines.nodes[0].role: 2 control-plane nodes cannot keep etcd quorum through a failure better than 1', '6:3 spec.kubernetes: several control-plane nodes need controlPlaneEndpoint'] },
-  { name: 'endpoint on a node address', text: edit(['      - name: cp\n', '      - name: cp\n        count: 3\n'], ['    version: 1.34.2', '    version: 1.34.2\n    controlPlaneEndpoint: 192.168.56.11:6443']), errors: ['8:27 spec.kubernetes.controlPlaneEndpoint: 192.168.56.11 is the address of node cp2; the endpoint must survive that node'] },
-  { name: 'three control planes behind a VIP kubestrap does not run', text: edit(['      - name: cp\n', '      - name: cp\n        count: 3\n'], ['    version: 1.34.2', '    version: 1.34.2\n    controlPlaneEndpoint: 192.168.56.9:6443']), warnings: ['8:27 spec.kubernetes.controlPlaneEndpoint: kubestrap does not run a VIP or load balancer yet: 192.168.56.9:6443 must already lead to port 6443 of the control-plane nodes (the first one answers during init)'] },
-  { name: 'endpoint without port', text: edit(['    version: 1.34.2', '    version: 1.34.2\n    controlPlaneEndpoint: 192.168.56.9']), errors: ['8:27 spec.kubernetes.controlPlaneEndpoint: must be host:port, e.g. 192.168.56.9:6443 or api.lab.local:6443 …'] },
-  { name: 'control plane with one CPU', text: edit(['        role: control-plane', '        role: control-plane\n        cpus: 1']), errors: ['13:15 spec.machines.nodes[0].cpus: control-plane node cp has 1 CPU, kubeadm requires 2'] },
-  { name: 'control plane with too little memory', text: edit(['        role: control-plane', '        role: control-plane\n        memory: 1024']), errors: ['13:17 spec.machines.nodes[0].memory: control-plane node cp has 1024 MiB, kubeadm requires 1700'] },
-  { name: 'memory not a number', text: edit(['        role: control-plane', '        role: control-plane\n        memory: 2G']), errors: ['13:17 spec.machines.nodes[0].memory: must be a number, not the string "2G"'] },
-  { name: 'Rook storage node without a disk', text: edit(['        disks:\n          - size: 10\n', '']), errors: ['14:15 spec.machines.nodes[1].name: Rook storage w1 of group w has no raw disk of at least 5 GiB'] },
-  { name: 'Rook disk too small', text: edit(['size: 10', 'size: 4']), errors: ['17:9 spec.machines.nodes[1].disks: Rook storage w1 of group w has no raw disk of at least 5 GiB'] },
-  { name: 'Vagrant disk without size', text: edit(['          - size: 10', '          - device: /dev/sdb']), errors: ['18:13 spec.machines.nodes[1].disks[0]: virtualbox needs the size of a disk it creates', '17:9 spec.machines.nodes[1].disks: Rook storage w1 of group w has no raw disk of at least 5 GiB'] },
-  { name: 'Rook storage node with little memory', text: edit(['        count: 2', '        count: 2\n        memory: 2048']), warnings: ['16:17 spec.machines.nodes[1].memory: Rook storage w1 of group w has 2048 MiB; a Ceph OSD alone wants 2 GiB'] },
-  { name: 'replicas beyond storage nodes', text: `${BASE}  storage:\n    rook:\n      replicas: 3\n`, errors: ['21:17 spec.storage.rook.replicas: 3 replicas need 3 storage nodes; the spec has 2'] },
-  { name: 'VirtualBox network outside 192.168.56.0/21', text: edit(['192.168.56.0/24', '10.10.0.0/24'], ['192.168.56.10', '10.10.0.10'], ['192.168.56.21', '10.10.0.21']), warnings: ['9:14 spec.machines.network: 10.10.0.0/24 is outside 192.168.56.0/21, which VirtualBox allows for host-only networks by default'] },
-  { name: 'bad label key', text: edit(['        role: control-plane', '        role: control-plane\n        labels:\n          "bad key": x']), errors: ['14:11 spec.machines.nodes[0].labels.bad key: label key name "bad key" must be 1-63 characters of letters, digits, \'-\', \'_\' or \'.\', starting and ending with a letter or digit'] },
-  { name: 'injection attempt in a label value', text: edit(['        role: control-plane', '        role: control-plane\n        labels:\n          tier: "$(reboot)"']), errors: ['14:17 spec.machines.nodes[0].labels.tier: label value "$(reboot)" must be at most 63 characters of letters, digits, \'-\', \'_\' or \'.\', starting and ending with a letter or digit'] },
-  { name: 'bad taint effect', text: edit(['        role: control-plane', '        role: control-plane\n        taints:\n          - key: dedicated\n            effect: NoScheduled']), errors: ['15:21 spec.machines.nodes[0].taints[0].effect: must be one of "NoSchedule", "PreferNoSchedule", "NoExecute", not the string "NoScheduled"'] },
-  { name: 'hostname template gives an invalid name', text: edit(['      - name: w\n', '      - name: w\n        hostname: "k8s_{name}"\n']), errors: ['15:19 spec.machines.nodes[1].hostname: hostname "k8s_w1" is not a lowercase DNS name'] },
-  { name: 'ssh settings on a Vagrant node', text: edit(['        role: control-plane', '        role: control-plane\n        ssh:\n          user: root']), errors: ['13:9 spec.machines.nodes[0].ssh: only the existing provider uses ssh; Vagrant supplies the connection'] },
-  { name: 'existing host disk without device', text: edit(['  machines:\n', '  machines:\n    provider: existing\n']), errors: ['19:13 spec.machines.nodes[1].disks[0]: an existing host needs the disk device path'] },
-  { name: 'broken containerd release', text: `${BASE}  runtime:\n    containerd:\n      version: 1.6.4\n`, errors: ['21:16 spec.runtime.containerd.version: containerd 1.6.4 breaks Weave Net\'s IP allocation'] },
-  { name: 'bundle source without a path', text: `${BASE}  packages:\n    source: bundle\n`, errors: ['19:3 spec.packages: source: bundle needs the bundle path'] },
-  { name: 'mtu out of range', text: `${BASE}  cni:\n    weave:\n      mtu: 100\n`, errors: ['21:12 spec.cni.weave.mtu: must be at least 576, not 100'] },
-  { name: 'count zero', text: edit(['count: 2', 'count: 0']), errors: ['15:16 spec.machines.nodes[1].count: must be at least 1, not 0'] },
-  { name: 'nodes not a list', text: edit(['    nodes:\n      - name: cp\n        role: control-plane\n        ip: 192.168.56.10\n      - name: w\n        count: 2\n        ip: 192.168.56.21\n        disks:\n          - size: 10\n', '    nodes: {}\n']), errors: ['10:5 spec.machines.nodes: must be a list, not a mapping'] },
-  { name: 'empty node list', text: edit(['    nodes:\n      - name: cp\n        role: control-plane\n        ip: 192.168.56.10\n      - name: w\n        count: 2\n        ip: 192.168.56.21\n        disks:\n          - size: 10\n', '    nodes: []\n']), errors: ['10:5 spec.machines.nodes: must list at least one node …'] },
-  { name: 'several problems are all reported at once', text: edit(['ip: 192.168.56.10', 'ip: 192.168.57.10'], ['        role: control-plane', '        role: control-plane\n        cpus: 1'], ['size: 10', 'size: 2']), errors: ['13:15 spec.machines.nodes[0].cpus: control-plane node cp has 1 CPU, kubeadm requires 2', '14:13 spec.machines.nodes[0].ip: 192.168.57.10 (node cp) is outside the node network 192.168.56.0/24', '18:9 spec.machines.nodes[1].disks: Rook storage w1 of group w has no raw disk of at least 5 GiB'] },
+  {
+    name: 'cluster name with capitals',
+    text: edit(['name: lab', 'name: Lab']),
+    errors: ['4:9 metadata.name: must be a DNS label'],
+  },
+  {
+    name: 'unknown top-level field',
+    text: edit(['kind: Cluster\n', 'kind: Cluster\nspecs: {}\n']),
+    errors: ['3:1 specs: unknown field "specs"'],
+  },
+  {
+    name: 'misspelt node field',
+    text: edit(['        role: control-plane', '        role: control-plane\n        memmory: 4096']),
+    errors: ['13:9 spec.machines.nodes[0].memmory: unknown field "memmory"'],
+  },
+  {
+    name: 'version with leading v',
+    text: edit(['version: 1.34.2', 'version: v1.34.2']),
+    errors: ['7:14 spec.kubernetes.version: must be an exact release such as 1.31.4 …'],
+  },
+  {
+    name: 'version without patch',
+    text: edit(['version: 1.34.2', 'version: "1.34"']),
+    errors: ['7:14 spec.kubernetes.version: must be an exact release such as 1.31.4 …'],
+  },
+  {
+    name: 'unsupported minor',
+    text: edit(['version: 1.34.2', 'version: 1.28.15']),
+    errors: ['7:14 spec.kubernetes.version: Kubernetes 1.28 is not supported'],
+  },
+  {
+    name: 'Rook on a too-old Kubernetes',
+    text: edit(['version: 1.34.2', 'version: 1.30.14']),
+    errors: ['7:14 spec.kubernetes.version: Rook v1.20.6 supports Kubernetes 1.31-1.36, not 1.30.14'],
+  },
+  {
+    name: 'unknown provider',
+    text: edit(['  machines:\n', '  machines:\n    provider: vbox\n']),
+    errors: ['9:15 spec.machines.provider: must be one of "virtualbox", "libvirt", "existing", not the string "vbox"'],
+  },
+  {
+    name: 'network with host bits',
+    text: edit(['network: 192.168.56.0/24', 'network: 192.168.56.1/24']),
+    errors: ['9:14 spec.machines.network: "192.168.56.1/24" has host bits set; the network is 192.168.56.0/24'],
+  },
+  {
+    name: 'network not a CIDR',
+    text: edit(['network: 192.168.56.0/24', 'network: 192.168.56.0']),
+    errors: ['9:14 spec.machines.network: "192.168.56.0" is not in address/prefix form'],
+  },
+  {
+    name: 'pod subnet overlaps the node network',
+    text: edit(['    version: 1.34.2', '    version: 1.34.2\n    podSubnet: 192.168.0.0/16']),
+    errors: ['8:16 spec.kubernetes.podSubnet: 192.168.0.0/16 overlaps the node network 192.168.56.0/24'],
+  },
+  {
+    name: 'service subnet overlaps the pod subnet',
+    text: edit(['    version: 1.34.2', '    version: 1.34.2\n    serviceSubnet: 10.32.0.0/16']),
+    errors: ['8:20 spec.kubernetes.serviceSubnet: 10.32.0.0/16 overlaps the pod subnet 10.32.0.0/12'],
+  },
+  {
+    name: 'Weave range differs from the pod subnet',
+    text: `${BASE}  cni:\n    weave:\n      ipallocRange: 10.40.0.0/16\n`,
+    errors: ['21:21 spec.cni.weave.ipallocRange: 10.40.0.0/16 differs from the pod subnet 10.32.0.0/12'],
+  },
+  {
+    name: 'IP outside the node network',
+    text: edit(['ip: 192.168.56.10', 'ip: 192.168.57.10']),
+    errors: ['13:13 spec.machines.nodes[0].ip: 192.168.57.10 (node cp) is outside the node network 192.168.56.0/24'],
+  },
+  {
+    name: 'IP is the network address',
+    text: edit(['ip: 192.168.56.10', 'ip: 192.168.56.0']),
+    errors: ['13:13 spec.machines.nodes[0].ip: 192.168.56.0 (node cp) is the network address of 192.168.56.0/24'],
+  },
+  {
+    name: 'group runs into the broadcast address',
+    text: edit(['ip: 192.168.56.21', 'ip: 192.168.56.254']),
+    errors: [
+      '16:13 spec.machines.nodes[1].ip: 192.168.56.255 (w2 of group w) is the broadcast address of 192.168.56.0/24',
+    ],
+  },
+  {
+    name: 'duplicate IP',
+    text: edit(['ip: 192.168.56.21', 'ip: 192.168.56.10']),
+    errors: ['16:13 spec.machines.nodes[1].ip: ip 192.168.56.10 is used twice (also by cp)'],
+  },
+  {
+    name: 'duplicate hostname',
+    text: edit(['      - name: w\n', '      - name: w\n        hostname: cp\n'], ['count: 2', 'count: 1']),
+    errors: ['15:19 spec.machines.nodes[1].hostname: hostname cp is used twice (also by cp)'],
+  },
+  {
+    name: 'duplicate machine name',
+    text: `${BASE}      - name: cp\n        ip: 192.168.56.30\n        storage: false\n`,
+    errors: ['19:15 spec.machines.nodes[2].name: name cp is used twice (also by cp)'],
+  },
+  {
+    name: 'invalid IP',
+    text: edit(['ip: 192.168.56.10', 'ip: 192.168.56.300']),
+    errors: ['13:13 spec.machines.nodes[0].ip: must be an IPv4 address …'],
+  },
+  {
+    name: 'no control plane',
+    text: edit(['        role: control-plane\n', '']),
+    errors: [
+      '10:5 spec.machines.nodes: has no control-plane node',
+      '11:15 spec.machines.nodes[0].name: Rook storage node cp has no raw disk of at least 5 GiB',
+    ],
+  },
+  {
+    name: 'two control planes',
+    text: edit(['      - name: cp\n', '      - name: cp\n        count: 2\n']),
+    errors: [
+      '13:15 spec.machines.nodes[0].role: 2 control-plane nodes cannot keep etcd quorum through a failure better than 1',
+      '6:3 spec.kubernetes: several control-plane nodes need controlPlaneEndpoint',
+    ],
+  },
+  {
+    name: 'endpoint on a node address',
+    text: edit(
+      ['      - name: cp\n', '      - name: cp\n        count: 3\n'],
+      ['    version: 1.34.2', '    version: 1.34.2\n    controlPlaneEndpoint: 192.168.56.11:6443'],
+    ),
+    errors: [
+      '8:27 spec.kubernetes.controlPlaneEndpoint: 192.168.56.11 is the address of node cp2; the endpoint must survive that node',
+    ],
+  },
+  {
+    name: 'three control planes behind a VIP kubestrap does not run',
+    text: edit(
+      ['      - name: cp\n', '      - name: cp\n        count: 3\n'],
+      ['    version: 1.34.2', '    version: 1.34.2\n    controlPlaneEndpoint: 192.168.56.9:6443'],
+    ),
+    warnings: [
+      '8:27 spec.kubernetes.controlPlaneEndpoint: kubestrap does not run a VIP or load balancer yet: 192.168.56.9:6443 must already lead to port 6443 of the control-plane nodes (the first one answers during init)',
+    ],
+  },
+  {
+    name: 'endpoint without port',
+    text: edit(['    version: 1.34.2', '    version: 1.34.2\n    controlPlaneEndpoint: 192.168.56.9']),
+    errors: [
+      '8:27 spec.kubernetes.controlPlaneEndpoint: must be host:port, e.g. 192.168.56.9:6443 or api.lab.local:6443 …',
+    ],
+  },
+  {
+    name: 'control plane with one CPU',
+    text: edit(['        role: control-plane', '        role: control-plane\n        cpus: 1']),
+    errors: ['13:15 spec.machines.nodes[0].cpus: control-plane node cp has 1 CPU, kubeadm requires 2'],
+  },
+  {
+    name: 'control plane with too little memory',
+    text: edit(['        role: control-plane', '        role: control-plane\n        memory: 1024']),
+    errors: ['13:17 spec.machines.nodes[0].memory: control-plane node cp has 1024 MiB, kubeadm requires 1700'],
+  },
+  {
+    name: 'memory not a number',
+    text: edit(['        role: control-plane', '        role: control-plane\n        memory: 2G']),
+    errors: ['13:17 spec.machines.nodes[0].memory: must be a number, not the string "2G"'],
+  },
+  {
+    name: 'Rook storage node without a disk',
+    text: edit(['        disks:\n          - size: 10\n', '']),
+    errors: ['14:15 spec.machines.nodes[1].name: Rook storage w1 of group w has no raw disk of at least 5 GiB'],
+  },
+  {
+    name: 'Rook disk too small',
+    text: edit(['size: 10', 'size: 4']),
+    errors: ['17:9 spec.machines.nodes[1].disks: Rook storage w1 of group w has no raw disk of at least 5 GiB'],
+  },
+  {
+    name: 'Vagrant disk without size',
+    text: edit(['          - size: 10', '          - device: /dev/sdb']),
+    errors: [
+      '18:13 spec.machines.nodes[1].disks[0]: virtualbox needs the size of a disk it creates',
+      '17:9 spec.machines.nodes[1].disks: Rook storage w1 of group w has no raw disk of at least 5 GiB',
+    ],
+  },
+  {
+    name: 'Rook storage node with little memory',
+    text: edit(['        count: 2', '        count: 2\n        memory: 2048']),
+    warnings: [
+      '16:17 spec.machines.nodes[1].memory: Rook storage w1 of group w has 2048 MiB; a Ceph OSD alone wants 2 GiB',
+    ],
+  },
+  {
+    name: 'replicas beyond storage nodes',
+    text: `${BASE}  storage:\n    rook:\n      replicas: 3\n`,
+    errors: ['21:17 spec.storage.rook.replicas: 3 replicas need 3 storage nodes; the spec has 2'],
+  },
+  {
+    name: 'VirtualBox network outside 192.168.56.0/21',
+    text: edit(['192.168.56.0/24', '10.10.0.0/24'], ['192.168.56.10', '10.10.0.10'], ['192.168.56.21', '10.10.0.21']),
+    warnings: [
+      '9:14 spec.machines.network: 10.10.0.0/24 is outside 192.168.56.0/21, which VirtualBox allows for host-only networks by default',
+    ],
+  },
+  {
+    name: 'bad label key',
+    text: edit(['        role: control-plane', '        role: control-plane\n        labels:\n          "bad key": x']),
+    errors: [
+      "14:11 spec.machines.nodes[0].labels.bad key: label key name \"bad key\" must be 1-63 characters of letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+    ],
+  },
+  {
+    name: 'injection attempt in a label value',
+    text: edit([
+      '        role: control-plane',
+      '        role: control-plane\n        labels:\n          tier: "$(reboot)"',
+    ]),
+    errors: [
+      "14:17 spec.machines.nodes[0].labels.tier: label value \"$(reboot)\" must be at most 63 characters of letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+    ],
+  },
+  {
+    name: 'bad taint effect',
+    text: edit([
+      '        role: control-plane',
+      '        role: control-plane\n        taints:\n          - key: dedicated\n            effect: NoScheduled',
+    ]),
+    errors: [
+      '15:21 spec.machines.nodes[0].taints[0].effect: must be one of "NoSchedule", "PreferNoSchedule", "NoExecute", not the string "NoScheduled"',
+    ],
+  },
+  {
+    name: 'hostname template gives an invalid name',
+    text: edit(['      - name: w\n', '      - name: w\n        hostname: "k8s_{name}"\n']),
+    errors: ['15:19 spec.machines.nodes[1].hostname: hostname "k8s_w1" is not a lowercase DNS name'],
+  },
+  {
+    name: 'ssh settings on a Vagrant node',
+    text: edit(['        role: control-plane', '        role: control-plane\n        ssh:\n          user: root']),
+    errors: ['13:9 spec.machines.nodes[0].ssh: only the existing provider uses ssh; Vagrant supplies the connection'],
+  },
+  {
+    name: 'existing host disk without device',
+    text: edit(['  machines:\n', '  machines:\n    provider: existing\n']),
+    errors: ['19:13 spec.machines.nodes[1].disks[0]: an existing host needs the disk device path'],
+  },
+  {
+    name: 'broken containerd release',
+    text: `${BASE}  runtime:\n    containerd:\n      version: 1.6.4\n`,
+    errors: ["21:16 spec.runtime.containerd.version: containerd 1.6.4 breaks Weave Net's IP allocation"],
+  },
+  {
+    name: 'bundle source without a path',
+    text: `${BASE}  packages:\n    source: bundle\n`,
+    errors: ['19:3 spec.packages: source: bundle needs the bundle path'],
+  },
+  {
+    name: 'mtu out of range',
+    text: `${BASE}  cni:\n    weave:\n      mtu: 100\n`,
+    errors: ['21:12 spec.cni.weave.mtu: must be at least 576, not 100'],
+  },
+  {
+    name: 'count zero',
+    text: edit(['count: 2', 'count: 0']),
+    errors: ['15:16 spec.machines.nodes[1].count: must be at least 1, not 0'],
+  },
+  {
+    name: 'nodes not a list',
+    text: edit([
+      '    nodes:\n      - name: cp\n        role: control-plane\n        ip: 192.168.56.10\n      - name: w\n        count: 2\n        ip: 192.168.56.21\n        disks:\n          - size: 10\n',
+      '    nodes: {}\n',
+    ]),
+    errors: ['10:5 spec.machines.nodes: must be a list, not a mapping'],
+  },
+  {
+    name: 'empty node list',
+    text: edit([
+      '    nodes:\n      - name: cp\n        role: control-plane\n        ip: 192.168.56.10\n      - name: w\n        count: 2\n        ip: 192.168.56.21\n        disks:\n          - size: 10\n',
+      '    nodes: []\n',
+    ]),
+    errors: ['10:5 spec.machines.nodes: must list at least one node …'],
+  },
+  {
+    name: 'several problems are all reported at once',
+    text: edit(
+      ['ip: 192.168.56.10', 'ip: 192.168.57.10'],
+      ['        role: control-plane', '        role: control-plane\n        cpus: 1'],
+      ['size: 10', 'size: 2'],
+    ),
+    errors: [
+      '13:15 spec.machines.nodes[0].cpus: control-plane node cp has 1 CPU, kubeadm requires 2',
+      '14:13 spec.machines.nodes[0].ip: 192.168.57.10 (node cp) is outside the node network 192.168.56.0/24',
+      '18:9 spec.machines.nodes[1].disks: Rook storage w1 of group w has no raw disk of at least 5 GiB',
+    ],
+  },
 ];
 
 describe('malformed specs', () => {
@@ -117,7 +382,9 @@ describe('malformed specs', () => {
       expect(actual.length, actual.join('\n')).toBe(expected?.length ?? 0);
       // An expectation ending in " …" is a prefix (the rest is a long fixed explanation).
       expected?.forEach((line) =>
-        expect(actual, actual.join('\n')).toContainEqual(line.endsWith(' …') ? expect.stringMatching(`^${escape(line.slice(0, -2))}`) : line),
+        expect(actual, actual.join('\n')).toContainEqual(
+          line.endsWith(' …') ? expect.stringMatching(`^${escape(line.slice(0, -2))}`) : line,
+        ),
       );
     };
     match(errors, c.errors);

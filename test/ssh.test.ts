@@ -65,7 +65,9 @@ describe.skipIf(unavailable)(`ssh transport on real sshd${unavailable ? ` (skipp
       const host = pool().host(target(h('h1')));
       const error = await host.exec('echo about to fail; exit 7').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(CommandFailedError);
-      expect((error as Error).message).toBe('h1: `echo about to fail; exit 7` exited 7\n--- last output ---\nabout to fail');
+      expect((error as Error).message).toBe(
+        'h1: `echo about to fail; exit 7` exited 7\n--- last output ---\nabout to fail',
+      );
       expect((await host.exec('exit 3', { check: false })).code).toBe(3);
     });
 
@@ -85,7 +87,9 @@ describe.skipIf(unavailable)(`ssh transport on real sshd${unavailable ? ` (skipp
       const host = pool().host(target(h('h1'), 'pw'));
       const error = await host.exec('id -u', { timeoutMs: 20_000 }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(SudoPasswordError);
-      expect((error as Error).message).toContain('h1: sudo asks pw for a password; kubestrap runs sudo -n. Give pw passwordless sudo');
+      expect((error as Error).message).toContain(
+        'h1: sudo asks pw for a password; kubestrap runs sudo -n. Give pw passwordless sudo',
+      );
     });
 
     it('times out, says what it saw, and the remote command does not outlive its limit', async () => {
@@ -94,7 +98,9 @@ describe.skipIf(unavailable)(`ssh transport on real sshd${unavailable ? ` (skipp
       const error = await host.exec('echo started; sleep 600', { timeoutMs: 1500 }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(CommandTimeoutError);
       expect(Date.now() - started).toBeLessThan(5000);
-      expect((error as Error).message).toBe('h1: `echo started; sleep 600` did not finish within 2 s\n--- last output ---\nstarted');
+      expect((error as Error).message).toBe(
+        'h1: `echo started; sleep 600` did not finish within 2 s\n--- last output ---\nstarted',
+      );
       // The remote `timeout` wrapper ends it too (1.5 s → 2 s, plus 5 s grace at most).
       await new Promise((resolve) => setTimeout(resolve, 3000));
       expect(harness.inside(h('h1'), 'pgrep -fx "sleep 600" || true').trim()).toBe('');
@@ -119,10 +125,15 @@ describe.skipIf(unavailable)(`ssh transport on real sshd${unavailable ? ` (skipp
       const p = pool();
       const host = p.host(target(h('h1'), 'kube'));
       const token = `${randomBytes(3).toString('hex')}.${randomBytes(8).toString('hex')}`;
-      const result = await host.exec('read -r t; echo "token is $t"; ps -eo args', { stdin: `${token}\n`, secrets: [token] });
+      const result = await host.exec('read -r t; echo "token is $t"; ps -eo args', {
+        stdin: `${token}\n`,
+        secrets: [token],
+      });
       expect(result.stdout).toContain('token is [redacted]');
       expect(result.stdout).not.toContain(token);
-      const error = await host.exec('read -r t; echo "bad $t" >&2; exit 1', { stdin: `${token}\n`, secrets: [token] }).catch((e: Error) => e);
+      const error = await host
+        .exec('read -r t; echo "bad $t" >&2; exit 1', { stdin: `${token}\n`, secrets: [token] })
+        .catch((e: Error) => e);
       expect((error as Error).message).toContain('bad [redacted]');
       expect((error as Error).message).not.toContain(token);
       await p.close();
@@ -152,11 +163,20 @@ describe.skipIf(unavailable)(`ssh transport on real sshd${unavailable ? ` (skipp
       const knownHostsPath = join(work, 'known_hosts-changed');
       const first = pool({ knownHostsPath });
       await first.host(target(h('h4'))).exec('true');
-      const oldKey = Buffer.from(readFileSync(`${h('h4').root}/etc/ssh/ssh_host_ed25519_key.pub`, 'utf8').split(' ')[1]!, 'base64');
+      const oldKey = Buffer.from(
+        readFileSync(`${h('h4').root}/etc/ssh/ssh_host_ed25519_key.pub`, 'utf8').split(' ')[1]!,
+        'base64',
+      );
       await harness.newHostKey(h('h4'));
-      const newKey = Buffer.from(readFileSync(`${h('h4').root}/etc/ssh/ssh_host_ed25519_key.pub`, 'utf8').split(' ')[1]!, 'base64');
+      const newKey = Buffer.from(
+        readFileSync(`${h('h4').root}/etc/ssh/ssh_host_ed25519_key.pub`, 'utf8').split(' ')[1]!,
+        'base64',
+      );
       const second = pool({ knownHostsPath, forgetCommand: (t) => `kubestrap forget-host ${t.name} -f lab.yaml` });
-      const error = await second.host(target(h('h4'))).exec('true').catch((e: unknown) => e);
+      const error = await second
+        .host(target(h('h4')))
+        .exec('true')
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(HostKeyMismatchError);
       const message = (error as Error).message;
       expect(message).toContain(`h4: host key changed: known ${fingerprint(oldKey)}, offered ${fingerprint(newKey)}`);
@@ -180,9 +200,14 @@ describe.skipIf(unavailable)(`ssh transport on real sshd${unavailable ? ` (skipp
       const host = h('h5');
       harness.sshdDown(host);
       try {
-        const error = await pool({ connectAttempts: 3, connectBackoffMs: 100 }).host(target(host)).exec('true').catch((e: unknown) => e);
+        const error = await pool({ connectAttempts: 3, connectBackoffMs: 100 })
+          .host(target(host))
+          .exec('true')
+          .catch((e: unknown) => e);
         expect(error).toBeInstanceOf(ConnectError);
-        expect((error as Error).message).toMatch(/^h5: cannot connect to root@10\.213\.\d+\.15:22: connect ECONNREFUSED .* \(attempt 3 of 3, the last; is the host up and sshd listening\?\)$/);
+        expect((error as Error).message).toMatch(
+          /^h5: cannot connect to root@10\.213\.\d+\.15:22: connect ECONNREFUSED .* \(attempt 3 of 3, the last; is the host up and sshd listening\?\)$/,
+        );
       } finally {
         await harness.sshdUp(host);
       }
@@ -191,7 +216,10 @@ describe.skipIf(unavailable)(`ssh transport on real sshd${unavailable ? ` (skipp
     it('does not retry a refused login', async () => {
       const wrong = execFileSync('sh', ['-c', `ssh-keygen -q -t ed25519 -N '' -f ${work}/wrong && cat ${work}/wrong`]);
       const started = Date.now();
-      const error = await pool({ connectAttempts: 5, connectBackoffMs: 2000 }).host(target(h('h1'), 'root', { privateKey: wrong })).exec('true').catch((e: unknown) => e);
+      const error = await pool({ connectAttempts: 5, connectBackoffMs: 2000 })
+        .host(target(h('h1'), 'root', { privateKey: wrong }))
+        .exec('true')
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ConnectError);
       expect((error as Error).message).toContain('h1: cannot log in to root@');
       expect(Date.now() - started).toBeLessThan(2000);
@@ -210,7 +238,10 @@ describe.skipIf(unavailable)(`ssh transport on real sshd${unavailable ? ` (skipp
       const agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
       try {
         for (let i = 0; i < 50 && !existsSync(socket); i++) await new Promise((resolve) => setTimeout(resolve, 50));
-        execFileSync('ssh-add', [harness.clientKeyPath], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'ignore' });
+        execFileSync('ssh-add', [harness.clientKeyPath], {
+          env: { ...process.env, SSH_AUTH_SOCK: socket },
+          stdio: 'ignore',
+        });
         const host = pool().host({ name: 'h2', address: h('h2').ip, port: 22, user: 'kube', agent: socket });
         expect((await host.exec('whoami', { sudo: false })).stdout).toBe('kube\n');
       } finally {
@@ -233,7 +264,11 @@ describe.skipIf(unavailable)(`ssh transport on real sshd${unavailable ? ` (skipp
     it('connects with a target resolved from the spec and ~/.ssh/config', async () => {
       const { resolveTarget } = await import('../ssh/targets.js');
       const sshConfig = `Host ${h('h2').ip}\n  User kube\n  IdentityFile ${harness.clientKeyPath}\n`;
-      const resolved = resolveTarget('h2', { address: h('h2').ip }, { sshConfig, home: '/nonexistent', readKey: (p) => readFileSync(p), keyExists: (p) => existsSync(p) });
+      const resolved = resolveTarget(
+        'h2',
+        { address: h('h2').ip },
+        { sshConfig, home: '/nonexistent', readKey: (p) => readFileSync(p), keyExists: (p) => existsSync(p) },
+      );
       expect((await pool().host(resolved).exec('whoami', { sudo: false })).stdout).toBe('kube\n');
     });
 
@@ -257,7 +292,10 @@ describe.skipIf(unavailable)(`ssh transport on real sshd${unavailable ? ` (skipp
     it('writes a file with mode and owner, verified by sha256, and skips it when unchanged', async () => {
       const host = pool().host(target(h('h2'), 'kube'));
       const content = 'KUBELET_EXTRA_ARGS=--node-ip=10.0.0.1\n';
-      expect(await host.upload({ content }, '/etc/default/kubelet', { mode: 0o640 })).toEqual({ changed: true, sha256: sha(content) });
+      expect(await host.upload({ content }, '/etc/default/kubelet', { mode: 0o640 })).toEqual({
+        changed: true,
+        sha256: sha(content),
+      });
       const stat = statSync(`${h('h2').root}/etc/default/kubelet`);
       expect(stat.mode & 0o777).toBe(0o640);
       expect(stat.uid).toBe(0);
@@ -275,7 +313,9 @@ describe.skipIf(unavailable)(`ssh transport on real sshd${unavailable ? ` (skipp
       await host.upload({ content: 'original\n' }, '/etc/damaged.conf', { mode: 0o644 });
       const sent = 'tampered\n';
       const claimed = sha('something else\n');
-      const error = await host.exec(atomicWriteScript('/etc/damaged.conf', Buffer.byteLength(sent), 0o644), { stdin: `${sent}${claimed}\n` }).catch((e: Error) => e);
+      const error = await host
+        .exec(atomicWriteScript('/etc/damaged.conf', Buffer.byteLength(sent), 0o644), { stdin: `${sent}${claimed}\n` })
+        .catch((e: Error) => e);
       expect((error as Error).message).toContain('arrived damaged');
       expect(readFileSync(`${h('h2').root}/etc/damaged.conf`, 'utf8')).toBe('original\n');
       expect(harness.inside(h('h2'), 'ls -a /etc | grep kubestrap-upload || true').trim()).toBe('');

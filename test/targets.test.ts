@@ -15,7 +15,11 @@ Host jump.example.net
   IdentityFile ~/.ssh/jump
 `;
 
-const keys: Record<string, string> = { '/home/u/.ssh/lab': 'LAB KEY', '/home/u/.ssh/jump': 'JUMP KEY', '/keys/spec': 'SPEC KEY' };
+const keys: Record<string, string> = {
+  '/home/u/.ssh/lab': 'LAB KEY',
+  '/home/u/.ssh/jump': 'JUMP KEY',
+  '/keys/spec': 'SPEC KEY',
+};
 const inputs = (extra: Partial<TargetInputs> = {}): TargetInputs => ({
   sshConfig: CONFIG,
   home: '/home/u',
@@ -37,24 +41,44 @@ describe('resolveTarget', () => {
   });
 
   it('lets the spec win over ~/.ssh/config', () => {
-    const target = resolveTarget('m1', { address: '172.20.0.11', user: 'root', port: 22, keyPath: '/keys/spec', bastion: { address: '10.0.0.1', port: 22 } }, inputs());
+    const target = resolveTarget(
+      'm1',
+      {
+        address: '172.20.0.11',
+        user: 'root',
+        port: 22,
+        keyPath: '/keys/spec',
+        bastion: { address: '10.0.0.1', port: 22 },
+      },
+      inputs(),
+    );
     expect(target).toMatchObject({ port: 22, user: 'root', bastion: { address: '10.0.0.1', user: 'root', port: 22 } });
     expect(target.privateKey?.toString()).toBe('SPEC KEY');
   });
 
   it('falls back to port 22, root and the agent without a config', () => {
-    const target = resolveTarget('n1', { address: '10.9.9.9' }, inputs({ sshConfig: undefined, agent: '/run/agent.sock' }));
+    const target = resolveTarget(
+      'n1',
+      { address: '10.9.9.9' },
+      inputs({ sshConfig: undefined, agent: '/run/agent.sock' }),
+    );
     expect(target).toEqual({ name: 'n1', address: '10.9.9.9', port: 22, user: 'root', agent: '/run/agent.sock' });
   });
 
   it('says what to do when there is no key and no agent', () => {
     expect(() => resolveTarget('n1', { address: '10.9.9.9' }, inputs({ sshConfig: undefined }))).toThrow(
-      new TargetError('n1: no SSH key for 10.9.9.9: set keyPath in the spec, an IdentityFile in ~/.ssh/config, or start ssh-agent with your key loaded'),
+      new TargetError(
+        'n1: no SSH key for 10.9.9.9: set keyPath in the spec, an IdentityFile in ~/.ssh/config, or start ssh-agent with your key loaded',
+      ),
     );
-    expect(() => resolveTarget('n1', { address: '10.9.9.9', keyPath: '~/.ssh/nope' }, inputs())).toThrow('n1: cannot read SSH key /home/u/.ssh/nope: ENOENT — fix keyPath in the spec');
+    expect(() => resolveTarget('n1', { address: '10.9.9.9', keyPath: '~/.ssh/nope' }, inputs())).toThrow(
+      'n1: cannot read SSH key /home/u/.ssh/nope: ENOENT — fix keyPath in the spec',
+    );
   });
 
   it('refuses a chain of jump hosts, naming the supported alternative', () => {
-    expect(() => resolveTarget('n1', { address: 'a' }, inputs({ sshConfig: 'Host a\n  ProxyJump x,y\n', agent: '/s' }))).toThrow(/supports one jump host — set spec bastion instead/);
+    expect(() =>
+      resolveTarget('n1', { address: 'a' }, inputs({ sshConfig: 'Host a\n  ProxyJump x,y\n', agent: '/s' })),
+    ).toThrow(/supports one jump host — set spec bastion instead/);
   });
 });

@@ -29,9 +29,12 @@ describe('quoting helpers against the real interpreters', () => {
   });
 
   const rubyMissing = missingTools('ruby');
-  it.skipIf(rubyMissing).each(NASTY)(`ruby reads %j back unchanged${rubyMissing ? ` (skipped: ${rubyMissing})` : ''}`, (value) => {
-    expect(run('ruby', ['-e', `print ${rubyQuote(value)}`]).stdout).toBe(value);
-  });
+  it.skipIf(rubyMissing).each(NASTY)(
+    `ruby reads %j back unchanged${rubyMissing ? ` (skipped: ${rubyMissing})` : ''}`,
+    (value) => {
+      expect(run('ruby', ['-e', `print ${rubyQuote(value)}`]).stdout).toBe(value);
+    },
+  );
 
   it.each([...NASTY, 'del\u007fchar', 'nul\u0000byte'])('TOML reads %j back unchanged', (value) => {
     expect((parseToml(`key = ${tomlQuote(value)}`) as { key: string }).key).toBe(value);
@@ -84,14 +87,17 @@ describe('templates', () => {
     ]);
   });
 
-  it.each(files.map((f) => [f.slice(TEMPLATE_ROOT.length), f]))('%s interpolates only through a quoting helper', (_name, path) => {
-    const ast = Handlebars.parse(readFileSync(path, 'utf8')) as unknown as AstNode;
-    for (const node of interpolations(ast)) {
-      expect(node.type).toBe('MustacheStatement');
-      expect(Object.keys(QUOTING_HELPERS)).toContain(node.path!.original);
-      expect(node.params).toHaveLength(1);
-    }
-  });
+  it.each(files.map((f) => [f.slice(TEMPLATE_ROOT.length), f]))(
+    '%s interpolates only through a quoting helper',
+    (_name, path) => {
+      const ast = Handlebars.parse(readFileSync(path, 'utf8')) as unknown as AstNode;
+      for (const node of interpolations(ast)) {
+        expect(node.type).toBe('MustacheStatement');
+        expect(Object.keys(QUOTING_HELPERS)).toContain(node.path!.original);
+        expect(node.params).toHaveLength(1);
+      }
+    },
+  );
 
   it('the checker notices a bare interpolation (the check can fail)', () => {
     const ast = Handlebars.parse('x = {{name}}') as unknown as AstNode;

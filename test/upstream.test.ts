@@ -26,7 +26,10 @@ describe.skipIf(noReference)(`upstream Rook manifests${noReference ? ` (skipped:
 
   const model = (base: string) =>
     loadSpecText(
-      readFileSync(join(import.meta.dirname, 'fixtures/specs/appliance.yaml'), 'utf8').replace('  machines:', `  storage:\n    rook:\n      manifestBase: ${JSON.stringify(base)}\n  machines:`),
+      readFileSync(join(import.meta.dirname, 'fixtures/specs/appliance.yaml'), 'utf8').replace(
+        '  machines:',
+        `  storage:\n    rook:\n      manifestBase: ${JSON.stringify(base)}\n  machines:`,
+      ),
       'appliance.yaml',
     ).model;
 
@@ -35,7 +38,10 @@ describe.skipIf(noReference)(`upstream Rook manifests${noReference ? ` (skipped:
     const files = await rookManifests(model(server.url), work);
     expect(files.map((f) => f.name)).toEqual(['crds.yaml', 'common.yaml', 'csi-operator.yaml', 'operator.yaml']);
     expect(files[3]!.content).toBe(readFileSync(join(served, 'operator.yaml'), 'utf8'));
-    const lock = JSON.parse(readFileSync(join(work, 'upstream.lock.json'), 'utf8')) as Record<string, { sha256: string }>;
+    const lock = JSON.parse(readFileSync(join(work, 'upstream.lock.json'), 'utf8')) as Record<
+      string,
+      { sha256: string }
+    >;
     expect(lock['rook-v1.20.6/operator.yaml']!.sha256).toBe(files[3]!.sha256);
     expect(readFileSync(join(work, 'upstream/rook-v1.20.6/crds.yaml'), 'utf8')).toBe(files[0]!.content);
   });
@@ -54,11 +60,17 @@ describe.skipIf(noReference)(`upstream Rook manifests${noReference ? ` (skipped:
     appendFileSync(join(served, 'common.yaml'), '# changed upstream\n');
     const error = await rookManifests(model(server.url), work).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UpstreamError);
-    expect((error as Error).message).toMatch(/common\.yaml has sha256 [0-9a-f]{64}, but .*upstream\.lock\.json recorded [0-9a-f]{64} .*delete its entry from the lock file to accept the new one/);
+    expect((error as Error).message).toMatch(
+      /common\.yaml has sha256 [0-9a-f]{64}, but .*upstream\.lock\.json recorded [0-9a-f]{64} .*delete its entry from the lock file to accept the new one/,
+    );
   });
 
   it('says the last attempt failed when the source is unreachable', async () => {
-    const error = await rookManifests(model('http://127.0.0.1:9'), mkdtempSync(join(tmpdir(), 'work-'))).catch((e: unknown) => e);
-    expect((error as Error).message).toMatch(/cannot fetch http:\/\/127\.0\.0\.1:9\/crds\.yaml \(attempt 3 of 3, the last\)/);
+    const error = await rookManifests(model('http://127.0.0.1:9'), mkdtempSync(join(tmpdir(), 'work-'))).catch(
+      (e: unknown) => e,
+    );
+    expect((error as Error).message).toMatch(
+      /cannot fetch http:\/\/127\.0\.0\.1:9\/crds\.yaml \(attempt 3 of 3, the last\)/,
+    );
   });
 });

@@ -9,50 +9,61 @@ import { providerLeftovers } from '../vagrant/leftovers.js';
 import { Libvirt, libvirtUnavailable } from './harness/libvirt.js';
 
 const unavailable = libvirtUnavailable();
-const virsh = (...args: string[]) => execFileSync('virsh', ['-c', 'qemu:///system', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const virsh = (...args: string[]) =>
+  execFileSync('virsh', ['-c', 'qemu:///system', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-describe.skipIf(unavailable)(`libvirt leftovers after destroy${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
-  let libvirt: Libvirt;
-  let dir: string;
+describe.skipIf(unavailable)(
+  `libvirt leftovers after destroy${unavailable ? ` (skipped: ${unavailable})` : ''}`,
+  () => {
+    let libvirt: Libvirt;
+    let dir: string;
 
-  beforeAll(async () => {
-    dir = mkdtempSync('/tmp/kubestrap-leftovers-');
-    chmodSync(dir, 0o755);
-    libvirt = await Libvirt.start(join(dir, 'libvirt'), 'kubestrap-leftovers');
-  }, 120_000);
+    beforeAll(async () => {
+      dir = mkdtempSync('/tmp/kubestrap-leftovers-');
+      chmodSync(dir, 0o755);
+      libvirt = await Libvirt.start(join(dir, 'libvirt'), 'kubestrap-leftovers');
+    }, 120_000);
 
-  afterAll(async () => {
-    for (const domain of ['lab-cp', 'other-cp']) {
-      try {
-        virsh('undefine', domain);
-      } catch {
-        // not defined (the test removed it)
+    afterAll(async () => {
+      for (const domain of ['lab-cp', 'other-cp']) {
+        try {
+          virsh('undefine', domain);
+        } catch {
+          // not defined (the test removed it)
+        }
       }
-    }
-    await libvirt?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+      await libvirt?.stop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
 
-  const define = (name: string) => {
-    const xml = join(dir, `${name}.xml`);
-    writeFileSync(xml, `<domain type='qemu'><name>${name}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os><devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices></domain>`);
-    virsh('define', xml);
-  };
+    const define = (name: string) => {
+      const xml = join(dir, `${name}.xml`);
+      writeFileSync(
+        xml,
+        `<domain type='qemu'><name>${name}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os><devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices></domain>`,
+      );
+      virsh('define', xml);
+    };
 
-  it('names the cluster’s domain and volumes, not another cluster’s, and nothing once they are gone', { timeout: 120_000 }, async () => {
-    define('lab-cp');
-    define('other-cp');
-    virsh('vol-create-as', libvirt.pool, 'lab-cp.img', '1M', '--format', 'qcow2');
-    virsh('vol-create-as', libvirt.pool, 'lab-cp-vdb.qcow2', '1M', '--format', 'qcow2');
-    virsh('vol-create-as', libvirt.pool, 'other-cp.img', '1M', '--format', 'qcow2');
-    expect((await providerLeftovers('libvirt', 'lab', libvirt.pool, dir)).sort()).toEqual([
-      'libvirt domain lab-cp',
-      `libvirt volume lab-cp-vdb.qcow2 (pool ${libvirt.pool})`,
-      `libvirt volume lab-cp.img (pool ${libvirt.pool})`,
-    ]);
-    virsh('undefine', 'lab-cp');
-    virsh('vol-delete', '--pool', libvirt.pool, 'lab-cp.img');
-    virsh('vol-delete', '--pool', libvirt.pool, 'lab-cp-vdb.qcow2');
-    expect(await providerLeftovers('libvirt', 'lab', libvirt.pool, dir)).toEqual([]);
-  });
-});
+    it(
+      'names the cluster’s domain and volumes, not another cluster’s, and nothing once they are gone',
+      { timeout: 120_000 },
+      async () => {
+        define('lab-cp');
+        define('other-cp');
+        virsh('vol-create-as', libvirt.pool, 'lab-cp.img', '1M', '--format', 'qcow2');
+        virsh('vol-create-as', libvirt.pool, 'lab-cp-vdb.qcow2', '1M', '--format', 'qcow2');
+        virsh('vol-create-as', libvirt.pool, 'other-cp.img', '1M', '--format', 'qcow2');
+        expect((await providerLeftovers('libvirt', 'lab', libvirt.pool, dir)).sort()).toEqual([
+          'libvirt domain lab-cp',
+          `libvirt volume lab-cp-vdb.qcow2 (pool ${libvirt.pool})`,
+          `libvirt volume lab-cp.img (pool ${libvirt.pool})`,
+        ]);
+        virsh('undefine', 'lab-cp');
+        virsh('vol-delete', '--pool', libvirt.pool, 'lab-cp.img');
+        virsh('vol-delete', '--pool', libvirt.pool, 'lab-cp-vdb.qcow2');
+        expect(await providerLeftovers('libvirt', 'lab', libvirt.pool, dir)).toEqual([]);
+      },
+    );
+  },
+);

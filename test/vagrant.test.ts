@@ -14,24 +14,43 @@ import { detectProvider, missingRequirements } from '../vagrant/requirements.js'
 import { parseSshConfig } from '../vagrant/ssh-config.js';
 import { missingTools } from './support/tools.js';
 
-const recorded = (name: string) => readFileSync(fileURLToPath(new URL(`./fixtures/vagrant/${name}`, import.meta.url)), 'utf8');
+const recorded = (name: string) =>
+  readFileSync(fileURLToPath(new URL(`./fixtures/vagrant/${name}`, import.meta.url)), 'utf8');
 
 describe('vagrant argv', () => {
   it.each([
-    ['up on libvirt, in parallel', vagrantArgs.up(['cp', 'worker'], 'libvirt', true), ['up', '--provider=libvirt', '--parallel', '--no-provision', '--machine-readable', 'cp', 'worker']],
-    ['up of one machine on VirtualBox', vagrantArgs.up(['cp'], 'virtualbox', false), ['up', '--provider=virtualbox', '--no-parallel', '--no-provision', '--machine-readable', 'cp']],
+    [
+      'up on libvirt, in parallel',
+      vagrantArgs.up(['cp', 'worker'], 'libvirt', true),
+      ['up', '--provider=libvirt', '--parallel', '--no-provision', '--machine-readable', 'cp', 'worker'],
+    ],
+    [
+      'up of one machine on VirtualBox',
+      vagrantArgs.up(['cp'], 'virtualbox', false),
+      ['up', '--provider=virtualbox', '--no-parallel', '--no-provision', '--machine-readable', 'cp'],
+    ],
     ['status', vagrantArgs.status(), ['status', '--machine-readable']],
     ['ssh-config', vagrantArgs.sshConfig(['cp', 'worker']), ['ssh-config', 'cp', 'worker']],
     ['destroy', vagrantArgs.destroy(), ['destroy', '--force', '--machine-readable']],
-    ['box add', vagrantArgs.boxAdd('lab/debian', '/srv/debian.box'), ['box', 'add', '--force', '--machine-readable', '--name', 'lab/debian', '/srv/debian.box']],
+    [
+      'box add',
+      vagrantArgs.boxAdd('lab/debian', '/srv/debian.box'),
+      ['box', 'add', '--force', '--machine-readable', '--name', 'lab/debian', '/srv/debian.box'],
+    ],
   ])('%s', (_name, argv, want) => {
     expect(argv).toEqual(want);
   });
 });
 
 describe('vagrant up progress (recorded from vagrant-libvirt 0.11.2, two machines in parallel)', () => {
-  const events = parseMachineReadable(recorded('up-libvirt-parallel.txt')).map(machineEvent).filter((e) => e !== undefined);
-  const stages = (machine: string) => events.filter((e) => e.machine === machine && e.stage).map((e) => e.stage).filter((s, i, all) => s !== all[i - 1]);
+  const events = parseMachineReadable(recorded('up-libvirt-parallel.txt'))
+    .map(machineEvent)
+    .filter((e) => e !== undefined);
+  const stages = (machine: string) =>
+    events
+      .filter((e) => e.machine === machine && e.stage)
+      .map((e) => e.stage)
+      .filter((s, i, all) => s !== all[i - 1]);
 
   it('walks each machine through import, boot, SSH wait and configuration to ready', () => {
     expect(stages('cp')).toEqual(['importing', 'booting', 'waiting for SSH', 'configuring', 'ready']);
@@ -49,8 +68,20 @@ describe('vagrant up progress (recorded from vagrant-libvirt 0.11.2, two machine
 describe('vagrant ssh-config (recorded)', () => {
   it('gives address, port, user and key per machine', () => {
     expect(parseSshConfig(recorded('ssh-config.txt'))).toEqual([
-      { machine: 'cp', address: '192.168.121.42', port: 22, user: 'vagrant', keyPath: '/tmp/exp/render/.vagrant/machines/cp/libvirt/private_key' },
-      { machine: 'worker', address: '192.168.121.153', port: 22, user: 'vagrant', keyPath: '/tmp/exp/render/.vagrant/machines/worker/libvirt/private_key' },
+      {
+        machine: 'cp',
+        address: '192.168.121.42',
+        port: 22,
+        user: 'vagrant',
+        keyPath: '/tmp/exp/render/.vagrant/machines/cp/libvirt/private_key',
+      },
+      {
+        machine: 'worker',
+        address: '192.168.121.153',
+        port: 22,
+        user: 'vagrant',
+        keyPath: '/tmp/exp/render/.vagrant/machines/worker/libvirt/private_key',
+      },
     ]);
   });
 
@@ -67,7 +98,12 @@ describe('vagrant --machine-readable output', () => {
     expect(lines).toEqual([
       { timestamp: 1795322460, target: '', type: 'ui', data: ['info', 'vagrant-libvirt (0.11.2, system)'] },
       { timestamp: 1795322460, target: '', type: 'plugin-name', data: ['vagrant-libvirt'] },
-      { timestamp: 1795322461, target: 'cp', type: 'state-human-long', data: ['The VM is running.\nTo stop it, run halt.'] },
+      {
+        timestamp: 1795322461,
+        target: 'cp',
+        type: 'state-human-long',
+        data: ['The VM is running.\nTo stop it, run halt.'],
+      },
     ]);
   });
 });
@@ -88,10 +124,15 @@ describe('provider requirements', () => {
     ]);
   });
 
-  it.skipIf(noVagrant)(`with the real Vagrant and a VBoxManage present, nothing is missing for VirtualBox${noVagrant ? ` (skipped: ${noVagrant})` : ''}`, async () => {
-    const doubles = fileURLToPath(new URL('./doubles/', import.meta.url));
-    expect(await missingRequirements('virtualbox', { ...process.env, PATH: `${doubles}:${process.env.PATH}` })).toEqual([]);
-  });
+  it.skipIf(noVagrant)(
+    `with the real Vagrant and a VBoxManage present, nothing is missing for VirtualBox${noVagrant ? ` (skipped: ${noVagrant})` : ''}`,
+    async () => {
+      const doubles = fileURLToPath(new URL('./doubles/', import.meta.url));
+      expect(
+        await missingRequirements('virtualbox', { ...process.env, PATH: `${doubles}:${process.env.PATH}` }),
+      ).toEqual([]);
+    },
+  );
 
   it('picks VirtualBox when VBoxManage answers, and nothing when neither provider is there', async () => {
     const doubles = fileURLToPath(new URL('./doubles/', import.meta.url));
@@ -100,19 +141,38 @@ describe('provider requirements', () => {
   });
 
   const noLibvirt = missingTools('vagrant', 'virsh');
-  it.skipIf(noLibvirt)(`picks libvirt on this machine: Vagrant, vagrant-libvirt and virsh, no VBoxManage${noLibvirt ? ` (skipped: ${noLibvirt})` : ''}`, async () => {
-    expect(await detectProvider({ ...process.env, PATH: process.env.PATH!.split(':').filter((d) => !existsSync(join(d, 'VBoxManage'))).join(':') })).toBe('libvirt');
-  });
+  it.skipIf(noLibvirt)(
+    `picks libvirt on this machine: Vagrant, vagrant-libvirt and virsh, no VBoxManage${noLibvirt ? ` (skipped: ${noLibvirt})` : ''}`,
+    async () => {
+      expect(
+        await detectProvider({
+          ...process.env,
+          PATH: process.env
+            .PATH!.split(':')
+            .filter((d) => !existsSync(join(d, 'VBoxManage')))
+            .join(':'),
+        }),
+      ).toBe('libvirt');
+    },
+  );
 
-  it.skipIf(noVagrant)(`a failing vagrant command names itself and carries Vagrant's own error${noVagrant ? ` (skipped: ${noVagrant})` : ''}`, async () => {
-    const driver = new VagrantDriver(mkdtempSync(join(tmpdir(), 'no-vagrantfile-')));
-    const error = await driver.status().catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(VagrantError);
-    expect((error as VagrantError).message).toMatch(/^vagrant status --machine-readable failed with exit code 1: A Vagrant environment or target machine is required/);
-  });
+  it.skipIf(noVagrant)(
+    `a failing vagrant command names itself and carries Vagrant's own error${noVagrant ? ` (skipped: ${noVagrant})` : ''}`,
+    async () => {
+      const driver = new VagrantDriver(mkdtempSync(join(tmpdir(), 'no-vagrantfile-')));
+      const error = await driver.status().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(VagrantError);
+      expect((error as VagrantError).message).toMatch(
+        /^vagrant status --machine-readable failed with exit code 1: A Vagrant environment or target machine is required/,
+      );
+    },
+  );
 
-  it.skipIf(noVagrant)(`finds the real vagrant-libvirt plugin through vagrant plugin list${noVagrant ? ` (skipped: ${noVagrant})` : ''}`, async () => {
-    const missing = await missingRequirements('libvirt');
-    expect(missing.filter((m) => m.includes('vagrant-libvirt plugin'))).toEqual([]);
-  });
+  it.skipIf(noVagrant)(
+    `finds the real vagrant-libvirt plugin through vagrant plugin list${noVagrant ? ` (skipped: ${noVagrant})` : ''}`,
+    async () => {
+      const missing = await missingRequirements('libvirt');
+      expect(missing.filter((m) => m.includes('vagrant-libvirt plugin'))).toEqual([]);
+    },
+  );
 });

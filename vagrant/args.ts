@@ -4,10 +4,25 @@ import type { Provider } from './requirements.js';
 
 export const vagrantArgs = {
   /** libvirt can boot machines in parallel; VirtualBox cannot (it ignores --parallel). */
-  up: (machines: readonly string[], provider: Provider, parallel: boolean): string[] => ['up', `--provider=${provider}`, parallel ? '--parallel' : '--no-parallel', '--no-provision', '--machine-readable', ...machines],
+  up: (machines: readonly string[], provider: Provider, parallel: boolean): string[] => [
+    'up',
+    `--provider=${provider}`,
+    parallel ? '--parallel' : '--no-parallel',
+    '--no-provision',
+    '--machine-readable',
+    ...machines,
+  ],
   status: (): string[] => ['status', '--machine-readable'],
   sshConfig: (machines: readonly string[]): string[] => ['ssh-config', ...machines],
   destroy: (): string[] => ['destroy', '--force', '--machine-readable'],
   boxList: (): string[] => ['box', 'list', '--machine-readable'],
-  boxAdd: (name: string, file: string): string[] => ['box', 'add', '--force', '--machine-readable', '--name', name, file],
+  boxAdd: (name: string, file: string): string[] => [
+    'box',
+    'add',
+    '--force',
+    '--machine-readable',
+    '--name',
+    name,
+    file,
+  ],
 } as const;

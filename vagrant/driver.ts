@@ -92,7 +92,10 @@ export class VagrantDriver {
             return parsed?.type === 'ui' && parsed.data[0] !== 'error';
           })
         : seen;
-      const tail = shown.slice(-TAIL_LINES).map((l) => (/^\d+,/.test(l) ? (parseMachineReadable(l)[0]?.data.slice(1).join(',') ?? l) : l)).join('\n');
+      const tail = shown
+        .slice(-TAIL_LINES)
+        .map((l) => (/^\d+,/.test(l) ? (parseMachineReadable(l)[0]?.data.slice(1).join(',') ?? l) : l))
+        .join('\n');
       const reason = result.isCanceled
         ? 'was interrupted'
         : result.timedOut
@@ -106,7 +109,13 @@ export class VagrantDriver {
   }
 
   /** Creates or starts `machines`, reporting each machine's progress. */
-  async up(machines: readonly string[], provider: Provider, parallel: boolean, onEvent: (event: MachineEvent) => void, signal?: AbortSignal): Promise<void> {
+  async up(
+    machines: readonly string[],
+    provider: Provider,
+    parallel: boolean,
+    onEvent: (event: MachineEvent) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
     await this.run(vagrantArgs.up(machines, provider, parallel), {
       onLine: (line) => {
         const parsed = parseMachineReadable(line)[0];
@@ -134,7 +143,11 @@ export class VagrantDriver {
       if (line.type === 'provider-name') entry.provider = line.data[0];
       machines.set(line.target, entry);
     }
-    return [...machines].map(([machine, e]) => ({ machine, state: e.state ?? 'unknown', provider: e.provider ?? 'unknown' }));
+    return [...machines].map(([machine, e]) => ({
+      machine,
+      state: e.state ?? 'unknown',
+      provider: e.provider ?? 'unknown',
+    }));
   }
 
   async sshConfig(machines: readonly string[]): Promise<VagrantSshSettings[]> {

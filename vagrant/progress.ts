@@ -14,7 +14,10 @@ export interface MachineEvent {
 
 const STAGES: readonly [RegExp, MachineStage][] = [
   [/Importing base box|Uploading base box|Creating image|Cloning VM|Matching MAC address/i, 'importing'],
-  [/Creating domain|Starting domain|Booting VM|Resuming suspended|Domain is already running|Machine already provisioned/i, 'booting'],
+  [
+    /Creating domain|Starting domain|Booting VM|Resuming suspended|Domain is already running|Machine already provisioned/i,
+    'booting',
+  ],
   [/Waiting for (machine|domain) to boot|Waiting for domain to get an IP/i, 'waiting for SSH'],
   [/Machine booted and ready|Setting hostname|Configuring and enabling network/i, 'configuring'],
 ];
@@ -26,7 +29,8 @@ function strip(text: string, machine: string): string {
 
 export function machineEvent(line: MachineReadableLine): MachineEvent | undefined {
   if (!line.target) return undefined;
-  if (line.type === 'action' && line.data[0] === 'up' && line.data[1] === 'end') return { machine: line.target, stage: 'ready' };
+  if (line.type === 'action' && line.data[0] === 'up' && line.data[1] === 'end')
+    return { machine: line.target, stage: 'ready' };
   if (line.type !== 'ui') return undefined;
   const [level, text = ''] = line.data;
   // Settings listings (" -- Cpus: 2") and retries are noise in a progress view.

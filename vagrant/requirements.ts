@@ -22,23 +22,36 @@ export async function missingRequirements(provider: Provider, env: NodeJS.Proces
   const quiet = { ...env, VAGRANT_CHECKPOINT_DISABLE: '1' };
   const version = /Vagrant (\d+)\.(\d+)\.(\d+)/.exec((await output('vagrant', ['--version'], quiet)) ?? '');
   if (!version) {
-    missing.push('Vagrant is not installed: install Vagrant 2.3 or later (Debian/Ubuntu: apt install vagrant; elsewhere: the package from HashiCorp)');
-  } else if (Number(version[1]) < MIN_VAGRANT[0] || (Number(version[1]) === MIN_VAGRANT[0] && Number(version[2]) < MIN_VAGRANT[1])) {
+    missing.push(
+      'Vagrant is not installed: install Vagrant 2.3 or later (Debian/Ubuntu: apt install vagrant; elsewhere: the package from HashiCorp)',
+    );
+  } else if (
+    Number(version[1]) < MIN_VAGRANT[0] ||
+    (Number(version[1]) === MIN_VAGRANT[0] && Number(version[2]) < MIN_VAGRANT[1])
+  ) {
     missing.push(`Vagrant ${version[1]}.${version[2]}.${version[3]} is too old: install Vagrant 2.3 or later`);
   }
   if (provider === 'virtualbox') {
     if ((await output('VBoxManage', ['--version'], env)) === undefined) {
-      missing.push('VirtualBox is not installed (no VBoxManage on PATH): install VirtualBox 7.0 — or use libvirt: spec.machines.provider: libvirt');
+      missing.push(
+        'VirtualBox is not installed (no VBoxManage on PATH): install VirtualBox 7.0 — or use libvirt: spec.machines.provider: libvirt',
+      );
     }
   } else {
     if (version) {
-      const plugins = parseMachineReadable((await output('vagrant', ['plugin', 'list', '--machine-readable'], quiet)) ?? '');
+      const plugins = parseMachineReadable(
+        (await output('vagrant', ['plugin', 'list', '--machine-readable'], quiet)) ?? '',
+      );
       if (!plugins.some((line) => line.type === 'plugin-name' && line.data[0] === 'vagrant-libvirt')) {
-        missing.push('the vagrant-libvirt plugin is missing: apt install vagrant-libvirt (or: vagrant plugin install vagrant-libvirt)');
+        missing.push(
+          'the vagrant-libvirt plugin is missing: apt install vagrant-libvirt (or: vagrant plugin install vagrant-libvirt)',
+        );
       }
     }
     if ((await output('virsh', ['--version'], env)) === undefined) {
-      missing.push('libvirt is not installed (no virsh on PATH): apt install libvirt-daemon-system libvirt-clients qemu-system-x86');
+      missing.push(
+        'libvirt is not installed (no virsh on PATH): apt install libvirt-daemon-system libvirt-clients qemu-system-x86',
+      );
     }
   }
   return missing;

@@ -19,12 +19,16 @@ export function parseSshConfig(output: string): VagrantSshSettings[] {
       const entry = section.config.find((c) => 'param' in c && c.param.toLowerCase() === name.toLowerCase());
       if (!entry || !('value' in entry)) return undefined;
       const raw = entry.value;
-      return (Array.isArray(raw) ? raw.map((v) => (typeof v === 'string' ? v : v.val)).join(' ') : String(raw)).replace(/^"|"$/g, '');
+      return (Array.isArray(raw) ? raw.map((v) => (typeof v === 'string' ? v : v.val)).join(' ') : String(raw)).replace(
+        /^"|"$/g,
+        '',
+      );
     };
     const machine = String(section.value);
     const address = value('HostName');
     const keyPath = value('IdentityFile');
-    if (!address || !keyPath) throw new Error(`vagrant ssh-config gave no HostName/IdentityFile for ${machine}:\n${output}`);
+    if (!address || !keyPath)
+      throw new Error(`vagrant ssh-config gave no HostName/IdentityFile for ${machine}:\n${output}`);
     settings.push({ machine, address, port: Number(value('Port') ?? 22), user: value('User') ?? 'vagrant', keyPath });
   }
   return settings;

@@ -22,7 +22,10 @@ export function printDestroy(result: DestroyResult, flags: DestroyFlags): number
   }
   const { cluster, destroyed, removed, seconds, provider } = result;
   if (flags.json) process.stdout.write(`${JSON.stringify({ ok: true, cluster, destroyed, removed, seconds })}\n`);
-  else process.stdout.write(`Destroyed ${destroyed.join(', ')} (${provider}) in ${seconds.toFixed(1)} s; nothing of cluster ${cluster} is left in ${provider}; removed ${removed}\n`);
+  else
+    process.stdout.write(
+      `Destroyed ${destroyed.join(', ')} (${provider}) in ${seconds.toFixed(1)} s; nothing of cluster ${cluster} is left in ${provider}; removed ${removed}\n`,
+    );
   return EXIT.ok;
 }
 
@@ -30,7 +33,10 @@ export async function destroyCommand(flags: DestroyFlags): Promise<number> {
   let declined: number | undefined;
   const ask = async (cluster: string, machines: readonly string[], provider: string) => {
     if (flags.yes) return true;
-    declined = await confirm(`Destroy ${machines.join(', ')} of cluster ${cluster} (${provider}) and their disks?`, `destroy deletes the machines of cluster ${cluster} and their disks`);
+    declined = await confirm(
+      `Destroy ${machines.join(', ')} of cluster ${cluster} (${provider}) and their disks?`,
+      `destroy deletes the machines of cluster ${cluster} and their disks`,
+    );
     return declined === undefined;
   };
   const result = await withSession(flags.json ?? false, (context) => destroy(flags, context, ask));

@@ -10,7 +10,10 @@ export async function rebuildCommand(flags: UpFlags & { yes?: boolean }): Promis
   let declined: number | undefined;
   const ask = async (cluster: string) => {
     if (flags.yes) return true;
-    declined = await confirm(`Destroy and rebuild cluster ${cluster}?`, `rebuild destroys the machines of cluster ${cluster} first`);
+    declined = await confirm(
+      `Destroy and rebuild cluster ${cluster}?`,
+      `rebuild destroys the machines of cluster ${cluster} first`,
+    );
     return declined === undefined;
   };
   const options = upOptions(flags);

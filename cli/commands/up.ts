@@ -23,7 +23,9 @@ export function upOptions(flags: UpFlags) {
 /** The outcome of an up, printed; its exit code. */
 export function printUp(result: UpResult, flags: UpFlags): number {
   if (result.kind === 'machines-not-running') {
-    process.stdout.write(`would run vagrant up for ${result.machines.join(', ')} (${result.provider}); the phases can be previewed once the machines run\n`);
+    process.stdout.write(
+      `would run vagrant up for ${result.machines.join(', ')} (${result.provider}); the phases can be previewed once the machines run\n`,
+    );
     return EXIT.ok;
   }
   const code = runExit(result, flags);
@@ -43,7 +45,12 @@ export async function upCommand(flags: UpFlags): Promise<number> {
 
 export async function installCommand(flags: UpFlags): Promise<number> {
   if (!flags.bundle) {
-    throw Object.assign(new Error('kubestrap install needs --bundle FILE (made with kubestrap bundle on a connected machine). Nothing was done.'), { exitCode: EXIT.invalidInput });
+    throw Object.assign(
+      new Error(
+        'kubestrap install needs --bundle FILE (made with kubestrap bundle on a connected machine). Nothing was done.',
+      ),
+      { exitCode: EXIT.invalidInput },
+    );
   }
   return upCommand(flags);
 }

@@ -7,7 +7,9 @@ export async function validateCommand(flags: { file?: string; json?: boolean }):
   const { model, warnings, file } = await validate(flags);
   const roles = (role: string) => model.nodes.filter((n) => n.role === role).length;
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ ok: true, file, cluster: model.name, nodes: model.nodes.length, issues: warnings.map(issueJson) }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ok: true, file, cluster: model.name, nodes: model.nodes.length, issues: warnings.map(issueJson) }, null, 2)}\n`,
+    );
     return EXIT.ok;
   }
   printWarnings(warnings, flags);

@@ -25,7 +25,8 @@ export function describeEvent(event: RunEvent): string | undefined {
       return event.message ? `[${event.machine}] ${event.stage ? `${event.stage}: ` : ''}${event.message}` : undefined;
     case 'host':
       if (event.status === 'started') return undefined;
-      if (event.status === 'changed' || event.status === 'unchanged') return `${MARK[event.status]} ${event.title ?? `${event.host}: ${event.status}`}`;
+      if (event.status === 'changed' || event.status === 'unchanged')
+        return `${MARK[event.status]} ${event.title ?? `${event.host}: ${event.status}`}`;
       return `${MARK[event.status]} ${event.host}: ${event.status}${event.detail ? ` (${firstLine(event.detail)})` : ''}`;
     case 'phase-failed':
       return `✖ ${event.phase} failed (see the summary below)`;

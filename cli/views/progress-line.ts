@@ -21,7 +21,9 @@ export class ProgressLine {
     if (now - this.lastDraw < 100 && bytes !== total) return;
     this.lastDraw = now;
     const width = 30;
-    const bar = total ? `[${'#'.repeat(Math.round((bytes / total) * width)).padEnd(width, '.')}] ${mib(bytes)}/${mib(total)} MiB` : `${mib(bytes)} MiB`;
+    const bar = total
+      ? `[${'#'.repeat(Math.round((bytes / total) * width)).padEnd(width, '.')}] ${mib(bytes)}/${mib(total)} MiB`
+      : `${mib(bytes)} MiB`;
     // A terminal that does not know its width (a serial console, script(1)) says 0 columns.
     const columns = process.stderr.columns || 100;
     process.stderr.write(`\r\x1b[K${bar} ${what}`.slice(0, columns + 4));

@@ -16,7 +16,8 @@ function waiter<T>(): Waiter<T> {
   return { promise, settle };
 }
 
-type Final = { status: 'changed' | 'unchanged' | 'failed' | 'skipped'; title?: string; detail?: string } | { status: 'not run' };
+type Final =
+  { status: 'changed' | 'unchanged' | 'failed' | 'skipped'; title?: string; detail?: string } | { status: 'not run' };
 
 interface Row {
   readonly final: Waiter<Final>;
@@ -62,7 +63,11 @@ export function treeView(): EventSink {
         {
           task: (_c: unknown, inner: Task) =>
             inner.newListr(
-              items.map((item) => ({ title: item, task: itemTask(stage, item), rendererOptions: { persistentOutput: false } })),
+              items.map((item) => ({
+                title: item,
+                task: itemTask(stage, item),
+                rendererOptions: { persistentOutput: false },
+              })),
               { concurrent: true, exitOnError: false, rendererOptions: { collapseSubtasks: false } },
             ),
         },
@@ -101,14 +106,20 @@ export function treeView(): EventSink {
       }
       case 'machine':
         if (!event.message) return;
-        for (const stage of stages.values()) stage.rows.get(event.machine)?.show?.(event.stage ? `${event.stage}: ${event.message}` : event.message);
+        for (const stage of stages.values())
+          stage.rows.get(event.machine)?.show?.(event.stage ? `${event.stage}: ${event.message}` : event.message);
         return;
       case 'host': {
         const stage = stageOf(event.phase);
         if (!stage) return;
-        if (event.status === 'retrying') return row(stage, event.host).show?.(`connection lost; re-running (${event.detail ?? ''})`);
+        if (event.status === 'retrying')
+          return row(stage, event.host).show?.(`connection lost; re-running (${event.detail ?? ''})`);
         if (event.status === 'started') return;
-        row(stage, event.host).final.settle({ status: event.status, ...(event.title ? { title: event.title } : {}), ...(event.detail ? { detail: event.detail } : {}) });
+        row(stage, event.host).final.settle({
+          status: event.status,
+          ...(event.title ? { title: event.title } : {}),
+          ...(event.detail ? { detail: event.detail } : {}),
+        });
         return;
       }
       case 'phase-failed':

@@ -31,7 +31,9 @@ export function disableSwapInFstab(fstab: string): string {
     .split('\n')
     .map((line) => {
       const fields = line.trim().split(/\s+/);
-      return !line.trim().startsWith('#') && fields[2] === 'swap' ? `# disabled by kubestrap (kubelet needs swap off): ${line}` : line;
+      return !line.trim().startsWith('#') && fields[2] === 'swap'
+        ? `# disabled by kubestrap (kubelet needs swap off): ${line}`
+        : line;
     })
     .join('\n');
 }

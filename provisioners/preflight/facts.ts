@@ -90,14 +90,22 @@ interface LsblkDevice {
 export function parseFacts(output: string): Facts {
   const s = sections(output);
   const get = (name: string) => s.get(name) ?? [];
-  const osRelease = Object.fromEntries(get('os').map((line) => {
-    const at = line.indexOf('=');
-    return [line.slice(0, at), line.slice(at + 1).replace(/^"|"$/g, '')];
-  }));
+  const osRelease = Object.fromEntries(
+    get('os').map((line) => {
+      const at = line.indexOf('=');
+      return [line.slice(0, at), line.slice(at + 1).replace(/^"|"$/g, '')];
+    }),
+  );
   const filesystems: Facts['filesystems'] = {};
   for (const line of get('df')) {
     const [path, size, avail, used, mount] = line.split(/\s+/);
-    if (path && size) filesystems[path] = { sizeBytes: Number(size), availBytes: Number(avail), usedPercent: Number(String(used).replace('%', '')), mount: mount ?? '' };
+    if (path && size)
+      filesystems[path] = {
+        sizeBytes: Number(size),
+        availBytes: Number(avail),
+        usedPercent: Number(String(used).replace('%', '')),
+        mount: mount ?? '',
+      };
   }
   const listening = get('listen').flatMap((line) => {
     const fields = line.trim().split(/\s+/);
@@ -125,7 +133,12 @@ export function parseFacts(output: string): Facts {
   const selinux = (get('selinux')[0] ?? 'absent').toLowerCase();
   const time = get('time')[0];
   return {
-    os: { id: osRelease.ID ?? '', idLike: (osRelease.ID_LIKE ?? '').split(/\s+/).filter(Boolean), versionId: osRelease.VERSION_ID ?? '', prettyName: osRelease.PRETTY_NAME ?? '' },
+    os: {
+      id: osRelease.ID ?? '',
+      idLike: (osRelease.ID_LIKE ?? '').split(/\s+/).filter(Boolean),
+      versionId: osRelease.VERSION_ID ?? '',
+      prettyName: osRelease.PRETTY_NAME ?? '',
+    },
     cpus: Number(get('cpus')[0] ?? 0),
     memoryMiB: Math.floor(Number(/(\d+)/.exec(get('mem')[0] ?? '')?.[1] ?? 0) / 1024),
     filesystems,

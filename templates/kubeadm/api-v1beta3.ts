@@ -2,7 +2,20 @@
 // from the strict schema (schemas/kubeadm/kubeadm-v1beta3.json). What sets it apart
 // from v1beta4: extra args are a map of flag: value, no extraEnvs, and the only
 // timeouts are discovery.timeout and apiServer.timeoutForControlPlane.
-import type { APIEndpoint, BootstrapToken, BootstrapTokenDiscovery, Duration, ExternalEtcd, FileDiscovery, HostPathMount, ImagePullPolicy, JoinControlPlane, Networking, Patches, Taint } from './api-shared.js';
+import type {
+  APIEndpoint,
+  BootstrapToken,
+  BootstrapTokenDiscovery,
+  Duration,
+  ExternalEtcd,
+  FileDiscovery,
+  HostPathMount,
+  ImagePullPolicy,
+  JoinControlPlane,
+  Networking,
+  Patches,
+  Taint,
+} from './api-shared.js';
 
 export const API_VERSION = 'kubeadm.k8s.io/v1beta3';
 

@@ -3,7 +3,20 @@
 // from v1beta3: extra args are lists of {name, value} (a flag may repeat), components
 // take extraEnvs, and the timeouts live in one Timeouts block.
 import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
-import type { APIEndpoint, BootstrapToken, BootstrapTokenDiscovery, Duration, ExternalEtcd, FileDiscovery, HostPathMount, ImagePullPolicy, JoinControlPlane, Networking, Patches, Taint } from './api-shared.js';
+import type {
+  APIEndpoint,
+  BootstrapToken,
+  BootstrapTokenDiscovery,
+  Duration,
+  ExternalEtcd,
+  FileDiscovery,
+  HostPathMount,
+  ImagePullPolicy,
+  JoinControlPlane,
+  Networking,
+  Patches,
+  Taint,
+} from './api-shared.js';
 
 export const API_VERSION = 'kubeadm.k8s.io/v1beta4';
 

@@ -4,7 +4,12 @@ import type { ClusterModel, NodeModel } from '../../spec/model.js';
 import type { APIEndpoint, JoinControlPlane, Taint } from './api-shared.js';
 import type * as V1beta3 from './api-v1beta3.js';
 import type * as V1beta4 from './api-v1beta4.js';
-import { KUBE_PROXY_API_VERSION, KUBELET_API_VERSION, type KubeletConfiguration, type KubeProxyConfiguration } from './component-config-api.js';
+import {
+  KUBE_PROXY_API_VERSION,
+  KUBELET_API_VERSION,
+  type KubeletConfiguration,
+  type KubeProxyConfiguration,
+} from './component-config-api.js';
 import { CONTAINERD_SOCKET } from '../node-paths.js';
 
 export const CRI_SOCKET = `unix://${CONTAINERD_SOCKET}`;
@@ -28,7 +33,9 @@ const KUBELET_ALLOWED_KEYS = new Set([
 ]);
 
 export function kubeletSettableLabels(node: NodeModel): [string, string][] {
-  return Object.entries(node.labels).filter(([key]) => !RESTRICTED_LABEL.test(key) || KUBELET_ALLOWED_PREFIX.test(key) || KUBELET_ALLOWED_KEYS.has(key));
+  return Object.entries(node.labels).filter(
+    ([key]) => !RESTRICTED_LABEL.test(key) || KUBELET_ALLOWED_PREFIX.test(key) || KUBELET_ALLOWED_KEYS.has(key),
+  );
 }
 
 /** kubelet flags kubeadm writes to kubeadm-flags.env, in a fixed order. */
@@ -45,7 +52,10 @@ export function taints(node: NodeModel): Taint[] {
 }
 
 export function certSANs(model: ClusterModel): string[] {
-  const endpointHost = model.kubernetes.controlPlaneEndpoint.slice(0, model.kubernetes.controlPlaneEndpoint.lastIndexOf(':'));
+  const endpointHost = model.kubernetes.controlPlaneEndpoint.slice(
+    0,
+    model.kubernetes.controlPlaneEndpoint.lastIndexOf(':'),
+  );
   const sans = new Set<string>([endpointHost]);
   for (const node of model.nodes) {
     if (node.role !== 'control-plane') continue;
@@ -96,12 +106,18 @@ type BothVersions<K extends keyof V1beta3.ClusterConfiguration & keyof V1beta4.C
 
 // ClusterConfiguration is filled the same way in v1beta3 and v1beta4 as far as
 // kubestrap fills it; each version adds apiVersion and kind in front.
-export function clusterSettings(model: ClusterModel): BothVersions<'clusterName' | 'kubernetesVersion' | 'controlPlaneEndpoint' | 'networking' | 'apiServer'> {
+export function clusterSettings(
+  model: ClusterModel,
+): BothVersions<'clusterName' | 'kubernetesVersion' | 'controlPlaneEndpoint' | 'networking' | 'apiServer'> {
   return {
     clusterName: model.name,
     kubernetesVersion: kubernetesVersionTag(model),
     controlPlaneEndpoint: model.kubernetes.controlPlaneEndpoint,
-    networking: { podSubnet: model.kubernetes.podSubnet, serviceSubnet: model.kubernetes.serviceSubnet, dnsDomain: model.kubernetes.dnsDomain },
+    networking: {
+      podSubnet: model.kubernetes.podSubnet,
+      serviceSubnet: model.kubernetes.serviceSubnet,
+      dnsDomain: model.kubernetes.dnsDomain,
+    },
     apiServer: { certSANs: certSANs(model) },
   };
 }

@@ -33,7 +33,8 @@ export interface KubeletConfiguration {
   authorization?: KubeletAuthorization;
   registryPullQPS?: number;
   registryBurst?: number;
-  imagePullCredentialsVerificationPolicy?: '' | 'NeverVerify' | 'NeverVerifyPreloadedImages' | 'NeverVerifyAllowlistedImages' | 'AlwaysVerify';
+  imagePullCredentialsVerificationPolicy?:
+    '' | 'NeverVerify' | 'NeverVerifyPreloadedImages' | 'NeverVerifyAllowlistedImages' | 'AlwaysVerify';
   preloadedImagesVerificationAllowlist?: string[];
   eventRecordQPS?: number;
   eventBurst?: number;
@@ -112,7 +113,14 @@ export interface KubeletConfiguration {
   showHiddenMetricsForVersion?: string;
   systemReservedCgroup?: string;
   kubeReservedCgroup?: string;
-  enforceNodeAllocatable?: ('none' | 'pods' | 'system-reserved' | 'system-reserved-compressible' | 'kube-reserved' | 'kube-reserved-compressible')[];
+  enforceNodeAllocatable?: (
+    | 'none'
+    | 'pods'
+    | 'system-reserved'
+    | 'system-reserved-compressible'
+    | 'kube-reserved'
+    | 'kube-reserved-compressible'
+  )[];
   allowedUnsafeSysctls?: string[];
   defaultPodSysctls?: { [key: string]: string };
   volumePluginDir?: string;

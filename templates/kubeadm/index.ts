@@ -38,6 +38,7 @@ export function renderUploadCertsConfig(model: ClusterModel, initNode: NodeModel
 
 /** A further control-plane node's JoinConfiguration with this run's certificate key (a secret). */
 export function renderControlPlaneJoinConfig(model: ClusterModel, node: NodeModel, certificateKey: string): string {
-  if (node.role !== 'control-plane' || isInitNode(model, node)) throw new Error(`${node.name} is not a joining control-plane node`);
+  if (node.role !== 'control-plane' || isInitNode(model, node))
+    throw new Error(`${node.name} is not a joining control-plane node`);
   return toYamlDocuments([kubeadmFor(model).joinConfiguration(model, node, certificateKey)]);
 }

@@ -1,7 +1,13 @@
 // kubeadm.k8s.io/v1beta3 (Kubernetes 1.29-1.30): extra args are a map of flag: value,
 // and there is no timeouts block (v1beta4 moved discovery.timeout there).
 import type { ClusterModel, NodeModel } from '../../spec/model.js';
-import { API_VERSION, type ClusterConfiguration, type InitConfiguration, type JoinConfiguration, type NodeRegistrationOptions } from './api-v1beta3.js';
+import {
+  API_VERSION,
+  type ClusterConfiguration,
+  type InitConfiguration,
+  type JoinConfiguration,
+  type NodeRegistrationOptions,
+} from './api-v1beta3.js';
 import { DISCOVERY_KUBECONFIG } from '../node-paths.js';
 import * as common from './common.js';
 
@@ -15,7 +21,13 @@ function nodeRegistration(node: NodeModel): NodeRegistrationOptions {
 }
 
 export function initConfiguration(_model: ClusterModel, node: NodeModel, certificateKey?: string): InitConfiguration {
-  return { apiVersion: API_VERSION, kind: 'InitConfiguration', localAPIEndpoint: common.localAPIEndpoint(node), nodeRegistration: nodeRegistration(node), certificateKey };
+  return {
+    apiVersion: API_VERSION,
+    kind: 'InitConfiguration',
+    localAPIEndpoint: common.localAPIEndpoint(node),
+    nodeRegistration: nodeRegistration(node),
+    certificateKey,
+  };
 }
 
 export function clusterConfiguration(model: ClusterModel): ClusterConfiguration {

@@ -1,6 +1,13 @@
 // kubeadm.k8s.io/v1beta4 (Kubernetes 1.31+): extra args are lists of {name, value}.
 import type { ClusterModel, NodeModel } from '../../spec/model.js';
-import { API_VERSION, type Arg, type ClusterConfiguration, type InitConfiguration, type JoinConfiguration, type NodeRegistrationOptions } from './api-v1beta4.js';
+import {
+  API_VERSION,
+  type Arg,
+  type ClusterConfiguration,
+  type InitConfiguration,
+  type JoinConfiguration,
+  type NodeRegistrationOptions,
+} from './api-v1beta4.js';
 import { DISCOVERY_KUBECONFIG } from '../node-paths.js';
 import * as common from './common.js';
 
@@ -15,7 +22,13 @@ function nodeRegistration(node: NodeModel): NodeRegistrationOptions {
 }
 
 export function initConfiguration(_model: ClusterModel, node: NodeModel, certificateKey?: string): InitConfiguration {
-  return { apiVersion: API_VERSION, kind: 'InitConfiguration', localAPIEndpoint: common.localAPIEndpoint(node), nodeRegistration: nodeRegistration(node), certificateKey };
+  return {
+    apiVersion: API_VERSION,
+    kind: 'InitConfiguration',
+    localAPIEndpoint: common.localAPIEndpoint(node),
+    nodeRegistration: nodeRegistration(node),
+    certificateKey,
+  };
 }
 
 export function clusterConfiguration(model: ClusterModel): ClusterConfiguration {

@@ -6,7 +6,19 @@
 // bridge's address.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stopGpgAgents } from '../support/gpg-agent.js';
@@ -31,15 +43,32 @@ async function distroDebs(): Promise<string> {
   const work = mkdtempSync('/tmp/kubestrap-debs-');
   const merged = join(work, 'merged');
   for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(work, sub));
-  sh('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${root},upperdir=${work}/upper,workdir=${work}/work`, merged]);
+  sh('mount', [
+    '-t',
+    'overlay',
+    'overlay',
+    '-o',
+    `lowerdir=${root},upperdir=${work}/upper,workdir=${work}/work`,
+    merged,
+  ]);
   try {
     copyFileSync('/etc/resolv.conf', join(merged, 'etc/resolv.conf'));
     sh('chroot', [merged, 'apt-get', 'update', '-qq']);
-    sh('chroot', [merged, 'apt-get', 'install', '-qq', '-y', '--download-only', '--no-install-recommends', ...DISTRO_PACKAGES]);
+    sh('chroot', [
+      merged,
+      'apt-get',
+      'install',
+      '-qq',
+      '-y',
+      '--download-only',
+      '--no-install-recommends',
+      ...DISTRO_PACKAGES,
+    ]);
     const partial = `${dir}.partial`;
     rmSync(partial, { recursive: true, force: true });
     mkdirSync(partial, { recursive: true });
-    for (const deb of readdirSync(join(merged, 'var/cache/apt/archives')).filter((f) => f.endsWith('.deb'))) copyFileSync(join(merged, 'var/cache/apt/archives', deb), join(partial, deb));
+    for (const deb of readdirSync(join(merged, 'var/cache/apt/archives')).filter((f) => f.endsWith('.deb')))
+      copyFileSync(join(merged, 'var/cache/apt/archives', deb), join(partial, deb));
     renameSync(partial, dir);
   } finally {
     sh('umount', ['-l', merged]);
@@ -83,7 +112,10 @@ function buildDeb(out: string, name: string, version: string, files: DebFile[], 
   const tree = mkdtempSync('/tmp/kubestrap-deb-');
   try {
     mkdirSync(join(tree, 'DEBIAN'));
-    writeFileSync(join(tree, 'DEBIAN/control'), `Package: ${name}\nVersion: ${version}\nArchitecture: amd64\nMaintainer: kubestrap tests <tests@kubestrap.invalid>\nDescription: ${description}\n`);
+    writeFileSync(
+      join(tree, 'DEBIAN/control'),
+      `Package: ${name}\nVersion: ${version}\nArchitecture: amd64\nMaintainer: kubestrap tests <tests@kubestrap.invalid>\nDescription: ${description}\n`,
+    );
     for (const file of files) {
       mkdirSync(join(tree, file.path, '..'), { recursive: true });
       writeFileSync(join(tree, file.path), file.content);
@@ -96,16 +128,29 @@ function buildDeb(out: string, name: string, version: string, files: DebFile[], 
 }
 
 function double(name: string, kubernetesVersion: string): string {
-  return readFileSync(join(DOUBLES, name), 'utf8').replaceAll('@VERSION@', kubernetesVersion).replaceAll('@CRI_VERSION@', CRI_TOOLS_VERSION);
+  return readFileSync(join(DOUBLES, name), 'utf8')
+    .replaceAll('@VERSION@', kubernetesVersion)
+    .replaceAll('@CRI_VERSION@', CRI_TOOLS_VERSION);
 }
 
 /** Indexes and signs a flat repository (`deb URL ./` style, as pkgs.k8s.io is). */
 function publish(dir: string, gnupgHome: string): void {
   const packages = sh('apt-ftparchive', ['packages', '.'], { cwd: dir });
   writeFileSync(join(dir, 'Packages'), packages);
-  const release = sh('apt-ftparchive', ['-o', 'APT::FTPArchive::Release::Origin=kubestrap-test', 'release', '.'], { cwd: dir });
+  const release = sh('apt-ftparchive', ['-o', 'APT::FTPArchive::Release::Origin=kubestrap-test', 'release', '.'], {
+    cwd: dir,
+  });
   writeFileSync(join(dir, 'Release'), release);
-  sh('gpg', ['--homedir', gnupgHome, '--batch', '--yes', '--clearsign', '-o', join(dir, 'InRelease'), join(dir, 'Release')]);
+  sh('gpg', [
+    '--homedir',
+    gnupgHome,
+    '--batch',
+    '--yes',
+    '--clearsign',
+    '-o',
+    join(dir, 'InRelease'),
+    join(dir, 'Release'),
+  ]);
   sh('gpg', ['--homedir', gnupgHome, '--batch', '--yes', '--armor', '--export', '-o', join(dir, 'Release.key')]);
 }
 
@@ -138,8 +183,26 @@ export class AptMirror {
     }
   }
 
-  private static async build(dir: string, gnupg: string, www: string, address: string, kubernetesVersion: string, minor: number): Promise<AptMirror> {
-    sh('gpg', ['--homedir', gnupg, '--batch', '--passphrase', '', '--quick-gen-key', 'kubestrap test mirror <mirror@kubestrap.invalid>', 'ed25519', 'sign', 'never']);
+  private static async build(
+    dir: string,
+    gnupg: string,
+    www: string,
+    address: string,
+    kubernetesVersion: string,
+    minor: number,
+  ): Promise<AptMirror> {
+    sh('gpg', [
+      '--homedir',
+      gnupg,
+      '--batch',
+      '--passphrase',
+      '',
+      '--quick-gen-key',
+      'kubestrap test mirror <mirror@kubestrap.invalid>',
+      'ed25519',
+      'sign',
+      'never',
+    ]);
 
     const debian = join(www, 'debian');
     cpSync(await distroDebs(), debian, { recursive: true });
@@ -154,19 +217,48 @@ export class AptMirror {
       revision,
       [
         { path: 'usr/bin/kubeadm', content: double('kubeadm', kubernetesVersion), mode: 0o755 },
-        { path: 'usr/lib/kubestrap-doubles/apiserver', content: double('apiserver-double', kubernetesVersion), mode: 0o755 },
+        {
+          path: 'usr/lib/kubestrap-doubles/apiserver',
+          content: double('apiserver-double', kubernetesVersion),
+          mode: 0o755,
+        },
         {
           path: 'lib/systemd/system/kubestrap-apiserver-double.service',
-          content: '[Unit]\nDescription=TEST DOUBLE of the Kubernetes API server (node registration only)\n\n[Service]\nExecStart=/usr/bin/socat TCP-LISTEN:6443,fork,reuseaddr EXEC:/usr/lib/kubestrap-doubles/apiserver\n',
+          content:
+            '[Unit]\nDescription=TEST DOUBLE of the Kubernetes API server (node registration only)\n\n[Service]\nExecStart=/usr/bin/socat TCP-LISTEN:6443,fork,reuseaddr EXEC:/usr/lib/kubestrap-doubles/apiserver\n',
           mode: 0o644,
         },
       ],
       'TEST DOUBLE of kubeadm',
     );
-    buildDeb(k8s, 'kubelet', revision, [{ path: 'usr/bin/kubelet', content: double('kubelet', kubernetesVersion), mode: 0o755 }], 'TEST DOUBLE of the kubelet');
-    buildDeb(k8s, 'kubectl', revision, [{ path: 'usr/bin/kubectl', content: double('kubectl', kubernetesVersion), mode: 0o755 }], 'TEST DOUBLE of kubectl');
-    buildDeb(k8s, 'cri-tools', `${CRI_TOOLS_VERSION}-1.1`, [{ path: 'usr/bin/crictl', content: double('crictl', kubernetesVersion), mode: 0o755 }], 'TEST DOUBLE of crictl');
-    buildDeb(k8s, 'kubernetes-cni', `${CNI_VERSION}-1.1`, [{ path: 'opt/cni/bin/portmap', content: '#!/bin/sh\necho "portmap (test double)" >&2\nexit 1\n', mode: 0o755 }], 'TEST DOUBLE of the CNI plugins');
+    buildDeb(
+      k8s,
+      'kubelet',
+      revision,
+      [{ path: 'usr/bin/kubelet', content: double('kubelet', kubernetesVersion), mode: 0o755 }],
+      'TEST DOUBLE of the kubelet',
+    );
+    buildDeb(
+      k8s,
+      'kubectl',
+      revision,
+      [{ path: 'usr/bin/kubectl', content: double('kubectl', kubernetesVersion), mode: 0o755 }],
+      'TEST DOUBLE of kubectl',
+    );
+    buildDeb(
+      k8s,
+      'cri-tools',
+      `${CRI_TOOLS_VERSION}-1.1`,
+      [{ path: 'usr/bin/crictl', content: double('crictl', kubernetesVersion), mode: 0o755 }],
+      'TEST DOUBLE of crictl',
+    );
+    buildDeb(
+      k8s,
+      'kubernetes-cni',
+      `${CNI_VERSION}-1.1`,
+      [{ path: 'opt/cni/bin/portmap', content: '#!/bin/sh\necho "portmap (test double)" >&2\nexit 1\n', mode: 0o755 }],
+      'TEST DOUBLE of the CNI plugins',
+    );
     publish(k8s, gnupg);
 
     const server = await serveDirectory(www, address);
@@ -188,7 +280,10 @@ export class AptMirror {
     mkdirSync(join(root, 'etc/apt/sources.list.d'), { recursive: true });
     mkdirSync(join(root, 'etc/apt/keyrings'), { recursive: true });
     copyFileSync(join(this.dir, 'www/debian/Release.key'), join(root, 'etc/apt/keyrings/kubestrap-test-mirror.asc'));
-    writeFileSync(join(root, 'etc/apt/sources.list.d/mirror.list'), `deb [signed-by=/etc/apt/keyrings/kubestrap-test-mirror.asc] ${url}/debian ./\n`);
+    writeFileSync(
+      join(root, 'etc/apt/sources.list.d/mirror.list'),
+      `deb [signed-by=/etc/apt/keyrings/kubestrap-test-mirror.asc] ${url}/debian ./\n`,
+    );
   }
 
   async stop(): Promise<void> {

@@ -4,7 +4,18 @@
 // Needs root. Everything started is stopped by PID and removed on stop().
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +40,11 @@ export interface TestHost {
 }
 
 function sh(command: string, args: string[], input?: string): string {
-  return execFileSync(command, args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], ...(input !== undefined ? { input } : {}) });
+  return execFileSync(command, args, {
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...(input !== undefined ? { input } : {}),
+  });
 }
 
 function tryRun(command: string, args: string[]): boolean {
@@ -70,7 +85,8 @@ export async function cachedBuild(target: string, build: () => void): Promise<st
       mkdirSync(lock);
     } catch {
       // Another test file is building it; a lock older than 10 minutes is from a dead run.
-      if (Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 600_000) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 600_000)
+        rmSync(lock, { recursive: true, force: true });
       if (waited > 900_000) throw new Error(`timed out waiting for ${lock}`);
       await sleep(1000);
       continue;
@@ -102,7 +118,8 @@ function waitForPort(ip: string, port: number, timeoutMs: number): Promise<void>
       });
       socket.once('error', () => {
         socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`sshd on ${ip}:${port} did not accept connections within ${timeoutMs} ms`));
+        if (Date.now() > deadline)
+          reject(new Error(`sshd on ${ip}:${port} did not accept connections within ${timeoutMs} ms`));
         else setTimeout(attempt, 50);
       });
     };
@@ -166,10 +183,21 @@ export class Harness {
     const base = join(this.dir, name);
     const root = join(base, 'merged');
     for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(base, sub), { recursive: true });
-    sh('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${base}/upper,workdir=${base}/work`, root]);
+    sh('mount', [
+      '-t',
+      'overlay',
+      'overlay',
+      '-o',
+      `lowerdir=${lower},upperdir=${base}/upper,workdir=${base}/work`,
+      root,
+    ]);
 
     const publicKey = readFileSync(`${this.clientKeyPath}.pub`, 'utf8');
-    for (const [user, home] of [['root', '/root'], ['kube', '/home/kube'], ['pw', '/home/pw']] as const) {
+    for (const [user, home] of [
+      ['root', '/root'],
+      ['kube', '/home/kube'],
+      ['pw', '/home/pw'],
+    ] as const) {
       mkdirSync(join(root, home, '.ssh'), { recursive: true, mode: 0o700 });
       writeFileSync(join(root, home, '.ssh/authorized_keys'), publicKey, { mode: 0o600 });
       if (user !== 'root') sh('chroot', [root, 'chown', '-R', `${user}:${user}`, `${home}/.ssh`]);
@@ -208,9 +236,30 @@ export class Harness {
       `hostname ${name}`,
       `exec chroot ${root} /bin/sh /init.sh`,
     ].join('\n');
-    return spawn('ip', ['netns', 'exec', netns, 'unshare', '--mount', '--pid', '--uts', '--ipc', '--fork', '--kill-child', '--propagation', 'private', '--', 'sh', '-c', setup], {
-      stdio: 'ignore',
-    });
+    return spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        netns,
+        'unshare',
+        '--mount',
+        '--pid',
+        '--uts',
+        '--ipc',
+        '--fork',
+        '--kill-child',
+        '--propagation',
+        'private',
+        '--',
+        'sh',
+        '-c',
+        setup,
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
   }
 
   /**
@@ -220,11 +269,16 @@ export class Harness {
   private launchSystemd(name: string, netns: string, root: string): ChildProcess {
     const group = this.cgroup(name);
     for (const hierarchy of CGROUP_HIERARCHIES) mkdirSync(join(hierarchy, group), { recursive: true });
-    const enter = CGROUP_HIERARCHIES.map((hierarchy) => `echo $$ > ${join(hierarchy, group, 'cgroup.procs')}`).join('; ');
+    const enter = CGROUP_HIERARCHIES.map((hierarchy) => `echo $$ > ${join(hierarchy, group, 'cgroup.procs')}`).join(
+      '; ',
+    );
     const nspawn = `exec systemd-nspawn -q -D ${root} --boot --register=no --keep-unit --capability=CAP_NET_ADMIN --machine=${name} --network-namespace-path=/run/netns/${netns}`;
     // The host's /proc/sys/net belongs to its own network namespace: let it write there
     // (ip_forward and the bridge sysctls are per namespace), and nowhere else.
-    return spawn('sh', ['-c', `${enter}; ${nspawn}`], { stdio: 'ignore', env: { ...process.env, SYSTEMD_NSPAWN_API_VFS_WRITABLE: 'network' } });
+    return spawn('sh', ['-c', `${enter}; ${nspawn}`], {
+      stdio: 'ignore',
+      env: { ...process.env, SYSTEMD_NSPAWN_API_VFS_WRITABLE: 'network' },
+    });
   }
 
   private cgroup(name: string): string {
@@ -240,7 +294,19 @@ export class Harness {
   /** Runs a command inside the host's namespaces, as root, outside SSH. */
   inside(host: TestHost, command: string): string {
     const init = this.initPid(host);
-    return sh('nsenter', ['--target', String(init), '--mount', '--pid', '--uts', '--net', '--root', '--wd', 'sh', '-c', command]);
+    return sh('nsenter', [
+      '--target',
+      String(init),
+      '--mount',
+      '--pid',
+      '--uts',
+      '--net',
+      '--root',
+      '--wd',
+      'sh',
+      '-c',
+      command,
+    ]);
   }
 
   /** The host's PID 1, as the machine sees it: the launcher's child (unshare, nspawn). */
@@ -252,7 +318,8 @@ export class Harness {
   }
 
   private requireSshdInit(host: TestHost): void {
-    if (host.init !== 'sshd') throw new Error(`${host.name}: sshdDown/sshdUp work on sshd hosts; use systemctl on systemd hosts`);
+    if (host.init !== 'sshd')
+      throw new Error(`${host.name}: sshdDown/sshdUp work on sshd hosts; use systemctl on systemd hosts`);
   }
 
   /** Kills every sshd of the host (dropping all its connections) and keeps sshd down. */
@@ -329,7 +396,8 @@ const CGROUP_HIERARCHIES = ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified'].
 /** Removes a cgroup and the ones systemd made inside it (deepest first). */
 function rmCgroup(path: string): void {
   if (!existsSync(path)) return;
-  for (const entry of readdirSync(path, { withFileTypes: true })) if (entry.isDirectory()) rmCgroup(join(path, entry.name));
+  for (const entry of readdirSync(path, { withFileTypes: true }))
+    if (entry.isDirectory()) rmCgroup(join(path, entry.name));
   try {
     rmdirSync(path);
   } catch {

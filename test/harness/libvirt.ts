@@ -35,7 +35,14 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function libvirtUnavailable(): string | undefined {
   assertHostTier('real Vagrant + libvirt');
-  const missing = ['/usr/sbin/libvirtd', '/usr/sbin/virtlogd', '/usr/bin/virsh', '/usr/bin/vagrant', '/usr/bin/qemu-img', '/usr/bin/qemu-system-x86_64'].filter((p) => !existsSync(p));
+  const missing = [
+    '/usr/sbin/libvirtd',
+    '/usr/sbin/virtlogd',
+    '/usr/bin/virsh',
+    '/usr/bin/vagrant',
+    '/usr/bin/qemu-img',
+    '/usr/bin/qemu-system-x86_64',
+  ].filter((p) => !existsSync(p));
   if (process.getuid?.() !== 0) missing.push('root');
   if (!missing.length) return undefined;
   const reason = `real Vagrant + libvirt unavailable: missing ${missing.join(', ')} (scripts/install-test-deps.sh installs them)`;
@@ -65,7 +72,10 @@ export class Libvirt {
       }
     }
     const started: number[] = [];
-    for (const [daemon, pidFile] of [['virtlogd', '/run/virtlogd.pid'], ['libvirtd', '/run/libvirtd.pid']] as const) {
+    for (const [daemon, pidFile] of [
+      ['virtlogd', '/run/virtlogd.pid'],
+      ['libvirtd', '/run/libvirtd.pid'],
+    ] as const) {
       if (running(pidFile)) continue;
       sh(`/usr/sbin/${daemon}`, ['-d', '-p', pidFile]);
       for (let i = 0; i < 100 && !running(pidFile); i++) await sleep(100);
@@ -96,11 +106,23 @@ export class Libvirt {
 
   /** Everything libvirt still holds that a test cluster named `prefix` could have made. */
   leftovers(prefix: string): string[] {
-    const names = (args: string[]) => sh('virsh', args).split('\n').map((s) => s.trim()).filter(Boolean);
+    const names = (args: string[]) =>
+      sh('virsh', args)
+        .split('\n')
+        .map((s) => s.trim())
+        .filter(Boolean);
     return [
-      ...names(['list', '--all', '--name']).filter((n) => n.includes(prefix)).map((n) => `domain ${n}`),
-      ...names(['vol-list', this.pool]).slice(2).map((line) => line.split(/\s+/)[0]!).filter((n) => n.includes(prefix)).map((n) => `volume ${n}`),
-      ...names(['net-list', '--all', '--name']).filter((n) => n !== 'default').map((n) => `network ${n}`),
+      ...names(['list', '--all', '--name'])
+        .filter((n) => n.includes(prefix))
+        .map((n) => `domain ${n}`),
+      ...names(['vol-list', this.pool])
+        .slice(2)
+        .map((line) => line.split(/\s+/)[0]!)
+        .filter((n) => n.includes(prefix))
+        .map((n) => `volume ${n}`),
+      ...names(['net-list', '--all', '--name'])
+        .filter((n) => n !== 'default')
+        .map((n) => `network ${n}`),
     ];
   }
 

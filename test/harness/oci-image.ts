@@ -19,21 +19,43 @@ function blob(dir: string, content: Buffer): { digest: string; size: number } {
  * image is multi-platform (an index of one manifest per linux/ARCH, the same busybox in
  * each: only its config says otherwise), as the images in real registries are.
  */
-export function buildProbeImage(out: string, busybox = '/bin/busybox', architectures: readonly ('amd64' | 'arm64')[] = ['amd64']): string {
+export function buildProbeImage(
+  out: string,
+  busybox = '/bin/busybox',
+  architectures: readonly ('amd64' | 'arm64')[] = ['amd64'],
+): string {
   const work = mkdtempSync('/tmp/kubestrap-oci-');
   try {
     const rootfs = join(work, 'rootfs');
     mkdirSync(join(rootfs, 'bin'), { recursive: true });
     copyFileSync(busybox, join(rootfs, 'bin/busybox'));
     chmodSync(join(rootfs, 'bin/busybox'), 0o755);
-    execFileSync('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-C', rootfs, '-cf', join(work, 'layer.tar'), 'bin']);
+    execFileSync('tar', [
+      '--sort=name',
+      '--owner=0',
+      '--group=0',
+      '--numeric-owner',
+      '--mtime=@0',
+      '-C',
+      rootfs,
+      '-cf',
+      join(work, 'layer.tar'),
+      'bin',
+    ]);
     const layout = join(work, 'layout');
     mkdirSync(join(layout, 'blobs/sha256'), { recursive: true });
     const layer = blob(layout, readFileSync(join(work, 'layer.tar')));
     const manifestFor = (architecture: string) => {
       const config = blob(
         layout,
-        Buffer.from(JSON.stringify({ architecture, os: 'linux', config: { Cmd: ['/bin/busybox', 'true'] }, rootfs: { type: 'layers', diff_ids: [layer.digest] } })),
+        Buffer.from(
+          JSON.stringify({
+            architecture,
+            os: 'linux',
+            config: { Cmd: ['/bin/busybox', 'true'] },
+            rootfs: { type: 'layers', diff_ids: [layer.digest] },
+          }),
+        ),
       );
       return blob(
         layout,
@@ -49,7 +71,8 @@ export function buildProbeImage(out: string, busybox = '/bin/busybox', architect
     };
     const annotations = { 'io.containerd.image.name': PROBE_IMAGE, 'org.opencontainers.image.ref.name': '1' };
     let top: Record<string, unknown>;
-    if (architectures.length === 1) top = { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifestFor(architectures[0]!), annotations };
+    if (architectures.length === 1)
+      top = { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifestFor(architectures[0]!), annotations };
     else {
       const nested = blob(
         layout,
@@ -57,7 +80,11 @@ export function buildProbeImage(out: string, busybox = '/bin/busybox', architect
           JSON.stringify({
             schemaVersion: 2,
             mediaType: 'application/vnd.oci.image.index.v1+json',
-            manifests: architectures.map((architecture) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifestFor(architecture), platform: { architecture, os: 'linux' } })),
+            manifests: architectures.map((architecture) => ({
+              mediaType: 'application/vnd.oci.image.manifest.v1+json',
+              ...manifestFor(architecture),
+              platform: { architecture, os: 'linux' },
+            })),
           }),
         ),
       );

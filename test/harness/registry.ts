@@ -49,7 +49,18 @@ export class TestRegistry {
 
   /** Pushes an OCI archive as `repository:tag` (e.g. registry.k8s.io/pause:3.10.1, kept as a path here). */
   push(ociArchive: string, reference: string): void {
-    execFileSync('skopeo', ['copy', '--quiet', '--all', '--dest-tls-verify=false', `oci-archive:${ociArchive}`, `docker://${this.address}/${reference}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync(
+      'skopeo',
+      [
+        'copy',
+        '--quiet',
+        '--all',
+        '--dest-tls-verify=false',
+        `oci-archive:${ociArchive}`,
+        `docker://${this.address}/${reference}`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
   }
 
   async stop(): Promise<void> {

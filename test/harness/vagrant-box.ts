@@ -3,7 +3,18 @@
 // (the box's own Vagrantfile points libvirt at them, so no bootloader is needed).
 // Built per test run (≈ 5 s) so that it can carry that run's package mirror.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { baseRoot } from './hosts.js';
 import { dhcpOnEth0, rootDisk, VM_PACKAGES } from './vm.js';
@@ -15,8 +26,11 @@ function sh(command: string, args: string[]): string {
 /** Vagrant's published insecure public key, from the installed Vagrant. */
 function insecurePublicKey(): string {
   const gems = '/usr/share/rubygems-integration/all/gems';
-  const vagrant = existsSync(gems) ? readdirSync(gems).find((d) => d.startsWith('vagrant-') && existsSync(join(gems, d, 'keys/vagrant.pub'))) : undefined;
-  if (!vagrant) throw new Error(`cannot find Vagrant's keys/vagrant.pub under ${gems} (is Debian's vagrant package installed?)`);
+  const vagrant = existsSync(gems)
+    ? readdirSync(gems).find((d) => d.startsWith('vagrant-') && existsSync(join(gems, d, 'keys/vagrant.pub')))
+    : undefined;
+  if (!vagrant)
+    throw new Error(`cannot find Vagrant's keys/vagrant.pub under ${gems} (is Debian's vagrant package installed?)`);
   return readFileSync(join(gems, vagrant, 'keys/vagrant.pub'), 'utf8');
 }
 
@@ -65,7 +79,8 @@ function customize(root: string): void {
   // RSA keys take a minute to generate under TCG; one ed25519 key is enough.
   writeFileSync(join(root, 'etc/ssh/sshd_config.d/hostkey.conf'), 'HostKey /etc/ssh/ssh_host_ed25519_key\n');
   // A filesystem scrub at boot costs ~45 s of emulated CPU.
-  for (const unit of ['e2scrub_reap.service', 'e2scrub_all.timer', 'apt-daily.timer', 'apt-daily-upgrade.timer']) symlinkSync('/dev/null', join(root, 'etc/systemd/system', unit));
+  for (const unit of ['e2scrub_reap.service', 'e2scrub_all.timer', 'apt-daily.timer', 'apt-daily-upgrade.timer'])
+    symlinkSync('/dev/null', join(root, 'etc/systemd/system', unit));
   const sshWants = join(root, 'etc/systemd/system/ssh.service.wants');
   mkdirSync(sshWants, { recursive: true });
   symlinkSync('/etc/systemd/system/kubestrap-hostkeys.service', join(sshWants, 'kubestrap-hostkeys.service'));
@@ -75,13 +90,24 @@ function customize(root: string): void {
  * Writes a `.box` file to `box`: the cached VM root, or `lower` (a root built from it,
  * e.g. with packages preinstalled), customized by `extra` (e.g. apt sources).
  */
-export async function buildLibvirtBox(box: string, extra: (root: string) => void = () => {}, lower?: string): Promise<void> {
+export async function buildLibvirtBox(
+  box: string,
+  extra: (root: string) => void = () => {},
+  lower?: string,
+): Promise<void> {
   lower ??= await baseRoot(VM_PACKAGES);
   const dir = mkdtempSync('/tmp/kubestrap-box-');
   const merged = join(dir, 'merged');
   try {
     for (const sub of ['upper', 'work', 'merged', 'box']) mkdirSync(join(dir, sub));
-    sh('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${dir}/upper,workdir=${dir}/work`, merged]);
+    sh('mount', [
+      '-t',
+      'overlay',
+      'overlay',
+      '-o',
+      `lowerdir=${lower},upperdir=${dir}/upper,workdir=${dir}/work`,
+      merged,
+    ]);
     try {
       customize(merged);
       extra(merged);
@@ -92,9 +118,22 @@ export async function buildLibvirtBox(box: string, extra: (root: string) => void
     } finally {
       sh('umount', [merged]);
     }
-    writeFileSync(join(dir, 'box/metadata.json'), JSON.stringify({ provider: 'libvirt', format: 'qcow2', virtual_size: 8 }));
+    writeFileSync(
+      join(dir, 'box/metadata.json'),
+      JSON.stringify({ provider: 'libvirt', format: 'qcow2', virtual_size: 8 }),
+    );
     writeFileSync(join(dir, 'box/Vagrantfile'), BOX_VAGRANTFILE);
-    sh('tar', ['-C', join(dir, 'box'), '-cf', `${box}.partial`, 'metadata.json', 'Vagrantfile', 'box.img', 'vmlinuz', 'initrd.img']);
+    sh('tar', [
+      '-C',
+      join(dir, 'box'),
+      '-cf',
+      `${box}.partial`,
+      'metadata.json',
+      'Vagrantfile',
+      'box.img',
+      'vmlinuz',
+      'initrd.img',
+    ]);
     renameSync(`${box}.partial`, box);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,17 @@
 // forwarded loopback port. For what namespace hosts cannot show: kernel modules,
 // sysctls that survive a reboot, containerd running a container.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, symlinkSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  symlinkSync,
+} from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { baseRoot, ROOT_PACKAGES } from './hosts.js';
@@ -29,7 +39,8 @@ export function dhcpOnEth0(root: string): void {
   writeFileSync(join(root, 'etc/systemd/network/10-eth0.network'), '[Match]\nName=eth0\n\n[Network]\nDHCP=ipv4\n');
   const wants = join(root, 'etc/systemd/system/multi-user.target.wants');
   mkdirSync(wants, { recursive: true });
-  if (!existsSync(join(wants, 'systemd-networkd.service'))) symlinkSync('/lib/systemd/system/systemd-networkd.service', join(wants, 'systemd-networkd.service'));
+  if (!existsSync(join(wants, 'systemd-networkd.service')))
+    symlinkSync('/lib/systemd/system/systemd-networkd.service', join(wants, 'systemd-networkd.service'));
   symlinkSync('/dev/null', join(root, 'etc/systemd/system/systemd-networkd-wait-online.service'));
 }
 
@@ -86,8 +97,14 @@ function waitForSsh(port: number, timeoutMs: number, console: string): Promise<v
         settled = true;
         socket.destroy();
         if (Date.now() > deadline) {
-          const tail = existsSync(console) ? readFileSync(console, 'utf8').split('\n').slice(-15).join('\n') : '(no console output)';
-          reject(new Error(`the VM's sshd did not answer on 127.0.0.1:${port} within ${timeoutMs / 1000} s; console:\n${tail}`));
+          const tail = existsSync(console)
+            ? readFileSync(console, 'utf8').split('\n').slice(-15).join('\n')
+            : '(no console output)';
+          reject(
+            new Error(
+              `the VM's sshd did not answer on 127.0.0.1:${port} within ${timeoutMs / 1000} s; console:\n${tail}`,
+            ),
+          );
         } else setTimeout(attempt, 1000);
       };
       socket.setTimeout(5000, retry);
@@ -128,12 +145,23 @@ export class TestVm {
    * packages preinstalled); each of `extraDisks` (sizes such as '6G') becomes a blank
    * sparse virtio disk: /dev/vdb, /dev/vdc, …
    */
-  static async start(customize: (root: string) => void = () => {}, extraDisks: readonly string[] = [], lower?: string): Promise<TestVm> {
+  static async start(
+    customize: (root: string) => void = () => {},
+    extraDisks: readonly string[] = [],
+    lower?: string,
+  ): Promise<TestVm> {
     lower ??= await baseRoot(VM_PACKAGES);
     const dir = mkdtempSync('/tmp/kubestrap-vm-');
     const merged = join(dir, 'merged');
     for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(dir, sub));
-    sh('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${dir}/upper,workdir=${dir}/work`, merged]);
+    sh('mount', [
+      '-t',
+      'overlay',
+      'overlay',
+      '-o',
+      `lowerdir=${lower},upperdir=${dir}/upper,workdir=${dir}/work`,
+      merged,
+    ]);
     const clientKeyPath = join(dir, 'id_ed25519');
     try {
       sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', clientKeyPath]);
@@ -153,13 +181,34 @@ export class TestVm {
     }
     const port = await freePort();
     const args = [
-      '-accel', TCG_ACCEL, '-cpu', 'max', '-smp', '2', '-m', '1536',
-      '-kernel', join(dir, 'vmlinuz'), '-initrd', join(dir, 'initrd.img'),
-      '-append', 'root=LABEL=root rw console=ttyS0 net.ifnames=0 systemd.unified_cgroup_hierarchy=1',
-      '-drive', `file=${join(dir, 'disk.raw')},if=virtio,format=raw`,
+      '-accel',
+      TCG_ACCEL,
+      '-cpu',
+      'max',
+      '-smp',
+      '2',
+      '-m',
+      '1536',
+      '-kernel',
+      join(dir, 'vmlinuz'),
+      '-initrd',
+      join(dir, 'initrd.img'),
+      '-append',
+      'root=LABEL=root rw console=ttyS0 net.ifnames=0 systemd.unified_cgroup_hierarchy=1',
+      '-drive',
+      `file=${join(dir, 'disk.raw')},if=virtio,format=raw`,
       ...extraDisks.flatMap((_, i) => ['-drive', `file=${join(dir, `extra${i}.raw`)},if=virtio,format=raw`]),
-      '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`, '-device', 'virtio-net-pci,netdev=n0',
-      '-display', 'none', '-serial', `file:${join(dir, 'console.log')}`, '-monitor', 'none', '-no-reboot',
+      '-netdev',
+      `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`,
+      '-device',
+      'virtio-net-pci,netdev=n0',
+      '-display',
+      'none',
+      '-serial',
+      `file:${join(dir, 'console.log')}`,
+      '-monitor',
+      'none',
+      '-no-reboot',
     ];
     const vm = new TestVm(dir, port, clientKeyPath, spawn('qemu-system-x86_64', args, { stdio: 'ignore' }), args);
     try {
@@ -173,7 +222,8 @@ export class TestVm {
 
   /** After the guest powered itself off for a reboot (-no-reboot), boot it again. */
   async boot(): Promise<void> {
-    if (this.qemu.exitCode === null && this.qemu.signalCode === null) await new Promise((resolve) => this.qemu.once('exit', resolve));
+    if (this.qemu.exitCode === null && this.qemu.signalCode === null)
+      await new Promise((resolve) => this.qemu.once('exit', resolve));
     this.qemu = spawn('qemu-system-x86_64', this.args, { stdio: 'ignore' });
     await waitForSsh(this.port, 300_000, this.console);
   }
@@ -187,4 +237,3 @@ export class TestVm {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
-

@@ -24,14 +24,21 @@ export interface BundleSources {
   stop(): Promise<void>;
 }
 
-export async function startBundleSources(mirror: AptMirror | undefined, work: string, version: string): Promise<BundleSources> {
+export async function startBundleSources(
+  mirror: AptMirror | undefined,
+  work: string,
+  version: string,
+): Promise<BundleSources> {
   const rook = await serveDirectory(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6'));
   for (const architecture of ['amd64', 'arm64']) {
     const binDir = join(work, 'dl', `v${version}/bin/linux/${architecture}`);
     mkdirSync(binDir, { recursive: true });
     for (const name of ['kubeadm', 'kubelet', 'kubectl']) {
       // The arm64 files differ by a comment, so a test can tell which one a bundle took.
-      const content = Buffer.concat([readFileSync(join(REPO_ROOT, 'test/doubles', name)), Buffer.from(architecture === 'arm64' ? '\n# the arm64 build of this test double\n' : '')]);
+      const content = Buffer.concat([
+        readFileSync(join(REPO_ROOT, 'test/doubles', name)),
+        Buffer.from(architecture === 'arm64' ? '\n# the arm64 build of this test double\n' : ''),
+      ]);
       writeFileSync(join(binDir, name), content);
       writeFileSync(join(binDir, `${name}.sha256`), createHash('sha256').update(content).digest('hex'));
     }
@@ -42,9 +49,13 @@ export async function startBundleSources(mirror: AptMirror | undefined, work: st
     binaries = await serveDirectory(join(work, 'dl'));
     registry = await TestRegistry.start();
     const image = buildProbeImage(join(work, 'probe.tar'), undefined, ['amd64', 'arm64']);
-    const rookImages = readFileSync(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6/images.txt'), 'utf8').split('\n').filter(Boolean);
+    const rookImages = readFileSync(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6/images.txt'), 'utf8')
+      .split('\n')
+      .filter(Boolean);
     const images = [
-      ...['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'].map((c) => `registry.k8s.io/${c}:v${version}`),
+      ...['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'].map(
+        (c) => `registry.k8s.io/${c}:v${version}`,
+      ),
       'registry.k8s.io/coredns/coredns:v1.12.1',
       'registry.k8s.io/pause:3.10.1',
       'registry.k8s.io/etcd:3.6.4-0',

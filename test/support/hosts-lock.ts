@@ -23,14 +23,17 @@ function heldByAncestor(): boolean {
       .filter((f) => f[1] === 'FLOCK' && f[5] === file)
       .map((f) => Number(f[4])),
   );
-  for (let pid: number | undefined = process.pid; pid && pid > 1; pid = parentOf(pid)) if (holders.has(pid)) return true;
+  for (let pid: number | undefined = process.pid; pid && pid > 1; pid = parentOf(pid))
+    if (holders.has(pid)) return true;
   return false;
 }
 
 if (!heldByAncestor()) {
   // flock(1) holds the lock for as long as its `cat` reads an open stdin: released in
   // afterAll, and by the kernel if this worker dies.
-  const holder = spawn('flock', [HOSTS_LOCK, '-c', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const holder = spawn('flock', [HOSTS_LOCK, '-c', 'echo locked; exec cat >/dev/null'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     holder.stdout.once('data', () => resolve());
     holder.once('error', reject);

@@ -19,7 +19,10 @@ export function setup(): () => Promise<void> {
     // and close after this teardown; what they started is below them and is checked.
     const workers = new Set(table.filter((p) => p.ppid === process.pid).map((p) => p.pid));
     const below = new Set(descendants(process.pid, table).map((p) => p.pid));
-    return table.filter((p) => !before.has(p.pid) && !workers.has(p.pid) && p.pid !== process.pid && (p.marker === marker || below.has(p.pid)));
+    return table.filter(
+      (p) =>
+        !before.has(p.pid) && !workers.has(p.pid) && p.pid !== process.pid && (p.marker === marker || below.has(p.pid)),
+    );
   };
 
   return async () => {
@@ -31,7 +34,9 @@ export function setup(): () => Promise<void> {
     }
     if (!left.length) return;
     process.exitCode = 1;
-    process.stderr.write(`\nFAIL: the suite left ${left.length} process(es) running that it started (stopped now; fix the test that starts them):\n${left.map(describeProcess).join('\n')}\n`);
+    process.stderr.write(
+      `\nFAIL: the suite left ${left.length} process(es) running that it started (stopped now; fix the test that starts them):\n${left.map(describeProcess).join('\n')}\n`,
+    );
     for (const p of left) {
       try {
         process.kill(p.pid, 'SIGTERM');

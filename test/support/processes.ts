@@ -41,7 +41,10 @@ export function processTable(): ProcessEntry[] {
     if (!stat || !cmdline) continue;
     const ppid = parentIn(stat);
     const environ = read(`/proc/${name}/environ`) ?? '';
-    const marker = environ.split('\0').find((v) => v.startsWith(`${SUITE_MARKER}=`))?.slice(SUITE_MARKER.length + 1);
+    const marker = environ
+      .split('\0')
+      .find((v) => v.startsWith(`${SUITE_MARKER}=`))
+      ?.slice(SUITE_MARKER.length + 1);
     entries.push({ pid: Number(name), ppid, command: cmdline.split('\0').join(' ').trim(), marker });
   }
   return entries;

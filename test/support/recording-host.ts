@@ -3,7 +3,14 @@
 // be checked (shellcheck) without a machine. Two responders cover both branches of
 // the phases' probes: a fresh host (nothing there, every probe fails) and a prepared
 // one (everything there, every probe succeeds).
-import type { ExecOptions, ExecResult, RemoteShell, UploadOptions, UploadResult, UploadSource } from '../../ssh/remote-shell.js';
+import type {
+  ExecOptions,
+  ExecResult,
+  RemoteShell,
+  UploadOptions,
+  UploadResult,
+  UploadSource,
+} from '../../ssh/remote-shell.js';
 
 export interface Recorded {
   readonly host: string;
@@ -53,14 +60,26 @@ export class RecordingShell implements RemoteShell {
     const waiting = this.waits.pending;
     this.waits.pending = false;
     const answer = this.respond(command, options.check === false);
-    if (waiting && !answer.settles) throw new Error(`${this.name}: a wait on ${command} that this fake host does not settle`);
-    const result = { command, code: answer.code ?? 0, signal: undefined, stdout: answer.stdout ?? '', stderr: '', durationMs: 0 };
+    if (waiting && !answer.settles)
+      throw new Error(`${this.name}: a wait on ${command} that this fake host does not settle`);
+    const result = {
+      command,
+      code: answer.code ?? 0,
+      signal: undefined,
+      stdout: answer.stdout ?? '',
+      stderr: '',
+      durationMs: 0,
+    };
     if (result.code !== 0 && (options.check ?? true)) throw new Error(`${this.name}: ${command} exited ${result.code}`);
     return result;
   }
 
   async upload(source: UploadSource, target: string, _options: UploadOptions): Promise<UploadResult> {
-    this.uploads.push({ host: this.name, target, content: 'content' in source ? source.content.toString() : `(file ${source.path})` });
+    this.uploads.push({
+      host: this.name,
+      target,
+      content: 'content' in source ? source.content.toString() : `(file ${source.path})`,
+    });
     return { changed: true, sha256: '' };
   }
 

@@ -15,7 +15,9 @@ function closeObjects(schema: Schema): Schema {
   const out: Schema = {};
   for (const [key, value] of Object.entries(schema)) {
     if (key === 'properties' && value && typeof value === 'object') {
-      out[key] = Object.fromEntries(Object.entries(value as Record<string, Schema>).map(([k, v]) => [k, closeObjects(v)]));
+      out[key] = Object.fromEntries(
+        Object.entries(value as Record<string, Schema>).map(([k, v]) => [k, closeObjects(v)]),
+      );
     } else if (Array.isArray(value)) {
       out[key] = value.map((v) => (v && typeof v === 'object' ? closeObjects(v as Schema) : v));
     } else if (value && typeof value === 'object') {
@@ -24,7 +26,11 @@ function closeObjects(schema: Schema): Schema {
       out[key] = value;
     }
   }
-  if (out.properties && out.additionalProperties === undefined && out['x-kubernetes-preserve-unknown-fields'] !== true) {
+  if (
+    out.properties &&
+    out.additionalProperties === undefined &&
+    out['x-kubernetes-preserve-unknown-fields'] !== true
+  ) {
     out.additionalProperties = false;
   }
   return out;
@@ -51,5 +57,7 @@ export function rookValidator(kind: string): ValidateFunction {
 
 export function rookErrors(object: { kind: string }): string[] {
   const validate = rookValidator(object.kind);
-  return validate(object) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`);
+  return validate(object)
+    ? []
+    : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`);
 }

@@ -31,13 +31,17 @@ interface TestRpm {
   readonly files?: Readonly<Record<string, string>>;
 }
 
-const sh = (cmd: string, args: readonly string[], env: Record<string, string> = {}) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }).toString();
+const sh = (cmd: string, args: readonly string[], env: Record<string, string> = {}) =>
+  execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }).toString();
 
 /** `arch`: the target of a per-architecture package (rpmbuild --target), or noarch. */
 function buildRpm(pkg: TestRpm, top: string, arch: 'x86_64' | 'aarch64' | 'noarch'): string {
   const files = pkg.files ?? { [`/usr/share/doc/${pkg.name}/README`]: `${pkg.name} (kubestrap test package)\n` };
   const install = Object.entries(files)
-    .map(([path], i) => `mkdir -p %{buildroot}$(dirname ${path})\ninstall -m 0755 %{_sourcedir}/${pkg.name}-${i} %{buildroot}${path}`)
+    .map(
+      ([path], i) =>
+        `mkdir -p %{buildroot}$(dirname ${path})\ninstall -m 0755 %{_sourcedir}/${pkg.name}-${i} %{buildroot}${path}`,
+    )
     .join('\n');
   mkdirSync(join(top, 'SOURCES'), { recursive: true });
   Object.values(files).forEach((content, i) => writeFileSync(join(top, 'SOURCES', `${pkg.name}-${i}`), content));
@@ -62,7 +66,21 @@ function buildRpm(pkg: TestRpm, top: string, arch: 'x86_64' | 'aarch64' | 'noarc
   ].join('\n');
   const specFile = join(top, `${pkg.name}-${pkg.version}-${pkg.release}.spec`);
   writeFileSync(specFile, `${spec}\n`);
-  sh('rpmbuild', ['-bb', ...(arch === 'noarch' ? [] : ['--target', arch]), '--define', `_topdir ${top}`, '--define', '_buildhost kubestrap-test', '--define', 'source_date_epoch_from_changelog 0', specFile], { SOURCE_DATE_EPOCH: '1700000000' });
+  sh(
+    'rpmbuild',
+    [
+      '-bb',
+      ...(arch === 'noarch' ? [] : ['--target', arch]),
+      '--define',
+      `_topdir ${top}`,
+      '--define',
+      '_buildhost kubestrap-test',
+      '--define',
+      'source_date_epoch_from_changelog 0',
+      specFile,
+    ],
+    { SOURCE_DATE_EPOCH: '1700000000' },
+  );
   return join(top, 'RPMS', arch, `${pkg.name}-${pkg.version}-${pkg.release}.${arch}.rpm`);
 }
 
@@ -99,29 +117,91 @@ export const K8S_RPMS = (version: string): TestRpm[] => [
     name: 'kubelet',
     version,
     release: '150500.1.1',
-    requires: ['conntrack', 'ethtool', 'socat', '(iptables-nft or iptables-legacy)', 'kubernetes-cni >= 1.2.0', 'libc.so.6()(64bit)'],
+    requires: [
+      'conntrack',
+      'ethtool',
+      'socat',
+      '(iptables-nft or iptables-legacy)',
+      'kubernetes-cni >= 1.2.0',
+      'libc.so.6()(64bit)',
+    ],
     files: { '/usr/bin/kubelet': double('kubelet') },
   },
   // An older release of the same minor: the resolver must take the spec's exact version.
-  { name: 'kubelet', version: version.replace(/\.\d+$/, '.1'), release: '150500.1.1', requires: ['conntrack'], files: { '/usr/bin/kubelet': double('kubelet') } },
-  { name: 'kubeadm', version, release: '150500.1.1', requires: ['cri-tools >= 1.30.0'], files: { '/usr/bin/kubeadm': double('kubeadm') } },
+  {
+    name: 'kubelet',
+    version: version.replace(/\.\d+$/, '.1'),
+    release: '150500.1.1',
+    requires: ['conntrack'],
+    files: { '/usr/bin/kubelet': double('kubelet') },
+  },
+  {
+    name: 'kubeadm',
+    version,
+    release: '150500.1.1',
+    requires: ['cri-tools >= 1.30.0'],
+    files: { '/usr/bin/kubeadm': double('kubeadm') },
+  },
   { name: 'kubectl', version, release: '150500.1.1', files: { '/usr/bin/kubectl': double('kubectl') } },
   { name: 'cri-tools', version: '1.34.0', release: '150500.1.1', files: { '/usr/bin/crictl': script('crictl') } },
-  { name: 'kubernetes-cni', version: '1.7.1', release: '150500.1.1', files: { '/opt/cni/bin/portmap': script('portmap') } },
+  {
+    name: 'kubernetes-cni',
+    version: '1.7.1',
+    release: '150500.1.1',
+    files: { '/opt/cni/bin/portmap': script('portmap') },
+  },
 ];
 
 export const DOCKER_RPMS: TestRpm[] = [
-  { name: 'containerd.io', version: '1.7.27', release: '3.1.el9', requires: ['container-selinux >= 2:2.74', 'libseccomp', '/bin/sh'], provides: ['runc'], files: { '/usr/bin/containerd': script('containerd') } },
-  { name: 'containerd.io', version: '1.6.33', release: '3.1.el9', requires: ['container-selinux >= 2:2.74', 'libseccomp'], provides: ['runc'], files: { '/usr/bin/containerd': script('containerd') } },
+  {
+    name: 'containerd.io',
+    version: '1.7.27',
+    release: '3.1.el9',
+    requires: ['container-selinux >= 2:2.74', 'libseccomp', '/bin/sh'],
+    provides: ['runc'],
+    files: { '/usr/bin/containerd': script('containerd') },
+  },
+  {
+    name: 'containerd.io',
+    version: '1.6.33',
+    release: '3.1.el9',
+    requires: ['container-selinux >= 2:2.74', 'libseccomp'],
+    provides: ['runc'],
+    files: { '/usr/bin/containerd': script('containerd') },
+  },
 ];
 
 export const OS_RPMS: TestRpm[] = [
-  { name: 'glibc', version: '2.34', release: '100.el9', provides: ['libc.so.6()(64bit)', 'libc.so.6(GLIBC_2.34)(64bit)'] },
-  { name: 'bash', version: '5.1.8', release: '9.el9', requires: ['libc.so.6()(64bit)'], files: { '/usr/bin/bash': script('bash'), '/bin/sh': script('sh') } },
-  { name: 'conntrack-tools', version: '1.4.7', release: '2.el9', requires: ['libnetfilter_conntrack >= 1.0.9', 'libc.so.6(GLIBC_2.34)(64bit)'], provides: ['conntrack'], files: { '/usr/sbin/conntrack': script('conntrack') } },
+  {
+    name: 'glibc',
+    version: '2.34',
+    release: '100.el9',
+    provides: ['libc.so.6()(64bit)', 'libc.so.6(GLIBC_2.34)(64bit)'],
+  },
+  {
+    name: 'bash',
+    version: '5.1.8',
+    release: '9.el9',
+    requires: ['libc.so.6()(64bit)'],
+    files: { '/usr/bin/bash': script('bash'), '/bin/sh': script('sh') },
+  },
+  {
+    name: 'conntrack-tools',
+    version: '1.4.7',
+    release: '2.el9',
+    requires: ['libnetfilter_conntrack >= 1.0.9', 'libc.so.6(GLIBC_2.34)(64bit)'],
+    provides: ['conntrack'],
+    files: { '/usr/sbin/conntrack': script('conntrack') },
+  },
   { name: 'libnetfilter_conntrack', version: '1.0.8', release: '1.el9' },
   { name: 'libnetfilter_conntrack', version: '1.0.9', release: '1.el9' },
-  { name: 'iptables-nft', version: '1.8.10', release: '4.el9', provides: ['iptables'], files: { '/usr/sbin/iptables-nft': script('iptables') } },
+  {
+    name: 'iptables-nft',
+    version: '1.8.10',
+    release: '4.el9',
+    provides: ['iptables'],
+    files: { '/usr/sbin/iptables-nft': script('iptables') },
+  },
   { name: 'iptables-legacy', version: '1.8.10', release: '4.el9', provides: ['iptables'] },
   { name: 'ethtool', version: '6.2', release: '1.el9', epoch: 2 },
   { name: 'socat', version: '1.7.4.1', release: '5.el9' },
@@ -142,7 +222,18 @@ export interface RpmRepos {
 
 function newKey(home: string, name: string): string {
   mkdirSync(home, { recursive: true, mode: 0o700 });
-  sh('gpg', ['--homedir', home, '--batch', '--passphrase', '', '--quick-gen-key', `${name} <${name}@kubestrap.invalid>`, 'rsa2048', 'sign', 'never']);
+  sh('gpg', [
+    '--homedir',
+    home,
+    '--batch',
+    '--passphrase',
+    '',
+    '--quick-gen-key',
+    `${name} <${name}@kubestrap.invalid>`,
+    'rsa2048',
+    'sign',
+    'never',
+  ]);
   const key = join(home, 'public.asc');
   sh('gpg', ['--homedir', home, '--batch', '--yes', '--armor', '--export', '-o', key]);
   return key;
@@ -158,7 +249,17 @@ function makeRepo(dir: string, rpms: readonly string[], options: { comps?: strin
   }
   sh('createrepo_c', [...args, dir]);
   if (options.signMetadataWith) {
-    sh('gpg', ['--homedir', options.signMetadataWith, '--batch', '--yes', '--armor', '--detach-sign', '-o', join(dir, 'repodata/repomd.xml.asc'), join(dir, 'repodata/repomd.xml')]);
+    sh('gpg', [
+      '--homedir',
+      options.signMetadataWith,
+      '--batch',
+      '--yes',
+      '--armor',
+      '--detach-sign',
+      '-o',
+      join(dir, 'repodata/repomd.xml.asc'),
+      join(dir, 'repodata/repomd.xml'),
+    ]);
   }
 }
 
@@ -179,7 +280,10 @@ async function serveRpmRepos(work: string, version: string, www: string, keys: s
   const osKey = newKey(join(keys, 'os'), 'os');
   const strangerKey = newKey(join(keys, 'stranger'), 'stranger');
   const top = join(work, 'rpmbuild');
-  const build = (list: readonly TestRpm[]) => list.flatMap((p) => (p.arch === 'noarch' ? [buildRpm(p, top, 'noarch')] : [buildRpm(p, top, 'x86_64'), buildRpm(p, top, 'aarch64')]));
+  const build = (list: readonly TestRpm[]) =>
+    list.flatMap((p) =>
+      p.arch === 'noarch' ? [buildRpm(p, top, 'noarch')] : [buildRpm(p, top, 'x86_64'), buildRpm(p, top, 'aarch64')],
+    );
 
   const channel = `v${version.split('.').slice(0, 2).join('.')}`;
   const k8sDir = join(www, 'k8s', channel, 'rpm');
@@ -189,7 +293,16 @@ async function serveRpmRepos(work: string, version: string, www: string, keys: s
   makeRepo(dockerDir, build(DOCKER_RPMS), { signMetadataWith: join(keys, 'docker') });
   // The OS signs its packages instead of its metadata.
   const osRpms = build(OS_RPMS);
-  sh('rpmsign', ['--define', '__gpg /usr/bin/gpg', '--define', `_gpg_path ${join(keys, 'os')}`, '--define', '_gpg_name os <os@kubestrap.invalid>', '--addsign', ...osRpms]);
+  sh('rpmsign', [
+    '--define',
+    '__gpg /usr/bin/gpg',
+    '--define',
+    `_gpg_path ${join(keys, 'os')}`,
+    '--define',
+    '_gpg_name os <os@kubestrap.invalid>',
+    '--addsign',
+    ...osRpms,
+  ]);
   const osDir = join(www, 'os', 'BaseOS');
   makeRepo(osDir, osRpms, { comps: COMPS });
 

@@ -26,14 +26,18 @@ export async function serveDirectory(dir: string, host = '127.0.0.1'): Promise<S
     const range = request.headers.range;
     requests.push({ path, ...(range ? { range } : {}) });
     const file = join(dir, path);
-    if (!file.startsWith(dir) || !existsSync(file) || !statSync(file).isFile()) return void response.writeHead(404).end();
+    if (!file.startsWith(dir) || !existsSync(file) || !statSync(file).isFile())
+      return void response.writeHead(404).end();
     const size = statSync(file).size;
     let start = 0;
     const match = range ? /^bytes=(\d+)-$/.exec(range) : null;
     if (match) {
       start = Number(match[1]);
       if (start >= size) return void response.writeHead(416, { 'content-range': `bytes */${size}` }).end();
-      response.writeHead(206, { 'content-length': size - start, 'content-range': `bytes ${start}-${size - 1}/${size}` });
+      response.writeHead(206, {
+        'content-length': size - start,
+        'content-range': `bytes ${start}-${size - 1}/${size}`,
+      });
     } else response.writeHead(200, { 'content-length': size });
     const drop = drops.get(path);
     if (drop !== undefined) {

@@ -46,7 +46,11 @@ export function skipList(modules: ReadonlyArray<TestModule>): string[] {
       if (result.state !== 'skipped') continue;
       let where = `${module.relativeModuleId} › ${test.name}`;
       let reason = result.note ?? SKIP_REASON.exec(test.name)?.[1];
-      for (let parent: TestSuite | TestModule = test.parent; !reason && parent.type === 'suite'; parent = parent.parent) {
+      for (
+        let parent: TestSuite | TestModule = test.parent;
+        !reason && parent.type === 'suite';
+        parent = parent.parent
+      ) {
         reason = SKIP_REASON.exec(parent.name)?.[1];
         if (reason) where = `${module.relativeModuleId} › ${parent.name}`;
       }
@@ -67,7 +71,10 @@ export default class SummaryReporter implements Reporter {
   onInit(vitest: Vitest): void {
     this.vitest = vitest;
     const minutes = Number(process.env.KUBESTRAP_TEST_WATCHDOG_MIN ?? DEFAULT_WATCHDOG_MINUTES);
-    if (!(minutes > 0)) throw new Error(`KUBESTRAP_TEST_WATCHDOG_MIN must be a positive number of minutes, not ${process.env.KUBESTRAP_TEST_WATCHDOG_MIN}`);
+    if (!(minutes > 0))
+      throw new Error(
+        `KUBESTRAP_TEST_WATCHDOG_MIN must be a positive number of minutes, not ${process.env.KUBESTRAP_TEST_WATCHDOG_MIN}`,
+      );
     this.watchdog = setTimeout(() => this.bite(minutes), minutes * 60_000);
     this.watchdog.unref();
   }

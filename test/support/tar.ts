@@ -24,7 +24,7 @@ export async function tarMembers(path: string): Promise<{ name: string; data: Bu
 
 /** Byte offset of a member's data in a tar: 512-byte headers, sizes in octal. */
 export function tarDataOffset(archive: Buffer, name: string): number {
-  for (let at = 0; at + 512 <= archive.length; ) {
+  for (let at = 0; at + 512 <= archive.length;) {
     const header = archive.subarray(at, at + 512);
     const entry = header.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');
     const size = parseInt(header.subarray(124, 136).toString('utf8').replace(/\0.*$/s, '').trim() || '0', 8);

@@ -4,7 +4,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 
 export function missingTools(...commands: string[]): string | undefined {
-  const missing = commands.filter((command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status !== 0);
+  const missing = commands.filter(
+    (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status !== 0,
+  );
   if (missing.length === 0) return undefined;
   const reason = `not installed: ${missing.join(', ')} (scripts/install-test-deps.sh installs them)`;
   if (process.env.CI) throw new Error(`CI must have every tool the tests use; ${reason}`);
@@ -17,7 +19,11 @@ export interface Ran {
   stderr: string;
 }
 
-export function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Ran {
+export function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+): Ran {
   const result = spawnSync(command, args, { encoding: 'utf8', timeout: 120_000, ...options });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
@@ -27,7 +33,11 @@ export function run(command: string, args: string[], options: { cwd?: string; en
  * Like run(), without blocking this process: needed when the command talks to servers
  * the test itself runs (package mirror, upstream files).
  */
-export function runAsync(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Ran> {
+export function runAsync(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
