@@ -117,7 +117,8 @@ export async function downloadFile(
       if (options.sha256 && sha256 !== options.sha256) {
         rmSync(part, { force: true });
         throw new DownloadError(
-          `${url}: sha256 ${sha256}, the source publishes ${options.sha256} — a broken mirror or a changed file; not using it`,
+          `${url}: sha256 ${sha256}, the source publishes ${options.sha256} — ` +
+            `a broken mirror or a changed file; not using it`,
         );
       }
       renameSync(part, dest);

@@ -102,10 +102,13 @@ try {
   const up = median(ours);
   const scp = median(scps);
   console.log(
-    `(a) 512 MiB to 3 hosts at once: kubestrap ${up.toFixed(0)} MiB/s in all, scp ×3 ${scp.toFixed(0)} MiB/s in all: ratio ${(up / scp).toFixed(2)} (kubestrap also hashes the whole file on each host)`,
+    `(a) 512 MiB to 3 hosts at once: kubestrap ${up.toFixed(0)} MiB/s in all, scp ×3 ${scp.toFixed(0)} MiB/s in all: ` +
+      `ratio ${(up / scp).toFixed(2)} (kubestrap also hashes the whole file on each host)`,
   );
   console.log(
-    `(b) bundle verify: ${median(verifies).toFixed(2)} s per GiB (sha256sum of the same file: ${median(sums).toFixed(2)} s per GiB; ratio ${(median(verifies) / median(sums)).toFixed(2)})`,
+    `(b) bundle verify: ${median(verifies).toFixed(2)} s per GiB ` +
+      `(sha256sum of the same file: ${median(sums).toFixed(2)} s per GiB; ` +
+      `ratio ${(median(verifies) / median(sums)).toFixed(2)})`,
   );
 } finally {
   await pool.close();

@@ -74,8 +74,10 @@ const help = timeProcess([CLI, '--help'], 15);
 const bare = timeProcess(['-e', '0'], 15);
 
 console.log(
-  `render, 100-node spec: ${render.ms.toFixed(1)} ms median of 20 (${render.files} files, ${(render.bytes / 1024).toFixed(0)} KiB)`,
+  `render, 100-node spec: ${render.ms.toFixed(1)} ms median of 20 ` +
+    `(${render.files} files, ${(render.bytes / 1024).toFixed(0)} KiB)`,
 );
 console.log(
-  `kubestrap --help: ${help.toFixed(0)} ms median of 15; bare node -e 0: ${bare.toFixed(0)} ms; ratio ${(help / bare).toFixed(2)}x`,
+  `kubestrap --help: ${help.toFixed(0)} ms median of 15; ` +
+    `bare node -e 0: ${bare.toFixed(0)} ms; ratio ${(help / bare).toFixed(2)}x`,
 );

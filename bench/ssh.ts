@@ -194,28 +194,41 @@ try {
 
   const line = (text: string) => console.log(text);
   line(
-    `(a) fan-out, phase with 1 s of remote work: 1 host ${oneWaiting.toFixed(0)} ms, 20 hosts ${twentyWaiting.toFixed(0)} ms: ratio ${(twentyWaiting / oneWaiting).toFixed(2)} (target ≤ 1.5)`,
+    `(a) fan-out, phase with 1 s of remote work: 1 host ${oneWaiting.toFixed(0)} ms, ` +
+      `20 hosts ${twentyWaiting.toFixed(0)} ms: ` +
+      `ratio ${(twentyWaiting / oneWaiting).toFixed(2)} (target ≤ 1.5)`,
   );
   line(
-    `    fan-out, CPU-bound phase (5 commands + a 64 KiB file, all 20 hosts on this machine's 2 cores): 1 host ${one.toFixed(0)} ms, 20 hosts ${twenty.toFixed(0)} ms: ratio ${(twenty / one).toFixed(2)}`,
+    `    fan-out, CPU-bound phase (5 commands + a 64 KiB file, all 20 hosts on this machine's 2 cores): ` +
+      `1 host ${one.toFixed(0)} ms, 20 hosts ${twenty.toFixed(0)} ms: ratio ${(twenty / one).toFixed(2)}`,
   );
   line(
-    `(b) per command: pooled ssh2 ${pooled.toFixed(1)} ms, fresh OpenSSH ${fresh.toFixed(0)} ms (${(fresh / pooled).toFixed(0)}× faster; target ≥ 10×), ControlMaster ${controlMaster.toFixed(1)} ms (ratio ${(pooled / controlMaster).toFixed(2)}; target ≤ 1.5)`,
+    `(b) per command: pooled ssh2 ${pooled.toFixed(1)} ms, fresh OpenSSH ${fresh.toFixed(0)} ms ` +
+      `(${(fresh / pooled).toFixed(0)}× faster; target ≥ 10×), ` +
+      `ControlMaster ${controlMaster.toFixed(1)} ms (ratio ${(pooled / controlMaster).toFixed(2)}; target ≤ 1.5)`,
   );
   line(
-    `(c) upload 512 MiB: kubestrap ${upload.toFixed(0)} MiB/s, scp ${scp.toFixed(0)} MiB/s: ratio ${(upload / scp).toFixed(2)} (target ≥ 0.8; kubestrap also verifies sha256 and fsyncs)`,
+    `(c) upload 512 MiB: kubestrap ${upload.toFixed(0)} MiB/s, scp ${scp.toFixed(0)} MiB/s: ` +
+      `ratio ${(upload / scp).toFixed(2)} (target ≥ 0.8; kubestrap also verifies sha256 and fsyncs)`,
   );
   const split = (cpu: CpuTime, n: number) =>
     `user ${(cpu.userMs / n).toFixed(2)} + sys ${(cpu.systemMs / n).toFixed(2)}`;
   const ownCommand = totalMs(ownPerCommand) / commands;
   const opensshCommand = totalMs(plus(clientsCpu, masterCpu)) / commands;
   line(
-    `(d) CPU per command (${commands}, connection open): kubestrap ${ownCommand.toFixed(2)} ms (${split(ownPerCommand, commands)}), ` +
-      `OpenSSH ControlMaster ${opensshCommand.toFixed(2)} ms (clients ${(totalMs(clientsCpu) / commands).toFixed(2)} + master ${(totalMs(masterCpu) / commands).toFixed(2)}): ratio ${(ownCommand / opensshCommand).toFixed(2)} (target < 1)`,
+    `(d) CPU per command (${commands}, connection open): ` +
+      `kubestrap ${ownCommand.toFixed(2)} ms (${split(ownPerCommand, commands)}), ` +
+      `OpenSSH ControlMaster ${opensshCommand.toFixed(2)} ms ` +
+      `(clients ${(totalMs(clientsCpu) / commands).toFixed(2)} ` +
+      `+ master ${(totalMs(masterCpu) / commands).toFixed(2)}): ` +
+      `ratio ${(ownCommand / opensshCommand).toFixed(2)} (target < 1)`,
   );
   line(
-    `    CPU per MiB uploaded (512 MiB, median of 3): kubestrap upload ${median(uploadCpu).toFixed(2)} ms (hashes while sending), resumable upload ${median(resumableCpu).toFixed(2)} ms, ` +
-      `scp ${median(scpCpu).toFixed(2)} ms: ratios ${(median(uploadCpu) / median(scpCpu)).toFixed(2)} and ${(median(resumableCpu) / median(scpCpu)).toFixed(2)} (target < 1)`,
+    `    CPU per MiB uploaded (512 MiB, median of 3): kubestrap upload ${median(uploadCpu).toFixed(2)} ms ` +
+      `(hashes while sending), ` +
+      `resumable upload ${median(resumableCpu).toFixed(2)} ms, ` +
+      `scp ${median(scpCpu).toFixed(2)} ms: ratios ${(median(uploadCpu) / median(scpCpu)).toFixed(2)} ` +
+      `and ${(median(resumableCpu) / median(scpCpu)).toFixed(2)} (target < 1)`,
   );
 } finally {
   await pool.close();

@@ -14,14 +14,16 @@ export function bundleProblems(model: ClusterModel, manifest: BundleManifest): s
   const problems: string[] = [];
   if (manifest.kubernetesVersion !== model.kubernetes.version.text) {
     problems.push(
-      `it holds Kubernetes ${manifest.kubernetesVersion}, the spec wants ${model.kubernetes.version.text} (spec.kubernetes.version)`,
+      `it holds Kubernetes ${manifest.kubernetesVersion}, ` +
+        `the spec wants ${model.kubernetes.version.text} (spec.kubernetes.version)`,
     );
   }
   if (manifest.os.family !== model.os.family)
     problems.push(`it was made for ${manifest.os.family} hosts, the spec has ${model.os.family} (spec.os.family)`);
   if (manifest.os.architecture !== model.os.architecture)
     problems.push(
-      `it holds ${manifest.os.architecture} packages and images, the spec has ${model.os.architecture} hosts (spec.os.architecture)`,
+      `it holds ${manifest.os.architecture} packages and images, ` +
+        `the spec has ${model.os.architecture} hosts (spec.os.architecture)`,
     );
   const paths = new Set(manifest.files.map((f) => f.path));
   if (model.rook.enabled) {

@@ -54,7 +54,8 @@ export function resolveClosure(index: readonly DebPackage[], wanted: readonly Wa
           .slice(0, 5)
           .join(', ') || 'none';
       throw new Error(
-        `${want.name}${want.upstreamVersion ? ` ${want.upstreamVersion}` : ''} is not in the repositories (versions offered: ${offered})`,
+        `${want.name}${want.upstreamVersion ? ` ${want.upstreamVersion}` : ''} ` +
+          `is not in the repositories (versions offered: ${offered})`,
       );
     }
     choose(pick);
@@ -94,7 +95,9 @@ export function resolveClosure(index: readonly DebPackage[], wanted: readonly Wa
       if (taken && taken !== best) {
         // Another version of it was chosen for someone else: no single set satisfies both.
         throw new Error(
-          `${p.name} ${p.version} needs ${alternative.r.text}, but ${taken.name} ${taken.version} is what the rest needs; the repositories hold no set of packages that fits both`,
+          `${p.name} ${p.version} needs ${alternative.r.text}, ` +
+            `but ${taken.name} ${taken.version} is what the rest needs; ` +
+            `the repositories hold no set of packages that fits both`,
         );
       }
       if (ON_EVERY_HOST.has(best.priority)) {

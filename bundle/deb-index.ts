@@ -89,7 +89,8 @@ export async function readIndex(repo: DebRepository, architecture: string): Prom
     const pick = plain ? { path: `${dir}Packages`, ...plain } : gz ? { path: `${dir}Packages.gz`, ...gz } : undefined;
     if (!pick)
       throw new RepositoryError(
-        `${where}: its Release lists no ${dir}Packages or ${dir}Packages.gz (SHA256) — is ${architecture} published there?`,
+        `${where}: its Release lists no ${dir}Packages or ${dir}Packages.gz (SHA256) ` +
+          `— is ${architecture} published there?`,
       );
     const bytes = await fetchBytes(`${releaseBase}${pick.path}`);
     const have = sha256(bytes);
@@ -110,7 +111,9 @@ export async function readIndex(repo: DebRepository, architecture: string): Prom
         depends: fields.get('Depends') ?? '',
         preDepends: fields.get('Pre-Depends') ?? '',
         provides: fields.get('Provides') ?? '',
-        url: `${base(repo.url)}/${isFlat(repo) ? `${repo.dist.replace(/^\.?\/$/, '')}` : ''}${filename.replace(/^\.\//, '')}`,
+        url:
+          `${base(repo.url)}/${isFlat(repo) ? `${repo.dist.replace(/^\.?\/$/, '')}` : ''}` +
+          `${filename.replace(/^\.\//, '')}`,
         filename: filename.replace(/^.*\//, ''),
         size: Number(fields.get('Size') ?? 0),
         sha256,

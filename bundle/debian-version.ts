@@ -61,16 +61,21 @@ export interface Relation {
   readonly text: string;
 }
 
+// One alternative of a relation: name[:arch] [(op version)] [[architectures]] [<build profiles>].
+const RELATION = new RegExp(
+  String.raw`^([a-z0-9][a-z0-9+.-]*)(?::[a-z0-9-]+)?` +
+    String.raw`\s*(?:\(\s*(<<|<=|=|>=|>>|<|>)\s*([^)\s]+)\s*\))?` +
+    String.raw`\s*(?:\[[^\]]*\])?` +
+    String.raw`\s*(?:<[^>]*>)?$`,
+);
+
 /** `a (>= 1) | b, c` → [[a (>= 1), b], [c]]: every group must be met, by any one of its alternatives. */
 export function parseRelations(field: string | undefined): Relation[][] {
   if (!field?.trim()) return [];
   return field.split(',').map((group) =>
     group.split('|').map((alternative) => {
       const text = alternative.trim();
-      const match =
-        /^([a-z0-9][a-z0-9+.-]*)(?::[a-z0-9-]+)?\s*(?:\(\s*(<<|<=|=|>=|>>|<|>)\s*([^)\s]+)\s*\))?\s*(?:\[[^\]]*\])?\s*(?:<[^>]*>)?$/.exec(
-          text,
-        );
+      const match = RELATION.exec(text);
       if (!match) throw new Error(`cannot read the dependency "${text}"`);
       // `<` and `>` are dpkg's obsolete spellings of `<=` and `>=`.
       const op = match[2] === '<' ? '<=' : match[2] === '>' ? '>=' : (match[2] as Operator | undefined);

@@ -46,7 +46,8 @@ export async function kubeadmImages(kubeadmBinary: string, version: string): Pro
     });
     if (listed.exitCode !== 0)
       throw new ImageError(
-        `kubeadm ${version} config images list failed: ${`${listed.stderr || listed.message}`.trim().split('\n').slice(-3).join(' ')}`,
+        `kubeadm ${version} config images list failed: ` +
+          `${`${listed.stderr || listed.message}`.trim().split('\n').slice(-3).join(' ')}`,
       );
     const images = `${listed.stdout}`
       .split('\n')

@@ -121,7 +121,8 @@ export function resolveRpmClosure(indexes: readonly RpmIndex[], wanted: readonly
           .slice(0, 5)
           .join(', ') || 'none';
       throw new Error(
-        `${want.name}${want.version ? ` ${want.version}` : want.versionPrefix ? ` ${want.versionPrefix}*` : ''} is not in the repositories (versions offered: ${offered})`,
+        `${want.name}${want.version ? ` ${want.version}` : want.versionPrefix ? ` ${want.versionPrefix}*` : ''}` +
+          ` is not in the repositories (versions offered: ${offered})`,
       );
     }
     choose(pick);
@@ -150,7 +151,8 @@ export function resolveRpmClosure(indexes: readonly RpmIndex[], wanted: readonly
       if (taken) {
         // Another version of it was chosen for someone else: no single set satisfies both.
         throw new Error(
-          `${label(p)} requires ${text}, but ${label(taken)} is what the rest needs; the repositories hold no set of packages that fits both`,
+          `${label(p)} requires ${text}, but ${label(taken)} is what the rest needs; ` +
+            `the repositories hold no set of packages that fits both`,
         );
       }
       choose(best);

@@ -177,7 +177,8 @@ export function parsePrimary(
         if (arches.includes(p.arch)) {
           if (p.checksumType !== 'sha256')
             throw new RepositoryError(
-              `${where}: ${p.name} has a ${p.checksumType || 'missing'} checksum in primary.xml; kubestrap checks packages by sha256`,
+              `${where}: ${p.name} has a ${p.checksumType || 'missing'} checksum in primary.xml; ` +
+                `kubestrap checks packages by sha256`,
             );
           const { checksumType: _type, ...done } = p;
           packages.push(done);
@@ -215,7 +216,8 @@ export function parseCoreGroup(text: string, where: string): string[] {
 async function metadataFile(repo: RpmRepository, item: MetadataEntry, where: string): Promise<string> {
   if (item.checksumType !== 'sha256')
     throw new RepositoryError(
-      `${where}: repomd.xml gives ${item.href} a ${item.checksumType || 'missing'} checksum; kubestrap checks metadata by sha256`,
+      `${where}: repomd.xml gives ${item.href} a ${item.checksumType || 'missing'} checksum; ` +
+        `kubestrap checks metadata by sha256`,
     );
   const bytes = await fetchBytes(new URL(item.href, base(repo.url)).toString());
   const have = sha256(bytes);
@@ -225,7 +227,8 @@ async function metadataFile(repo: RpmRepository, item: MetadataEntry, where: str
   if (item.href.endsWith('.xml')) return bytes.toString('utf8');
   // Node 20 has no zstd or xz; dnf mirrors (createrepo_c --compress-type gz) serve gzip.
   throw new RepositoryError(
-    `${where}: ${item.href} is compressed in a format kubestrap cannot read (it reads .xml and .xml.gz); mirror the repository with gzip metadata (createrepo_c --general-compress-type gz)`,
+    `${where}: ${item.href} is compressed in a format kubestrap cannot read (it reads .xml and .xml.gz); ` +
+      `mirror the repository with gzip metadata (createrepo_c --general-compress-type gz)`,
   );
 }
 

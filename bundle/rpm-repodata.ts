@@ -29,7 +29,8 @@ export async function writeRepodata(dir: string): Promise<string[]> {
   );
   if (result.code === 'ENOENT')
     throw new RepodataError(
-      "createrepo_c is needed to write the bundle's rpm repository (Debian/Ubuntu: apt-get install createrepo-c; RHEL/Fedora: dnf install createrepo_c)",
+      "createrepo_c is needed to write the bundle's rpm repository " +
+        '(Debian/Ubuntu: apt-get install createrepo-c; RHEL/Fedora: dnf install createrepo_c)',
     );
   if (result.exitCode !== 0)
     throw new RepodataError(`createrepo_c ${dir} failed: ${`${result.stderr}`.trim().split('\n').slice(-3).join(' ')}`);

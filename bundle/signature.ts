@@ -92,13 +92,15 @@ export async function verifyRpmSignatures(key: Buffer, files: readonly string[],
       const checked = await execa('rpmkeys', [...db, '--checksig', '--verbose', file], { reject: false });
       // Without --nosignature rpmkeys also passes unsigned packages on their digests alone.
       const text = `${checked.stdout}\n${checked.stderr}`;
-      // rpm 4.x: "Header V4 RSA/SHA256 Signature, key ID …: OK"; rpm 6: "Header OpenPGP V4 … signature, key fingerprint: …: OK".
+      // rpm 4.x: "Header V4 RSA/SHA256 Signature, key ID …: OK";
+      // rpm 6: "Header OpenPGP V4 … signature, key fingerprint: …: OK".
       if (
         checked.exitCode !== 0 ||
         !/Header (OpenPGP )?V\d \S+ [Ss]ignature, key (ID|fingerprint:?) [0-9a-f]+: OK/.test(text)
       ) {
         throw new RepositoryError(
-          `${where}: ${file.replace(/^.*\//, '')} is not signed by the repository's key (rpmkeys --checksig: ${lastLines(text)})`,
+          `${where}: ${file.replace(/^.*\//, '')} is not signed by the repository's key ` +
+            `(rpmkeys --checksig: ${lastLines(text)})`,
         );
       }
     }

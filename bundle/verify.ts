@@ -71,7 +71,8 @@ export async function verifyBundle(path: string, onProgress?: (p: VerifyProgress
       if (!manifest) {
         if (header.type !== 'file')
           return fail(
-            `the first member ${name} is a ${header.type}, not ${MANIFEST_NAME}: not a kubestrap bundle, or a damaged one`,
+            `the first member ${name} is a ${header.type}, not ${MANIFEST_NAME}: ` +
+              `not a kubestrap bundle, or a damaged one`,
           );
         if (name !== MANIFEST_NAME)
           return fail(`the first member is ${name}, not ${MANIFEST_NAME}: not a kubestrap bundle, or a damaged one`);
@@ -91,7 +92,8 @@ export async function verifyBundle(path: string, onProgress?: (p: VerifyProgress
           const issue = result.error.issues[0]!;
           return next(
             new BundleError(
-              `${where}: ${MANIFEST_NAME} at ${issue.path.join('.') || '(top)'}: ${issue.message} — the bundle is damaged or from an incompatible kubestrap`,
+              `${where}: ${MANIFEST_NAME} at ${issue.path.join('.') || '(top)'}: ${issue.message} ` +
+                `— the bundle is damaged or from an incompatible kubestrap`,
             ),
           );
         }
@@ -143,7 +145,9 @@ export async function verifyBundle(path: string, onProgress?: (p: VerifyProgress
     const message = (error as Error).message;
     if (/unexpected end|premature close|Unexpected end/i.test(message)) {
       throw new BundleError(
-        `${where}: truncated inside ${current} (${total} bytes on disk, ${seen.size} of ${expected.size} members complete) — copy the bundle again`,
+        `${where}: truncated inside ${current} (${total} bytes on disk, ` +
+          `${seen.size} of ${expected.size} members complete) ` +
+          `— copy the bundle again`,
       );
     }
     throw new BundleError(`${where}: not a readable tar archive near ${current}: ${message}`);
@@ -152,7 +156,8 @@ export async function verifyBundle(path: string, onProgress?: (p: VerifyProgress
   const missing = manifest.files.find((f) => !seen.has(f.path));
   if (missing)
     throw new BundleError(
-      `${where}: ${missing.path} is listed in ${MANIFEST_NAME} but missing from the archive${sealed ? '' : ' (the archive ends early: truncated?)'}`,
+      `${where}: ${missing.path} is listed in ${MANIFEST_NAME} but missing from the archive` +
+        `${sealed ? '' : ' (the archive ends early: truncated?)'}`,
     );
   if (!sealed)
     throw new BundleError(`${where}: truncated: ${SEAL_NAME} (the last member) is missing — copy the bundle again`);

@@ -34,7 +34,8 @@ const program = new Command('kubestrap')
   .exitOverride((error) => process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.invalidInput))
   .addHelpText(
     'after',
-    `\nExit codes: ${EXIT.ok} ok, ${EXIT.failure} failure, ${EXIT.invalidInput} invalid input (nothing was changed), ${EXIT.interrupted} interrupted.`,
+    `\nExit codes: ${EXIT.ok} ok, ${EXIT.failure} failure, ` +
+      `${EXIT.invalidInput} invalid input (nothing was changed), ${EXIT.interrupted} interrupted.`,
   );
 
 program
@@ -71,7 +72,8 @@ const verboseOption = () => new Option('--verbose', "show Vagrant's raw output")
 const noParallelOption = () =>
   new Option(
     '--no-parallel',
-    'libvirt: boot the machines one after another, each prepared (preflight to packages) as soon as it is up, as VirtualBox always does; for small hosts',
+    'libvirt: boot the machines one after another, each prepared (preflight to packages) as soon as it is up, ' +
+      'as VirtualBox always does; for small hosts',
   );
 
 /** What `up` and `rebuild` (which ends in an up) both take. */
@@ -89,7 +91,8 @@ withUpOptions(
   program
     .command('up')
     .description(
-      'bring the cluster up: Vagrant machines (or existing hosts) → preflight → host prep → containerd → packages → init → join → Weave → Rook → verify',
+      'bring the cluster up: Vagrant machines (or existing hosts) → ' +
+        'preflight → host prep → containerd → packages → init → join → Weave → Rook → verify',
     )
     .option(
       '--dry-run',
@@ -101,7 +104,8 @@ withUpOptions(
   program
     .command('install')
     .description(
-      'the airgapped install: up with every package, image and manifest from --bundle FILE; the bundle is checked before any host is touched',
+      'the airgapped install: up with every package, image and manifest from --bundle FILE; ' +
+        'the bundle is checked before any host is touched',
     )
     .option('--dry-run', 'go through every phase and print what would change without changing anything'),
 ).action((options) => run(options, async () => (await import('./commands/up.js')).installCommand as Action));
@@ -109,7 +113,8 @@ withUpOptions(
 program
   .command('destroy')
   .description(
-    "delete the cluster's Vagrant machines and disks, check the provider holds nothing of them, and remove the cluster's local state",
+    "delete the cluster's Vagrant machines and disks, check the provider holds nothing of them, " +
+      "and remove the cluster's local state",
   )
   .addOption(fileOption())
   .option('--yes', 'do not ask for confirmation')
@@ -185,7 +190,8 @@ program
 const bundle = program
   .command('bundle')
   .description(
-    'on a connected machine: the packages, binaries, images and manifests of an offline install, with checksums, in one archive',
+    'on a connected machine: the packages, binaries, images and manifests of an offline install, ' +
+      'with checksums, in one archive',
   )
   .addOption(fileOption())
   .option('-o, --output <file>', 'the bundle to write (e.g. cluster.kubestrap.tar)')

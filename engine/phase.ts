@@ -8,7 +8,10 @@ export type { PhaseHost };
 
 export interface Phase<H extends PhaseHost = PhaseHost> {
   readonly title: string;
-  /** At most this many hosts at once, below the run's limit (control-plane joins: 1, as etcd grows one member at a time). */
+  /**
+   * At most this many hosts at once, below the run's limit (control-plane joins: 1, as etcd grows one
+   * member at a time).
+   */
   readonly concurrency?: number;
   /** The hosts this phase runs on (default: all). */
   hosts?(all: readonly H[]): readonly H[];

@@ -153,7 +153,8 @@ export function failureSummary(result: RunResult, logPath?: (host: string) => st
   }
   if (result.interrupted) {
     lines.push(
-      'Interrupted. Nothing is half-written (files are replaced atomically); run the same command again to resume — finished work is detected and skipped.',
+      'Interrupted. Nothing is half-written (files are replaced atomically); ' +
+        'run the same command again to resume — finished work is detected and skipped.',
     );
   }
   return lines.join('\n');

@@ -30,7 +30,13 @@ export async function bundle(options: BundleOptions, context: OperationContext) 
   context.warn(loaded.warnings);
   if (model.os.family === 'rhel' && !model.packages.rpmRepositories.length) {
     throw new InvalidInputError(
-      `${loaded.file}: spec.packages.rpmRepositories is empty, and a bundle for rhel hosts needs the repositories containerd.io and the packages' dependencies come from — add them, e.g.\n  rpmRepositories:\n    - { url: https://download.docker.com/linux/centos/9/x86_64/stable, key: docker.gpg }\n    - { url: https://repo.almalinux.org/almalinux/9/BaseOS/x86_64/os, key: RPM-GPG-KEY-AlmaLinux-9 }\nNothing was done.`,
+      `${loaded.file}: spec.packages.rpmRepositories is empty, ` +
+        `and a bundle for rhel hosts needs the repositories containerd.io and the packages' dependencies come from ` +
+        `— add them, e.g.\n` +
+        `  rpmRepositories:\n` +
+        `    - { url: https://download.docker.com/linux/centos/9/x86_64/stable, key: docker.gpg }\n` +
+        `    - { url: https://repo.almalinux.org/almalinux/9/BaseOS/x86_64/os, key: RPM-GPG-KEY-AlmaLinux-9 }\n` +
+        `Nothing was done.`,
     );
   }
   const out = resolve(options.output);

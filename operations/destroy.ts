@@ -37,7 +37,8 @@ export async function destroy(
   const provider = model.machines.provider;
   if (provider === 'existing') {
     throw new InvalidInputError(
-      `cluster ${model.name} runs on existing hosts, which kubestrap does not own; use kubestrap reset to take Kubernetes off them`,
+      `cluster ${model.name} runs on existing hosts, which kubestrap does not own; ` +
+        `use kubestrap reset to take Kubernetes off them`,
     );
   }
   const machines = model.nodes.map((n) => n.name);

@@ -29,7 +29,8 @@ export async function machineHosts(
     const s = settings.find((x) => x.machine === node.name);
     if (!s)
       throw new Error(
-        `vagrant ssh-config has no entry for ${node.name} (is the machine created? kubestrap status shows the machines)`,
+        `vagrant ssh-config has no entry for ${node.name} ` +
+          `(is the machine created? kubestrap status shows the machines)`,
       );
     const target = {
       name: node.name,

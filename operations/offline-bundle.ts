@@ -47,7 +47,8 @@ export async function offlineBundle(
   if (problems.length) {
     const list = problems.map((p) => `  - ${p}`).join('\n');
     throw new InvalidInputError(
-      `the bundle ${given} does not fit this spec:\n${list}\nMake a bundle from this spec (kubestrap bundle -f SPEC -o FILE). Nothing was done.`,
+      `the bundle ${given} does not fit this spec:\n${list}\n` +
+        `Make a bundle from this spec (kubestrap bundle -f SPEC -o FILE). Nothing was done.`,
     );
   }
   return { localPath: given, ...verified };

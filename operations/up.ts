@@ -78,7 +78,8 @@ async function addLocalBox(
   if ((await driver.boxes()).some((b) => b.name === name && b.provider === provider)) return;
   if (!existsSync(path)) {
     throw new InvalidInputError(
-      `spec.machines.box.file: ${path} does not exist, and Vagrant has no box ${name} for ${provider} — fix the path, or remove box.file to let Vagrant download ${name}. Nothing was done.`,
+      `spec.machines.box.file: ${path} does not exist, and Vagrant has no box ${name} for ${provider} ` +
+        `— fix the path, or remove box.file to let Vagrant download ${name}. Nothing was done.`,
     );
   }
   if (options.dryRun) return void context.sink.note?.(`would add ${path} to Vagrant as box ${name}`);

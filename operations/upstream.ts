@@ -32,7 +32,8 @@ async function download(url: string, attempts = 3): Promise<string> {
     const tried = error instanceof RetriesExhaustedError ? error.attempts : 1;
     const reason = error instanceof RetriesExhaustedError ? error.reason : (error as Error).message;
     throw new UpstreamError(
-      `cannot fetch ${url} (attempt ${tried} of ${attempts}, the last): ${reason} — check the network, or set spec.storage.rook.manifestBase to a mirror`,
+      `cannot fetch ${url} (attempt ${tried} of ${attempts}, the last): ${reason} ` +
+        `— check the network, or set spec.storage.rook.manifestBase to a mirror`,
     );
   }
 }
@@ -60,7 +61,9 @@ export async function rookManifests(
     const digest = sha256(content);
     if (recorded && recorded.sha256 !== digest) {
       throw new UpstreamError(
-        `${url} has sha256 ${digest}, but ${lockPath} recorded ${recorded.sha256} from ${recorded.url}. The file changed upstream or the mirror serves another file; compare them, then delete its entry from the lock file to accept the new one`,
+        `${url} has sha256 ${digest}, but ${lockPath} recorded ${recorded.sha256} from ${recorded.url}. ` +
+          `The file changed upstream or the mirror serves another file; ` +
+          `compare them, then delete its entry from the lock file to accept the new one`,
       );
     }
     await writeAtomic(cached, content, 0o644);

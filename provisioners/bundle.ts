@@ -78,7 +78,8 @@ export class BundlePhase implements Phase<NodeHost> {
           `mv ${q(`${dir}.new`)} ${q(dir)}`,
           `rm -f ${q(archive)}`,
           // Earlier bundles: their space back.
-          `find ${BUNDLE_ROOT} -mindepth 1 -maxdepth 1 -type d ! -name ${q(dir.slice(BUNDLE_ROOT.length + 1))} -exec rm -rf {} +`,
+          `find ${BUNDLE_ROOT} -mindepth 1 -maxdepth 1 -type d ` +
+            `! -name ${q(dir.slice(BUNDLE_ROOT.length + 1))} -exec rm -rf {} +`,
         ),
         { stdin: sums, timeoutMs: 60 * 60_000 },
       );
@@ -117,7 +118,8 @@ export class ImagesPhase implements Phase<NodeHost> {
     const absent = this.bundle.manifest.images.filter((i) => !now.has(i.reference)).map((i) => i.reference);
     if (absent.length)
       throw new Error(
-        `${step.host.name}: after import containerd still lacks ${absent.join(', ')} (ctr -n k8s.io images ls shows them under other names?)`,
+        `${step.host.name}: after import containerd still lacks ${absent.join(', ')} ` +
+          `(ctr -n k8s.io images ls shows them under other names?)`,
       );
   }
 }

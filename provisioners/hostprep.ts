@@ -140,7 +140,8 @@ export class HostprepPhase implements Phase<NodeHost> {
     if (ntp === 'yes') return;
     const service = (
       await step.probe(
-        'for s in chronyd chrony systemd-timesyncd ntpsec ntp; do systemctl cat "$s" >/dev/null 2>&1 && { echo "$s"; break; }; done',
+        'for s in chronyd chrony systemd-timesyncd ntpsec ntp; ' +
+          'do systemctl cat "$s" >/dev/null 2>&1 && { echo "$s"; break; }; done',
         { check: false },
       )
     ).stdout.trim();

@@ -58,7 +58,10 @@ export function hostPhases(
   ];
 }
 
-/** preflight → host prep → containerd → packages → init → kubeconfig → join (control planes, then workers) → Weave → Rook → verify. */
+/**
+ * preflight → host prep → containerd → packages → init → kubeconfig → join (control planes, then workers)
+ * → Weave → Rook → verify.
+ */
 export function upPhases(model: ClusterModel, files: readonly RenderedFile[], options: UpOptions): Phase<NodeHost>[] {
   return [
     ...hostPhases(model, files, options),

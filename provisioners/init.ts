@@ -38,13 +38,20 @@ export class InitPhase implements Phase<NodeHost> {
       timeoutMs: 15 * 60_000,
     });
     if (step.dryRun) return;
+    const { endpointFromSpec, controlPlaneEndpoint } = this.model.kubernetes;
+    // With an endpoint from the spec (a VIP, a load balancer), the usual culprit is the route to it.
+    const endpointHint = endpointFromSpec
+      ? `echo ${shellQuote(
+          `controlPlaneEndpoint ${controlPlaneEndpoint} must reach this node on port 6443 ` +
+            '(kubestrap does not run the VIP or load balancer yet)',
+        )}; `
+      : '';
     await waitFor(step, {
       what: 'the API server to answer /readyz',
       probe: `${KUBECTL} get --raw=/readyz`,
       until: (r) => r.code === 0 && r.stdout.trim() === 'ok',
       timeoutMs: 5 * 60_000,
-      // With an endpoint from the spec (a VIP, a load balancer), the usual culprit is the route to it.
-      diagnose: `${this.model.kubernetes.endpointFromSpec ? `echo ${shellQuote(`controlPlaneEndpoint ${this.model.kubernetes.controlPlaneEndpoint} must reach this node on port 6443 (kubestrap does not run the VIP or load balancer yet)`)}; ` : ''}crictl ps -a 2>&1 | head -n 20; journalctl -u kubelet -n 30 --no-pager`,
+      diagnose: `${endpointHint}crictl ps -a 2>&1 | head -n 20; journalctl -u kubelet -n 30 --no-pager`,
     });
   }
 }

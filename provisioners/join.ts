@@ -74,7 +74,8 @@ export class JoinPhase implements Phase<NodeHost> {
     });
     if (known.code !== 0) {
       throw new Error(
-        `${step.host.name}: has ${KUBELET_CONF} but the cluster does not know node ${hostname} (${known.stderr.trim()}); reset this node (kubeadm reset -f) and run again`,
+        `${step.host.name}: has ${KUBELET_CONF} but the cluster does not know node ${hostname} ` +
+          `(${known.stderr.trim()}); reset this node (kubeadm reset -f) and run again`,
       );
     }
     if (
@@ -82,7 +83,8 @@ export class JoinPhase implements Phase<NodeHost> {
       (await step.probe(`test -f ${KUBE_APISERVER_MANIFEST}`, { check: false })).code !== 0
     ) {
       throw new Error(
-        `${step.host.name}: joined the cluster, but as a worker (no ${KUBE_APISERVER_MANIFEST}); reset this node (kubeadm reset -f) and run again`,
+        `${step.host.name}: joined the cluster, but as a worker (no ${KUBE_APISERVER_MANIFEST}); ` +
+          `reset this node (kubeadm reset -f) and run again`,
       );
     }
     return false;
@@ -100,7 +102,8 @@ export class JoinPhase implements Phase<NodeHost> {
     });
     try {
       await leader.change(
-        "upload the control-plane certificates (Secret kubeadm-certs, encrypted with this run's certificate key, deleted by kubeadm after 2 h)",
+        'upload the control-plane certificates (Secret kubeadm-certs, ' +
+          "encrypted with this run's certificate key, deleted by kubeadm after 2 h)",
         `kubeadm init phase upload-certs --upload-certs --config ${UPLOAD_CERTS_CONFIG}`,
         // kubeadm prints the key it used.
         { hideOutput: true },

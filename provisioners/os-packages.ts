@@ -7,13 +7,15 @@ import { shellQuote } from '../base/quote.js';
  * waits for the dpkg lock (a fresh Debian VM runs apt-daily at boot) instead of failing.
  */
 export const APT_GET =
-  'DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef';
+  'DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 ' +
+  '-o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef';
 
 /** `pkg version` lines for the installed ones among `packages`. */
 export function installedQuery(family: 'debian' | 'rhel', packages: readonly string[]): string {
   const names = packages.map(shellQuote).join(' ');
   return family === 'debian'
-    ? `dpkg-query -W -f='\${Package} \${Version} \${db:Status-Status}\\n' ${names} 2>/dev/null | awk '$3 == "installed" { print $1, $2 }'`
+    ? `dpkg-query -W -f='\${Package} \${Version} \${db:Status-Status}\\n' ${names} 2>/dev/null ` +
+        `| awk '$3 == "installed" { print $1, $2 }'`
     : `rpm -q --qf '%{NAME} %{VERSION}-%{RELEASE}\\n' ${names} 2>/dev/null | grep -v 'is not installed' || true`;
 }
 
@@ -25,7 +27,11 @@ export function installedQuery(family: 'debian' | 'rhel', packages: readonly str
 export function rpmProvidesQuery(capabilities: readonly string[]): string {
   // The positional parameters, not `for c in 'x'`: a list of one quoted word reads to
   // shellcheck as a mistake (SC2041).
-  return `set -- ${capabilities.map(shellQuote).join(' ')}; for c do printf '@@ %s\\n' "$c"; p=$(rpm -q --provides --whatprovides "$c" 2>/dev/null) && printf '%s\\n' "$p"; done; true`;
+  return (
+    `set -- ${capabilities.map(shellQuote).join(' ')}; ` +
+    `for c do printf '@@ %s\\n' "$c"; ` +
+    `p=$(rpm -q --provides --whatprovides "$c" 2>/dev/null) && printf '%s\\n' "$p"; done; true`
+  );
 }
 
 export function parseRpmProvides(output: string): Map<string, string[]> {
@@ -69,7 +75,10 @@ export function bundleSourceFile(family: 'debian' | 'rhel', dir: string): string
   // was checked against the repositories' keys when the bundle was made.
   if (family === 'debian') return `deb [trusted=yes] file:${dir}/debs ./\n`;
   // enabled=0: only kubestrap's own installs (BUNDLE_ONLY) read it; the host's dnf runs do not.
-  return `[kubestrap-bundle]\nname=kubestrap bundle\nbaseurl=file://${dir}/rpms\nenabled=0\ngpgcheck=0\nrepo_gpgcheck=0\n`;
+  return (
+    `[kubestrap-bundle]\nname=kubestrap bundle\nbaseurl=file://${dir}/rpms\n` +
+    `enabled=0\ngpgcheck=0\nrepo_gpgcheck=0\n`
+  );
 }
 
 /** From the host's own repositories, or (`fromBundle`) from the bundle's only. */

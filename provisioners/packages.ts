@@ -25,7 +25,10 @@ const YUM_REPO = '/etc/yum.repos.d/kubernetes.repo';
 /** dnf's install of the Kubernetes packages at `version`, from their repository or the bundle's. */
 export function dnfKubernetesInstall(version: string, fromBundle: boolean): string {
   // Online, the repository's exclude= holds the packages back; --disableexcludes lifts it for this install only.
-  return `dnf install -y ${fromBundle ? BUNDLE_ONLY.rhel : '--disableexcludes=kubernetes'} ${PINNED.map((p) => `${p}-${version}`).join(' ')} ${HELPERS.join(' ')}`;
+  return (
+    `dnf install -y ${fromBundle ? BUNDLE_ONLY.rhel : '--disableexcludes=kubernetes'} ` +
+    `${PINNED.map((p) => `${p}-${version}`).join(' ')} ${HELPERS.join(' ')}`
+  );
 }
 
 export class PackagesPhase implements Phase<NodeHost> {
@@ -57,7 +60,8 @@ export class PackagesPhase implements Phase<NodeHost> {
     const missing = HELPERS.filter((p) => !installed.has(p));
     if (stale.length || missing.length) {
       await step.change(
-        `install ${[...stale.map((p) => `${p} ${version}`), ...missing].join(', ')}${fromBundle ? ' from the bundle' : ''}`,
+        `install ${[...stale.map((p) => `${p} ${version}`), ...missing].join(', ')}` +
+          `${fromBundle ? ' from the bundle' : ''}`,
         family === 'debian' ? this.aptInstall(version, fromBundle) : dnfKubernetesInstall(version, fromBundle),
         {
           timeoutMs: 20 * 60_000,
@@ -90,7 +94,9 @@ export class PackagesPhase implements Phase<NodeHost> {
       // apt's own downloader: minimal hosts have neither curl nor gpg; apt reads .asc keys.
       await step.change(
         `fetch the signing key of ${repo}`,
-        `install -d -m 0755 /etc/apt/keyrings && /usr/lib/apt/apt-helper download-file ${shellQuote(`${repo}Release.key`)} ${APT_KEY}.part && chmod 0644 ${APT_KEY}.part && mv ${APT_KEY}.part ${APT_KEY}`,
+        `install -d -m 0755 /etc/apt/keyrings && ` +
+          `/usr/lib/apt/apt-helper download-file ${shellQuote(`${repo}Release.key`)} ${APT_KEY}.part && ` +
+          `chmod 0644 ${APT_KEY}.part && mv ${APT_KEY}.part ${APT_KEY}`,
       );
     }
     await step.putFile(APT_LIST, `deb [signed-by=${APT_KEY}] ${repo} /\n`, { mode: 0o644 });
@@ -106,14 +112,21 @@ export class PackagesPhase implements Phase<NodeHost> {
     const where = fromBundle ? 'the bundle' : this.repository('deb');
     return script(
       `${APT_GET} -q ${only} update`,
-      `v=$(apt-cache ${only} madison kubeadm | awk -v want=${shellQuote(`${version}-`)} 'index($3, want) == 1 { print $3; exit }')`,
-      `[ -n "$v" ] || { echo "kubeadm ${version} is not in ${where} (apt-cache madison kubeadm lists: $(apt-cache ${only} madison kubeadm | awk '{ print $3 }' | head -n 5 | tr '\\n' ' '))" >&2; exit 1; }`,
-      `${APT_GET} -q ${fromBundle ? `${only} ` : ''}install -y --no-install-recommends --allow-change-held-packages kubelet="$v" kubeadm="$v" kubectl="$v" ${HELPERS.join(' ')}`,
+      `v=$(apt-cache ${only} madison kubeadm | ` +
+        `awk -v want=${shellQuote(`${version}-`)} 'index($3, want) == 1 { print $3; exit }')`,
+      `[ -n "$v" ] || { echo "kubeadm ${version} is not in ${where} ` +
+        `(apt-cache madison kubeadm lists: ` +
+        `$(apt-cache ${only} madison kubeadm | awk '{ print $3 }' | head -n 5 | tr '\\n' ' '))" >&2; exit 1; }`,
+      `${APT_GET} -q ${fromBundle ? `${only} ` : ''}install -y --no-install-recommends ` +
+        `--allow-change-held-packages kubelet="$v" kubeadm="$v" kubectl="$v" ${HELPERS.join(' ')}`,
     );
   }
 
   private yumRepo(): string {
     const repo = this.repository('rpm');
-    return `[kubernetes]\nname=Kubernetes\nbaseurl=${repo}\nenabled=1\ngpgcheck=1\ngpgkey=${repo}repodata/repomd.xml.key\nexclude=${KUBERNETES_PACKAGES.join(' ')}\n`;
+    return (
+      `[kubernetes]\nname=Kubernetes\nbaseurl=${repo}\nenabled=1\ngpgcheck=1\n` +
+      `gpgkey=${repo}repodata/repomd.xml.key\nexclude=${KUBERNETES_PACKAGES.join(' ')}\n`
+    );
   }
 }

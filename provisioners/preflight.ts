@@ -58,7 +58,8 @@ export class PreflightPhase implements Phase<NodeHost> {
     );
     if (failures.length) {
       throw new PreflightFailed(
-        `${failures.length} check(s) failed; nothing was changed:\n${failures.map((f) => `  ${f}`).join('\n')}\nFix them, or pass --ignore-preflight NAME to go on anyway.`,
+        `${failures.length} check(s) failed; nothing was changed:\n${failures.map((f) => `  ${f}`).join('\n')}\n` +
+          `Fix them, or pass --ignore-preflight NAME to go on anyway.`,
       );
     }
   }

@@ -116,7 +116,8 @@ export class ResetPhase implements Phase<NodeHost> {
       script(
         `if [ ! -b ${q} ]; then echo absent`,
         `elif lsblk -n -o MOUNTPOINT ${q} | grep -q .; then echo mounted`,
-        `elif [ -n "$(wipefs -n ${q} 2>/dev/null | tail -n +2)" ] || [ -n "$(lsblk -n -o NAME ${q} | tail -n +2)" ]; then echo used`,
+        `elif [ -n "$(wipefs -n ${q} 2>/dev/null | tail -n +2)" ] ` +
+          `|| [ -n "$(lsblk -n -o NAME ${q} | tail -n +2)" ]; then echo used`,
         'else echo clean; fi',
       ),
       { check: false, label: `is ${device} in use?` },
@@ -125,7 +126,8 @@ export class ResetPhase implements Phase<NodeHost> {
     if (verdict === 'absent') return step.note(`${device} is not present; nothing to wipe`);
     if (verdict === 'mounted')
       throw new Error(
-        `${step.host.name}: ${device} is mounted; refusing to wipe a disk in use — unmount it, or remove it from the spec`,
+        `${step.host.name}: ${device} is mounted; refusing to wipe a disk in use ` +
+          `— unmount it, or remove it from the spec`,
       );
     if (verdict === 'clean') return;
     await step.change(

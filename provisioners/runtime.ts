@@ -36,7 +36,8 @@ export class RuntimePhase implements Phase<NodeHost> {
       if (family === 'rhel' && this.model.packages.source !== 'bundle') {
         await step.change(
           'add the Docker CE repository (containerd.io)',
-          'dnf -y install dnf-plugins-core && dnf config-manager --add-repo https://download.docker.com/linux/centos/docker-ce.repo',
+          'dnf -y install dnf-plugins-core && ' +
+            'dnf config-manager --add-repo https://download.docker.com/linux/centos/docker-ce.repo',
         );
       }
       const target = wanted ? `${pkg}${family === 'debian' ? '=' : '-'}${wanted}*` : pkg;
@@ -48,7 +49,9 @@ export class RuntimePhase implements Phase<NodeHost> {
       );
     } else if (wanted && !installed.startsWith(wanted)) {
       throw new Error(
-        `${step.host.name}: containerd ${installed} is installed, the spec wants ${wanted} (spec.runtime.containerd.version); upgrade or remove it, or change the spec`,
+        `${step.host.name}: containerd ${installed} is installed, ` +
+          `the spec wants ${wanted} (spec.runtime.containerd.version); ` +
+          `upgrade or remove it, or change the spec`,
       );
     }
 

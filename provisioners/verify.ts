@@ -17,7 +17,10 @@ export interface NodeStatus {
   readonly status: string;
 }
 
-export const NODES_JSONPATH = `'{range .items[*]}{.metadata.name}{"\\t"}{.status.conditions[?(@.type=="Ready")].status}{"\\t"}{.status.nodeInfo.kubeletVersion}{"\\n"}{end}'`;
+export const NODES_JSONPATH =
+  `'{range .items[*]}{.metadata.name}{"\\t"}` +
+  `{.status.conditions[?(@.type=="Ready")].status}{"\\t"}` +
+  `{.status.nodeInfo.kubeletVersion}{"\\n"}{end}'`;
 
 export function parseNodes(output: string): Map<string, { ready: string; version: string }> {
   return new Map(
@@ -71,7 +74,9 @@ export class VerifyPhase implements Phase<NodeHost> {
     }));
     await waitFor(step, {
       what: 'every kube-system pod to run',
-      probe: `${KUBECTL} -n kube-system get pods --no-headers -o custom-columns=NAME:.metadata.name,PHASE:.status.phase`,
+      probe:
+        `${KUBECTL} -n kube-system get pods --no-headers ` +
+        `-o custom-columns=NAME:.metadata.name,PHASE:.status.phase`,
       until: (r) =>
         r.code === 0 &&
         r.stdout.trim() !== '' &&

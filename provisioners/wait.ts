@@ -34,9 +34,12 @@ export async function waitFor(step: HostStep, options: WaitOptions): Promise<Exe
   let diagnosis = '';
   if (options.diagnose) {
     const result = await step.probe(options.diagnose, { check: false, timeoutMs: 30_000 });
-    diagnosis = `\n--- ${options.diagnose} ---\n${`${result.stdout}${result.stderr}`.trim().split('\n').slice(-30).join('\n')}`;
+    diagnosis =
+      `\n--- ${options.diagnose} ---\n` +
+      `${`${result.stdout}${result.stderr}`.trim().split('\n').slice(-30).join('\n')}`;
   }
   throw new WaitTimeout(
-    `${step.host.name}: gave up after ${Math.round(options.timeoutMs / 1000)} s waiting for ${options.what}; last \`${options.probe}\` exited ${last.code}:\n${seen}${diagnosis}`,
+    `${step.host.name}: gave up after ${Math.round(options.timeoutMs / 1000)} s waiting for ${options.what}; ` +
+      `last \`${options.probe}\` exited ${last.code}:\n${seen}${diagnosis}`,
   );
 }

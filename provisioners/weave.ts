@@ -57,7 +57,8 @@ export class WeavePhase implements Phase<NodeHost> {
       diagnose: [
         `${KUBECTL} -n kube-system get pods -l name=weave-net -o wide`,
         `${KUBECTL} -n kube-system get events --field-selector involvedObject.kind=Pod | tail -n 20`,
-        `for p in $(${KUBECTL} -n kube-system get pods -l name=weave-net -o name); do ${KUBECTL} -n kube-system exec "$p" -c weave -- /home/weave/weave --local status; done`,
+        `for p in $(${KUBECTL} -n kube-system get pods -l name=weave-net -o name); ` +
+          `do ${KUBECTL} -n kube-system exec "$p" -c weave -- /home/weave/weave --local status; done`,
       ].join('; '),
     });
   }

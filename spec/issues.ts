@@ -28,7 +28,10 @@ export function formatPath(path: SpecPath): string {
 
 export function formatIssue(issue: LocatedIssue): string {
   const severity = issue.severity === 'warning' ? 'warning: ' : '';
-  return `${issue.file}:${issue.line}:${issue.column} ${formatPath(issue.path)}: ${severity}${issue.message} — ${issue.hint}`;
+  return (
+    `${issue.file}:${issue.line}:${issue.column} ${formatPath(issue.path)}: ` +
+    `${severity}${issue.message} — ${issue.hint}`
+  );
 }
 
 /** Thrown when a spec has errors; carries every located problem, warnings included. */

@@ -17,14 +17,20 @@ export function labelKeyProblem(key: string): string | undefined {
     return `key prefix "${prefix}" is not a lowercase DNS subdomain`;
   }
   if (!LABEL_NAME.test(name)) {
-    return `key name "${name}" must be 1-63 characters of letters, digits, '-', '_' or '.', starting and ending with a letter or digit`;
+    return (
+      `key name "${name}" must be 1-63 characters of letters, digits, '-', '_' or '.', ` +
+      `starting and ending with a letter or digit`
+    );
   }
   return undefined;
 }
 
 export function labelValueProblem(value: string): string | undefined {
   if (!LABEL_VALUE.test(value)) {
-    return `value "${value}" must be at most 63 characters of letters, digits, '-', '_' or '.', starting and ending with a letter or digit`;
+    return (
+      `value "${value}" must be at most 63 characters of letters, digits, '-', '_' or '.', ` +
+      `starting and ending with a letter or digit`
+    );
   }
   return undefined;
 }

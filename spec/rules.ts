@@ -314,7 +314,8 @@ function checkTopology(spec: ClusterSpec, nodes: ExpandedNode[], out: Issues): v
       out.push(
         error(
           [...controlPlanes.at(-1)!.source, 'role'],
-          `${controlPlanes.length} control-plane nodes cannot keep etcd quorum through a failure better than ${controlPlanes.length - 1}`,
+          `${controlPlanes.length} control-plane nodes cannot keep etcd quorum ` +
+            `through a failure better than ${controlPlanes.length - 1}`,
           'use an odd number of control-plane nodes (1, 3 or 5)',
         ),
       );
@@ -343,8 +344,10 @@ function checkTopology(spec: ClusterSpec, nodes: ExpandedNode[], out: Issues): v
         out.push(
           warning(
             ['spec', 'kubernetes', 'controlPlaneEndpoint'],
-            `kubestrap does not run a VIP or load balancer yet: ${endpoint} must already lead to port 6443 of the control-plane nodes (the first one answers during init)`,
-            'put keepalived + haproxy, kube-vip or a load balancer in front of the control-plane nodes, or use one control-plane node',
+            `kubestrap does not run a VIP or load balancer yet: ${endpoint} ` +
+              `must already lead to port 6443 of the control-plane nodes (the first one answers during init)`,
+            'put keepalived + haproxy, kube-vip or a load balancer in front of the control-plane nodes, ' +
+              'or use one control-plane node',
           ),
         );
       }

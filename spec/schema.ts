@@ -11,7 +11,9 @@ export const API_VERSION = 'kubestrap.dev/v1alpha1';
 
 const dnsLabel = (what: string) =>
   z.string().regex(DNS_LABEL, {
-    message: `must be a DNS label — use 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit (${what})`,
+    message:
+      `must be a DNS label — use 1-63 lowercase letters, digits or '-', ` +
+      `starting and ending with a letter or digit (${what})`,
   });
 
 const ipv4 = z
@@ -70,7 +72,8 @@ const Disk = z
       .optional()
       .meta({
         description:
-          'Device path in the guest. Derived for Vagrant disks (/dev/sdb… on VirtualBox, /dev/vdb… on libvirt); required for existing hosts.',
+          'Device path in the guest. ' +
+          'Derived for Vagrant disks (/dev/sdb… on VirtualBox, /dev/vdb… on libvirt); required for existing hosts.',
       }),
   })
   .meta({ description: 'An extra raw disk, given whole to Rook as a Ceph OSD.' });
@@ -97,12 +100,18 @@ const NodeEntry = z
     role: Role.default('worker'),
     ip: ipv4.meta({
       description:
-        'Private-network IPv4 address: the node IP, API advertise address and kubelet node-ip. With count, the first address.',
+        'Private-network IPv4 address: the node IP, API advertise address and kubelet node-ip. ' +
+        'With count, the first address.',
     }),
-    hostname: z.string().min(1).optional().meta({
-      description:
-        'Hostname and Kubernetes node name; "{name}" is replaced by the machine name, e.g. k8s.{name}.dev. Defaults to the machine name.',
-    }),
+    hostname: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({
+        description:
+          'Hostname and Kubernetes node name; "{name}" is replaced by the machine name, e.g. k8s.{name}.dev. ' +
+          'Defaults to the machine name.',
+      }),
     cpus: z.int().min(1).max(256).optional().meta({ description: 'vCPUs; default 2.' }),
     memory: mebibytes.optional().meta({ description: 'Memory in MiB; default 2048 (4096 on Rook storage nodes).' }),
     disks: z.array(Disk).optional(),
@@ -110,10 +119,14 @@ const NodeEntry = z
       description: 'Runs Rook OSDs. Default: workers do; control-plane nodes do only when the cluster has no workers.',
     }),
     labels: z.record(z.string(), z.string()).optional(),
-    taints: z.array(Taint).optional().meta({
-      description:
-        'Node taints. Control-plane nodes default to node-role.kubernetes.io/control-plane:NoSchedule when the cluster has workers; [] means untainted.',
-    }),
+    taints: z
+      .array(Taint)
+      .optional()
+      .meta({
+        description:
+          'Node taints. Control-plane nodes default to node-role.kubernetes.io/control-plane:NoSchedule ' +
+          'when the cluster has workers; [] means untainted.',
+      }),
     address: z
       .string()
       .min(1)
@@ -166,10 +179,15 @@ const Box = z.strictObject({
       message: 'must be a box version such as 12.20250126.1 — copy it from the box catalogue',
     })
     .optional(),
-  file: z.string().min(1).optional().meta({
-    description:
-      'A local .box file (offline labs): kubestrap up adds it to Vagrant as box.name when Vagrant does not have that box yet. Relative to the spec file.',
-  }),
+  file: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({
+      description:
+        'A local .box file (offline labs): kubestrap up adds it to Vagrant as box.name ' +
+        'when Vagrant does not have that box yet. Relative to the spec file.',
+    }),
   storageController: z
     .string()
     .regex(/^[A-Za-z0-9 ._-]+$/, { message: "must be a VirtualBox controller name such as 'SATA Controller'" })
@@ -190,17 +208,26 @@ const Libvirt = z.strictObject({
     .string()
     .regex(/^\/[A-Za-z0-9/._-]+$/, { message: 'must be an absolute path to a qemu binary' })
     .optional(),
-  isolated: z.boolean().default(false).meta({
-    description:
-      'No NAT on the management and private networks: the VMs reach only this machine. For offline labs; packages then come from a mirror the VMs can reach, or a bundle.',
-  }),
+  isolated: z
+    .boolean()
+    .default(false)
+    .meta({
+      description:
+        'No NAT on the management and private networks: the VMs reach only this machine. ' +
+        'For offline labs; packages then come from a mirror the VMs can reach, or a bundle.',
+    }),
 });
 
 const Machines = z.strictObject({
-  provider: z.enum(['virtualbox', 'libvirt', 'existing']).optional().meta({
-    description:
-      'Where the nodes come from. Without it, kubestrap up uses VirtualBox when it is installed, else libvirt (and remembers the choice); render and validate assume virtualbox unless --provider says otherwise.',
-  }),
+  provider: z
+    .enum(['virtualbox', 'libvirt', 'existing'])
+    .optional()
+    .meta({
+      description:
+        'Where the nodes come from. ' +
+        'Without it, kubestrap up uses VirtualBox when it is installed, else libvirt (and remembers the choice); ' +
+        'render and validate assume virtualbox unless --provider says otherwise.',
+    }),
   box: Box.prefault({}),
   network: cidr
     .default('192.168.56.0/24')
@@ -220,10 +247,15 @@ const Os = z.strictObject({
     .enum(['debian', 'rhel'])
     .default('debian')
     .meta({ description: 'debian covers Debian and Ubuntu; rhel covers RHEL, AlmaLinux, Rocky.' }),
-  architecture: z.enum(['amd64', 'arm64']).default('amd64').meta({
-    description:
-      "The hosts' CPU architecture (Debian's names; rpm's x86_64/aarch64): what `kubestrap bundle` collects packages, binaries and images for. Online installs let each host's package manager choose.",
-  }),
+  architecture: z
+    .enum(['amd64', 'arm64'])
+    .default('amd64')
+    .meta({
+      description:
+        "The hosts' CPU architecture (Debian's names; rpm's x86_64/aarch64): " +
+        'what `kubestrap bundle` collects packages, binaries and images for. ' +
+        "Online installs let each host's package manager choose.",
+    }),
 });
 
 const Runtime = z.strictObject({
@@ -289,12 +321,14 @@ const Rook = z.strictObject({
     .string()
     .regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, {
       message:
-        'must be an http(s) URL without spaces or quotes — the directory holding crds.yaml, common.yaml, csi-operator.yaml and operator.yaml',
+        'must be an http(s) URL without spaces or quotes — ' +
+        'the directory holding crds.yaml, common.yaml, csi-operator.yaml and operator.yaml',
     })
     .optional()
     .meta({
       description:
-        "Where Rook's upstream manifests (crds, common, csi-operator, operator) are fetched from; default: the release tag's deploy/examples on GitHub. Set it for a mirror.",
+        "Where Rook's upstream manifests (crds, common, csi-operator, operator) are fetched from; " +
+        "default: the release tag's deploy/examples on GitHub. Set it for a mirror.",
     }),
 });
 
@@ -304,12 +338,14 @@ const Packages = z.strictObject({
     .string()
     .regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, {
       message:
-        'must be an http(s) URL without spaces or quotes, e.g. https://pkgs.k8s.io/core:/stable: — give the base that /v1.X/deb/ and /v1.X/rpm/ hang off',
+        'must be an http(s) URL without spaces or quotes, e.g. https://pkgs.k8s.io/core:/stable: ' +
+        '— give the base that /v1.X/deb/ and /v1.X/rpm/ hang off',
     })
     .default('https://pkgs.k8s.io/core:/stable:')
     .meta({
       description:
-        'Base of the Kubernetes package repositories (pkgs.k8s.io layout: BASE/v1.X/deb/, BASE/v1.X/rpm/); set it for a mirror.',
+        'Base of the Kubernetes package repositories (pkgs.k8s.io layout: BASE/v1.X/deb/, BASE/v1.X/rpm/); ' +
+        'set it for a mirror.',
     }),
   bundle: z
     .string()
@@ -343,25 +379,34 @@ const Packages = z.strictObject({
     .prefault({})
     .meta({
       description:
-        '`kubestrap bundle` takes containerd, runc and their dependencies from here (Debian-family hosts; RHEL-like hosts: rpmRepositories): your OS release and its mirror.',
+        '`kubestrap bundle` takes containerd, runc and their dependencies from here ' +
+        '(Debian-family hosts; RHEL-like hosts: rpmRepositories): your OS release and its mirror.',
     }),
   rpmRepositories: z
     .array(
       z.strictObject({
         url: z.string().regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, {
           message:
-            'must be an http(s) URL without spaces or quotes: the directory holding repodata/, e.g. https://download.docker.com/linux/centos/9/x86_64/stable',
+            'must be an http(s) URL without spaces or quotes: the directory holding repodata/, ' +
+            'e.g. https://download.docker.com/linux/centos/9/x86_64/stable',
         }),
-        key: z.string().min(1).meta({
-          description:
-            "The repository's signing key (a file on the machine that runs kubestrap bundle), e.g. RPM-GPG-KEY-AlmaLinux-9.",
-        }),
+        key: z
+          .string()
+          .min(1)
+          .meta({
+            description:
+              "The repository's signing key (a file on the machine that runs kubestrap bundle), " +
+              'e.g. RPM-GPG-KEY-AlmaLinux-9.',
+          }),
       }),
     )
     .default([])
     .meta({
       description:
-        "`kubestrap bundle` for RHEL-like hosts takes containerd.io and what the Kubernetes packages need from these yum repositories (a baseurl each): Docker CE's, and your OS release's BaseOS and AppStream. The key checks repomd.xml.asc, or each .rpm where a repository signs packages only.",
+        '`kubestrap bundle` for RHEL-like hosts takes containerd.io ' +
+        'and what the Kubernetes packages need from these yum repositories (a baseurl each): ' +
+        "Docker CE's, and your OS release's BaseOS and AppStream. " +
+        'The key checks repomd.xml.asc, or each .rpm where a repository signs packages only.',
     }),
   binaryRepository: z
     .string()
@@ -371,7 +416,8 @@ const Packages = z.strictObject({
     .default('https://dl.k8s.io/release')
     .meta({
       description:
-        'Where `kubestrap bundle` fetches the kubeadm/kubelet/kubectl binaries and their .sha256 (dl.k8s.io layout: BASE/vX.Y.Z/bin/linux/amd64/NAME).',
+        'Where `kubestrap bundle` fetches the kubeadm/kubelet/kubectl binaries and their .sha256 ' +
+        '(dl.k8s.io layout: BASE/vX.Y.Z/bin/linux/amd64/NAME).',
     }),
   registryMirrors: z
     .record(
@@ -387,7 +433,8 @@ const Packages = z.strictObject({
     .default({})
     .meta({
       description:
-        '`kubestrap bundle` pulls images of these registries from the given mirrors instead; the images keep their original names.',
+        '`kubestrap bundle` pulls images of these registries from the given mirrors instead; ' +
+        'the images keep their original names.',
     }),
 });
 

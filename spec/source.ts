@@ -22,7 +22,9 @@ export function parseSpecText(text: string, file: string): SpecSource {
       column: position.col,
       severity: document.errors.includes(error) ? 'error' : 'warning',
       path: [],
-      message: `YAML ${error.code === 'DUPLICATE_KEY' ? 'has a duplicate key' : 'syntax error'}: ${firstLine(error.message)}`,
+      message:
+        `YAML ${error.code === 'DUPLICATE_KEY' ? 'has a duplicate key' : 'syntax error'}` +
+        `: ${firstLine(error.message)}`,
       hint:
         error.code === 'DUPLICATE_KEY'
           ? 'remove or rename one of the two keys'

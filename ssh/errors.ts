@@ -52,7 +52,8 @@ export class SudoPasswordError extends SshError {
   constructor(host: string, user: string) {
     super(
       host,
-      `sudo asks ${user} for a password; kubestrap runs sudo -n. Give ${user} passwordless sudo (NOPASSWD in /etc/sudoers.d) or connect as root`,
+      `sudo asks ${user} for a password; kubestrap runs sudo -n. ` +
+        `Give ${user} passwordless sudo (NOPASSWD in /etc/sudoers.d) or connect as root`,
     );
   }
 }

@@ -211,7 +211,9 @@ export class SshHost implements RemoteShell {
   private async connectWithRetries(): Promise<Client> {
     const attempts = this.options.connectAttempts ?? 5;
     let delay = this.options.connectBackoffMs ?? 500;
-    const where = `${this.target.user}@${this.target.address}:${this.target.port}${this.target.bastion ? ` via ${this.target.bastion.address}` : ''}`;
+    const where =
+      `${this.target.user}@${this.target.address}:${this.target.port}` +
+      `${this.target.bastion ? ` via ${this.target.bastion.address}` : ''}`;
     for (let attempt = 1; ; attempt++) {
       try {
         const client = await this.connectOnce();
@@ -234,7 +236,8 @@ export class SshHost implements RemoteShell {
         if (attempt >= attempts) {
           throw new ConnectError(
             this.name,
-            `cannot connect to ${where}: ${reason} (attempt ${attempt} of ${attempts}, the last; is the host up and sshd listening?)`,
+            `cannot connect to ${where}: ${reason} (attempt ${attempt} of ${attempts}, the last; ` +
+              `is the host up and sshd listening?)`,
             'network',
             { cause: error },
           );

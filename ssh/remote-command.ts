@@ -48,7 +48,8 @@ export function atomicWriteScript(target: string, size: number, mode: number, ow
     // dd with count_bytes never reads past the data, so the hash line stays on stdin.
     `got=$(dd iflag=fullblock,count_bytes count=${size} bs=1M status=none | tee "$tmp" | digest | cut -d' ' -f1)`,
     'IFS= read -r want',
-    `if [ "$got" != "$want" ] || [ "$(stat -c %s "$tmp")" != ${size} ]; then echo "kubestrap: upload of $target arrived damaged (sha256 $got, expected $want)" >&2; exit 3; fi`,
+    `if [ "$got" != "$want" ] || [ "$(stat -c %s "$tmp")" != ${size} ]; then ` +
+      `echo "kubestrap: upload of $target arrived damaged (sha256 $got, expected $want)" >&2; exit 3; fi`,
     `chmod ${mode.toString(8).padStart(4, '0')} "$tmp"`,
     ...(owner ? [`chown ${q(owner)} "$tmp"`] : []),
     'sync "$tmp"',
@@ -66,7 +67,10 @@ export function probeFileScript(target: string): string {
 
 /** Sets a file's mode and owner (an upload whose bytes were already there). */
 export function chmodChownCommand(target: string, mode: number, owner: string): string {
-  return `chmod ${mode.toString(8).padStart(4, '0')} ${shellQuote(target)} && chown ${shellQuote(owner)} ${shellQuote(target)}`;
+  return (
+    `chmod ${mode.toString(8).padStart(4, '0')} ${shellQuote(target)} && ` +
+    `chown ${shellQuote(owner)} ${shellQuote(target)}`
+  );
 }
 
 export interface RemoteFile {

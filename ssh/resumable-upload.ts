@@ -40,7 +40,9 @@ export async function resumableUpload(
   for (let attempt = 1; ; attempt++) {
     try {
       const probe = await host.exec(
-        `f=${q(target)}; if [ -f "$f" ] && [ "$(stat -c %s "$f")" = ${options.size} ]; then echo "whole $(${DIGEST})"; else echo "part $(stat -c %s ${q(part)} 2>/dev/null || echo 0)"; fi`,
+        `f=${q(target)}; if [ -f "$f" ] && [ "$(stat -c %s "$f")" = ${options.size} ]; ` +
+          `then echo "whole $(${DIGEST})"; ` +
+          `else echo "part $(stat -c %s ${q(part)} 2>/dev/null || echo 0)"; fi`,
         {
           label: `how much of ${target} is on the host`,
           timeoutMs: 30 * 60_000,
@@ -66,7 +68,8 @@ export async function resumableUpload(
           })(),
         );
         await host.exec(
-          `set -eu; umask 077; mkdir -p "$(dirname ${q(part)})"; ${offset === 0 ? `: > ${q(part)}; ` : ''}cat >> ${q(part)}`,
+          `set -eu; umask 077; mkdir -p "$(dirname ${q(part)})"; ` +
+            `${offset === 0 ? `: > ${q(part)}; ` : ''}cat >> ${q(part)}`,
           {
             stdin: data,
             label: `upload ${target} from byte ${offset} of ${options.size}`,
@@ -87,7 +90,8 @@ export async function resumableUpload(
       await host.exec(`rm -f ${q(part)}`, { label: `remove the damaged ${part}` });
       if (attempt >= attempts)
         throw new Error(
-          `${host.name}: ${target} arrived damaged (${size} bytes, sha256 ${sha256}; expected ${options.size}, ${options.sha256}) ${attempt} times`,
+          `${host.name}: ${target} arrived damaged (${size} bytes, sha256 ${sha256}; ` +
+            `expected ${options.size}, ${options.sha256}) ${attempt} times`,
         );
     } catch (error) {
       // A channel closed under `cat` by a dropped connection ends with no exit status.

@@ -47,7 +47,8 @@ function endpoint(
   const path = identity ? expandHome(identity, inputs.home) : undefined;
   if (!path && !inputs.agent) {
     throw new TargetError(
-      `${name}: no SSH key for ${address}: set keyPath in the spec, an IdentityFile in ~/.ssh/config, or start ssh-agent with your key loaded`,
+      `${name}: no SSH key for ${address}: set keyPath in the spec, an IdentityFile in ~/.ssh/config, ` +
+        `or start ssh-agent with your key loaded`,
     );
   }
   let privateKey: Buffer | undefined;
@@ -56,7 +57,8 @@ function endpoint(
       privateKey = inputs.readKey(path);
     } catch (error) {
       throw new TargetError(
-        `${name}: cannot read SSH key ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} — fix keyPath in the spec`,
+        `${name}: cannot read SSH key ${path}: ` +
+          `${(error as NodeJS.ErrnoException).code ?? (error as Error).message} — fix keyPath in the spec`,
       );
     }
   }

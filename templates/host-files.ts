@@ -18,7 +18,10 @@ export function modulesLoad(): string {
 }
 
 export function sysctlConf(): string {
-  return `# Rendered by kubestrap: bridged pod traffic must pass iptables; nodes route pod traffic.\n${SYSCTLS.map(([k, v]) => `${k} = ${v}`).join('\n')}\n`;
+  return (
+    `# Rendered by kubestrap: bridged pod traffic must pass iptables; nodes route pod traffic.\n` +
+    `${SYSCTLS.map(([k, v]) => `${k} = ${v}`).join('\n')}\n`
+  );
 }
 
 /** The managed block hostprep keeps in /etc/hosts, between the BEGIN and END markers. */

@@ -15,7 +15,11 @@ export interface MachineEvent {
 const STAGES: readonly [RegExp, MachineStage][] = [
   [/Importing base box|Uploading base box|Creating image|Cloning VM|Matching MAC address/i, 'importing'],
   [
-    /Creating domain|Starting domain|Booting VM|Resuming suspended|Domain is already running|Machine already provisioned/i,
+    new RegExp(
+      'Creating domain|Starting domain|Booting VM|Resuming suspended|' +
+        'Domain is already running|Machine already provisioned',
+      'i',
+    ),
     'booting',
   ],
   [/Waiting for (machine|domain) to boot|Waiting for domain to get an IP/i, 'waiting for SSH'],

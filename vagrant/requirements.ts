@@ -23,7 +23,8 @@ export async function missingRequirements(provider: Provider, env: NodeJS.Proces
   const version = /Vagrant (\d+)\.(\d+)\.(\d+)/.exec((await output('vagrant', ['--version'], quiet)) ?? '');
   if (!version) {
     missing.push(
-      'Vagrant is not installed: install Vagrant 2.3 or later (Debian/Ubuntu: apt install vagrant; elsewhere: the package from HashiCorp)',
+      'Vagrant is not installed: install Vagrant 2.3 or later ' +
+        '(Debian/Ubuntu: apt install vagrant; elsewhere: the package from HashiCorp)',
     );
   } else if (
     Number(version[1]) < MIN_VAGRANT[0] ||
@@ -34,7 +35,8 @@ export async function missingRequirements(provider: Provider, env: NodeJS.Proces
   if (provider === 'virtualbox') {
     if ((await output('VBoxManage', ['--version'], env)) === undefined) {
       missing.push(
-        'VirtualBox is not installed (no VBoxManage on PATH): install VirtualBox 7.0 — or use libvirt: spec.machines.provider: libvirt',
+        'VirtualBox is not installed (no VBoxManage on PATH): install VirtualBox 7.0 ' +
+          '— or use libvirt: spec.machines.provider: libvirt',
       );
     }
   } else {
@@ -44,13 +46,15 @@ export async function missingRequirements(provider: Provider, env: NodeJS.Proces
       );
       if (!plugins.some((line) => line.type === 'plugin-name' && line.data[0] === 'vagrant-libvirt')) {
         missing.push(
-          'the vagrant-libvirt plugin is missing: apt install vagrant-libvirt (or: vagrant plugin install vagrant-libvirt)',
+          'the vagrant-libvirt plugin is missing: apt install vagrant-libvirt ' +
+            '(or: vagrant plugin install vagrant-libvirt)',
         );
       }
     }
     if ((await output('virsh', ['--version'], env)) === undefined) {
       missing.push(
-        'libvirt is not installed (no virsh on PATH): apt install libvirt-daemon-system libvirt-clients qemu-system-x86',
+        'libvirt is not installed (no virsh on PATH): ' +
+          'apt install libvirt-daemon-system libvirt-clients qemu-system-x86',
       );
     }
   }

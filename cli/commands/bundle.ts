@@ -30,13 +30,15 @@ export async function bundleCommand(flags: { file?: string; output?: string; jso
     return EXIT.ok;
   }
   say(
-    `wrote ${path} (${mib(size)}): Kubernetes ${manifest.kubernetesVersion} for ${manifest.os.family}/${manifest.os.architecture}, ${manifest.files.length} files`,
+    `wrote ${path} (${mib(size)}): Kubernetes ${manifest.kubernetesVersion} ` +
+      `for ${manifest.os.family}/${manifest.os.architecture}, ${manifest.files.length} files`,
   );
   for (const p of packages) say(`  package ${p.name} ${p.version}`);
   for (const i of manifest.images) say(`  image ${i.reference} (${i.digest.slice(0, 19)}…)`);
   if (manifest.hostRequires.length) {
     say(
-      `the hosts must already have (every ${manifest.os.family} install does; install checks before it changes anything):`,
+      `the hosts must already have (every ${manifest.os.family} install does; ` +
+        `install checks before it changes anything):`,
     );
     for (const r of manifest.hostRequires) say(`  ${r.relation}   (for ${r.neededBy})`);
   }

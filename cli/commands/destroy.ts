@@ -15,7 +15,10 @@ export interface DestroyFlags {
 export function printDestroy(result: DestroyResult, flags: DestroyFlags): number {
   if (!result.ok) {
     const list = result.leftovers.map((l) => `  - ${l}`).join('\n');
-    const message = `vagrant destroy finished but ${result.provider} still holds:\n${list}\nRemove them by hand (virsh undefine/vol-delete, or VBoxManage unregistervm --delete); the working directory ${result.kept} was kept.`;
+    const message =
+      `vagrant destroy finished but ${result.provider} still holds:\n${list}\n` +
+      `Remove them by hand (virsh undefine/vol-delete, or VBoxManage unregistervm --delete); ` +
+      `the working directory ${result.kept} was kept.`;
     if (flags.json) process.stdout.write(`${JSON.stringify({ ok: false, leftovers: result.leftovers })}\n`);
     else process.stderr.write(`kubestrap: ${message}\n`);
     return EXIT.failure;
@@ -24,7 +27,8 @@ export function printDestroy(result: DestroyResult, flags: DestroyFlags): number
   if (flags.json) process.stdout.write(`${JSON.stringify({ ok: true, cluster, destroyed, removed, seconds })}\n`);
   else
     process.stdout.write(
-      `Destroyed ${destroyed.join(', ')} (${provider}) in ${seconds.toFixed(1)} s; nothing of cluster ${cluster} is left in ${provider}; removed ${removed}\n`,
+      `Destroyed ${destroyed.join(', ')} (${provider}) in ${seconds.toFixed(1)} s; ` +
+        `nothing of cluster ${cluster} is left in ${provider}; removed ${removed}\n`,
     );
   return EXIT.ok;
 }

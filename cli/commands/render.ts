@@ -13,7 +13,8 @@ export async function renderCommand(flags: { file?: string; output?: string; jso
   const total = summary.written.length + summary.unchanged.length;
   const removed = summary.removed.length ? `, ${summary.removed.length} stale removed` : '';
   process.stdout.write(
-    `rendered ${total} files for cluster ${loaded.model.name} into ${summary.directory}: ${summary.written.length} written, ${summary.unchanged.length} unchanged${removed}\n`,
+    `rendered ${total} files for cluster ${loaded.model.name} into ${summary.directory}: ` +
+      `${summary.written.length} written, ${summary.unchanged.length} unchanged${removed}\n`,
   );
   for (const path of summary.written) process.stdout.write(`  + ${path}\n`);
   for (const path of summary.removed) process.stdout.write(`  - ${path}\n`);

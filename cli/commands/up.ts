@@ -24,16 +24,21 @@ export function upOptions(flags: UpFlags) {
 export function printUp(result: UpResult, flags: UpFlags): number {
   if (result.kind === 'machines-not-running') {
     process.stdout.write(
-      `would run vagrant up for ${result.machines.join(', ')} (${result.provider}); the phases can be previewed once the machines run\n`,
+      `would run vagrant up for ${result.machines.join(', ')} (${result.provider}); ` +
+        `the phases can be previewed once the machines run\n`,
     );
     return EXIT.ok;
   }
   const code = runExit(result, flags);
   if (code !== EXIT.ok || flags.json || flags.dryRun) return code;
   const table = verifyTable(result.nodes);
-  const vagrant = `Log in to a node: kubestrap ssh ${result.firstNode}${specArgument(flags.file)}\nThrow it away: kubestrap destroy${specArgument(flags.file)}\n`;
+  const vagrant =
+    `Log in to a node: kubestrap ssh ${result.firstNode}${specArgument(flags.file)}\n` +
+    `Throw it away: kubestrap destroy${specArgument(flags.file)}\n`;
   process.stdout.write(
-    `\n${table}\n\nCluster ${result.cluster} is up. Use it with:\n  export KUBECONFIG=${result.kubeconfigPath}\n  kubectl get nodes\n${result.provider === 'existing' ? '' : vagrant}`,
+    `\n${table}\n\nCluster ${result.cluster} is up. Use it with:\n` +
+      `  export KUBECONFIG=${result.kubeconfigPath}\n  kubectl get nodes\n` +
+      `${result.provider === 'existing' ? '' : vagrant}`,
   );
   return code;
 }

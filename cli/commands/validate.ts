@@ -7,15 +7,17 @@ export async function validateCommand(flags: { file?: string; json?: boolean }):
   const { model, warnings, file } = await validate(flags);
   const roles = (role: string) => model.nodes.filter((n) => n.role === role).length;
   if (flags.json) {
-    process.stdout.write(
-      `${JSON.stringify({ ok: true, file, cluster: model.name, nodes: model.nodes.length, issues: warnings.map(issueJson) }, null, 2)}\n`,
-    );
+    const report = { ok: true, file, cluster: model.name, nodes: model.nodes.length, issues: warnings.map(issueJson) };
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return EXIT.ok;
   }
   printWarnings(warnings, flags);
-  const counts = `${roles('control-plane')} control-plane + ${roles('worker')} worker node(s) on ${model.machines.provider}`;
+  const counts =
+    `${roles('control-plane')} control-plane + ${roles('worker')} worker node(s) ` + `on ${model.machines.provider}`;
   process.stdout.write(
-    `${file}: valid — cluster ${model.name}, Kubernetes ${model.kubernetes.version.text} (kubeadm ${model.kubernetes.kubeadmApi}), ${counts}${warnings.length ? `, ${warnings.length} warning(s)` : ''}\n`,
+    `${file}: valid — cluster ${model.name}, Kubernetes ${model.kubernetes.version.text} ` +
+      `(kubeadm ${model.kubernetes.kubeadmApi}), ${counts}` +
+      `${warnings.length ? `, ${warnings.length} warning(s)` : ''}\n`,
   );
   return EXIT.ok;
 }

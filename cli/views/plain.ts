@@ -27,7 +27,10 @@ export function describeEvent(event: RunEvent): string | undefined {
       if (event.status === 'started') return undefined;
       if (event.status === 'changed' || event.status === 'unchanged')
         return `${MARK[event.status]} ${event.title ?? `${event.host}: ${event.status}`}`;
-      return `${MARK[event.status]} ${event.host}: ${event.status}${event.detail ? ` (${firstLine(event.detail)})` : ''}`;
+      return (
+        `${MARK[event.status]} ${event.host}: ${event.status}` +
+        `${event.detail ? ` (${firstLine(event.detail)})` : ''}`
+      );
     case 'phase-failed':
       return `✖ ${event.phase} failed (see the summary below)`;
     case 'done':

@@ -32,7 +32,10 @@ export async function checkHostRequirements(
     ? {
         name: 'bundle-deps',
         verdict: 'fail',
-        detail: `the bundle needs, and this host lacks: ${missing.map((r) => `${r.relation} (for ${r.neededBy})`).join('; ')} — install them from the OS media, or build the bundle against this OS release`,
+        detail:
+          `the bundle needs, and this host lacks: ` +
+          `${missing.map((r) => `${r.relation} (for ${r.neededBy})`).join('; ')} ` +
+          `— install them from the OS media, or build the bundle against this OS release`,
       }
     : {
         name: 'bundle-deps',
@@ -48,7 +51,9 @@ export function bundleArchitectureVerdict(machine: string, architecture: keyof t
     : {
         name: 'bundle-arch',
         verdict: 'fail',
-        detail: `the host is ${machine} (${host}), the bundle holds ${architecture} packages and images — set spec.os.architecture: ${host} and build the bundle again`,
+        detail:
+          `the host is ${machine} (${host}), the bundle holds ${architecture} packages and images ` +
+          `— set spec.os.architecture: ${host} and build the bundle again`,
       };
 }
 
@@ -75,7 +80,9 @@ export function bundleSpaceVerdict(available: number, bundleBytes: number): Chec
     : {
         name: 'bundle-space',
         verdict: 'fail',
-        detail: `${gib(available)} free under ${BUNDLE_ROOT}, the bundle needs ${gib(need)} there (the archive and its unpacked copy) — free space, or give /var/lib/kubestrap its own volume`,
+        detail:
+          `${gib(available)} free under ${BUNDLE_ROOT}, the bundle needs ${gib(need)} there ` +
+          `(the archive and its unpacked copy) — free space, or give /var/lib/kubestrap its own volume`,
       };
 }
 

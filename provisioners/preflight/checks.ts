@@ -67,7 +67,8 @@ export function evaluate(facts: Facts, node: NodeModel, model: ClusterModel, thr
     add(
       'os',
       'fail',
-      `${facts.os.prettyName || facts.os.id || 'unknown OS'} is not ${model.os.family}-like, as the spec says (spec.os.family)`,
+      `${facts.os.prettyName || facts.os.id || 'unknown OS'} is not ${model.os.family}-like, ` +
+        `as the spec says (spec.os.family)`,
     );
   } else {
     const known = family.versions[facts.os.id];
@@ -108,7 +109,8 @@ export function evaluate(facts: Facts, node: NodeModel, model: ClusterModel, thr
       add(
         name,
         'fail',
-        `${fs.mount} is ${fs.usedPercent}% full; above ${thresholds.maxUsedPercent}% the kubelet soon evicts pods (85%)`,
+        `${fs.mount} is ${fs.usedPercent}% full; ` +
+          `above ${thresholds.maxUsedPercent}% the kubelet soon evicts pods (85%)`,
       );
     else if (free < min)
       add(
@@ -128,14 +130,17 @@ export function evaluate(facts: Facts, node: NodeModel, model: ClusterModel, thr
         add(
           name,
           'fail',
-          `${disk.device} does not exist on this host; lsblk shows ${facts.disks.map((d) => d.path).join(', ') || 'no disks'}`,
+          `${disk.device} does not exist on this host; ` +
+            `lsblk shows ${facts.disks.map((d) => d.path).join(', ') || 'no disks'}`,
         );
       else if (found.type !== 'disk') add(name, 'fail', `${disk.device} is a ${found.type}, not a whole disk`);
       else if (found.hasChildren || found.fstype || found.mountpoint)
         add(
           name,
           'fail',
-          `${disk.device} is not raw (${found.hasChildren ? 'partitioned' : found.fstype ? `has a ${found.fstype} filesystem` : 'mounted'}); Rook only uses empty disks — wipe it (wipefs -a) if its data is not needed`,
+          `${disk.device} is not raw ` +
+            `(${found.hasChildren ? 'partitioned' : found.fstype ? `has a ${found.fstype} filesystem` : 'mounted'}); ` +
+            `Rook only uses empty disks — wipe it (wipefs -a) if its data is not needed`,
         );
       else if (found.sizeBytes < 5 * GiB)
         add(name, 'fail', `${disk.device} is ${(found.sizeBytes / GiB).toFixed(1)} GiB; Rook needs 5 GiB or more`);
