@@ -4,9 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { EventSink } from '../engine/events.js';
 import type { VerifiedBundle } from '../provisioners/bundle.js';
-import type { ManifestFile } from '../provisioners/rook.js';
 import type { ClusterModel } from '../spec/model.js';
-import { ROOK_FILES } from '../spec/versions.js';
 import { InvalidInputError } from './errors.js';
 
 /** A path the spec names, read relative to the spec's own directory. */
@@ -52,13 +50,4 @@ export async function offlineBundle(
     );
   }
   return { localPath: given, ...verified };
-}
-
-export async function bundledRookManifests(model: ClusterModel, bundle: VerifiedBundle): Promise<ManifestFile[]> {
-  const { readMembers } = await import('../bundle/read.js');
-  const { rookManifestPath } = await import('../bundle/coverage.js');
-  const members = await readMembers(bundle.localPath, (name) =>
-    ROOK_FILES.some((n) => rookManifestPath(model, n) === name),
-  );
-  return ROOK_FILES.map((name) => ({ name, content: members.get(rookManifestPath(model, name))!.toString('utf8') }));
 }

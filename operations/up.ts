@@ -5,7 +5,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { phaseStage, type RunResult, type Stage } from '../engine/index.js';
 import { hostPhases, upPhases } from '../provisioners/index.js';
-import type { ManifestFile } from '../provisioners/rook.js';
 import { VerifyPhase, type NodeStatus } from '../provisioners/verify.js';
 import type { Provider } from '../spec/load.js';
 import type { ClusterModel } from '../spec/model.js';
@@ -18,10 +17,10 @@ import type { OperationContext, PhaseRunOptions } from './context.js';
 import { InvalidInputError } from './errors.js';
 import { clusterHosts } from './hosts.js';
 import { machinesStage, prepareWith, vagrantDriver } from './machines.js';
-import { bundledRookManifests, offlineBundle, specRelative } from './offline-bundle.js';
+import { offlineBundle, specRelative } from './offline-bundle.js';
 import { currentHash, writeRender } from './render-dir.js';
 import { runOnCluster } from './run-on-cluster.js';
-import { rookManifests } from './upstream.js';
+import { rookManifestsFor } from './upstream.js';
 import { workDir } from './workdir.js';
 
 export interface UpOptions extends PhaseRunOptions {
@@ -129,11 +128,7 @@ export async function up(options: UpOptions, context: OperationContext): Promise
     }
   }
 
-  const rook: readonly ManifestFile[] = !model.rook.enabled
-    ? []
-    : bundle
-      ? await bundledRookManifests(model, bundle)
-      : await rookManifests(model, dir);
+  const rook = await rookManifestsFor(model, dir, bundle);
   const kubeconfigPath = join(dir, 'kubeconfig');
   const hostOptions = { ignorePreflight: options.ignorePreflight ?? [], ...(bundle ? { bundle } : {}) };
   const phases = upPhases(model, files, {

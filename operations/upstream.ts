@@ -6,6 +6,10 @@
 // the run instead of being applied.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { rookManifestPath } from '../bundle/coverage.js';
+import { readMembers } from '../bundle/read.js';
+import type { VerifiedBundle } from '../provisioners/bundle.js';
+import type { ManifestFile } from '../provisioners/rook.js';
 import type { ClusterModel } from '../spec/model.js';
 import { ROOK_FILES } from '../spec/versions.js';
 import { writeAtomic } from '../base/atomic-write.js';
@@ -72,4 +76,21 @@ export async function rookManifests(
   }
   await writeAtomic(lockPath, `${JSON.stringify(lock, null, 2)}\n`, 0o644);
   return files;
+}
+
+/**
+ * The Rook manifests an up applies: from the bundle on an offline install (checked with
+ * it), else fetched through the lock above.
+ */
+export async function rookManifestsFor(
+  model: ClusterModel,
+  workDir: string,
+  bundle: VerifiedBundle | undefined,
+): Promise<ManifestFile[]> {
+  if (!model.rook.enabled) return [];
+  if (!bundle) return rookManifests(model, workDir);
+  const members = await readMembers(bundle.localPath, (name) =>
+    ROOK_FILES.some((n) => rookManifestPath(model, n) === name),
+  );
+  return ROOK_FILES.map((name) => ({ name, content: members.get(rookManifestPath(model, name))!.toString('utf8') }));
 }

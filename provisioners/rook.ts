@@ -5,7 +5,7 @@
 import type { ClusterModel } from '../spec/model.js';
 import { isInitNode } from '../templates/kubeadm/index.js';
 import type { RenderedFile } from '../templates/render.js';
-import { ROOK_NAMESPACE, STORAGE_CLASS } from '../templates/rook.js';
+import { ROOK_NAMESPACE, STORAGE_CLASS, storageProbeClaim } from '../templates/rook.js';
 import { toYaml } from '../templates/yaml.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from '../engine/host-step.js';
@@ -96,16 +96,7 @@ export class RookPhase implements Phase<NodeHost> {
     // The proof that storage works: a claim on the default class binds. Made only when
     // this run changed the storage setup, so that a re-run changes nothing.
     if (!(upstreamChanged || operator.code !== 0 || applyCluster)) return;
-    const claim = toYaml({
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: { name: PROBE_CLAIM, namespace: 'default' },
-      spec: {
-        accessModes: ['ReadWriteOnce'],
-        storageClassName: STORAGE_CLASS,
-        resources: { requests: { storage: '1Gi' } },
-      },
-    });
+    const claim = toYaml(storageProbeClaim(PROBE_CLAIM));
     await step.change(`create PVC ${PROBE_CLAIM} on ${STORAGE_CLASS}`, `${KUBECTL} apply -f -`, {
       stdin: claim,
       label: `kubectl apply -f - (PVC default/${PROBE_CLAIM})`,

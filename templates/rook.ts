@@ -2,6 +2,7 @@
 // pools of size 1 (as upstream's cluster-test.yaml); three or more get three mons
 // and size-3 pools spread across hosts.
 import type { IStorageClass } from 'kubernetes-models/storage.k8s.io/v1/StorageClass';
+import type { IPersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
 import type { IToleration } from 'kubernetes-models/v1/Toleration';
 import type { ClusterModel, NodeModel } from '../spec/model.js';
 import type { ObjectMeta } from './kubernetes-api.js';
@@ -117,4 +118,20 @@ export function storageClass(): IStorageClass {
 
 export function rookResources(model: ClusterModel): (CephCluster | CephBlockPool | IStorageClass)[] {
   return [cephCluster(model), ...blockPools(model), storageClass()];
+}
+
+/** The claim the Rook phase makes to prove that storage works: it must bind on the default class. */
+export function storageProbeClaim(
+  name: string,
+): IPersistentVolumeClaim & { apiVersion: 'v1'; kind: 'PersistentVolumeClaim' } {
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: STORAGE_CLASS,
+      resources: { requests: { storage: '1Gi' } },
+    },
+  };
 }
