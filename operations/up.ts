@@ -3,7 +3,7 @@
 // host → kubeconfig. One plan, one engine run: the machines stage, then the phases.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { phaseStage, type RunResult, type Stage } from '../engine/index.js';
+import { phaseStage, type RunResult } from '../engine/index.js';
 import { hostPhases, upPhases } from '../provisioners/index.js';
 import { VerifyPhase, type NodeStatus } from '../provisioners/verify.js';
 import type { Provider } from '../spec/load.js';
@@ -12,6 +12,7 @@ import { renderCluster } from '../templates/render.js';
 import { sha256 } from '../base/digest.js';
 import { writeAtomic } from '../base/atomic-write.js';
 import type { VagrantDriver } from '../vagrant/driver.js';
+import type { Provider as VagrantProvider } from '../vagrant/requirements.js';
 import { loadClusterSpec, rememberProvider } from './cluster-spec.js';
 import type { OperationContext, PhaseRunOptions } from './context.js';
 import { InvalidInputError } from './errors.js';
@@ -86,6 +87,22 @@ async function addLocalBox(
   await driver.boxAdd(name, path);
 }
 
+/** The cluster's Vagrant machines that do not run yet, after adding a local box if the spec names one. */
+async function machinesToBoot(
+  model: ClusterModel,
+  provider: VagrantProvider,
+  options: UpOptions,
+  context: OperationContext,
+) {
+  const driver = vagrantDriver(model, options.verbose ?? false);
+  await addLocalBox(model, provider, driver, options, context);
+  const states = driver.hasMachines() ? await driver.status() : [];
+  const running = (name: string) => states.find((s) => s.machine === name)?.state === 'running';
+  const stopped = model.nodes.filter((n) => !running(n.name)).map((n) => n.name);
+  // VirtualBox boots one machine at a time anyway; libvirt unless told not to.
+  return { driver, provider, stopped, parallel: provider === 'libvirt' && options.parallel !== false };
+}
+
 async function detectProvider(): Promise<Provider | undefined> {
   const { detectProvider: detect } = await import('../vagrant/requirements.js');
   return detect();
@@ -106,26 +123,9 @@ export async function up(options: UpOptions, context: OperationContext): Promise
   await writeRender(dir, files);
   if (!loaded.providerGiven) await rememberProvider(model.name, provider);
 
-  let machines:
-    ((prepare: (machine: string) => Stage[], logPath: (h: string) => string | undefined) => Stage) | undefined;
-  if (provider !== 'existing') {
-    const driver = vagrantDriver(model, options.verbose ?? false);
-    await addLocalBox(model, provider, driver, options, context);
-    const states = driver.hasMachines() ? await driver.status() : [];
-    const stopped = model.nodes
-      .filter((n) => states.find((s) => s.machine === n.name)?.state !== 'running')
-      .map((n) => n.name);
-    if (stopped.length && options.dryRun) return { kind: 'machines-not-running', provider, machines: stopped };
-    const parallel = provider === 'libvirt' && options.parallel !== false;
-    if (stopped.length) {
-      machines = (prepare, logPath) =>
-        machinesStage(model, {
-          provider,
-          driver,
-          parallel,
-          ...(parallel ? {} : { prepare: prepareWith(prepare, logPath) }),
-        });
-    }
+  const boot = provider === 'existing' ? undefined : await machinesToBoot(model, provider, options, context);
+  if (boot && boot.stopped.length && options.dryRun) {
+    return { kind: 'machines-not-running', provider, machines: boot.stopped };
   }
 
   const rook = await rookManifestsFor(model, dir, bundle);
@@ -148,7 +148,10 @@ export async function up(options: UpOptions, context: OperationContext): Promise
       return hostPhases(model, files, hostOptions).map((p) => phaseStage(p, () => one));
     };
     const planned = phases.map((p) => phaseStage(p, hosts));
-    return machines ? [machines(prepare, (h) => pool.logPath(h)), ...planned] : planned;
+    if (!boot?.stopped.length) return planned;
+    const { driver, parallel } = boot;
+    const sequential = parallel ? {} : { prepare: prepareWith(prepare, (h) => pool.logPath(h)) };
+    return [machinesStage(model, { provider: boot.provider, driver, parallel, ...sequential }), ...planned];
   });
   const verify = phases.find((p): p is VerifyPhase => p instanceof VerifyPhase);
   return {
