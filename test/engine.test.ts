@@ -308,36 +308,33 @@ describe('machines stage', () => {
     } as unknown as VagrantDriver;
   }
 
-  it(
-    'one after another: each boot waits for the one before, ' + 'each machine is prepared while the next boots',
-    async () => {
-      const log: string[] = [];
-      const { events, sink } = recorder();
-      const prepare = async (machine: string) => {
-        log.push(`prepare ${machine}`);
-        await tick(25);
-        log.push(`prepared ${machine}`);
-      };
-      const result = await execute(
-        [
-          machinesStage(model, {
-            provider: 'virtualbox',
-            driver: driver(log),
-            parallel: false,
-            prepare: (m) => prepare(m),
-          }),
-        ],
-        { sink },
-      );
-      expect(result.ok).toBe(true);
-      expect(log.indexOf('boot w1')).toBeGreaterThan(log.indexOf('up cp'));
-      expect(log.indexOf('boot w1')).toBeLessThan(log.indexOf('prepared cp'));
-      expect(log.indexOf('boot w2')).toBeGreaterThan(log.indexOf('up w1'));
-      const titles = events.flatMap((e) => (e.type === 'host' && e.title ? [e.title] : []));
-      expect(titles).toEqual(['cp: ready, host prepared', 'w1: ready, host prepared', 'w2: ready, host prepared']);
-      expect(events).toContainEqual({ type: 'machine', machine: 'w1', stage: 'booting', message: 'Starting domain.' });
-    },
-  );
+  it('one after another: each boot awaits the one before, each machine is prepared while the next boots', async () => {
+    const log: string[] = [];
+    const { events, sink } = recorder();
+    const prepare = async (machine: string) => {
+      log.push(`prepare ${machine}`);
+      await tick(25);
+      log.push(`prepared ${machine}`);
+    };
+    const result = await execute(
+      [
+        machinesStage(model, {
+          provider: 'virtualbox',
+          driver: driver(log),
+          parallel: false,
+          prepare: (m) => prepare(m),
+        }),
+      ],
+      { sink },
+    );
+    expect(result.ok).toBe(true);
+    expect(log.indexOf('boot w1')).toBeGreaterThan(log.indexOf('up cp'));
+    expect(log.indexOf('boot w1')).toBeLessThan(log.indexOf('prepared cp'));
+    expect(log.indexOf('boot w2')).toBeGreaterThan(log.indexOf('up w1'));
+    const titles = events.flatMap((e) => (e.type === 'host' && e.title ? [e.title] : []));
+    expect(titles).toEqual(['cp: ready, host prepared', 'w1: ready, host prepared', 'w2: ready, host prepared']);
+    expect(events).toContainEqual({ type: 'machine', machine: 'w1', stage: 'booting', message: 'Starting domain.' });
+  });
 
   it('one after another: a failed boot stops the machines after it', async () => {
     const log: string[] = [];
