@@ -47,7 +47,10 @@ describe.skipIf(unavailable)(`init and join on real hosts${unavailable ? ` (skip
         extraNodeYaml: (n) =>
           n === 'h1'
             ? '        storage: false\n'
-            : `        disks:\n          - device: /dev/vdb\n${n === 'h3' ? '        labels:\n          node-role.kubernetes.io/storage: ""\n          tier: data\n' : ''}`,
+            : '        disks:\n          - device: /dev/vdb\n' +
+              (n === 'h3'
+                ? '        labels:\n          node-role.kubernetes.io/storage: ""\n          tier: data\n'
+                : ''),
       }).replace('      enabled: true\n', `      enabled: true\n      manifestBase: ${JSON.stringify(upstream.url)}\n`),
       'harness.yaml',
     ).model;
@@ -111,7 +114,8 @@ describe.skipIf(unavailable)(`init and join on real hosts${unavailable ? ` (skip
         `apiserver JOIN h3 ${model.nodes[2]!.ip}`,
       ]);
       expect(leader.filter((c) => c.startsWith('kubeadm token delete'))).toHaveLength(2);
-      expect(readdirSync(join(harness.host('h1').root, 'var/lib/kubestrap-doubles/api/tokens'))).toHaveLength(1); // only kubeadm init's own
+      // Only kubeadm init's own token is left.
+      expect(readdirSync(join(harness.host('h1').root, 'var/lib/kubestrap-doubles/api/tokens'))).toHaveLength(1);
       for (const worker of ['h2', 'h3']) {
         expect(calls(worker).filter((c) => c.startsWith('kubeadm join'))).toEqual([
           'kubeadm join --config /etc/kubernetes/kubeadm.conf',
@@ -144,7 +148,8 @@ describe.skipIf(unavailable)(`init and join on real hosts${unavailable ? ` (skip
         'kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f /etc/kubernetes/kubestrap/weave-net.yaml',
       );
       expect(kubectl).toContain(
-        'kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system rollout status daemonset/weave-net --timeout=10s',
+        'kubectl --kubeconfig /etc/kubernetes/admin.conf ' +
+          '-n kube-system rollout status daemonset/weave-net --timeout=10s',
       );
       const objects = join(harness.host('h1').root, 'var/lib/kubestrap-doubles/api/objects');
       expect(readdirSync(join(objects, 'DaemonSet/kube-system'))).toEqual(['weave-net']);
@@ -154,19 +159,23 @@ describe.skipIf(unavailable)(`init and join on real hosts${unavailable ? ` (skip
       // Rook: upstream files applied server-side after being put on the host, the operator
       // awaited, our CephCluster applied and awaited, and a PVC that bound, then removed.
       expect(kubectl).toContain(
-        `kubectl --kubeconfig /etc/kubernetes/admin.conf apply --server-side --force-conflicts ${['crds', 'common', 'csi-operator', 'operator'].map((f) => `-f /etc/kubernetes/kubestrap/rook-v1.20.6/${f}.yaml`).join(' ')}`,
+        'kubectl --kubeconfig /etc/kubernetes/admin.conf apply --server-side --force-conflicts ' +
+          ['crds', 'common', 'csi-operator', 'operator']
+            .map((f) => `-f /etc/kubernetes/kubestrap/rook-v1.20.6/${f}.yaml`)
+            .join(' '),
       );
       expect(kubectl).toContain(
-        'kubectl --kubeconfig /etc/kubernetes/admin.conf -n rook-ceph rollout status deployment/rook-ceph-operator --timeout=10s',
+        'kubectl --kubeconfig /etc/kubernetes/admin.conf ' +
+          '-n rook-ceph rollout status deployment/rook-ceph-operator --timeout=10s',
       );
       expect(kubectl).toContain(
         'kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f /etc/kubernetes/kubestrap/rook-cluster.yaml',
       );
       expect(kubectl).toContain(
-        "kubectl --kubeconfig /etc/kubernetes/admin.conf -n default get pvc kubestrap-storage-check -o jsonpath='{.status.phase}'".replaceAll(
-          "'",
-          '',
-        ),
+        (
+          'kubectl --kubeconfig /etc/kubernetes/admin.conf -n default get pvc kubestrap-storage-check ' +
+          "-o jsonpath='{.status.phase}'"
+        ).replaceAll("'", ''),
       );
       expect(kubectl).toContain(
         'kubectl --kubeconfig /etc/kubernetes/admin.conf -n default delete pvc kubestrap-storage-check --wait=false',

@@ -191,7 +191,8 @@ ${sources.packagesYaml}`;
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(
       new RegExp(
-        `ok — ${manifest.files.length} files, .* MiB, every size and sha256 as bundle.json lists them; Kubernetes ${VERSION} for cluster offline`,
+        `ok — ${manifest.files.length} files, .* MiB, every size and sha256 as bundle.json lists them; ` +
+          `Kubernetes ${VERSION} for cluster offline`,
       ),
     );
   });

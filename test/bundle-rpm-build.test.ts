@@ -148,7 +148,7 @@ ${sources.packagesYaml.replace(
     },
   );
 
-  it('carries a repository over exactly those packages, made by createrepo_c, each member listed with its sha256', async () => {
+  it('holds a createrepo_c repository of exactly those packages, each member listed with its sha256', async () => {
     const all = await tarMembers(bundlePath);
     manifest = JSON.parse(all[0]!.data.toString('utf8')) as BundleManifest;
     expect(manifest.os).toEqual({ family: 'rhel', architecture: 'amd64' });
@@ -248,7 +248,8 @@ ${sources.packagesYaml.replace(
       '-c',
       command.replace(
         /^dnf /,
-        `dnf --installroot=${root} --releasever=9 --setopt=reposdir=${root}/etc/yum.repos.d --setopt=cachedir=${root}/var/cache/dnf `,
+        `dnf --installroot=${root} --releasever=9 ` +
+          `--setopt=reposdir=${root}/etc/yum.repos.d --setopt=cachedir=${root}/var/cache/dnf `,
       ),
     ]);
   const installed = (root: string) =>

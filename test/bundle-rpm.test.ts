@@ -168,7 +168,23 @@ describe('kubestrap bundle for rhel hosts', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bundle-rpm-spec-'));
     writeFileSync(
       join(dir, 'cluster.yaml'),
-      'apiVersion: kubestrap.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: r\nspec:\n  os:\n    family: rhel\n  machines:\n    provider: existing\n    network: 10.216.0.0/24\n    nodes:\n      - { name: cp, role: control-plane, ip: 10.216.0.10 }\n  storage:\n    rook:\n      enabled: false\n  packages:\n    kubernetesRepository: http://127.0.0.1:9/k8s\n',
+      'apiVersion: kubestrap.dev/v1alpha1\n' +
+        'kind: Cluster\n' +
+        'metadata:\n' +
+        '  name: r\n' +
+        'spec:\n' +
+        '  os:\n' +
+        '    family: rhel\n' +
+        '  machines:\n' +
+        '    provider: existing\n' +
+        '    network: 10.216.0.0/24\n' +
+        '    nodes:\n' +
+        '      - { name: cp, role: control-plane, ip: 10.216.0.10 }\n' +
+        '  storage:\n' +
+        '    rook:\n' +
+        '      enabled: false\n' +
+        '  packages:\n' +
+        '    kubernetesRepository: http://127.0.0.1:9/k8s\n',
     );
     const result = run(process.execPath, [CLI, 'bundle', '-f', 'cluster.yaml', '-o', 'out.tar'], { cwd: dir });
     expect(result.status).toBe(2);

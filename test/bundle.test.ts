@@ -88,30 +88,34 @@ describe('dependency closure', () => {
     ...extra,
   });
 
-  it('takes the exact Kubernetes version, the newest satisfying dependency, and leaves what every host has to the host', () => {
-    const index = [
-      pkg('kubeadm', '1.34.2-1.1', { depends: 'cri-tools (>= 1.30.0), kubeadm-helper | other-helper' }),
-      pkg('kubeadm', '1.34.10-1.1'),
-      pkg('cri-tools', '1.29.0-1.1'),
-      pkg('cri-tools', '1.34.0-1.1', { depends: 'libc6 (>= 2.34)' }),
-      pkg('other-helper', '1'),
-      pkg('libc6', '2.36-9', { priority: 'required' }),
-      pkg('containerd', '1.6.20~ds1-1+b1', { depends: 'runc (>= 1.0.0~rc2~), libseccomp2 (>= 2.5)' }),
-      pkg('runc', '1.1.5+ds1-1+deb12u1'),
-    ];
-    const closure = resolveClosure(index, [{ name: 'kubeadm', upstreamVersion: '1.34.2' }, { name: 'containerd' }]);
-    expect(closure.packages.map((p) => `${p.name}=${p.version}`)).toEqual([
-      'containerd=1.6.20~ds1-1+b1',
-      'cri-tools=1.34.0-1.1',
-      'kubeadm=1.34.2-1.1',
-      'other-helper=1',
-      'runc=1.1.5+ds1-1+deb12u1',
-    ]);
-    expect(closure.hostRequires.map((r) => `${r.relation} for ${r.neededBy}`)).toEqual([
-      'libc6 (>= 2.34) for cri-tools 1.34.0-1.1',
-      'libseccomp2 (>= 2.5) for containerd 1.6.20~ds1-1+b1',
-    ]);
-  });
+  it(
+    'takes the exact Kubernetes version, the newest satisfying dependency, ' +
+      'and leaves what every host has to the host',
+    () => {
+      const index = [
+        pkg('kubeadm', '1.34.2-1.1', { depends: 'cri-tools (>= 1.30.0), kubeadm-helper | other-helper' }),
+        pkg('kubeadm', '1.34.10-1.1'),
+        pkg('cri-tools', '1.29.0-1.1'),
+        pkg('cri-tools', '1.34.0-1.1', { depends: 'libc6 (>= 2.34)' }),
+        pkg('other-helper', '1'),
+        pkg('libc6', '2.36-9', { priority: 'required' }),
+        pkg('containerd', '1.6.20~ds1-1+b1', { depends: 'runc (>= 1.0.0~rc2~), libseccomp2 (>= 2.5)' }),
+        pkg('runc', '1.1.5+ds1-1+deb12u1'),
+      ];
+      const closure = resolveClosure(index, [{ name: 'kubeadm', upstreamVersion: '1.34.2' }, { name: 'containerd' }]);
+      expect(closure.packages.map((p) => `${p.name}=${p.version}`)).toEqual([
+        'containerd=1.6.20~ds1-1+b1',
+        'cri-tools=1.34.0-1.1',
+        'kubeadm=1.34.2-1.1',
+        'other-helper=1',
+        'runc=1.1.5+ds1-1+deb12u1',
+      ]);
+      expect(closure.hostRequires.map((r) => `${r.relation} for ${r.neededBy}`)).toEqual([
+        'libc6 (>= 2.34) for cri-tools 1.34.0-1.1',
+        'libseccomp2 (>= 2.5) for containerd 1.6.20~ds1-1+b1',
+      ]);
+    },
+  );
 
   it('stops when two packages need versions of a third that no one version satisfies', () => {
     const index = [
@@ -166,7 +170,8 @@ describe('the architecture a bundle is for, on a host', () => {
       name: 'bundle-arch',
       verdict: 'fail',
       detail:
-        'the host is aarch64 (arm64), the bundle holds amd64 packages and images — set spec.os.architecture: arm64 and build the bundle again',
+        'the host is aarch64 (arm64), the bundle holds amd64 packages and images ' +
+        '— set spec.os.architecture: arm64 and build the bundle again',
     });
   });
 });
@@ -178,7 +183,9 @@ describe('room for the bundle on a host', () => {
       name: 'bundle-space',
       verdict: 'fail',
       detail:
-        '1.5 GiB free under /var/lib/kubestrap/bundle, the bundle needs 2.0 GiB there (the archive and its unpacked copy) — free space, or give /var/lib/kubestrap its own volume',
+        '1.5 GiB free under /var/lib/kubestrap/bundle, ' +
+        'the bundle needs 2.0 GiB there (the archive and its unpacked copy) ' +
+        '— free space, or give /var/lib/kubestrap its own volume',
     });
   });
 });

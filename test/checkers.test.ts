@@ -240,7 +240,8 @@ describe('containerd config.toml', () => {
   });
 
   it.skipIf(containerdMissing)(
-    `is accepted by the real containerd 1.x for every version-2 config${containerdMissing ? ` (skipped: ${containerdMissing})` : ''}`,
+    'is accepted by the real containerd 1.x for every version-2 config' +
+      (containerdMissing ? ` (skipped: ${containerdMissing})` : ''),
     async () => {
       let checked = 0;
       for (const name of FIXTURES) {
@@ -259,7 +260,8 @@ describe('containerd config.toml', () => {
   );
 
   it.skipIf(containerdMissing)(
-    `the real containerd rejects a broken config (the check can fail)${containerdMissing ? ` (skipped: ${containerdMissing})` : ''}`,
+    'the real containerd rejects a broken config (the check can fail)' +
+      (containerdMissing ? ` (skipped: ${containerdMissing})` : ''),
     async () => {
       const fixture = await renderFixture('appliance');
       const path = join(fixture.dir, 'nodes/appliance/etc/containerd/config.toml');

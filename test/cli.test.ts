@@ -49,10 +49,14 @@ describe('kubestrap validate', () => {
     expect(result.status).toBe(2);
     const lines = result.stderr.trim().split('\n');
     expect(lines).toEqual([
-      `${file}:6:3 spec.storage.rook: Rook is enabled but no node stores data — set storage: true and add a disk on at least one node, or set enabled: false`,
-      `${file}:11:15 spec.machines.nodes[0].cpus: control-plane node cp has 1 CPU, kubeadm requires 2 — set cpus: 2 or more`,
+      `${file}:6:3 spec.storage.rook: Rook is enabled but no node stores data ` +
+        '— set storage: true and add a disk on at least one node, or set enabled: false',
+      `${file}:11:15 spec.machines.nodes[0].cpus: ` +
+        'control-plane node cp has 1 CPU, kubeadm requires 2 — set cpus: 2 or more',
       `${file}:12:15 spec.machines.nodes[1].name: name cp is used twice (also by cp) — give each node its own name`,
-      `${file}:13:13 spec.machines.nodes[1].ip: 192.168.99.5 (node cp) is outside the node network 192.168.56.0/24 — use an address inside 192.168.56.0/24 or change spec.machines.network`,
+      `${file}:13:13 spec.machines.nodes[1].ip: ` +
+        '192.168.99.5 (node cp) is outside the node network 192.168.56.0/24 ' +
+        '— use an address inside 192.168.56.0/24 or change spec.machines.network',
       'kubestrap: 4 error(s) in the spec; nothing was changed.',
     ]);
   });
@@ -126,12 +130,14 @@ describe('kubestrap up on the embedded default, on a machine with no provider', 
     const result = run(process.execPath, [CLI, 'up'], { cwd, env: { ...process.env, NO_COLOR: '1', PATH: empty } });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain(
-      'cluster kubestrap names no provider and this machine has neither VirtualBox nor libvirt ready; this machine lacks:',
+      'cluster kubestrap names no provider and this machine has neither VirtualBox nor libvirt ready; ' +
+        'this machine lacks:',
     );
     expect(result.stderr).toContain('  - Vagrant is not installed: install Vagrant 2.3 or later');
     expect(result.stderr).toContain('  - VirtualBox is not installed (no VBoxManage on PATH): install VirtualBox 7.0');
     expect(result.stderr).toContain(
-      '  - libvirt is not installed (no virsh on PATH): apt install libvirt-daemon-system libvirt-clients qemu-system-x86',
+      '  - libvirt is not installed (no virsh on PATH): ' +
+        'apt install libvirt-daemon-system libvirt-clients qemu-system-x86',
     );
     expect(result.stderr).toContain('Nothing was done.');
     expect(existsSync(join(cwd, '.kubestrap'))).toBe(false);

@@ -102,43 +102,48 @@ describe('engine', () => {
     expect(seen).toBe(peak);
   });
 
-  it('on failure: in-flight items finish, no new item starts, later stages do not run, ran stages clean up in reverse', async () => {
-    const cleaned: string[] = [];
-    const first = stage('first', ['a', 'b'], async (i, c) => changed(i, c), {
-      cleanup: async () => void cleaned.push('first'),
-    });
-    const finished: string[] = [];
-    const failing = stage(
-      'install',
-      ['a', 'b', 'c', 'd'],
-      async (item) => {
-        if (item === 'a')
-          throw new Error('a: `apt-get install kubeadm` exited 100\nE: Unable to locate package kubeadm');
-        await tick(20);
-        finished.push(item);
-      },
-      { cleanup: async () => void cleaned.push('install') },
-    );
-    const never = stage('never', ['a']);
-    const result = await execute([first, failing, never], { concurrency: 2 });
-    expect(result.ok).toBe(false);
-    expect(result.interrupted).toBe(false);
-    expect(failing.ran).toEqual(['a', 'b']);
-    expect(finished).toEqual(['b']);
-    expect(Object.fromEntries(result.phases[1]!.hosts.map((h) => [h.host, h.status]))).toEqual({
-      a: 'failed',
-      b: 'unchanged',
-      c: 'skipped',
-      d: 'skipped',
-    });
-    expect(never.ran).toEqual([]);
-    expect(result.phases.map((p) => p.title)).toEqual(['first', 'install']);
-    expect(cleaned).toEqual(['install', 'first']);
-    const summary = failureSummary(result, (h) => `/logs/${h}.log`);
-    expect(summary).toBe(
-      '✖ install failed on a: `apt-get install kubeadm` exited 100\nE: Unable to locate package kubeadm\n  full log: /logs/a.log',
-    );
-  });
+  it(
+    'on failure: in-flight items finish, no new item starts, later stages do not run, ' +
+      'ran stages clean up in reverse',
+    async () => {
+      const cleaned: string[] = [];
+      const first = stage('first', ['a', 'b'], async (i, c) => changed(i, c), {
+        cleanup: async () => void cleaned.push('first'),
+      });
+      const finished: string[] = [];
+      const failing = stage(
+        'install',
+        ['a', 'b', 'c', 'd'],
+        async (item) => {
+          if (item === 'a')
+            throw new Error('a: `apt-get install kubeadm` exited 100\nE: Unable to locate package kubeadm');
+          await tick(20);
+          finished.push(item);
+        },
+        { cleanup: async () => void cleaned.push('install') },
+      );
+      const never = stage('never', ['a']);
+      const result = await execute([first, failing, never], { concurrency: 2 });
+      expect(result.ok).toBe(false);
+      expect(result.interrupted).toBe(false);
+      expect(failing.ran).toEqual(['a', 'b']);
+      expect(finished).toEqual(['b']);
+      expect(Object.fromEntries(result.phases[1]!.hosts.map((h) => [h.host, h.status]))).toEqual({
+        a: 'failed',
+        b: 'unchanged',
+        c: 'skipped',
+        d: 'skipped',
+      });
+      expect(never.ran).toEqual([]);
+      expect(result.phases.map((p) => p.title)).toEqual(['first', 'install']);
+      expect(cleaned).toEqual(['install', 'first']);
+      const summary = failureSummary(result, (h) => `/logs/${h}.log`);
+      expect(summary).toBe(
+        '✖ install failed on a: `apt-get install kubeadm` exited 100\n' +
+          'E: Unable to locate package kubeadm\n  full log: /logs/a.log',
+      );
+    },
+  );
 
   it('fails a stage whose after() verdict fails, and says so to the views', async () => {
     const { events, sink } = recorder();
@@ -155,59 +160,71 @@ describe('engine', () => {
     expect(failureSummary(result)).toBe('✖ preflight failed: 1 check(s) failed');
   });
 
-  it('Ctrl-C: items not yet started are skipped as interrupted, the run says how to resume, and a re-run does only what is left', async () => {
-    const done = new Set<string>();
-    const items = ['a', 'b', 'c', 'd', 'e', 'f'];
-    const idempotent = (): Stage => ({
-      title: 'slow',
-      items: async () => items,
-      async runItem(item, context) {
-        if (done.has(item)) return;
-        await tick(20);
-        done.add(item);
-        changed(item, context);
-      },
-    });
-    const controller = new AbortController();
-    setTimeout(() => controller.abort(), 30);
-    const first = await execute([idempotent()], { concurrency: 2, signal: controller.signal });
-    expect(first.interrupted).toBe(true);
-    expect(first.ok).toBe(false);
-    const statuses = first.phases[0]!.hosts.map((h) => h.status);
-    expect(statuses.filter((s) => s === 'changed').length).toBeGreaterThan(0);
-    expect(statuses.filter((s) => s === 'skipped').length).toBeGreaterThan(0);
-    expect(failureSummary(first)).toContain('run the same command again to resume');
-    const second = await execute([idempotent()], { concurrency: 2 });
-    expect(second.ok).toBe(true);
-    for (const h of second.phases[0]!.hosts)
-      expect(h.status).toBe(statuses[items.indexOf(h.host)] === 'changed' ? 'unchanged' : 'changed');
-  });
+  it(
+    'Ctrl-C: items not yet started are skipped as interrupted, the run says how to resume, ' +
+      'and a re-run does only what is left',
+    async () => {
+      const done = new Set<string>();
+      const items = ['a', 'b', 'c', 'd', 'e', 'f'];
+      const idempotent = (): Stage => ({
+        title: 'slow',
+        items: async () => items,
+        async runItem(item, context) {
+          if (done.has(item)) return;
+          await tick(20);
+          done.add(item);
+          changed(item, context);
+        },
+      });
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 30);
+      const first = await execute([idempotent()], { concurrency: 2, signal: controller.signal });
+      expect(first.interrupted).toBe(true);
+      expect(first.ok).toBe(false);
+      const statuses = first.phases[0]!.hosts.map((h) => h.status);
+      expect(statuses.filter((s) => s === 'changed').length).toBeGreaterThan(0);
+      expect(statuses.filter((s) => s === 'skipped').length).toBeGreaterThan(0);
+      expect(failureSummary(first)).toContain('run the same command again to resume');
+      const second = await execute([idempotent()], { concurrency: 2 });
+      expect(second.ok).toBe(true);
+      for (const h of second.phases[0]!.hosts)
+        expect(h.status).toBe(statuses[items.indexOf(h.host)] === 'changed' ? 'unchanged' : 'changed');
+    },
+  );
 
-  it('re-runs an item after a retryable failure, keeping what the first attempt changed; gives up after the retries', async () => {
-    const { events, sink } = recorder();
-    let attempts = 0;
-    const flaky = stage(
-      'flaky',
-      ['a'],
-      async (item, c) => {
-        changed(`${item}${++attempts}`, c);
-        if (attempts < 3) throw new Error('connection lost');
-      },
-      { retryable: (e) => (e as Error).message === 'connection lost' },
-    );
-    const result = await execute([flaky], { sink, retries: 2 });
-    expect(result.ok).toBe(true);
-    expect(result.phases[0]!.hosts[0]!.changes.map((c) => c.description)).toEqual(['touch a1', 'touch a2', 'touch a3']);
-    expect(events.filter((e) => e.type === 'host').map((e) => (e.type === 'host' ? e.status : ''))).toEqual([
-      'started',
-      'retrying',
-      'retrying',
-      'changed',
-    ]);
-    attempts = -10;
-    const hopeless = await execute([flaky], { retries: 2 });
-    expect(hopeless.phases[0]!.hosts[0]!.status).toBe('failed');
-  });
+  it(
+    're-runs an item after a retryable failure, keeping what the first attempt changed; ' +
+      'gives up after the retries',
+    async () => {
+      const { events, sink } = recorder();
+      let attempts = 0;
+      const flaky = stage(
+        'flaky',
+        ['a'],
+        async (item, c) => {
+          changed(`${item}${++attempts}`, c);
+          if (attempts < 3) throw new Error('connection lost');
+        },
+        { retryable: (e) => (e as Error).message === 'connection lost' },
+      );
+      const result = await execute([flaky], { sink, retries: 2 });
+      expect(result.ok).toBe(true);
+      expect(result.phases[0]!.hosts[0]!.changes.map((c) => c.description)).toEqual([
+        'touch a1',
+        'touch a2',
+        'touch a3',
+      ]);
+      expect(events.filter((e) => e.type === 'host').map((e) => (e.type === 'host' ? e.status : ''))).toEqual([
+        'started',
+        'retrying',
+        'retrying',
+        'changed',
+      ]);
+      attempts = -10;
+      const hopeless = await execute([flaky], { retries: 2 });
+      expect(hopeless.phases[0]!.hosts[0]!.status).toBe('failed');
+    },
+  );
 
   it('an item that finds the run stopping is skipped, not failed', async () => {
     const skipping = stage('s', ['a'], async () => {
@@ -291,7 +308,7 @@ describe('machines stage', () => {
     } as unknown as VagrantDriver;
   }
 
-  it('one after another: each boot waits for the one before, each machine is prepared while the next boots', async () => {
+  it('one after another: each boot awaits the one before, each machine is prepared while the next boots', async () => {
     const log: string[] = [];
     const { events, sink } = recorder();
     const prepare = async (machine: string) => {

@@ -201,12 +201,14 @@ describe('preflight checks', () => {
     [
       'partitioned',
       { hasChildren: true },
-      'fail: /dev/sdb is not raw (partitioned); Rook only uses empty disks — wipe it (wipefs -a) if its data is not needed',
+      'fail: /dev/sdb is not raw (partitioned); ' +
+        'Rook only uses empty disks — wipe it (wipefs -a) if its data is not needed',
     ],
     [
       'formatted',
       { fstype: 'ext4' },
-      'fail: /dev/sdb is not raw (has a ext4 filesystem); Rook only uses empty disks — wipe it (wipefs -a) if its data is not needed',
+      'fail: /dev/sdb is not raw (has a ext4 filesystem); ' +
+        'Rook only uses empty disks — wipe it (wipefs -a) if its data is not needed',
     ],
     ['too small', { sizeBytes: 4 * GiB }, 'fail: /dev/sdb is 4.0 GiB; Rook needs 5 GiB or more'],
   ])('Rook disk %s', (_name, change, expected) => {
@@ -232,6 +234,10 @@ describe('preflight checks', () => {
 
 describe('preflight facts', () => {
   it('parses the facts script output', () => {
+    const disks =
+      '{"blockdevices": [{"name":"sda","path":"/dev/sda","size":42949672960,"type":"disk",' +
+      '"fstype":null,"mountpoint":null,"children":[{"name":"sda1","path":"/dev/sda1","size":42948624384,' +
+      '"type":"part","fstype":"ext4","mountpoint":"/"}]}]}';
     const facts = parseFacts(`@@os
 PRETTY_NAME="Ubuntu 24.04.1 LTS"
 ID=ubuntu
@@ -264,7 +270,7 @@ loadable:br_netfilter
 @@resolve
 yes
 @@disks
-{"blockdevices": [{"name":"sda","path":"/dev/sda","size":42949672960,"type":"disk","fstype":null,"mountpoint":null,"children":[{"name":"sda1","path":"/dev/sda1","size":42948624384,"type":"part","fstype":"ext4","mountpoint":"/"}]}]}
+${disks}
 `);
     expect(facts.os).toEqual({
       id: 'ubuntu',
@@ -305,7 +311,8 @@ yes
 describe('host prep edits', () => {
   it("replaces kubestrap's /etc/hosts block and drops loopback lines for the node's own names", () => {
     const current =
-      '127.0.0.1\tlocalhost\n127.0.1.1\tcp.lab cp\n10.9.9.9 other\n# BEGIN kubestrap cluster t\n10.0.0.99\told\n# END kubestrap cluster t\n\n';
+      '127.0.0.1\tlocalhost\n127.0.1.1\tcp.lab cp\n10.9.9.9 other\n' +
+      '# BEGIN kubestrap cluster t\n10.0.0.99\told\n# END kubestrap cluster t\n\n';
     const block = '# BEGIN kubestrap cluster t\n10.0.0.10\tcp\n# END kubestrap cluster t\n';
     const merged = mergeHosts(current, block, ['cp.lab', 'cp']);
     expect(merged).toBe(
@@ -318,7 +325,9 @@ describe('host prep edits', () => {
     const fstab = 'UUID=1 / ext4 defaults 0 1\n/swap.img none swap sw 0 0\n# /old none swap sw 0 0\n';
     const once = disableSwapInFstab(fstab);
     expect(once).toBe(
-      'UUID=1 / ext4 defaults 0 1\n# disabled by kubestrap (kubelet needs swap off): /swap.img none swap sw 0 0\n# /old none swap sw 0 0\n',
+      'UUID=1 / ext4 defaults 0 1\n' +
+        '# disabled by kubestrap (kubelet needs swap off): /swap.img none swap sw 0 0\n' +
+        '# /old none swap sw 0 0\n',
     );
     expect(disableSwapInFstab(once)).toBe(once);
   });

@@ -17,7 +17,8 @@ describe.each(FIXTURES)('render %s', (name) => {
     for (const file of files) {
       await expect(
         file.content,
-        `test/golden/${name}/${file.path} (missing or different; \`npx vitest run test/render.test.ts -u\` rewrites it: review the diff like code)`,
+        `test/golden/${name}/${file.path} (missing or different; ` +
+          '`npx vitest run test/render.test.ts -u` rewrites it: review the diff like code)',
       ).toMatchFileSnapshot(`golden/${name}/${file.path}`);
     }
   });

@@ -106,36 +106,40 @@ describe.skipIf(unavailable)(`phase runner on real hosts${unavailable ? ` (skipp
     expect(fileOn('h1', 'etc/kubestrap-restarted')).toBeUndefined();
   });
 
-  it('on failure: in-flight hosts finish, no later phase runs, ran phases clean up in reverse, the summary says what failed', async () => {
-    const cleaned: string[] = [];
-    const first = fileWriter('/etc/kubestrap-before', () => 'ok\n', {
-      cleanup: async () => void cleaned.push('first'),
-    });
-    const failing: Phase = {
-      title: 'install things',
-      async run(step) {
-        if (step.host.name === 'h3')
-          await step.change('install', 'echo "E: Unable to locate package kubeadm" >&2; exit 100');
-        else await step.change('install', 'sleep 0.5; touch /etc/kubestrap-installed');
-      },
-      cleanup: async () => void cleaned.push('failing'),
-    };
-    const never = fileWriter('/etc/kubestrap-never', () => 'x\n');
-    const result = await runPhases([first, failing, never], hosts.slice(0, 4), { concurrency: 4 });
-    expect(result.ok).toBe(false);
-    expect(result.phases.map((p) => p.title)).toEqual(['write /etc/kubestrap-before', 'install things']);
-    const statuses = Object.fromEntries(result.phases[1]!.hosts.map((h) => [h.host, h.status]));
-    expect(statuses).toEqual({ h1: 'changed', h2: 'changed', h3: 'failed', h4: 'changed' });
-    expect(fileOn('h2', 'etc/kubestrap-installed')).toBe('');
-    expect(fileOn('h1', 'etc/kubestrap-never')).toBeUndefined();
-    expect(cleaned).toEqual(['failing', 'first']);
-    const summary = failureSummary(result, (h) => pool.logPath(h));
-    expect(summary).toContain(
-      '✖ install things failed on h3: `echo "E: Unable to locate package kubeadm" >&2; exit 100` exited 100',
-    );
-    expect(summary).toContain('E: Unable to locate package kubeadm');
-    expect(summary).toContain(`full log: ${join(work, 'logs', 'h3.log')}`);
-  });
+  it(
+    'on failure: in-flight hosts finish, no later phase runs, ran phases clean up in reverse, ' +
+      'the summary says what failed',
+    async () => {
+      const cleaned: string[] = [];
+      const first = fileWriter('/etc/kubestrap-before', () => 'ok\n', {
+        cleanup: async () => void cleaned.push('first'),
+      });
+      const failing: Phase = {
+        title: 'install things',
+        async run(step) {
+          if (step.host.name === 'h3')
+            await step.change('install', 'echo "E: Unable to locate package kubeadm" >&2; exit 100');
+          else await step.change('install', 'sleep 0.5; touch /etc/kubestrap-installed');
+        },
+        cleanup: async () => void cleaned.push('failing'),
+      };
+      const never = fileWriter('/etc/kubestrap-never', () => 'x\n');
+      const result = await runPhases([first, failing, never], hosts.slice(0, 4), { concurrency: 4 });
+      expect(result.ok).toBe(false);
+      expect(result.phases.map((p) => p.title)).toEqual(['write /etc/kubestrap-before', 'install things']);
+      const statuses = Object.fromEntries(result.phases[1]!.hosts.map((h) => [h.host, h.status]));
+      expect(statuses).toEqual({ h1: 'changed', h2: 'changed', h3: 'failed', h4: 'changed' });
+      expect(fileOn('h2', 'etc/kubestrap-installed')).toBe('');
+      expect(fileOn('h1', 'etc/kubestrap-never')).toBeUndefined();
+      expect(cleaned).toEqual(['failing', 'first']);
+      const summary = failureSummary(result, (h) => pool.logPath(h));
+      expect(summary).toContain(
+        '✖ install things failed on h3: `echo "E: Unable to locate package kubeadm" >&2; exit 100` exited 100',
+      );
+      expect(summary).toContain('E: Unable to locate package kubeadm');
+      expect(summary).toContain(`full log: ${join(work, 'logs', 'h3.log')}`);
+    },
+  );
 
   it('a connection dropped mid-phase (sshd killed and restarted): the host is re-run and ends right', async () => {
     const target = harness.host('h5');

@@ -115,7 +115,8 @@ describe.skipIf(unavailable)(
           expect(inside(host, 'apt-mark showhold').split('\n').sort()).toEqual(['kubeadm', 'kubectl', 'kubelet']);
           expect(inside(host, 'systemctl is-enabled kubelet')).toBe('enabled');
           expect(inside(host, 'systemctl cat kubelet')).toContain(
-            'ExecStart=/usr/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS',
+            'ExecStart=/usr/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS ' +
+              '$KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS',
           );
           expect(inside(host, 'cat /etc/apt/sources.list.d/kubernetes.list')).toBe(
             `deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.asc] ${mirror.kubernetesRepository}/v1.34/deb/ /`,
@@ -161,7 +162,8 @@ describe.skipIf(unavailable)(
         const result = await runPhases([new PackagesPhase(m, renderCluster(m))], nodeHosts(m, pool, harness));
         expect(result.ok).toBe(false);
         expect(failureSummary(result)).toContain(
-          `kubeadm 1.34.9 is not in ${mirror.kubernetesRepository}/v1.34/deb/ (apt-cache madison kubeadm lists: ${VERSION}-1.1`,
+          `kubeadm 1.34.9 is not in ${mirror.kubernetesRepository}/v1.34/deb/ ` +
+            `(apt-cache madison kubeadm lists: ${VERSION}-1.1`,
         );
       },
     );

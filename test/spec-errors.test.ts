@@ -53,6 +53,18 @@ function issuesOf(text: string): { errors: string[]; warnings: string[]; hints: 
   }
 }
 
+/** The whole `nodes:` list of BASE, for the cases that replace it. */
+const BASE_NODES =
+  '    nodes:\n' +
+  '      - name: cp\n' +
+  '        role: control-plane\n' +
+  '        ip: 192.168.56.10\n' +
+  '      - name: w\n' +
+  '        count: 2\n' +
+  '        ip: 192.168.56.21\n' +
+  '        disks:\n' +
+  '          - size: 10\n';
+
 const CASES: { name: string; text: string; errors?: string[]; warnings?: string[] }[] = [
   {
     name: 'YAML syntax error',
@@ -191,7 +203,8 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
     name: 'two control planes',
     text: edit(['      - name: cp\n', '      - name: cp\n        count: 2\n']),
     errors: [
-      '13:15 spec.machines.nodes[0].role: 2 control-plane nodes cannot keep etcd quorum through a failure better than 1',
+      '13:15 spec.machines.nodes[0].role: ' +
+        '2 control-plane nodes cannot keep etcd quorum through a failure better than 1',
       '6:3 spec.kubernetes: several control-plane nodes need controlPlaneEndpoint',
     ],
   },
@@ -202,7 +215,8 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
       ['    version: 1.34.2', '    version: 1.34.2\n    controlPlaneEndpoint: 192.168.56.11:6443'],
     ),
     errors: [
-      '8:27 spec.kubernetes.controlPlaneEndpoint: 192.168.56.11 is the address of node cp2; the endpoint must survive that node',
+      '8:27 spec.kubernetes.controlPlaneEndpoint: ' +
+        '192.168.56.11 is the address of node cp2; the endpoint must survive that node',
     ],
   },
   {
@@ -212,7 +226,9 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
       ['    version: 1.34.2', '    version: 1.34.2\n    controlPlaneEndpoint: 192.168.56.9:6443'],
     ),
     warnings: [
-      '8:27 spec.kubernetes.controlPlaneEndpoint: kubestrap does not run a VIP or load balancer yet: 192.168.56.9:6443 must already lead to port 6443 of the control-plane nodes (the first one answers during init)',
+      '8:27 spec.kubernetes.controlPlaneEndpoint: kubestrap does not run a VIP or load balancer yet: ' +
+        '192.168.56.9:6443 must already lead to port 6443 of the control-plane nodes ' +
+        '(the first one answers during init)',
     ],
   },
   {
@@ -271,14 +287,16 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
     name: 'VirtualBox network outside 192.168.56.0/21',
     text: edit(['192.168.56.0/24', '10.10.0.0/24'], ['192.168.56.10', '10.10.0.10'], ['192.168.56.21', '10.10.0.21']),
     warnings: [
-      '9:14 spec.machines.network: 10.10.0.0/24 is outside 192.168.56.0/21, which VirtualBox allows for host-only networks by default',
+      '9:14 spec.machines.network: ' +
+        '10.10.0.0/24 is outside 192.168.56.0/21, which VirtualBox allows for host-only networks by default',
     ],
   },
   {
     name: 'bad label key',
     text: edit(['        role: control-plane', '        role: control-plane\n        labels:\n          "bad key": x']),
     errors: [
-      "14:11 spec.machines.nodes[0].labels.bad key: label key name \"bad key\" must be 1-63 characters of letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+      '14:11 spec.machines.nodes[0].labels.bad key: label key name "bad key" ' +
+        "must be 1-63 characters of letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
     ],
   },
   {
@@ -288,7 +306,8 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
       '        role: control-plane\n        labels:\n          tier: "$(reboot)"',
     ]),
     errors: [
-      "14:17 spec.machines.nodes[0].labels.tier: label value \"$(reboot)\" must be at most 63 characters of letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+      '14:17 spec.machines.nodes[0].labels.tier: label value "$(reboot)" ' +
+        "must be at most 63 characters of letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
     ],
   },
   {
@@ -298,7 +317,8 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
       '        role: control-plane\n        taints:\n          - key: dedicated\n            effect: NoScheduled',
     ]),
     errors: [
-      '15:21 spec.machines.nodes[0].taints[0].effect: must be one of "NoSchedule", "PreferNoSchedule", "NoExecute", not the string "NoScheduled"',
+      '15:21 spec.machines.nodes[0].taints[0].effect: ' +
+        'must be one of "NoSchedule", "PreferNoSchedule", "NoExecute", not the string "NoScheduled"',
     ],
   },
   {
@@ -338,18 +358,12 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
   },
   {
     name: 'nodes not a list',
-    text: edit([
-      '    nodes:\n      - name: cp\n        role: control-plane\n        ip: 192.168.56.10\n      - name: w\n        count: 2\n        ip: 192.168.56.21\n        disks:\n          - size: 10\n',
-      '    nodes: {}\n',
-    ]),
+    text: edit([BASE_NODES, '    nodes: {}\n']),
     errors: ['10:5 spec.machines.nodes: must be a list, not a mapping'],
   },
   {
     name: 'empty node list',
-    text: edit([
-      '    nodes:\n      - name: cp\n        role: control-plane\n        ip: 192.168.56.10\n      - name: w\n        count: 2\n        ip: 192.168.56.21\n        disks:\n          - size: 10\n',
-      '    nodes: []\n',
-    ]),
+    text: edit([BASE_NODES, '    nodes: []\n']),
     errors: ['10:5 spec.machines.nodes: must list at least one node …'],
   },
   {

@@ -206,7 +206,10 @@ describe.skipIf(unavailable)(`ssh transport on real sshd${unavailable ? ` (skipp
           .catch((e: unknown) => e);
         expect(error).toBeInstanceOf(ConnectError);
         expect((error as Error).message).toMatch(
-          /^h5: cannot connect to root@10\.213\.\d+\.15:22: connect ECONNREFUSED .* \(attempt 3 of 3, the last; is the host up and sshd listening\?\)$/,
+          new RegExp(
+            /^h5: cannot connect to root@10\.213\.\d+\.15:22: connect ECONNREFUSED .* /.source +
+              /\(attempt 3 of 3, the last; is the host up and sshd listening\?\)$/.source,
+          ),
         );
       } finally {
         await harness.sshdUp(host);

@@ -68,7 +68,8 @@ describe('resolveTarget', () => {
   it('says what to do when there is no key and no agent', () => {
     expect(() => resolveTarget('n1', { address: '10.9.9.9' }, inputs({ sshConfig: undefined }))).toThrow(
       new TargetError(
-        'n1: no SSH key for 10.9.9.9: set keyPath in the spec, an IdentityFile in ~/.ssh/config, or start ssh-agent with your key loaded',
+        'n1: no SSH key for 10.9.9.9: set keyPath in the spec, an IdentityFile in ~/.ssh/config, ' +
+          'or start ssh-agent with your key loaded',
       ),
     );
     expect(() => resolveTarget('n1', { address: '10.9.9.9', keyPath: '~/.ssh/nope' }, inputs())).toThrow(

@@ -40,7 +40,9 @@ describe.skipIf(unavailable)(
       const xml = join(dir, `${name}.xml`);
       writeFileSync(
         xml,
-        `<domain type='qemu'><name>${name}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os><devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices></domain>`,
+        `<domain type='qemu'><name>${name}</name><memory unit='MiB'>64</memory>` +
+          "<os><type arch='x86_64'>hvm</type></os>" +
+          '<devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices></domain>',
       );
       virsh('define', xml);
     };

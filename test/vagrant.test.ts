@@ -93,7 +93,10 @@ describe('vagrant ssh-config (recorded)', () => {
 describe('vagrant --machine-readable output', () => {
   it('splits fields and unescapes commas and newlines', () => {
     const lines = parseMachineReadable(
-      '1795322460,,ui,info,vagrant-libvirt (0.11.2%!(VAGRANT_COMMA) system)\n1795322460,,plugin-name,vagrant-libvirt\n1795322461,cp,state-human-long,The VM is running.\\nTo stop it%!(VAGRANT_COMMA) run halt.\nnot a record\n',
+      '1795322460,,ui,info,vagrant-libvirt (0.11.2%!(VAGRANT_COMMA) system)\n' +
+        '1795322460,,plugin-name,vagrant-libvirt\n' +
+        '1795322461,cp,state-human-long,The VM is running.\\nTo stop it%!(VAGRANT_COMMA) run halt.\n' +
+        'not a record\n',
     );
     expect(lines).toEqual([
       { timestamp: 1795322460, target: '', type: 'ui', data: ['info', 'vagrant-libvirt (0.11.2, system)'] },
@@ -115,17 +118,21 @@ describe('provider requirements', () => {
 
   it('on a machine with nothing, names Vagrant and VirtualBox with what to install', async () => {
     expect(await missingRequirements('virtualbox', { ...process.env, PATH: empty })).toEqual([
-      'Vagrant is not installed: install Vagrant 2.3 or later (Debian/Ubuntu: apt install vagrant; elsewhere: the package from HashiCorp)',
-      'VirtualBox is not installed (no VBoxManage on PATH): install VirtualBox 7.0 — or use libvirt: spec.machines.provider: libvirt',
+      'Vagrant is not installed: install Vagrant 2.3 or later ' +
+        '(Debian/Ubuntu: apt install vagrant; elsewhere: the package from HashiCorp)',
+      'VirtualBox is not installed (no VBoxManage on PATH): install VirtualBox 7.0 ' +
+        '— or use libvirt: spec.machines.provider: libvirt',
     ]);
     expect(await missingRequirements('libvirt', { ...process.env, PATH: empty })).toEqual([
-      'Vagrant is not installed: install Vagrant 2.3 or later (Debian/Ubuntu: apt install vagrant; elsewhere: the package from HashiCorp)',
+      'Vagrant is not installed: install Vagrant 2.3 or later ' +
+        '(Debian/Ubuntu: apt install vagrant; elsewhere: the package from HashiCorp)',
       'libvirt is not installed (no virsh on PATH): apt install libvirt-daemon-system libvirt-clients qemu-system-x86',
     ]);
   });
 
   it.skipIf(noVagrant)(
-    `with the real Vagrant and a VBoxManage present, nothing is missing for VirtualBox${noVagrant ? ` (skipped: ${noVagrant})` : ''}`,
+    'with the real Vagrant and a VBoxManage present, nothing is missing for VirtualBox' +
+      (noVagrant ? ` (skipped: ${noVagrant})` : ''),
     async () => {
       const doubles = fileURLToPath(new URL('./doubles/', import.meta.url));
       expect(
@@ -142,7 +149,8 @@ describe('provider requirements', () => {
 
   const noLibvirt = missingTools('vagrant', 'virsh');
   it.skipIf(noLibvirt)(
-    `picks libvirt on this machine: Vagrant, vagrant-libvirt and virsh, no VBoxManage${noLibvirt ? ` (skipped: ${noLibvirt})` : ''}`,
+    'picks libvirt on this machine: Vagrant, vagrant-libvirt and virsh, no VBoxManage' +
+      (noLibvirt ? ` (skipped: ${noLibvirt})` : ''),
     async () => {
       expect(
         await detectProvider({
@@ -157,13 +165,17 @@ describe('provider requirements', () => {
   );
 
   it.skipIf(noVagrant)(
-    `a failing vagrant command names itself and carries Vagrant's own error${noVagrant ? ` (skipped: ${noVagrant})` : ''}`,
+    "a failing vagrant command names itself and carries Vagrant's own error" +
+      (noVagrant ? ` (skipped: ${noVagrant})` : ''),
     async () => {
       const driver = new VagrantDriver(mkdtempSync(join(tmpdir(), 'no-vagrantfile-')));
       const error = await driver.status().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(VagrantError);
       expect((error as VagrantError).message).toMatch(
-        /^vagrant status --machine-readable failed with exit code 1: A Vagrant environment or target machine is required/,
+        new RegExp(
+          /^vagrant status --machine-readable failed with exit code 1: /.source +
+            /A Vagrant environment or target machine is required/.source,
+        ),
       );
     },
   );

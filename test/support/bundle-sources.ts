@@ -13,13 +13,19 @@ import { REPO_ROOT, SHARED_REFERENCE } from './fixtures.js';
 import { serveDirectory, type StaticServer } from './static-server.js';
 
 export interface BundleSources {
-  /** Every image the cluster runs, sorted: kubeadm's list for 1.34 (as the kubeadm double prints it), Weave 2.9.0's, Rook v1.20.6's images.txt. */
+  /**
+   * Every image the cluster runs, sorted: kubeadm's list for 1.34 (as the kubeadm double prints it),
+   * Weave 2.9.0's, Rook v1.20.6's images.txt.
+   */
   readonly images: readonly string[];
   /** The registry (host:port) holding every image under its path, e.g. HOST/registry.k8s.io/pause:3.10.1. */
   readonly registry: string;
   /** Rook's manifestBase. */
   readonly rookUrl: string;
-  /** The spec's `packages:` block pointing at these sources (two-space indented, as under spec:); its deb repositories only with a mirror. */
+  /**
+   * The spec's `packages:` block pointing at these sources (two-space indented, as under spec:);
+   * its deb repositories only with a mirror.
+   */
   readonly packagesYaml: string;
   stop(): Promise<void>;
 }
@@ -73,10 +79,13 @@ export async function startBundleSources(
       key: ${JSON.stringify(join(mirror.dir, 'www/debian/Release.key'))}
 `
       : '';
+    const registryMirrors = ['registry.k8s.io', 'docker.io', 'quay.io', 'gcr.io']
+      .map((r) => `      ${r}:\n        url: http://${address}/${r}\n`)
+      .join('');
     const packagesYaml = `  packages:
 ${debRepositories}    binaryRepository: ${JSON.stringify(binaries.url)}
     registryMirrors:
-${['registry.k8s.io', 'docker.io', 'quay.io', 'gcr.io'].map((r) => `      ${r}:\n        url: http://${address}/${r}\n`).join('')}`;
+${registryMirrors}`;
     const [b, r] = [binaries, registry];
     return {
       images,

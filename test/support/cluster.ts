@@ -27,7 +27,18 @@ export function harnessSpec(harness: Harness, options: HarnessClusterOptions = {
   const rest = harness.hosts.slice(controlPlanes.length);
   const workers = rest.slice(0, options.workers ?? rest.length);
   const node = (name: string, ip: string, role: string) =>
-    `      - name: ${name}\n        role: ${role}\n        ip: ${ip}\n        hostname: ${options.hostname?.(name) ?? name}\n${options.extraNodeYaml?.(name) ?? '        storage: false\n'}`;
+    `      - name: ${name}\n        role: ${role}\n        ip: ${ip}\n` +
+    `        hostname: ${options.hostname?.(name) ?? name}\n` +
+    (options.extraNodeYaml?.(name) ?? '        storage: false\n');
+  const nodes =
+    controlPlanes.map((c) => node(c.name, c.ip, 'control-plane')).join('') +
+    workers.map((w) => node(w.name, w.ip, 'worker')).join('');
+  const endpoint = options.controlPlaneEndpoint
+    ? `    controlPlaneEndpoint: ${JSON.stringify(options.controlPlaneEndpoint)}\n`
+    : '';
+  const packages = options.kubernetesRepository
+    ? `  packages:\n    kubernetesRepository: ${JSON.stringify(options.kubernetesRepository)}\n`
+    : '';
   return `apiVersion: kubestrap.dev/v1alpha1
 kind: Cluster
 metadata:
@@ -35,15 +46,15 @@ metadata:
 spec:
   kubernetes:
     version: ${options.version ?? '1.34.2'}
-${options.controlPlaneEndpoint ? `    controlPlaneEndpoint: ${JSON.stringify(options.controlPlaneEndpoint)}\n` : ''}  machines:
+${endpoint}  machines:
     provider: existing
     network: 10.213.${harness.id}.0/24
     ssh:
       user: kube
       keyPath: ${harness.clientKeyPath}
     nodes:
-${controlPlanes.map((c) => node(c.name, c.ip, 'control-plane')).join('')}${workers.map((w) => node(w.name, w.ip, 'worker')).join('')}
-${options.kubernetesRepository ? `  packages:\n    kubernetesRepository: ${JSON.stringify(options.kubernetesRepository)}\n` : ''}  storage:
+${nodes}
+${packages}  storage:
     rook:
       enabled: ${options.rook ?? false}
 `;

@@ -23,7 +23,9 @@ export const SHARED_REFERENCE = process.env.KUBESTRAP_SHARED_REFERENCE || join(R
  */
 export function sharedReferenceMissing(): string | undefined {
   if (existsSync(join(SHARED_REFERENCE, 'README.md'))) return undefined;
-  const reason = `needs the upstream reference material at ${SHARED_REFERENCE} (../shared/reference beside the repository, or KUBESTRAP_SHARED_REFERENCE), which is absent`;
+  const reason =
+    `needs the upstream reference material at ${SHARED_REFERENCE} ` +
+    '(../shared/reference beside the repository, or KUBESTRAP_SHARED_REFERENCE), which is absent';
   if (process.env.CI) throw new Error(`CI must have the reference material; ${reason}`);
   return reason;
 }

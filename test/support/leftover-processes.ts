@@ -35,7 +35,8 @@ export function setup(): () => Promise<void> {
     if (!left.length) return;
     process.exitCode = 1;
     process.stderr.write(
-      `\nFAIL: the suite left ${left.length} process(es) running that it started (stopped now; fix the test that starts them):\n${left.map(describeProcess).join('\n')}\n`,
+      `\nFAIL: the suite left ${left.length} process(es) running that it started ` +
+        `(stopped now; fix the test that starts them):\n${left.map(describeProcess).join('\n')}\n`,
     );
     for (const p of left) {
       try {

@@ -23,7 +23,10 @@ function read(path: string): string | undefined {
   }
 }
 
-/** The parent in a /proc/PID/stat line; the command name before it is parenthesised and may hold spaces or parentheses. */
+/**
+ * The parent in a /proc/PID/stat line; the command name before it is parenthesised and may hold
+ * spaces or parentheses.
+ */
 const parentIn = (stat: string) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 
 export function parentOf(pid: number): number | undefined {

@@ -54,7 +54,8 @@ export function skipList(modules: ReadonlyArray<TestModule>): string[] {
         reason = SKIP_REASON.exec(parent.name)?.[1];
         if (reason) where = `${module.relativeModuleId} › ${parent.name}`;
       }
-      const key = `${where.replace(SKIP_REASON, '').trimEnd()}: ${reason ?? 'no reason given (say why in the title: "(skipped: …)")'}`;
+      const why = reason ?? 'no reason given (say why in the title: "(skipped: …)")';
+      const key = `${where.replace(SKIP_REASON, '').trimEnd()}: ${why}`;
       lines.set(key, (lines.get(key) ?? 0) + 1);
     }
   }
@@ -73,7 +74,8 @@ export default class SummaryReporter implements Reporter {
     const minutes = Number(process.env.KUBESTRAP_TEST_WATCHDOG_MIN ?? DEFAULT_WATCHDOG_MINUTES);
     if (!(minutes > 0))
       throw new Error(
-        `KUBESTRAP_TEST_WATCHDOG_MIN must be a positive number of minutes, not ${process.env.KUBESTRAP_TEST_WATCHDOG_MIN}`,
+        'KUBESTRAP_TEST_WATCHDOG_MIN must be a positive number of minutes, ' +
+          `not ${process.env.KUBESTRAP_TEST_WATCHDOG_MIN}`,
       );
     this.watchdog = setTimeout(() => this.bite(minutes), minutes * 60_000);
     this.watchdog.unref();
@@ -112,7 +114,8 @@ export default class SummaryReporter implements Reporter {
       .filter((m) => ![...this.running].some((t) => t.module === m))
       .map((m) => {
         const last = this.lastFinished.get(m);
-        return `  ${m.relativeModuleId} › ${last ? `the test or hook after "${last.fullName}"` : 'its setup or first test'}`;
+        const where = last ? `the test or hook after "${last.fullName}"` : 'its setup or first test';
+        return `  ${m.relativeModuleId} › ${where}`;
       });
     const skipped = skipList(modules);
     process.stdout.write(
