@@ -3,12 +3,12 @@
 // `kubeconfig`, a second `up` that changes nothing, `rebuild` from an airgap bundle,
 // and `destroy` leaving nothing in libvirt. The VMs boot a box built from the cached
 // Debian root with the mirror's containerd and runc already installed, so the runtime
-// phase only configures them: installing them under TCG took minutes per machine, and
-// test/runtime-packages.test.ts (online) and test/vm.test.ts (online, and from a bundle
-// with the network cut) prove that install. Their networks are isolated (no NAT), so packages come from the test's
-// own mirror on this machine — and, for the rebuild, from the bundle alone, with that
-// mirror and every other source stopped. The kubeadm boundary is the doubles'
-// (test/doubles).
+// phase only configures them: apt took 1–2 minutes per machine under TCG, and
+// test/runtime-packages.test.ts (online), test/install-offline.test.ts and
+// test/vm.test.ts (from a bundle) prove that install. Their networks are isolated (no
+// NAT), so packages come from the test's own mirror on this machine — and, for the
+// rebuild, from the bundle alone, with that mirror and every other source stopped. The
+// kubeadm boundary is the doubles' (test/doubles).
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

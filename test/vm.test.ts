@@ -2,7 +2,7 @@
 // with Debian's cloud kernel. Kernel modules are really loaded, sysctls really set and
 // still set after a reboot, and containerd with runc really runs a container. The VM
 // boots with the mirror's containerd and runc preinstalled, so the runtime phase only
-// configures them: apt under TCG takes about two minutes, test/runtime-packages.test.ts
+// configures them: apt takes 1–2 minutes under TCG, test/runtime-packages.test.ts
 // proves the online install, and the last test here purges them and proves the install
 // from a bundle on this real kernel.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
