@@ -66,7 +66,8 @@ ${node('cp', 'control-plane', '10')}${node('worker', 'worker', '21')}${packages}
 }
 
 describe.skipIf(unavailable)(
-  `kubestrap up / status / rebuild / destroy on real Vagrant + libvirt${unavailable ? ` (skipped: ${unavailable})` : ''}`,
+  'kubestrap up / status / rebuild / destroy on real Vagrant + libvirt' +
+    (unavailable ? ` (skipped: ${unavailable})` : ''),
   () => {
     let libvirt: Libvirt;
     let mirror: AptMirror | undefined;
@@ -145,7 +146,8 @@ describe.skipIf(unavailable)(
     };
 
     it(
-      'up boots the machines one after another, preparing each as soon as it is up, runs every phase and writes the kubeconfig',
+      'up boots the machines one after another, preparing each as soon as it is up, runs every ' +
+        'phase and writes the kubeconfig',
       { timeout: 1_500_000 },
       async () => {
         // --no-parallel: what VirtualBox always does; rebuild below boots in parallel.
@@ -164,7 +166,10 @@ describe.skipIf(unavailable)(
           Date.parse(readFileSync(join(work(), 'logs', `${node}.log`), 'utf8').split(' ')[0]!);
         expect(firstCommand('worker') - firstCommand('cp')).toBeGreaterThan(30_000);
         expect(result.stdout).toMatch(
-          /NODE\s+ROLE\s+IP\s+VERSION\s+STATUS\ncp\s+control-plane\s+10\.219\.0\.10\s+v1\.34\.2\s+Ready\nworker\s+worker\s+10\.219\.0\.21\s+v1\.34\.2\s+Ready\n/,
+          new RegExp(
+            /NODE\s+ROLE\s+IP\s+VERSION\s+STATUS\ncp\s+control-plane\s+10\.219\.0\.10\s+v1\.34\.2\s+Ready\n/.source +
+              /worker\s+worker\s+10\.219\.0\.21\s+v1\.34\.2\s+Ready\n/.source,
+          ),
         );
         expect(statSync(join(work(), 'kubeconfig')).mode & 0o777).toBe(0o600);
         expect(domains().sort()).toEqual([`domain ${CLUSTER}-cp`, `domain ${CLUSTER}-worker`]);
@@ -183,7 +188,8 @@ describe.skipIf(unavailable)(
           '-f',
           'cluster.yaml',
           '--',
-          'hostname; ip -4 -o addr show eth1; lsblk -dno NAME,SIZE /dev/vdb; systemctl is-active containerd; sudo test -f /etc/kubernetes/kubelet.conf && echo joined',
+          'hostname; ip -4 -o addr show eth1; lsblk -dno NAME,SIZE /dev/vdb; systemctl is-active ' +
+            'containerd; sudo test -f /etc/kubernetes/kubelet.conf && echo joined',
         );
         expect(probe.status, probe.stderr).toBe(0);
         expect(probe.stdout).toMatch(/^worker\n/);

@@ -105,7 +105,8 @@ ${rook ? '        disks:\n          - device: /dev/vdb\n' : ''}  storage:
       );
       expect(
         await sh(
-          'sysctl -n net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables | tr "\\n" " "',
+          'sysctl -n net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables ' +
+            'net.bridge.bridge-nf-call-ip6tables | tr "\\n" " "',
         ),
       ).toBe('1 1 1');
       expect(await sh('systemctl is-active containerd')).toBe('active');
@@ -193,16 +194,20 @@ ${rook ? '        disks:\n          - device: /dev/vdb\n' : ''}  storage:
         }
         // Back to a host without containerd (the VM booted with it), then airgapped.
         await sh(
-          'systemctl stop containerd; apt-get purge -y -q containerd runc >/dev/null 2>&1; rm -rf /var/lib/containerd; dpkg-query -W containerd 2>/dev/null || echo gone',
+          'systemctl stop containerd; apt-get purge -y -q containerd runc >/dev/null 2>&1; rm ' +
+            '-rf /var/lib/containerd; dpkg-query -W containerd 2>/dev/null || echo gone',
         );
         await sh(
-          'iptables -A OUTPUT -o lo -j ACCEPT && iptables -A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT && iptables -A OUTPUT -p tcp --syn -j DROP && iptables -P OUTPUT DROP',
+          'iptables -A OUTPUT -o lo -j ACCEPT && iptables -A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED ' +
+            '-j ACCEPT && iptables -A OUTPUT -p tcp --syn -j DROP && iptables -P OUTPUT DROP',
         );
         const synDropped = async () =>
           Number((await sh("iptables -L OUTPUT -v -x -n | awk '/DROP/ && /flags:0x17\\/0x02/ { print $1 }'")) || 'NaN');
         expect(
           await sh(
-            `timeout 5 /usr/lib/apt/apt-helper download-file ${mirror.url.replace('127.0.0.1', TestVm.HOST_IP)}/debian/Release /tmp/r >/dev/null 2>&1; echo $?`,
+            `timeout 5 /usr/lib/apt/apt-helper download-file ` +
+              `${mirror.url.replace('127.0.0.1', TestVm.HOST_IP)}/debian/Release ` +
+              `/tmp/r >/dev/null 2>&1; echo $?`,
           ),
         ).not.toBe('0');
         await sh('iptables -Z OUTPUT');

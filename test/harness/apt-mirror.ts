@@ -114,7 +114,8 @@ function buildDeb(out: string, name: string, version: string, files: DebFile[], 
     mkdirSync(join(tree, 'DEBIAN'));
     writeFileSync(
       join(tree, 'DEBIAN/control'),
-      `Package: ${name}\nVersion: ${version}\nArchitecture: amd64\nMaintainer: kubestrap tests <tests@kubestrap.invalid>\nDescription: ${description}\n`,
+      `Package: ${name}\nVersion: ${version}\nArchitecture: amd64\nMaintainer: kubestrap tests ` +
+        `<tests@kubestrap.invalid>\nDescription: ${description}\n`,
     );
     for (const file of files) {
       mkdirSync(join(tree, file.path, '..'), { recursive: true });
@@ -225,7 +226,9 @@ export class AptMirror {
         {
           path: 'lib/systemd/system/kubestrap-apiserver-double.service',
           content:
-            '[Unit]\nDescription=TEST DOUBLE of the Kubernetes API server (node registration only)\n\n[Service]\nExecStart=/usr/bin/socat TCP-LISTEN:6443,fork,reuseaddr EXEC:/usr/lib/kubestrap-doubles/apiserver\n',
+            '[Unit]\nDescription=TEST DOUBLE of the Kubernetes API server (node registration ' +
+            'only)\n\n[Service]\n' +
+            'ExecStart=/usr/bin/socat TCP-LISTEN:6443,fork,reuseaddr EXEC:/usr/lib/kubestrap-doubles/apiserver\n',
           mode: 0o644,
         },
       ],

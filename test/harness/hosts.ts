@@ -65,7 +65,8 @@ export function harnessUnavailable(): string | undefined {
     if (!tryRun('sh', ['-c', `command -v ${tool}`])) reasons.push(`missing ${tool}`);
   }
   if (reasons.length === 0) return undefined;
-  const reason = `test hosts unavailable: ${reasons.join(', ')} (scripts/install-test-deps.sh installs the tools; run as root)`;
+  const reason =
+    `test hosts unavailable: ${reasons.join(', ')} (scripts/install-test-deps.sh installs the ` + `tools; run as root)`;
   if (process.env.CI) throw new Error(`CI must run the host tests; ${reason}`);
   return reason;
 }
@@ -129,7 +130,11 @@ function waitForPort(ip: string, port: number, timeoutMs: number): Promise<void>
 
 // PID 1 of each host: keeps sshd running, unless the test has taken it down.
 const INIT = `while [ ! -e /var/lib/kubestrap-test/stop ]; do
-  if [ -e /var/lib/kubestrap-test/down ]; then sleep 0.1; else /usr/sbin/sshd -D -e >>/var/log/sshd.log 2>&1 || sleep 0.2; fi
+  if [ -e /var/lib/kubestrap-test/down ]; then
+    sleep 0.1
+  else
+    /usr/sbin/sshd -D -e >>/var/log/sshd.log 2>&1 || sleep 0.2
+  fi
 done`;
 
 export class Harness {
@@ -272,7 +277,9 @@ export class Harness {
     const enter = CGROUP_HIERARCHIES.map((hierarchy) => `echo $$ > ${join(hierarchy, group, 'cgroup.procs')}`).join(
       '; ',
     );
-    const nspawn = `exec systemd-nspawn -q -D ${root} --boot --register=no --keep-unit --capability=CAP_NET_ADMIN --machine=${name} --network-namespace-path=/run/netns/${netns}`;
+    const nspawn =
+      `exec systemd-nspawn -q -D ${root} --boot --register=no --keep-unit --capability=CAP_NET_ADMIN ` +
+      `--machine=${name} --network-namespace-path=/run/netns/${netns}`;
     // The host's /proc/sys/net belongs to its own network namespace: let it write there
     // (ip_forward and the bridge sysctls are per namespace), and nowhere else.
     return spawn('sh', ['-c', `${enter}; ${nspawn}`], {

@@ -45,7 +45,9 @@ export function libvirtUnavailable(): string | undefined {
   ].filter((p) => !existsSync(p));
   if (process.getuid?.() !== 0) missing.push('root');
   if (!missing.length) return undefined;
-  const reason = `real Vagrant + libvirt unavailable: missing ${missing.join(', ')} (scripts/install-test-deps.sh installs them)`;
+  const reason =
+    `real Vagrant + libvirt unavailable: missing ${missing.join(', ')} (scripts/install-test-deps.sh ` +
+    `installs them)`;
   if (process.env.CI) throw new Error(`CI must run the Vagrant tests; ${reason}`);
   return reason;
 }
@@ -98,7 +100,17 @@ export class Libvirt {
       emulator,
       // nice: emulated CPUs would otherwise starve Vagrant, whose 2-second DHCP-lease
       // lookups then fail and it gives up on a booting machine ("inaccessible").
-      `#!/bin/sh\n# libvirt passes "-accel tcg"; the test VMs' translation cache size goes with it.\nfor arg do\n  shift\n  [ "$arg" = tcg ] && arg=${TCG_ACCEL}\n  set -- "$@" "$arg"\ndone\nexec nice -n 10 /usr/bin/qemu-system-x86_64 "$@"\n`,
+      [
+        '#!/bin/sh',
+        '# libvirt passes "-accel tcg"; the test VMs\' translation cache size goes with it.',
+        'for arg do',
+        '  shift',
+        `  [ "$arg" = tcg ] && arg=${TCG_ACCEL}`,
+        '  set -- "$@" "$arg"',
+        'done',
+        'exec nice -n 10 /usr/bin/qemu-system-x86_64 "$@"',
+        '',
+      ].join('\n'),
       { mode: 0o755 },
     );
     return new Libvirt(dir, pool, emulator, started, kvm);

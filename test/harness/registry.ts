@@ -26,7 +26,8 @@ export class TestRegistry {
     const port = await freePort();
     writeFileSync(
       join(dir, 'config.yml'),
-      `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+      `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n ` +
+        ` addr: 127.0.0.1:${port}\n`,
     );
     const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
