@@ -3,6 +3,7 @@
 // warnings on stderr, and the exit code a run ends with.
 import { dryRunReport, failureSummary } from '../engine/run.js';
 import type { OperationContext } from '../operations/context.js';
+import { InvalidInputError } from '../operations/errors.js';
 import type { ClusterRun } from '../operations/run-on-cluster.js';
 import { EXIT } from './exit-codes.js';
 import { printWarnings } from './report.js';
@@ -38,9 +39,7 @@ export function runExit({ run, logPath }: ClusterRun, flags: { json?: boolean; d
 export function concurrencyFlag(value: string | undefined): number {
   const concurrency = value === undefined ? 10 : Number(value);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw Object.assign(new Error(`--concurrency must be a whole number of 1 or more, not ${value}`), {
-      exitCode: EXIT.invalidInput,
-    });
+    throw new InvalidInputError(`--concurrency must be a whole number of 1 or more, not ${value}`);
   }
   return concurrency;
 }

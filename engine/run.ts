@@ -4,7 +4,7 @@
 // same and marks the run interrupted. A retryable failure (a dropped connection) re-runs
 // the item: stages are re-runnable. The engine prints nothing: it reports events to a
 // sink, and the caller picks the view.
-import type { EventSink, HostStatus } from './events.js';
+import { SILENT, type EventSink, type HostStatus } from './events.js';
 import type { Change } from './host-step.js';
 import { SkipItem, type Stage } from './stage.js';
 
@@ -51,7 +51,7 @@ async function pooled<T>(items: readonly T[], limit: number, work: (item: T) => 
 }
 
 export async function execute(stages: readonly Stage[], options: ExecuteOptions = {}): Promise<RunResult> {
-  const sink = options.sink ?? { event: () => {} };
+  const sink = options.sink ?? SILENT;
   const nested = options.nested ? { nested: options.nested } : {};
   const signal = options.signal ?? new AbortController().signal;
   const dryRun = options.dryRun ?? false;

@@ -7,7 +7,7 @@ import type { SshNodeHost } from '../provisioners/cluster-host.js';
 import type { ClusterModel } from '../spec/model.js';
 import { SshPool } from '../ssh/pool.js';
 import { resolveTarget } from '../ssh/targets.js';
-import { specArgument } from './errors.js';
+import { InvalidInputError, specArgument } from './errors.js';
 import { knownHostsPath, logDir } from './workdir.js';
 
 function readIfExists(path: string): string | undefined {
@@ -60,12 +60,8 @@ export async function clusterHosts(
 export function findNode(model: ClusterModel, name: string) {
   const node = model.nodes.find((n) => n.name === name || n.hostname === name);
   if (!node)
-    throw new NoSuchNodeError(
+    throw new InvalidInputError(
       `no node ${name} in cluster ${model.name}; nodes: ${model.nodes.map((n) => n.name).join(', ')}`,
     );
   return node;
-}
-
-export class NoSuchNodeError extends Error {
-  readonly exitCode = 2;
 }

@@ -1,5 +1,5 @@
 // `kubestrap up` and `kubestrap install --bundle FILE` (an up that must be offline).
-import { specArgument } from '../../operations/errors.js';
+import { InvalidInputError, specArgument } from '../../operations/errors.js';
 import { up, verifyTable, type UpResult } from '../../operations/up.js';
 import { EXIT } from '../exit-codes.js';
 import { concurrencyFlag, runExit, withSession } from '../session.js';
@@ -50,11 +50,8 @@ export async function upCommand(flags: UpFlags): Promise<number> {
 
 export async function installCommand(flags: UpFlags): Promise<number> {
   if (!flags.bundle) {
-    throw Object.assign(
-      new Error(
-        'kubestrap install needs --bundle FILE (made with kubestrap bundle on a connected machine). Nothing was done.',
-      ),
-      { exitCode: EXIT.invalidInput },
+    throw new InvalidInputError(
+      'kubestrap install needs --bundle FILE (made with kubestrap bundle on a connected machine). Nothing was done.',
     );
   }
   return upCommand(flags);
