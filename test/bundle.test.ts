@@ -438,6 +438,18 @@ describe('bundle verify refuses what kubestrap never writes, cleanly', () => {
     },
   );
 
+  it('a member path a plain tar header cannot hold (it would need the extended header verify refuses)', async () => {
+    const long = `images/${'x'.repeat(97)}.tar`;
+    const text = manifest((m) => {
+      m.files[1]!.path = long;
+      m.images[0]!.path = long;
+    });
+    expect(long.length - 'images/'.length).toBe(101);
+    await expect(writeBundle(join(dir, 'long.tar'), JSON.parse(text) as BundleManifest, new Map())).rejects.toThrow(
+      'bundle: bundle.json at files.1.path: too long for a tar header',
+    );
+  });
+
   it('a requirement whose name is not one its relation names', async () => {
     const text = manifest((m) => (m.hostRequires = [{ name: '-x', relation: 'libc6 (>= 2.34)', neededBy: 'runc 1' }]));
     expect((await refusal('name.tar', await archive(text, wholeMembers()))).message).toMatch(
