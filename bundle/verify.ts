@@ -42,7 +42,10 @@ export function memberHeaderProblem(header: tar.Header, offset: number, expected
     return `${name} points outside the directory it is unpacked into (absolute, or with ..)`;
   // The hosts unpack without owners or modes (provisioners/bundle.ts); refused here too.
   if (header.mode & 0o7022)
-    return `${name} has mode ${header.mode.toString(8)} (setuid/setgid/sticky or writable by others); kubestrap writes 644`;
+    return (
+      `${name} has mode ${header.mode.toString(8)} ` +
+      `(setuid/setgid/sticky or writable by others); kubestrap writes 644`
+    );
   if (header.uid !== 0 || header.gid !== 0)
     return `${name} is owned by ${header.uid}:${header.gid}; kubestrap writes every member as 0:0`;
   return undefined;

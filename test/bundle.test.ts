@@ -491,7 +491,8 @@ describe('bundle verify refuses what kubestrap never writes, cleanly', () => {
     }
     const bad = JSON.parse(manifest((m) => (m.images[0]!.path = 'images/other.tar'))) as BundleManifest;
     await expect(writeBundle(join(dir, 'never.tar'), bad, new Map())).rejects.toThrow(
-      'bundle: bundle.json at images.0.path: images/other.tar (the member of registry.k8s.io/pause:3.10.1) is not in files',
+      'bundle: bundle.json at images.0.path: ' +
+        'images/other.tar (the member of registry.k8s.io/pause:3.10.1) is not in files',
     );
     expect(existsSync(join(dir, 'never.tar.part'))).toBe(false);
   });

@@ -356,7 +356,9 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
   },
   {
     name: 'http kubernetesRepository with insecureHttpKey: true is accepted',
-    text: `${BASE}  packages:\n    kubernetesRepository: "http://mirror.lab/core:/stable:"\n    insecureHttpKey: true\n`,
+    text:
+      `${BASE}  packages:\n    kubernetesRepository: "http://mirror.lab/core:/stable:"\n` +
+      '    insecureHttpKey: true\n',
   },
   {
     name: 'mtu out of range',
