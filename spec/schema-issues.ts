@@ -1,7 +1,7 @@
 // Turns zod's findings into spec issues that say what is wrong and how to fix it,
 // using the field descriptions the schema carries.
 import { z } from 'zod';
-import type { SpecIssue } from './issues.js';
+import { shown, type SpecIssue } from './issues.js';
 import { closest } from './names.js';
 
 type AnySchema = z.core.$ZodType;
@@ -53,7 +53,7 @@ function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (typeof value === 'string') return `the string ${shown(value)}`;
   return `${typeof value} ${String(value)}`;
 }
 
@@ -111,7 +111,7 @@ export function schemaIssues(root: AnySchema, issues: readonly z.core.$ZodIssue[
             severity: 'error',
             path: [...path, key],
             atKey: true,
-            message: `unknown field "${key}"`,
+            message: `unknown field ${shown(key)}`,
             hint: guess ? `did you mean "${guess}"?` : `remove it; allowed here: ${allowed.join(', ')}`,
           });
         }
@@ -120,6 +120,16 @@ export function schemaIssues(root: AnySchema, issues: readonly z.core.$ZodIssue[
       case 'invalid_value': {
         const input = (issue as { input?: unknown }).input;
         const values = issue.values.map((v) => JSON.stringify(v)).join(', ');
+        if (input === undefined) {
+          // A missing apiVersion or kind: say what to add, not "not undefined".
+          out.push({
+            severity: 'error',
+            path,
+            message: 'is required',
+            hint: `add ${String(path.at(-1))}: ${issue.values.length === 1 ? values : `one of ${values}`}${about}`,
+          });
+          break;
+        }
         const guess = typeof input === 'string' ? closest(input, issue.values.map(String)) : undefined;
         out.push({
           severity: 'error',

@@ -76,7 +76,7 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
   {
     name: 'duplicate key',
     text: edit(['  name: lab\n', '  name: lab\n  name: lab2\n']),
-    errors: ['5:3 (root): YAML has a duplicate key: Map keys must be unique'],
+    errors: ['5:3 metadata.name: YAML has a duplicate key: "name" (first at line 4)'],
   },
   {
     name: 'wrong apiVersion',
