@@ -412,7 +412,7 @@ function checkRuntime(spec: ClusterSpec, out: Issues): void {
 }
 
 /** Parts of a spec the rules read; a rule runs only when the schema accepted all it reads. */
-type Section = 'kubernetes' | 'machines' | 'nodes' | 'storage' | 'runtime' | 'cni' | 'packages';
+type Section = 'kubernetes' | 'provider' | 'network' | 'nodes' | 'storage' | 'runtime' | 'cni' | 'packages';
 
 /**
  * `valid` says which sections passed the schema (all, for a valid spec). Without 'nodes',
@@ -428,9 +428,10 @@ export function checkSpec(
   const out: Issues = [];
   const nodes = expandNodes(spec, nodeIndices);
   if (valid('kubernetes') && valid('storage') && valid('runtime')) checkVersion(spec, out);
-  const { network } = valid('kubernetes') && valid('machines') && valid('cni') ? checkSubnets(spec, out) : {};
-  if (valid('machines') && valid('storage')) checkNodes(spec, nodes, network, valid('nodes'), out);
-  if (valid('nodes') && valid('machines') && valid('kubernetes') && valid('storage')) checkTopology(spec, nodes, out);
+  const subnets = valid('kubernetes') && valid('provider') && valid('network') && valid('cni');
+  const { network } = subnets ? checkSubnets(spec, out) : {};
+  if (valid('provider') && valid('storage')) checkNodes(spec, nodes, network, valid('nodes'), out);
+  if (valid('nodes') && valid('kubernetes') && valid('storage')) checkTopology(spec, nodes, out);
   if (valid('runtime') && valid('packages')) checkRuntime(spec, out);
   return out;
 }
@@ -469,7 +470,11 @@ export function checkPartialSpec(raw: unknown, provider: NonNullable<ClusterSpec
   const machines: Record<string, unknown> = {};
   for (const [field, schema] of Object.entries(machinesShape)) {
     if (field === 'nodes') continue;
-    machines[field] = section<unknown>('machines', schema as z.ZodType, rawMachines[field]);
+    // The rules read only the provider and the network of spec.machines.
+    const name: Section | undefined = field === 'provider' || field === 'network' ? field : undefined;
+    const parsed = (schema as z.ZodType).safeParse(rawMachines[field]);
+    if (parsed.success) machines[field] = parsed.data;
+    else if (name) invalid.add(name);
   }
   const nodeIndices: number[] = [];
   const nodes: unknown[] = [];

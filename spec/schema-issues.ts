@@ -106,6 +106,7 @@ export function schemaIssues(root: AnySchema, issues: readonly z.core.$ZodIssue[
       case 'unrecognized_keys': {
         const allowed = objectKeys(root, path);
         for (const key of issue.keys) {
+          if (key === '__proto__') continue; // reported by structureIssues, wherever it is
           const guess = closest(key, allowed);
           out.push({
             severity: 'error',
@@ -159,6 +160,12 @@ export function schemaIssues(root: AnySchema, issues: readonly z.core.$ZodIssue[
             hint: `change it to ${word} ${String(bound)}${what}${about}`,
           });
         }
+        break;
+      }
+      case 'invalid_key': {
+        // A record key that fails its own check: zod wraps that check's message.
+        const inner = issue.issues[0]?.message ?? issue.message;
+        out.push({ severity: 'error', path, atKey: true, ...splitMessage(inner) });
         break;
       }
       default:
