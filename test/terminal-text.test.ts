@@ -33,7 +33,7 @@ describe('terminal text', () => {
     });
     const view = plainView(out);
     view.event({ type: 'output', phase: 'packages', host: 'cp', line: HOSTILE });
-    view.note(`note ${HOSTILE}`);
+    view.note!(`note ${HOSTILE}`);
     expect(written).not.toMatch(CONTROL);
     expect(written).toContain('\\x1b]0;owned');
   });
