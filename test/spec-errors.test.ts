@@ -499,12 +499,14 @@ describe('how problems are printed', () => {
     const lines = printed(
       edit([
         '        ip: 192.168.56.10\n',
-        '        ip: 192.168.56.10\n        labels:\n          "\\e]0;owned\\a\\e[2J": "\\x9b31m"\n',
+        '        ip: 192.168.56.10\n        labels:\n          "\\e]0;owned\\a\\e[2J": x\n          tier: "\\x9b31m"\n',
       ]),
     );
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(line).not.toMatch(/[\x00-\x1f\x7f-\x9f]/);
     expect(lines.join('\n')).toContain('\\u001b]0;owned\\u0007\\u001b[2J');
+    // JSON quoting leaves C1 controls (\x9b is CSI on many terminals) as they are; the printer shows them.
+    expect(lines.join('\n')).toContain('label value "\\x9b31m" must');
   });
 
   it('a long value is echoed cut short', () => {
