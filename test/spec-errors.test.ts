@@ -492,6 +492,7 @@ describe('how problems are printed', () => {
       edit(['        ip: 192.168.56.10\n', '        ip: 192.168.56.10\n        labels:\n          tier: "a\\nb"\n']),
     );
     expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain('\n');
     expect(lines[0]).toMatch(/^spec\.yaml:15:17 spec\.machines\.nodes\[0\]\.labels\.tier: label value "a\\nb" must/);
   });
 
