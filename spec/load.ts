@@ -5,7 +5,7 @@ import { SpecError, type LocatedIssue, type SpecIssue } from './issues.js';
 import { MAX_CLUSTER_NODES, MAX_EXPANDED_NODES, MAX_SPEC_BYTES } from './limits.js';
 import { buildModel, type ClusterModel } from './model.js';
 import { decodeSpecBytes, readSpecFile } from './read.js';
-import { checkPartialSpec, checkSpec } from './rules.js';
+import { asRecord, checkPartialSpec, checkSpec } from './rules.js';
 import { ClusterSpecSchema, type ClusterSpec } from './schema.js';
 import { schemaIssues } from './schema-issues.js';
 import { locateAll, parseSpecText } from './source.js';
@@ -23,19 +23,16 @@ export interface LoadedSpec {
 
 export type Provider = NonNullable<ClusterSpec['spec']['machines']['provider']>;
 
-const record = (value: unknown): Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-
 /**
  * The cluster's node count, groups expanded, read from the document before the schema
  * runs, so that no rule or model ever expands more than MAX_CLUSTER_NODES nodes.
  */
 function nodeCountIssue(raw: unknown): SpecIssue | undefined {
-  const nodes = record(record(record(raw).spec).machines).nodes;
+  const nodes = asRecord(asRecord(asRecord(raw).spec).machines).nodes;
   if (!Array.isArray(nodes)) return undefined;
   let total = 0;
   for (const entry of nodes) {
-    const count = record(entry).count;
+    const count = asRecord(entry).count;
     total += typeof count === 'number' && Number.isInteger(count) && count > 1 ? count : 1;
   }
   if (total <= MAX_CLUSTER_NODES) return undefined;

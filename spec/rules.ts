@@ -436,18 +436,22 @@ export function checkSpec(
   return out;
 }
 
-const record = (value: unknown): Record<string, unknown> =>
+/** A mapping of the raw document, or an empty one in place of anything else. */
+export const asRecord = (value: unknown): Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 
 /**
  * The rules over a spec the schema rejected: each section, each machines field and each
  * node entry is parsed on its own, and the rules run on the parts that passed.
  */
-export function checkPartialSpec(raw: unknown, provider: NonNullable<ClusterSpec['spec']['machines']['provider']>) {
+export function checkPartialSpec(
+  raw: unknown,
+  provider: NonNullable<ClusterSpec['spec']['machines']['provider']>,
+): SpecIssue[] {
   const specShape = ClusterSpecSchema.shape.spec.shape;
   const machinesShape = specShape.machines.shape;
-  const rawSpec = record(record(raw).spec);
-  const rawMachines = record(rawSpec.machines);
+  const rawSpec = asRecord(asRecord(raw).spec);
+  const rawMachines = asRecord(rawSpec.machines);
   const invalid = new Set<Section>();
   const section = <T>(
     name: Section,
