@@ -2,9 +2,10 @@
 import { bundle, bundleVerify } from '../../operations/bundle.js';
 import { EXIT } from '../exit-codes.js';
 import { withSession } from '../session.js';
+import { visible } from '../../base/terminal-text.js';
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-const say = (line: string) => void process.stdout.write(`${line}\n`);
+const say = (line: string) => void process.stdout.write(`${visible(line)}\n`);
 
 export async function bundleCommand(flags: { file?: string; output?: string; json?: boolean }): Promise<number> {
   const { path, size, manifest, packages } = await withSession(flags.json ?? false, (context) =>

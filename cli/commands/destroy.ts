@@ -4,6 +4,7 @@ import { destroy, type DestroyResult } from '../../operations/destroy.js';
 import { confirm } from '../confirm.js';
 import { EXIT } from '../exit-codes.js';
 import { withSession } from '../session.js';
+import { visible } from '../../base/terminal-text.js';
 
 export interface DestroyFlags {
   readonly file?: string;
@@ -20,7 +21,7 @@ export function printDestroy(result: DestroyResult, flags: DestroyFlags): number
       `Remove them by hand (virsh undefine/vol-delete, or VBoxManage unregistervm --delete); ` +
       `the working directory ${result.kept} was kept.`;
     if (flags.json) process.stdout.write(`${JSON.stringify({ ok: false, leftovers: result.leftovers })}\n`);
-    else process.stderr.write(`kubestrap: ${message}\n`);
+    else process.stderr.write(`kubestrap: ${visible(message)}\n`);
     return EXIT.failure;
   }
   const { cluster, destroyed, removed, seconds, provider } = result;
