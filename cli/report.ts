@@ -48,7 +48,10 @@ export function reportFailure(error: unknown, options: OutputOptions): number {
       );
     return EXIT.invalidInput;
   }
-  if (options.json) process.stdout.write(`${JSON.stringify({ ok: false, error: message })}\n`);
+  // The part of an input at fault (a bundle's member), for scripts that act on it.
+  const member = (error as { member?: unknown }).member;
+  const at = typeof member === 'string' ? { member } : {};
+  if (options.json) process.stdout.write(`${JSON.stringify({ ok: false, error: message, ...at })}\n`);
   else process.stderr.write(`kubestrap: ${visible(message)}\n`);
   return typeof typed === 'number' ? typed : EXIT.failure;
 }

@@ -409,6 +409,17 @@ function checkRuntime(spec: ClusterSpec, out: Issues): void {
       error(['spec', 'packages'], 'source: bundle needs the bundle path', 'add bundle: path/to/cluster.kubestrap.tar'),
     );
   }
+  // Hosts (apt-helper, dnf's gpgkey=) and `kubestrap bundle` fetch the repository's key from the repository itself.
+  if (/^http:/i.test(packages.kubernetesRepository) && !packages.insecureHttpKey) {
+    out.push(
+      error(
+        ['spec', 'packages', 'kubernetesRepository'],
+        'is http://, and its signing key would come over the same unencrypted channel as the packages',
+        'use an https:// mirror, or set packages.insecureHttpKey: true to accept that anyone on the path ' +
+          'can replace key and packages',
+      ),
+    );
+  }
 }
 
 /** Parts of a spec the rules read; a rule runs only when the schema accepted all it reads. */

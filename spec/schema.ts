@@ -359,6 +359,15 @@ const Packages = z.strictObject({
         'Base of the Kubernetes package repositories (pkgs.k8s.io layout: BASE/v1.X/deb/, BASE/v1.X/rpm/); ' +
         'set it for a mirror.',
     }),
+  insecureHttpKey: z
+    .boolean()
+    .default(false)
+    .meta({
+      description:
+        'Accept an http:// kubernetesRepository: its signing key (Release.key, repodata/repomd.xml.key) ' +
+        'then comes over the same unencrypted channel as the packages it vouches for, so anyone on the path ' +
+        'can replace both. Without it, an http:// kubernetesRepository is an error; prefer an https:// mirror.',
+    }),
   bundle: z
     .string()
     .min(1)

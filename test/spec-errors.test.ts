@@ -347,6 +347,20 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
     errors: ['19:3 spec.packages: source: bundle needs the bundle path'],
   },
   {
+    name: 'http kubernetesRepository: its key would come over plain HTTP',
+    text: `${BASE}  packages:\n    kubernetesRepository: "http://mirror.lab/core:/stable:"\n`,
+    errors: [
+      '20:27 spec.packages.kubernetesRepository: ' +
+        'is http://, and its signing key would come over the same unencrypted channel as the packages',
+    ],
+  },
+  {
+    name: 'http kubernetesRepository with insecureHttpKey: true is accepted',
+    text:
+      `${BASE}  packages:\n    kubernetesRepository: "http://mirror.lab/core:/stable:"\n` +
+      '    insecureHttpKey: true\n',
+  },
+  {
     name: 'mtu out of range',
     text: `${BASE}  cni:\n    weave:\n      mtu: 100\n`,
     errors: ['21:12 spec.cni.weave.mtu: must be at least 576, not 100'],
