@@ -97,6 +97,9 @@ describe.skipIf(unavailable)(`Ctrl-C during kubestrap up${unavailable ? ` (skipp
   /** What reached the host after SIGINT, a second after the CLI ended (anything in flight has landed). */
   async function afterSigint(sigintAt: number) {
     await sleep(1_000);
+    // The records work: the run logged in, and its commands are there, before the signal.
+    expect(seenLogins(harness, host).filter((l) => l.at! <= sigintAt).length).toBeGreaterThan(0);
+    expect(seenCommands(host).filter((c) => c.at <= sigintAt).length).toBeGreaterThan(0);
     return {
       commands: seenCommands(host).filter((c) => c.at > sigintAt),
       logins: seenLogins(harness, host).filter((l) => l.at! > sigintAt).length,

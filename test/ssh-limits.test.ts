@@ -218,7 +218,8 @@ describe.skipIf(unavailable)(`ssh at its limits${unavailable ? ` (skipped: ${una
       expect(result.status).toBe(1);
       expect(output).toMatch(
         new RegExp(
-          `h9: unreachable at 10\\.213\\.${harness.id}\\.99 port 22: connect EHOSTUNREACH \\S+ \\(attempt 5 of 5, the last`,
+          `h9: unreachable at 10\\.213\\.${harness.id}\\.99 port 22: ` +
+            `connect EHOSTUNREACH \\S+ \\(attempt 5 of 5, the last`,
         ),
       );
       expect(output).not.toMatch(/re-running|connection lost|retrying/i);
