@@ -1,6 +1,7 @@
 // A phase's hands on one host. Probes always run; changes go through change() and
 // putFile(), which under --dry-run record what would happen (commands, file diffs)
-// instead of doing it — the same code path either way.
+// instead of doing it — the same code path either way. After Ctrl-C (the signal) a step
+// sends nothing more: every call throws the abort before it reaches the host.
 import { createTwoFilesPatch } from 'diff';
 import type { ExecOptions, ExecResult } from '../ssh/remote-shell.js';
 import { parseFileProbe, probeFileScript } from '../ssh/remote-command.js';
@@ -22,12 +23,16 @@ export interface FileOptions {
 /** Files larger than this are compared by hash only; their diff would be noise. */
 const DIFF_LIMIT = 256 * 1024;
 
+const NEVER = new AbortController().signal;
+
 export class HostStep<H extends PhaseHost = PhaseHost> {
   constructor(
     readonly host: H,
     readonly dryRun: boolean,
     private readonly onOutput: (line: string) => void = () => {},
     readonly changes: Change[] = [],
+    /** Ctrl-C: waits end, and no probe, change or upload is sent after it. */
+    readonly signal: AbortSignal = NEVER,
   ) {}
 
   /**
@@ -35,11 +40,13 @@ export class HostStep<H extends PhaseHost = PhaseHost> {
    * its changes count as this host's, and --dry-run holds for it too.
    */
   elsewhere<O extends PhaseHost>(other: O): HostStep<O> {
-    return new HostStep(other, this.dryRun, (line) => this.onOutput(`${other.name}: ${line}`), this.changes);
+    const onOutput = (line: string) => this.onOutput(`${other.name}: ${line}`);
+    return new HostStep(other, this.dryRun, onOutput, this.changes, this.signal);
   }
 
   /** Read-only command: runs under --dry-run too. */
-  probe(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+  async probe(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    this.signal.throwIfAborted();
     return this.host.ssh.exec(command, options);
   }
 
@@ -48,6 +55,7 @@ export class HostStep<H extends PhaseHost = PhaseHost> {
     this.changes.push({ kind: 'command', description, command: options.label ?? command });
     this.onOutput(description);
     if (this.dryRun) return undefined;
+    this.signal.throwIfAborted();
     return this.host.ssh.exec(command, options);
   }
 
@@ -72,6 +80,7 @@ export class HostStep<H extends PhaseHost = PhaseHost> {
     }
     this.changes.push({ kind: 'file', description: `write ${target}`, target, diff });
     this.onOutput(`write ${target}`);
+    this.signal.throwIfAborted();
     if (!this.dryRun)
       await this.host.ssh.upload({ content }, target, { mode: options.mode, owner, known: 'different' });
     return true;
@@ -99,6 +108,7 @@ export class HostStep<H extends PhaseHost = PhaseHost> {
       this.changes.push({ kind: 'command', description, command: `(transfer) ${description}` });
       return;
     }
+    this.signal.throwIfAborted();
     if (await action()) this.changes.push({ kind: 'command', description, command: `(transfer) ${description}` });
   }
 

@@ -1,14 +1,16 @@
 // A phase over hosts as an engine stage: per host, the read-only check, then the run
 // (or "unchanged"), through a HostStep that records every change and, under --dry-run,
 // makes none. A dropped connection is retryable: phases are re-runnable.
-import { ConnectError, ConnectionLostError } from '../ssh/errors.js';
+import { ConnectError, ConnectionLostError, HostUnreachableError } from '../ssh/errors.js';
 import type { EventSink } from './events.js';
 import { HostStep } from './host-step.js';
 import type { Phase, PhaseHost } from './phase.js';
 import { execute, type ExecuteOptions, type RunResult } from './run.js';
 import type { Stage } from './stage.js';
 
+/** A connection that dropped (and could not be made again): worth a re-run. A host that never answered is not. */
 function connectionLost(error: unknown): boolean {
+  if (error instanceof HostUnreachableError) return false;
   return error instanceof ConnectionLostError || (error instanceof ConnectError && error.failure === 'network');
 }
 
@@ -28,7 +30,7 @@ export function phaseStage<H extends PhaseHost>(phase: Phase<H>, hosts: () => Pr
     },
     async runItem(name, context) {
       const host = mine.find((h) => h.name === name)!;
-      const step = new HostStep(host, context.dryRun, (line) => context.output(line), context.changes);
+      const step = new HostStep(host, context.dryRun, (line) => context.output(line), context.changes, context.signal);
       if ((await phase.check?.(step)) ?? true) await phase.run(step);
     },
     ...(phase.after ? { after: () => phase.after!(mine) } : {}),

@@ -1,7 +1,8 @@
 // The one execution engine. Stages run in order; inside a stage, items run in parallel
 // under a cap. A failure lets in-flight items finish, starts no more, skips later
 // stages, and cleans up the stages that ran, in reverse. Ctrl-C (the signal) does the
-// same and marks the run interrupted. A retryable failure (a dropped connection) re-runs
+// same and marks the run interrupted; in-flight items stop at their next step instead of
+// finishing (HostStep refuses to send anything after it). A retryable failure (a dropped connection) re-runs
 // the item: stages are re-runnable. The engine prints nothing: it reports events to a
 // sink, and the caller picks the view.
 import { SILENT, type EventSink, type HostStatus } from './events.js';

@@ -18,7 +18,7 @@ function readIfExists(path: string): string | undefined {
 export function clusterPool(
   model: ClusterModel,
   file: string | undefined,
-  options: { connectAttempts?: number } = {},
+  options: { connectAttempts?: number; signal?: AbortSignal } = {},
 ): SshPool {
   return new SshPool({
     knownHostsPath: knownHostsPath(model.name),
@@ -40,7 +40,7 @@ export async function clusterHosts(
 ): Promise<SshNodeHost[]> {
   if (model.machines.provider !== 'existing') {
     const { machineHosts, vagrantDriver } = await import('./machines.js');
-    return machineHosts(model, pool, vagrantDriver(model, verbose), only);
+    return machineHosts(model, pool, vagrantDriver(model, verbose, pool.signal), only);
   }
   const home = homedir();
   const inputs = {

@@ -10,9 +10,9 @@ import type { MachineEvent } from '../vagrant/progress.js';
 import type { Provider } from '../vagrant/requirements.js';
 import { workDir } from './workdir.js';
 
-export function vagrantDriver(model: ClusterModel, verbose = false): VagrantDriver {
+export function vagrantDriver(model: ClusterModel, verbose = false, signal?: AbortSignal): VagrantDriver {
   const echo = verbose ? (line: string) => void process.stderr.write(`vagrant: ${line}\n`) : undefined;
-  return new VagrantDriver(workDir(model.name), process.env, echo);
+  return new VagrantDriver(workDir(model.name), process.env, echo, signal);
 }
 
 /** SSH hosts for the cluster's (running) machines, from `vagrant ssh-config`; all nodes unless `only` says. */

@@ -1,5 +1,6 @@
-// Runs stages over the cluster's hosts: one pool for the run, closed on Ctrl-C (which
-// ends in-flight commands; uploads are atomic, so nothing is half-written) and after.
+// Runs stages over the cluster's hosts: one pool for the run, interrupted by Ctrl-C (which
+// ends in-flight commands and refuses new ones and reconnects; uploads are atomic, so
+// nothing is half-written), closed after.
 import type { NodeHost } from '../provisioners/cluster-host.js';
 import type { Phase } from '../engine/phase.js';
 import { execute, phaseStage, type RunResult, type Stage } from '../engine/index.js';
@@ -24,9 +25,7 @@ export async function runOnCluster(
   context: OperationContext,
   stages: (pool: SshPool, hosts: () => Promise<readonly NodeHost[]>) => readonly Stage[],
 ): Promise<ClusterRun> {
-  const pool = clusterPool(model, options.file);
-  const close = () => void pool.close();
-  context.signal.addEventListener('abort', close, { once: true });
+  const pool = clusterPool(model, options.file, { signal: context.signal });
   try {
     let found: Promise<NodeHost[]> | undefined;
     const hosts = () => (found ??= clusterHosts(model, pool, options.verbose ?? false));
@@ -38,7 +37,6 @@ export async function runOnCluster(
     });
     return { run, logPath: (host) => pool.logPath(host) };
   } finally {
-    context.signal.removeEventListener('abort', close);
     await pool.close();
   }
 }

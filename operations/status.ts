@@ -36,12 +36,12 @@ export async function status(options: ClusterOptions, context: OperationContext)
     ssh: '-',
     kubernetes: '-',
   }));
-  const pool = clusterPool(model, options.file, { connectAttempts: 1 });
+  const pool = clusterPool(model, options.file, { connectAttempts: 1, signal: context.signal });
   try {
     let only: string[] | undefined;
     if (model.machines.provider !== 'existing') {
       const { vagrantDriver } = await import('./machines.js');
-      const driver = vagrantDriver(model, options.verbose ?? false);
+      const driver = vagrantDriver(model, options.verbose ?? false, context.signal);
       const states = driver.hasMachines() ? await driver.status() : [];
       for (const row of rows) row.machine = states.find((s) => s.machine === row.node)?.state ?? 'not_created';
       only = rows.filter((r) => r.machine === 'running').map((r) => r.node);

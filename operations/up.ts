@@ -94,7 +94,7 @@ async function machinesToBoot(
   options: UpOptions,
   context: OperationContext,
 ) {
-  const driver = vagrantDriver(model, options.verbose ?? false);
+  const driver = vagrantDriver(model, options.verbose ?? false, context.signal);
   await addLocalBox(model, provider, driver, options, context);
   const states = driver.hasMachines() ? await driver.status() : [];
   const running = (name: string) => states.find((s) => s.machine === name)?.state === 'running';

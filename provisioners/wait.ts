@@ -1,5 +1,7 @@
 // Waiting for a host to reach a state: always bounded, and on timeout the error says
 // what was awaited, on which host, the last answer, and what the diagnostics showed.
+// Ctrl-C ends the pause between probes at once (the step's signal), and no probe follows.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecResult } from '../ssh/remote-shell.js';
 import type { HostStep } from '../engine/host-step.js';
 
@@ -28,7 +30,7 @@ export async function waitFor(step: HostStep, options: WaitOptions): Promise<Exe
     });
     if (options.until(last)) return last;
     if (Date.now() >= deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 500));
+    await sleep(options.intervalMs ?? 500, undefined, { signal: step.signal });
   }
   const seen = `${last.stdout}${last.stderr}`.trim().split('\n').slice(-10).join('\n') || '(no output)';
   let diagnosis = '';

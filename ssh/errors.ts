@@ -26,6 +26,36 @@ export class ConnectError extends SshError {
   }
 }
 
+/**
+ * The host never answered: no connection was ever made to it in this run, so nothing
+ * was lost and nothing is worth re-running; the address, the port or the host is wrong or down.
+ */
+export class HostUnreachableError extends ConnectError {
+  override name = 'HostUnreachableError';
+  constructor(
+    host: string,
+    readonly address: string,
+    readonly port: number,
+    readonly dialError: string,
+    tries: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      host,
+      `unreachable at ${address} port ${port}: ${dialError} (${tries}; it never answered). ` +
+        `Check that the host is up, the address and port in the spec are right, and sshd listens there`,
+      'network',
+      options,
+    );
+  }
+}
+
+/** Ctrl-C: the command was ended, or never sent; the run stops and can be resumed by re-running it. */
+export class InterruptedError extends SshError {
+  override name = 'InterruptedError';
+  override readonly exitCode = 130;
+}
+
 /** The connection died under a running command; the command's outcome is unknown. */
 export class ConnectionLostError extends SshError {
   override name = 'ConnectionLostError';
@@ -66,9 +96,10 @@ export interface CommandOutcome {
   readonly stderr: string;
 }
 
-function tail(text: string, lines = 15): string {
-  const all = text.trimEnd().split('\n');
-  return all.slice(-lines).join('\n');
+/** The last lines, and of a very long last line (a runaway command's output) only its end. */
+function tail(text: string, lines = 15, chars = 4096): string {
+  const last = text.trimEnd().split('\n').slice(-lines).join('\n');
+  return last.length > chars ? `[...]${last.slice(-chars)}` : last;
 }
 
 export function describeOutput(outcome: CommandOutcome): string {

@@ -6,14 +6,18 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { BoundedOutput } from './bounded-output.js';
 import {
   CommandFailedError,
   CommandTimeoutError,
   ConnectError,
   ConnectionLostError,
   HostKeyMismatchError,
+  HostUnreachableError,
+  InterruptedError,
   SshError,
   SudoPasswordError,
   type CommandOutcome,
@@ -90,14 +94,16 @@ function isNetworkError(error: unknown): boolean {
   );
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 export class SshHost implements RemoteShell {
   private client: Client | undefined;
   private connecting: Promise<Client> | undefined;
   private bastion: Client | undefined;
   private readonly channels: LimitFunction;
   private readonly live = new Set<(error: Error) => void>();
+  /** Aborted by interrupt(): nothing connects, nothing is sent, running commands end. */
+  private readonly stop = new AbortController();
+  /** Whether a connection was ever made: a host that never answered is unreachable, not lost. */
+  private reached = false;
 
   constructor(
     readonly target: SshTarget,
@@ -165,12 +171,16 @@ export class SshHost implements RemoteShell {
           ),
         this.options.readyTimeoutMs ?? 20_000,
       );
+      const abort = () => socket.destroy(this.interruptedError('while connecting'));
+      this.stop.signal.addEventListener('abort', abort, { once: true });
       socket.once('connect', () => {
         clearTimeout(timer);
+        this.stop.signal.removeEventListener('abort', abort);
         resolve(socket);
       });
       socket.once('error', (error) => {
         clearTimeout(timer);
+        this.stop.signal.removeEventListener('abort', abort);
         reject(error);
       });
     });
@@ -180,8 +190,19 @@ export class SshHost implements RemoteShell {
     const mismatch: { error?: HostKeyMismatchError } = {};
     return new Promise((resolve, reject) => {
       const client = new Client();
-      client.once('ready', () => resolve(client));
-      client.once('error', (error) => reject(mismatch.error ?? error));
+      const abort = () => {
+        client.destroy();
+        reject(this.interruptedError('while logging in'));
+      };
+      this.stop.signal.addEventListener('abort', abort, { once: true });
+      client.once('ready', () => {
+        this.stop.signal.removeEventListener('abort', abort);
+        resolve(client);
+      });
+      client.once('error', (error) => {
+        this.stop.signal.removeEventListener('abort', abort);
+        reject(mismatch.error ?? error);
+      });
       client.connect(this.config(endpoint, sock, mismatch));
     });
   }
@@ -201,6 +222,7 @@ export class SshHost implements RemoteShell {
 
   /** The open connection, connecting (with bounded retries on network errors) if needed. */
   connection(): Promise<Client> {
+    if (this.stop.signal.aborted) return Promise.reject(this.interruptedError('before connecting'));
     if (this.client) return Promise.resolve(this.client);
     this.connecting ??= this.connectWithRetries().finally(() => {
       this.connecting = undefined;
@@ -210,19 +232,26 @@ export class SshHost implements RemoteShell {
 
   private async connectWithRetries(): Promise<Client> {
     const attempts = this.options.connectAttempts ?? 5;
-    let delay = this.options.connectBackoffMs ?? 500;
+    let backoff = this.options.connectBackoffMs ?? 500;
+    const started = Date.now();
     const where =
       `${this.target.user}@${this.target.address}:${this.target.port}` +
       `${this.target.bastion ? ` via ${this.target.bastion.address}` : ''}`;
     for (let attempt = 1; ; attempt++) {
       try {
         const client = await this.connectOnce();
+        if (this.stop.signal.aborted) {
+          client.destroy();
+          throw this.interruptedError('while connecting');
+        }
         this.adopt(client);
+        this.reached = true;
         this.log('#', `connected to ${where}${attempt > 1 ? ` (attempt ${attempt})` : ''}`);
         return client;
       } catch (error) {
         this.bastion?.end();
         this.bastion = undefined;
+        if (this.stop.signal.aborted) throw this.interruptedError('while connecting');
         if (error instanceof SshError) throw error;
         const reason = (error as Error).message;
         if (!isNetworkError(error)) {
@@ -230,6 +259,18 @@ export class SshHost implements RemoteShell {
             this.name,
             `cannot log in to ${where}: ${reason}. Check the user and key (or agent) for this host`,
             'login',
+            { cause: error },
+          );
+        }
+        if (attempt >= attempts && !this.reached) {
+          const seconds = Math.round((Date.now() - started) / 1000);
+          const via = this.target.bastion ? ` via ${this.target.bastion.address}` : '';
+          throw new HostUnreachableError(
+            this.name,
+            this.target.address,
+            this.target.port,
+            reason,
+            `attempt ${attempt} of ${attempts}, the last, after ${seconds} s${via}`,
             { cause: error },
           );
         }
@@ -242,9 +283,11 @@ export class SshHost implements RemoteShell {
             { cause: error },
           );
         }
-        this.log('#', `connect attempt ${attempt} of ${attempts} failed: ${reason}; retrying in ${delay} ms`);
-        await sleep(delay);
-        delay = Math.min(delay * 2, 8_000);
+        this.log('#', `connect attempt ${attempt} of ${attempts} failed: ${reason}; retrying in ${backoff} ms`);
+        await delay(backoff, undefined, { signal: this.stop.signal }).catch(() => {
+          throw this.interruptedError('while waiting to reconnect');
+        });
+        backoff = Math.min(backoff * 2, 8_000);
       }
     }
   }
@@ -268,6 +311,27 @@ export class SshHost implements RemoteShell {
     client.on('error', (error) => this.log('#', `connection error: ${error.message}`));
   }
 
+  private interruptedError(when: string): InterruptedError {
+    return new InterruptedError(this.name, `interrupted (Ctrl-C) ${when}; nothing more is sent to this host`);
+  }
+
+  /**
+   * Ctrl-C: ends the connection and every running command at once, and refuses every
+   * later command and connection (no reconnect), so nothing reaches the host after it.
+   */
+  interrupt(): void {
+    if (this.stop.signal.aborted) return;
+    this.stop.abort();
+    this.log('#', 'interrupted (Ctrl-C): connection closed, no further commands');
+    const error = this.interruptedError('while a command was running; it may or may not have finished');
+    for (const fail of [...this.live]) fail(error);
+    const client = this.client;
+    this.client = undefined;
+    client?.destroy();
+    this.bastion?.destroy();
+    this.bastion = undefined;
+  }
+
   /** Registers secrets learnt at run time (a token a command printed) for redaction. */
   redact(...secrets: string[]): void {
     this.options.redactor.add(...secrets);
@@ -281,7 +345,12 @@ export class SshHost implements RemoteShell {
     const shown = this.options.redactor.apply(options.label ?? command);
     const wrapped = wrapCommand(command, { sudo: sudo && !this.isRoot, timeoutSeconds: timeoutMs / 1000 });
     const client = await this.connection();
-    const result = await this.channels(() => this.run(client, wrapped, shown, timeoutMs, options));
+    // A command queued for a channel slot when Ctrl-C came must not be sent after it.
+    const result = await this.channels(() =>
+      this.stop.signal.aborted
+        ? Promise.reject(this.interruptedError('before sending a command'))
+        : this.run(client, wrapped, shown, timeoutMs, options),
+    );
     if (SUDO_WANTS_PASSWORD.test(result.stderr) && result.code !== 0)
       throw new SudoPasswordError(this.name, this.target.user);
     if (result.code !== 0 && (options.check ?? true))
@@ -303,8 +372,8 @@ export class SshHost implements RemoteShell {
     const started = Date.now();
     this.log('$', shown);
     return new Promise<ExecResult>((resolve, reject) => {
-      let stdout = '';
-      let stderr = '';
+      const stdout = new BoundedOutput();
+      const stderr = new BoundedOutput();
       let code: number | null = null;
       let signal: string | undefined;
       let settled = false;
@@ -312,19 +381,29 @@ export class SshHost implements RemoteShell {
         command: shown,
         code,
         signal,
-        stdout: options.hideOutput ? '[output hidden]' : redact(stdout),
-        stderr: redact(stderr),
+        stdout: options.hideOutput ? '[output hidden]' : redact(stdout.text()),
+        stderr: redact(stderr.text()),
       });
       const finish = (error?: Error) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         this.live.delete(onLost);
+        // What came after the head is logged once the command ends: bounded, with the marker.
+        const [out, err] = [options.hideOutput ? '' : stdout.rest(), stderr.rest()];
+        if (out) this.log('|', out);
+        if (err) this.log('!', err);
+        // Stop reading a file into a channel that will take no more.
+        if (error && options.stdin instanceof Readable) options.stdin.destroy();
         if (error) reject(error);
         else {
           this.log('=', `exit ${code ?? `signal ${signal}`} after ${Date.now() - started} ms`);
           // Hidden output is returned to the caller but never logged or put in errors.
-          resolve({ ...outcome(), ...(options.hideOutput ? { stdout } : {}), durationMs: Date.now() - started });
+          resolve({
+            ...outcome(),
+            ...(options.hideOutput ? { stdout: stdout.text() } : {}),
+            durationMs: Date.now() - started,
+          });
         }
       };
       const onLost = (error: Error) => finish(error);
@@ -340,18 +419,18 @@ export class SshHost implements RemoteShell {
       this.openChannel(client, wrapped, (stream) => {
         if (settled) return void stream.close();
         channel = stream;
+        // The head is logged as it comes (a long command can be followed in its log); the
+        // caller's onOutput (kubestrap ssh) streams everything, since it keeps nothing.
         stream.on('data', (chunk: Buffer) => {
-          const text = chunk.toString('utf8');
-          stdout += text;
+          const head = stdout.add(chunk);
           if (options.hideOutput) return;
-          this.log('|', text);
-          options.onOutput?.(redact(text), 'stdout');
+          if (head.length) this.log('|', head.toString('utf8'));
+          options.onOutput?.(redact(chunk.toString('utf8')), 'stdout');
         });
         stream.stderr.on('data', (chunk: Buffer) => {
-          const text = chunk.toString('utf8');
-          stderr += text;
-          this.log('!', text);
-          options.onOutput?.(redact(text), 'stderr');
+          const head = stderr.add(chunk);
+          if (head.length) this.log('!', head.toString('utf8'));
+          options.onOutput?.(redact(chunk.toString('utf8')), 'stderr');
         });
         stream.on('exit', (exitCode: number | null, exitSignal?: string) => {
           code = exitCode;
@@ -383,7 +462,7 @@ export class SshHost implements RemoteShell {
       } catch (error) {
         const refused = /Channel open failure/.test((error as Error).message);
         if (refused && attempt < 20 && this.client === client) {
-          await sleep(25 * attempt);
+          await delay(25 * attempt);
           continue;
         }
         const hint = refused

@@ -10,6 +10,8 @@ export interface SshPoolOptions extends Partial<Omit<SshHostOptions, 'knownHosts
   readonly knownHostsPath: string;
   readonly logDir?: string;
   readonly redactor?: Redactor;
+  /** Ctrl-C: every host (and every host made later) is interrupted: no command or connection after it. */
+  readonly signal?: AbortSignal;
 }
 
 export class SshPool {
@@ -21,6 +23,13 @@ export class SshPool {
   constructor(private readonly options: SshPoolOptions) {
     this.knownHosts = new KnownHosts(options.knownHostsPath);
     this.redactor = options.redactor ?? new Redactor();
+    // One listener for the pool, not one per host: a signal warns past ten listeners.
+    options.signal?.addEventListener('abort', () => this.hosts.forEach((h) => h.interrupt()), { once: true });
+  }
+
+  /** The Ctrl-C signal the pool was given, for the other work of the same run. */
+  get signal(): AbortSignal | undefined {
+    return this.options.signal;
   }
 
   logPath(name: string): string | undefined {
@@ -33,13 +42,15 @@ export class SshPool {
       const path = this.logPath(target.name);
       const log = path ? new HostLog(path, this.redactor) : undefined;
       if (log) this.logs.push(log);
+      const { signal, ...options } = this.options;
       host = new SshHost(target, {
-        ...this.options,
+        ...options,
         knownHosts: this.knownHosts,
         redactor: this.redactor,
         ...(log ? { log } : {}),
       });
       this.hosts.set(target.name, host);
+      if (signal?.aborted) host.interrupt();
     }
     return host;
   }

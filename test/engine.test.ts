@@ -20,6 +20,7 @@ import type { Phase, PhaseHost } from '../engine/phase.js';
 import type { SshHost } from '../ssh/host.js';
 import { machinesStage, prepareWith } from '../operations/machines.js';
 import type { VagrantDriver } from '../vagrant/driver.js';
+import { waitFor } from '../provisioners/wait.js';
 import type { ClusterModel } from '../spec/model.js';
 
 const tick = (ms = 5) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -284,6 +285,47 @@ describe('phases as stages', () => {
     const result = await runPhases([oneAtATime], ['h1', 'h2', 'h3', 'h4'].map(host), { concurrency: 10 });
     expect(result.phases[0]!.hosts.map((h) => h.host)).toEqual(['h2', 'h3', 'h4']);
     expect(peak).toBe(1);
+  });
+
+  it('Ctrl-C during a wait ends it at once: no probe, command or upload follows the signal', async () => {
+    const controller = new AbortController();
+    const sent: string[] = [];
+    let sentBeforeAbort = -1;
+    let abortedAt = 0;
+    const ssh = {
+      name: 'h1',
+      async exec(command: string) {
+        sent.push(command);
+        // Ctrl-C 50 ms into the pause (0.5 s) that follows the second probe.
+        if (sent.length === 2)
+          setTimeout(() => {
+            sentBeforeAbort = sent.length;
+            abortedAt = Date.now();
+            controller.abort();
+          }, 50);
+        return { command, code: 1, stdout: '', stderr: 'not yet', durationMs: 1 };
+      },
+      upload: async () => ({ changed: true, sha256: '' }),
+      redact: () => undefined,
+    };
+    const waiter: Phase = {
+      title: 'wait for the daemon',
+      async run(step) {
+        await waitFor(step, {
+          what: 'the daemon',
+          probe: 'daemon-ready',
+          until: (r) => r.code === 0,
+          timeoutMs: 60_000,
+        });
+        await step.change('after the wait', 'touch /after');
+      },
+    };
+    const result = await runPhases([waiter], [{ name: 'h1', ssh }], { signal: controller.signal });
+    expect(Date.now() - abortedAt).toBeLessThan(100);
+    expect(result.interrupted).toBe(true);
+    expect(result.phases[0]!.hosts[0]!.status).toBe('skipped');
+    expect(sentBeforeAbort).toBe(2);
+    expect(sent).toEqual(['daemon-ready', 'daemon-ready']);
   });
 });
 

@@ -176,8 +176,12 @@ describe.skipIf(unavailable)(`phase runner on real hosts${unavailable ? ` (skipp
     };
     const some = hosts.slice(10, 16);
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 900);
-    const first = await runPhases([phase], some, { concurrency: 2, signal: controller.signal });
+    // Ctrl-C as the first host finishes: the other one in flight stops at its next step.
+    const first = await runPhases([phase], some, {
+      concurrency: 2,
+      signal: controller.signal,
+      onEvent: (e) => e.type === 'host' && e.status === 'changed' && controller.abort(),
+    });
     expect(first.interrupted).toBe(true);
     expect(first.ok).toBe(false);
     const done = first.phases[0]!.hosts.filter((h) => h.status === 'changed').map((h) => h.host);

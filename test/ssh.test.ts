@@ -205,10 +205,12 @@ describe.skipIf(unavailable)(`ssh transport on real sshd${unavailable ? ` (skipp
           .exec('true')
           .catch((e: unknown) => e);
         expect(error).toBeInstanceOf(ConnectError);
+        // It never answered in this pool's life: unreachable, with where and why.
         expect((error as Error).message).toMatch(
           new RegExp(
-            /^h5: cannot connect to root@10\.213\.\d+\.15:22: connect ECONNREFUSED .* /.source +
-              /\(attempt 3 of 3, the last; is the host up and sshd listening\?\)$/.source,
+            /^h5: unreachable at 10\.213\.\d+\.15 port 22: connect ECONNREFUSED \S+ /.source +
+              /\(attempt 3 of 3, the last, after \d+ s; it never answered\)\. /.source +
+              /Check that the host is up, the address and port in the spec are right, and sshd listens there$/.source,
           ),
         );
       } finally {

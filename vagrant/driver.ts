@@ -43,12 +43,15 @@ export class VagrantDriver {
     private readonly env: NodeJS.ProcessEnv = process.env,
     /** Raw Vagrant output for --verbose. */
     private readonly verbose?: (line: string) => void,
+    /** Ctrl-C for every Vagrant call that is not given its own signal (status, ssh-config, box). */
+    private readonly signal?: AbortSignal,
   ) {}
 
   async run(args: string[], options: RunOptions = {}): Promise<{ stdout: string; lines: MachineReadableLine[] }> {
     const command = `vagrant ${args.join(' ')}`;
     const timeoutMs = options.timeoutMs ?? 120_000;
     const seen: string[] = [];
+    const signal = options.signal ?? this.signal;
     const child = execa('vagrant', args, {
       cwd: this.dir,
       env: { ...this.env, VAGRANT_CHECKPOINT_DISABLE: '1', VAGRANT_NO_COLOR: '1' },
@@ -58,7 +61,7 @@ export class VagrantDriver {
       // Vagrant cleans up (and releases its machine locks) on an interrupt, not on TERM.
       killSignal: 'SIGINT',
       forceKillAfterDelay: 30_000,
-      ...(options.signal ? { cancelSignal: options.signal } : {}),
+      ...(signal ? { cancelSignal: signal } : {}),
       stdin: 'ignore',
       lines: false,
     });
