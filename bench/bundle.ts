@@ -42,7 +42,7 @@ try {
     sources.set(member, path);
   }
   const manifest: BundleManifest = {
-    format: 1,
+    format: 2,
     createdBy: 'bench',
     cluster: 'bench',
     specDigest: '0'.repeat(64),

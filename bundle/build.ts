@@ -4,6 +4,7 @@
 // them (apt's Packages or dnf's repodata), the Kubernetes binaries (published sha256
 // checked), every container image the cluster runs, and the upstream manifests it
 // applies; then one archive with bundle.json.
+import type { KeyObject } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClusterModel } from '../spec/model.js';
@@ -50,6 +51,8 @@ export interface BuildOptions {
   readonly extraImages: readonly string[];
   readonly onStep?: (line: string) => void;
   readonly onProgress?: (what: string, bytes: number, total: number | undefined) => void;
+  /** Signs bundle.json (bundle.json.sig); without it the bundle is unsigned. */
+  readonly signingKey?: KeyObject;
 }
 
 export interface BundledPackage {
@@ -307,6 +310,6 @@ export async function buildBundle(model: ClusterModel, options: BuildOptions): P
     hostRequires: collected.hostRequires,
   };
   step(`write ${options.out}`);
-  await writeBundle(options.out, manifest, sources);
+  await writeBundle(options.out, manifest, sources, options.signingKey);
   return { manifest, packages: collected.packages, images: imageList };
 }

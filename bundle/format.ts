@@ -1,16 +1,24 @@
 // The bundle's format: one uncompressed tar (its payload — .debs, image archives — is
 // compressed already, and a plain tar streams through verification and upload in one
 // pass). The first member is bundle.json, listing every other member with its size and
-// sha256; the last member, bundle.json.sha256, seals bundle.json itself and marks the
-// end, so a truncated archive cannot pass for a whole one.
+// sha256; a signed bundle's second member is bundle.json.sig, the maker's signature
+// over bundle.json (bundle/signing.ts; second, so that a wrong key is refused before
+// gigabytes are hashed; not listed in bundle.json, which it signs); the last member,
+// bundle.json.sha256, seals bundle.json itself and marks the end, so a truncated archive
+// cannot pass for a whole one.
+//
+// Format 2 (this one) added the signature and keeps each upstream repository's signed
+// index (apt's InRelease and Packages, under the repository's own layout) so the hosts'
+// apt checks the packages against the repositories' keys. Format 1 bundles are refused.
 import { z } from 'zod';
 
-export const BUNDLE_FORMAT = 1;
+export const BUNDLE_FORMAT = 2;
 
 /** A bundle's architecture (Debian's names, as the spec has them) → what `uname -m` and rpm call it. */
 export const MACHINE_NAME = { amd64: 'x86_64', arm64: 'aarch64' } as const;
 export const MANIFEST_NAME = 'bundle.json';
 export const SEAL_NAME = 'bundle.json.sha256';
+export const SIGNATURE_NAME = 'bundle.json.sig';
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 // Members live under fixed top-level directories; no absolute paths, no `..`.
@@ -23,7 +31,19 @@ const BundleFile = z.strictObject({
   path: MemberPath,
   size: z.int().nonnegative(),
   sha256: Sha256,
-  kind: z.enum(['deb', 'deb-index', 'rpm', 'rpm-metadata', 'binary', 'image', 'manifest']),
+  kind: z.enum([
+    'deb',
+    'deb-index',
+    /** A repository's signed InRelease, as it published it. */
+    'deb-release',
+    /** A repository's signing key, for the hosts' apt or dnf. */
+    'repository-key',
+    'rpm',
+    'rpm-metadata',
+    'binary',
+    'image',
+    'manifest',
+  ]),
   /** Where it was fetched from, for the record. */
   source: z.string().optional(),
 });

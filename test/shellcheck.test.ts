@@ -66,8 +66,9 @@ function offline(model: ClusterModel, localPath: string): { model: ClusterModel;
     seal: 'a'.repeat(64),
     sha256: 'b'.repeat(64),
     size: 16,
+    authenticated: false,
     manifest: {
-      format: 1,
+      format: 2,
       createdBy: 'test',
       cluster: model.name,
       specDigest: 'c'.repeat(64),
