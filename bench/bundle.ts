@@ -51,6 +51,7 @@ try {
     files,
     images: [],
     hostRequires: [],
+    aptRepositories: [],
   };
   const bundle = join(work, 'bench.kubestrap.tar');
   await writeBundle(bundle, manifest, sources);

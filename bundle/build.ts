@@ -12,16 +12,22 @@ import { CONTAINERD_PACKAGE, hostPackages, PINNED_KUBERNETES_PACKAGES } from '..
 import { kubernetesPackageRepository } from '../spec/versions.js';
 import { writeBundle } from './archive.js';
 import { resolveClosure } from './deb-closure.js';
-import { readIndex, type DebRepository } from './deb-index.js';
+import { isFlat, readIndex, type DebRepository } from './deb-index.js';
 import { downloadFile, fetchBytes } from '../base/download.js';
 import { sha256File } from '../base/digest.js';
-import { BUNDLE_FORMAT, type BundleFileEntry, type BundleManifest, type HostRequirement } from './format.js';
+import {
+  BUNDLE_FORMAT,
+  type AptRepositoryEntry,
+  type BundleFileEntry,
+  type BundleManifest,
+  type HostRequirement,
+} from './format.js';
 import { exportImage, imageMemberPath, kubeadmImages } from './images.js';
 import { resolveRpmClosure } from './rpm-closure.js';
 import { readRpmIndex, type RpmIndex, type RpmRepository } from './rpm-index.js';
 import { writeRepodata } from './rpm-repodata.js';
 import { formatEvr } from './rpm-version.js';
-import { verifyRpmSignatures } from './signature.js';
+import { isArmoured, verifyRpmSignatures } from './signature.js';
 import { weaveImages } from '../templates/weave.js';
 import { sha256 } from '../base/digest.js';
 
@@ -72,6 +78,7 @@ interface CollectedPackages {
   readonly sources: Map<string, string>;
   readonly packages: BundledPackage[];
   readonly hostRequires: HostRequirement[];
+  readonly aptRepositories: AptRepositoryEntry[];
 }
 
 function kubernetesRepository(model: ClusterModel, kind: 'deb' | 'rpm'): string {
@@ -85,6 +92,17 @@ function readKey(path: string, field: string, url: string, hint: string): Buffer
   } catch {
     throw new Error(`${field}: cannot read ${path} — give the signing key of ${url} (${hint})`);
   }
+}
+
+/** `dir/relative` as a member path, refused when the repository names a path no bundle may hold. */
+function memberPath(dir: string, relative: string, url: string): string {
+  const path = `${dir}/${relative}`;
+  if (
+    !/^[A-Za-z0-9._+~:%-]+(\/[A-Za-z0-9._+~:%-]+)*$/.test(path) ||
+    path.split('/').some((s) => s === '..' || s === '.')
+  )
+    throw new Error(`repository ${url} names the file ${JSON.stringify(relative)}, which a bundle cannot hold as is`);
+  return path;
 }
 
 /** A staged file of our own making (an index, a manifest) as a member. */
@@ -131,8 +149,12 @@ async function debPackages(model: ClusterModel, options: BuildOptions, staging: 
   step(`read the index of ${osRepo.url} ${osRepo.suite}`);
   const osIndex = await readIndex(os, model.os.architecture);
   const version = model.kubernetes.version.text;
+  const repositories = [
+    { name: 'kubernetes', repo: k8s, index: k8sIndex },
+    { name: 'os', repo: os, index: osIndex },
+  ];
   const closure = resolveClosure(
-    [...k8sIndex, ...osIndex],
+    [...k8sIndex.packages, ...osIndex.packages],
     hostPackages('debian').map((name) => (VERSIONED.has(name) ? { name, upstreamVersion: version } : { name })),
   );
 
@@ -141,7 +163,37 @@ async function debPackages(model: ClusterModel, options: BuildOptions, staging: 
     sources: new Map(),
     packages: closure.packages.map((p) => ({ name: p.name, version: p.version })),
     hostRequires: closure.hostRequires,
+    aptRepositories: [],
   };
+  // Each repository as its own apt source on the hosts, with the InRelease and Packages it
+  // published and its key: apt checks every .deb against the repository's signature itself,
+  // not only against bundle.json. The index lists more than the bundle carries; apt only
+  // opens the .debs it installs.
+  for (const { name, repo, index } of repositories) {
+    const dir = `${BUNDLE_DEB_DIR}/${name}`;
+    for (const file of index.signedFiles)
+      textMember(
+        collected,
+        staging,
+        memberPath(dir, file.path, repo.url),
+        file.bytes,
+        file.path.endsWith('InRelease') ? 'deb-release' : 'deb-index',
+        `${repo.url.replace(/\/+$/, '')}/${file.path}`,
+      );
+    const key = `${BUNDLE_DEB_DIR}/keys/${name}.${isArmoured(repo.key) ? 'asc' : 'gpg'}`;
+    textMember(collected, staging, key, repo.key, 'repository-key');
+    collected.aptRepositories.push({
+      path: dir,
+      suite: repo.dist,
+      // A flat repository (`deb URL ./`) takes no components; apt refuses a line that gives some.
+      components: isFlat(repo) ? [] : [...repo.components],
+      key,
+      source: repo.url,
+    });
+  }
+  const repositoryOf = new Map(
+    repositories.flatMap(({ name, index }) => index.packages.map((p) => [p, `${BUNDLE_DEB_DIR}/${name}`] as const)),
+  );
   for (const p of closure.packages) {
     step(`download ${p.name} ${p.version}`);
     const local = join(options.cacheDir, 'debs', `${p.sha256.slice(0, 12)}-${p.filename}`);
@@ -150,15 +202,10 @@ async function debPackages(model: ClusterModel, options: BuildOptions, staging: 
       size: p.size,
       onProgress: (b, t) => options.onProgress?.(p.filename, b, t),
     });
-    const path = `${BUNDLE_DEB_DIR}/${p.filename}`;
+    const path = memberPath(repositoryOf.get(p)!, p.repositoryPath, p.url);
     collected.files.push({ path, size: p.size, sha256: p.sha256, kind: 'deb', source: p.url });
     collected.sources.set(path, local);
   }
-  // An apt index over exactly these packages, so the hosts' apt resolves them offline.
-  const index = closure.packages
-    .map((p) => `${p.stanza.replace(/^Filename: .*$/m, `Filename: ./${p.filename}`)}\n`)
-    .join('\n');
-  textMember(collected, staging, `${BUNDLE_DEB_DIR}/Packages`, index, 'deb-index');
   return collected;
 }
 
@@ -201,6 +248,7 @@ async function rpmPackages(model: ClusterModel, options: BuildOptions, staging: 
     sources: new Map(),
     packages: closure.packages.map((p) => ({ name: p.name, version: formatEvr(p.evr) })),
     hostRequires: closure.hostRequires,
+    aptRepositories: [],
   };
   // createrepo_c reads the .rpms themselves: they are staged together under their member names.
   const repoDir = join(staging, BUNDLE_RPM_DIR);
@@ -308,6 +356,7 @@ export async function buildBundle(model: ClusterModel, options: BuildOptions): P
     files,
     images,
     hostRequires: collected.hostRequires,
+    aptRepositories: collected.aptRepositories,
   };
   step(`write ${options.out}`);
   await writeBundle(options.out, manifest, sources, options.signingKey);

@@ -27,6 +27,24 @@ const MemberPath = z
   .regex(/^(debs|rpms|binaries|images|manifests)\/[A-Za-z0-9._+~:%-]+(\/[A-Za-z0-9._+~:%-]+)*$/)
   .refine((p) => !p.split('/').includes('..'), 'no .. in member paths');
 
+// A suite, component or flat directory as a sources.list line has them (the hosts' apt reads them).
+const SourceWord = z
+  .string()
+  .regex(/^[A-Za-z0-9._~+/-]+$/)
+  .refine((w) => !w.split('/').includes('..'), 'no .. in a suite');
+
+/** An upstream apt repository the bundle carries with its signed index, laid out as published. */
+const AptRepository = z.strictObject({
+  /** Its directory in the bundle: the hosts' apt reads it as `file:DIR/PATH`. */
+  path: MemberPath,
+  suite: SourceWord,
+  components: z.array(SourceWord),
+  /** The member holding the repository's signing key (.asc armoured, .gpg binary: apt tells them so). */
+  key: MemberPath,
+  /** The URL it was read from, for the record. */
+  source: z.string(),
+});
+
 const BundleFile = z.strictObject({
   path: MemberPath,
   size: z.int().nonnegative(),
@@ -81,8 +99,11 @@ export const BundleManifestSchema = z.strictObject({
    * checks them on each host before it changes anything.
    */
   hostRequires: z.array(Requirement),
+  /** Debian bundles: the repositories the .debs come from, each with its signed InRelease and Packages. */
+  aptRepositories: z.array(AptRepository),
 });
 
 export type BundleManifest = z.infer<typeof BundleManifestSchema>;
 export type BundleFileEntry = z.infer<typeof BundleFile>;
 export type HostRequirement = z.infer<typeof Requirement>;
+export type AptRepositoryEntry = z.infer<typeof AptRepository>;

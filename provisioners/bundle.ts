@@ -45,7 +45,7 @@ export class BundlePhase implements Phase<NodeHost> {
       check: false,
       label: "the bundle's package source",
     });
-    return source.stdout !== bundleSourceFile(this.family, bundleDir(this.bundle));
+    return source.stdout !== bundleSourceFile(this.bundle.manifest, bundleDir(this.bundle));
   }
 
   async run(step: HostStep<NodeHost>): Promise<void> {
@@ -84,7 +84,9 @@ export class BundlePhase implements Phase<NodeHost> {
         { stdin: sums, timeoutMs: 60 * 60_000 },
       );
     }
-    await step.putFile(BUNDLE_SOURCE_FILE[this.family], bundleSourceFile(this.family, dir), { mode: 0o644 });
+    await step.putFile(BUNDLE_SOURCE_FILE[this.family], bundleSourceFile(this.bundle.manifest, dir), {
+      mode: 0o644,
+    });
   }
 }
 

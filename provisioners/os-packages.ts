@@ -1,5 +1,6 @@
 // Package-manager commands per OS family, in one place. Values here come from the
 // model (validated versions, names and URLs) and are quoted anyway.
+import type { BundleManifest } from '../bundle/format.js';
 import { shellQuote } from '../base/quote.js';
 
 /**
@@ -68,12 +69,22 @@ export const BUNDLE_ONLY = {
   rhel: "--disablerepo='*' --enablerepo=kubestrap-bundle --setopt=install_weak_deps=False",
 } as const;
 
-/** The bundle's package source, for packages unpacked under `dir` (debs/ or rpms/). */
-export function bundleSourceFile(family: 'debian' | 'rhel', dir: string): string {
-  // No signature checks by apt/dnf: every file was checked on this host against
-  // bundle.json, whose seal kubestrap checked before the upload; the packages' origin
-  // was checked against the repositories' keys when the bundle was made.
-  if (family === 'debian') return `deb [trusted=yes] file:${dir}/debs ./\n`;
+/** The bundle's package sources, for a bundle unpacked under `dir`. */
+export function bundleSourceFile(manifest: Pick<BundleManifest, 'os' | 'aptRepositories'>, dir: string): string {
+  // apt checks each repository's InRelease against the repository's own key (carried in
+  // the bundle, and covered by bundle.json's signature), then the Packages file by its
+  // hash there, then every .deb by its hash in Packages: a .deb swapped in the bundle is
+  // refused by apt even when bundle.json's digests were forged to match. Airgapped sites
+  // install long after the bundle was made, and their clocks may be off: the signature
+  // is checked, the release's age and date are not.
+  if (manifest.os.family === 'debian')
+    return manifest.aptRepositories
+      .map(
+        (r) =>
+          `deb [arch=${manifest.os.architecture} signed-by=${dir}/${r.key} check-valid-until=no check-date=no] ` +
+          `file:${dir}/${r.path} ${[r.suite, ...r.components].join(' ')}\n`,
+      )
+      .join('');
   // enabled=0: only kubestrap's own installs (BUNDLE_ONLY) read it; the host's dnf runs do not.
   return (
     `[kubestrap-bundle]\nname=kubestrap bundle\nbaseurl=file://${dir}/rpms\n` +

@@ -239,7 +239,7 @@ ${sources.packagesYaml.replace(
     execFileSync('tar', ['-xf', bundlePath, '-C', dir, 'rpms']);
     mkdirSync(join(root, 'etc/yum.repos.d'), { recursive: true });
     // The same file the bundle phase writes, at the same path inside the root.
-    writeFileSync(join(root, BUNDLE_SOURCE_FILE.rhel), bundleSourceFile('rhel', dir));
+    writeFileSync(join(root, BUNDLE_SOURCE_FILE.rhel), bundleSourceFile(manifest, dir));
     return dir;
   }
   /** A provisioner's dnf command, run by the real dnf against `root` instead of /. */

@@ -53,6 +53,7 @@ describe('signed bundles', () => {
       files: [{ path: 'debs/kubernetes/kubeadm.deb', size: deb.length, sha256: sha(deb), kind: 'deb' }],
       images: [],
       hostRequires: [],
+      aptRepositories: [],
     };
     const sources = new Map([['debs/kubernetes/kubeadm.deb', join(work, 'kubeadm.deb')]]);
     expect(kubestrap(['bundle', 'keygen', 'maker']).status).toBe(0);

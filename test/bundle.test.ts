@@ -81,6 +81,7 @@ describe('dependency closure', () => {
     preDepends: '',
     provides: '',
     url: `http://x/${name}.deb`,
+    repositoryPath: `${name}.deb`,
     filename: `${name}_${version}_amd64.deb`,
     size: 1,
     sha256: '0'.repeat(64),

@@ -85,6 +85,10 @@ function offline(model: ClusterModel, localPath: string): { model: ClusterModel;
           neededBy: 'kubelet',
         },
       ],
+      aptRepositories:
+        model.os.family === 'debian'
+          ? [{ path: 'debs/kubernetes', suite: '/', components: [], key: 'debs/keys/kubernetes.asc', source: 'x' }]
+          : [],
     },
   };
   return { model: { ...model, packages: { ...model.packages, source: 'bundle', bundle: localPath } }, bundle };
