@@ -52,6 +52,7 @@ try {
     images: [],
     hostRequires: [],
     aptRepositories: [],
+    rpmRepositories: [],
   };
   const bundle = join(work, 'bench.kubestrap.tar');
   await writeBundle(bundle, manifest, sources);

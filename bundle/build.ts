@@ -6,7 +6,7 @@
 // applies; then one archive with bundle.json.
 import type { KeyObject } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ClusterModel } from '../spec/model.js';
 import { CONTAINERD_PACKAGE, hostPackages, PINNED_KUBERNETES_PACKAGES } from '../spec/host-packages.js';
 import { kubernetesPackageRepository } from '../spec/versions.js';
@@ -18,6 +18,7 @@ import { sha256File } from '../base/digest.js';
 import {
   BUNDLE_FORMAT,
   type AptRepositoryEntry,
+  type RpmRepositoryEntry,
   type BundleFileEntry,
   type BundleManifest,
   type HostRequirement,
@@ -79,6 +80,7 @@ interface CollectedPackages {
   readonly packages: BundledPackage[];
   readonly hostRequires: HostRequirement[];
   readonly aptRepositories: AptRepositoryEntry[];
+  readonly rpmRepositories: RpmRepositoryEntry[];
 }
 
 function kubernetesRepository(model: ClusterModel, kind: 'deb' | 'rpm'): string {
@@ -164,6 +166,7 @@ async function debPackages(model: ClusterModel, options: BuildOptions, staging: 
     packages: closure.packages.map((p) => ({ name: p.name, version: p.version })),
     hostRequires: closure.hostRequires,
     aptRepositories: [],
+    rpmRepositories: [],
   };
   // Each repository as its own apt source on the hosts, with the InRelease and Packages it
   // published and its key: apt checks every .deb against the repository's signature itself,
@@ -249,37 +252,86 @@ async function rpmPackages(model: ClusterModel, options: BuildOptions, staging: 
     packages: closure.packages.map((p) => ({ name: p.name, version: formatEvr(p.evr) })),
     hostRequires: closure.hostRequires,
     aptRepositories: [],
+    rpmRepositories: [],
   };
-  // createrepo_c reads the .rpms themselves: they are staged together under their member names.
-  const repoDir = join(staging, BUNDLE_RPM_DIR);
-  rmSync(repoDir, { recursive: true, force: true });
-  mkdirSync(repoDir, { recursive: true });
-  const unsigned = new Map<RpmRepository, string[]>();
-  for (const p of closure.packages) {
-    step(`download ${p.name} ${formatEvr(p.evr)}`);
-    const local = join(options.cacheDir, 'rpms', `${p.sha256.slice(0, 12)}-${p.filename}`);
-    await downloadFile(p.url, local, {
-      sha256: p.sha256,
-      onProgress: (b, t) => options.onProgress?.(p.filename, b, t),
+  // Each repository as its own dnf repository on the hosts, checked there as dnf checks it
+  // online: one that signs its metadata keeps its signed repomd.xml and what it lists
+  // (repo_gpgcheck: repomd's signature, then primary's sha256, then each package's); one
+  // that signs its packages gets createrepo_c's repodata over the carried .rpms and
+  // gpgcheck, each .rpm's own signature against the repository's key.
+  const stagingRoot = join(staging, BUNDLE_RPM_DIR);
+  rmSync(stagingRoot, { recursive: true, force: true });
+  for (const [i, index] of indexes.entries()) {
+    const repository = index.repository;
+    const name = i === 0 ? 'kubernetes' : `repository-${i}`;
+    const dir = `${BUNDLE_RPM_DIR}/${name}`;
+    const key = `${BUNDLE_RPM_DIR}/keys/${name}.${isArmoured(repository.key) ? 'asc' : 'gpg'}`;
+    const own = closure.packages.filter((p) => p.repository === repository.url);
+    if (!own.length) continue;
+    textMember(collected, staging, key, repository.key, 'repository-key');
+    collected.rpmRepositories.push({
+      path: dir,
+      key,
+      check: index.metadataSigned ? 'metadata' : 'packages',
+      source: repository.url,
     });
-    const index = indexes.find((i) => i.repository.url === p.repository)!;
-    if (!index.metadataSigned) unsigned.set(index.repository, [...(unsigned.get(index.repository) ?? []), local]);
-    const path = `${BUNDLE_RPM_DIR}/${p.filename}`;
-    copyFileSync(local, join(repoDir, p.filename));
-    collected.files.push({ path, size: statSync(local).size, sha256: p.sha256, kind: 'rpm', source: p.url });
-    collected.sources.set(path, join(repoDir, p.filename));
-  }
-  // A repository that does not sign its metadata signs its packages: each is checked.
-  for (const [repository, files] of unsigned) {
-    step(`check the signatures of ${files.length} package(s) from ${repository.url}`);
-    await verifyRpmSignatures(repository.key, files, `repository ${repository.url}`);
-  }
-  step("write the bundle's rpm repository (createrepo_c)");
-  for (const member of await writeRepodata(repoDir)) {
-    const local = join(repoDir, member);
-    const path = `${BUNDLE_RPM_DIR}/${member}`;
-    collected.files.push({ path, size: statSync(local).size, sha256: await sha256File(local), kind: 'rpm-metadata' });
-    collected.sources.set(path, local);
+    const repoDir = join(stagingRoot, name);
+    mkdirSync(repoDir, { recursive: true });
+    const locals: string[] = [];
+    for (const p of own) {
+      step(`download ${p.name} ${formatEvr(p.evr)}`);
+      const local = join(options.cacheDir, 'rpms', `${p.sha256.slice(0, 12)}-${p.filename}`);
+      await downloadFile(p.url, local, {
+        sha256: p.sha256,
+        onProgress: (b, t) => options.onProgress?.(p.filename, b, t),
+      });
+      locals.push(local);
+      const prefix = `${repository.url.replace(/\/+$/, '')}/`;
+      // With upstream metadata the .rpm must be where primary.xml says; with our own, beside it.
+      const relative = index.metadataSigned
+        ? p.url.startsWith(prefix)
+          ? p.url.slice(prefix.length)
+          : undefined
+        : p.filename;
+      if (!relative)
+        throw new Error(
+          `repository ${repository.url} places ${p.filename} at ${p.url}, outside itself; ` +
+            `a bundle keeps a repository's packages under it (mirror the repository with its packages)`,
+        );
+      const path = memberPath(dir, relative, repository.url);
+      const staged = join(repoDir, relative);
+      mkdirSync(dirname(staged), { recursive: true });
+      copyFileSync(local, staged);
+      collected.files.push({ path, size: statSync(local).size, sha256: p.sha256, kind: 'rpm', source: p.url });
+      collected.sources.set(path, staged);
+    }
+    if (index.metadataSigned) {
+      for (const file of index.signedFiles)
+        textMember(
+          collected,
+          staging,
+          memberPath(dir, file.path, repository.url),
+          file.bytes,
+          'rpm-metadata',
+          `${repository.url}/${file.path}`,
+        );
+      continue;
+    }
+    // A repository that does not sign its metadata signs its packages: each is checked.
+    step(`check the signatures of ${locals.length} package(s) from ${repository.url}`);
+    await verifyRpmSignatures(repository.key, locals, `repository ${repository.url}`);
+    step(`write the bundle's repository for ${repository.url} (createrepo_c)`);
+    for (const member of await writeRepodata(repoDir)) {
+      const local = join(repoDir, member);
+      const path = `${dir}/${member}`;
+      collected.files.push({
+        path,
+        size: statSync(local).size,
+        sha256: await sha256File(local),
+        kind: 'rpm-metadata',
+      });
+      collected.sources.set(path, local);
+    }
   }
   return collected;
 }
@@ -357,6 +409,7 @@ export async function buildBundle(model: ClusterModel, options: BuildOptions): P
     images,
     hostRequires: collected.hostRequires,
     aptRepositories: collected.aptRepositories,
+    rpmRepositories: collected.rpmRepositories,
   };
   step(`write ${options.out}`);
   await writeBundle(options.out, manifest, sources, options.signingKey);

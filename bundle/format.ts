@@ -9,7 +9,8 @@
 //
 // Format 2 (this one) added the signature and keeps each upstream repository's signed
 // index (apt's InRelease and Packages, under the repository's own layout) so the hosts'
-// apt checks the packages against the repositories' keys. Format 1 bundles are refused.
+// apt checks the packages against the repositories' keys (dnf likewise: each rpm
+// repository's signed repomd.xml, or its signed packages). Format 1 bundles are refused.
 import { z } from 'zod';
 
 export const BUNDLE_FORMAT = 2;
@@ -42,6 +43,20 @@ const AptRepository = z.strictObject({
   /** The member holding the repository's signing key (.asc armoured, .gpg binary: apt tells them so). */
   key: MemberPath,
   /** The URL it was read from, for the record. */
+  source: z.string(),
+});
+
+/** An upstream rpm repository the bundle carries, and what the hosts' dnf checks of it. */
+const RpmRepository = z.strictObject({
+  /** Its directory in the bundle: the hosts' dnf reads it as `baseurl=file://DIR/PATH`. */
+  path: MemberPath,
+  /** The member holding the repository's signing key. */
+  key: MemberPath,
+  /**
+   * `metadata`: the repository signs repomd.xml, kept as published (dnf: repo_gpgcheck=1);
+   * `packages`: it signs each .rpm, the repodata is the bundle's own (dnf: gpgcheck=1).
+   */
+  check: z.enum(['metadata', 'packages']),
   source: z.string(),
 });
 
@@ -101,9 +116,12 @@ export const BundleManifestSchema = z.strictObject({
   hostRequires: z.array(Requirement),
   /** Debian bundles: the repositories the .debs come from, each with its signed InRelease and Packages. */
   aptRepositories: z.array(AptRepository),
+  /** RHEL-like bundles: the same for dnf. */
+  rpmRepositories: z.array(RpmRepository),
 });
 
 export type BundleManifest = z.infer<typeof BundleManifestSchema>;
 export type BundleFileEntry = z.infer<typeof BundleFile>;
 export type HostRequirement = z.infer<typeof Requirement>;
 export type AptRepositoryEntry = z.infer<typeof AptRepository>;
+export type RpmRepositoryEntry = z.infer<typeof RpmRepository>;

@@ -72,6 +72,10 @@ export class BundlePhase implements Phase<NodeHost> {
           `tar -xf ${q(archive)} -C ${q(`${dir}.new`)}`,
           `cd ${q(`${dir}.new`)}`,
           'sha256sum -c --quiet --strict -',
+          // apt checks signatures and reads file: sources as its unprivileged _apt user; the
+          // upload made these directories 0700, and a bundle holds nothing secret.
+          'chmod -R u=rwX,go=rX .',
+          `chmod 0755 ${q(BUNDLE_ROOT.slice(0, BUNDLE_ROOT.lastIndexOf('/')))} ${q(BUNDLE_ROOT)}`,
           `echo ${q(this.bundle.seal)} > ${MARKER}`,
           'cd /',
           `rm -rf ${q(dir)}`,

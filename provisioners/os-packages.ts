@@ -66,11 +66,14 @@ export const BUNDLE_SOURCE_FILE = {
 export const BUNDLE_ONLY = {
   debian: `-o Dir::Etc::sourcelist=${BUNDLE_SOURCE_FILE.debian} -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`,
   // The closure the bundle carries follows Requires only, so weak dependencies stay out.
-  rhel: "--disablerepo='*' --enablerepo=kubestrap-bundle --setopt=install_weak_deps=False",
+  rhel: "--disablerepo='*' --enablerepo='kubestrap-bundle-*' --setopt=install_weak_deps=False",
 } as const;
 
 /** The bundle's package sources, for a bundle unpacked under `dir`. */
-export function bundleSourceFile(manifest: Pick<BundleManifest, 'os' | 'aptRepositories'>, dir: string): string {
+export function bundleSourceFile(
+  manifest: Pick<BundleManifest, 'os' | 'aptRepositories' | 'rpmRepositories'>,
+  dir: string,
+): string {
   // apt checks each repository's InRelease against the repository's own key (carried in
   // the bundle, and covered by bundle.json's signature), then the Packages file by its
   // hash there, then every .deb by its hash in Packages: a .deb swapped in the bundle is
@@ -85,11 +88,18 @@ export function bundleSourceFile(manifest: Pick<BundleManifest, 'os' | 'aptRepos
           `file:${dir}/${r.path} ${[r.suite, ...r.components].join(' ')}\n`,
       )
       .join('');
-  // enabled=0: only kubestrap's own installs (BUNDLE_ONLY) read it; the host's dnf runs do not.
-  return (
-    `[kubestrap-bundle]\nname=kubestrap bundle\nbaseurl=file://${dir}/rpms\n` +
-    `enabled=0\ngpgcheck=0\nrepo_gpgcheck=0\n`
-  );
+  // enabled=0: only kubestrap's own installs (BUNDLE_ONLY) read them; the host's dnf runs do not.
+  // The keys are imported into the host's rpm database when dnf first checks a package.
+  return manifest.rpmRepositories
+    .map((r) => {
+      const name = r.path.slice(r.path.lastIndexOf('/') + 1);
+      const checks = r.check === 'metadata' ? 'gpgcheck=0\nrepo_gpgcheck=1' : 'gpgcheck=1\nrepo_gpgcheck=0';
+      return (
+        `[kubestrap-bundle-${name}]\nname=kubestrap bundle (${name})\nbaseurl=file://${dir}/${r.path}\n` +
+        `enabled=0\n${checks}\ngpgkey=file://${dir}/${r.key}\n`
+      );
+    })
+    .join('\n');
 }
 
 /** From the host's own repositories, or (`fromBundle`) from the bundle's only. */

@@ -54,6 +54,7 @@ describe('signed bundles', () => {
       images: [],
       hostRequires: [],
       aptRepositories: [],
+      rpmRepositories: [],
     };
     const sources = new Map([['debs/kubernetes/kubeadm.deb', join(work, 'kubeadm.deb')]]);
     expect(kubestrap(['bundle', 'keygen', 'maker']).status).toBe(0);

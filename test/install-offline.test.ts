@@ -189,39 +189,60 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
 
   /**
    * What someone without the signing key can make: containerd's .deb replaced, its size and
-   * sha256 in bundle.json and the seal recomputed, the signature (which no longer fits) dropped.
+   * sha256 in bundle.json and the seal recomputed, the signature (which no longer fits)
+   * dropped. `alsoIndex`: the repository's Packages and InRelease rewritten to match too
+   * (every hash of the .deb, every hash of Packages), which leaves InRelease's signature bad.
    */
-  async function forged(): Promise<string> {
+  async function forged(name: string, alsoIndex: boolean): Promise<string> {
     const members = await tarMembers(bundle);
     const manifest = JSON.parse(members[0]!.data.toString()) as BundleManifest;
     const target = manifest.files.find((f) => f.kind === 'deb' && /^debs\/os\/containerd_/.test(f.path))!;
-    const evil = Buffer.from(members.find((m) => m.name === target.path)!.data);
+    const original = members.find((m) => m.name === target.path)!.data;
+    const evil = Buffer.from(original);
     evil[evil.length - 100] = evil[evil.length - 100]! ^ 0xff;
-    const files = manifest.files.map((f) =>
-      f === target ? { ...f, size: evil.length, sha256: createHash('sha256').update(evil).digest('hex') } : f,
-    );
+    const replaced = new Map<string, Buffer>([[target.path, evil]]);
+    if (alsoIndex) {
+      const swapHashes = (text: string, from: Buffer, to: Buffer) => {
+        for (const algorithm of ['md5', 'sha1', 'sha256', 'sha512'])
+          text = text.replaceAll(
+            createHash(algorithm).update(from).digest('hex'),
+            createHash(algorithm).update(to).digest('hex'),
+          );
+        return text;
+      };
+      const packages = members.find((m) => m.name === 'debs/os/Packages')!.data;
+      const forgedPackages = Buffer.from(swapHashes(packages.toString(), original, evil));
+      replaced.set('debs/os/Packages', forgedPackages);
+      const release = members.find((m) => m.name === 'debs/os/InRelease')!.data.toString();
+      replaced.set('debs/os/InRelease', Buffer.from(swapHashes(release, packages, forgedPackages)));
+    }
+    const digest = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+    const files = manifest.files.map((f) => {
+      const data = replaced.get(f.path);
+      return data ? { ...f, size: data.length, sha256: digest(data) } : f;
+    });
     const text = `${JSON.stringify({ ...manifest, files }, null, 2)}\n`;
     const pack = tar.pack();
     pack.entry({ name: 'bundle.json', mtime: new Date(0) }, text);
     for (const m of members.slice(2, -1))
-      pack.entry({ name: m.name, mtime: new Date(0) }, m.name === target.path ? evil : m.data);
-    pack.entry(
-      { name: 'bundle.json.sha256', mtime: new Date(0) },
-      `${createHash('sha256').update(text).digest('hex')}  bundle.json\n`,
-    );
+      pack.entry({ name: m.name, mtime: new Date(0) }, replaced.get(m.name) ?? m.data);
+    pack.entry({ name: 'bundle.json.sha256', mtime: new Date(0) }, `${digest(Buffer.from(text))}  bundle.json\n`);
     pack.finalize();
     const chunks: Buffer[] = [];
     for await (const c of pack) chunks.push(c as Buffer);
-    const path = join(work, 'forged.tar');
+    const path = join(work, name);
     writeFileSync(path, Buffer.concat(chunks));
     return path;
   }
 
-  it(
-    "a forged .deb: refused by its signature; past it (--insecure-unsigned), the hosts' apt refuses it",
+  it.each([
+    ['a forged .deb', false, /Hash Sum mismatch/i],
+    ['a forged .deb and repository index', true, /InRelease.*(BADSIG|signatures were invalid|is not signed)/s],
+  ])(
+    "%s: refused by the bundle's signature; past it (--insecure-unsigned), by the hosts' apt",
     { timeout: 900_000 },
-    async () => {
-      const path = await forged();
+    async (_what, alsoIndex, aptSays) => {
+      const path = await forged(alsoIndex ? 'forged-index.tar' : 'forged.tar', alsoIndex);
       const refused = await kubestrap(['install', '--bundle', path, '--key', 'bundle-key.pub', '-f', 'cluster.yaml']);
       expect(refused.stderr).toMatch(/is not signed \(it has no bundle\.json\.sig\)/);
       expect(refused.status).toBe(2);
@@ -237,7 +258,8 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
       ]);
       expect(result.stderr).toMatch(/^warning: --insecure-unsigned/);
       // Every digest in bundle.json matched, on this machine and on the hosts: apt is what stops it.
-      expect(`${result.stdout}${result.stderr}`).toMatch(/Hash Sum mismatch|hash sum mismatch/i);
+      expect(result.stdout).toContain('check all');
+      expect(`${result.stdout}${result.stderr}`).toMatch(aptSays);
       expect(result.status).toBe(1);
       for (const host of ['h1', 'h2']) {
         expect(onHost(host, "dpkg-query -W -f='${db:Status-Status}' containerd 2>&1; true")).not.toBe('installed');

@@ -89,6 +89,10 @@ function offline(model: ClusterModel, localPath: string): { model: ClusterModel;
         model.os.family === 'debian'
           ? [{ path: 'debs/kubernetes', suite: '/', components: [], key: 'debs/keys/kubernetes.asc', source: 'x' }]
           : [],
+      rpmRepositories:
+        model.os.family === 'rhel'
+          ? [{ path: 'rpms/kubernetes', key: 'rpms/keys/kubernetes.asc', check: 'metadata', source: 'x' }]
+          : [],
     },
   };
   return { model: { ...model, packages: { ...model.packages, source: 'bundle', bundle: localPath } }, bundle };
