@@ -265,7 +265,10 @@ ${sources.packagesYaml}`;
     const result = await kubestrap(['bundle', 'verify', path]);
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(
-      /debs\/kubernetes\/kubeadm_1\.34\.2-1\.1_amd64\.deb is damaged: sha256 [0-9a-f]{64}, bundle\.json says [0-9a-f]{64}/,
+      new RegExp(
+        'debs/kubernetes/kubeadm_1\\.34\\.2-1\\.1_amd64\\.deb is damaged: ' +
+          'sha256 [0-9a-f]{64}, bundle\\.json says [0-9a-f]{64}',
+      ),
     );
   });
 
