@@ -313,7 +313,7 @@ async function rpmPackages(model: ClusterModel, options: BuildOptions, staging: 
           memberPath(dir, file.path, repository.url),
           file.bytes,
           'rpm-metadata',
-          `${repository.url}/${file.path}`,
+          `${repository.url.replace(/\/+$/, '')}/${file.path}`,
         );
       continue;
     }

@@ -172,7 +172,7 @@ ${sources.packagesYaml.replace(
         path: 'rpms/kubernetes',
         key: 'rpms/keys/kubernetes.asc',
         check: 'metadata',
-        source: `${repos.kubernetesRepository}/v1.34/rpm`,
+        source: `${repos.kubernetesRepository}/v1.34/rpm/`,
       },
       { path: 'rpms/repository-1', key: 'rpms/keys/repository-1.asc', check: 'metadata', source: repos.docker.url },
       { path: 'rpms/repository-2', key: 'rpms/keys/repository-2.asc', check: 'packages', source: repos.os.url },

@@ -219,6 +219,15 @@ describe('signed bundles', () => {
       expect(insecure.stderr).toMatch(/does not fit this spec/);
     });
 
+    it('rebuild refuses a bundle without a key before it destroys anything', () => {
+      copyFileSync(join(REPO_ROOT, 'test/fixtures/specs/existing.yaml'), join(work, 'cluster.yaml'));
+      const result = kubestrap(['rebuild', '-f', 'cluster.yaml', '--yes', '--bundle', signed]);
+      expect(result.stderr).toMatch(/give --key PUBLIC-KEY/);
+      expect(result.stdout).not.toMatch(/destroy/i);
+      expect(result.status).toBe(2);
+      untouched();
+    });
+
     it('takes the key from spec.packages.bundleKey, relative to the spec', () => {
       const spec = readFileSync(join(REPO_ROOT, 'test/fixtures/specs/existing.yaml'), 'utf8');
       writeFileSync(join(work, 'keyed.yaml'), `${spec}  packages:\n    bundleKey: stranger.pub\n`);
