@@ -42,7 +42,7 @@ try {
     sources.set(member, path);
   }
   const manifest: BundleManifest = {
-    format: 1,
+    format: 2,
     createdBy: 'bench',
     cluster: 'bench',
     specDigest: '0'.repeat(64),
@@ -51,6 +51,8 @@ try {
     files,
     images: [],
     hostRequires: [],
+    aptRepositories: [],
+    rpmRepositories: [],
   };
   const bundle = join(work, 'bench.kubestrap.tar');
   await writeBundle(bundle, manifest, sources);

@@ -1,9 +1,12 @@
-// Writes a bundle: bundle.json, then every member in the manifest's order (streamed
-// from disk), then the seal; into FILE.part, renamed into place only when complete.
+// Writes a bundle: bundle.json, its signature when a key is given, then every member in
+// the manifest's order (streamed from disk), then the seal; into FILE.part, renamed into
+// place only when complete.
 import { createReadStream, createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { BundleManifestSchema, MANIFEST_NAME, SEAL_NAME, type BundleManifest } from './format.js';
+import type { KeyObject } from 'node:crypto';
+import { BundleManifestSchema, MANIFEST_NAME, SEAL_NAME, SIGNATURE_NAME, type BundleManifest } from './format.js';
+import { signatureText, signManifest } from './signing.js';
 import { sha256 } from '../base/digest.js';
 
 /** Fixed metadata for every member: the same inputs make the same archive, byte for byte. */
@@ -18,6 +21,7 @@ export async function writeBundle(
   out: string,
   manifest: BundleManifest,
   sources: ReadonlyMap<string, string>,
+  signingKey?: KeyObject,
 ): Promise<void> {
   // A bundle `bundle verify` would refuse is not written at all.
   const checked = BundleManifestSchema.safeParse(manifest);
@@ -31,6 +35,8 @@ export async function writeBundle(
   try {
     const text = manifestText(manifest);
     pack.entry({ ...HEADER, name: MANIFEST_NAME }, text);
+    if (signingKey)
+      pack.entry({ ...HEADER, name: SIGNATURE_NAME }, signatureText(signManifest(Buffer.from(text), signingKey)));
     for (const file of manifest.files) {
       const source = sources.get(file.path);
       if (!source) throw new Error(`bundle: no local copy of ${file.path}`);

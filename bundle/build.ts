@@ -4,23 +4,31 @@
 // them (apt's Packages or dnf's repodata), the Kubernetes binaries (published sha256
 // checked), every container image the cluster runs, and the upstream manifests it
 // applies; then one archive with bundle.json.
+import type { KeyObject } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ClusterModel } from '../spec/model.js';
 import { CONTAINERD_PACKAGE, hostPackages, PINNED_KUBERNETES_PACKAGES } from '../spec/host-packages.js';
 import { kubernetesPackageRepository } from '../spec/versions.js';
 import { writeBundle } from './archive.js';
 import { resolveClosure } from './deb-closure.js';
-import { readIndex, type DebRepository } from './deb-index.js';
+import { isFlat, readIndex, type DebRepository } from './deb-index.js';
 import { downloadFile, fetchBytes } from '../base/download.js';
 import { sha256File } from '../base/digest.js';
-import { BUNDLE_FORMAT, type BundleFileEntry, type BundleManifest, type HostRequirement } from './format.js';
+import {
+  BUNDLE_FORMAT,
+  type AptRepositoryEntry,
+  type RpmRepositoryEntry,
+  type BundleFileEntry,
+  type BundleManifest,
+  type HostRequirement,
+} from './format.js';
 import { exportImage, imageMemberPath, kubeadmImages } from './images.js';
 import { resolveRpmClosure } from './rpm-closure.js';
 import { readRpmIndex, type RpmIndex, type RpmRepository } from './rpm-index.js';
 import { writeRepodata } from './rpm-repodata.js';
 import { formatEvr } from './rpm-version.js';
-import { verifyRpmSignatures } from './signature.js';
+import { isArmoured, verifyRpmSignatures } from './signature.js';
 import { weaveImages } from '../templates/weave.js';
 import { sha256 } from '../base/digest.js';
 
@@ -50,6 +58,8 @@ export interface BuildOptions {
   readonly extraImages: readonly string[];
   readonly onStep?: (line: string) => void;
   readonly onProgress?: (what: string, bytes: number, total: number | undefined) => void;
+  /** Signs bundle.json (bundle.json.sig); without it the bundle is unsigned. */
+  readonly signingKey?: KeyObject;
 }
 
 export interface BundledPackage {
@@ -69,6 +79,8 @@ interface CollectedPackages {
   readonly sources: Map<string, string>;
   readonly packages: BundledPackage[];
   readonly hostRequires: HostRequirement[];
+  readonly aptRepositories: AptRepositoryEntry[];
+  readonly rpmRepositories: RpmRepositoryEntry[];
 }
 
 function kubernetesRepository(model: ClusterModel, kind: 'deb' | 'rpm'): string {
@@ -82,6 +94,17 @@ function readKey(path: string, field: string, url: string, hint: string): Buffer
   } catch {
     throw new Error(`${field}: cannot read ${path} — give the signing key of ${url} (${hint})`);
   }
+}
+
+/** `dir/relative` as a member path, refused when the repository names a path no bundle may hold. */
+function memberPath(dir: string, relative: string, url: string): string {
+  const path = `${dir}/${relative}`;
+  if (
+    !/^[A-Za-z0-9._+~:%-]+(\/[A-Za-z0-9._+~:%-]+)*$/.test(path) ||
+    path.split('/').some((s) => s === '..' || s === '.')
+  )
+    throw new Error(`repository ${url} names the file ${JSON.stringify(relative)}, which a bundle cannot hold as is`);
+  return path;
 }
 
 /** A staged file of our own making (an index, a manifest) as a member. */
@@ -128,8 +151,12 @@ async function debPackages(model: ClusterModel, options: BuildOptions, staging: 
   step(`read the index of ${osRepo.url} ${osRepo.suite}`);
   const osIndex = await readIndex(os, model.os.architecture);
   const version = model.kubernetes.version.text;
+  const repositories = [
+    { name: 'kubernetes', repo: k8s, index: k8sIndex },
+    { name: 'os', repo: os, index: osIndex },
+  ];
   const closure = resolveClosure(
-    [...k8sIndex, ...osIndex],
+    [...k8sIndex.packages, ...osIndex.packages],
     hostPackages('debian').map((name) => (VERSIONED.has(name) ? { name, upstreamVersion: version } : { name })),
   );
 
@@ -138,7 +165,38 @@ async function debPackages(model: ClusterModel, options: BuildOptions, staging: 
     sources: new Map(),
     packages: closure.packages.map((p) => ({ name: p.name, version: p.version })),
     hostRequires: closure.hostRequires,
+    aptRepositories: [],
+    rpmRepositories: [],
   };
+  // Each repository as its own apt source on the hosts, with the InRelease and Packages it
+  // published and its key: apt checks every .deb against the repository's signature itself,
+  // not only against bundle.json. The index lists more than the bundle carries; apt only
+  // opens the .debs it installs.
+  for (const { name, repo, index } of repositories) {
+    const dir = `${BUNDLE_DEB_DIR}/${name}`;
+    for (const file of index.signedFiles)
+      textMember(
+        collected,
+        staging,
+        memberPath(dir, file.path, repo.url),
+        file.bytes,
+        file.path.endsWith('InRelease') ? 'deb-release' : 'deb-index',
+        `${repo.url.replace(/\/+$/, '')}/${file.path}`,
+      );
+    const key = `${BUNDLE_DEB_DIR}/keys/${name}.${isArmoured(repo.key) ? 'asc' : 'gpg'}`;
+    textMember(collected, staging, key, repo.key, 'repository-key');
+    collected.aptRepositories.push({
+      path: dir,
+      suite: repo.dist,
+      // A flat repository (`deb URL ./`) takes no components; apt refuses a line that gives some.
+      components: isFlat(repo) ? [] : [...repo.components],
+      key,
+      source: repo.url,
+    });
+  }
+  const repositoryOf = new Map(
+    repositories.flatMap(({ name, index }) => index.packages.map((p) => [p, `${BUNDLE_DEB_DIR}/${name}`] as const)),
+  );
   for (const p of closure.packages) {
     step(`download ${p.name} ${p.version}`);
     const local = join(options.cacheDir, 'debs', `${p.sha256.slice(0, 12)}-${p.filename}`);
@@ -147,15 +205,10 @@ async function debPackages(model: ClusterModel, options: BuildOptions, staging: 
       size: p.size,
       onProgress: (b, t) => options.onProgress?.(p.filename, b, t),
     });
-    const path = `${BUNDLE_DEB_DIR}/${p.filename}`;
+    const path = memberPath(repositoryOf.get(p)!, p.repositoryPath, p.url);
     collected.files.push({ path, size: p.size, sha256: p.sha256, kind: 'deb', source: p.url });
     collected.sources.set(path, local);
   }
-  // An apt index over exactly these packages, so the hosts' apt resolves them offline.
-  const index = closure.packages
-    .map((p) => `${p.stanza.replace(/^Filename: .*$/m, `Filename: ./${p.filename}`)}\n`)
-    .join('\n');
-  textMember(collected, staging, `${BUNDLE_DEB_DIR}/Packages`, index, 'deb-index');
   return collected;
 }
 
@@ -198,37 +251,87 @@ async function rpmPackages(model: ClusterModel, options: BuildOptions, staging: 
     sources: new Map(),
     packages: closure.packages.map((p) => ({ name: p.name, version: formatEvr(p.evr) })),
     hostRequires: closure.hostRequires,
+    aptRepositories: [],
+    rpmRepositories: [],
   };
-  // createrepo_c reads the .rpms themselves: they are staged together under their member names.
-  const repoDir = join(staging, BUNDLE_RPM_DIR);
-  rmSync(repoDir, { recursive: true, force: true });
-  mkdirSync(repoDir, { recursive: true });
-  const unsigned = new Map<RpmRepository, string[]>();
-  for (const p of closure.packages) {
-    step(`download ${p.name} ${formatEvr(p.evr)}`);
-    const local = join(options.cacheDir, 'rpms', `${p.sha256.slice(0, 12)}-${p.filename}`);
-    await downloadFile(p.url, local, {
-      sha256: p.sha256,
-      onProgress: (b, t) => options.onProgress?.(p.filename, b, t),
+  // Each repository as its own dnf repository on the hosts, checked there as dnf checks it
+  // online: one that signs its metadata keeps its signed repomd.xml and what it lists
+  // (repo_gpgcheck: repomd's signature, then primary's sha256, then each package's); one
+  // that signs its packages gets createrepo_c's repodata over the carried .rpms and
+  // gpgcheck, each .rpm's own signature against the repository's key.
+  const stagingRoot = join(staging, BUNDLE_RPM_DIR);
+  rmSync(stagingRoot, { recursive: true, force: true });
+  for (const [i, index] of indexes.entries()) {
+    const repository = index.repository;
+    const name = i === 0 ? 'kubernetes' : `repository-${i}`;
+    const dir = `${BUNDLE_RPM_DIR}/${name}`;
+    const key = `${BUNDLE_RPM_DIR}/keys/${name}.${isArmoured(repository.key) ? 'asc' : 'gpg'}`;
+    const own = closure.packages.filter((p) => p.repository === repository.url);
+    if (!own.length) continue;
+    textMember(collected, staging, key, repository.key, 'repository-key');
+    collected.rpmRepositories.push({
+      path: dir,
+      key,
+      check: index.metadataSigned ? 'metadata' : 'packages',
+      source: repository.url,
     });
-    const index = indexes.find((i) => i.repository.url === p.repository)!;
-    if (!index.metadataSigned) unsigned.set(index.repository, [...(unsigned.get(index.repository) ?? []), local]);
-    const path = `${BUNDLE_RPM_DIR}/${p.filename}`;
-    copyFileSync(local, join(repoDir, p.filename));
-    collected.files.push({ path, size: statSync(local).size, sha256: p.sha256, kind: 'rpm', source: p.url });
-    collected.sources.set(path, join(repoDir, p.filename));
-  }
-  // A repository that does not sign its metadata signs its packages: each is checked.
-  for (const [repository, files] of unsigned) {
-    step(`check the signatures of ${files.length} package(s) from ${repository.url}`);
-    await verifyRpmSignatures(repository.key, files, `repository ${repository.url}`);
-  }
-  step("write the bundle's rpm repository (createrepo_c)");
-  for (const member of await writeRepodata(repoDir)) {
-    const local = join(repoDir, member);
-    const path = `${BUNDLE_RPM_DIR}/${member}`;
-    collected.files.push({ path, size: statSync(local).size, sha256: await sha256File(local), kind: 'rpm-metadata' });
-    collected.sources.set(path, local);
+    const repoDir = join(stagingRoot, name);
+    mkdirSync(repoDir, { recursive: true });
+    const locals: string[] = [];
+    for (const p of own) {
+      step(`download ${p.name} ${formatEvr(p.evr)}`);
+      const local = join(options.cacheDir, 'rpms', `${p.sha256.slice(0, 12)}-${p.filename}`);
+      await downloadFile(p.url, local, {
+        sha256: p.sha256,
+        onProgress: (b, t) => options.onProgress?.(p.filename, b, t),
+      });
+      locals.push(local);
+      const prefix = `${repository.url.replace(/\/+$/, '')}/`;
+      // With upstream metadata the .rpm must be where primary.xml says; with our own, beside it.
+      const relative = index.metadataSigned
+        ? p.url.startsWith(prefix)
+          ? p.url.slice(prefix.length)
+          : undefined
+        : p.filename;
+      if (!relative)
+        throw new Error(
+          `repository ${repository.url} places ${p.filename} at ${p.url}, outside itself; ` +
+            `a bundle keeps a repository's packages under it (mirror the repository with its packages)`,
+        );
+      const path = memberPath(dir, relative, repository.url);
+      const staged = join(repoDir, relative);
+      mkdirSync(dirname(staged), { recursive: true });
+      copyFileSync(local, staged);
+      collected.files.push({ path, size: statSync(local).size, sha256: p.sha256, kind: 'rpm', source: p.url });
+      collected.sources.set(path, staged);
+    }
+    if (index.metadataSigned) {
+      for (const file of index.signedFiles)
+        textMember(
+          collected,
+          staging,
+          memberPath(dir, file.path, repository.url),
+          file.bytes,
+          'rpm-metadata',
+          `${repository.url.replace(/\/+$/, '')}/${file.path}`,
+        );
+      continue;
+    }
+    // A repository that does not sign its metadata signs its packages: each is checked.
+    step(`check the signatures of ${locals.length} package(s) from ${repository.url}`);
+    await verifyRpmSignatures(repository.key, locals, `repository ${repository.url}`);
+    step(`write the bundle's repository for ${repository.url} (createrepo_c)`);
+    for (const member of await writeRepodata(repoDir)) {
+      const local = join(repoDir, member);
+      const path = `${dir}/${member}`;
+      collected.files.push({
+        path,
+        size: statSync(local).size,
+        sha256: await sha256File(local),
+        kind: 'rpm-metadata',
+      });
+      collected.sources.set(path, local);
+    }
   }
   return collected;
 }
@@ -305,8 +408,10 @@ export async function buildBundle(model: ClusterModel, options: BuildOptions): P
     files,
     images,
     hostRequires: collected.hostRequires,
+    aptRepositories: collected.aptRepositories,
+    rpmRepositories: collected.rpmRepositories,
   };
   step(`write ${options.out}`);
-  await writeBundle(options.out, manifest, sources);
+  await writeBundle(options.out, manifest, sources, options.signingKey);
   return { manifest, packages: collected.packages, images: imageList };
 }

@@ -1,7 +1,9 @@
 // A Debian repository's package index, read the way apt reads it: the signed InRelease
 // (checked with gpgv against the repository's key), the SHA256 of the Packages file
 // it lists, then the Packages stanzas. Flat repositories (`deb URL ./`, as pkgs.k8s.io
-// is) and dists/SUITE/COMPONENT ones both.
+// is) and dists/SUITE/COMPONENT ones both. The signed files are kept as published, with
+// their paths in the repository, so a bundle can carry them and the hosts' apt check
+// the packages against the repository's key itself.
 import { gunzipSync } from 'node:zlib';
 import { fetchBytes } from '../base/download.js';
 import { RepositoryError, verifyClearsigned } from './signature.js';
@@ -26,6 +28,8 @@ export interface DebPackage {
   readonly provides: string;
   /** Absolute URL of the .deb. */
   readonly url: string;
+  /** Where the .deb is relative to the repository's base URL (as the index names it). */
+  readonly repositoryPath: string;
   readonly filename: string;
   readonly size: number;
   readonly sha256: string;
@@ -33,7 +37,7 @@ export interface DebPackage {
   readonly stanza: string;
 }
 
-const isFlat = (repo: DebRepository) => repo.dist === './' || repo.dist === '/' || repo.dist.endsWith('/');
+export const isFlat = (repo: DebRepository) => repo.dist === './' || repo.dist === '/' || repo.dist.endsWith('/');
 const base = (url: string) => url.replace(/\/+$/, '');
 
 function releaseUrl(repo: DebRepository): string {
@@ -76,10 +80,29 @@ export function parseStanzas(text: string): Map<string, string>[] {
     });
 }
 
-export async function readIndex(repo: DebRepository, architecture: string): Promise<DebPackage[]> {
+/** A file of the repository's signed index, byte for byte, and its path under the repository's base URL. */
+export interface SignedIndexFile {
+  readonly path: string;
+  readonly bytes: Buffer;
+}
+
+export interface DebIndex {
+  readonly packages: DebPackage[];
+  /** InRelease, then each Packages file it names that was read (checked by its SHA256 there). */
+  readonly signedFiles: SignedIndexFile[];
+}
+
+/** The index directory's path under the repository's base: `DIST/` for a flat one, `dists/SUITE/` otherwise. */
+function releaseDir(repo: DebRepository): string {
+  return isFlat(repo) ? repo.dist.replace(/^\.?\/$/, '') : `dists/${repo.dist}/`;
+}
+
+export async function readIndex(repo: DebRepository, architecture: string): Promise<DebIndex> {
   const where = `repository ${repo.url} ${repo.dist}`;
   const releaseBase = releaseUrl(repo);
-  const release = await verifyClearsigned(repo.key, await fetchBytes(`${releaseBase}InRelease`), 'InRelease', where);
+  const inRelease = await fetchBytes(`${releaseBase}InRelease`);
+  const release = await verifyClearsigned(repo.key, inRelease, 'InRelease', where);
+  const signedFiles: SignedIndexFile[] = [{ path: `${releaseDir(repo)}InRelease`, bytes: inRelease }];
   const hashes = releaseHashes(release);
   const indexPaths = isFlat(repo) ? [''] : repo.components.map((c) => `${c}/binary-${architecture}/`);
   const packages: DebPackage[] = [];
@@ -96,6 +119,7 @@ export async function readIndex(repo: DebRepository, architecture: string): Prom
     const have = sha256(bytes);
     if (have !== pick.sha256)
       throw new RepositoryError(`${where}: ${pick.path} has sha256 ${have}, its signed Release says ${pick.sha256}`);
+    signedFiles.push({ path: `${releaseDir(repo)}${pick.path}`, bytes });
     const text = (pick.path.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
     for (const fields of parseStanzas(text)) {
       const arch = fields.get('Architecture') ?? '';
@@ -114,6 +138,7 @@ export async function readIndex(repo: DebRepository, architecture: string): Prom
         url:
           `${base(repo.url)}/${isFlat(repo) ? `${repo.dist.replace(/^\.?\/$/, '')}` : ''}` +
           `${filename.replace(/^\.\//, '')}`,
+        repositoryPath: `${isFlat(repo) ? releaseDir(repo) : ''}${filename.replace(/^\.\//, '')}`,
         filename: filename.replace(/^.*\//, ''),
         size: Number(fields.get('Size') ?? 0),
         sha256,
@@ -121,5 +146,5 @@ export async function readIndex(repo: DebRepository, architecture: string): Prom
       });
     }
   }
-  return packages;
+  return { packages, signedFiles };
 }

@@ -1,18 +1,27 @@
 // The bundle's format: one uncompressed tar (its payload — .debs, image archives — is
 // compressed already, and a plain tar streams through verification and upload in one
 // pass). The first member is bundle.json, listing every other member with its size and
-// sha256; the last member, bundle.json.sha256, seals bundle.json itself and marks the
-// end, so a truncated archive cannot pass for a whole one.
+// sha256; a signed bundle's second member is bundle.json.sig, the maker's signature
+// over bundle.json (bundle/signing.ts; second, so that a wrong key is refused before
+// gigabytes are hashed; not listed in bundle.json, which it signs); the last member,
+// bundle.json.sha256, seals bundle.json itself and marks the end, so a truncated archive
+// cannot pass for a whole one.
+//
+// Format 2 (this one) added the signature and keeps each upstream repository's signed
+// index (apt's InRelease and Packages, under the repository's own layout) so the hosts'
+// apt checks the packages against the repositories' keys (dnf likewise: each rpm
+// repository's signed repomd.xml, or its signed packages). Format 1 bundles are refused.
 import { z } from 'zod';
 import { parseRelations } from './debian-version.js';
 import { parseRpmRelation } from './rpm-relation.js';
 
-export const BUNDLE_FORMAT = 1;
+export const BUNDLE_FORMAT = 2;
 
 /** A bundle's architecture (Debian's names, as the spec has them) → what `uname -m` and rpm call it. */
 export const MACHINE_NAME = { amd64: 'x86_64', arm64: 'aarch64' } as const;
 export const MANIFEST_NAME = 'bundle.json';
 export const SEAL_NAME = 'bundle.json.sha256';
+export const SIGNATURE_NAME = 'bundle.json.sig';
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
@@ -36,11 +45,55 @@ const MemberPath = z
   .refine((p) => !p.split('/').includes('..'), 'no .. in member paths')
   .refine(fitsUstar, 'too long for a tar header (at most 100 characters after a /, 255 in all)');
 
+// A suite, component or flat directory as a sources.list line has them (the hosts' apt reads them).
+const SourceWord = z
+  .string()
+  .regex(/^[A-Za-z0-9._~+/-]+$/)
+  .refine((w) => !w.split('/').includes('..'), 'no .. in a suite');
+
+/** An upstream apt repository the bundle carries with its signed index, laid out as published. */
+const AptRepository = z.strictObject({
+  /** Its directory in the bundle: the hosts' apt reads it as `file:DIR/PATH`. */
+  path: MemberPath,
+  suite: SourceWord,
+  components: z.array(SourceWord),
+  /** The member holding the repository's signing key (.asc armoured, .gpg binary: apt tells them so). */
+  key: MemberPath,
+  /** The URL it was read from, for the record. */
+  source: z.string(),
+});
+
+/** An upstream rpm repository the bundle carries, and what the hosts' dnf checks of it. */
+const RpmRepository = z.strictObject({
+  /** Its directory in the bundle: the hosts' dnf reads it as `baseurl=file://DIR/PATH`. */
+  path: MemberPath,
+  /** The member holding the repository's signing key. */
+  key: MemberPath,
+  /**
+   * `metadata`: the repository signs repomd.xml, kept as published (dnf: repo_gpgcheck=1);
+   * `packages`: it signs each .rpm, the repodata is the bundle's own (dnf: gpgcheck=1).
+   */
+  check: z.enum(['metadata', 'packages']),
+  source: z.string(),
+});
+
 const BundleFile = z.strictObject({
   path: MemberPath,
   size: z.int().nonnegative(),
   sha256: Sha256,
-  kind: z.enum(['deb', 'deb-index', 'rpm', 'rpm-metadata', 'binary', 'image', 'manifest']),
+  kind: z.enum([
+    'deb',
+    'deb-index',
+    /** A repository's signed InRelease, as it published it. */
+    'deb-release',
+    /** A repository's signing key, for the hosts' apt or dnf. */
+    'repository-key',
+    'rpm',
+    'rpm-metadata',
+    'binary',
+    'image',
+    'manifest',
+  ]),
   /** Where it was fetched from, for the record. */
   source: z.string().optional(),
 });
@@ -109,6 +162,10 @@ const ManifestFields = z.strictObject({
    * checks them on each host before it changes anything.
    */
   hostRequires: z.array(Requirement),
+  /** Debian bundles: the repositories the .debs come from, each with its signed InRelease and Packages. */
+  aptRepositories: z.array(AptRepository),
+  /** RHEL-like bundles: the same for dnf. */
+  rpmRepositories: z.array(RpmRepository),
 });
 
 export const BundleManifestSchema = ManifestFields.superRefine((manifest, ctx) => {
@@ -131,3 +188,5 @@ export const BundleManifestSchema = ManifestFields.superRefine((manifest, ctx) =
 export type BundleManifest = z.infer<typeof BundleManifestSchema>;
 export type BundleFileEntry = z.infer<typeof BundleFile>;
 export type HostRequirement = z.infer<typeof Requirement>;
+export type AptRepositoryEntry = z.infer<typeof AptRepository>;
+export type RpmRepositoryEntry = z.infer<typeof RpmRepository>;

@@ -3,7 +3,9 @@
 // one), the sha256 repomd.xml gives for primary.xml, then each package's name,
 // version, dependencies, the files dependencies may name, and its own sha256. The
 // comps group `core` (a minimal install), when the repository has comps, tells which
-// packages every host of that OS already has.
+// packages every host of that OS already has. A repository that signs its metadata has
+// it all kept (repomd.xml, its signature, every file it lists, each checked by sha256) so
+// a bundle can give the hosts' dnf the same signed chain to check.
 import { gunzipSync } from 'node:zlib';
 import sax from 'sax';
 import { fetchBytes, fetchIfPresent } from '../base/download.js';
@@ -43,6 +45,8 @@ export interface RpmIndex {
   readonly coreGroup: readonly string[];
   /** repomd.xml carried a good signature; otherwise each package's own signature must be checked. */
   readonly metadataSigned: boolean;
+  /** With signed metadata: repodata/repomd.xml, its .asc, and every file it lists, as published. */
+  readonly signedFiles: readonly { readonly path: string; readonly bytes: Buffer }[];
 }
 
 const base = (url: string) => `${url.replace(/\/+$/, '')}/`;
@@ -213,7 +217,7 @@ export function parseCoreGroup(text: string, where: string): string[] {
 }
 
 /** Fetches a metadata file repomd.xml lists and checks it against repomd's sha256. */
-async function metadataFile(repo: RpmRepository, item: MetadataEntry, where: string): Promise<string> {
+async function metadataBytes(repo: RpmRepository, item: MetadataEntry, where: string): Promise<Buffer> {
   if (item.checksumType !== 'sha256')
     throw new RepositoryError(
       `${where}: repomd.xml gives ${item.href} a ${item.checksumType || 'missing'} checksum; ` +
@@ -223,6 +227,11 @@ async function metadataFile(repo: RpmRepository, item: MetadataEntry, where: str
   const have = sha256(bytes);
   if (have !== item.checksum)
     throw new RepositoryError(`${where}: ${item.href} has sha256 ${have}, repomd.xml says ${item.checksum}`);
+  return bytes;
+}
+
+async function metadataFile(repo: RpmRepository, item: MetadataEntry, where: string): Promise<string> {
+  const bytes = await metadataBytes(repo, item, where);
   if (item.href.endsWith('.gz')) return gunzipSync(bytes).toString('utf8');
   if (item.href.endsWith('.xml')) return bytes.toString('utf8');
   // Node 20 has no zstd or xz; dnf mirrors (createrepo_c --compress-type gz) serve gzip.
@@ -244,5 +253,17 @@ export async function readRpmIndex(repo: RpmRepository, architecture: keyof type
   const packages = parsePrimary(await metadataFile(repo, primary, where), repo.url, arches, `${where} ${primary.href}`);
   const group = repomd.get('group_gz') ?? repomd.get('group');
   const coreGroup = group ? parseCoreGroup(await metadataFile(repo, group, where), `${where} ${group.href}`) : [];
-  return { repository: repo, packages, coreGroup, metadataSigned: signature !== undefined };
+  const signedFiles = signature
+    ? [
+        { path: 'repodata/repomd.xml', bytes: repomdBytes },
+        { path: 'repodata/repomd.xml.asc', bytes: signature },
+        ...(await Promise.all(
+          [...repomd.values()].map(async (item) => ({
+            path: item.href,
+            bytes: await metadataBytes(repo, item, where),
+          })),
+        )),
+      ]
+    : [];
+  return { repository: repo, packages, coreGroup, metadataSigned: signature !== undefined, signedFiles };
 }

@@ -14,7 +14,7 @@ export class RepositoryError extends Error {
 const missing = (where: string, tools: string, install: string) =>
   new RepositoryError(`${where}: ${tools} needed to check signatures (Debian/Ubuntu: apt-get install ${install})`);
 const lastLines = (text: string) => text.trim().split('\n').slice(-2).join(' ');
-const isArmoured = (key: Buffer) => key.subarray(0, 40).toString('latin1').includes('-----BEGIN PGP');
+export const isArmoured = (key: Buffer) => key.subarray(0, 40).toString('latin1').includes('-----BEGIN PGP');
 
 /** A scratch directory holding the key as a binary keyring gpgv reads, removed afterwards. */
 async function withKeyring<T>(

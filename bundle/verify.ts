@@ -1,11 +1,22 @@
 // Checks a bundle in one streaming pass: bundle.json first and well-formed, every
 // member listed, of the listed size and sha256, none missing, none extra, and the seal
-// over bundle.json last. The first problem found is named; nothing is extracted.
+// over bundle.json last. The first problem found is named; nothing is extracted. With a
+// public key, bundle.json.sig (the second member) must be that key's signature over
+// bundle.json; it is checked as soon as it is read, before the members are hashed.
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { BundleManifestSchema, MANIFEST_NAME, SEAL_NAME, type BundleManifest } from './format.js';
+import type { KeyObject } from 'node:crypto';
+import {
+  BUNDLE_FORMAT,
+  BundleManifestSchema,
+  MANIFEST_NAME,
+  SEAL_NAME,
+  SIGNATURE_NAME,
+  type BundleManifest,
+} from './format.js';
+import { BundleSignatureSchema, checkSignature, keyIdOf, type BundleSignature } from './signing.js';
 import { sha256 } from '../base/digest.js';
 
 /** A bundle refused (invalid input, exit 2); `member` names the archive member at fault, when one is. */
@@ -51,6 +62,15 @@ export function memberHeaderProblem(header: tar.Header, offset: number, expected
   return undefined;
 }
 
+/** Not signed by the key the user trusts (or not signed at all): refused, exit 2. */
+export class BundleSignatureError extends BundleError {}
+
+/** The public key a bundle must be signed with, and the file it came from (for messages). */
+export interface TrustedKey {
+  readonly key: KeyObject;
+  readonly path: string;
+}
+
 export interface VerifyProgress {
   readonly bytes: number;
   readonly total: number;
@@ -77,15 +97,25 @@ export interface VerifiedArchive {
   /** sha256 and size of the whole archive, for checks after a copy. */
   readonly sha256: string;
   readonly size: number;
+  /** bundle.json.sig as the archive holds it; checked only when `authenticated`. */
+  readonly signature?: BundleSignature;
+  /** The signature was checked against the trusted key given and is good. */
+  readonly authenticated: boolean;
 }
 
-export async function verifyBundle(path: string, onProgress?: (p: VerifyProgress) => void): Promise<VerifiedArchive> {
+export async function verifyBundle(
+  path: string,
+  onProgress?: (p: VerifyProgress) => void,
+  trusted?: TrustedKey,
+): Promise<VerifiedArchive> {
   const total = statSync(path).size;
   const where = `bundle ${path}`;
   const extract = tar.extract();
   let manifest: BundleManifest | undefined;
   let manifestBytes: Buffer | undefined;
   let sealed = false;
+  let signatureRead = false;
+  let signature: BundleSignature | undefined;
   let current = '(the start)';
   let done = 0;
   // Where the next member's header must start: right after the previous member's data.
@@ -129,6 +159,12 @@ export async function verifyBundle(path: string, onProgress?: (p: VerifyProgress
         } catch (error) {
           return fail(`${MANIFEST_NAME} is not valid JSON (${(error as Error).message}): the bundle is damaged`);
         }
+        const format = (parsed as { format?: unknown } | null)?.format;
+        if (format !== BUNDLE_FORMAT)
+          return fail(
+            `a bundle of format ${JSON.stringify(format)}; this kubestrap reads format ${BUNDLE_FORMAT} ` +
+              `(signed, with the repositories' signed indexes) — make the bundle again with this kubestrap`,
+          );
         const result = BundleManifestSchema.safeParse(parsed);
         if (!result.success) {
           const issue = result.error.issues[0]!;
@@ -146,6 +182,19 @@ export async function verifyBundle(path: string, onProgress?: (p: VerifyProgress
       }
       if (problem) return fail(problem);
       if (sealed) return fail(`${name} follows ${SEAL_NAME}, which must be last`);
+      if (!signatureRead) {
+        signatureRead = true;
+        if (name === SIGNATURE_NAME) {
+          signature = await readSignature(stream, where);
+          if (trusted) checkTrusted(manifestBytes!, signature, trusted, where);
+          return next();
+        }
+        if (trusted)
+          throw new BundleSignatureError(
+            `${where} is not signed (it has no ${SIGNATURE_NAME}), so nothing shows who made it; ` +
+              `the key ${trusted.path} was given — make the bundle with kubestrap bundle --sign-key FILE`,
+          );
+      }
       if (name === SEAL_NAME) {
         const text = (await readAll(stream, 4096, SEAL_NAME)).toString('utf8');
         const want = sha256(manifestBytes!);
@@ -164,7 +213,12 @@ export async function verifyBundle(path: string, onProgress?: (p: VerifyProgress
       const have = hash.digest('hex');
       if (have !== want.sha256) return fail(`${name} is damaged: sha256 ${have}, ${MANIFEST_NAME} says ${want.sha256}`);
       next();
-    })().catch((error: Error) => fail(`reading ${name}: ${error.message}`));
+    })().catch((error: Error) => {
+      // A refusal raised while reading (a signature check) keeps its own type and message.
+      if (!(error instanceof BundleError)) return fail(`reading ${name}: ${error.message}`);
+      stream.resume();
+      next(error);
+    });
   });
 
   try {
@@ -195,5 +249,43 @@ export async function verifyBundle(path: string, onProgress?: (p: VerifyProgress
       `${where}: truncated: ${SEAL_NAME} (the last member) is missing — copy the bundle again`,
       SEAL_NAME,
     );
-  return { manifest, seal: sha256(manifestBytes!), sha256: whole.digest('hex'), size: total };
+  return {
+    manifest,
+    seal: sha256(manifestBytes!),
+    sha256: whole.digest('hex'),
+    size: total,
+    ...(signature ? { signature } : {}),
+    authenticated: trusted !== undefined,
+  };
+}
+
+async function readSignature(stream: AsyncIterable<unknown>, where: string): Promise<BundleSignature> {
+  const text = (await readAll(stream, 4096, SIGNATURE_NAME)).toString('utf8');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new BundleSignatureError(`${where}: ${SIGNATURE_NAME} is not valid JSON: the bundle is damaged`);
+  }
+  const result = BundleSignatureSchema.safeParse(parsed);
+  if (!result.success)
+    throw new BundleSignatureError(
+      `${where}: ${SIGNATURE_NAME} at ${result.error.issues[0]!.path.join('.') || '(top)'}: ` +
+        `${result.error.issues[0]!.message} — the bundle is damaged or from an incompatible kubestrap`,
+    );
+  return result.data;
+}
+
+function checkTrusted(manifest: Buffer, signature: BundleSignature, trusted: TrustedKey, where: string): void {
+  const verdict = checkSignature(manifest, signature, trusted.key);
+  if (verdict === 'other-key')
+    throw new BundleSignatureError(
+      `${where} is signed by key ${signature.keyId}, not by ${trusted.path} (key ${keyIdOf(trusted.key)}) ` +
+        `— it was made by someone else, or give the public key of whoever made it`,
+    );
+  if (verdict === 'bad')
+    throw new BundleSignatureError(
+      `${where}: ${SIGNATURE_NAME} is not a good signature of ${trusted.path} over ${MANIFEST_NAME}: ` +
+        `${MANIFEST_NAME} was altered after it was signed`,
+    );
 }

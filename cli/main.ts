@@ -85,6 +85,8 @@ const withUpOptions = (command: Command) =>
     .addOption(noParallelOption())
     .addOption(verboseOption())
     .option('--bundle <file>', 'install offline from this bundle (made by kubestrap bundle): no host needs the network')
+    .option('--key <file>', 'the public key the bundle must be signed with (kubestrap bundle keygen FILE.pub)')
+    .option('--insecure-unsigned', 'install from a bundle without checking who made it (no --key): not for production')
     .addOption(jsonOption());
 
 withUpOptions(
@@ -195,13 +197,18 @@ const bundle = program
   )
   .addOption(fileOption())
   .option('-o, --output <file>', 'the bundle to write (e.g. cluster.kubestrap.tar)')
+  .option('--sign-key <file>', 'sign the bundle with this private key (made by kubestrap bundle keygen)')
   .addOption(jsonOption())
   .action((options) => run(options, async () => (await import('./commands/bundle.js')).bundleCommand as Action));
 
 bundle
   .command('verify')
-  .description("check every member's size and sha256 against bundle.json; exits 1 naming the first bad one")
+  .description(
+    "check every member's size and sha256 against bundle.json, exits 1 naming the first bad one; " +
+      'with --key, that the bundle is signed by that key (exit 2 if not)',
+  )
   .argument('<file>', 'the bundle')
+  .option('--key <file>', 'the public key the bundle must be signed with')
   .addOption(jsonOption())
   // `bundle` has --json too and commander hands it to the parent: read both.
   .action((file: string, _options, command: Command) =>
@@ -210,6 +217,21 @@ bundle
       async () =>
         (async (o: Record<string, unknown>) =>
           (await import('./commands/bundle.js')).bundleVerifyCommand(file, o)) as Action,
+    ),
+  );
+
+bundle
+  .command('keygen')
+  .description('make a key pair for signing bundles: FILE (private, 0600) and FILE.pub; prints the key id')
+  .argument('<file>', 'where to write the private key')
+  .addOption(jsonOption())
+  // `bundle` has --json too: commander hands it to the parent, so the parent's count here.
+  .action((file: string, _options, command: Command) =>
+    run(
+      command.optsWithGlobals(),
+      async () =>
+        (async (o: Record<string, unknown>) =>
+          (await import('./commands/bundle.js')).bundleKeygenCommand(file, o)) as Action,
     ),
   );
 

@@ -1,12 +1,13 @@
 // `bundle`: everything an offline install needs, in one verifiable archive (on a
 // connected machine); `bundle verify`: every size and hash checked, the first bad
-// member named.
+// member named, and who signed it (checked against --key).
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { rookManifestPath } from '../bundle/coverage.js';
 import { buildBundle } from '../bundle/build.js';
 import { parseImageList } from '../bundle/images.js';
+import { generateSigningKey, keyIdOf, readPrivateKey, readPublicKey } from '../bundle/signing.js';
 import { verifyBundle } from '../bundle/verify.js';
 import { ROOK_FILES } from '../spec/versions.js';
 import { loadClusterSpec } from './cluster-spec.js';
@@ -18,6 +19,8 @@ import { workDir } from './workdir.js';
 export interface BundleOptions extends ClusterOptions {
   /** The bundle to write. */
   readonly output?: string | undefined;
+  /** The private key (a path; the key itself never passes through argv) that signs the bundle. */
+  readonly signKey?: string | undefined;
 }
 
 export async function bundle(options: BundleOptions, context: OperationContext) {
@@ -39,6 +42,8 @@ export async function bundle(options: BundleOptions, context: OperationContext) 
         `Nothing was done.`,
     );
   }
+  // Read before anything is downloaded: a wrong key file fails in a second, not after an hour.
+  const signingKey = options.signKey ? readPrivateKey(resolve(options.signKey)) : undefined;
   const out = resolve(options.output);
   const progress = context.sink.progress ?? (() => {});
   // Rook's manifests and its image list, through the same sha256 lock as an online up.
@@ -60,13 +65,30 @@ export async function bundle(options: BundleOptions, context: OperationContext) 
       .map((f) => ({ path: rookManifestPath(model, f.name), content: f.content, source: f.url })),
     onStep: (step) => progress({ step }),
     onProgress: (what, bytes, total) => progress({ what, bytes, total }),
+    ...(signingKey ? { signingKey } : {}),
   });
   progress({ done: true });
-  return { path: out, size: statSync(out).size, manifest: result.manifest, packages: result.packages };
+  return {
+    path: out,
+    size: statSync(out).size,
+    manifest: result.manifest,
+    packages: result.packages,
+    keyId: signingKey ? keyIdOf(signingKey) : undefined,
+  };
 }
 
-export async function bundleVerify(file: string, context: OperationContext) {
+/** `bundle keygen FILE`: FILE (private, 0600) and FILE.pub. */
+export async function bundleKeygen(file: string | undefined) {
+  if (!file)
+    throw new InvalidInputError(
+      'kubestrap bundle keygen needs FILE: where to write the private key (its public half goes to FILE.pub)',
+    );
+  return generateSigningKey(resolve(file));
+}
+
+export async function bundleVerify(file: string, key: string | undefined, context: OperationContext) {
   const path = resolve(file);
+  const trusted = key ? { key: readPublicKey(resolve(key)), path: key } : undefined;
   try {
     statSync(path);
   } catch {
@@ -74,9 +96,21 @@ export async function bundleVerify(file: string, context: OperationContext) {
   }
   const progress = context.sink.progress ?? (() => {});
   const started = Date.now();
-  const { manifest } = await verifyBundle(path, (p) =>
-    progress({ what: `verify ${p.member}`, bytes: p.bytes, total: p.total }),
-  );
-  progress({ done: true });
-  return { path, size: statSync(path).size, manifest, seconds: (Date.now() - started) / 1000 };
+  try {
+    const { manifest, signature, authenticated } = await verifyBundle(
+      path,
+      (p) => progress({ what: `verify ${p.member}`, bytes: p.bytes, total: p.total }),
+      trusted,
+    );
+    return {
+      path,
+      size: statSync(path).size,
+      manifest,
+      signature,
+      authenticated,
+      seconds: (Date.now() - started) / 1000,
+    };
+  } finally {
+    progress({ done: true });
+  }
 }

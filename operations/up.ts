@@ -30,6 +30,10 @@ export interface UpOptions extends PhaseRunOptions {
   readonly parallel?: boolean;
   /** Install offline from this bundle. */
   readonly bundle?: string;
+  /** The public key the bundle must be signed with. */
+  readonly key?: string;
+  /** Install from a bundle without checking who made it. */
+  readonly insecureUnsigned?: boolean;
 }
 
 export type UpResult =
@@ -112,7 +116,10 @@ export async function up(options: UpOptions, context: OperationContext): Promise
   const loaded = await loadClusterSpec(options.file, detectProvider);
   context.warn(loaded.warnings);
   const provider = loaded.model.machines.provider;
-  const bundle = await offlineBundle(loaded.model, options.file, options.bundle, context.sink);
+  const bundle = await offlineBundle(loaded.model, options.file, options.bundle, context.sink, {
+    key: options.key,
+    insecureUnsigned: options.insecureUnsigned,
+  });
   const model: ClusterModel = bundle
     ? { ...loaded.model, packages: { ...loaded.model.packages, source: 'bundle', bundle: bundle.localPath } }
     : loaded.model;

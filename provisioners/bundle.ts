@@ -45,7 +45,7 @@ export class BundlePhase implements Phase<NodeHost> {
       check: false,
       label: "the bundle's package source",
     });
-    return source.stdout !== bundleSourceFile(this.family, bundleDir(this.bundle));
+    return source.stdout !== bundleSourceFile(this.bundle.manifest, bundleDir(this.bundle));
   }
 
   async run(step: HostStep<NodeHost>): Promise<void> {
@@ -75,6 +75,10 @@ export class BundlePhase implements Phase<NodeHost> {
           `tar --no-same-owner --no-same-permissions -xf ${q(archive)} -C ${q(`${dir}.new`)}`,
           `cd ${q(`${dir}.new`)}`,
           'sha256sum -c --quiet --strict -',
+          // apt checks signatures and reads file: sources as its unprivileged _apt user; the
+          // upload made these directories 0700, and a bundle holds nothing secret.
+          'chmod -R u=rwX,go=rX .',
+          `chmod 0755 ${q(BUNDLE_ROOT.slice(0, BUNDLE_ROOT.lastIndexOf('/')))} ${q(BUNDLE_ROOT)}`,
           `echo ${q(this.bundle.seal)} > ${MARKER}`,
           'cd /',
           `rm -rf ${q(dir)}`,
@@ -87,7 +91,9 @@ export class BundlePhase implements Phase<NodeHost> {
         { stdin: sums, timeoutMs: 60 * 60_000 },
       );
     }
-    await step.putFile(BUNDLE_SOURCE_FILE[this.family], bundleSourceFile(this.family, dir), { mode: 0o644 });
+    await step.putFile(BUNDLE_SOURCE_FILE[this.family], bundleSourceFile(this.bundle.manifest, dir), {
+      mode: 0o644,
+    });
   }
 }
 

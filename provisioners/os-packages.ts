@@ -1,5 +1,6 @@
 // Package-manager commands per OS family, in one place. Values here come from the
 // model (validated versions, names and URLs) and are quoted anyway.
+import type { BundleManifest } from '../bundle/format.js';
 import { shellQuote } from '../base/quote.js';
 
 /**
@@ -67,20 +68,40 @@ export const BUNDLE_SOURCE_FILE = {
 export const BUNDLE_ONLY = {
   debian: `-o Dir::Etc::sourcelist=${BUNDLE_SOURCE_FILE.debian} -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`,
   // The closure the bundle carries follows Requires only, so weak dependencies stay out.
-  rhel: "--disablerepo='*' --enablerepo=kubestrap-bundle --setopt=install_weak_deps=False",
+  rhel: "--disablerepo='*' --enablerepo='kubestrap-bundle-*' --setopt=install_weak_deps=False",
 } as const;
 
-/** The bundle's package source, for packages unpacked under `dir` (debs/ or rpms/). */
-export function bundleSourceFile(family: 'debian' | 'rhel', dir: string): string {
-  // No signature checks by apt/dnf: every file was checked on this host against
-  // bundle.json, whose seal kubestrap checked before the upload; the packages' origin
-  // was checked against the repositories' keys when the bundle was made.
-  if (family === 'debian') return `deb [trusted=yes] file:${dir}/debs ./\n`;
-  // enabled=0: only kubestrap's own installs (BUNDLE_ONLY) read it; the host's dnf runs do not.
-  return (
-    `[kubestrap-bundle]\nname=kubestrap bundle\nbaseurl=file://${dir}/rpms\n` +
-    `enabled=0\ngpgcheck=0\nrepo_gpgcheck=0\n`
-  );
+/** The bundle's package sources, for a bundle unpacked under `dir`. */
+export function bundleSourceFile(
+  manifest: Pick<BundleManifest, 'os' | 'aptRepositories' | 'rpmRepositories'>,
+  dir: string,
+): string {
+  // apt checks each repository's InRelease against the repository's own key (carried in
+  // the bundle, and covered by bundle.json's signature), then the Packages file by its
+  // hash there, then every .deb by its hash in Packages: a .deb swapped in the bundle is
+  // refused by apt even when bundle.json's digests were forged to match. Airgapped sites
+  // install long after the bundle was made, and their clocks may be off: the signature
+  // is checked, the release's age and date are not.
+  if (manifest.os.family === 'debian')
+    return manifest.aptRepositories
+      .map(
+        (r) =>
+          `deb [arch=${manifest.os.architecture} signed-by=${dir}/${r.key} check-valid-until=no check-date=no] ` +
+          `file:${dir}/${r.path} ${[r.suite, ...r.components].join(' ')}\n`,
+      )
+      .join('');
+  // enabled=0: only kubestrap's own installs (BUNDLE_ONLY) read them; the host's dnf runs do not.
+  // The keys are imported into the host's rpm database when dnf first checks a package.
+  return manifest.rpmRepositories
+    .map((r) => {
+      const name = r.path.slice(r.path.lastIndexOf('/') + 1);
+      const checks = r.check === 'metadata' ? 'gpgcheck=0\nrepo_gpgcheck=1' : 'gpgcheck=1\nrepo_gpgcheck=0';
+      return (
+        `[kubestrap-bundle-${name}]\nname=kubestrap bundle (${name})\nbaseurl=file://${dir}/${r.path}\n` +
+        `enabled=0\n${checks}\ngpgkey=file://${dir}/${r.key}\n`
+      );
+    })
+    .join('\n');
 }
 
 /** From the host's own repositories, or (`fromBundle`) from the bundle's only. */

@@ -106,6 +106,8 @@ export interface ClusterModel {
   readonly packages: {
     readonly source: 'online' | 'bundle';
     readonly bundle?: string;
+    /** The public key the bundle must be signed with. */
+    readonly bundleKey?: string;
     readonly kubernetesRepository: string;
     readonly osRepository: {
       readonly url: string;
@@ -298,6 +300,7 @@ export function buildModel(spec: ClusterSpec): ClusterModel {
     packages: {
       source: s.packages.source,
       ...(s.packages.bundle ? { bundle: s.packages.bundle } : {}),
+      ...(s.packages.bundleKey ? { bundleKey: s.packages.bundleKey } : {}),
       kubernetesRepository: s.packages.kubernetesRepository.replace(/\/+$/, ''),
       osRepository: { ...s.packages.osRepository, url: s.packages.osRepository.url.replace(/\/+$/, '') },
       rpmRepositories: s.packages.rpmRepositories.map((r) => ({ url: r.url.replace(/\/+$/, ''), key: r.key })),

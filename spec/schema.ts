@@ -373,6 +373,15 @@ const Packages = z.strictObject({
     .min(1)
     .optional()
     .meta({ description: 'Path to a kubestrap bundle; required when source is bundle.' }),
+  bundleKey: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({
+      description:
+        'Path to the public key (kubestrap bundle keygen FILE.pub) the bundle must be signed with; ' +
+        'as install --key. Relative to the spec file.',
+    }),
   osRepository: z
     .strictObject({
       url: z

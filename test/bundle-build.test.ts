@@ -1,8 +1,9 @@
 // The offline bundle, built from sources the test serves itself: a signed Debian
 // repository with Debian's real containerd, runc and their dependencies, and a
 // pkgs.k8s.io-shaped one whose kubelet/kubeadm/kubectl packages carry the test doubles;
-// Rook's manifests from a local HTTP server. Then `bundle verify` on the bundle and on
-// damaged copies of it, each rejected naming the first bad member. (The resolver and
+// Rook's manifests from a local HTTP server; signed with a key `bundle keygen` made.
+// Then `bundle verify` on the bundle and on damaged copies of it, each rejected naming
+// the first bad member. (The resolver and
 // the command's input checks, which need none of this, are in bundle.test.ts.)
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -76,6 +77,8 @@ ${sources.packagesYaml}`;
     expectedImages = sources.images;
     writeFileSync(join(work, 'cluster.yaml'), specText());
     bundlePath = join(work, 'offline.kubestrap.tar');
+    const keygen = await kubestrap(['bundle', 'keygen', 'signing-key']);
+    if (keygen.status !== 0) throw new Error(`bundle keygen: ${keygen.stderr}`);
   }, 900_000);
 
   afterAll(async () => {
@@ -90,7 +93,16 @@ ${sources.packagesYaml}`;
     'builds a bundle with the exact packages, their dependencies, an apt index and Rook manifests',
     { timeout: 600_000 },
     async () => {
-      const result = await kubestrap(['bundle', '-f', 'cluster.yaml', '-o', bundlePath, '--json']);
+      const result = await kubestrap([
+        'bundle',
+        '-f',
+        'cluster.yaml',
+        '-o',
+        bundlePath,
+        '--sign-key',
+        'signing-key',
+        '--json',
+      ]);
       expect(result.stderr).toBe('');
       expect(result.status).toBe(0);
       const summary = JSON.parse(result.stdout) as { packages: string[]; hostRequires: { name: string }[] };
@@ -113,41 +125,61 @@ ${sources.packagesYaml}`;
   it('lists every member with its size and sha256, each equal to what the sources published', async () => {
     const all = await members(bundlePath);
     expect(all[0]!.name).toBe('bundle.json');
+    expect(all[1]!.name).toBe('bundle.json.sig');
     expect(all.at(-1)!.name).toBe('bundle.json.sha256');
     manifest = JSON.parse(all[0]!.data.toString('utf8')) as BundleManifest;
     expect(all.at(-1)!.data.toString()).toBe(
       `${createHash('sha256').update(all[0]!.data).digest('hex')}  bundle.json\n`,
     );
     expect(manifest).toMatchObject({
-      format: 1,
+      format: 2,
       cluster: 'offline',
       kubernetesVersion: VERSION,
       os: { family: 'debian', architecture: 'amd64' },
     });
-    expect(all.slice(1, -1).map((m) => m.name)).toEqual(manifest.files.map((f) => f.path));
-    for (const m of all.slice(1, -1)) {
+    expect(all.slice(2, -1).map((m) => m.name)).toEqual(manifest.files.map((f) => f.path));
+    for (const m of all.slice(2, -1)) {
       const entry = manifest.files.find((f) => f.path === m.name)!;
       expect(m.data.length).toBe(entry.size);
       expect(createHash('sha256').update(m.data).digest('hex')).toBe(entry.sha256);
     }
     // The .debs are byte for byte the mirror's.
-    const kubeadm = all.find((m) => m.name === 'debs/kubeadm_1.34.2-1.1_amd64.deb')!;
+    const kubeadm = all.find((m) => m.name === 'debs/kubernetes/kubeadm_1.34.2-1.1_amd64.deb')!;
     expect(
       kubeadm.data.equals(readFileSync(join(mirror.dir, 'www/core:/stable:/v1.34/deb/kubeadm_1.34.2-1.1_amd64.deb'))),
     ).toBe(true);
     const debianDebs = readdirSync(join(mirror.dir, 'www/debian')).filter((f) => f.endsWith('.deb'));
     const runc = debianDebs.find((f) => f.startsWith('runc_'))!;
     expect(
-      all.find((m) => m.name === `debs/${runc}`)!.data.equals(readFileSync(join(mirror.dir, 'www/debian', runc))),
+      all.find((m) => m.name === `debs/os/${runc}`)!.data.equals(readFileSync(join(mirror.dir, 'www/debian', runc))),
     ).toBe(true);
-    // The apt index names every bundled .deb, relative to itself.
-    const index = all.find((m) => m.name === 'debs/Packages')!.data.toString();
-    expect([...index.matchAll(/^Filename: (.*)$/gm)].map((m) => m[1]).sort()).toEqual(
-      manifest.files
-        .filter((f) => f.kind === 'deb')
-        .map((f) => `./${f.path.slice('debs/'.length)}`)
-        .sort(),
-    );
+    // Each repository's signed index and key as it published them, so the hosts' apt checks the .debs itself.
+    const published = (member: string, file: string) =>
+      expect(all.find((m) => m.name === member)!.data.equals(readFileSync(join(mirror.dir, file)))).toBe(true);
+    published('debs/kubernetes/InRelease', 'www/core:/stable:/v1.34/deb/InRelease');
+    published('debs/kubernetes/Packages', 'www/core:/stable:/v1.34/deb/Packages');
+    published('debs/keys/kubernetes.asc', 'www/core:/stable:/v1.34/deb/Release.key');
+    published('debs/os/InRelease', 'www/debian/InRelease');
+    published('debs/os/Packages', 'www/debian/Packages');
+    published('debs/keys/os.asc', 'www/debian/Release.key');
+    expect(manifest.aptRepositories).toEqual([
+      {
+        path: 'debs/kubernetes',
+        suite: '/',
+        components: [],
+        key: 'debs/keys/kubernetes.asc',
+        source: mirror.kubernetesRepository.replace(/\/?$/, '/v1.34/deb/'),
+      },
+      { path: 'debs/os', suite: './', components: [], key: 'debs/keys/os.asc', source: `${mirror.url}/debian` },
+    ]);
+    // Every bundled .deb is where its repository's Packages says, under the repository's directory.
+    for (const repo of ['kubernetes', 'os']) {
+      const index = all.find((m) => m.name === `debs/${repo}/Packages`)!.data.toString();
+      const listed = new Set([...index.matchAll(/^Filename: (?:\.\/)?(.*)$/gm)].map((m) => `debs/${repo}/${m[1]}`));
+      const carried = manifest.files.filter((f) => f.kind === 'deb' && f.path.startsWith(`debs/${repo}/`));
+      expect(carried.length).toBeGreaterThan(0);
+      for (const f of carried) expect(listed).toContain(f.path);
+    }
     expect(
       all
         .find((m) => m.name === 'manifests/rook-v1.20.6/operator.yaml')!
@@ -182,13 +214,16 @@ ${sources.packagesYaml}`;
 
   it('makes the same archive, byte for byte, from the same sources', { timeout: 600_000 }, async () => {
     const again = join(work, 'again.tar');
-    expect((await kubestrap(['bundle', '-f', 'cluster.yaml', '-o', again])).status).toBe(0);
+    expect((await kubestrap(['bundle', '-f', 'cluster.yaml', '-o', again, '--sign-key', 'signing-key'])).status).toBe(
+      0,
+    );
     expect(readFileSync(again).equals(readFileSync(bundlePath))).toBe(true);
   });
 
-  it('bundle verify accepts the bundle', async () => {
-    const result = await kubestrap(['bundle', 'verify', bundlePath]);
+  it('bundle verify --key accepts the bundle as authentic', async () => {
+    const result = await kubestrap(['bundle', 'verify', bundlePath, '--key', 'signing-key.pub']);
     expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/signed by signing-key\.pub \(key [0-9a-f]{64}\): authentic/);
     expect(result.stdout).toMatch(
       new RegExp(
         `ok — ${manifest.files.length} files, .* MiB, every size and sha256 as bundle.json lists them; ` +
@@ -223,14 +258,17 @@ ${sources.packagesYaml}`;
 
   it('rejects a flipped byte, naming the member', async () => {
     const path = damaged('flipped.tar', (a) => {
-      const at = dataOffset(a, 'debs/kubeadm_1.34.2-1.1_amd64.deb') + 1000;
+      const at = dataOffset(a, 'debs/kubernetes/kubeadm_1.34.2-1.1_amd64.deb') + 1000;
       a[at] = a[at]! ^ 0x01;
       return a;
     });
     const result = await kubestrap(['bundle', 'verify', path]);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(
-      /debs\/kubeadm_1\.34\.2-1\.1_amd64\.deb is damaged: sha256 [0-9a-f]{64}, bundle\.json says [0-9a-f]{64}/,
+      new RegExp(
+        'debs/kubernetes/kubeadm_1\\.34\\.2-1\\.1_amd64\\.deb is damaged: ' +
+          'sha256 [0-9a-f]{64}, bundle\\.json says [0-9a-f]{64}',
+      ),
     );
   });
 
@@ -251,10 +289,10 @@ ${sources.packagesYaml}`;
     const result = await kubestrap([
       'bundle',
       'verify',
-      await without('missing-deb.tar', (m) => m.startsWith('debs/runc_')),
+      await without('missing-deb.tar', (m) => m.startsWith('debs/os/runc_')),
     ]);
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/debs\/runc_[^ ]+ is listed in bundle\.json but missing from the archive/);
+    expect(result.stderr).toMatch(/debs\/os\/runc_[^ ]+ is listed in bundle\.json but missing from the archive/);
   });
 
   it('rejects an archive that lacks an image', async () => {
@@ -302,6 +340,7 @@ ${sources.packagesYaml}`;
     expect(listed.status).toBe(0);
     expect(listed.stdout.split('\n').filter(Boolean)).toEqual([
       'bundle.json',
+      'bundle.json.sig',
       ...manifest.files.map((f) => f.path),
       'bundle.json.sha256',
     ]);

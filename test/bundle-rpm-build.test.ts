@@ -107,6 +107,8 @@ ${sources.packagesYaml.replace(
     sources = await startBundleSources(undefined, work, VERSION);
     writeFileSync(join(work, 'cluster.yaml'), specText());
     bundlePath = join(work, 'offline.kubestrap.tar');
+    const keygen = await kubestrap(['bundle', 'keygen', 'bundle-key']);
+    if (keygen.status !== 0) throw new Error(`bundle keygen: ${keygen.stderr}`);
   }, 600_000);
 
   afterAll(async () => {
@@ -118,7 +120,16 @@ ${sources.packagesYaml.replace(
     'builds a bundle with the exact packages and what they need beyond a minimal install',
     { timeout: 600_000 },
     async () => {
-      const result = await kubestrap(['bundle', '-f', 'cluster.yaml', '-o', bundlePath, '--json']);
+      const result = await kubestrap([
+        'bundle',
+        '-f',
+        'cluster.yaml',
+        '-o',
+        bundlePath,
+        '--sign-key',
+        'bundle-key',
+        '--json',
+      ]);
       expect(result.stderr).toBe('');
       expect(result.status).toBe(0);
       const summary = JSON.parse(result.stdout) as {
@@ -149,7 +160,7 @@ ${sources.packagesYaml.replace(
     },
   );
 
-  it('holds a createrepo_c repository of exactly those packages, each member listed with its sha256', async () => {
+  it('holds each repository as dnf checks it: signed metadata as published, or signed packages', async () => {
     const all = await tarMembers(bundlePath);
     manifest = JSON.parse(all[0]!.data.toString('utf8')) as BundleManifest;
     expect(manifest.os).toEqual({ family: 'rhel', architecture: 'amd64' });
@@ -157,33 +168,59 @@ ${sources.packagesYaml.replace(
     expect(rpms).toHaveLength(13);
     // The repositories hold aarch64 builds of the same packages too.
     expect(rpms.filter((f) => !/\.(x86_64|noarch)\.rpm$/.test(f.path))).toEqual([]);
-    expect(
+    expect(manifest.rpmRepositories).toEqual([
+      {
+        path: 'rpms/kubernetes',
+        key: 'rpms/keys/kubernetes.asc',
+        check: 'metadata',
+        source: `${repos.kubernetesRepository}/v1.34/rpm/`,
+      },
+      { path: 'rpms/repository-1', key: 'rpms/keys/repository-1.asc', check: 'metadata', source: repos.docker.url },
+      { path: 'rpms/repository-2', key: 'rpms/keys/repository-2.asc', check: 'packages', source: repos.os.url },
+    ]);
+    const metadata = (dir: string) =>
       manifest.files
-        .filter((f) => f.kind === 'rpm-metadata')
-        .map((f) => f.path.replace(/[0-9a-f]{64}-/, ''))
-        .sort(),
-    ).toEqual([
-      'rpms/repodata/filelists.xml.gz',
-      'rpms/repodata/other.xml.gz',
-      'rpms/repodata/primary.xml.gz',
-      'rpms/repodata/repomd.xml',
+        .filter((f) => f.kind === 'rpm-metadata' && f.path.startsWith(`${dir}/`))
+        .map((f) => f.path.slice(dir.length + 1).replace(/[0-9a-f]{64}-/, ''))
+        .sort();
+    // Signed metadata: repomd.xml, its signature and what it lists, byte for byte as published.
+    for (const [dir, published] of [
+      ['rpms/kubernetes', join(work, 'rpm-www/k8s/v1.34/rpm')],
+      ['rpms/repository-1', repos.docker.dir],
+    ] as const) {
+      expect(metadata(dir)).toEqual(
+        expect.arrayContaining(['repodata/primary.xml.gz', 'repodata/repomd.xml', 'repodata/repomd.xml.asc']),
+      );
+      for (const f of manifest.files.filter((f) => f.path.startsWith(`${dir}/repodata/`)))
+        expect(
+          all.find((m) => m.name === f.path)!.data.equals(readFileSync(join(published, f.path.slice(dir.length + 1)))),
+        ).toBe(true);
+    }
+    // Signed packages: the bundle's own repodata over exactly the carried ones.
+    expect(metadata('rpms/repository-2')).toEqual([
+      'repodata/filelists.xml.gz',
+      'repodata/other.xml.gz',
+      'repodata/primary.xml.gz',
+      'repodata/repomd.xml',
     ]);
     for (const f of manifest.files) {
       const member = all.find((m) => m.name === f.path)!;
       expect(createHash('sha256').update(member.data).digest('hex')).toBe(f.sha256);
     }
-    const primary = all.find((m) => /primary\.xml\.gz$/.test(m.name))!;
+    const primary = all.find((m) => /^rpms\/repository-2\/repodata\/.*primary\.xml\.gz$/.test(m.name))!;
     const { gunzipSync } = await import('node:zlib');
     const text = gunzipSync(primary.data).toString('utf8');
-    expect(text.match(/<name>[^<]+<\/name>/g)).toHaveLength(13);
+    expect(text.match(/<name>[^<]+<\/name>/g)).toHaveLength(
+      rpms.filter((f) => f.path.startsWith('rpms/repository-2/')).length,
+    );
     expect(text).not.toContain('<name>glibc</name>');
-    const verified = await kubestrap(['bundle', 'verify', bundlePath]);
+    const verified = await kubestrap(['bundle', 'verify', bundlePath, '--key', 'bundle-key.pub']);
     expect(verified.status).toBe(0);
   });
 
   it('is reproducible: the same sources give the same bytes', { timeout: 600_000 }, async () => {
     const again = join(work, 'again.kubestrap.tar');
-    expect((await kubestrap(['bundle', '-f', 'cluster.yaml', '-o', again])).status).toBe(0);
+    expect((await kubestrap(['bundle', '-f', 'cluster.yaml', '-o', again, '--sign-key', 'bundle-key'])).status).toBe(0);
     const digest = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
     expect(digest(again)).toBe(digest(bundlePath));
   });
@@ -194,7 +231,16 @@ ${sources.packagesYaml.replace(
     async () => {
       writeFileSync(join(work, 'arm64.yaml'), specText({}, 'arm64'));
       const arm64Path = join(work, 'arm64.kubestrap.tar');
-      const result = await kubestrap(['bundle', '-f', 'arm64.yaml', '-o', arm64Path, '--json']);
+      const result = await kubestrap([
+        'bundle',
+        '-f',
+        'arm64.yaml',
+        '-o',
+        arm64Path,
+        '--sign-key',
+        'bundle-key',
+        '--json',
+      ]);
       expect(result.stderr).toBe('');
       expect(result.status).toBe(0);
       const all = await tarMembers(arm64Path);
@@ -225,7 +271,15 @@ ${sources.packagesYaml.replace(
       });
 
       // An arm64 bundle for the amd64 spec: refused before any host is reached.
-      const refused = await kubestrap(['install', '--bundle', arm64Path, '-f', 'cluster.yaml']);
+      const refused = await kubestrap([
+        'install',
+        '--bundle',
+        arm64Path,
+        '--key',
+        'bundle-key.pub',
+        '-f',
+        'cluster.yaml',
+      ]);
       expect(refused.status).toBe(2);
       expect(refused.stderr).toContain(
         'it holds arm64 packages and images, the spec has amd64 hosts (spec.os.architecture)',
@@ -240,7 +294,7 @@ ${sources.packagesYaml.replace(
     execFileSync('tar', ['-xf', bundlePath, '-C', dir, 'rpms']);
     mkdirSync(join(root, 'etc/yum.repos.d'), { recursive: true });
     // The same file the bundle phase writes, at the same path inside the root.
-    writeFileSync(join(root, BUNDLE_SOURCE_FILE.rhel), bundleSourceFile('rhel', dir));
+    writeFileSync(join(root, BUNDLE_SOURCE_FILE.rhel), bundleSourceFile(manifest, dir));
     return dir;
   }
   /** A provisioner's dnf command, run by the real dnf against `root` instead of /. */
@@ -253,6 +307,29 @@ ${sources.packagesYaml.replace(
           `--setopt=reposdir=${root}/etc/yum.repos.d --setopt=cachedir=${root}/var/cache/dnf `,
       ),
     ]);
+  /** A minimal host: the core group, installed from the OS repository. */
+  const minimalHost = (): string => {
+    const root = mkdtempSync(join(tmpdir(), 'rpm-root-'));
+    const core = run('dnf', [
+      '-y',
+      '-q',
+      `--installroot=${root}`,
+      '--releasever=9',
+      `--repofrompath=os,file://${repos.os.dir}`,
+      '--repo=os',
+      '--setopt=os.gpgcheck=0',
+      'install',
+      'glibc',
+      'bash',
+    ]);
+    expect(core.status).toBe(0);
+    return root;
+  };
+  const flipByte = (file: string) => {
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 64] = bytes[bytes.length - 64]! ^ 0xff;
+    writeFileSync(file, bytes);
+  };
   const installed = (root: string) =>
     run('rpm', ['--root', root, '-qa', '--qf', '%{NAME}-%{VERSION}\\n']).stdout.split('\n').filter(Boolean).sort();
 
@@ -330,6 +407,36 @@ ${sources.packagesYaml.replace(
       expect(result.status).not.toBe(0);
       expect(result.stderr).toMatch(/nothing provides libc\.so\.6/);
       expect(installed(root)).toEqual([]);
+    },
+  );
+
+  it(
+    "a swapped package is refused by the hosts' dnf: by the signed repomd's checksums, or by its own signature",
+    { timeout: 300_000 },
+    () => {
+      // Past bundle.json (its digests forged, or verify bypassed): what dnf itself checks.
+      const root = minimalHost();
+      const dir = unpackInto(root);
+      const kubelet = manifest.files.find((f) =>
+        /^rpms\/kubernetes\/.*kubelet-1\.34\.2-.*\.x86_64\.rpm$/.test(f.path),
+      )!;
+      flipByte(join(dir, kubelet.path));
+      const kubernetes = dnfIn(root, dnfKubernetesInstall(VERSION, true));
+      expect(kubernetes.status).not.toBe(0);
+      expect(`${kubernetes.stdout}${kubernetes.stderr}`).toMatch(/incorrect checksum|checksum mismatch|checksum/i);
+      expect(installed(root).filter((p) => p.startsWith('kube'))).toEqual([]);
+
+      // The OS repository's repodata is the bundle's own, so a forger can remake it; the
+      // package's signature they cannot.
+      const other = minimalHost();
+      const otherDir = unpackInto(other);
+      const socat = manifest.files.find((f) => /^rpms\/repository-2\/socat-.*\.rpm$/.test(f.path))!;
+      flipByte(join(otherDir, socat.path));
+      execFileSync('createrepo_c', ['--quiet', '--no-database', join(otherDir, 'rpms/repository-2')]);
+      const result = dnfIn(other, dnfKubernetesInstall(VERSION, true));
+      expect(result.status).not.toBe(0);
+      expect(`${result.stdout}${result.stderr}`).toMatch(/Problem opening package socat-\S+\s+Error: GPG check FAILED/);
+      expect(installed(other).filter((p) => p.startsWith('socat'))).toEqual([]);
     },
   );
 

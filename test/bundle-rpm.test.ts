@@ -102,6 +102,7 @@ const index = (packages: RpmPackage[], coreGroup: string[] = []): RpmIndex => ({
   packages,
   coreGroup,
   metadataSigned: true,
+  signedFiles: [],
 });
 
 describe('rpm dependency closure', () => {

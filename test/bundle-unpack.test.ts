@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestText } from '../bundle/archive.js';
-import type { BundleManifest } from '../bundle/format.js';
+import { BUNDLE_FORMAT, type BundleManifest } from '../bundle/format.js';
 import { runPhases } from '../engine/index.js';
 import { BundlePhase, bundleDir, type VerifiedBundle } from '../provisioners/bundle.js';
 import { SshPool } from '../ssh/pool.js';
@@ -38,7 +38,7 @@ describe.skipIf(unavailable)(`the bundle unpacked on a host${unavailable ? ` (sk
     const setuid = Buffer.from('#!/bin/sh\necho would run as its owner\n');
     const writable = Buffer.from('Package: x\n');
     const manifest: BundleManifest = {
-      format: 1,
+      format: BUNDLE_FORMAT,
       createdBy: 'test',
       cluster: 'harness',
       specDigest: '0'.repeat(64),
@@ -50,6 +50,8 @@ describe.skipIf(unavailable)(`the bundle unpacked on a host${unavailable ? ` (sk
       ],
       images: [],
       hostRequires: [],
+      aptRepositories: [],
+      rpmRepositories: [],
     };
     const text = manifestText(manifest);
     const archive = await tarOf([
@@ -61,7 +63,14 @@ describe.skipIf(unavailable)(`the bundle unpacked on a host${unavailable ? ` (sk
     const localPath = join(work, 'hostile.tar');
     writeFileSync(localPath, archive);
     // As if it had got past this machine's verify: the host's own unpack is what is tested.
-    const bundle: VerifiedBundle = { localPath, manifest, seal: sha(text), sha256: sha(archive), size: archive.length };
+    const bundle: VerifiedBundle = {
+      localPath,
+      manifest,
+      seal: sha(text),
+      sha256: sha(archive),
+      size: archive.length,
+      authenticated: false,
+    };
 
     const model = harnessModel(harness);
     const result = await runPhases([new BundlePhase(bundle)], nodeHosts(model, pool, harness));

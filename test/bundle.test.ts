@@ -18,7 +18,7 @@ import { bundleArchitectureVerdict, bundleSpaceVerdict } from '../provisioners/p
 import { installedQuery, parseInstalled, rpmProvidesQuery } from '../provisioners/os-packages.js';
 import { writeBundle } from '../bundle/archive.js';
 import { BundleError, verifyBundle } from '../bundle/verify.js';
-import type { BundleManifest } from '../bundle/format.js';
+import { BUNDLE_FORMAT, type BundleManifest } from '../bundle/format.js';
 import { REPO_ROOT } from './support/fixtures.js';
 import { tarDataOffset, tarOf, type TarEntry } from './support/tar.js';
 import { serveDirectory, type StaticServer } from './support/static-server.js';
@@ -87,6 +87,7 @@ describe('dependency closure', () => {
     preDepends: '',
     provides: '',
     url: `http://x/${name}.deb`,
+    repositoryPath: `${name}.deb`,
     filename: `${name}_${version}_amd64.deb`,
     size: 1,
     sha256: '0'.repeat(64),
@@ -278,7 +279,7 @@ describe('bundle verify refuses what kubestrap never writes, cleanly', () => {
   const image = Buffer.from('not really an image');
   const manifest = (patch: (m: BundleManifest) => void = () => undefined): string => {
     const m: BundleManifest = {
-      format: 1,
+      format: BUNDLE_FORMAT,
       createdBy: 'test',
       cluster: 'hostile',
       specDigest: '0'.repeat(64),
@@ -292,6 +293,8 @@ describe('bundle verify refuses what kubestrap never writes, cleanly', () => {
         { reference: 'registry.k8s.io/pause:3.10.1', digest: `sha256:${'1'.repeat(64)}`, path: 'images/pause.tar' },
       ],
       hostRequires: [],
+      aptRepositories: [],
+      rpmRepositories: [],
     };
     patch(m);
     return `${JSON.stringify(m, null, 2)}\n`;

@@ -3,13 +3,17 @@
 // pkgs.k8s.io-shaped packages carrying the kubeadm/kubelet/kubectl doubles, a registry
 // with images the test built, Rook's manifests over HTTP), then `kubestrap install` onto
 // systemd hosts whose traffic beyond the cluster's own network is dropped with iptables.
-// Damaged bundles are refused before any host is touched; a dropped SSH connection
-// resumes the upload instead of restarting it.
+// The bundle is signed (bundle keygen, --sign-key) and installed with --key. Damaged
+// bundles are refused before any host is touched; a .deb swapped with forged digests,
+// installed past the signature check (--insecure-unsigned), is refused by the hosts'
+// apt against the repository's signed index; a dropped SSH connection resumes the
+// upload instead of restarting it.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BundleManifest } from '../bundle/format.js';
 import { SshPool } from '../ssh/pool.js';
 import { resumableUpload } from '../ssh/resumable-upload.js';
 import { AptMirror } from './harness/apt-mirror.js';
@@ -17,7 +21,8 @@ import { Harness, harnessUnavailable } from './harness/hosts.js';
 import { harnessSpec } from './support/cluster.js';
 import { REPO_ROOT, SHARED_REFERENCE, sharedReferenceMissing } from './support/fixtures.js';
 import { startBundleSources, type BundleSources } from './support/bundle-sources.js';
-import { tarDataOffset, tarWithout } from './support/tar.js';
+import { tarDataOffset, tarMembers, tarWithout } from './support/tar.js';
+import tar from 'tar-stream';
 import { missingTools, run, runAsync } from './support/tools.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
@@ -65,7 +70,9 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
     );
     writeFileSync(join(work, 'cluster.yaml'), `${spec}${sources.packagesYaml}`);
     bundle = join(work, 'cluster.kubestrap.tar');
-    const built = await kubestrap(['bundle', '-f', 'cluster.yaml', '-o', bundle]);
+    const keygen = await kubestrap(['bundle', 'keygen', 'bundle-key']);
+    if (keygen.status !== 0) throw new Error(`kubestrap bundle keygen failed: ${keygen.stderr}`);
+    const built = await kubestrap(['bundle', '-f', 'cluster.yaml', '-o', bundle, '--sign-key', 'bundle-key']);
     if (built.status !== 0) throw new Error(`kubestrap bundle failed: ${built.stderr}`);
 
     // Airgap: loopback, replies and the cluster's own network pass; the test machine
@@ -122,11 +129,11 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
       'a flipped byte',
       'flipped.tar',
       (a: Buffer) => {
-        const at = tarDataOffset(a, 'debs/kubelet_1.34.2-1.1_amd64.deb') + 600;
+        const at = tarDataOffset(a, 'debs/kubernetes/kubelet_1.34.2-1.1_amd64.deb') + 600;
         a[at] = a[at]! ^ 0xff;
         return a;
       },
-      /debs\/kubelet_1\.34\.2-1\.1_amd64\.deb is damaged: sha256/,
+      /debs\/kubernetes\/kubelet_1\.34\.2-1\.1_amd64\.deb is damaged: sha256/,
     ],
     ['a truncated archive', 'truncated.tar', (a: Buffer) => a.subarray(0, a.length - 100_000), /truncated/],
   ])('refuses %s before touching any host (exit 2)', async (_what, name, change, message) => {
@@ -134,6 +141,8 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
       'install',
       '--bundle',
       damaged(name, change),
+      '--key',
+      'bundle-key.pub',
       '-f',
       'cluster.yaml',
       '--ignore-preflight',
@@ -154,6 +163,8 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
       'install',
       '--bundle',
       path,
+      '--key',
+      'bundle-key.pub',
       '-f',
       'cluster.yaml',
       '--ignore-preflight',
@@ -171,16 +182,100 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
       join(work, 'other.yaml'),
       readFileSync(join(work, 'cluster.yaml'), 'utf8').replace(`version: ${VERSION}`, 'version: 1.34.3'),
     );
-    const result = await kubestrap(['install', '--bundle', bundle, '-f', 'other.yaml']);
+    const result = await kubestrap(['install', '--bundle', bundle, '--key', 'bundle-key.pub', '-f', 'other.yaml']);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/holds Kubernetes 1\.34\.2, the spec wants 1\.34\.3 \(spec\.kubernetes\.version\)/);
   });
+
+  /**
+   * What someone without the signing key can make: containerd's .deb replaced, its size and
+   * sha256 in bundle.json and the seal recomputed, the signature (which no longer fits)
+   * dropped. `alsoIndex`: the repository's Packages and InRelease rewritten to match too
+   * (every hash of the .deb, every hash of Packages), which leaves InRelease's signature bad.
+   */
+  async function forged(name: string, alsoIndex: boolean): Promise<string> {
+    const members = await tarMembers(bundle);
+    const manifest = JSON.parse(members[0]!.data.toString()) as BundleManifest;
+    const target = manifest.files.find((f) => f.kind === 'deb' && /^debs\/os\/containerd_/.test(f.path))!;
+    const original = members.find((m) => m.name === target.path)!.data;
+    const evil = Buffer.from(original);
+    evil[evil.length - 100] = evil[evil.length - 100]! ^ 0xff;
+    const replaced = new Map<string, Buffer>([[target.path, evil]]);
+    if (alsoIndex) {
+      const swapHashes = (text: string, from: Buffer, to: Buffer) => {
+        for (const algorithm of ['md5', 'sha1', 'sha256', 'sha512'])
+          text = text.replaceAll(
+            createHash(algorithm).update(from).digest('hex'),
+            createHash(algorithm).update(to).digest('hex'),
+          );
+        return text;
+      };
+      const packages = members.find((m) => m.name === 'debs/os/Packages')!.data;
+      const forgedPackages = Buffer.from(swapHashes(packages.toString(), original, evil));
+      replaced.set('debs/os/Packages', forgedPackages);
+      const release = members.find((m) => m.name === 'debs/os/InRelease')!.data.toString();
+      replaced.set('debs/os/InRelease', Buffer.from(swapHashes(release, packages, forgedPackages)));
+    }
+    const digest = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+    const files = manifest.files.map((f) => {
+      const data = replaced.get(f.path);
+      return data ? { ...f, size: data.length, sha256: digest(data) } : f;
+    });
+    const text = `${JSON.stringify({ ...manifest, files }, null, 2)}\n`;
+    const pack = tar.pack();
+    pack.entry({ name: 'bundle.json', mtime: new Date(0) }, text);
+    for (const m of members.slice(2, -1))
+      pack.entry({ name: m.name, mtime: new Date(0) }, replaced.get(m.name) ?? m.data);
+    pack.entry({ name: 'bundle.json.sha256', mtime: new Date(0) }, `${digest(Buffer.from(text))}  bundle.json\n`);
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of pack) chunks.push(c as Buffer);
+    const path = join(work, name);
+    writeFileSync(path, Buffer.concat(chunks));
+    return path;
+  }
+
+  it.each([
+    ['a forged .deb', false, /Hash Sum mismatch/i],
+    // apt refuses the whole repository: its InRelease no longer carries the repository's signature.
+    ['a forged .deb and repository index', true, /E: The repository 'file:\S+\/debs\/os \.\/ InRelease' is not signed/],
+  ])(
+    "%s: refused by the bundle's signature; past it (--insecure-unsigned), by the hosts' apt",
+    { timeout: 900_000 },
+    async (_what, alsoIndex, aptSays) => {
+      const path = await forged(alsoIndex ? 'forged-index.tar' : 'forged.tar', alsoIndex);
+      const refused = await kubestrap(['install', '--bundle', path, '--key', 'bundle-key.pub', '-f', 'cluster.yaml']);
+      expect(refused.stderr).toMatch(/is not signed \(it has no bundle\.json\.sig\)/);
+      expect(refused.status).toBe(2);
+      const result = await kubestrap([
+        'install',
+        '--bundle',
+        path,
+        '--insecure-unsigned',
+        '-f',
+        'cluster.yaml',
+        '--ignore-preflight',
+        'rook-disk',
+      ]);
+      expect(result.stderr).toMatch(/^warning: --insecure-unsigned/);
+      // Every digest in bundle.json matched, on this machine and on the hosts: apt is what stops it.
+      expect(result.stdout).toContain('check all');
+      expect(`${result.stdout}${result.stderr}`).toMatch(aptSays);
+      expect(result.status).toBe(1);
+      for (const host of ['h1', 'h2']) {
+        expect(onHost(host, "dpkg-query -W -f='${db:Status-Status}' containerd 2>&1; true")).not.toBe('installed');
+        expect(droppedConnections(host)).toBe(0);
+      }
+    },
+  );
 
   it('installs the cluster with no traffic beyond the cluster network', { timeout: 900_000 }, async () => {
     const result = await kubestrap([
       'install',
       '--bundle',
       bundle,
+      '--key',
+      'bundle-key.pub',
       '-f',
       'cluster.yaml',
       '--ignore-preflight',
@@ -220,8 +315,13 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
           .filter((r) => r && !r.startsWith('sha256:'))
           .sort(),
       ).toEqual(images);
-      expect(onHost(host, 'cat /etc/apt/sources.list.d/kubestrap-bundle.list')).toMatch(
-        /^deb \[trusted=yes\] file:\/var\/lib\/kubestrap\/bundle\/[0-9a-f]{16}\/debs \.\/\n$/,
+      // Each upstream repository with its own key and signed index; nothing trusted blindly.
+      const dir = `/var/lib/kubestrap/bundle/${onHost(host, 'ls /var/lib/kubestrap/bundle').trim()}`;
+      expect(onHost(host, 'cat /etc/apt/sources.list.d/kubestrap-bundle.list')).toBe(
+        `deb [arch=amd64 signed-by=${dir}/debs/keys/kubernetes.asc check-valid-until=no check-date=no] ` +
+          `file:${dir}/debs/kubernetes /\n` +
+          `deb [arch=amd64 signed-by=${dir}/debs/keys/os.asc check-valid-until=no check-date=no] ` +
+          `file:${dir}/debs/os ./\n`,
       );
       // The archive is gone once unpacked and checked; the unpacked copy stays for re-runs.
       expect(onHost(host, 'ls /var/lib/kubestrap/bundle').trim()).toMatch(/^[0-9a-f]{16}$/);
@@ -242,7 +342,7 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
     async () => {
       const spec = readFileSync(join(work, 'cluster.yaml'), 'utf8').replace(
         '  packages:\n',
-        '  packages:\n    source: bundle\n    bundle: cluster.kubestrap.tar\n',
+        '  packages:\n    source: bundle\n    bundle: cluster.kubestrap.tar\n    bundleKey: bundle-key.pub\n',
       );
       writeFileSync(join(work, 'from-bundle.yaml'), spec);
       const result = await kubestrap(['up', '-f', 'from-bundle.yaml', '--ignore-preflight', 'rook-disk', '--json']);

@@ -66,8 +66,9 @@ function offline(model: ClusterModel, localPath: string): { model: ClusterModel;
     seal: 'a'.repeat(64),
     sha256: 'b'.repeat(64),
     size: 16,
+    authenticated: false,
     manifest: {
-      format: 1,
+      format: 2,
       createdBy: 'test',
       cluster: model.name,
       specDigest: 'c'.repeat(64),
@@ -84,6 +85,14 @@ function offline(model: ClusterModel, localPath: string): { model: ClusterModel;
           neededBy: 'kubelet',
         },
       ],
+      aptRepositories:
+        model.os.family === 'debian'
+          ? [{ path: 'debs/kubernetes', suite: '/', components: [], key: 'debs/keys/kubernetes.asc', source: 'x' }]
+          : [],
+      rpmRepositories:
+        model.os.family === 'rhel'
+          ? [{ path: 'rpms/kubernetes', key: 'rpms/keys/kubernetes.asc', check: 'metadata', source: 'x' }]
+          : [],
     },
   };
   return { model: { ...model, packages: { ...model.packages, source: 'bundle', bundle: localPath } }, bundle };

@@ -111,7 +111,18 @@ describe.skipIf(unavailable)(
           join(dir, 'bundle.yaml'),
           spec(libvirt.emulator, libvirt.pool, sources.packagesYaml.trimEnd(), sources.rookUrl),
         );
-        const made = await cli('bundle', '-f', 'bundle.yaml', '-o', 'offline.kubestrap.tar', '--json');
+        const keygen = await cli('bundle', 'keygen', 'bundle-key');
+        if (keygen.status !== 0) throw new Error(`kubestrap bundle keygen failed: ${keygen.stderr}`);
+        const made = await cli(
+          'bundle',
+          '-f',
+          'bundle.yaml',
+          '-o',
+          'offline.kubestrap.tar',
+          '--sign-key',
+          'bundle-key',
+          '--json',
+        );
         if (made.status !== 0) throw new Error(`kubestrap bundle failed: ${made.stderr}`);
       } finally {
         await sources.stop();
@@ -263,7 +274,16 @@ describe.skipIf(unavailable)(
         mirror = undefined;
         await upstream?.close();
         upstream = undefined;
-        const result = await cli('rebuild', '-f', 'cluster.yaml', '--yes', '--bundle', 'offline.kubestrap.tar');
+        const result = await cli(
+          'rebuild',
+          '-f',
+          'cluster.yaml',
+          '--yes',
+          '--bundle',
+          'offline.kubestrap.tar',
+          '--key',
+          'bundle-key.pub',
+        );
         expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
         expect(result.stdout).toContain('Machines (vagrant up, libvirt, in parallel)');
         expect(result.stdout).toContain('Bundle onto the hosts (upload, check, unpack)');

@@ -13,6 +13,7 @@ import { HostprepPhase } from '../provisioners/hostprep.js';
 import { ResetPhase } from '../provisioners/reset.js';
 import { BundlePhase, ImagesPhase } from '../provisioners/bundle.js';
 import { PackagesPhase } from '../provisioners/packages.js';
+import { readPublicKey } from '../bundle/signing.js';
 import { verifyBundle } from '../bundle/verify.js';
 import { failureSummary, runPhases } from '../engine/index.js';
 import { RuntimePhase } from '../provisioners/runtime.js';
@@ -183,11 +184,14 @@ ${rook ? '        disks:\n          - device: /dev/vdb\n' : ''}  storage:
         const sources = await startBundleSources(mirror, work, '1.34.2');
         try {
           writeFileSync(join(work, 'bundle.yaml'), `${vmSpec(false)}${sources.packagesYaml}`);
-          const built = await runAsync(
-            process.execPath,
-            [join(REPO_ROOT, 'dist/cli/main.js'), 'bundle', '-f', 'bundle.yaml', '-o', 'vm.kubestrap.tar'],
-            { cwd: work, timeoutMs: 600_000 },
-          );
+          const cli = (...args: string[]) =>
+            runAsync(process.execPath, [join(REPO_ROOT, 'dist/cli/main.js'), ...args], {
+              cwd: work,
+              timeoutMs: 600_000,
+            });
+          const keygen = await cli('bundle', 'keygen', 'bundle-key');
+          expect(keygen.status, keygen.stderr).toBe(0);
+          const built = await cli('bundle', '-f', 'bundle.yaml', '-o', 'vm.kubestrap.tar', '--sign-key', 'bundle-key');
           expect(built.status, built.stderr).toBe(0);
         } finally {
           await sources.stop();
@@ -213,7 +217,9 @@ ${rook ? '        disks:\n          - device: /dev/vdb\n' : ''}  storage:
         await sh('iptables -Z OUTPUT');
 
         const localPath = join(work, 'vm.kubestrap.tar');
-        const bundle = { localPath, ...(await verifyBundle(localPath)) };
+        const trusted = { key: readPublicKey(join(work, 'bundle-key.pub')), path: 'bundle-key.pub' };
+        const bundle = { localPath, ...(await verifyBundle(localPath, undefined, trusted)) };
+        expect(bundle.authenticated).toBe(true);
         const offline: ClusterModel = {
           ...model,
           packages: { ...model.packages, source: 'bundle', bundle: localPath },

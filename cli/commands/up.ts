@@ -13,6 +13,8 @@ export interface UpFlags {
   readonly ignorePreflight?: string[];
   readonly parallel?: boolean;
   readonly bundle?: string;
+  readonly key?: string;
+  readonly insecureUnsigned?: boolean;
 }
 
 export function upOptions(flags: UpFlags) {
@@ -45,6 +47,11 @@ export function printUp(result: UpResult, flags: UpFlags): number {
 
 export async function upCommand(flags: UpFlags): Promise<number> {
   const options = upOptions(flags);
+  if (flags.insecureUnsigned)
+    process.stderr.write(
+      'warning: --insecure-unsigned: the bundle is installed without checking who made it; ' +
+        'anyone who could change it chooses what runs as root on every host\n',
+    );
   return printUp(await withSession(flags.json ?? false, (context) => up(options, context)), flags);
 }
 
