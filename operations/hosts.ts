@@ -14,7 +14,24 @@ function readIfExists(path: string): string | undefined {
   return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
 }
 
-/** The pool every command uses for a cluster: its known_hosts, its host logs. */
+/**
+ * OpenSSH's known_hosts files (its defaults for UserKnownHostsFile and
+ * GlobalKnownHostsFile): what the user's own ssh already knows of a host counts before
+ * kubestrap trusts it on first use.
+ */
+export function openSshKnownHosts(home: string = homedir()): string[] {
+  return [
+    join(home, '.ssh', 'known_hosts'),
+    join(home, '.ssh', 'known_hosts2'),
+    '/etc/ssh/ssh_known_hosts',
+    '/etc/ssh/ssh_known_hosts2',
+  ];
+}
+
+/**
+ * The pool every command uses for a cluster: its known_hosts (with OpenSSH's for existing
+ * hosts; Vagrant machines come and go on shared forwarded ports), its host logs.
+ */
 export function clusterPool(
   model: ClusterModel,
   file: string | undefined,
@@ -22,6 +39,7 @@ export function clusterPool(
 ): SshPool {
   return new SshPool({
     knownHostsPath: knownHostsPath(model.name),
+    ...(model.machines.provider === 'existing' ? { openSshKnownHosts: openSshKnownHosts() } : {}),
     logDir: logDir(model.name),
     forgetCommand: (t) => `kubestrap forget-host ${t.name}${specArgument(file)}`,
     ...options,

@@ -8,6 +8,8 @@ import { Redactor } from './redact.js';
 
 export interface SshPoolOptions extends Partial<Omit<SshHostOptions, 'knownHosts' | 'log' | 'redactor'>> {
   readonly knownHostsPath: string;
+  /** OpenSSH's known_hosts files, read as well (existing hosts only; see KnownHosts). */
+  readonly openSshKnownHosts?: readonly string[];
   readonly logDir?: string;
   readonly redactor?: Redactor;
 }
@@ -19,7 +21,7 @@ export class SshPool {
   private readonly logs: HostLog[] = [];
 
   constructor(private readonly options: SshPoolOptions) {
-    this.knownHosts = new KnownHosts(options.knownHostsPath);
+    this.knownHosts = new KnownHosts(options.knownHostsPath, options.openSshKnownHosts);
     this.redactor = options.redactor ?? new Redactor();
   }
 

@@ -4,7 +4,12 @@ import { EXIT } from '../exit-codes.js';
 
 export async function forgetHostCommand(node: string, flags: { file?: string; json?: boolean }): Promise<number> {
   const { removed, path, node: name } = await forgetHost(node, flags);
-  if (flags.json) process.stdout.write(`${JSON.stringify({ ok: true, node: name, removed })}\n`);
-  else process.stdout.write(`forgot ${removed} host key(s) of ${name} in ${path}\n`);
+  if (flags.json) process.stdout.write(`${JSON.stringify({ ok: true, node: name, path, removed })}\n`);
+  else if (!removed.length) process.stdout.write(`no host key of ${name} was recorded in ${path}\n`);
+  else
+    process.stdout.write(
+      `forgot ${removed.length} host key(s) of ${name} in ${path}:\n` +
+        removed.map((r) => `  ${r.host} ${r.key}\n`).join(''),
+    );
   return EXIT.ok;
 }
