@@ -8,6 +8,7 @@ import type { ClusterModel } from '../spec/model.js';
 import { SshPool } from '../ssh/pool.js';
 import { resolveTarget } from '../ssh/targets.js';
 import { InvalidInputError, specArgument } from './errors.js';
+import { readKeyWarning } from './ssh-keys.js';
 import { knownHostsPath, logDir } from './workdir.js';
 
 function readIfExists(path: string): string | undefined {
@@ -66,7 +67,7 @@ export async function clusterHosts(
     home,
     ...(process.env.SSH_AUTH_SOCK ? { agent: process.env.SSH_AUTH_SOCK } : {}),
     ...(process.env.KUBESTRAP_SSH_PASSPHRASE ? { passphrase: process.env.KUBESTRAP_SSH_PASSPHRASE } : {}),
-    readKey: (path: string) => readFileSync(path),
+    readKey: readKeyWarning,
     keyExists: (path: string) => existsSync(path),
   };
   return model.nodes

@@ -1,12 +1,13 @@
 // known_hosts as OpenSSH reads it, checked against files the real ssh-keygen writes
 // (hashed with -H) and against ssh-keygen -F's own lookups; the cluster's file, where a
-// key of an unrecorded type is a changed key; forgetting by node.
+// key of an unrecorded type is a changed key; forgetting by node; private key modes.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint, hostFieldMatches, KnownHosts, parseKnownHosts } from '../ssh/known-hosts.js';
+import { readPrivateKey, unprotectedKeyWarning } from '../ssh/private-key.js';
 
 let dir: string;
 const keys: Record<string, { line: string; blob: Buffer; path: string }> = {};
@@ -130,5 +131,23 @@ describe("the cluster's known_hosts", () => {
     ]);
     expect(readFileSync(known.path, 'utf8')).toBe(`[127.0.0.1]:2200 ${key('b').line} kubestrap-node=worker1\n`);
     expect(parseKnownHosts(readFileSync(known.path, 'utf8'), known.path)[0]?.node).toBe('worker1');
+  });
+});
+
+describe('private key permissions', () => {
+  it('warns about a key group or others may read, naming the file and chmod 600, as OpenSSH refuses it', () => {
+    const path = key('a').path;
+    chmodSync(path, 0o644);
+    const warnings: string[] = [];
+    expect(readPrivateKey(path, (w) => warnings.push(w))).toEqual(readFileSync(path));
+    expect(warnings).toEqual([
+      `warning: private key ${path} is accessible by others (mode 0644); OpenSSH refuses such a key ` +
+        `("UNPROTECTED PRIVATE KEY FILE!"). Fix: chmod 600 ${path}`,
+    ]);
+    chmodSync(path, 0o600);
+    readPrivateKey(path, (w) => warnings.push(w));
+    expect(warnings).toHaveLength(1);
+    expect(unprotectedKeyWarning(path, 0o100640)).toContain('(mode 0640)');
+    expect(unprotectedKeyWarning(path, 0o100400)).toBeUndefined();
   });
 });
