@@ -3,6 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   appendFileSync,
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -347,6 +348,27 @@ describe.skipIf(unavailable)(`ssh transport on real sshd${unavailable ? ` (skipp
         );
       });
     });
+  });
+
+  it('kubestrap warns about a private key that others may read, naming it and chmod 600, and still connects', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ssh-key-mode-'));
+    const keyPath = join(dir, 'id_ed25519');
+    writeFileSync(keyPath, key, { mode: 0o644 });
+    chmodSync(keyPath, 0o644);
+    writeFileSync(
+      join(dir, 'cluster.yaml'),
+      harnessSpec(harness).replace(`keyPath: ${harness.clientKeyPath}`, `keyPath: ${keyPath}`),
+    );
+    const ran = await runAsync(
+      process.execPath,
+      [join(REPO_ROOT, 'dist/cli/main.js'), 'ssh', 'h1', '-f', 'cluster.yaml', '--', 'echo ran'],
+      { cwd: dir, env: { ...process.env, HOME: dir, SSH_AUTH_SOCK: '' }, timeoutMs: 60_000 },
+    );
+    expect(ran.stdout).toBe('ran\n');
+    expect(ran.stderr).toBe(
+      `kubestrap: warning: private key ${keyPath} is accessible by others (mode 0644); OpenSSH refuses such a key ` +
+        `("UNPROTECTED PRIVATE KEY FILE!"). Fix: chmod 600 ${keyPath}\n`,
+    );
   });
 
   describe('connecting', () => {
