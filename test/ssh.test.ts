@@ -350,7 +350,7 @@ describe.skipIf(unavailable)(`ssh transport on real sshd${unavailable ? ` (skipp
     });
   });
 
-  it('kubestrap warns about a private key that others may read, naming it and chmod 600, and still connects', async () => {
+  it('kubestrap warns about a private key others may read, naming it and chmod 600, and connects', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ssh-key-mode-'));
     const keyPath = join(dir, 'id_ed25519');
     writeFileSync(keyPath, key, { mode: 0o644 });
