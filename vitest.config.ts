@@ -7,6 +7,7 @@ import { defineConfig } from 'vitest/config';
 export const HOST_TEST_FILES = [
   'test/bootstrap.test.ts',
   'test/bundle-build.test.ts',
+  'test/bundle-unpack.test.ts',
   'test/bundle-rpm-build.test.ts',
   'test/cli-up.test.ts',
   'test/ha-join.test.ts',

@@ -3,7 +3,7 @@
 import { createReadStream, createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { MANIFEST_NAME, SEAL_NAME, type BundleManifest } from './format.js';
+import { BundleManifestSchema, MANIFEST_NAME, SEAL_NAME, type BundleManifest } from './format.js';
 import { sha256 } from '../base/digest.js';
 
 /** Fixed metadata for every member: the same inputs make the same archive, byte for byte. */
@@ -19,6 +19,12 @@ export async function writeBundle(
   manifest: BundleManifest,
   sources: ReadonlyMap<string, string>,
 ): Promise<void> {
+  // A bundle `bundle verify` would refuse is not written at all.
+  const checked = BundleManifestSchema.safeParse(manifest);
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    throw new Error(`bundle: ${MANIFEST_NAME} at ${issue.path.join('.')}: ${issue.message}`);
+  }
   const pack = tar.pack();
   const part = `${out}.part`;
   const written = pipeline(pack, createWriteStream(part, { mode: 0o644 }));

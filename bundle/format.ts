@@ -4,6 +4,8 @@
 // sha256; the last member, bundle.json.sha256, seals bundle.json itself and marks the
 // end, so a truncated archive cannot pass for a whole one.
 import { z } from 'zod';
+import { parseRelations } from './debian-version.js';
+import { parseRpmRelation } from './rpm-relation.js';
 
 export const BUNDLE_FORMAT = 1;
 
@@ -13,11 +15,26 @@ export const MANIFEST_NAME = 'bundle.json';
 export const SEAL_NAME = 'bundle.json.sha256';
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+
+/** Whether a path fits a plain ustar header (name 100, prefix 155): verify refuses extended headers. */
+function fitsUstar(path: string): boolean {
+  let name = path;
+  let prefix = '';
+  while (name.length > 100) {
+    const slash = name.indexOf('/');
+    if (slash < 0) return false;
+    prefix += `${prefix ? '/' : ''}${name.slice(0, slash)}`;
+    name = name.slice(slash + 1);
+  }
+  return prefix.length <= 155;
+}
+
 // Members live under fixed top-level directories; no absolute paths, no `..`.
 const MemberPath = z
   .string()
   .regex(/^(debs|rpms|binaries|images|manifests)\/[A-Za-z0-9._+~:%-]+(\/[A-Za-z0-9._+~:%-]+)*$/)
-  .refine((p) => !p.split('/').includes('..'), 'no .. in member paths');
+  .refine((p) => !p.split('/').includes('..'), 'no .. in member paths')
+  .refine(fitsUstar, 'too long for a tar header (at most 100 characters after a /, 255 in all)');
 
 const BundleFile = z.strictObject({
   path: MemberPath,
@@ -38,7 +55,38 @@ const Requirement = z.strictObject({
   neededBy: z.string(),
 });
 
-export const BundleManifestSchema = z.strictObject({
+// What `hostRequires` relations may say. The host check hands their names to dpkg-query
+// or rpm, so only the shapes the builder emits (bundle/deb-closure.ts, rpm-closure.ts)
+// pass: no name starts with `-` (an option to those tools) or holds a shell character.
+const DEB_ALTERNATIVE =
+  String.raw`[a-z0-9][a-z0-9+.-]*(?::[a-z0-9-]+)?` + String.raw`(?: ?\((?:<<|<=|=|>=|>>|<|>) ?[A-Za-z0-9.+~:-]+\))?`;
+/** `libc6 (>= 2.34)`, `libseccomp2 (>= 2.5) | libseccomp-static`, `python3:any`. */
+export const DEB_RELATION = new RegExp(String.raw`^${DEB_ALTERNATIVE}(?: \| ${DEB_ALTERNATIVE})*$`);
+const RPM_NAME = String.raw`[A-Za-z0-9_/][A-Za-z0-9_.+~^:/()@=,-]*`;
+const RPM_EVR = String.raw`(?:\d+:)?[A-Za-z0-9._+~^]+(?:-[A-Za-z0-9._+~^]+)?`;
+const RPM_SIMPLE = String.raw`${RPM_NAME}(?: (?:=|==|<|<=|>|>=) ${RPM_EVR})?`;
+/** `glibc >= 2.34`, `libc.so.6(GLIBC_2.34)(64bit)`, `/bin/sh`, `(iptables-nft or iptables-legacy)`. */
+export const RPM_RELATION = new RegExp(String.raw`^(?:${RPM_SIMPLE}|\(${RPM_SIMPLE}(?: or ${RPM_SIMPLE})+\))$`);
+
+function requirementProblem(
+  family: 'debian' | 'rhel',
+  { name, relation }: { name: string; relation: string },
+): { field: 'name' | 'relation'; message: string } | undefined {
+  if (!(family === 'debian' ? DEB_RELATION : RPM_RELATION).test(relation))
+    return {
+      field: 'relation',
+      message:
+        family === 'debian'
+          ? `"${relation}" is not a Debian relation (NAME, NAME (OP VERSION), alternatives joined by " | ")`
+          : `"${relation}" is not an rpm dependency (NAME, NAME OP EVR, or (A or B ...))`,
+    };
+  const names = family === 'debian' ? parseRelations(relation).flat() : parseRpmRelation(relation);
+  if (!names.some((a) => a.name === name))
+    return { field: 'name', message: `"${name}" is not one of the names in "${relation}"` };
+  return undefined;
+}
+
+const ManifestFields = z.strictObject({
   format: z.literal(BUNDLE_FORMAT),
   createdBy: z.string(),
   cluster: z.string(),
@@ -61,6 +109,23 @@ export const BundleManifestSchema = z.strictObject({
    * checks them on each host before it changes anything.
    */
   hostRequires: z.array(Requirement),
+});
+
+export const BundleManifestSchema = ManifestFields.superRefine((manifest, ctx) => {
+  manifest.hostRequires.forEach((requirement, i) => {
+    const problem = requirementProblem(manifest.os.family, requirement);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['hostRequires', i, problem.field], message: problem.message });
+  });
+  // install imports each image from its member: one not in files would be neither checked nor there.
+  const images = new Set(manifest.files.filter((f) => f.kind === 'image').map((f) => f.path));
+  manifest.images.forEach((image, i) => {
+    if (!images.has(image.path))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['images', i, 'path'],
+        message: `${image.path} (the member of ${image.reference}) is not in files as an image`,
+      });
+  });
 });
 
 export type BundleManifest = z.infer<typeof BundleManifestSchema>;

@@ -203,9 +203,10 @@ bundle
   .description("check every member's size and sha256 against bundle.json; exits 1 naming the first bad one")
   .argument('<file>', 'the bundle')
   .addOption(jsonOption())
-  .action((file: string, options) =>
+  // `bundle` has --json too and commander hands it to the parent: read both.
+  .action((file: string, _options, command: Command) =>
     run(
-      options,
+      command.optsWithGlobals(),
       async () =>
         (async (o: Record<string, unknown>) =>
           (await import('./commands/bundle.js')).bundleVerifyCommand(file, o)) as Action,

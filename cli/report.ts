@@ -1,6 +1,7 @@
 // How commands print: human text by default, one JSON document with --json.
 import { formatIssue, SpecError, type LocatedIssue } from '../spec/issues.js';
 import { EXIT } from './exit-codes.js';
+import { oneLine, visible } from '../base/terminal-text.js';
 
 export interface OutputOptions {
   readonly json?: boolean;
@@ -41,10 +42,16 @@ export function reportFailure(error: unknown, options: OutputOptions): number {
   if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') {
     const path = (error as { path?: string }).path;
     if (options.json) process.stdout.write(`${JSON.stringify({ ok: false, error: message })}\n`);
-    else process.stderr.write(`kubestrap: cannot read ${path ?? 'the file'}: ${code} — check the path given with -f\n`);
+    else
+      process.stderr.write(
+        `${oneLine(`kubestrap: cannot read ${path ?? 'the file'}: ${code} — check the path given with -f`)}\n`,
+      );
     return EXIT.invalidInput;
   }
-  if (options.json) process.stdout.write(`${JSON.stringify({ ok: false, error: message })}\n`);
-  else process.stderr.write(`kubestrap: ${message}\n`);
+  // The part of an input at fault (a bundle's member), for scripts that act on it.
+  const member = (error as { member?: unknown }).member;
+  const at = typeof member === 'string' ? { member } : {};
+  if (options.json) process.stdout.write(`${JSON.stringify({ ok: false, error: message, ...at })}\n`);
+  else process.stderr.write(`kubestrap: ${visible(message)}\n`);
   return typeof typed === 'number' ? typed : EXIT.failure;
 }

@@ -8,6 +8,7 @@ import type { ClusterRun } from '../operations/run-on-cluster.js';
 import { EXIT } from './exit-codes.js';
 import { printWarnings } from './report.js';
 import { pickView } from './views/index.js';
+import { visible } from '../base/terminal-text.js';
 
 export async function withSession<T>(json: boolean, work: (context: OperationContext) => Promise<T>): Promise<T> {
   const sink = pickView(json);
@@ -28,9 +29,9 @@ export async function withSession<T>(json: boolean, work: (context: OperationCon
 /** Prints a run's dry-run report and failure summary (not with --json); its exit code. */
 export function runExit({ run, logPath }: ClusterRun, flags: { json?: boolean; dryRun?: boolean }): number {
   if (!flags.json) {
-    if (flags.dryRun) process.stdout.write(`${dryRunReport(run)}\n`);
+    if (flags.dryRun) process.stdout.write(`${visible(dryRunReport(run))}\n`);
     const summary = failureSummary(run, logPath);
-    if (summary) process.stderr.write(`${summary}\n`);
+    if (summary) process.stderr.write(`${visible(summary)}\n`);
   }
   return run.interrupted ? EXIT.interrupted : run.ok ? EXIT.ok : EXIT.failure;
 }

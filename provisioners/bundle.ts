@@ -69,7 +69,10 @@ export class BundlePhase implements Phase<NodeHost> {
         script(
           `rm -rf ${q(`${dir}.new`)}`,
           `mkdir -p ${q(`${dir}.new`)}`,
-          `tar -xf ${q(archive)} -C ${q(`${dir}.new`)}`,
+          // As root, tar would keep the archive's owners and modes (setuid, world-writable,
+          // a uid that could rewrite a .deb between this check and apt): take neither.
+          'umask 022',
+          `tar --no-same-owner --no-same-permissions -xf ${q(archive)} -C ${q(`${dir}.new`)}`,
           `cd ${q(`${dir}.new`)}`,
           'sha256sum -c --quiet --strict -',
           `echo ${q(this.bundle.seal)} > ${MARKER}`,

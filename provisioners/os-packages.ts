@@ -12,11 +12,12 @@ export const APT_GET =
 
 /** `pkg version` lines for the installed ones among `packages`. */
 export function installedQuery(family: 'debian' | 'rhel', packages: readonly string[]): string {
+  // `--`: names come from bundle.json too; one starting with - must not become an option.
   const names = packages.map(shellQuote).join(' ');
   return family === 'debian'
-    ? `dpkg-query -W -f='\${Package} \${Version} \${db:Status-Status}\\n' ${names} 2>/dev/null ` +
+    ? `dpkg-query -W -f='\${Package} \${Version} \${db:Status-Status}\\n' -- ${names} 2>/dev/null ` +
         `| awk '$3 == "installed" { print $1, $2 }'`
-    : `rpm -q --qf '%{NAME} %{VERSION}-%{RELEASE}\\n' ${names} 2>/dev/null | grep -v 'is not installed' || true`;
+    : `rpm -q --qf '%{NAME} %{VERSION}-%{RELEASE}\\n' -- ${names} 2>/dev/null | grep -v 'is not installed' || true`;
 }
 
 /**
@@ -30,7 +31,8 @@ export function rpmProvidesQuery(capabilities: readonly string[]): string {
   return (
     `set -- ${capabilities.map(shellQuote).join(' ')}; ` +
     `for c do printf '@@ %s\\n' "$c"; ` +
-    `p=$(rpm -q --provides --whatprovides "$c" 2>/dev/null) && printf '%s\\n' "$p"; done; true`
+    // `--`: a capability from bundle.json reading `--eval=%(cmd)` would otherwise run cmd as root.
+    `p=$(rpm -q --provides --whatprovides -- "$c" 2>/dev/null) && printf '%s\\n' "$p"; done; true`
   );
 }
 

@@ -131,10 +131,11 @@ export interface ExpandedNode {
   readonly ipOverflow: boolean;
 }
 
-export function expandNodes(spec: ClusterSpec): ExpandedNode[] {
+/** `indices`: each entry's place in the file, when the list holds only some of the file's entries. */
+export function expandNodes(spec: ClusterSpec, indices?: readonly number[]): ExpandedNode[] {
   const out: ExpandedNode[] = [];
   spec.spec.machines.nodes.forEach((entry, index) => {
-    const source = ['spec', 'machines', 'nodes', index];
+    const source = ['spec', 'machines', 'nodes', indices?.[index] ?? index];
     const first = parseIPv4(entry.ip);
     const count = entry.count ?? 1;
     for (let i = 0; i < count; i++) {

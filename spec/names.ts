@@ -1,6 +1,7 @@
 // Name and label syntax as Kubernetes and RFC 1123 define it. These checks are also
 // the first line of defence against injection: a value that passes cannot carry
 // quotes, spaces, newlines or shell metacharacters.
+import { shown } from './issues.js';
 
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
@@ -14,11 +15,11 @@ export function labelKeyProblem(key: string): string | undefined {
   const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
   const name = slash >= 0 ? key.slice(slash + 1) : key;
   if (prefix !== undefined && !DNS_SUBDOMAIN.test(prefix)) {
-    return `key prefix "${prefix}" is not a lowercase DNS subdomain`;
+    return `key prefix ${shown(prefix)} is not a lowercase DNS subdomain`;
   }
   if (!LABEL_NAME.test(name)) {
     return (
-      `key name "${name}" must be 1-63 characters of letters, digits, '-', '_' or '.', ` +
+      `key name ${shown(name)} must be 1-63 characters of letters, digits, '-', '_' or '.', ` +
       `starting and ending with a letter or digit`
     );
   }
@@ -28,7 +29,7 @@ export function labelKeyProblem(key: string): string | undefined {
 export function labelValueProblem(value: string): string | undefined {
   if (!LABEL_VALUE.test(value)) {
     return (
-      `value "${value}" must be at most 63 characters of letters, digits, '-', '_' or '.', ` +
+      `value ${shown(value)} must be at most 63 characters of letters, digits, '-', '_' or '.', ` +
       `starting and ending with a letter or digit`
     );
   }

@@ -1,10 +1,11 @@
 // Rules that relate several fields. Each returns every problem it finds, with the
 // spec path to blame, so one `kubestrap validate` run lists everything to fix.
-import type { SpecIssue, SpecPath } from './issues.js';
+import { shown, type SpecIssue, type SpecPath } from './issues.js';
 import { expandNodes, isStorageNode, type ExpandedNode } from './model.js';
 import { labelKeyProblem, labelValueProblem, DNS_SUBDOMAIN } from './names.js';
 import { broadcast, contains, formatIPv4, overlaps, parseCidr, parseIPv4, type Cidr } from './net.js';
-import type { ClusterSpec } from './schema.js';
+import type { z } from 'zod';
+import { ClusterSpecSchema, type ClusterSpec } from './schema.js';
 import { isSupportedMinor, parseKubernetesVersion, pauseImage, ROOK_VERSIONS } from './versions.js';
 
 const VIRTUALBOX_HOST_ONLY = parseCidr('192.168.56.0/21');
@@ -31,7 +32,9 @@ const warning = (path: SpecPath, message: string, hint: string): SpecIssue => ({
 function cidrAt(out: Issues, path: SpecPath, text: string): Cidr | undefined {
   const parsed = parseCidr(text);
   if (parsed.ok) return parsed.cidr;
-  out.push(error(path, `"${text}" ${parsed.reason}`, 'write an IPv4 network as address/prefix, e.g. 10.32.0.0/12'));
+  out.push(
+    error(path, `${shown(text)} ${parsed.reason}`, 'write an IPv4 network as address/prefix, e.g. 10.32.0.0/12'),
+  );
   return undefined;
 }
 
@@ -78,12 +81,17 @@ function checkSubnets(spec: ClusterSpec, out: Issues): { network?: Cidr } {
   ];
   for (let i = 0; i < named.length; i++) {
     for (let j = i + 1; j < named.length; j++) {
-      const [aName, , a] = named[i]!;
+      const [aName, aPath, a] = named[i]!;
       const [, bPath, b] = named[j]!;
       if (a && b && overlaps(a, b)) {
-        out.push(
-          error(bPath, `${b.text} overlaps ${aName} ${a.text}`, `choose a range that shares no address with ${aName}`),
-        );
+        out.push({
+          ...error(
+            bPath,
+            `${b.text} overlaps ${aName} ${a.text}`,
+            `choose a range that shares no address with ${aName}`,
+          ),
+          related: aPath,
+        });
       }
     }
   }
@@ -118,7 +126,13 @@ function checkSubnets(spec: ClusterSpec, out: Issues): { network?: Cidr } {
   return network ? { network } : {};
 }
 
-function checkNodes(spec: ClusterSpec, nodes: ExpandedNode[], network: Cidr | undefined, out: Issues): void {
+function checkNodes(
+  spec: ClusterSpec,
+  nodes: ExpandedNode[],
+  network: Cidr | undefined,
+  complete: boolean,
+  out: Issues,
+): void {
   const provider = spec.spec.machines.provider;
   const hasWorkers = nodes.some((n) => n.entry.role === 'worker');
   const firstSeen = {
@@ -168,7 +182,7 @@ function checkNodes(spec: ClusterSpec, nodes: ExpandedNode[], network: Cidr | un
         `hostname:${node.source.join('.')}`,
         error(
           at('hostname'),
-          `hostname "${node.hostname}" is not a lowercase DNS name`,
+          `hostname ${shown(node.hostname)} is not a lowercase DNS name`,
           'use letters, digits, - and ., e.g. k8s.{name}.dev',
         ),
       );
@@ -242,7 +256,8 @@ function checkNodes(spec: ClusterSpec, nodes: ExpandedNode[], network: Cidr | un
           ),
         );
     });
-    if (isStorageNode(node, spec, hasWorkers)) {
+    // Which nodes store data depends on all of them (a cluster without workers stores on its control plane).
+    if (complete && isStorageNode(node, spec, hasWorkers)) {
       const big = disks.some((d) =>
         d.size === undefined ? provider === 'existing' && d.device !== undefined : d.size >= ROOK_MIN_DISK_GIB,
       );
@@ -394,15 +409,119 @@ function checkRuntime(spec: ClusterSpec, out: Issues): void {
       error(['spec', 'packages'], 'source: bundle needs the bundle path', 'add bundle: path/to/cluster.kubestrap.tar'),
     );
   }
+  // Hosts (apt-helper, dnf's gpgkey=) and `kubestrap bundle` fetch the repository's key from the repository itself.
+  if (/^http:/i.test(packages.kubernetesRepository) && !packages.insecureHttpKey) {
+    out.push(
+      error(
+        ['spec', 'packages', 'kubernetesRepository'],
+        'is http://, and its signing key would come over the same unencrypted channel as the packages',
+        'use an https:// mirror, or set packages.insecureHttpKey: true to accept that anyone on the path ' +
+          'can replace key and packages',
+      ),
+    );
+  }
 }
 
-export function checkSpec(spec: ClusterSpec): SpecIssue[] {
+/** Parts of a spec the rules read; a rule runs only when the schema accepted all it reads. */
+type Section = 'kubernetes' | 'provider' | 'network' | 'nodes' | 'storage' | 'runtime' | 'cni' | 'packages';
+
+/**
+ * `valid` says which sections passed the schema (all, for a valid spec). Without 'nodes',
+ * spec.machines.nodes holds only the entries that passed, and `nodeIndices` their places
+ * in the file: rules about single nodes and pairs of nodes still run, rules about the
+ * whole set (topology, which nodes store data) do not.
+ */
+export function checkSpec(
+  spec: ClusterSpec,
+  valid: (section: Section) => boolean = () => true,
+  nodeIndices?: readonly number[],
+): SpecIssue[] {
   const out: Issues = [];
-  const nodes = expandNodes(spec);
-  checkVersion(spec, out);
-  const { network } = checkSubnets(spec, out);
-  checkNodes(spec, nodes, network, out);
-  checkTopology(spec, nodes, out);
-  checkRuntime(spec, out);
+  const nodes = expandNodes(spec, nodeIndices);
+  if (valid('kubernetes') && valid('storage') && valid('runtime')) checkVersion(spec, out);
+  const subnets = valid('kubernetes') && valid('provider') && valid('network') && valid('cni');
+  const { network } = subnets ? checkSubnets(spec, out) : {};
+  if (valid('provider') && valid('storage')) checkNodes(spec, nodes, network, valid('nodes'), out);
+  if (valid('nodes') && valid('kubernetes') && valid('storage')) checkTopology(spec, nodes, out);
+  if (valid('runtime') && valid('packages')) checkRuntime(spec, out);
   return out;
+}
+
+/** A mapping of the raw document, or an empty one in place of anything else. */
+export const asRecord = (value: unknown): Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+
+/**
+ * The rules over a spec the schema rejected: each section, each machines field and each
+ * node entry is parsed on its own, and the rules run on the parts that passed.
+ */
+export function checkPartialSpec(
+  raw: unknown,
+  provider: NonNullable<ClusterSpec['spec']['machines']['provider']>,
+): SpecIssue[] {
+  const specShape = ClusterSpecSchema.shape.spec.shape;
+  const machinesShape = specShape.machines.shape;
+  const rawSpec = asRecord(asRecord(raw).spec);
+  const rawMachines = asRecord(rawSpec.machines);
+  const invalid = new Set<Section>();
+  const section = <T>(
+    name: Section,
+    schema: { safeParse(value: unknown): { success: boolean; data?: T } },
+    value: unknown,
+  ) => {
+    const result = schema.safeParse(value);
+    if (result.success) return result.data as T;
+    invalid.add(name);
+    return undefined;
+  };
+  const parts = {
+    kubernetes: section('kubernetes', specShape.kubernetes, rawSpec.kubernetes),
+    os: specShape.os.safeParse(rawSpec.os).data,
+    runtime: section('runtime', specShape.runtime, rawSpec.runtime),
+    cni: section('cni', specShape.cni, rawSpec.cni),
+    storage: section('storage', specShape.storage, rawSpec.storage),
+    packages: section('packages', specShape.packages, rawSpec.packages),
+  };
+  const machines: Record<string, unknown> = {};
+  for (const [field, schema] of Object.entries(machinesShape)) {
+    if (field === 'nodes') continue;
+    // The rules read only the provider and the network of spec.machines.
+    const name: Section | undefined = field === 'provider' || field === 'network' ? field : undefined;
+    const parsed = (schema as z.ZodType).safeParse(rawMachines[field]);
+    if (parsed.success) machines[field] = parsed.data;
+    else if (name) invalid.add(name);
+  }
+  const nodeIndices: number[] = [];
+  const nodes: unknown[] = [];
+  if (!machinesShape.nodes.safeParse(rawMachines.nodes).success) invalid.add('nodes');
+  if (Array.isArray(rawMachines.nodes)) {
+    rawMachines.nodes.forEach((entry, index) => {
+      const parsed = machinesShape.nodes.element.safeParse(entry);
+      if (parsed.success) {
+        nodes.push(parsed.data);
+        nodeIndices.push(index);
+      } else invalid.add('nodes');
+    });
+  }
+  // Placeholders for the sections that failed: only rules that read none of them run.
+  const spec = ClusterSpecSchema.parse({
+    apiVersion: ClusterSpecSchema.shape.apiVersion.value,
+    kind: ClusterSpecSchema.shape.kind.value,
+    metadata: { name: 'partial' },
+    spec: { machines: { nodes: [{ name: 'placeholder', ip: '0.0.0.0' }] } },
+  });
+  const whole: ClusterSpec = {
+    ...spec,
+    spec: {
+      ...spec.spec,
+      ...Object.fromEntries(Object.entries(parts).filter(([, value]) => value !== undefined)),
+      machines: {
+        ...spec.spec.machines,
+        ...Object.fromEntries(Object.entries(machines).filter(([, value]) => value !== undefined)),
+        provider: (machines.provider as typeof provider | undefined) ?? provider,
+        nodes: nodes as ClusterSpec['spec']['machines']['nodes'],
+      },
+    },
+  };
+  return checkSpec(whole, (name) => !invalid.has(name), nodeIndices);
 }

@@ -1,7 +1,7 @@
 // Turns zod's findings into spec issues that say what is wrong and how to fix it,
 // using the field descriptions the schema carries.
 import { z } from 'zod';
-import type { SpecIssue } from './issues.js';
+import { shown, type SpecIssue } from './issues.js';
 import { closest } from './names.js';
 
 type AnySchema = z.core.$ZodType;
@@ -53,7 +53,7 @@ function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (typeof value === 'string') return `the string ${shown(value)}`;
   return `${typeof value} ${String(value)}`;
 }
 
@@ -106,12 +106,13 @@ export function schemaIssues(root: AnySchema, issues: readonly z.core.$ZodIssue[
       case 'unrecognized_keys': {
         const allowed = objectKeys(root, path);
         for (const key of issue.keys) {
+          if (key === '__proto__') continue; // reported by structureIssues, wherever it is
           const guess = closest(key, allowed);
           out.push({
             severity: 'error',
             path: [...path, key],
             atKey: true,
-            message: `unknown field "${key}"`,
+            message: `unknown field ${shown(key)}`,
             hint: guess ? `did you mean "${guess}"?` : `remove it; allowed here: ${allowed.join(', ')}`,
           });
         }
@@ -120,6 +121,16 @@ export function schemaIssues(root: AnySchema, issues: readonly z.core.$ZodIssue[
       case 'invalid_value': {
         const input = (issue as { input?: unknown }).input;
         const values = issue.values.map((v) => JSON.stringify(v)).join(', ');
+        if (input === undefined) {
+          // A missing apiVersion or kind: say what to add, not "not undefined".
+          out.push({
+            severity: 'error',
+            path,
+            message: 'is required',
+            hint: `add ${String(path.at(-1))}: ${issue.values.length === 1 ? values : `one of ${values}`}${about}`,
+          });
+          break;
+        }
         const guess = typeof input === 'string' ? closest(input, issue.values.map(String)) : undefined;
         out.push({
           severity: 'error',
@@ -149,6 +160,12 @@ export function schemaIssues(root: AnySchema, issues: readonly z.core.$ZodIssue[
             hint: `change it to ${word} ${String(bound)}${what}${about}`,
           });
         }
+        break;
+      }
+      case 'invalid_key': {
+        // A record key that fails its own check: zod wraps that check's message.
+        const inner = issue.issues[0]?.message ?? issue.message;
+        out.push({ severity: 'error', path, atKey: true, ...splitMessage(inner) });
         break;
       }
       default:

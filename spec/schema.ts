@@ -30,6 +30,15 @@ const mebibytes = z
   .meta({ description: 'Memory in MiB.' });
 const sshPort = z.int().min(1).max(65535);
 
+const PORT_MESSAGE = { message: 'has a port outside 1-65535 — give a TCP port from 1 to 65535' };
+/** The port of host:port (none is fine). */
+const endpointPortInRange = (text: string) => {
+  const port = /:([0-9]+)$/.exec(text)?.[1];
+  return port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
+};
+/** The port of an http(s) URL's authority, the part before the path (whose colons are no port). */
+const urlPortInRange = (text: string) => endpointPortInRange(/^https?:\/\/([^/]*)/.exec(text)?.[1] ?? '');
+
 const Bastion = z
   .strictObject({
     address: z.string().min(1).meta({ description: 'Address (IP or DNS name) of the jump host.' }),
@@ -158,6 +167,7 @@ const Kubernetes = z.strictObject({
       message:
         'must be host:port, e.g. 192.168.56.9:6443 or api.lab.local:6443 — give the VIP or DNS name and the port',
     })
+    .refine(endpointPortInRange, PORT_MESSAGE)
     .optional()
     .meta({
       description:
@@ -324,6 +334,7 @@ const Rook = z.strictObject({
         'must be an http(s) URL without spaces or quotes — ' +
         'the directory holding crds.yaml, common.yaml, csi-operator.yaml and operator.yaml',
     })
+    .refine(urlPortInRange, PORT_MESSAGE)
     .optional()
     .meta({
       description:
@@ -341,11 +352,21 @@ const Packages = z.strictObject({
         'must be an http(s) URL without spaces or quotes, e.g. https://pkgs.k8s.io/core:/stable: ' +
         '— give the base that /v1.X/deb/ and /v1.X/rpm/ hang off',
     })
+    .refine(urlPortInRange, PORT_MESSAGE)
     .default('https://pkgs.k8s.io/core:/stable:')
     .meta({
       description:
         'Base of the Kubernetes package repositories (pkgs.k8s.io layout: BASE/v1.X/deb/, BASE/v1.X/rpm/); ' +
         'set it for a mirror.',
+    }),
+  insecureHttpKey: z
+    .boolean()
+    .default(false)
+    .meta({
+      description:
+        'Accept an http:// kubernetesRepository: its signing key (Release.key, repodata/repomd.xml.key) ' +
+        'then comes over the same unencrypted channel as the packages it vouches for, so anyone on the path ' +
+        'can replace both. Without it, an http:// kubernetesRepository is an error; prefer an https:// mirror.',
     }),
   bundle: z
     .string()
@@ -359,6 +380,7 @@ const Packages = z.strictObject({
         .regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, {
           message: 'must be an http(s) URL without spaces or quotes, e.g. http://deb.debian.org/debian',
         })
+        .refine(urlPortInRange, PORT_MESSAGE)
         .default('http://deb.debian.org/debian'),
       suite: z
         .string()
@@ -385,11 +407,14 @@ const Packages = z.strictObject({
   rpmRepositories: z
     .array(
       z.strictObject({
-        url: z.string().regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, {
-          message:
-            'must be an http(s) URL without spaces or quotes: the directory holding repodata/, ' +
-            'e.g. https://download.docker.com/linux/centos/9/x86_64/stable',
-        }),
+        url: z
+          .string()
+          .regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, {
+            message:
+              'must be an http(s) URL without spaces or quotes: the directory holding repodata/, ' +
+              'e.g. https://download.docker.com/linux/centos/9/x86_64/stable',
+          })
+          .refine(urlPortInRange, PORT_MESSAGE),
         key: z
           .string()
           .min(1)
@@ -413,6 +438,7 @@ const Packages = z.strictObject({
     .regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, {
       message: 'must be an http(s) URL without spaces or quotes, e.g. https://dl.k8s.io/release',
     })
+    .refine(urlPortInRange, PORT_MESSAGE)
     .default('https://dl.k8s.io/release')
     .meta({
       description:
@@ -423,11 +449,15 @@ const Packages = z.strictObject({
     .record(
       z
         .string()
-        .regex(/^[a-z0-9.-]+(:[0-9]+)?$/, { message: 'must be a registry host such as registry.k8s.io or docker.io' }),
+        .regex(/^[a-z0-9.-]+(:[0-9]+)?$/, { message: 'must be a registry host such as registry.k8s.io or docker.io' })
+        .refine(endpointPortInRange, PORT_MESSAGE),
       z.strictObject({
-        url: z.string().regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, {
-          message: 'must be an http(s) URL, e.g. https://mirror.example.com/registry.k8s.io (http: without TLS)',
-        }),
+        url: z
+          .string()
+          .regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, {
+            message: 'must be an http(s) URL, e.g. https://mirror.example.com/registry.k8s.io (http: without TLS)',
+          })
+          .refine(urlPortInRange, PORT_MESSAGE),
       }),
     )
     .default({})

@@ -228,7 +228,7 @@ ${sources.packagesYaml}`;
       return a;
     });
     const result = await kubestrap(['bundle', 'verify', path]);
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(2);
     expect(result.stderr).toMatch(
       /debs\/kubeadm_1\.34\.2-1\.1_amd64\.deb is damaged: sha256 [0-9a-f]{64}, bundle\.json says [0-9a-f]{64}/,
     );
@@ -237,7 +237,7 @@ ${sources.packagesYaml}`;
   it('rejects a truncated archive', async () => {
     const path = damaged('truncated.tar', (a) => a.subarray(0, Math.floor(a.length * 0.6)));
     const result = await kubestrap(['bundle', 'verify', path]);
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/truncated/);
   });
 
@@ -253,7 +253,7 @@ ${sources.packagesYaml}`;
       'verify',
       await without('missing-deb.tar', (m) => m.startsWith('debs/runc_')),
     ]);
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/debs\/runc_[^ ]+ is listed in bundle\.json but missing from the archive/);
   });
 
@@ -263,7 +263,7 @@ ${sources.packagesYaml}`;
       'verify',
       await without('missing-image.tar', (m) => m === 'images/registry.k8s.io_etcd_3.6.4-0.tar'),
     ]);
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(2);
     expect(result.stderr).toMatch(
       /images\/registry\.k8s\.io_etcd_3\.6\.4-0\.tar is listed in bundle\.json but missing from the archive/,
     );
@@ -278,7 +278,7 @@ ${sources.packagesYaml}`;
       return a;
     });
     const result = await kubestrap(['bundle', 'verify', path]);
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/bundle\.json does not match its seal/);
   });
 
@@ -293,7 +293,7 @@ ${sources.packagesYaml}`;
     const path = join(work, 'link.tar');
     writeFileSync(path, Buffer.concat(chunks));
     const result = await kubestrap(['bundle', 'verify', path]);
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(2);
     expect(result.stderr).toContain(`${all[1]!.name} is a symlink, not a plain file`);
   });
 

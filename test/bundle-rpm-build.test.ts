@@ -92,6 +92,7 @@ ${sources.packagesYaml.replace(
   '  packages:\n',
   `  packages:
     kubernetesRepository: ${JSON.stringify(repos.kubernetesRepository)}
+    insecureHttpKey: true
     rpmRepositories:
       - url: ${JSON.stringify(repos.docker.url)}
         key: ${JSON.stringify(keys.docker ?? repos.docker.key)}

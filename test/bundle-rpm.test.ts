@@ -184,7 +184,8 @@ describe('kubestrap bundle for rhel hosts', () => {
         '    rook:\n' +
         '      enabled: false\n' +
         '  packages:\n' +
-        '    kubernetesRepository: http://127.0.0.1:9/k8s\n',
+        '    kubernetesRepository: http://127.0.0.1:9/k8s\n' +
+        '    insecureHttpKey: true\n',
     );
     const result = run(process.execPath, [CLI, 'bundle', '-f', 'cluster.yaml', '-o', 'out.tar'], { cwd: dir });
     expect(result.status).toBe(2);

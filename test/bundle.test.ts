@@ -3,7 +3,7 @@
 // the hosts, the command's input checks and resumed downloads. Building real bundles
 // from a signed mirror is in bundle-build.test.ts (hosts tier).
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,10 +11,16 @@ import { resolveClosure } from '../bundle/deb-closure.js';
 import { hostRequirementsMissing } from '../bundle/host-requirements.js';
 import type { DebPackage } from '../bundle/deb-index.js';
 import { compareVersions, parseRelations } from '../bundle/debian-version.js';
+import { parseRpmRelation } from '../bundle/rpm-relation.js';
 import { downloadFile } from '../base/download.js';
 import { exportImage } from '../bundle/images.js';
 import { bundleArchitectureVerdict, bundleSpaceVerdict } from '../provisioners/preflight/bundle-checks.js';
+import { installedQuery, parseInstalled, rpmProvidesQuery } from '../provisioners/os-packages.js';
+import { writeBundle } from '../bundle/archive.js';
+import { BundleError, verifyBundle } from '../bundle/verify.js';
+import type { BundleManifest } from '../bundle/format.js';
 import { REPO_ROOT } from './support/fixtures.js';
+import { tarDataOffset, tarOf, type TarEntry } from './support/tar.js';
 import { serveDirectory, type StaticServer } from './support/static-server.js';
 import { missingTools, run } from './support/tools.js';
 
@@ -262,5 +268,258 @@ describe('resumed downloads', () => {
       downloadFile(`${server.url}/big.bin`, join(dir, 'out', 'bad.bin'), { sha256: 'a'.repeat(64) }),
     ).rejects.toThrow(/sha256 [0-9a-f]{64}, the source publishes a{64} — a broken mirror/);
     expect(readdirSync(join(dir, 'out'))).not.toContain('bad.bin.part');
+  });
+});
+
+describe('bundle verify refuses what kubestrap never writes, cleanly', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hostile-bundle-'));
+  const sha = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+  const deb = Buffer.from('not really a .deb');
+  const image = Buffer.from('not really an image');
+  const manifest = (patch: (m: BundleManifest) => void = () => undefined): string => {
+    const m: BundleManifest = {
+      format: 1,
+      createdBy: 'test',
+      cluster: 'hostile',
+      specDigest: '0'.repeat(64),
+      kubernetesVersion: '1.34.2',
+      os: { family: 'debian', architecture: 'amd64' },
+      files: [
+        { path: 'debs/a.deb', size: deb.length, sha256: sha(deb), kind: 'deb' },
+        { path: 'images/pause.tar', size: image.length, sha256: sha(image), kind: 'image' },
+      ],
+      images: [
+        { reference: 'registry.k8s.io/pause:3.10.1', digest: `sha256:${'1'.repeat(64)}`, path: 'images/pause.tar' },
+      ],
+      hostRequires: [],
+    };
+    patch(m);
+    return `${JSON.stringify(m, null, 2)}\n`;
+  };
+  const seal = (text: string): TarEntry => ({ name: 'bundle.json.sha256', data: `${sha(text)}  bundle.json\n` });
+  /** bundle.json, its members (as given), the seal. */
+  const archive = (text: string, members: TarEntry[]) =>
+    tarOf([{ name: 'bundle.json', data: text }, ...members, seal(text)]);
+  const wholeMembers = (): TarEntry[] => [
+    { name: 'debs/a.deb', data: deb },
+    { name: 'images/pause.tar', data: image },
+  ];
+  const verify = (name: string, bytes: Buffer) => {
+    const path = join(dir, name);
+    writeFileSync(path, bytes);
+    const result = run(process.execPath, [CLI, 'bundle', 'verify', path, '--json'], { cwd: REPO_ROOT });
+    const lines = result.stdout.split('\n').filter(Boolean);
+    return { ...result, path, lines, json: lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
+  };
+  /** In this process (cheaper than the CLI): the BundleError verify refuses it with. */
+  const refusal = async (name: string, bytes: Buffer): Promise<BundleError> => {
+    const path = join(dir, name);
+    writeFileSync(path, bytes);
+    const error = await verifyBundle(path).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(BundleError);
+    return error as BundleError;
+  };
+  /** Exit 2, no stack trace, one JSON line: not ok, the message, the member at fault. */
+  const expectRefused = (result: ReturnType<typeof verify>, member: string, message: RegExp) => {
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(result.status).toBe(2);
+    expect(result.lines).toHaveLength(1);
+    expect(result.json[0]).toMatchObject({ ok: false, member });
+    expect(result.json[0]!.error).toMatch(message);
+  };
+
+  it('accepts a whole one: exit 0, one JSON line', async () => {
+    const result = verify('whole.tar', await archive(manifest(), wholeMembers()));
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.lines).toHaveLength(1);
+    expect(result.json[0]).toMatchObject({ ok: true, files: 2, cluster: 'hostile' });
+  });
+
+  it('a member twice', async () => {
+    const text = manifest();
+    const result = verify('twice.tar', await archive(text, [...wholeMembers(), { name: 'debs/a.deb', data: deb }]));
+    expectRefused(result, 'debs/a.deb', /debs\/a\.deb appears twice/);
+  });
+
+  it('a member bundle.json does not list', async () => {
+    const result = verify(
+      'unlisted.tar',
+      await archive(manifest(), [...wholeMembers(), { name: 'debs/b.deb', data: deb }]),
+    );
+    expectRefused(result, 'debs/b.deb', /debs\/b\.deb is not listed in bundle\.json/);
+  });
+
+  it.each(['../../etc/cron.d/x', '/etc/cron.d/x', 'debs/../../x'])(
+    'a member outside the directory: %s',
+    async (name) => {
+      const result = verify('traversal.tar', await archive(manifest(), [{ name, data: deb }, ...wholeMembers()]));
+      expectRefused(result, name, /points outside the directory it is unpacked into/);
+    },
+  );
+
+  it('a member larger than bundle.json says', async () => {
+    const members = wholeMembers();
+    members[0] = { name: 'debs/a.deb', data: Buffer.concat([deb, Buffer.from('!')]) };
+    const result = verify('size.tar', await archive(manifest(), members));
+    expectRefused(
+      result,
+      'debs/a.deb',
+      new RegExp(`debs/a\\.deb is ${deb.length + 1} bytes, bundle\\.json says ${deb.length}`),
+    );
+  });
+
+  it('bundle.json not first', async () => {
+    const text = manifest();
+    const bytes = await tarOf([{ name: 'debs/a.deb', data: deb }, { name: 'bundle.json', data: text }, seal(text)]);
+    expectRefused(
+      verify('late-manifest.tar', bytes),
+      'debs/a.deb',
+      /the first member is debs\/a\.deb, not bundle\.json/,
+    );
+  });
+
+  it('a zero block between members, where GNU tar on the host would stop', async () => {
+    const whole = await archive(manifest(), wholeMembers());
+    const at = tarDataOffset(whole, 'debs/a.deb') + 512;
+    const bytes = Buffer.concat([whole.subarray(0, at), Buffer.alloc(512), whole.subarray(at)]);
+    // GNU tar ends the archive there (what the host would unpack), with exit 0.
+    const listed = run('tar', ['-tf', '-'], { input: bytes.toString('latin1') });
+    expect(listed.stdout.split('\n').filter(Boolean)).toEqual(['bundle.json', 'debs/a.deb']);
+    expectRefused(
+      verify('zero-block.tar', bytes),
+      'images/pause.tar',
+      /512 bytes before images\/pause\.tar .*zero block/,
+    );
+  });
+
+  it('an extended (pax) header', async () => {
+    const members = wholeMembers();
+    members[1] = { ...members[1]!, header: { pax: { comment: 'x' } } };
+    const error = await refusal('pax.tar', await archive(manifest(), members));
+    expect(error.member).toBe('images/pause.tar');
+    expect(error.message).toMatch(/images\/pause\.tar has an extended \(pax\) header/);
+  });
+
+  it('a setuid, world-writable member, and one owned by another user', async () => {
+    const setuid = wholeMembers();
+    setuid[0] = { ...setuid[0]!, header: { mode: 0o4777 } };
+    expect((await refusal('setuid.tar', await archive(manifest(), setuid))).message).toMatch(
+      /debs\/a\.deb has mode 4777/,
+    );
+    const owned = wholeMembers();
+    owned[1] = { ...owned[1]!, header: { uid: 1234, gid: 1234 } };
+    expect((await refusal('owned.tar', await archive(manifest(), owned))).message).toMatch(
+      /images\/pause\.tar is owned by 1234:1234/,
+    );
+  });
+
+  it('an image whose member is not in files', async () => {
+    const text = manifest((m) => void (m.files = m.files.filter((f) => f.kind !== 'image')));
+    const result = verify('image-unlisted.tar', await archive(text, [{ name: 'debs/a.deb', data: deb }]));
+    expectRefused(result, 'bundle.json', /bundle\.json at images\.0\.path: images\/pause\.tar .* is not in files/);
+  });
+
+  it.each(['debian', 'rhel'] as const)(
+    'a %s host requirement that is an option to dpkg-query or rpm (--eval=...)',
+    async (family) => {
+      const mark = join(dir, `pwned-${family}`);
+      const payload = `--eval=%(touch ${mark})`;
+      const text = manifest((m) => {
+        m.os.family = family;
+        m.hostRequires = [{ name: payload, relation: payload, neededBy: 'x 1' }];
+      });
+      const result = verify(`eval-${family}.tar`, await archive(text, wholeMembers()));
+      expectRefused(result, 'bundle.json', /bundle\.json at hostRequires\.0\.relation: "--eval=%\(touch .*" is not a/);
+      expect(existsSync(mark)).toBe(false);
+    },
+  );
+
+  it('a member path a plain tar header cannot hold (it would need the extended header verify refuses)', async () => {
+    const long = `images/${'x'.repeat(97)}.tar`;
+    const text = manifest((m) => {
+      m.files[1]!.path = long;
+      m.images[0]!.path = long;
+    });
+    expect(long.length - 'images/'.length).toBe(101);
+    await expect(writeBundle(join(dir, 'long.tar'), JSON.parse(text) as BundleManifest, new Map())).rejects.toThrow(
+      'bundle: bundle.json at files.1.path: too long for a tar header',
+    );
+  });
+
+  it('a requirement whose name is not one its relation names', async () => {
+    const text = manifest((m) => (m.hostRequires = [{ name: '-x', relation: 'libc6 (>= 2.34)', neededBy: 'runc 1' }]));
+    expect((await refusal('name.tar', await archive(text, wholeMembers()))).message).toMatch(
+      /hostRequires\.0\.name: "-x" is not one of the names in "libc6 \(>= 2\.34\)"/,
+    );
+  });
+
+  it('accepts the relations the builder writes, and the builder writes no bundle verify would refuse', async () => {
+    const requires = {
+      debian: [
+        'libc6 (>= 2.34)',
+        'libseccomp2 (>= 2.5) | libseccomp-static',
+        'python3:any',
+        'init-system-helpers (>= 1.54~)',
+      ],
+      rhel: [
+        'glibc >= 2.34',
+        'libc.so.6(GLIBC_2.34)(64bit)',
+        '/bin/sh',
+        'config(bash) = 5.1.8-6.el9',
+        'container-selinux >= 2:2.74',
+        '(iptables-nft or iptables-legacy)',
+        'ld-linux-x86-64.so.2()(64bit)',
+        'font(:lang=en)',
+      ],
+    };
+    for (const family of ['debian', 'rhel'] as const) {
+      const text = manifest((m) => {
+        m.os.family = family;
+        m.hostRequires = requires[family].map((relation) => ({
+          name: (family === 'debian' ? parseRelations(relation)[0]![0]! : parseRpmRelation(relation)[0]!).name,
+          relation,
+          neededBy: 'x 1',
+        }));
+      });
+      const path = join(dir, `requires-${family}.tar`);
+      writeFileSync(path, await archive(text, wholeMembers()));
+      expect((await verifyBundle(path)).manifest.hostRequires).toHaveLength(requires[family].length);
+    }
+    const bad = JSON.parse(manifest((m) => (m.images[0]!.path = 'images/other.tar'))) as BundleManifest;
+    await expect(writeBundle(join(dir, 'never.tar'), bad, new Map())).rejects.toThrow(
+      'bundle: bundle.json at images.0.path: ' +
+        'images/other.tar (the member of registry.k8s.io/pause:3.10.1) is not in files',
+    );
+    expect(existsSync(join(dir, 'never.tar.part'))).toBe(false);
+  });
+});
+
+describe("the host probes for a bundle's requirements pass names as operands, never options", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'probe-'));
+  const rpm = missingTools('rpm');
+
+  it.skipIf(rpm)(`rpm: --eval=%(cmd) as a capability runs nothing${rpm ? ` (skipped: ${rpm})` : ''}`, () => {
+    const mark = join(dir, 'pwned-rpm');
+    const payload = `--eval=%(touch ${mark})`;
+    for (const probe of [rpmProvidesQuery([payload]), installedQuery('rhel', [payload])]) {
+      rmSync(mark, { force: true });
+      const result = run('sh', ['-c', probe]);
+      expect(result.status).toBe(0);
+      expect(existsSync(mark)).toBe(false);
+    }
+    // rpm itself still answers: the payload was asked about as a capability.
+    expect(run('sh', ['-c', rpmProvidesQuery([payload])]).stdout).toBe(`@@ ${payload}\n`);
+  });
+
+  it('dpkg-query: a name that is an option cannot forge an installed package', () => {
+    // Without --, dpkg-query would take this as its output format and print the forged line for bash.
+    const payload = '--showformat=libc6 99:9 installed\\n';
+    const installed = parseInstalled(run('sh', ['-c', installedQuery('debian', [payload, 'dpkg'])]).stdout);
+    expect(installed.has('libc6') && installed.get('libc6') === '99:9').toBe(false);
+    expect(installed.get('dpkg')).toMatch(/^\d/);
   });
 });

@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SPEC_PATH } from '../spec/load.js';
 import { FIXTURE_DIR, FIXTURES, REPO_ROOT } from './support/fixtures.js';
+import { HOSTILE_SPECS } from './support/hostile-specs.js';
 import { run } from './support/tools.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
@@ -223,4 +224,24 @@ describe('kubestrap schema', () => {
       expect.arrayContaining(['/spec/machines/nodes/0/role', '/spec/machines/nodes/0/cpus']),
     );
   });
+});
+
+// Speed and memory are measured by bench/hostile-spec.ts, never asserted here.
+describe('kubestrap validate on hostile specs', () => {
+  it.each(HOSTILE_SPECS.map((spec) => [spec.name, spec] as const))(
+    '%s: exit 2 with the file, line and column',
+    (_name, spec) => {
+      let file = spec.path;
+      if (!file) {
+        file = join(mkdtempSync(join(tmpdir(), 'hostile-')), 'spec.yaml');
+        writeFileSync(file, spec.content!());
+      }
+      const result = kubestrap(['validate', '-f', file]);
+      expect(result.status, result.stderr).toBe(2);
+      const line = result.stderr.split('\n').find((l) => l.startsWith(`${file}:${spec.at} `));
+      expect(line, result.stderr.slice(0, 2000)).toMatch(spec.message);
+      // A value is echoed cut short: no error line carries more than a few hundred characters.
+      for (const l of result.stderr.split('\n')) expect(l.length).toBeLessThan(600);
+    },
+  );
 });

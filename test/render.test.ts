@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeRender } from '../operations/render-dir.js';
-import { loadSpec } from '../spec/load.js';
+import { parseAllDocuments, parseDocument } from 'yaml';
+import { loadSpec, loadSpecText } from '../spec/load.js';
 import { sha256 } from '../base/digest.js';
 import { MANIFEST_PATH, renderCluster, type RenderManifest } from '../templates/render.js';
 import { FIXTURES, renderFixture } from './support/fixtures.js';
@@ -107,5 +108,42 @@ describe('render output', () => {
     expect(summary.removed).toContain('nodes/cp2/etc/kubernetes/kubeadm.conf');
     expect(existsSync(join(big.dir, 'nodes/cp2/etc/kubernetes/kubeadm.conf'))).toBe(false);
     expect(existsSync(join(big.dir, 'notes.txt'))).toBe(true);
+  });
+});
+
+// Ruby's Psych (vagrant_config.yml) and go-yaml v2 under sigs.k8s.io/yaml (kubeadm,
+// kubectl, kubelet) read YAML 1.1, where a plain on, off, yes or 2024-01-01 is not a string.
+describe('rendered YAML means the same to a YAML 1.1 reader', () => {
+  const SPEC = `apiVersion: kubestrap.dev/v1alpha1
+kind: Cluster
+metadata:
+  name: lab
+spec:
+  machines:
+    box:
+      version: 2024-01-01
+    nodes:
+      - name: on
+        role: control-plane
+        ip: 192.168.56.10
+        labels:
+          tier: "yes"
+      - name: off
+        ip: 192.168.56.11
+        disks:
+          - size: 10
+`;
+
+  it('every YAML file reads the same as YAML 1.1 and 1.2 (node names on/off, box version 2024-01-01)', () => {
+    const { model } = loadSpecText(SPEC, 'spec.yaml');
+    expect(model.nodes.map((n) => n.name)).toEqual(['on', 'off']);
+    const files = renderCluster(model).filter((f) => /\.ya?ml$|kubeadm\.conf$|kubeconfig$/.test(f.path));
+    expect(files.map((f) => f.path)).toContain('vagrant_config.yml');
+    for (const file of files) {
+      const read = (version: '1.1' | '1.2') => parseAllDocuments(file.content, { version }).map((d) => d.toJS());
+      expect(read('1.1'), file.path).toEqual(read('1.2'));
+    }
+    const config = parseDocument(files.find((f) => f.path === 'vagrant_config.yml')!.content, { version: '1.1' });
+    expect(config.toJS()).toMatchObject({ box: { version: '2024-01-01' }, nodes: [{ name: 'on' }, { name: 'off' }] });
   });
 });

@@ -2,7 +2,7 @@
 // place and message a user sees. Hints are checked to exist and to differ from the
 // message; their wording is in the golden-style table only where it matters.
 import { describe, expect, it } from 'vitest';
-import { SpecError, formatPath } from '../spec/issues.js';
+import { SpecError, formatIssue, formatPath } from '../spec/issues.js';
 import { loadSpecText } from '../spec/load.js';
 
 const BASE = `apiVersion: kubestrap.dev/v1alpha1
@@ -76,7 +76,7 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
   {
     name: 'duplicate key',
     text: edit(['  name: lab\n', '  name: lab\n  name: lab2\n']),
-    errors: ['5:3 (root): YAML has a duplicate key: Map keys must be unique'],
+    errors: ['5:3 metadata.name: YAML has a duplicate key: "name" (first at line 4)'],
   },
   {
     name: 'wrong apiVersion',
@@ -347,6 +347,20 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
     errors: ['19:3 spec.packages: source: bundle needs the bundle path'],
   },
   {
+    name: 'http kubernetesRepository: its key would come over plain HTTP',
+    text: `${BASE}  packages:\n    kubernetesRepository: "http://mirror.lab/core:/stable:"\n`,
+    errors: [
+      '20:27 spec.packages.kubernetesRepository: ' +
+        'is http://, and its signing key would come over the same unencrypted channel as the packages',
+    ],
+  },
+  {
+    name: 'http kubernetesRepository with insecureHttpKey: true is accepted',
+    text:
+      `${BASE}  packages:\n    kubernetesRepository: "http://mirror.lab/core:/stable:"\n` +
+      '    insecureHttpKey: true\n',
+  },
+  {
     name: 'mtu out of range',
     text: `${BASE}  cni:\n    weave:\n      mtu: 100\n`,
     errors: ['21:12 spec.cni.weave.mtu: must be at least 576, not 100'],
@@ -377,6 +391,62 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
       '13:15 spec.machines.nodes[0].cpus: control-plane node cp has 1 CPU, kubeadm requires 2',
       '14:13 spec.machines.nodes[0].ip: 192.168.57.10 (node cp) is outside the node network 192.168.56.0/24',
       '18:9 spec.machines.nodes[1].disks: Rook storage w1 of group w has no raw disk of at least 5 GiB',
+    ],
+  },
+  {
+    name: 'endpoint port above 65535',
+    text: edit(['    version: 1.34.2', '    version: 1.34.2\n    controlPlaneEndpoint: 192.168.56.9:99999']),
+    errors: ['8:27 spec.kubernetes.controlPlaneEndpoint: has a port outside 1-65535'],
+  },
+  {
+    name: 'registry mirror URL with port 0',
+    text: `${BASE}  packages:\n    registryMirrors:\n      docker.io:\n        url: https://mirror.lab:0/docker\n`,
+    errors: ['22:14 spec.packages.registryMirrors.docker.io.url: has a port outside 1-65535'],
+  },
+  {
+    name: 'registry host with port 70000',
+    text: `${BASE}  packages:\n    registryMirrors:\n      mirror.lab:70000:\n        url: https://mirror.lab/x\n`,
+    errors: ['21:7 spec.packages.registryMirrors.mirror.lab:70000: has a port outside 1-65535'],
+  },
+  {
+    name: '__proto__ as a label key',
+    text: edit(['        ip: 192.168.56.10\n', '        ip: 192.168.56.10\n        labels:\n          __proto__: x\n']),
+    errors: ['15:11 spec.machines.nodes[0].labels.__proto__: is not a field name ("__proto__" is reserved)'],
+  },
+  {
+    name: '__proto__ as a field',
+    text: edit(['metadata:\n', 'metadata:\n  __proto__: {}\n']),
+    errors: ['4:3 metadata.__proto__: is not a field name ("__proto__" is reserved)'],
+  },
+  {
+    name: 'missing apiVersion and kind',
+    text: edit(['apiVersion: kubestrap.dev/v1alpha1\nkind: Cluster\n', '']),
+    errors: ['1:1 apiVersion: is required', '1:1 kind: is required'],
+  },
+  {
+    name: 'schema errors and rule errors together',
+    text: edit(
+      ['        role: control-plane\n', '        role: control-plane\n        cpus: 1\n'],
+      ['        count: 2\n', '        count: 2\n        memory: lots\n'],
+      ['    network: 192.168.56.0/24', '    network: 192.168.56.0/24\n    linkedClones: maybe'],
+    ),
+    errors: [
+      '10:19 spec.machines.linkedClones: must be true or false, not the string "maybe"',
+      '14:15 spec.machines.nodes[0].cpus: control-plane node cp has 1 CPU, kubeadm requires 2',
+      '18:17 spec.machines.nodes[1].memory: must be a number, not the string "lots"',
+    ],
+  },
+  {
+    name: 'schema error in one node, duplicate IP between two others',
+    text: edit([
+      BASE_NODES,
+      BASE_NODES +
+        '      - name: x\n        ip: 192.168.56.10\n' +
+        '      - name: y\n        ip: 192.168.56.30\n        cpus: many\n',
+    ]),
+    errors: [
+      '20:13 spec.machines.nodes[2].ip: ip 192.168.56.10 is used twice (also by cp)',
+      '23:15 spec.machines.nodes[3].cpus: must be a number, not the string "many"',
     ],
   },
 ];
@@ -410,3 +480,53 @@ describe('malformed specs', () => {
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+/** The text `kubestrap validate` prints for `text`: one formatted line per problem. */
+function printed(text: string): string[] {
+  try {
+    loadSpecText(text, 'spec.yaml');
+  } catch (error) {
+    if (error instanceof SpecError) return error.issues.map(formatIssue);
+    throw error;
+  }
+  throw new Error('the spec was valid');
+}
+
+describe('how problems are printed', () => {
+  it('an overlap names both fields with their lines', () => {
+    const lines = printed(edit(['    version: 1.34.2', '    version: 1.34.2\n    podSubnet: 192.168.0.0/16']));
+    expect(lines).toEqual([
+      'spec.yaml:8:16 spec.kubernetes.podSubnet: 192.168.0.0/16 overlaps the node network 192.168.56.0/24 ' +
+        '(spec.machines.network, line 10) — choose a range that shares no address with the node network',
+    ]);
+  });
+
+  it('a newline in a value stays inside its problem line, escaped', () => {
+    const lines = printed(
+      edit(['        ip: 192.168.56.10\n', '        ip: 192.168.56.10\n        labels:\n          tier: "a\\nb"\n']),
+    );
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain('\n');
+    expect(lines[0]).toMatch(/^spec\.yaml:15:17 spec\.machines\.nodes\[0\]\.labels\.tier: label value "a\\nb" must/);
+  });
+
+  it('terminal escape sequences in keys and values are shown, not sent (C0 and C1)', () => {
+    const lines = printed(
+      edit([
+        '        ip: 192.168.56.10\n',
+        '        ip: 192.168.56.10\n        labels:\n          "\\e]0;owned\\a\\e[2J": x\n          tier: "\\x9b31m"\n',
+      ]),
+    );
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line).not.toMatch(/[\x00-\x1f\x7f-\x9f]/);
+    expect(lines.join('\n')).toContain('\\u001b]0;owned\\u0007\\u001b[2J');
+    // JSON quoting leaves C1 controls (\x9b is CSI on many terminals) as they are; the printer shows them.
+    expect(lines.join('\n')).toContain('label value "\\x9b31m" must');
+  });
+
+  it('a long value is echoed cut short', () => {
+    const lines = printed(edit(['    network: 192.168.56.0/24', `    network: ${'x'.repeat(3000)}`]));
+    expect(lines.some((l) => l.includes(`"${'x'.repeat(80)}"… (3000 characters)`))).toBe(true);
+    for (const line of lines) expect(line.length).toBeLessThan(400);
+  });
+});

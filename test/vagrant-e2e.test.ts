@@ -98,7 +98,8 @@ describe.skipIf(unavailable)(
         spec(
           libvirt.emulator,
           libvirt.pool,
-          `  packages:\n    kubernetesRepository: ${JSON.stringify(`${vmMirror}/core:/stable:`)}`,
+          `  packages:\n    kubernetesRepository: ${JSON.stringify(`${vmMirror}/core:/stable:`)}\n` +
+            '    insecureHttpKey: true',
           upstream.url,
         ),
       );

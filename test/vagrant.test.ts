@@ -12,7 +12,10 @@ import { parseMachineReadable } from '../vagrant/machine-readable.js';
 import { machineEvent } from '../vagrant/progress.js';
 import { detectProvider, missingRequirements } from '../vagrant/requirements.js';
 import { parseSshConfig } from '../vagrant/ssh-config.js';
-import { missingTools } from './support/tools.js';
+import { writeRender } from '../operations/render-dir.js';
+import { loadSpecText } from '../spec/load.js';
+import { renderCluster } from '../templates/render.js';
+import { missingTools, run } from './support/tools.js';
 
 const recorded = (name: string) =>
   readFileSync(fileURLToPath(new URL(`./fixtures/vagrant/${name}`, import.meta.url)), 'utf8');
@@ -188,3 +191,62 @@ describe('provider requirements', () => {
     },
   );
 });
+
+// Names and versions that YAML 1.1 (Ruby's Psych, which the Vagrantfile reads
+// vagrant_config.yml with) would take for booleans and dates if written plain.
+const vagrantAndRuby = missingTools('vagrant', 'ruby');
+describe.skipIf(vagrantAndRuby)(
+  `YAML 1.1 words in the spec reach Vagrant as strings${vagrantAndRuby ? ` (skipped: ${vagrantAndRuby})` : ''}`,
+  () => {
+    const SPEC = `apiVersion: kubestrap.dev/v1alpha1
+kind: Cluster
+metadata:
+  name: lab
+spec:
+  machines:
+    provider: libvirt
+    box:
+      version: 2024-01-01
+    nodes:
+      - name: on
+        role: control-plane
+        ip: 192.168.56.10
+      - name: off
+        ip: 192.168.56.11
+        disks:
+          - size: 10
+`;
+
+    it('vagrant validate passes and Psych reads the names on/off and the box version as strings', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'yaml11-'));
+      await writeRender(dir, renderCluster(loadSpecText(SPEC, 'spec.yaml').model));
+      const validate = run('vagrant', ['validate'], {
+        cwd: dir,
+        env: {
+          ...process.env,
+          VAGRANT_HOME: mkdtempSync(join(tmpdir(), 'vagrant-home-')),
+          VAGRANT_DEFAULT_PROVIDER: 'libvirt',
+          VAGRANT_CHECKPOINT_DISABLE: '1',
+        },
+      });
+      expect(validate.stdout + validate.stderr).toContain('Vagrantfile validated successfully.');
+      expect(validate.status).toBe(0);
+      // The same call the Vagrantfile makes, and the Ruby class of each value it gets.
+      const psych = run('ruby', [
+        '-ryaml',
+        '-rjson',
+        '-e',
+        'c = YAML.safe_load(File.read(ARGV[0])); ' +
+          'puts JSON.generate(c["nodes"].map { |n| [n["name"], n["name"].class.name] } + ' +
+          '[[c["box"]["version"], c["box"]["version"].class.name]])',
+        join(dir, 'vagrant_config.yml'),
+      ]);
+      expect(psych.stderr).toBe('');
+      expect(JSON.parse(psych.stdout)).toEqual([
+        ['on', 'String'],
+        ['off', 'String'],
+        ['2024-01-01', 'String'],
+      ]);
+    });
+  },
+);

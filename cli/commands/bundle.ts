@@ -2,9 +2,10 @@
 import { bundle, bundleVerify } from '../../operations/bundle.js';
 import { EXIT } from '../exit-codes.js';
 import { withSession } from '../session.js';
+import { visible } from '../../base/terminal-text.js';
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-const say = (line: string) => void process.stdout.write(`${line}\n`);
+const say = (line: string) => void process.stdout.write(`${visible(line)}\n`);
 
 export async function bundleCommand(flags: { file?: string; output?: string; json?: boolean }): Promise<number> {
   const { path, size, manifest, packages } = await withSession(flags.json ?? false, (context) =>
@@ -50,13 +51,19 @@ export async function bundleVerifyCommand(file: string, flags: { json?: boolean 
     bundleVerify(file, context),
   );
   const { kubernetesVersion, cluster, specDigest } = manifest;
+  // One line, as a refusal is (cli/report.ts): a script reads the verdict the same way either way.
   if (flags.json)
     say(
-      JSON.stringify(
-        { ok: true, bundle: path, size, files: manifest.files.length, kubernetesVersion, cluster, specDigest, seconds },
-        null,
-        2,
-      ),
+      JSON.stringify({
+        ok: true,
+        bundle: path,
+        size,
+        files: manifest.files.length,
+        kubernetesVersion,
+        cluster,
+        specDigest,
+        seconds,
+      }),
     );
   else {
     const checked = `${manifest.files.length} files, ${mib(size)}, every size and sha256 as bundle.json lists them`;

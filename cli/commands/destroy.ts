@@ -4,6 +4,7 @@ import { destroy, type DestroyResult } from '../../operations/destroy.js';
 import { confirm } from '../confirm.js';
 import { EXIT } from '../exit-codes.js';
 import { withSession } from '../session.js';
+import { visible } from '../../base/terminal-text.js';
 
 export interface DestroyFlags {
   readonly file?: string;
@@ -24,7 +25,7 @@ export function printDestroy(result: DestroyResult, flags: DestroyFlags): number
       process.stdout.write(
         `${JSON.stringify({ ok: false, leftovers: result.leftovers, forgotHostKeys: result.forgotHostKeys })}\n`,
       );
-    else process.stderr.write(`kubestrap: ${message}\n`);
+    else process.stderr.write(`kubestrap: ${visible(message)}\n`);
     return EXIT.failure;
   }
   const { cluster, destroyed, removed, seconds, provider } = result;

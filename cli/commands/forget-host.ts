@@ -1,5 +1,6 @@
 // `kubestrap forget-host NODE`: after a machine was recreated.
 import { forgetHost } from '../../operations/forget-host.js';
+import { oneLine } from '../../base/terminal-text.js';
 import { EXIT } from '../exit-codes.js';
 
 export async function forgetHostCommand(node: string, flags: { file?: string; json?: boolean }): Promise<number> {
@@ -9,7 +10,7 @@ export async function forgetHostCommand(node: string, flags: { file?: string; js
   else
     process.stdout.write(
       `forgot ${removed.length} host key(s) of ${name} in ${path}:\n` +
-        removed.map((r) => `  ${r.host} ${r.key}\n`).join(''),
+        removed.map((r) => `  ${oneLine(r.host)} ${oneLine(r.key)}\n`).join(''),
     );
   return EXIT.ok;
 }

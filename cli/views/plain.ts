@@ -2,6 +2,7 @@
 // in the order it happened, never rewritten.
 import type { EventSink, RunEvent } from '../../engine/events.js';
 import { progressPrinter } from './progress.js';
+import { visible } from '../../base/terminal-text.js';
 
 const MARK = { changed: '✔', unchanged: '✔', failed: '✖', skipped: '↓', retrying: '↻' } as const;
 
@@ -39,7 +40,7 @@ export function describeEvent(event: RunEvent): string | undefined {
 }
 
 export function plainView(out: NodeJS.WritableStream = process.stdout): EventSink {
-  const say = (line: string) => void out.write(`[${time()}] ${line}\n`);
+  const say = (line: string) => void out.write(`[${time()}] ${visible(line)}\n`);
   return {
     event(event) {
       const line = describeEvent(event);

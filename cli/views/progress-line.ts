@@ -1,5 +1,6 @@
 // One line of progress on stderr for long downloads and checks: rewritten in place on a
 // terminal, a line per step (and none per chunk) otherwise, nothing with --json.
+import { oneLine, visible } from '../../base/terminal-text.js';
 const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 
 export class ProgressLine {
@@ -12,7 +13,7 @@ export class ProgressLine {
   step(line: string): void {
     if (!this.enabled) return;
     this.clear();
-    process.stderr.write(`${line}\n`);
+    process.stderr.write(`${visible(line)}\n`);
   }
 
   bytes(what: string, bytes: number, total: number | undefined): void {
@@ -26,7 +27,7 @@ export class ProgressLine {
       : `${mib(bytes)} MiB`;
     // A terminal that does not know its width (a serial console, script(1)) says 0 columns.
     const columns = process.stderr.columns || 100;
-    process.stderr.write(`\r\x1b[K${bar} ${what}`.slice(0, columns + 4));
+    process.stderr.write(`\r\x1b[K${bar} ${oneLine(what)}`.slice(0, columns + 4));
     this.drawn = true;
   }
 

@@ -4,6 +4,7 @@
 import { Listr, PRESET_TIMESTAMP, type DefaultRenderer, type ListrTaskWrapper, type SimpleRenderer } from 'listr2';
 import type { EventSink, RunEvent } from '../../engine/events.js';
 import { progressPrinter } from './progress.js';
+import { oneLine, visible } from '../../base/terminal-text.js';
 
 interface Waiter<T> {
   readonly promise: Promise<T>;
@@ -44,15 +45,15 @@ export function treeView(): EventSink {
 
   const itemTask = (stage: StageRow, item: string) => async (_ctx: unknown, task: Task) => {
     const r = row(stage, item);
-    r.show = (line) => (task.output = line);
+    r.show = (line) => (task.output = visible(line));
     const final = await r.final.promise;
     if (final.status === 'not run') return task.skip(`${item}: not run`);
-    if (final.status === 'skipped') return task.skip(`${item}: not started (${final.detail ?? 'skipped'})`);
+    if (final.status === 'skipped') return task.skip(oneLine(`${item}: not started (${final.detail ?? 'skipped'})`));
     if (final.status === 'failed') {
-      task.title = `${item}: failed`;
-      throw new Error(`${item}: ${(final.detail ?? 'failed').split('\n')[0]}`);
+      task.title = oneLine(`${item}: failed`);
+      throw new Error(oneLine(`${item}: ${(final.detail ?? 'failed').split('\n')[0]}`));
     }
-    task.title = final.title ?? `${item}: ${final.status}`;
+    task.title = oneLine(final.title ?? `${item}: ${final.status}`);
   };
 
   const stageTask = (title: string, stage: StageRow) => async (_ctx: unknown, task: Task) => {
@@ -155,7 +156,7 @@ export function treeView(): EventSink {
       running = list.run().catch(() => undefined);
     },
     event: onEvent,
-    note: (line) => void process.stdout.write(`${line}\n`),
+    note: (line) => void process.stdout.write(`${visible(line)}\n`),
     progress: progressPrinter(),
     async end() {
       onEvent({ type: 'done', ok: false, interrupted: false });

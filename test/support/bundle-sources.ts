@@ -73,6 +73,7 @@ export async function startBundleSources(
     const address = registry.address;
     const debRepositories = mirror
       ? `    kubernetesRepository: ${JSON.stringify(mirror.kubernetesRepository)}
+    insecureHttpKey: true
     osRepository:
       url: ${JSON.stringify(`${mirror.url}/debian`)}
       suite: ./

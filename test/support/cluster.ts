@@ -37,7 +37,9 @@ export function harnessSpec(harness: Harness, options: HarnessClusterOptions = {
     ? `    controlPlaneEndpoint: ${JSON.stringify(options.controlPlaneEndpoint)}\n`
     : '';
   const packages = options.kubernetesRepository
-    ? `  packages:\n    kubernetesRepository: ${JSON.stringify(options.kubernetesRepository)}\n`
+    ? `  packages:\n    kubernetesRepository: ${JSON.stringify(options.kubernetesRepository)}\n` +
+      // The test mirrors serve plain HTTP on addresses the tests made.
+      `    insecureHttpKey: ${options.kubernetesRepository.startsWith('http:')}\n`
     : '';
   return `apiVersion: kubestrap.dev/v1alpha1
 kind: Cluster

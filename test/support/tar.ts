@@ -43,3 +43,21 @@ export async function tarWithout(path: string, drop: (member: string) => boolean
   for await (const c of pack) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
 }
+
+/** One member of a hand-made archive: the header fields a test sets, over kubestrap's own defaults. */
+export interface TarEntry {
+  readonly name: string;
+  readonly data: Buffer | string;
+  readonly header?: Partial<tar.Header>;
+}
+
+/** A tar of exactly these members, in this order (to make archives kubestrap would never write). */
+export async function tarOf(entries: readonly TarEntry[]): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const e of entries)
+    pack.entry({ mode: 0o644, uid: 0, gid: 0, mtime: new Date(0), ...e.header, name: e.name }, e.data);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
