@@ -1,14 +1,26 @@
 // `destroy`: `vagrant destroy`, then a check with the provider itself that no VM or
 // disk of the cluster is left, then the cluster's local state (rendered files, known
-// host keys, kubeconfig, logs) is removed.
-import { existsSync } from 'node:fs';
+// host keys, kubeconfig, logs) is removed. The machines' host keys are forgotten as soon
+// as the machines are gone, even when the provider still holds disks: the next `up` makes
+// new machines on the same addresses, with new keys.
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseKnownHosts } from '../ssh/known-hosts.js';
 import type { Provider } from '../vagrant/requirements.js';
 import { loadClusterSpec } from './cluster-spec.js';
 import type { ClusterOptions, OperationContext } from './context.js';
 import { InvalidInputError } from './errors.js';
-import { workDir } from './workdir.js';
+import { knownHostsPath, workDir } from './workdir.js';
+
+/** Removes the cluster's known_hosts; how many keys it held. */
+function forgetClusterKeys(cluster: string): number {
+  const path = knownHostsPath(cluster);
+  if (!existsSync(path)) return 0;
+  const count = parseKnownHosts(readFileSync(path, 'utf8'), path).length;
+  rmSync(path, { force: true });
+  return count;
+}
 
 export type DestroyResult =
   | {
@@ -25,6 +37,8 @@ export type DestroyResult =
       readonly provider: Provider;
       readonly leftovers: readonly string[];
       readonly kept: string;
+      /** How many host keys of the destroyed machines were forgotten. */
+      readonly forgotHostKeys: number;
     };
 
 export async function destroy(
@@ -50,8 +64,9 @@ export async function destroy(
     await vagrantDriver(model, options.verbose ?? false).destroy(context.signal);
   }
   const { providerLeftovers } = await import('../vagrant/leftovers.js');
+  const forgotHostKeys = forgetClusterKeys(model.name);
   const left = await providerLeftovers(provider, model.name, model.machines.libvirt.storagePool, dir);
-  if (left.length) return { ok: false, cluster: model.name, provider, leftovers: left, kept: dir };
+  if (left.length) return { ok: false, cluster: model.name, provider, leftovers: left, kept: dir, forgotHostKeys };
   await rm(dir, { recursive: true, force: true });
   const seconds = Number(((Date.now() - started) / 1000).toFixed(1));
   return { ok: true, cluster: model.name, provider, destroyed: machines, removed: dir, seconds };

@@ -8,13 +8,31 @@ import type { ClusterModel } from '../spec/model.js';
 import { SshPool } from '../ssh/pool.js';
 import { resolveTarget } from '../ssh/targets.js';
 import { InvalidInputError, specArgument } from './errors.js';
+import { readKeyWarning } from './ssh-keys.js';
 import { knownHostsPath, logDir } from './workdir.js';
 
 function readIfExists(path: string): string | undefined {
   return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
 }
 
-/** The pool every command uses for a cluster: its known_hosts, its host logs. */
+/**
+ * OpenSSH's known_hosts files (its defaults for UserKnownHostsFile and
+ * GlobalKnownHostsFile): what the user's own ssh already knows of a host counts before
+ * kubestrap trusts it on first use.
+ */
+export function openSshKnownHosts(home: string = homedir()): string[] {
+  return [
+    join(home, '.ssh', 'known_hosts'),
+    join(home, '.ssh', 'known_hosts2'),
+    '/etc/ssh/ssh_known_hosts',
+    '/etc/ssh/ssh_known_hosts2',
+  ];
+}
+
+/**
+ * The pool every command uses for a cluster: its known_hosts (with OpenSSH's for existing
+ * hosts; Vagrant machines come and go on shared forwarded ports), its host logs.
+ */
 export function clusterPool(
   model: ClusterModel,
   file: string | undefined,
@@ -22,6 +40,7 @@ export function clusterPool(
 ): SshPool {
   return new SshPool({
     knownHostsPath: knownHostsPath(model.name),
+    ...(model.machines.provider === 'existing' ? { openSshKnownHosts: openSshKnownHosts() } : {}),
     logDir: logDir(model.name),
     forgetCommand: (t) => `kubestrap forget-host ${t.name}${specArgument(file)}`,
     ...options,
@@ -48,7 +67,7 @@ export async function clusterHosts(
     home,
     ...(process.env.SSH_AUTH_SOCK ? { agent: process.env.SSH_AUTH_SOCK } : {}),
     ...(process.env.KUBESTRAP_SSH_PASSPHRASE ? { passphrase: process.env.KUBESTRAP_SSH_PASSPHRASE } : {}),
-    readKey: (path: string) => readFileSync(path),
+    readKey: readKeyWarning,
     keyExists: (path: string) => existsSync(path),
   };
   return model.nodes

@@ -1,6 +1,5 @@
 // The Vagrant side of a cluster: the machines as an engine stage (a row per machine
 // with Vagrant's latest words), and `vagrant ssh-config` turned into SSH hosts.
-import { readFileSync } from 'node:fs';
 import { execute, failureSummary, SkipItem, type ItemContext, type Stage } from '../engine/index.js';
 import type { SshNodeHost } from '../provisioners/cluster-host.js';
 import type { ClusterModel } from '../spec/model.js';
@@ -8,6 +7,7 @@ import type { SshPool } from '../ssh/pool.js';
 import { VagrantDriver } from '../vagrant/driver.js';
 import type { MachineEvent } from '../vagrant/progress.js';
 import type { Provider } from '../vagrant/requirements.js';
+import { readKeyWarning } from './ssh-keys.js';
 import { workDir } from './workdir.js';
 
 export function vagrantDriver(model: ClusterModel, verbose = false, signal?: AbortSignal): VagrantDriver {
@@ -37,7 +37,7 @@ export async function machineHosts(
       address: s.address,
       port: s.port,
       user: s.user,
-      privateKey: readFileSync(s.keyPath),
+      privateKey: readKeyWarning(s.keyPath),
     };
     return { name: node.name, node, ssh: pool.host(target) };
   });

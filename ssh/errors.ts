@@ -61,18 +61,39 @@ export class ConnectionLostError extends SshError {
   override name = 'ConnectionLostError';
 }
 
+/**
+ * The host presented a key that is not among those recorded for it, of any type (a host
+ * known by its ed25519 key offering only ssh-rsa is a changed key, not a new one).
+ */
 export class HostKeyMismatchError extends SshError {
   override name = 'HostKeyMismatchError';
   constructor(
     host: string,
-    readonly known: string,
+    readonly address: string,
+    /** `type SHA256:…` of each recorded key, with `file:line`. */
+    readonly recorded: readonly string[],
+    /** `type SHA256:…`, or what the host offered when no key type could be agreed. */
     readonly offered: string,
-    readonly forgetCommand: string,
+    /** The commands that forget the recorded keys. */
+    readonly fixes: readonly string[],
   ) {
     super(
       host,
-      `host key changed: known ${known}, offered ${offered}. This is either a recreated machine ` +
-        `(Vagrant reuses IPs) or someone in the middle. If you recreated it, forget the old key with: ${forgetCommand}`,
+      `host key changed for ${address}: it offered ${offered}, but the recorded key(s) are ` +
+        `${recorded.join('; ')}. This is either a recreated machine (Vagrant reuses IPs) or someone in ` +
+        `the middle. If you recreated it, forget the old key with: ${fixes.join(' and ')}`,
+    );
+  }
+}
+
+/** The host presented a key a known_hosts file marks @revoked. */
+export class HostKeyRevokedError extends SshError {
+  override name = 'HostKeyRevokedError';
+  constructor(host: string, address: string, offered: string, where: string) {
+    super(
+      host,
+      `host key ${offered} of ${address} is marked @revoked in ${where}; kubestrap will not connect. ` +
+        `Give the host a new key, or remove the @revoked line if the revocation is wrong`,
     );
   }
 }

@@ -15,7 +15,6 @@ import {
   CommandTimeoutError,
   ConnectError,
   ConnectionLostError,
-  HostKeyMismatchError,
   HostUnreachableError,
   InterruptedError,
   SshError,
@@ -23,7 +22,8 @@ import {
   type CommandOutcome,
 } from './errors.js';
 import type { HostLog } from './host-log.js';
-import { fingerprint, type KnownHosts } from './known-hosts.js';
+import { HostKeyCheck } from './host-key-check.js';
+import type { KnownHosts } from './known-hosts.js';
 import type { Redactor } from './redact.js';
 import type {
   ExecOptions,
@@ -124,33 +124,15 @@ export class SshHost implements RemoteShell {
     this.options.log?.line(marker, text);
   }
 
-  private verifier(endpoint: Endpoint, mismatch: { error?: HostKeyMismatchError }) {
-    return (key: Buffer): boolean => {
-      const verdict = this.options.knownHosts.check(endpoint.address, endpoint.port, key);
-      if (verdict.status === 'known') return true;
-      if (verdict.status === 'new') {
-        this.options.knownHosts.trust(endpoint.address, endpoint.port, key);
-        this.log('#', `trusted new host key ${fingerprint(key)} for ${endpoint.address}:${endpoint.port}`);
-        return true;
-      }
-      const forget = this.options.forgetCommand?.(this.target) ?? `kubestrap forget-host ${this.target.name}`;
-      mismatch.error = new HostKeyMismatchError(this.name, verdict.known, fingerprint(key), forget);
-      return false;
-    };
-  }
-
-  private config(
-    endpoint: Endpoint,
-    sock: Socket | NodeJS.ReadWriteStream,
-    mismatch: { error?: HostKeyMismatchError },
-  ): ConnectConfig {
+  private config(endpoint: Endpoint, sock: Socket | NodeJS.ReadWriteStream, check: HostKeyCheck): ConnectConfig {
     return {
       sock: sock as ConnectConfig['sock'],
       username: endpoint.user,
       ...(endpoint.privateKey !== undefined ? { privateKey: endpoint.privateKey } : {}),
       ...(endpoint.passphrase !== undefined ? { passphrase: endpoint.passphrase } : {}),
       ...(endpoint.agent !== undefined ? { agent: endpoint.agent } : {}),
-      hostVerifier: this.verifier(endpoint, mismatch),
+      hostVerifier: check.verify,
+      ...(check.algorithms ? { algorithms: { serverHostKey: check.algorithms } } : {}),
       readyTimeout: this.options.readyTimeoutMs ?? 20_000,
       keepaliveInterval: this.options.keepaliveIntervalMs ?? 5_000,
       keepaliveCountMax: 3,
@@ -187,7 +169,14 @@ export class SshHost implements RemoteShell {
   }
 
   private handshake(endpoint: Endpoint, sock: Socket | NodeJS.ReadWriteStream): Promise<Client> {
-    const mismatch: { error?: HostKeyMismatchError } = {};
+    const isTarget = endpoint === this.target;
+    const check = new HostKeyCheck(this.options.knownHosts, endpoint, {
+      host: this.name,
+      node: isTarget ? this.name : undefined,
+      forget: isTarget
+        ? (this.options.forgetCommand?.(this.target) ?? `kubestrap forget-host ${this.name}`)
+        : undefined,
+    });
     return new Promise((resolve, reject) => {
       const client = new Client();
       const abort = () => {
@@ -197,13 +186,16 @@ export class SshHost implements RemoteShell {
       this.stop.signal.addEventListener('abort', abort, { once: true });
       client.once('ready', () => {
         this.stop.signal.removeEventListener('abort', abort);
+        // Recorded only now: ssh2 asks the verifier before it checks the host's signature.
+        const trusted = check.trustIfNew();
+        if (trusted) this.log('#', `trusted new host key ${trusted} for ${endpoint.address}:${endpoint.port}`);
         resolve(client);
       });
       client.once('error', (error) => {
         this.stop.signal.removeEventListener('abort', abort);
-        reject(mismatch.error ?? error);
+        reject(check.failure(error) ?? error);
       });
-      client.connect(this.config(endpoint, sock, mismatch));
+      client.connect(this.config(endpoint, sock, check));
     });
   }
 

@@ -8,6 +8,8 @@ import { Redactor } from './redact.js';
 
 export interface SshPoolOptions extends Partial<Omit<SshHostOptions, 'knownHosts' | 'log' | 'redactor'>> {
   readonly knownHostsPath: string;
+  /** OpenSSH's known_hosts files, read as well (existing hosts only; see KnownHosts). */
+  readonly openSshKnownHosts?: readonly string[];
   readonly logDir?: string;
   readonly redactor?: Redactor;
   /** Ctrl-C: every host (and every host made later) is interrupted: no command or connection after it. */
@@ -21,7 +23,7 @@ export class SshPool {
   private readonly logs: HostLog[] = [];
 
   constructor(private readonly options: SshPoolOptions) {
-    this.knownHosts = new KnownHosts(options.knownHostsPath);
+    this.knownHosts = new KnownHosts(options.knownHostsPath, options.openSshKnownHosts);
     this.redactor = options.redactor ?? new Redactor();
     // One listener for the pool, not one per host: a signal warns past ten listeners.
     options.signal?.addEventListener('abort', () => this.hosts.forEach((h) => h.interrupt()), { once: true });

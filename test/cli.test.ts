@@ -1,5 +1,6 @@
 // The built command line, as users run it: exit codes, error format, --json, and the
 // JSON Schema it prints. Runs dist/ (npm test builds first).
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,18 +164,32 @@ describe('the provider of a spec that names none', () => {
 });
 
 describe('kubestrap forget-host', () => {
-  it("removes only that node's keys from the cluster's known_hosts", () => {
+  it("removes that node's keys as they were stored (the dialled address) and shows what it removed", () => {
     const cwd = mkdtempSync(join(tmpdir(), 'cli-'));
     const path = join(cwd, '.kubestrap/kubestrap/known_hosts');
     mkdirSync(join(cwd, '.kubestrap/kubestrap'), { recursive: true });
+    // Vagrant's forwarded port, recorded with the node; an older entry by the node's IP; another node's key.
+    const worker1 = 'AAAAC3NzaC1lZDI1NTE5AAAAIOlVSpYZ3xBvq1o3NbEVc4B1gJ3EatnJBdsBkBKRzIN1';
+    const byIp = 'AAAAC3NzaC1lZDI1NTE5AAAAIA1';
+    const worker2 = 'AAAAC3NzaC1lZDI1NTE5AAAAIA2';
     writeFileSync(
       path,
-      '192.168.56.21 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1\n192.168.56.22 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA2\n',
+      `[127.0.0.1]:2222 ssh-ed25519 ${worker1} kubestrap-node=worker1\n` +
+        `192.168.56.21 ssh-ed25519 ${byIp}\n` +
+        `[127.0.0.1]:2200 ssh-ed25519 ${worker2} kubestrap-node=worker2\n`,
     );
+    const sha = (key: string) =>
+      `SHA256:${createHash('sha256').update(Buffer.from(key, 'base64')).digest('base64').replace(/=+$/, '')}`;
     const result = kubestrap(['forget-host', 'worker1'], cwd);
     expect(result.status).toBe(0);
-    expect(result.stdout).toBe(`forgot 1 host key(s) of worker1 in ${path}\n`);
-    expect(readFileSync(path, 'utf8')).toBe('192.168.56.22 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA2\n');
+    expect(result.stdout).toBe(
+      `forgot 2 host key(s) of worker1 in ${path}:\n` +
+        `  [127.0.0.1]:2222 ssh-ed25519 ${sha(worker1)}\n` +
+        `  192.168.56.21 ssh-ed25519 ${sha(byIp)}\n`,
+    );
+    expect(readFileSync(path, 'utf8')).toBe(`[127.0.0.1]:2200 ssh-ed25519 ${worker2} kubestrap-node=worker2\n`);
+    const again = kubestrap(['forget-host', 'worker1', '--json'], cwd);
+    expect(JSON.parse(again.stdout)).toEqual({ ok: true, node: 'worker1', path, removed: [] });
   });
 
   it('exits 2 for an unknown node, listing the nodes', () => {

@@ -1,7 +1,17 @@
 // The SSH transport against real OpenSSH servers on the harness hosts.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,12 +21,16 @@ import {
   ConnectError,
   ConnectionLostError,
   HostKeyMismatchError,
+  HostKeyRevokedError,
   SudoPasswordError,
 } from '../ssh/errors.js';
 import type { SshTarget } from '../ssh/host.js';
 import { fingerprint } from '../ssh/known-hosts.js';
 import { SshPool, type SshPoolOptions } from '../ssh/pool.js';
 import { Harness, harnessUnavailable, type TestHost } from './harness/hosts.js';
+import { harnessSpec } from './support/cluster.js';
+import { REPO_ROOT } from './support/fixtures.js';
+import { runAsync } from './support/tools.js';
 
 const unavailable = harnessUnavailable();
 
@@ -27,7 +41,7 @@ describe.skipIf(unavailable)(`ssh transport on real sshd${unavailable ? ` (skipp
   const pools: SshPool[] = [];
 
   beforeAll(async () => {
-    harness = await Harness.start(5);
+    harness = await Harness.start(7);
     key = readFileSync(harness.clientKeyPath);
     work = mkdtempSync(join(tmpdir(), 'ssh-test-'));
   }, 900_000);
@@ -151,7 +165,8 @@ describe.skipIf(unavailable)(`ssh transport on real sshd${unavailable ? ` (skipp
       await p.host(target(h('h3'))).exec('true');
       const known = readFileSync(p.knownHosts.path, 'utf8');
       const offered = readFileSync(`${h('h3').root}/etc/ssh/ssh_host_ed25519_key.pub`, 'utf8').split(' ')[1];
-      expect(known).toBe(`${h('h3').ip} ssh-ed25519 ${offered}\n`);
+      // The node is recorded with its key, so that forget-host finds it whatever address was dialled.
+      expect(known).toBe(`${h('h3').ip} ssh-ed25519 ${offered} kubestrap-node=h3\n`);
       expect(statSync(p.knownHosts.path).mode & 0o777).toBe(0o600);
       const again = new SshPool({ knownHostsPath: p.knownHosts.path });
       pools.push(again);
@@ -159,32 +174,201 @@ describe.skipIf(unavailable)(`ssh transport on real sshd${unavailable ? ` (skipp
       expect(readFileSync(p.knownHosts.path, 'utf8')).toBe(known);
     });
 
+    const hostKey = (host: TestHost, type: string) =>
+      Buffer.from(readFileSync(`${host.root}/etc/ssh/ssh_host_${type}_key.pub`, 'utf8').split(' ')[1]!, 'base64');
+
     it('refuses a changed key, names both fingerprints and how to forget, and connects after forget', async () => {
       const knownHostsPath = join(work, 'known_hosts-changed');
       const first = pool({ knownHostsPath });
       await first.host(target(h('h4'))).exec('true');
-      const oldKey = Buffer.from(
-        readFileSync(`${h('h4').root}/etc/ssh/ssh_host_ed25519_key.pub`, 'utf8').split(' ')[1]!,
-        'base64',
-      );
+      const oldKey = hostKey(h('h4'), 'ed25519');
       await harness.newHostKey(h('h4'));
-      const newKey = Buffer.from(
-        readFileSync(`${h('h4').root}/etc/ssh/ssh_host_ed25519_key.pub`, 'utf8').split(' ')[1]!,
-        'base64',
-      );
+      const newKey = hostKey(h('h4'), 'ed25519');
       const second = pool({ knownHostsPath, forgetCommand: (t) => `kubestrap forget-host ${t.name} -f lab.yaml` });
       const error = await second
         .host(target(h('h4')))
         .exec('true')
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(HostKeyMismatchError);
-      const message = (error as Error).message;
-      expect(message).toContain(`h4: host key changed: known ${fingerprint(oldKey)}, offered ${fingerprint(newKey)}`);
-      expect(message).toContain('kubestrap forget-host h4 -f lab.yaml');
-      expect(second.knownHosts.forget(h('h4').ip, 22)).toBe(1);
+      expect((error as Error).message).toBe(
+        `h4: host key changed for ${h('h4').ip}: it offered ssh-ed25519 ${fingerprint(newKey)}, but the recorded ` +
+          `key(s) are ssh-ed25519 ${fingerprint(oldKey)} (${knownHostsPath}:1). This is either a recreated machine ` +
+          '(Vagrant reuses IPs) or someone in the middle. If you recreated it, forget the old key with: ' +
+          'kubestrap forget-host h4 -f lab.yaml',
+      );
+      expect(second.knownHosts.forget('h4', []).map((k) => k.pattern)).toEqual([h('h4').ip]);
       const third = pool({ knownHostsPath });
       await third.host(target(h('h4'))).exec('true');
     });
+
+    it('refuses a host known by its ed25519 key that now offers only ssh-rsa, and records nothing', async () => {
+      const host = h('h6');
+      const first = pool();
+      await first.host(target(host)).exec('true');
+      const recorded = readFileSync(first.knownHosts.path, 'utf8');
+      const ed25519 = hostKey(host, 'ed25519');
+      await harness.useHostKeys(host, ['rsa']);
+      const second = pool({ knownHostsPath: first.knownHosts.path });
+      const error = await second
+        .host(target(host))
+        .exec('echo should not run')
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(HostKeyMismatchError);
+      expect((error as Error).message).toContain(
+        `h6: host key changed for ${host.ip}: it offered ssh-rsa ${fingerprint(hostKey(host, 'rsa'))}, ` +
+          `but the recorded key(s) are ssh-ed25519 ${fingerprint(ed25519)} (${first.knownHosts.path}:1).`,
+      );
+      expect((error as Error).message).toContain('kubestrap forget-host h6');
+      expect(readFileSync(first.knownHosts.path, 'utf8')).toBe(recorded);
+      await harness.useHostKeys(host, ['ed25519']);
+    });
+
+    it('offers the recorded key type first, so a host that gained a key of another type is still known', async () => {
+      const host = h('h7');
+      await harness.useHostKeys(host, ['rsa']);
+      const first = pool();
+      await first.host(target(host)).exec('true');
+      expect(readFileSync(first.knownHosts.path, 'utf8')).toContain(`${host.ip} ssh-rsa `);
+      await harness.useHostKeys(host, ['ed25519', 'rsa']);
+      const again = pool({ knownHostsPath: first.knownHosts.path });
+      expect((await again.host(target(host)).exec('echo known')).stdout).toBe('known\n');
+      expect(readFileSync(first.knownHosts.path, 'utf8')).not.toContain('ssh-ed25519');
+    });
+
+    it('reports a known host that cannot present any recorded key type as changed, not as a login error', async () => {
+      const host = h('h7');
+      await harness.useHostKeys(host, ['ecdsa']);
+      const first = pool();
+      await first.host(target(host)).exec('true');
+      await harness.useHostKeys(host, ['dsa']);
+      try {
+        const error = await pool({ knownHostsPath: first.knownHosts.path, connectAttempts: 1 })
+          .host(target(host))
+          .exec('true')
+          .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(HostKeyMismatchError);
+        expect((error as Error).message).toContain(
+          `h7: host key changed for ${host.ip}: it offered no key of the recorded types or any other type ` +
+            `kubestrap can check, but the recorded key(s) are ecdsa-sha2-nistp256 ` +
+            `${fingerprint(hostKey(host, 'ecdsa'))} (${first.knownHosts.path}:1).`,
+        );
+      } finally {
+        await harness.useHostKeys(host, ['ed25519']);
+      }
+    });
+
+    describe("OpenSSH's known_hosts (existing hosts)", () => {
+      let home: string;
+      const userFile = () => join(home, '.ssh', 'known_hosts');
+
+      beforeAll(() => {
+        home = mkdtempSync(join(tmpdir(), 'ssh-home-'));
+        mkdirSync(join(home, '.ssh'), { mode: 0o700 });
+      });
+
+      /** known_hosts lines, hashed by the real ssh-keygen -H. */
+      function writeHashed(lines: string): void {
+        writeFileSync(userFile(), lines, { mode: 0o600 });
+        execFileSync('ssh-keygen', ['-q', '-H', '-f', userFile()], { stdio: 'ignore' });
+        expect(readFileSync(userFile(), 'utf8')).toMatch(/^\|1\|/m);
+        expect(readFileSync(userFile(), 'utf8')).not.toContain('10.213.');
+      }
+
+      const other = () => {
+        const path = join(work, `other-${randomBytes(4).toString('hex')}`);
+        execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path]);
+        return readFileSync(`${path}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
+      };
+
+      it('trusts a host that a hashed ~/.ssh/known_hosts line knows, without recording it again', async () => {
+        writeHashed(`${h('h1').ip} ssh-ed25519 ${hostKey(h('h1'), 'ed25519').toString('base64')}\n`);
+        const p = pool({ openSshKnownHosts: [userFile()] });
+        expect((await p.host(target(h('h1'))).exec('echo ok')).stdout).toBe('ok\n');
+        expect(existsSync(p.knownHosts.path)).toBe(false);
+      });
+
+      it('refuses on first use a host whose key conflicts with ~/.ssh/known_hosts, and says the fix', async () => {
+        const wrong = other();
+        const offered = fingerprint(hostKey(h('h2'), 'ed25519'));
+        writeHashed(`# kept\n${h('h2').ip} ${wrong}\n`);
+        const p = pool({ openSshKnownHosts: [userFile()] });
+        const error = await p
+          .host(target(h('h2')))
+          .exec('true')
+          .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(HostKeyMismatchError);
+        expect((error as Error).message).toContain(
+          `h2: host key changed for ${h('h2').ip}: it offered ssh-ed25519 ${offered}, ` +
+            `but the recorded key(s) are ssh-ed25519 ${fingerprint(Buffer.from(wrong.split(' ')[1]!, 'base64'))} ` +
+            `(${userFile()}:2).`,
+        );
+        expect((error as Error).message).toContain(`ssh-keygen -f '${userFile()}' -R '${h('h2').ip}'`);
+        expect(existsSync(p.knownHosts.path)).toBe(false);
+      });
+
+      it('refuses a host key marked @revoked', async () => {
+        writeFileSync(
+          userFile(),
+          `@revoked * ssh-ed25519 ${hostKey(h('h1'), 'ed25519').toString('base64')}\n` +
+            `${h('h1').ip} ssh-ed25519 ${hostKey(h('h1'), 'ed25519').toString('base64')}\n`,
+        );
+        const error = await pool({ openSshKnownHosts: [userFile()] })
+          .host(target(h('h1')))
+          .exec('true')
+          .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(HostKeyRevokedError);
+        expect((error as Error).message).toContain(`is marked @revoked in ${userFile()}:1; kubestrap will not connect`);
+      });
+
+      it('kubestrap ssh reads $HOME/.ssh/known_hosts for existing hosts', async () => {
+        writeHashed(`${h('h5').ip} ${other()}\n`);
+        const dir = mkdtempSync(join(tmpdir(), 'ssh-cli-'));
+        writeFileSync(join(dir, 'cluster.yaml'), harnessSpec(harness));
+        const cli = (...args: string[]) =>
+          runAsync(process.execPath, [join(REPO_ROOT, 'dist/cli/main.js'), ...args], {
+            cwd: dir,
+            env: { ...process.env, HOME: home, SSH_AUTH_SOCK: '' },
+            timeoutMs: 60_000,
+          });
+        const refused = await cli('ssh', 'h5', '-f', 'cluster.yaml', '--', 'echo should not run');
+        expect(refused.stdout).toBe('');
+        expect(refused.stderr).toContain(`h5: host key changed for ${h('h5').ip}`);
+        expect(refused.stderr).toContain(`(${userFile()}:1)`);
+        expect(refused.status).not.toBe(0);
+        rmSync(userFile());
+        const ran = await cli('ssh', 'h5', '-f', 'cluster.yaml', '--', 'echo ran');
+        expect(ran.stdout).toBe('ran\n');
+        expect(readFileSync(join(dir, '.kubestrap/harness/known_hosts'), 'utf8')).toContain(
+          `${h('h5').ip} ssh-ed25519 ${hostKey(h('h5'), 'ed25519').toString('base64')} kubestrap-node=h5\n`,
+        );
+        const forgot = await cli('forget-host', 'h5', '-f', 'cluster.yaml');
+        expect(forgot.stdout).toBe(
+          `forgot 1 host key(s) of h5 in ${join(dir, '.kubestrap/harness/known_hosts')}:\n` +
+            `  ${h('h5').ip} ssh-ed25519 ${fingerprint(hostKey(h('h5'), 'ed25519'))}\n`,
+        );
+      });
+    });
+  });
+
+  it('kubestrap warns about a private key others may read, naming it and chmod 600, and connects', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ssh-key-mode-'));
+    const keyPath = join(dir, 'id_ed25519');
+    writeFileSync(keyPath, key, { mode: 0o644 });
+    chmodSync(keyPath, 0o644);
+    writeFileSync(
+      join(dir, 'cluster.yaml'),
+      harnessSpec(harness).replace(`keyPath: ${harness.clientKeyPath}`, `keyPath: ${keyPath}`),
+    );
+    const ran = await runAsync(
+      process.execPath,
+      [join(REPO_ROOT, 'dist/cli/main.js'), 'ssh', 'h1', '-f', 'cluster.yaml', '--', 'echo ran'],
+      { cwd: dir, env: { ...process.env, HOME: dir, SSH_AUTH_SOCK: '' }, timeoutMs: 60_000 },
+    );
+    expect(ran.stdout).toBe('ran\n');
+    expect(ran.stderr).toBe(
+      `kubestrap: warning: private key ${keyPath} is accessible by others (mode 0644); OpenSSH refuses such a key ` +
+        `("UNPROTECTED PRIVATE KEY FILE!"). Fix: chmod 600 ${keyPath}\n`,
+    );
   });
 
   describe('connecting', () => {

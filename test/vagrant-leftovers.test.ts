@@ -2,11 +2,13 @@
 // libvirtd: it must name a domain and a volume of the cluster while they exist, leave
 // other clusters' things alone, and report nothing once they are gone.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { providerLeftovers } from '../vagrant/leftovers.js';
 import { Libvirt, libvirtUnavailable } from './harness/libvirt.js';
+import { REPO_ROOT } from './support/fixtures.js';
+import { runAsync } from './support/tools.js';
 
 const unavailable = libvirtUnavailable();
 const virsh = (...args: string[]) =>
@@ -25,7 +27,7 @@ describe.skipIf(unavailable)(
     }, 120_000);
 
     afterAll(async () => {
-      for (const domain of ['lab-cp', 'other-cp']) {
+      for (const domain of ['lab-cp', 'other-cp', 'gone-cp']) {
         try {
           virsh('undefine', domain);
         } catch {
@@ -65,6 +67,40 @@ describe.skipIf(unavailable)(
         virsh('vol-delete', '--pool', libvirt.pool, 'lab-cp.img');
         virsh('vol-delete', '--pool', libvirt.pool, 'lab-cp-vdb.qcow2');
         expect(await providerLeftovers('libvirt', 'lab', libvirt.pool, dir)).toEqual([]);
+      },
+    );
+
+    it(
+      "destroy forgets the machines' host keys even when the provider still holds something of the cluster",
+      { timeout: 120_000 },
+      async () => {
+        const cwd = mkdtempSync(join(dir, 'destroy-'));
+        writeFileSync(
+          join(cwd, 'cluster.yaml'),
+          `apiVersion: kubestrap.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: gone\nspec:\n  machines:\n` +
+            `    provider: libvirt\n    libvirt:\n      storagePool: ${libvirt.pool}\n` +
+            `    nodes:\n      - name: cp\n        role: control-plane\n        ip: 192.168.56.10\n` +
+            `  storage:\n    rook:\n      enabled: false\n`,
+        );
+        const state = join(cwd, '.kubestrap/gone');
+        mkdirSync(state, { recursive: true });
+        writeFileSync(
+          join(state, 'known_hosts'),
+          '192.168.121.10 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 kubestrap-node=cp\n',
+        );
+        define('gone-cp'); // vagrant destroy finished, but libvirt still holds the domain
+        const result = await runAsync(
+          process.execPath,
+          [join(REPO_ROOT, 'dist/cli/main.js'), 'destroy', '-f', 'cluster.yaml', '--yes'],
+          { cwd, env: { ...process.env, NO_COLOR: '1' }, timeoutMs: 60_000 },
+        );
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain('libvirt domain gone-cp');
+        expect(result.stderr).toContain(
+          `the working directory ${state} was kept, without the machines' 1 host key(s): the machines are gone.`,
+        );
+        expect(existsSync(join(state, 'known_hosts'))).toBe(false);
+        expect(existsSync(join(cwd, 'cluster.yaml'))).toBe(true);
       },
     );
   },

@@ -19,8 +19,12 @@ export function printDestroy(result: DestroyResult, flags: DestroyFlags): number
     const message =
       `vagrant destroy finished but ${result.provider} still holds:\n${list}\n` +
       `Remove them by hand (virsh undefine/vol-delete, or VBoxManage unregistervm --delete); ` +
-      `the working directory ${result.kept} was kept.`;
-    if (flags.json) process.stdout.write(`${JSON.stringify({ ok: false, leftovers: result.leftovers })}\n`);
+      `the working directory ${result.kept} was kept, without the machines' ${result.forgotHostKeys} ` +
+      `host key(s): the machines are gone.`;
+    if (flags.json)
+      process.stdout.write(
+        `${JSON.stringify({ ok: false, leftovers: result.leftovers, forgotHostKeys: result.forgotHostKeys })}\n`,
+      );
     else process.stderr.write(`kubestrap: ${visible(message)}\n`);
     return EXIT.failure;
   }

@@ -354,6 +354,24 @@ export class Harness {
     await this.sshdUp(host);
   }
 
+  /**
+   * Makes sshd present exactly these host-key types, keeping keys the host already has and
+   * making the missing ones (a DSA key needs HostKeyAlgorithms: OpenSSH no longer offers it).
+   */
+  async useHostKeys(host: TestHost, types: readonly ('ed25519' | 'rsa' | 'ecdsa' | 'dsa')[]): Promise<void> {
+    this.requireSshdInit(host);
+    const lines: string[] = [];
+    for (const type of types) {
+      const key = join(host.root, `etc/ssh/ssh_host_${type}_key`);
+      if (!existsSync(key)) sh('ssh-keygen', ['-q', '-t', type, '-N', '', '-C', host.name, '-f', key]);
+      lines.push(`HostKey /etc/ssh/ssh_host_${type}_key`);
+    }
+    if (types.includes('dsa')) lines.push('HostKeyAlgorithms ssh-dss');
+    writeFileSync(join(host.root, 'etc/ssh/sshd_config.d/hostkey.conf'), `${lines.join('\n')}\n`);
+    this.sshdDown(host);
+    await this.sshdUp(host);
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.hosts.map((host) => this.stopHost(host)));
     for (const host of this.hosts) {
