@@ -8,9 +8,13 @@ import { shellQuote } from '../base/quote.js';
 import type { PhaseHost } from './phase-host.js';
 import { sha256 } from '../base/digest.js';
 
-export type Change =
+export type Change = (
   | { readonly kind: 'command'; readonly description: string; readonly command: string }
-  | { readonly kind: 'file'; readonly description: string; readonly target: string; readonly diff: string };
+  | { readonly kind: 'file'; readonly description: string; readonly target: string; readonly diff: string }
+) & {
+  /** The host it is made on when that is not the item's own (a join's commands on the control plane). */
+  readonly on?: string;
+};
 
 export interface FileOptions {
   readonly mode: number;
@@ -28,14 +32,25 @@ export class HostStep<H extends PhaseHost = PhaseHost> {
     readonly dryRun: boolean,
     private readonly onOutput: (line: string) => void = () => {},
     readonly changes: Change[] = [],
+    private readonly on?: string,
   ) {}
+
+  private record(change: Change): void {
+    this.changes.push(this.on ? { ...change, on: this.on } : change);
+  }
 
   /**
    * The same step acting on another host (a join runs commands on the control plane):
    * its changes count as this host's, and --dry-run holds for it too.
    */
   elsewhere<O extends PhaseHost>(other: O): HostStep<O> {
-    return new HostStep(other, this.dryRun, (line) => this.onOutput(`${other.name}: ${line}`), this.changes);
+    return new HostStep(
+      other,
+      this.dryRun,
+      (line) => this.onOutput(`${other.name}: ${line}`),
+      this.changes,
+      other.name,
+    );
   }
 
   /** Read-only command: runs under --dry-run too. */
@@ -45,7 +60,7 @@ export class HostStep<H extends PhaseHost = PhaseHost> {
 
   /** A command that changes the host; under --dry-run only recorded. */
   async change(description: string, command: string, options: ExecOptions = {}): Promise<ExecResult | undefined> {
-    this.changes.push({ kind: 'command', description, command: options.label ?? command });
+    this.record({ kind: 'command', description, command: options.label ?? command });
     this.onOutput(description);
     if (this.dryRun) return undefined;
     return this.host.ssh.exec(command, options);
@@ -70,7 +85,7 @@ export class HostStep<H extends PhaseHost = PhaseHost> {
         ? createTwoFilesPatch(have ? target : '/dev/null', target, old, content, undefined, undefined, { context: 3 })
         : `${target}: ${have || '(new)'} → ${want} (too large to diff)`;
     }
-    this.changes.push({ kind: 'file', description: `write ${target}`, target, diff });
+    this.record({ kind: 'file', description: `write ${target}`, target, diff });
     this.onOutput(`write ${target}`);
     if (!this.dryRun)
       await this.host.ssh.upload({ content }, target, { mode: options.mode, owner, known: 'different' });
@@ -84,7 +99,7 @@ export class HostStep<H extends PhaseHost = PhaseHost> {
    */
   async local(description: string, action: (dryRun: boolean) => Promise<boolean>): Promise<void> {
     if (await action(this.dryRun)) {
-      this.changes.push({ kind: 'command', description, command: `(on this machine) ${description}` });
+      this.record({ kind: 'command', description, command: `(on this machine) ${description}` });
       this.onOutput(description);
     }
   }
@@ -96,10 +111,10 @@ export class HostStep<H extends PhaseHost = PhaseHost> {
   async transfer(description: string, action: () => Promise<boolean>): Promise<void> {
     this.onOutput(description);
     if (this.dryRun) {
-      this.changes.push({ kind: 'command', description, command: `(transfer) ${description}` });
+      this.record({ kind: 'command', description, command: `(transfer) ${description}` });
       return;
     }
-    if (await action()) this.changes.push({ kind: 'command', description, command: `(transfer) ${description}` });
+    if (await action()) this.record({ kind: 'command', description, command: `(transfer) ${description}` });
   }
 
   note(line: string): void {

@@ -268,6 +268,23 @@ describe('phases as stages', () => {
     expect(dryRunReport(await runPhases([writer], [host('h1')], { dryRun: true }))).toBe('no changes');
   });
 
+  it("lists a change made on another host (a join's token on the control plane) under that host's heading", async () => {
+    const cp = host('cp');
+    const joiner: Phase = {
+      title: 'join',
+      hosts: (all) => all.filter((h) => h.name !== 'cp'),
+      check: async () => true,
+      async run(step) {
+        await step.elsewhere(cp).change('token', `kubeadm token create (for ${step.host.name})`);
+        await step.change('join', 'kubeadm join');
+      },
+    };
+    const dry = await runPhases([joiner], [cp, host('w1')], { dryRun: true });
+    expect(dryRunReport(dry)).toBe(
+      '# join — cp (for w1)\n$ kubeadm token create (for w1)\n# join — w1\n$ kubeadm join',
+    );
+  });
+
   it('picks its hosts and caps its own concurrency', async () => {
     let inFlight = 0;
     let peak = 0;
