@@ -203,9 +203,10 @@ bundle
   .description("check every member's size and sha256 against bundle.json; exits 1 naming the first bad one")
   .argument('<file>', 'the bundle')
   .addOption(jsonOption())
+  // commander gives `bundle verify FILE --json` to the parent, which has --json too.
   .action((file: string, options) =>
     run(
-      options,
+      { ...bundle.opts(), ...options },
       async () =>
         (async (o: Record<string, unknown>) =>
           (await import('./commands/bundle.js')).bundleVerifyCommand(file, o)) as Action,

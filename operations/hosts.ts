@@ -8,7 +8,7 @@ import type { ClusterModel } from '../spec/model.js';
 import { SshPool } from '../ssh/pool.js';
 import { resolveTarget } from '../ssh/targets.js';
 import { InvalidInputError, specArgument } from './errors.js';
-import { knownHostsPath, logDir } from './workdir.js';
+import { ensureWorkDir, knownHostsPath, logDir } from './workdir.js';
 
 function readIfExists(path: string): string | undefined {
   return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
@@ -20,6 +20,7 @@ export function clusterPool(
   file: string | undefined,
   options: { connectAttempts?: number } = {},
 ): SshPool {
+  ensureWorkDir(model.name);
   return new SshPool({
     knownHostsPath: knownHostsPath(model.name),
     logDir: logDir(model.name),

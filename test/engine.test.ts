@@ -268,7 +268,7 @@ describe('phases as stages', () => {
     expect(dryRunReport(await runPhases([writer], [host('h1')], { dryRun: true }))).toBe('no changes');
   });
 
-  it("lists a change made on another host (a join's token on the control plane) under that host's heading", async () => {
+  it("lists a join's commands on the control plane under the control plane's heading", async () => {
     const cp = host('cp');
     const joiner: Phase = {
       title: 'join',

@@ -13,19 +13,15 @@ export async function bundleCommand(flags: { file?: string; output?: string; jso
   if (flags.json) {
     const packageList = packages.map((p) => `${p.name}=${p.version}`);
     say(
-      JSON.stringify(
-        {
-          ok: true,
-          bundle: path,
-          size,
-          files: manifest.files.length,
-          packages: packageList,
-          images: manifest.images,
-          hostRequires: manifest.hostRequires,
-        },
-        null,
-        2,
-      ),
+      JSON.stringify({
+        ok: true,
+        bundle: path,
+        size,
+        files: manifest.files.length,
+        packages: packageList,
+        images: manifest.images,
+        hostRequires: manifest.hostRequires,
+      }),
     );
     return EXIT.ok;
   }
@@ -52,11 +48,16 @@ export async function bundleVerifyCommand(file: string, flags: { json?: boolean 
   const { kubernetesVersion, cluster, specDigest } = manifest;
   if (flags.json)
     say(
-      JSON.stringify(
-        { ok: true, bundle: path, size, files: manifest.files.length, kubernetesVersion, cluster, specDigest, seconds },
-        null,
-        2,
-      ),
+      JSON.stringify({
+        ok: true,
+        bundle: path,
+        size,
+        files: manifest.files.length,
+        kubernetesVersion,
+        cluster,
+        specDigest,
+        seconds,
+      }),
     );
   else {
     const checked = `${manifest.files.length} files, ${mib(size)}, every size and sha256 as bundle.json lists them`;
