@@ -64,7 +64,7 @@ async function destroyMachines(
     await vagrantDriver(model, options.verbose ?? false).destroy(context.signal);
   }
   const { providerLeftovers } = await import('../vagrant/leftovers.js');
-  const left = await providerLeftovers(provider, model.name, model.machines.libvirt.storagePool, dir);
+  const left = await providerLeftovers(provider, model.name, machines, model.machines.libvirt.storagePool, dir);
   if (left.length) return { ok: false, cluster: model.name, provider, leftovers: left, kept: dir };
   // All but the lock, which its release removes with the directory (rebuild's up still holds it).
   for (const entry of await readdir(dir).catch(() => [])) {
