@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { plainView } from '../cli/views/plain.js';
 import { treeView } from '../cli/views/tree.js';
 import { jsonView } from '../cli/views/json.js';
+import { viewKind } from '../cli/views/index.js';
 import {
   dryRunReport,
   execute,
@@ -446,6 +447,14 @@ describe('views', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as RunEvent & { time: string });
     expect(lines.map(({ time: _t, ...e }) => e)).toEqual(events);
+  });
+
+  it('a terminal that reports 0 or no columns (script(1)) gets plain lines, not a tree wrapped at width 0', () => {
+    expect(viewKind(false, { isTTY: true, columns: 120 }, {})).toBe('tree');
+    expect(viewKind(false, { isTTY: true, columns: 0 }, {})).toBe('plain');
+    expect(viewKind(false, { isTTY: true }, {})).toBe('plain');
+    expect(viewKind(false, { isTTY: true, columns: 120 }, { CI: '1' })).toBe('plain');
+    expect(viewKind(true, { isTTY: true, columns: 120 }, {})).toBe('json');
   });
 
   it('tree: settles every row and ends, even for stages that never started', async () => {
