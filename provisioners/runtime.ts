@@ -17,9 +17,9 @@ import { waitFor } from './wait.js';
 /** The newest version of `pkg` apt knows that is release `wanted`, as `v`; exits 1 naming what is missing. */
 export function aptReleaseLookup(pkg: string, wanted: string, sources = ''): string {
   return (
-    `v=$(apt-cache${sources} madison ${shellQuote(pkg)} | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' | ` +
-    `grep -E -m1 ${shellQuote(releaseRegex(wanted))}) || ` +
-    `{ echo ${shellQuote(`no ${pkg} ${wanted} in the configured repositories`)} >&2; exit 1; }`
+    `if ! v=$(apt-cache${sources} madison ${shellQuote(pkg)} | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' | ` +
+    `grep -E -m1 ${shellQuote(releaseRegex(wanted))}); then ` +
+    `echo ${shellQuote(`no ${pkg} ${wanted} in the configured repositories`)} >&2; exit 1; fi`
   );
 }
 
@@ -35,7 +35,7 @@ function installRelease(family: 'debian' | 'rhel', pkg: string, wanted: string, 
   }
   const apt = fromBundle ? `${APT_GET} ${BUNDLE_ONLY.debian}` : APT_GET;
   const lookup = aptReleaseLookup(pkg, wanted, fromBundle ? ` ${BUNDLE_ONLY.debian}` : '');
-  return `${apt} update -q && ${lookup}; ${apt} ${APT_INSTALL} ${shellQuote(pkg)}="$v"`;
+  return `${apt} update -q && ${lookup} && ${apt} ${APT_INSTALL} ${shellQuote(pkg)}="$v"`;
 }
 
 export class RuntimePhase implements Phase<NodeHost> {
