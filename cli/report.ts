@@ -7,10 +7,16 @@ export interface OutputOptions {
   readonly json?: boolean;
 }
 
+/** On stderr; with --json one object per warning on stdout, like every other line there. */
 export function printWarnings(warnings: readonly LocatedIssue[], options: OutputOptions): void {
-  if (options.json) return;
-  for (const warning of warnings) process.stderr.write(`${formatIssue(warning)}\n`);
+  for (const warning of warnings) {
+    if (options.json) process.stdout.write(`${JSON.stringify({ type: 'warning', ...issueJson(warning) })}\n`);
+    else process.stderr.write(`${formatIssue(warning)}\n`);
+  }
 }
+
+/** For commands that run without a view: a note (a stale lock taken over) on stderr. */
+export const stderrNote = (line: string): void => void process.stderr.write(`kubestrap: ${line}\n`);
 
 export function issueJson(issue: LocatedIssue): object {
   return {
@@ -28,7 +34,7 @@ export function issueJson(issue: LocatedIssue): object {
 export function reportFailure(error: unknown, options: OutputOptions): number {
   if (error instanceof SpecError) {
     if (options.json) {
-      process.stdout.write(`${JSON.stringify({ ok: false, issues: error.issues.map(issueJson) }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ ok: false, issues: error.issues.map(issueJson) })}\n`);
     } else {
       process.stderr.write(`${error.issues.map(formatIssue).join('\n')}\n`);
       const count = error.issues.filter((i) => i.severity === 'error').length;

@@ -9,9 +9,13 @@ import { shellQuote } from '../base/quote.js';
 import type { PhaseHost } from './phase-host.js';
 import { sha256 } from '../base/digest.js';
 
-export type Change =
+export type Change = (
   | { readonly kind: 'command'; readonly description: string; readonly command: string }
-  | { readonly kind: 'file'; readonly description: string; readonly target: string; readonly diff: string };
+  | { readonly kind: 'file'; readonly description: string; readonly target: string; readonly diff: string }
+) & {
+  /** The host it is made on when that is not the item's own (a join's commands on the control plane). */
+  readonly on?: string;
+};
 
 export interface FileOptions {
   readonly mode: number;
@@ -33,7 +37,13 @@ export class HostStep<H extends PhaseHost = PhaseHost> {
     readonly changes: Change[] = [],
     /** Ctrl-C: waits end, and no probe, change or upload is sent after it. */
     readonly signal: AbortSignal = NEVER,
+    /** The host a change made through `elsewhere` runs on, for the dry-run report. */
+    private readonly on?: string,
   ) {}
+
+  private record(change: Change): void {
+    this.changes.push(this.on ? { ...change, on: this.on } : change);
+  }
 
   /**
    * The same step acting on another host (a join runs commands on the control plane):
@@ -41,7 +51,7 @@ export class HostStep<H extends PhaseHost = PhaseHost> {
    */
   elsewhere<O extends PhaseHost>(other: O): HostStep<O> {
     const onOutput = (line: string) => this.onOutput(`${other.name}: ${line}`);
-    return new HostStep(other, this.dryRun, onOutput, this.changes, this.signal);
+    return new HostStep(other, this.dryRun, onOutput, this.changes, this.signal, other.name);
   }
 
   /** Read-only command: runs under --dry-run too. */
@@ -52,7 +62,7 @@ export class HostStep<H extends PhaseHost = PhaseHost> {
 
   /** A command that changes the host; under --dry-run only recorded. */
   async change(description: string, command: string, options: ExecOptions = {}): Promise<ExecResult | undefined> {
-    this.changes.push({ kind: 'command', description, command: options.label ?? command });
+    this.record({ kind: 'command', description, command: options.label ?? command });
     this.onOutput(description);
     if (this.dryRun) return undefined;
     this.signal.throwIfAborted();
@@ -78,7 +88,7 @@ export class HostStep<H extends PhaseHost = PhaseHost> {
         ? createTwoFilesPatch(have ? target : '/dev/null', target, old, content, undefined, undefined, { context: 3 })
         : `${target}: ${have || '(new)'} → ${want} (too large to diff)`;
     }
-    this.changes.push({ kind: 'file', description: `write ${target}`, target, diff });
+    this.record({ kind: 'file', description: `write ${target}`, target, diff });
     this.onOutput(`write ${target}`);
     this.signal.throwIfAborted();
     if (!this.dryRun)
@@ -93,7 +103,7 @@ export class HostStep<H extends PhaseHost = PhaseHost> {
    */
   async local(description: string, action: (dryRun: boolean) => Promise<boolean>): Promise<void> {
     if (await action(this.dryRun)) {
-      this.changes.push({ kind: 'command', description, command: `(on this machine) ${description}` });
+      this.record({ kind: 'command', description, command: `(on this machine) ${description}` });
       this.onOutput(description);
     }
   }
@@ -105,11 +115,11 @@ export class HostStep<H extends PhaseHost = PhaseHost> {
   async transfer(description: string, action: () => Promise<boolean>): Promise<void> {
     this.onOutput(description);
     if (this.dryRun) {
-      this.changes.push({ kind: 'command', description, command: `(transfer) ${description}` });
+      this.record({ kind: 'command', description, command: `(transfer) ${description}` });
       return;
     }
     this.signal.throwIfAborted();
-    if (await action()) this.changes.push({ kind: 'command', description, command: `(transfer) ${description}` });
+    if (await action()) this.record({ kind: 'command', description, command: `(transfer) ${description}` });
   }
 
   note(line: string): void {

@@ -166,10 +166,14 @@ export function dryRunReport(result: RunResult): string {
   const lines: string[] = [];
   for (const phase of result.phases) {
     for (const host of phase.hosts) {
-      if (host.changes.length === 0) continue;
-      lines.push(`# ${phase.title} — ${host.host}`);
-      for (const change of host.changes)
+      // Under the heading of the host each change is made on: a join's token and
+      // certificate upload run on the control plane, not on the joining node.
+      let heading = '';
+      for (const change of host.changes) {
+        const next = `# ${phase.title} — ${change.on ? `${change.on} (for ${host.host})` : host.host}`;
+        if (next !== heading) lines.push((heading = next));
         lines.push(change.kind === 'command' ? `$ ${change.command}` : change.diff.trimEnd());
+      }
     }
   }
   return lines.length ? lines.join('\n') : 'no changes';

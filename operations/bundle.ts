@@ -11,6 +11,7 @@ import { generateSigningKey, keyIdOf, readPrivateKey, readPublicKey } from '../b
 import { verifyBundle } from '../bundle/verify.js';
 import { ROOK_FILES } from '../spec/versions.js';
 import { loadClusterSpec } from './cluster-spec.js';
+import { lockNote, withClusterLock } from './cluster-lock.js';
 import type { ClusterOptions, OperationContext } from './context.js';
 import { InvalidInputError } from './errors.js';
 import { ROOK_IMAGE_LIST, rookManifests } from './upstream.js';
@@ -23,7 +24,13 @@ export interface BundleOptions extends ClusterOptions {
   readonly signKey?: string | undefined;
 }
 
+/** Locked: it fills the cluster's working directory (upstream/, bundle-cache/) that up reads. */
 export async function bundle(options: BundleOptions, context: OperationContext) {
+  const { model } = await loadClusterSpec(options.file);
+  return withClusterLock(model.name, 'bundle', lockNote(context), () => bundleLocked(options, context));
+}
+
+async function bundleLocked(options: BundleOptions, context: OperationContext) {
   if (!options.output)
     throw new InvalidInputError(
       'kubestrap bundle needs -o FILE: where to write the bundle (e.g. -o cluster.kubestrap.tar)',

@@ -4,11 +4,13 @@
 // as the machines are gone, even when the provider still holds disks: the next `up` makes
 // new machines on the same addresses, with new keys.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseKnownHosts } from '../ssh/known-hosts.js';
 import type { Provider } from '../vagrant/requirements.js';
+import type { ClusterModel } from '../spec/model.js';
 import { loadClusterSpec } from './cluster-spec.js';
+import { LOCK_FILE, lockNote, withClusterLock } from './cluster-lock.js';
 import type { ClusterOptions, OperationContext } from './context.js';
 import { InvalidInputError } from './errors.js';
 import { knownHostsPath, workDir } from './workdir.js';
@@ -57,6 +59,18 @@ export async function destroy(
   }
   const machines = model.nodes.map((n) => n.name);
   if (!(await confirm(model.name, machines, provider))) return undefined;
+  return withClusterLock(model.name, 'destroy', lockNote(context), () =>
+    destroyMachines(model, machines, options, context),
+  );
+}
+
+async function destroyMachines(
+  model: ClusterModel,
+  machines: string[],
+  options: ClusterOptions,
+  context: OperationContext,
+): Promise<DestroyResult> {
+  const provider = model.machines.provider as Provider;
   const dir = workDir(model.name);
   const started = Date.now();
   if (existsSync(join(dir, 'Vagrantfile'))) {
@@ -65,9 +79,12 @@ export async function destroy(
   }
   const { providerLeftovers } = await import('../vagrant/leftovers.js');
   const forgotHostKeys = forgetClusterKeys(model.name);
-  const left = await providerLeftovers(provider, model.name, model.machines.libvirt.storagePool, dir);
+  const left = await providerLeftovers(provider, model.name, machines, model.machines.libvirt.storagePool, dir);
   if (left.length) return { ok: false, cluster: model.name, provider, leftovers: left, kept: dir, forgotHostKeys };
-  await rm(dir, { recursive: true, force: true });
+  // All but the lock, which its release removes with the directory (rebuild's up still holds it).
+  for (const entry of await readdir(dir).catch(() => [])) {
+    if (entry !== LOCK_FILE) await rm(join(dir, entry), { recursive: true, force: true });
+  }
   const seconds = Number(((Date.now() - started) / 1000).toFixed(1));
   return { ok: true, cluster: model.name, provider, destroyed: machines, removed: dir, seconds };
 }

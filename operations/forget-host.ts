@@ -4,6 +4,7 @@
 // addresses the spec gives it (entries written before keys named their node).
 import { describeKey, KnownHosts } from '../ssh/known-hosts.js';
 import { loadClusterSpec } from './cluster-spec.js';
+import { lockCluster } from './cluster-lock.js';
 import type { ClusterOptions } from './context.js';
 import { findNode } from './hosts.js';
 import { knownHostsPath } from './workdir.js';
@@ -18,12 +19,19 @@ export interface ForgottenKey {
 export async function forgetHost(
   node: string,
   options: ClusterOptions,
+  note: (message: string) => void,
 ): Promise<{ node: string; removed: readonly ForgottenKey[]; path: string }> {
   const { model } = await loadClusterSpec(options.file);
   const target = findNode(model, node);
+  const lock = lockCluster(model.name, 'forget-host', note);
   const known = new KnownHosts(knownHostsPath(model.name));
   const places: [string, number][] = [[target.ip, 22]];
   if (target.ssh) places.push([target.ssh.address, target.ssh.port ?? 22]);
-  const removed = known.forget(target.name, places).map((k) => ({ host: k.pattern, key: describeKey(k) }));
+  let removed: ForgottenKey[];
+  try {
+    removed = known.forget(target.name, places).map((k) => ({ host: k.pattern, key: describeKey(k) }));
+  } finally {
+    lock.release();
+  }
   return { node: target.name, removed, path: known.path };
 }

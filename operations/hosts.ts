@@ -9,7 +9,7 @@ import { SshPool } from '../ssh/pool.js';
 import { resolveTarget } from '../ssh/targets.js';
 import { InvalidInputError, specArgument } from './errors.js';
 import { readKeyWarning } from './ssh-keys.js';
-import { knownHostsPath, logDir } from './workdir.js';
+import { ensureWorkDir, knownHostsPath, logDir } from './workdir.js';
 
 function readIfExists(path: string): string | undefined {
   return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
@@ -38,6 +38,7 @@ export function clusterPool(
   file: string | undefined,
   options: { connectAttempts?: number; signal?: AbortSignal } = {},
 ): SshPool {
+  ensureWorkDir(model.name);
   return new SshPool({
     knownHostsPath: knownHostsPath(model.name),
     ...(model.machines.provider === 'existing' ? { openSshKnownHosts: openSshKnownHosts() } : {}),

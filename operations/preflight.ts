@@ -1,6 +1,7 @@
 // `preflight`: the read-only checks on every host, every result reported.
 import { PreflightPhase, type PreflightReport } from '../provisioners/preflight.js';
 import { loadClusterSpec } from './cluster-spec.js';
+import { lockNote, withClusterLock } from './cluster-lock.js';
 import type { OperationContext, PhaseRunOptions } from './context.js';
 import { runPhasesOnCluster, type ClusterRun } from './run-on-cluster.js';
 
@@ -15,7 +16,11 @@ export async function preflight(
   const { model, warnings } = await loadClusterSpec(options.file);
   context.warn(warnings);
   const phase = new PreflightPhase(model, { ignore: options.ignorePreflight ?? [] });
-  const ran = await runPhasesOnCluster(model, [phase], { ...options, dryRun: false }, context);
+  // Locked although it changes no host: its verdict on hosts another run is changing
+  // would mean nothing, and it writes the cluster's host logs and known_hosts.
+  const ran = await withClusterLock(model.name, 'preflight', lockNote(context), () =>
+    runPhasesOnCluster(model, [phase], { ...options, dryRun: false }, context),
+  );
   return { ...ran, reports: phase.reports };
 }
 

@@ -3,6 +3,7 @@
 import { ResetPhase } from '../provisioners/reset.js';
 import type { ClusterModel } from '../spec/model.js';
 import { loadClusterSpec } from './cluster-spec.js';
+import { lockNote, withClusterLock } from './cluster-lock.js';
 import type { OperationContext, PhaseRunOptions } from './context.js';
 import { runPhasesOnCluster, type ClusterRun } from './run-on-cluster.js';
 
@@ -22,5 +23,7 @@ export async function reset(
   const { model, warnings } = await loadClusterSpec(options.file);
   context.warn(warnings);
   if (!options.dryRun && !(await confirm(resetTargets(model)))) return undefined;
-  return runPhasesOnCluster(model, [new ResetPhase(model)], options, context);
+  return withClusterLock(model.name, 'reset', lockNote(context), () =>
+    runPhasesOnCluster(model, [new ResetPhase(model)], options, context),
+  );
 }

@@ -6,14 +6,15 @@ import { join } from 'node:path';
 import { phaseStage, type RunResult } from '../engine/index.js';
 import { hostPhases, upPhases } from '../provisioners/index.js';
 import { VerifyPhase, type NodeStatus } from '../provisioners/verify.js';
-import type { Provider } from '../spec/load.js';
+import type { LoadedSpec, Provider } from '../spec/load.js';
 import type { ClusterModel } from '../spec/model.js';
-import { renderCluster } from '../templates/render.js';
+import { renderCluster, type RenderedFile } from '../templates/render.js';
 import { sha256 } from '../base/digest.js';
 import { writeAtomic } from '../base/atomic-write.js';
 import type { VagrantDriver } from '../vagrant/driver.js';
 import type { Provider as VagrantProvider } from '../vagrant/requirements.js';
 import { loadClusterSpec, rememberProvider } from './cluster-spec.js';
+import { lockNote, withClusterLock } from './cluster-lock.js';
 import type { OperationContext, PhaseRunOptions } from './context.js';
 import { InvalidInputError } from './errors.js';
 import { clusterHosts } from './hosts.js';
@@ -126,9 +127,27 @@ export async function up(options: UpOptions, context: OperationContext): Promise
   // Rendered in memory first: a spec that cannot render stops here too, before anything exists.
   const files = renderCluster(model);
   await requireProvider(model.name, provider, loaded.providerGiven);
+  // Everything above only reads; from here on the run may change hosts and the working directory.
+  return withClusterLock(model.name, options.bundle ? 'install' : 'up', lockNote(context), () =>
+    upLocked(loaded, model, files, bundle, options, context),
+  );
+}
+
+async function upLocked(
+  loaded: LoadedSpec,
+  model: ClusterModel,
+  files: RenderedFile[],
+  bundle: Awaited<ReturnType<typeof offlineBundle>>,
+  options: UpOptions,
+  context: OperationContext,
+): Promise<UpResult> {
+  const provider = model.machines.provider;
   const dir = workDir(model.name);
-  await writeRender(dir, files);
-  if (!loaded.providerGiven) await rememberProvider(model.name, provider);
+  // A dry run changes nothing here either: the render stays in memory.
+  if (!options.dryRun) {
+    await writeRender(dir, files, model.name);
+    if (!loaded.providerGiven) await rememberProvider(model.name, provider);
+  }
 
   const boot = provider === 'existing' ? undefined : await machinesToBoot(model, provider, options, context);
   if (boot && boot.stopped.length && options.dryRun) {

@@ -12,6 +12,7 @@ import type { Phase } from '../engine/phase.js';
 import { PreflightPhase } from './preflight.js';
 import { RookPhase, type ManifestFile } from './rook.js';
 import { RuntimePhase } from './runtime.js';
+import { UserKubeconfigPhase } from './user-kubeconfig.js';
 import { VerifyPhase } from './verify.js';
 import { WeavePhase } from './weave.js';
 
@@ -59,7 +60,8 @@ export function hostPhases(
 }
 
 /**
- * preflight → host prep → containerd → packages → init → kubeconfig → join (control planes, then workers)
+ * preflight → host prep → containerd → packages → init → kubeconfig → join control planes → the login user's
+ * ~/.kube/config on them → join workers
  * → Weave → Rook → verify.
  */
 export function upPhases(model: ClusterModel, files: readonly RenderedFile[], options: UpOptions): Phase<NodeHost>[] {
@@ -71,6 +73,7 @@ export function upPhases(model: ClusterModel, files: readonly RenderedFile[], op
     ...(model.nodes.filter((n) => n.role === 'control-plane').length > 1
       ? [new JoinPhase(model, files, 'control-plane')]
       : []),
+    new UserKubeconfigPhase(),
     new JoinPhase(model, files, 'worker'),
     new WeavePhase(model, files),
     new RookPhase(model, files, options.rookManifests),

@@ -12,6 +12,19 @@ import { renderedFile } from './rendered-files.js';
 import { waitFor } from './wait.js';
 import { shellQuote } from '../base/quote.js';
 
+/**
+ * The IDs of the bootstrap tokens that have no description: kubeadm init's own (ours
+ * say "kubestrap join NODE", kubeadm's upload-certs proxy says what it is for). `token
+ * list` prints whole tokens; only the ID part leaves the host. Nothing before init.
+ */
+async function initTokens(step: HostStep<NodeHost>): Promise<string[]> {
+  const listed = await step.probe(
+    `kubeadm token list 2>/dev/null | awk 'NR > 1 && $5 == "<none>" { split($1, t, "."); print t[1] }'`,
+    { check: false, label: 'kubeadm token list (IDs of tokens without a description)' },
+  );
+  return listed.stdout.split('\n').filter((id) => /^[a-z0-9]{6}$/.test(id));
+}
+
 export class InitPhase implements Phase<NodeHost> {
   readonly title = 'Initialise the control plane (kubeadm init)';
 
@@ -24,13 +37,32 @@ export class InitPhase implements Phase<NodeHost> {
     return all.filter((h) => isInitNode(this.model, h.node));
   }
 
-  async check(step: HostStep<NodeHost>): Promise<boolean> {
+  private async initialised(step: HostStep<NodeHost>): Promise<boolean> {
     return (
-      (await step.probe(`test -f ${ADMIN_CONF} && test -f ${KUBE_APISERVER_MANIFEST}`, { check: false })).code !== 0
+      (await step.probe(`test -f ${ADMIN_CONF} && test -f ${KUBE_APISERVER_MANIFEST}`, { check: false })).code === 0
     );
   }
 
+  async check(step: HostStep<NodeHost>): Promise<boolean> {
+    return !(await this.initialised(step)) || (await initTokens(step)).length > 0;
+  }
+
   async run(step: HostStep<NodeHost>): Promise<void> {
+    const fresh = !(await this.initialised(step));
+    if (fresh) await this.init(step);
+    // kubeadm init always makes a 24 h bootstrap token (config cannot switch it off, and
+    // skipping its phase would skip the RBAC and cluster-info joins need). Nothing uses
+    // it — each join gets its own 15-minute token — so it goes at once.
+    const ids = step.dryRun && fresh ? ['(the token kubeadm init makes)'] : await initTokens(step);
+    if (ids.length)
+      await step.change(
+        "delete kubeadm init's 24 h bootstrap token (each join gets its own)",
+        `kubeadm token delete ${ids.join(' ')}`,
+        { label: `kubeadm token delete ${ids.join(' ')}` },
+      );
+  }
+
+  private async init(step: HostStep<NodeHost>): Promise<void> {
     const config = renderedFile(this.files, step.host.node.name, KUBEADM_CONF);
     await step.putFile(KUBEADM_CONF, config.content, { mode: config.mode });
     // --skip-token-print: kubeadm's default bootstrap token must not land in our logs.

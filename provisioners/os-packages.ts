@@ -65,6 +65,8 @@ export const BUNDLE_SOURCE_FILE = {
 } as const;
 
 /** Package-manager options that make the bundle the only source: no other repository is read. */
+export const APT_INSTALL = 'install -y -q --no-install-recommends --allow-change-held-packages';
+
 export const BUNDLE_ONLY = {
   debian: `-o Dir::Etc::sourcelist=${BUNDLE_SOURCE_FILE.debian} -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`,
   // The closure the bundle carries follows Requires only, so weak dependencies stay out.
@@ -109,7 +111,7 @@ export function installCommand(family: 'debian' | 'rhel', packages: readonly str
   const names = packages.map(shellQuote).join(' ');
   if (family === 'debian') {
     const apt = fromBundle ? `${APT_GET} ${BUNDLE_ONLY.debian}` : APT_GET;
-    return `${apt} update -q && ${apt} install -y -q --no-install-recommends --allow-change-held-packages ${names}`;
+    return `${apt} update -q && ${apt} ${APT_INSTALL} ${names}`;
   }
   return `dnf install -y ${fromBundle ? BUNDLE_ONLY.rhel : '--disableexcludes=all'} ${names}`;
 }

@@ -8,10 +8,35 @@ import type { RenderedFile } from '../templates/render.js';
 import { shellQuote } from '../base/quote.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from '../engine/host-step.js';
-import { installCommand, installedQuery, parseInstalled } from './os-packages.js';
+import { APT_GET, APT_INSTALL, BUNDLE_ONLY, installCommand, installedQuery, parseInstalled } from './os-packages.js';
+import { matchesRelease, releaseRegex } from '../base/release-match.js';
 import type { Phase } from '../engine/phase.js';
 import { renderedFile } from './rendered-files.js';
 import { waitFor } from './wait.js';
+
+/** The newest version of `pkg` apt knows that is release `wanted`, as `v`; exits 1 naming what is missing. */
+export function aptReleaseLookup(pkg: string, wanted: string, sources = ''): string {
+  return (
+    `if ! v=$(apt-cache${sources} madison ${shellQuote(pkg)} | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' | ` +
+    `grep -E -m1 ${shellQuote(releaseRegex(wanted))}); then ` +
+    `echo ${shellQuote(`no ${pkg} ${wanted} in the configured repositories`)} >&2; exit 1; fi`
+  );
+}
+
+/**
+ * Installs exactly release `wanted` of `pkg`. apt's `pkg=1.7.2*` would take 1.7.27, so on
+ * Debian the version is looked up first; dnf's `pkg-1.7.2` is that version in any
+ * release, and `pkg-2.1.*` any 2.1.x.
+ */
+function installRelease(family: 'debian' | 'rhel', pkg: string, wanted: string, fromBundle: boolean): string {
+  if (family === 'rhel') {
+    const glob = wanted.split('.').length < 3 ? '.*' : '';
+    return installCommand(family, [`${pkg}-${wanted}${glob}`], fromBundle);
+  }
+  const apt = fromBundle ? `${APT_GET} ${BUNDLE_ONLY.debian}` : APT_GET;
+  const lookup = aptReleaseLookup(pkg, wanted, fromBundle ? ` ${BUNDLE_ONLY.debian}` : '');
+  return `${apt} update -q && ${lookup} && ${apt} ${APT_INSTALL} ${shellQuote(pkg)}="$v"`;
+}
 
 export class RuntimePhase implements Phase<NodeHost> {
   readonly title = 'Container runtime (containerd)';
@@ -40,14 +65,13 @@ export class RuntimePhase implements Phase<NodeHost> {
             'dnf config-manager --add-repo https://download.docker.com/linux/centos/docker-ce.repo',
         );
       }
-      const target = wanted ? `${pkg}${family === 'debian' ? '=' : '-'}${wanted}*` : pkg;
       const fromBundle = this.model.packages.source === 'bundle';
       await step.change(
-        `install ${target}${fromBundle ? ' from the bundle' : ''}`,
-        installCommand(family, [target], fromBundle),
+        `install ${pkg}${wanted ? ` ${wanted}` : ''}${fromBundle ? ' from the bundle' : ''}`,
+        wanted ? installRelease(family, pkg, wanted, fromBundle) : installCommand(family, [pkg], fromBundle),
         { timeoutMs: 20 * 60_000 },
       );
-    } else if (wanted && !installed.startsWith(wanted)) {
+    } else if (wanted && !matchesRelease(installed, wanted)) {
       throw new Error(
         `${step.host.name}: containerd ${installed} is installed, ` +
           `the spec wants ${wanted} (spec.runtime.containerd.version); ` +

@@ -97,6 +97,7 @@ describe.skipIf(unavailable)(`init and join on real hosts${unavailable ? ` (skip
         'Kubernetes packages',
         'Initialise the control plane (kubeadm init)',
         'Fetch the admin kubeconfig',
+        'kubectl for the login user (~/.kube/config)',
         'Join workers (kubeadm join)',
         'Pod network (Weave Net)',
         'Storage (Rook-Ceph)',
@@ -113,9 +114,13 @@ describe.skipIf(unavailable)(`init and join on real hosts${unavailable ? ` (skip
         `apiserver JOIN h2 ${model.nodes[1]!.ip}`,
         `apiserver JOIN h3 ${model.nodes[2]!.ip}`,
       ]);
-      expect(leader.filter((c) => c.startsWith('kubeadm token delete'))).toHaveLength(2);
-      // Only kubeadm init's own token is left.
-      expect(readdirSync(join(harness.host('h1').root, 'var/lib/kubestrap-doubles/api/tokens'))).toHaveLength(1);
+      // The two join tokens and kubeadm init's own 24 h token are revoked: no token is left.
+      expect(leader.filter((c) => c.startsWith('kubeadm token delete'))).toHaveLength(3);
+      expect(readdirSync(join(harness.host('h1').root, 'var/lib/kubestrap-doubles/api/tokens'))).toEqual([]);
+      // The login user (kube) runs kubectl on the control plane, as after kubeadm's own instructions.
+      expect(harness.inside(harness.host('h1'), 'stat -c "%a %U" ~kube/.kube/config').trim()).toBe('600 kube');
+      const asUser = await nodeHosts(model, pool, harness)[0]!.ssh.exec('kubectl get nodes', { sudo: false });
+      expect(asUser.stdout).toMatch(/h2/);
       for (const worker of ['h2', 'h3']) {
         expect(calls(worker).filter((c) => c.startsWith('kubeadm join'))).toEqual([
           'kubeadm join --config /etc/kubernetes/kubeadm.conf',

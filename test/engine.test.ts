@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { plainView } from '../cli/views/plain.js';
 import { treeView } from '../cli/views/tree.js';
 import { jsonView } from '../cli/views/json.js';
+import { viewKind } from '../cli/views/index.js';
 import {
   dryRunReport,
   execute,
@@ -269,6 +270,23 @@ describe('phases as stages', () => {
     expect(dryRunReport(await runPhases([writer], [host('h1')], { dryRun: true }))).toBe('no changes');
   });
 
+  it("lists a join's commands on the control plane under the control plane's heading", async () => {
+    const cp = host('cp');
+    const joiner: Phase = {
+      title: 'join',
+      hosts: (all) => all.filter((h) => h.name !== 'cp'),
+      check: async () => true,
+      async run(step) {
+        await step.elsewhere(cp).change('token', `kubeadm token create (for ${step.host.name})`);
+        await step.change('join', 'kubeadm join');
+      },
+    };
+    const dry = await runPhases([joiner], [cp, host('w1')], { dryRun: true });
+    expect(dryRunReport(dry)).toBe(
+      '# join — cp (for w1)\n$ kubeadm token create (for w1)\n# join — w1\n$ kubeadm join',
+    );
+  });
+
   it('picks its hosts and caps its own concurrency', async () => {
     let inFlight = 0;
     let peak = 0;
@@ -471,6 +489,14 @@ describe('views', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as RunEvent & { time: string });
     expect(lines.map(({ time: _t, ...e }) => e)).toEqual(events);
+  });
+
+  it('a terminal that reports 0 or no columns (script(1)) gets plain lines, not a tree wrapped at width 0', () => {
+    expect(viewKind(false, { isTTY: true, columns: 120 }, {})).toBe('tree');
+    expect(viewKind(false, { isTTY: true, columns: 0 }, {})).toBe('plain');
+    expect(viewKind(false, { isTTY: true }, {})).toBe('plain');
+    expect(viewKind(false, { isTTY: true, columns: 120 }, { CI: '1' })).toBe('plain');
+    expect(viewKind(true, { isTTY: true, columns: 120 }, {})).toBe('json');
   });
 
   it('tree: settles every row and ends, even for stages that never started', async () => {

@@ -89,6 +89,7 @@ describe.skipIf(unavailable)(`several control-plane nodes${unavailable ? ` (skip
         'Initialise the control plane (kubeadm init)',
         'Fetch the admin kubeconfig',
         'Join control-plane nodes (kubeadm join, one at a time)',
+        'kubectl for the login user (~/.kube/config)',
         'Join workers (kubeadm join)',
       ]);
       expect(

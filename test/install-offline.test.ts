@@ -297,6 +297,7 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
       'Kubernetes packages',
       'Initialise the control plane (kubeadm init)',
       'Fetch the admin kubeconfig',
+      'kubectl for the login user (~/.kube/config)',
       'Join workers (kubeadm join)',
       'Pod network (Weave Net)',
       'Storage (Rook-Ceph)',

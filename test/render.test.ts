@@ -10,7 +10,7 @@ import { parseAllDocuments, parseDocument } from 'yaml';
 import { loadSpec, loadSpecText } from '../spec/load.js';
 import { sha256 } from '../base/digest.js';
 import { MANIFEST_PATH, renderCluster, type RenderManifest } from '../templates/render.js';
-import { FIXTURES, renderFixture } from './support/fixtures.js';
+import { FIXTURE_DIR, FIXTURES, renderFixture } from './support/fixtures.js';
 
 describe.each(FIXTURES)('render %s', (name) => {
   it('matches the golden files', async () => {
@@ -103,11 +103,64 @@ describe('render output', () => {
     const big = await renderFixture('ha');
     const { writeFileSync, existsSync } = await import('node:fs');
     writeFileSync(join(big.dir, 'notes.txt'), 'mine');
-    const appliance = await loadSpec(new URL('./fixtures/specs/appliance.yaml', import.meta.url).pathname);
-    const summary = await writeRender(big.dir, renderCluster(appliance.model));
+    const smaller = big.files.filter((f) => !f.path.startsWith('nodes/cp2/'));
+    const summary = await writeRender(big.dir, smaller, big.loaded.model.name);
     expect(summary.removed).toContain('nodes/cp2/etc/kubernetes/kubeadm.conf');
     expect(existsSync(join(big.dir, 'nodes/cp2/etc/kubernetes/kubeadm.conf'))).toBe(false);
     expect(existsSync(join(big.dir, 'notes.txt'))).toBe(true);
+  });
+
+  it('removes nothing a planted or foreign manifest.json lists but our own unchanged files', async () => {
+    const { mkdirSync, mkdtempSync, symlinkSync, writeFileSync, existsSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const outside = mkdtempSync(join(tmpdir(), 'render-outside-'));
+    const dir = mkdtempSync(join(tmpdir(), 'render-planted-'));
+    const victims = {
+      parent: join(outside, 'parent.txt'),
+      absolute: join(outside, 'absolute.txt'),
+      viaLink: join(outside, 'via-link.txt'),
+    };
+    for (const path of Object.values(victims)) writeFileSync(path, 'keep');
+    writeFileSync(join(dir, 'notes.txt'), 'keep');
+    writeFileSync(join(dir, 'edited.txt'), 'the user changed this');
+    writeFileSync(join(dir, 'ours.txt'), 'as rendered');
+    mkdirSync(join(dir, 'sub'));
+    symlinkSync(outside, join(dir, 'link'));
+    const entry = (path: string, content = 'keep') => ({ path, mode: '0644', sha256: sha256(content) });
+    const manifest = (cluster: string) =>
+      JSON.stringify({
+        kind: 'RenderManifest',
+        cluster,
+        files: [
+          entry(`../${outside.split('/').pop()}/parent.txt`),
+          entry(`sub/../../${outside.split('/').pop()}/parent.txt`),
+          entry(victims.absolute),
+          entry('link/via-link.txt'),
+          entry('edited.txt', 'as rendered'),
+          entry('ours.txt', 'as rendered'),
+        ],
+      });
+    const files = renderCluster((await loadSpec(join(FIXTURE_DIR, 'ha.yaml'))).model);
+    // Another cluster's manifest: nothing of it is ours to remove.
+    writeFileSync(join(dir, MANIFEST_PATH), manifest('another'));
+    expect((await writeRender(dir, files, 'ha')).removed).toEqual([]);
+    expect(existsSync(join(dir, 'ours.txt'))).toBe(true);
+    // Our cluster's name: only the file still exactly as the manifest says goes.
+    writeFileSync(join(dir, MANIFEST_PATH), manifest('ha'));
+    expect((await writeRender(dir, files, 'ha')).removed).toEqual(['ours.txt']);
+    for (const path of [...Object.values(victims), join(dir, 'notes.txt'), join(dir, 'edited.txt')])
+      expect(existsSync(path), path).toBe(true);
+  });
+
+  it('refuses to write through a symlink planted inside the directory', async () => {
+    const { mkdtempSync, symlinkSync, existsSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const outside = mkdtempSync(join(tmpdir(), 'render-outside-'));
+    const dir = mkdtempSync(join(tmpdir(), 'render-link-'));
+    symlinkSync(outside, join(dir, 'nodes'));
+    const files = renderCluster((await loadSpec(join(FIXTURE_DIR, 'ha.yaml'))).model);
+    await expect(writeRender(dir, files, 'ha')).rejects.toThrow(/nodes is a symbolic link/);
+    expect(existsSync(join(outside, 'cp1'))).toBe(false);
   });
 });
 

@@ -27,7 +27,7 @@ describe.skipIf(unavailable)(
     }, 120_000);
 
     afterAll(async () => {
-      for (const domain of ['lab-cp', 'other-cp', 'gone-cp']) {
+      for (const domain of ['lab-cp', 'other-cp', 'lab-2-cp', 'gone-cp']) {
         try {
           virsh('undefine', domain);
         } catch {
@@ -55,10 +55,12 @@ describe.skipIf(unavailable)(
       async () => {
         define('lab-cp');
         define('other-cp');
+        define('lab-2-cp'); // cluster lab-2, not lab
         virsh('vol-create-as', libvirt.pool, 'lab-cp.img', '1M', '--format', 'qcow2');
         virsh('vol-create-as', libvirt.pool, 'lab-cp-vdb.qcow2', '1M', '--format', 'qcow2');
         virsh('vol-create-as', libvirt.pool, 'other-cp.img', '1M', '--format', 'qcow2');
-        expect((await providerLeftovers('libvirt', 'lab', libvirt.pool, dir)).sort()).toEqual([
+        virsh('vol-create-as', libvirt.pool, 'lab-2-cp.img', '1M', '--format', 'qcow2');
+        expect((await providerLeftovers('libvirt', 'lab', ['cp'], libvirt.pool, dir)).sort()).toEqual([
           'libvirt domain lab-cp',
           `libvirt volume lab-cp-vdb.qcow2 (pool ${libvirt.pool})`,
           `libvirt volume lab-cp.img (pool ${libvirt.pool})`,
@@ -66,7 +68,7 @@ describe.skipIf(unavailable)(
         virsh('undefine', 'lab-cp');
         virsh('vol-delete', '--pool', libvirt.pool, 'lab-cp.img');
         virsh('vol-delete', '--pool', libvirt.pool, 'lab-cp-vdb.qcow2');
-        expect(await providerLeftovers('libvirt', 'lab', libvirt.pool, dir)).toEqual([]);
+        expect(await providerLeftovers('libvirt', 'lab', ['cp'], libvirt.pool, dir)).toEqual([]);
       },
     );
 

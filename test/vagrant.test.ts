@@ -219,7 +219,8 @@ spec:
 
     it('vagrant validate passes and Psych reads the names on/off and the box version as strings', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'yaml11-'));
-      await writeRender(dir, renderCluster(loadSpecText(SPEC, 'spec.yaml').model));
+      const { model } = loadSpecText(SPEC, 'spec.yaml');
+      await writeRender(dir, renderCluster(model), model.name);
       const validate = run('vagrant', ['validate'], {
         cwd: dir,
         env: {

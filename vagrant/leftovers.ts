@@ -1,6 +1,6 @@
 // After `vagrant destroy`: what the provider itself still holds for the cluster, so that
 // destroy can say "nothing left" from the provider's word, not only Vagrant's. Names
-// follow the Vagrantfile: libvirt domains and volumes start with "<cluster>-"
+// follow the Vagrantfile: libvirt domains are "<cluster>-<node>"
 // (default_prefix), VirtualBox VMs are "<cluster>-<node>" and disks live under the
 // cluster's working directory.
 import { execa } from 'execa';
@@ -15,30 +15,59 @@ async function lines(command: string, args: string[]): Promise<string[] | undefi
     .filter(Boolean);
 }
 
+export interface ProviderListing {
+  readonly domains?: readonly string[];
+  readonly volumes?: readonly string[];
+  readonly vms?: readonly string[];
+  /** VirtualBox disk locations (absolute paths). */
+  readonly disks?: readonly string[];
+}
+
+/**
+ * Which of the provider's things are this cluster's, by their exact names: a prefix
+ * "lab-" would also claim cluster lab-2's machines, and a path containing
+ * .kubestrap/lab would claim .kubestrap/lab-2's disks.
+ */
+export function clusterLeftovers(
+  cluster: string,
+  machines: readonly string[],
+  pool: string,
+  workDir: string,
+  listing: ProviderListing,
+): string[] {
+  const names = new Set(machines.map((m) => `${cluster}-${m}`));
+  // vagrant-libvirt: <domain>.img for the box's disk, <domain>-<device>.qcow2 for each extra disk.
+  const volume = (v: string) => {
+    const match = /^(.*?)(?:\.img|-vd[a-z]+\.qcow2)$/.exec(v);
+    return match !== null && names.has(match[1]!);
+  };
+  return [
+    ...(listing.domains ?? []).filter((d) => names.has(d)).map((d) => `libvirt domain ${d}`),
+    ...(listing.volumes ?? []).filter(volume).map((v) => `libvirt volume ${v} (pool ${pool})`),
+    ...(listing.vms ?? []).filter((n) => names.has(n)).map((v) => `VirtualBox VM ${v}`),
+    ...(listing.disks ?? []).filter((d) => d.startsWith(`${workDir}/`)).map((d) => `VirtualBox disk ${d}`),
+  ];
+}
+
 export async function providerLeftovers(
   provider: Provider,
   cluster: string,
+  machines: readonly string[],
   pool: string,
   workDir: string,
 ): Promise<string[]> {
-  const prefix = `${cluster}-`;
   if (provider === 'libvirt') {
     const uri = ['-c', 'qemu:///system'];
     const domains = (await lines('virsh', [...uri, 'list', '--all', '--name'])) ?? [];
     const volumes = ((await lines('virsh', [...uri, 'vol-list', pool])) ?? []).slice(2).map((l) => l.split(/\s+/)[0]!);
-    return [
-      ...domains.filter((d) => d.startsWith(prefix)).map((d) => `libvirt domain ${d}`),
-      ...volumes.filter((v) => v.startsWith(prefix)).map((v) => `libvirt volume ${v} (pool ${pool})`),
-    ];
+    return clusterLeftovers(cluster, machines, pool, workDir, { domains, volumes });
   }
   if (provider === 'virtualbox') {
-    const vms = ((await lines('VBoxManage', ['list', 'vms'])) ?? [])
-      .map((l) => /^"(.*)" \{/.exec(l)?.[1] ?? '')
-      .filter((n) => n.startsWith(prefix));
+    const vms = ((await lines('VBoxManage', ['list', 'vms'])) ?? []).map((l) => /^"(.*)" \{/.exec(l)?.[1] ?? '');
     const disks = ((await lines('VBoxManage', ['list', 'hdds'])) ?? [])
-      .filter((l) => l.startsWith('Location:') && l.includes(workDir))
+      .filter((l) => l.startsWith('Location:'))
       .map((l) => l.replace(/^Location:\s*/, ''));
-    return [...vms.map((v) => `VirtualBox VM ${v}`), ...disks.map((d) => `VirtualBox disk ${d}`)];
+    return clusterLeftovers(cluster, machines, pool, workDir, { vms, disks });
   }
   return [];
 }

@@ -1,15 +1,16 @@
 // `kubestrap render`: every artifact into a directory.
 import { render } from '../../operations/render.js';
 import { EXIT } from '../exit-codes.js';
-import { printWarnings } from '../report.js';
+import { issueJson, printWarnings, stderrNote } from '../report.js';
 
 export async function renderCommand(flags: { file?: string; output?: string; json?: boolean }): Promise<number> {
-  const { loaded, summary } = await render(flags);
-  printWarnings(loaded.warnings, flags);
+  const { loaded, summary } = await render(flags, stderrNote);
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ ok: true, cluster: loaded.model.name, ...summary }, null, 2)}\n`);
+    const issues = loaded.warnings.map(issueJson);
+    process.stdout.write(`${JSON.stringify({ ok: true, cluster: loaded.model.name, ...summary, issues })}\n`);
     return EXIT.ok;
   }
+  printWarnings(loaded.warnings, flags);
   const total = summary.written.length + summary.unchanged.length;
   const removed = summary.removed.length ? `, ${summary.removed.length} stale removed` : '';
   process.stdout.write(

@@ -7,7 +7,7 @@ import { withSession } from '../session.js';
 
 export async function statusCommand(flags: { file?: string; json?: boolean; verbose?: boolean }): Promise<number> {
   const result = await withSession(flags.json ?? false, (context) => status(flags, context));
-  if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else {
     const rows = result.nodes.map((r) => [r.node, r.role, r.ip, r.machine, r.ssh, r.kubernetes]);
     process.stdout.write(`${formatTable(['NODE', 'ROLE', 'IP', 'MACHINE', 'SSH', 'KUBERNETES'], rows)}\n`);

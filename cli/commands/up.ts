@@ -25,10 +25,14 @@ export function upOptions(flags: UpFlags) {
 /** The outcome of an up, printed; its exit code. */
 export function printUp(result: UpResult, flags: UpFlags): number {
   if (result.kind === 'machines-not-running') {
-    process.stdout.write(
-      `would run vagrant up for ${result.machines.join(', ')} (${result.provider}); ` +
-        `the phases can be previewed once the machines run\n`,
-    );
+    const { machines, provider } = result;
+    if (flags.json)
+      process.stdout.write(`${JSON.stringify({ type: 'dry-run', ok: true, wouldBoot: machines, provider })}\n`);
+    else
+      process.stdout.write(
+        `would run vagrant up for ${result.machines.join(', ')} (${result.provider}); ` +
+          `the phases can be previewed once the machines run\n`,
+      );
     return EXIT.ok;
   }
   const code = runExit(result, flags);

@@ -8,7 +8,7 @@ export async function validateCommand(flags: { file?: string; json?: boolean }):
   const roles = (role: string) => model.nodes.filter((n) => n.role === role).length;
   if (flags.json) {
     const report = { ok: true, file, cluster: model.name, nodes: model.nodes.length, issues: warnings.map(issueJson) };
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(report)}\n`);
     return EXIT.ok;
   }
   printWarnings(warnings, flags);

@@ -1,5 +1,5 @@
 // Which view a command's progress gets: --json → JSON lines; a terminal → the live tree;
-// anything else (CI, a pipe) → plain timestamped lines.
+// anything else (CI, a pipe, a terminal of unknown width) → plain timestamped lines.
 import type { EventSink } from '../../engine/events.js';
 import { jsonView } from './json.js';
 import { plainView } from './plain.js';
@@ -7,9 +7,17 @@ import { treeView } from './tree.js';
 
 export type ViewKind = 'json' | 'tree' | 'plain';
 
-export function viewKind(json: boolean): ViewKind {
+/**
+ * A terminal that reports no width (0 columns under script(1) or a serial console) gets
+ * plain lines: the live tree wraps at its width and would print one character per line.
+ */
+export function viewKind(
+  json: boolean,
+  out: { readonly isTTY?: boolean; readonly columns?: number } = process.stdout,
+  env: NodeJS.ProcessEnv = process.env,
+): ViewKind {
   if (json) return 'json';
-  return process.stdout.isTTY && !process.env.CI ? 'tree' : 'plain';
+  return out.isTTY && !env.CI && (out.columns ?? 0) > 0 ? 'tree' : 'plain';
 }
 
 export function pickView(json: boolean): EventSink {

@@ -2,5 +2,8 @@
 import { jsonLine, type EventSink } from '../../engine/events.js';
 
 export function jsonView(out: NodeJS.WritableStream = process.stdout): EventSink {
-  return { event: (event) => void out.write(jsonLine(event)) };
+  return {
+    event: (event) => void out.write(jsonLine(event)),
+    note: (message) => void out.write(`${JSON.stringify({ time: new Date().toISOString(), type: 'note', message })}\n`),
+  };
 }

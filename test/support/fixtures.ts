@@ -46,7 +46,7 @@ export async function renderFixture(name: string): Promise<RenderedFixture> {
   const loaded = await loadSpec(join(FIXTURE_DIR, `${name}.yaml`));
   const files = renderCluster(loaded.model);
   const dir = mkdtempSync(join(tmpdir(), `kubestrap-${name}-`));
-  await writeRender(dir, files);
+  await writeRender(dir, files, loaded.model.name);
   return { name, loaded, files, dir };
 }
 
