@@ -337,22 +337,7 @@ ${sources.packagesYaml.replace(
     'installs containerd.io and the Kubernetes packages with dnf from the bundle alone onto a minimal host',
     { timeout: 300_000 },
     () => {
-      const root = mkdtempSync(join(tmpdir(), 'rpm-root-'));
-      // The minimal host: the core group, installed from the OS repository.
-      expect(
-        run('dnf', [
-          '-y',
-          '-q',
-          `--installroot=${root}`,
-          '--releasever=9',
-          `--repofrompath=os,file://${repos.os.dir}`,
-          '--repo=os',
-          '--setopt=os.gpgcheck=0',
-          'install',
-          'glibc',
-          'bash',
-        ]).status,
-      ).toBe(0);
+      const root = minimalHost();
       unpackInto(root);
       // What the preflight asks the host before anything changes: nothing missing.
       const probe = rpmProvidesQuery(manifest.hostRequires.map((r) => r.name)).replaceAll(
