@@ -184,16 +184,24 @@ export class SshHost implements RemoteShell {
         reject(this.interruptedError('while logging in'));
       };
       this.stop.signal.addEventListener('abort', abort, { once: true });
+      // Settled by 'ready' or the first error; later errors belong to the connection's own listener.
+      let settled = false;
       client.once('ready', () => {
+        settled = true;
         this.stop.signal.removeEventListener('abort', abort);
         // Recorded only now: ssh2 asks the verifier before it checks the host's signature.
         const trusted = check.trustIfNew();
         if (trusted) this.log('#', `trusted new host key ${trusted} for ${endpoint.address}:${endpoint.port}`);
         resolve(client);
       });
-      client.once('error', (error) => {
+      // `on`, not `once`: a failed handshake can be followed by the socket's own error (the
+      // host resets the connection), and an 'error' with no listener would crash the process.
+      client.on('error', (error) => {
+        if (settled) return;
+        settled = true;
         this.stop.signal.removeEventListener('abort', abort);
         reject(check.failure(error) ?? error);
+        client.destroy();
       });
       client.connect(this.config(endpoint, sock, check));
     });

@@ -4,7 +4,7 @@
 // repository. (rpm's version order and the dependency closure are in bundle-rpm.test.ts.)
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +21,7 @@ import {
 import { dnfKubernetesInstall } from '../provisioners/packages.js';
 import { startBundleSources, type BundleSources } from './support/bundle-sources.js';
 import { REPO_ROOT, sharedReferenceMissing } from './support/fixtures.js';
+import { stopGpgAgents } from './support/gpg-agent.js';
 import { rpmFiles, startRpmRepos, type RpmRepos } from './support/rpm-repos.js';
 import { tarMembers } from './support/tar.js';
 import { missingTools, run, runAsync } from './support/tools.js';
@@ -111,7 +112,25 @@ ${sources.packagesYaml.replace(
     if (keygen.status !== 0) throw new Error(`bundle keygen: ${keygen.stderr}`);
   }, 600_000);
 
+  // dnf's repo_gpgcheck imports each repository's key into a keyring under the root's cache
+  // and leaves a gpg-agent running there: stopped with the roots.
+  const roots: string[] = [];
+  const newRoot = (): string => {
+    const root = mkdtempSync(join(tmpdir(), 'rpm-root-'));
+    roots.push(root);
+    return root;
+  };
+
   afterAll(async () => {
+    for (const root of roots) {
+      const cache = join(root, 'var/cache/dnf');
+      if (!existsSync(cache)) continue;
+      stopGpgAgents(
+        ...readdirSync(cache)
+          .map((repo) => join(cache, repo, 'pubring'))
+          .filter((dir) => existsSync(dir)),
+      );
+    }
     await sources?.stop();
     await repos?.stop();
   });
@@ -309,7 +328,7 @@ ${sources.packagesYaml.replace(
     ]);
   /** A minimal host: the core group, installed from the OS repository. */
   const minimalHost = (): string => {
-    const root = mkdtempSync(join(tmpdir(), 'rpm-root-'));
+    const root = newRoot();
     const core = run('dnf', [
       '-y',
       '-q',
@@ -376,7 +395,7 @@ ${sources.packagesYaml.replace(
     'on a host without the core packages: the preflight names them, and dnf fails rather than forcing',
     { timeout: 300_000 },
     () => {
-      const root = mkdtempSync(join(tmpdir(), 'rpm-root-'));
+      const root = newRoot();
       unpackInto(root);
       run('rpm', ['--root', root, '--initdb']);
       const probe = rpmProvidesQuery(manifest.hostRequires.map((r) => r.name)).replaceAll(

@@ -217,7 +217,13 @@ describe.skipIf(unavailable)(
       needsCluster(context);
       const result = await cli('status', '-f', 'cluster.yaml', '--json');
       expect(result.status, result.stderr).toBe(0);
-      const status = JSON.parse(result.stdout) as {
+      // One JSON object per line: the spec's warnings, then the result.
+      const lines = result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(lines.slice(0, -1).every((line) => line.type === 'warning')).toBe(true);
+      const status = lines.at(-1) as unknown as {
         healthy: boolean;
         provider: string;
         nodes: { node: string; machine: string; ssh: string; kubernetes: string }[];
