@@ -91,9 +91,14 @@ describe.skipIf(unavailable)(`ssh at its limits${unavailable ? ` (skipped: ${una
           () => undefined,
           (error: unknown) => error,
         );
+        // Under way: 4 MiB pulled, and the host has logged the upload's command (on a busy
+        // machine its log line can trail the first megabytes, and would count as "after").
+        const uploading = () => seenCommands(host).some((seen) => seen.command.includes('cat >>'));
         const deadline = Date.now() + 30_000;
-        while (sent < 4 * MiB && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+        while ((sent < 4 * MiB || !uploading()) && Date.now() < deadline)
+          await new Promise((resolve) => setTimeout(resolve, 50));
         expect(sent, 'the upload got under way').toBeGreaterThanOrEqual(4 * MiB);
+        expect(uploading(), 'the host runs the upload').toBe(true);
         const commandsBefore = seenCommands(host).length;
         const loginsBefore = seenLogins(harness, host).length;
         const abortedAt = Date.now();
