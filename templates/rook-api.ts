@@ -102,6 +102,33 @@ export interface DisruptionManagementSpec {
   pgHealthyRegex?: string;
 }
 
+export type CephxKeyType = 'aes' | 'aes256k';
+
+export interface CephxConfig {
+  keepPriorKeyCountMax?: number;
+  keyGeneration?: number;
+  keyRotationPolicy?: '' | 'Disabled' | 'KeyGeneration';
+  keyType?: CephxKeyType;
+}
+
+export interface ClusterCephxConfig {
+  allowedCiphers?: CephxKeyType[];
+  csi?: CephxConfig;
+  daemon?: CephxConfig;
+  rbdMirrorPeer?: CephxConfig;
+}
+
+/** Only `cephx` is typed; `keyRotation` and `kms` are not set by kubestrap. */
+export interface SecuritySpec {
+  cephx?: ClusterCephxConfig;
+}
+
+export interface LogCollectorSpec {
+  enabled?: boolean;
+  maxLogSize?: number | string;
+  periodicity?: string;
+}
+
 export interface CephClusterSpec {
   cephConfig?: { [section: string]: { [option: string]: string } } | null;
   cephVersion?: CephVersionSpec | null;
@@ -115,6 +142,8 @@ export interface CephClusterSpec {
   placement?: { [component: string]: Placement } | null;
   /** Keyed by component (all, mon, mgr, osd, …). */
   priorityClassNames?: { [component: string]: string } | null;
+  logCollector?: LogCollectorSpec | null;
+  security?: SecuritySpec | null;
   storage?: StorageSpec | null;
 }
 
