@@ -42,12 +42,12 @@ describe(`strict validation of applied objects (Kubernetes ${SCHEMA_KUBERNETES_V
       expect(await strictErrors(object), `${object.kind}/${object.metadata?.name}`).toEqual([]);
   });
 
-  it('the objects created at deploy time validate strictly: the Weave password Secret and the storage probe claim', async () => {
+  it('the Weave password Secret and the storage probe claim (created at deploy time) validate strictly', async () => {
     expect(await strictErrors(weavePasswordSecret('correct horse battery staple'))).toEqual([]);
     expect(await strictErrors(storageProbeClaim('kubestrap-storage-probe'))).toEqual([]);
   });
 
-  it("rejects a misspelt DaemonSet field and a wrong type, in the API server's words (the check can fail)", async () => {
+  it("rejects a misspelt DaemonSet field and a wrong type, in the API server's words (can fail)", async () => {
     const daemonSet = (await builtInObjects('appliance')).find((o) => o.kind === 'DaemonSet') as unknown as {
       spec: { template: { spec: Record<string, unknown> & { containers: Record<string, unknown>[] } } };
     };
