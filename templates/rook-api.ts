@@ -118,15 +118,27 @@ export interface ClusterCephxConfig {
   rbdMirrorPeer?: CephxConfig;
 }
 
-/** Only `cephx` is typed; `keyRotation` and `kms` are not set by kubestrap. */
+export interface KeyRotationSpec {
+  enabled?: boolean;
+  schedule?: string;
+}
+
+export interface KeyManagementServiceSpec {
+  connectionDetails?: { [key: string]: string } | null;
+  tokenSecretName?: string;
+}
+
 export interface SecuritySpec {
   cephx?: ClusterCephxConfig;
+  keyRotation?: KeyRotationSpec | null;
+  kms?: KeyManagementServiceSpec | null;
 }
 
 export interface LogCollectorSpec {
   enabled?: boolean;
+  /** A quantity of at least 1M, e.g. 500M. */
   maxLogSize?: number | string;
-  periodicity?: string;
+  periodicity?: '' | 'hourly' | 'daily' | 'weekly' | 'monthly' | '1h' | '24h' | '1d';
 }
 
 export interface CephClusterSpec {
@@ -136,13 +148,13 @@ export interface CephClusterSpec {
   dashboard?: DashboardSpec | null;
   dataDirHostPath?: string;
   disruptionManagement?: DisruptionManagementSpec | null;
+  logCollector?: LogCollectorSpec | null;
   mgr?: MgrSpec | null;
   mon?: MonSpec | null;
   /** Keyed by component (all, mon, mgr, osd, …). */
   placement?: { [component: string]: Placement } | null;
   /** Keyed by component (all, mon, mgr, osd, …). */
   priorityClassNames?: { [component: string]: string } | null;
-  logCollector?: LogCollectorSpec | null;
   security?: SecuritySpec | null;
   storage?: StorageSpec | null;
 }
