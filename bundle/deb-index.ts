@@ -40,6 +40,13 @@ export interface DebPackage {
 export const isFlat = (repo: DebRepository) => repo.dist === './' || repo.dist === '/' || repo.dist.endsWith('/');
 const base = (url: string) => url.replace(/\/+$/, '');
 
+/**
+ * A Packages index's Filename as a URL path. apt escapes it the same way: a file saved by
+ * `apt-get download` keeps its epoch as a literal `%3a` (conntrack_1%3a1.4.7…), which
+ * unescaped would be asked for as `conntrack_1:1.4.7…` and not be found.
+ */
+export const urlPath = (filename: string) => filename.split('/').map(encodeURIComponent).join('/');
+
 function releaseUrl(repo: DebRepository): string {
   return isFlat(repo)
     ? `${base(repo.url)}/${repo.dist.replace(/^\.?\/$/, '')}`
@@ -137,7 +144,7 @@ export async function readIndex(repo: DebRepository, architecture: string): Prom
         provides: fields.get('Provides') ?? '',
         url:
           `${base(repo.url)}/${isFlat(repo) ? `${repo.dist.replace(/^\.?\/$/, '')}` : ''}` +
-          `${filename.replace(/^\.\//, '')}`,
+          urlPath(filename.replace(/^\.\//, '')),
         repositoryPath: `${isFlat(repo) ? releaseDir(repo) : ''}${filename.replace(/^\.\//, '')}`,
         filename: filename.replace(/^.*\//, ''),
         size: Number(fields.get('Size') ?? 0),

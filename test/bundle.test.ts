@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveClosure } from '../bundle/deb-closure.js';
 import { hostRequirementsMissing } from '../bundle/host-requirements.js';
-import type { DebPackage } from '../bundle/deb-index.js';
+import { urlPath, type DebPackage } from '../bundle/deb-index.js';
 import { compareVersions, parseRelations } from '../bundle/debian-version.js';
 import { parseRpmRelation } from '../bundle/rpm-relation.js';
 import { downloadFile } from '../base/download.js';
@@ -524,5 +524,15 @@ describe("the host probes for a bundle's requirements pass names as operands, ne
     const installed = parseInstalled(run('sh', ['-c', installedQuery('debian', [payload, 'dpkg'])]).stdout);
     expect(installed.has('libc6') && installed.get('libc6') === '99:9').toBe(false);
     expect(installed.get('dpkg')).toMatch(/^\d/);
+  });
+});
+
+describe('Packages index file names as URLs', () => {
+  it('escapes what apt escapes: an epoch kept as %3a by apt-get download, spaces, #', () => {
+    expect(urlPath('pool/main/c/conntrack_1%3a1.4.7-1+b2_amd64.deb')).toBe(
+      'pool/main/c/conntrack_1%253a1.4.7-1%2Bb2_amd64.deb',
+    );
+    expect(urlPath('./a b#c.deb')).toBe('./a%20b%23c.deb');
+    expect(urlPath('pool/main/k/kubeadm_1.34.2-1.1_amd64.deb')).toBe('pool/main/k/kubeadm_1.34.2-1.1_amd64.deb');
   });
 });
