@@ -299,7 +299,7 @@ ${sources.packagesYaml}`;
     const result = await kubestrap([
       'bundle',
       'verify',
-      await without('missing-image.tar', (m) => m === 'images/registry.k8s.io_etcd_3.6.4-0.tar'),
+      await without('missing-image.tar', (m) => m === 'images/registry.k8s.io_etcd_3.6.5-0.tar'),
     ]);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(

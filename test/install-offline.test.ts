@@ -158,7 +158,7 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
 
   it('refuses a bundle that lacks an image before touching any host (exit 2)', async () => {
     const path = join(work, 'no-etcd.tar');
-    writeFileSync(path, await tarWithout(bundle, (m) => m === 'images/registry.k8s.io_etcd_3.6.4-0.tar'));
+    writeFileSync(path, await tarWithout(bundle, (m) => m === 'images/registry.k8s.io_etcd_3.6.5-0.tar'));
     const result = await kubestrap([
       'install',
       '--bundle',

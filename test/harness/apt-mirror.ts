@@ -21,6 +21,8 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { APISERVER_DOUBLE_UNIT } from '../support/api-double.js';
+import { kubeadmFieldList } from '../support/kubeadm-fields.js';
 import { stopGpgAgents } from '../support/gpg-agent.js';
 import { serveDirectory, type StaticServer } from '../support/static-server.js';
 import { baseRoot, cachedBuild, CACHE_DIR, type Harness, type TestHost } from './hosts.js';
@@ -225,12 +227,11 @@ export class AptMirror {
         },
         {
           path: 'lib/systemd/system/kubestrap-apiserver-double.service',
-          content:
-            '[Unit]\nDescription=TEST DOUBLE of the Kubernetes API server (node registration ' +
-            'only)\n\n[Service]\n' +
-            'ExecStart=/usr/bin/socat TCP-LISTEN:6443,fork,reuseaddr EXEC:/usr/lib/kubestrap-doubles/apiserver\n',
+          content: APISERVER_DOUBLE_UNIT,
           mode: 0o644,
         },
+        { path: 'usr/libexec/kubeadm-double/api-call', content: double('api-call', kubernetesVersion), mode: 0o755 },
+        { path: 'usr/lib/kubestrap-doubles/kubeadm-fields', content: kubeadmFieldList(), mode: 0o644 },
       ],
       'TEST DOUBLE of kubeadm',
     );
@@ -238,7 +239,10 @@ export class AptMirror {
       k8s,
       'kubelet',
       revision,
-      [{ path: 'usr/bin/kubelet', content: double('kubelet', kubernetesVersion), mode: 0o755 }],
+      [
+        { path: 'usr/bin/kubelet', content: double('kubelet', kubernetesVersion), mode: 0o755 },
+        { path: 'usr/libexec/kubelet-double/api-call', content: double('api-call', kubernetesVersion), mode: 0o755 },
+      ],
       'TEST DOUBLE of the kubelet',
     );
     buildDeb(
