@@ -256,15 +256,7 @@ export class AptMirror {
       'TEST DOUBLE of the kubelet',
       // pkgs.k8s.io's kubelet (kubernetes/release packages/deb): what kubeadm preflight
       // and the kubelet look for on the host comes with the package.
-      [
-        'iptables (>= 1.4.21)',
-        'kubernetes-cni (>= 1.2.0)',
-        'iproute2',
-        'socat',
-        'util-linux',
-        'ethtool',
-        'conntrack',
-      ],
+      ['iptables (>= 1.4.21)', 'kubernetes-cni (>= 1.2.0)', 'iproute2', 'socat', 'util-linux', 'ethtool', 'conntrack'],
     );
     buildDeb(
       k8s,

@@ -128,7 +128,10 @@ export const K8S_RPMS = (version: string): TestRpm[] => [
       'kubernetes-cni >= 1.2.0',
       'libc.so.6()(64bit)',
     ],
-    files: { '/usr/bin/kubelet': double('kubelet', version), '/usr/libexec/kubelet-double/api-call': double('api-call', version) },
+    files: {
+      '/usr/bin/kubelet': double('kubelet', version),
+      '/usr/libexec/kubelet-double/api-call': double('api-call', version),
+    },
   },
   // An older release of the same minor: the resolver must take the spec's exact version.
   {
