@@ -43,6 +43,9 @@ describe.skipIf(unavailable)(
       pool = new SshPool({ knownHostsPath: join(work, 'known_hosts'), logDir: join(work, 'logs') });
       model = harnessModel(harness, { version: VERSION, kubernetesRepository: mirror.kubernetesRepository });
       files = renderCluster(model);
+      // A fresh Debian or EL host forwards nothing; a new network namespace inherits the
+      // machine's setting. Host preparation must be what turns it on.
+      for (const host of harness.hosts) harness.inside(host, 'sysctl -qw net.ipv4.ip_forward=0');
       const prepared = await runPhases(hostPhases(model, files, {}), nodeHosts(model, pool, harness));
       expect(failureSummary(prepared)).toBe('');
     }, 900_000);
@@ -275,6 +278,36 @@ describe.skipIf(unavailable)(
         expect(calls('h2')).toContain('kubeadm config validate --config /etc/kubernetes/kubeadm.conf');
       },
     );
+
+    it('preflight names busy ports and existing files; --ignore-preflight-errors by name in any case, or all', () => {
+      // A second init on h1: the API server (6443) is up and the manifests are there.
+      const init = inside('h1', 'kubeadm init --config /etc/kubernetes/kubeadm.conf 2>&1; echo "rc=$?"');
+      expect(init).toContain('\t[ERROR Port-6443]: Port 6443 is in use\n');
+      expect(init).toContain(
+        '\t[ERROR FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml]: ' +
+          '/etc/kubernetes/manifests/kube-apiserver.yaml already exists\n',
+      );
+      expect(init).toMatch(/rc=1\n$/);
+      // A second join on h2: kubelet.conf and ca.crt are there (worker checks).
+      const join = (flags: string) =>
+        inside('h2', `kubeadm join --config /etc/kubernetes/kubeadm.conf ${flags} 2>&1; echo "rc=$?"`);
+      const plain = join('');
+      expect(plain).toContain(
+        '\t[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists\n',
+      );
+      expect(plain).toContain(
+        '\t[ERROR FileAvailable--etc-kubernetes-pki-ca.crt]: /etc/kubernetes/pki/ca.crt already exists\n',
+      );
+      const ignored = join(
+        '--ignore-preflight-errors=fileavailable--etc-kubernetes-kubelet.conf,FILEAVAILABLE--ETC-KUBERNETES-PKI-CA.CRT',
+      );
+      expect(ignored).toContain('\t[WARNING FileAvailable--etc-kubernetes-kubelet.conf]: ');
+      expect(ignored).toContain('\t[WARNING FileAvailable--etc-kubernetes-pki-ca.crt]: ');
+      expect(ignored).not.toContain('[ERROR');
+      // Past preflight, discovery finds no discovery kubeconfig (kubestrap removed it after the join).
+      expect(ignored).toContain('open /etc/kubernetes/kubestrap-discovery.conf: no such file or directory');
+      expect(join('--ignore-preflight-errors=all')).not.toContain('[ERROR');
+    });
 
     it(
       'a second node under the name of a Ready node is refused by join, as upstream',
