@@ -135,9 +135,11 @@ export async function readIndex(repo: DebRepository, architecture: string): Prom
         depends: fields.get('Depends') ?? '',
         preDepends: fields.get('Pre-Depends') ?? '',
         provides: fields.get('Provides') ?? '',
+        // The Filename is a path, not a URL: apt quotes it (an epoch's "%3a" in a flat
+        // repository's file names must reach the server as "%253a", a "+" as "%2B").
         url:
           `${base(repo.url)}/${isFlat(repo) ? `${repo.dist.replace(/^\.?\/$/, '')}` : ''}` +
-          `${filename.replace(/^\.\//, '')}`,
+          filename.replace(/^\.\//, '').split('/').map(encodeURIComponent).join('/'),
         repositoryPath: `${isFlat(repo) ? releaseDir(repo) : ''}${filename.replace(/^\.\//, '')}`,
         filename: filename.replace(/^.*\//, ''),
         size: Number(fields.get('Size') ?? 0),

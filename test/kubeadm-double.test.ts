@@ -85,6 +85,8 @@ describe.skipIf(unavailable)(
     });
 
     it('ip_forward off fails init preflight with the upstream check name; nothing is written', async () => {
+      // Put back what host preparation left, not a 1 of our own: that would hide a host prep that never set it.
+      const before = inside('h1', 'sysctl -n net.ipv4.ip_forward').trim();
       inside('h1', 'sysctl -qw net.ipv4.ip_forward=0');
       try {
         const result = await runPhases([new InitPhase(model, files)], hosts());
@@ -95,7 +97,7 @@ describe.skipIf(unavailable)(
         expect(summary).toContain('--ignore-preflight-errors=...');
         expect(inside('h1', 'ls /etc/kubernetes/pki 2>/dev/null | wc -l').trim()).toBe('0');
       } finally {
-        inside('h1', 'sysctl -qw net.ipv4.ip_forward=1');
+        inside('h1', `sysctl -qw net.ipv4.ip_forward=${before}`);
       }
     });
 
