@@ -282,8 +282,18 @@ describe.skipIf(unavailable)(
     );
 
     it('preflight names busy ports and existing files; --ignore-preflight-errors by name in any case, or all', () => {
-      // A second init on h1: the API server (6443) is up and the manifests are there.
-      const init = inside('h1', 'kubeadm init --config /etc/kubernetes/kubeadm.conf 2>&1; echo "rc=$?"');
+      // A second init on h1: the API server (6443) is up and the manifests are there; etcd's
+      // data directory is not empty, one CPU is all it may use (nproc follows the affinity),
+      // and its config has a misspelt field, which init only warns about.
+      const init = inside(
+        'h1',
+        'mkdir -p /var/lib/etcd/member && ' +
+          "sed 's/^  bindPort: 6443$/  bindPort: 6443\\n  bindPrt: 1/' /etc/kubernetes/kubeadm.conf > /run/typo.conf && " +
+          'taskset -c 0 kubeadm init --config /run/typo.conf 2>&1; echo "rc=$?"; rm -rf /var/lib/etcd',
+      );
+      expect(init).toContain('strict decoding error: unknown field "localAPIEndpoint.bindPrt"');
+      expect(init).toContain('\t[ERROR NumCPU]: the number of available CPUs 1 is less than the required 2\n');
+      expect(init).toContain('\t[ERROR DirAvailable--var-lib-etcd]: /var/lib/etcd is not empty\n');
       expect(init).toContain('\t[ERROR Port-6443]: Port 6443 is in use\n');
       expect(init).toContain(
         '\t[ERROR FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml]: ' +
