@@ -303,7 +303,7 @@ ${sources.packagesYaml}`;
     ]);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(
-      /images\/registry\.k8s\.io_etcd_3\.6\.4-0\.tar is listed in bundle\.json but missing from the archive/,
+      /images\/registry\.k8s\.io_etcd_3\.6\.5-0\.tar is listed in bundle\.json but missing from the archive/,
     );
   });
 
