@@ -15,6 +15,7 @@ export const HOST_TEST_FILES = [
   'test/harness.test.ts',
   'test/hostprep.test.ts',
   'test/install-offline.test.ts',
+  'test/kubeadm-double.test.ts',
   'test/runner.test.ts',
   'test/runtime-packages.test.ts',
   'test/ssh-limits.test.ts',

@@ -7,6 +7,7 @@ import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from '../engine/host-step.js';
 import { ADMIN_CONF, KUBE_APISERVER_MANIFEST, KUBEADM_CONF } from '../templates/node-paths.js';
 import { KUBECTL } from './kubectl.js';
+import { validateConfig } from './kubeadm-validate.js';
 import type { Phase } from '../engine/phase.js';
 import { renderedFile } from './rendered-files.js';
 import { waitFor } from './wait.js';
@@ -65,6 +66,9 @@ export class InitPhase implements Phase<NodeHost> {
   private async init(step: HostStep<NodeHost>): Promise<void> {
     const config = renderedFile(this.files, step.host.node.name, KUBEADM_CONF);
     await step.putFile(KUBEADM_CONF, config.content, { mode: config.mode });
+    // init only warns about unknown fields and goes on without them; validate is strict,
+    // so a misspelt field stops us here instead of silently losing its setting.
+    await step.change('kubeadm config validate (strict: unknown fields are errors)', validateConfig(KUBEADM_CONF));
     // --skip-token-print: kubeadm's default bootstrap token must not land in our logs.
     await step.change('kubeadm init', `kubeadm init --config ${KUBEADM_CONF} --skip-token-print`, {
       timeoutMs: 15 * 60_000,

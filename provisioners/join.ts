@@ -28,6 +28,7 @@ import {
   UPLOAD_CERTS_CONFIG,
 } from '../templates/node-paths.js';
 import { KUBECTL } from './kubectl.js';
+import { validateConfig } from './kubeadm-validate.js';
 import type { Phase } from '../engine/phase.js';
 import { renderedFile } from './rendered-files.js';
 import { waitFor } from './wait.js';
@@ -158,6 +159,8 @@ export class JoinPhase implements Phase<NodeHost> {
           secret: true,
         });
       }
+      // join only warns about unknown fields; validate is strict (see InitPhase).
+      await step.change('kubeadm config validate (strict: unknown fields are errors)', validateConfig(joinConfig));
       await step.change(
         `kubeadm join ${this.model.kubernetes.controlPlaneEndpoint}${controlPlane ? ' as a control-plane node' : ''}`,
         join,

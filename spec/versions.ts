@@ -14,7 +14,7 @@ const PAUSE_BY_MINOR: Record<number, string> = {
   33: '3.10',
   34: '3.10.1',
   35: '3.10.1',
-  36: '3.10.1',
+  36: '3.10.2',
 };
 
 export interface KubernetesVersion {

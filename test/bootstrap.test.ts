@@ -105,7 +105,11 @@ describe.skipIf(unavailable)(`init and join on real hosts${unavailable ? ` (skip
       ]);
 
       const leader = calls('h1').filter((c) => c.startsWith('kubeadm') || c.startsWith('apiserver'));
-      expect(leader[0]).toBe('kubeadm init --config /etc/kubernetes/kubeadm.conf --skip-token-print');
+      // Strict validation first (init itself only warns about unknown fields).
+      expect(leader.slice(0, 2)).toEqual([
+        'kubeadm config validate --config /etc/kubernetes/kubeadm.conf',
+        'kubeadm init --config /etc/kubernetes/kubeadm.conf --skip-token-print',
+      ]);
       expect(leader.filter((c) => c.startsWith('kubeadm token create')).sort()).toEqual([
         'kubeadm token create --ttl 15m --description kubestrap join h2',
         'kubeadm token create --ttl 15m --description kubestrap join h3',
@@ -114,6 +118,9 @@ describe.skipIf(unavailable)(`init and join on real hosts${unavailable ? ` (skip
         `apiserver JOIN h2 ${model.nodes[1]!.ip}`,
         `apiserver JOIN h3 ${model.nodes[2]!.ip}`,
       ]);
+      // Each join discovered the cluster over TLS and got the kubelet's config and certificate.
+      for (const verb of ['CONFIGMAP', 'SIGN'])
+        expect(leader.filter((c) => c.startsWith(`apiserver ${verb}`)).length, verb).toBeGreaterThanOrEqual(2);
       // The two join tokens and kubeadm init's own 24 h token are revoked: no token is left.
       expect(leader.filter((c) => c.startsWith('kubeadm token delete'))).toHaveLength(3);
       expect(readdirSync(join(harness.host('h1').root, 'var/lib/kubestrap-doubles/api/tokens'))).toEqual([]);

@@ -299,11 +299,11 @@ ${sources.packagesYaml}`;
     const result = await kubestrap([
       'bundle',
       'verify',
-      await without('missing-image.tar', (m) => m === 'images/registry.k8s.io_etcd_3.6.4-0.tar'),
+      await without('missing-image.tar', (m) => m === 'images/registry.k8s.io_etcd_3.6.5-0.tar'),
     ]);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(
-      /images\/registry\.k8s\.io_etcd_3\.6\.4-0\.tar is listed in bundle\.json but missing from the archive/,
+      /images\/registry\.k8s\.io_etcd_3\.6\.5-0\.tar is listed in bundle\.json but missing from the archive/,
     );
   });
 

@@ -113,6 +113,18 @@ describe.skipIf(unavailable)(`several control-plane nodes${unavailable ? ` (skip
         // The API server double took the key (it answers ERR to a wrong or missing one) and made it a control plane.
         expect(readFileSync(join(apiState(), 'nodes', cp), 'utf8')).toContain('role=control-plane');
         expect(existsSync(join(harness.host(cp).root, 'etc/kubernetes/manifests/kube-apiserver.yaml'))).toBe(true);
+        // Its own serving certificate (its name and advertise address, and the VIP), the shared
+        // CA from kubeadm-certs, and no super-admin.conf (init's alone).
+        const sans = harness.inside(
+          harness.host(cp),
+          'openssl x509 -in /etc/kubernetes/pki/apiserver.crt -noout -ext subjectAltName',
+        );
+        for (const san of [`DNS:${cp}`, `IP Address:${harness.host(cp).ip}`, `IP Address:${vip}`])
+          expect(sans, `${cp}: ${san}`).toContain(san);
+        expect(readFileSync(join(harness.host(cp).root, 'etc/kubernetes/pki/ca.key'), 'utf8')).toBe(
+          readFileSync(join(harness.host('h1').root, 'etc/kubernetes/pki/ca.key'), 'utf8'),
+        );
+        expect(existsSync(join(harness.host(cp).root, 'etc/kubernetes/super-admin.conf'))).toBe(false);
         // The rendered kubeadm.conf, kept as the record, holds no key.
         expect(readFileSync(join(harness.host(cp).root, 'etc/kubernetes/kubeadm.conf'), 'utf8')).not.toContain(
           'certificateKey',

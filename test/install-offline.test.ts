@@ -158,7 +158,7 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
 
   it('refuses a bundle that lacks an image before touching any host (exit 2)', async () => {
     const path = join(work, 'no-etcd.tar');
-    writeFileSync(path, await tarWithout(bundle, (m) => m === 'images/registry.k8s.io_etcd_3.6.4-0.tar'));
+    writeFileSync(path, await tarWithout(bundle, (m) => m === 'images/registry.k8s.io_etcd_3.6.5-0.tar'));
     const result = await kubestrap([
       'install',
       '--bundle',
@@ -171,7 +171,7 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
       'rook-disk',
     ]);
     expect(result.stderr).toMatch(
-      /images\/registry\.k8s\.io_etcd_3\.6\.4-0\.tar is listed in bundle\.json but missing from the archive/,
+      /images\/registry\.k8s\.io_etcd_3\.6\.5-0\.tar is listed in bundle\.json but missing from the archive/,
     );
     expect(result.status).toBe(2);
     for (const host of ['h1', 'h2']) expect(existsSync(join(harness.host(host).root, 'var/lib/kubestrap'))).toBe(false);

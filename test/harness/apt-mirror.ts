@@ -21,11 +21,15 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { APISERVER_DOUBLE_UNIT } from '../support/api-double.js';
+import { kubeadmFieldList } from '../support/kubeadm-fields.js';
 import { stopGpgAgents } from '../support/gpg-agent.js';
 import { serveDirectory, type StaticServer } from '../support/static-server.js';
 import { baseRoot, cachedBuild, CACHE_DIR, type Harness, type TestHost } from './hosts.js';
 
-const DISTRO_PACKAGES = ['containerd'];
+// containerd, and what the kubelet package depends on beyond the base root (iptables,
+// ethtool, conntrack: kubeadm preflight looks for them on PATH).
+const DISTRO_PACKAGES = ['containerd', 'iptables', 'ethtool', 'conntrack'];
 const DOUBLES = fileURLToPath(new URL('../doubles/', import.meta.url));
 const CRI_TOOLS_VERSION = '1.34.0';
 const CNI_VERSION = '1.7.1';
@@ -108,14 +112,22 @@ interface DebFile {
   readonly mode: number;
 }
 
-function buildDeb(out: string, name: string, version: string, files: DebFile[], description: string): void {
+function buildDeb(
+  out: string,
+  name: string,
+  version: string,
+  files: DebFile[],
+  description: string,
+  depends: readonly string[] = [],
+): void {
   const tree = mkdtempSync('/tmp/kubestrap-deb-');
   try {
     mkdirSync(join(tree, 'DEBIAN'));
     writeFileSync(
       join(tree, 'DEBIAN/control'),
       `Package: ${name}\nVersion: ${version}\nArchitecture: amd64\nMaintainer: kubestrap tests ` +
-        `<tests@kubestrap.invalid>\nDescription: ${description}\n`,
+        `<tests@kubestrap.invalid>\n${depends.length ? `Depends: ${depends.join(', ')}\n` : ''}` +
+        `Description: ${description}\n`,
     );
     for (const file of files) {
       mkdirSync(join(tree, file.path, '..'), { recursive: true });
@@ -225,12 +237,11 @@ export class AptMirror {
         },
         {
           path: 'lib/systemd/system/kubestrap-apiserver-double.service',
-          content:
-            '[Unit]\nDescription=TEST DOUBLE of the Kubernetes API server (node registration ' +
-            'only)\n\n[Service]\n' +
-            'ExecStart=/usr/bin/socat TCP-LISTEN:6443,fork,reuseaddr EXEC:/usr/lib/kubestrap-doubles/apiserver\n',
+          content: APISERVER_DOUBLE_UNIT,
           mode: 0o644,
         },
+        { path: 'usr/libexec/kubeadm-double/api-call', content: double('api-call', kubernetesVersion), mode: 0o755 },
+        { path: 'usr/lib/kubestrap-doubles/kubeadm-fields', content: kubeadmFieldList(), mode: 0o644 },
       ],
       'TEST DOUBLE of kubeadm',
     );
@@ -238,8 +249,14 @@ export class AptMirror {
       k8s,
       'kubelet',
       revision,
-      [{ path: 'usr/bin/kubelet', content: double('kubelet', kubernetesVersion), mode: 0o755 }],
+      [
+        { path: 'usr/bin/kubelet', content: double('kubelet', kubernetesVersion), mode: 0o755 },
+        { path: 'usr/libexec/kubelet-double/api-call', content: double('api-call', kubernetesVersion), mode: 0o755 },
+      ],
       'TEST DOUBLE of the kubelet',
+      // pkgs.k8s.io's kubelet (kubernetes/release packages/deb): what kubeadm preflight
+      // and the kubelet look for on the host comes with the package.
+      ['iptables (>= 1.4.21)', 'kubernetes-cni (>= 1.2.0)', 'iproute2', 'socat', 'util-linux', 'ethtool', 'conntrack'],
     );
     buildDeb(
       k8s,

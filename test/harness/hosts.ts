@@ -22,7 +22,10 @@ import { fileURLToPath } from 'node:url';
 import { assertHostTier } from '../support/tier.js';
 
 const BUILD_ROOT = fileURLToPath(new URL('./build-root.sh', import.meta.url));
-export const ROOT_PACKAGES = 'systemd,systemd-sysv,dbus,openssh-server,sudo,iproute2,procps,kmod,ca-certificates,socat';
+// netbase: priority important, on every installed Debian (and the iptables the kubelet package pulls in
+// depends on it), though debootstrap's minbase leaves it out.
+export const ROOT_PACKAGES =
+  'systemd,systemd-sysv,dbus,openssh-server,sudo,iproute2,procps,kmod,ca-certificates,socat,netbase';
 export const CACHE_DIR = process.env.KUBESTRAP_TEST_CACHE ?? '/var/cache/kubestrap-test';
 const SUBNET_PREFIX = '10.213';
 

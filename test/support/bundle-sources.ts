@@ -42,7 +42,8 @@ export async function startBundleSources(
     for (const name of ['kubeadm', 'kubelet', 'kubectl']) {
       // The arm64 files differ by a comment, so a test can tell which one a bundle took.
       const content = Buffer.concat([
-        readFileSync(join(REPO_ROOT, 'test/doubles', name)),
+        // Stamped with its version as the package mirrors stamp theirs (the double's own version decides its behaviour).
+        Buffer.from(readFileSync(join(REPO_ROOT, 'test/doubles', name), 'utf8').replaceAll('@VERSION@', version)),
         Buffer.from(architecture === 'arm64' ? '\n# the arm64 build of this test double\n' : ''),
       ]);
       writeFileSync(join(binDir, name), content);
@@ -64,7 +65,7 @@ export async function startBundleSources(
       ),
       'registry.k8s.io/coredns/coredns:v1.12.1',
       'registry.k8s.io/pause:3.10.1',
-      'registry.k8s.io/etcd:3.6.4-0',
+      'registry.k8s.io/etcd:3.6.5-0',
       'docker.io/rajchaudhuri/weave-kube:2.9.0',
       'docker.io/rajchaudhuri/weave-npc:2.9.0',
       ...rookImages,

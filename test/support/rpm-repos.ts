@@ -14,7 +14,9 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { APISERVER_DOUBLE_UNIT } from './api-double.js';
 import { REPO_ROOT } from './fixtures.js';
+import { kubeadmFieldList } from './kubeadm-fields.js';
 import { stopGpgAgents } from './gpg-agent.js';
 import { serveDirectory, type StaticServer } from './static-server.js';
 
@@ -110,7 +112,8 @@ const COMPS = `<?xml version="1.0" encoding="UTF-8"?>
 `;
 
 const script = (what: string) => `#!/bin/sh\necho ${what}\n`;
-const double = (name: string) => readFileSync(join(REPO_ROOT, 'test/doubles', name), 'utf8');
+const double = (name: string, version = '') =>
+  readFileSync(join(REPO_ROOT, 'test/doubles', name), 'utf8').replaceAll('@VERSION@', version);
 
 export const K8S_RPMS = (version: string): TestRpm[] => [
   {
@@ -125,7 +128,10 @@ export const K8S_RPMS = (version: string): TestRpm[] => [
       'kubernetes-cni >= 1.2.0',
       'libc.so.6()(64bit)',
     ],
-    files: { '/usr/bin/kubelet': double('kubelet') },
+    files: {
+      '/usr/bin/kubelet': double('kubelet', version),
+      '/usr/libexec/kubelet-double/api-call': double('api-call', version),
+    },
   },
   // An older release of the same minor: the resolver must take the spec's exact version.
   {
@@ -133,16 +139,22 @@ export const K8S_RPMS = (version: string): TestRpm[] => [
     version: version.replace(/\.\d+$/, '.1'),
     release: '150500.1.1',
     requires: ['conntrack'],
-    files: { '/usr/bin/kubelet': double('kubelet') },
+    files: { '/usr/bin/kubelet': double('kubelet', version) },
   },
   {
     name: 'kubeadm',
     version,
     release: '150500.1.1',
     requires: ['cri-tools >= 1.30.0'],
-    files: { '/usr/bin/kubeadm': double('kubeadm') },
+    files: {
+      '/usr/bin/kubeadm': double('kubeadm', version),
+      '/usr/libexec/kubeadm-double/api-call': double('api-call', version),
+      '/usr/lib/kubestrap-doubles/apiserver': double('apiserver-double', version),
+      '/usr/lib/kubestrap-doubles/kubeadm-fields': kubeadmFieldList(),
+      '/usr/lib/systemd/system/kubestrap-apiserver-double.service': APISERVER_DOUBLE_UNIT,
+    },
   },
-  { name: 'kubectl', version, release: '150500.1.1', files: { '/usr/bin/kubectl': double('kubectl') } },
+  { name: 'kubectl', version, release: '150500.1.1', files: { '/usr/bin/kubectl': double('kubectl', version) } },
   { name: 'cri-tools', version: '1.34.0', release: '150500.1.1', files: { '/usr/bin/crictl': script('crictl') } },
   {
     name: 'kubernetes-cni',

@@ -1,0 +1,341 @@
+// The kubeadm and API-server doubles against kubestrap on real hosts (systemd, real
+// containerd, real apt): each input the real kubeadm rejects is rejected here with
+// kubeadm's words — a misspelt config field (config validate), ip_forward off (preflight),
+// a discovery kubeconfig with the wrong CA and an endpoint the serving certificate does
+// not cover (TLS verified as client-go verifies it), a second Ready node of the same name —
+// and swap on is only a warning. What init and join leave is kubeadm's file set.
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failureSummary, runPhases } from '../engine/index.js';
+import { hostPhases } from '../provisioners/index.js';
+import { InitPhase } from '../provisioners/init.js';
+import { JoinPhase } from '../provisioners/join.js';
+import type { ClusterModel } from '../spec/model.js';
+import { SshPool } from '../ssh/pool.js';
+import { renderCluster, type RenderedFile } from '../templates/render.js';
+import { KUBEADM_CONF } from '../templates/node-paths.js';
+import { AptMirror } from './harness/apt-mirror.js';
+import { Harness, harnessUnavailable } from './harness/hosts.js';
+import { harnessModel, nodeHosts } from './support/cluster.js';
+import { sharedReferenceMissing } from './support/fixtures.js';
+
+const unavailable = harnessUnavailable() ?? sharedReferenceMissing();
+const VERSION = '1.34.2';
+const API_CALL = '/usr/libexec/kubeadm-double/api-call';
+
+describe.skipIf(unavailable)(
+  `the kubeadm and API server doubles${unavailable ? ` (skipped: ${unavailable})` : ''}`,
+  () => {
+    let harness: Harness;
+    let mirror: AptMirror;
+    let pool: SshPool;
+    let work: string;
+    let model: ClusterModel;
+    let files: RenderedFile[];
+
+    beforeAll(async () => {
+      harness = await Harness.start(2, 'systemd');
+      mirror = await AptMirror.start(harness, VERSION);
+      for (const host of harness.hosts) mirror.configureHost(host);
+      work = mkdtempSync(join(tmpdir(), 'kubeadm-double-'));
+      pool = new SshPool({ knownHostsPath: join(work, 'known_hosts'), logDir: join(work, 'logs') });
+      model = harnessModel(harness, { version: VERSION, kubernetesRepository: mirror.kubernetesRepository });
+      files = renderCluster(model);
+      // A fresh Debian or EL host forwards nothing; a new network namespace inherits the
+      // machine's setting. Host preparation must be what turns it on.
+      for (const host of harness.hosts) harness.inside(host, 'sysctl -qw net.ipv4.ip_forward=0');
+      const prepared = await runPhases(hostPhases(model, files, {}), nodeHosts(model, pool, harness));
+      expect(failureSummary(prepared)).toBe('');
+    }, 900_000);
+
+    afterAll(async () => {
+      await pool?.close();
+      await mirror?.stop();
+      await harness?.stop();
+    });
+
+    const h1 = () => harness.host('h1');
+    const h2 = () => harness.host('h2');
+    const inside = (host: 'h1' | 'h2', command: string) => harness.inside(harness.host(host), command);
+    const hosts = () => nodeHosts(model, pool, harness);
+    const calls = (host: string) =>
+      readFileSync(join(harness.host(host).root, 'var/log/kubestrap-doubles/calls.log'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.replace(/^\S+ /, ''));
+    const logs = () =>
+      readdirSync(join(work, 'logs'))
+        .map((f) => readFileSync(join(work, 'logs', f), 'utf8'))
+        .join('\n');
+    const file = (host: 'h1' | 'h2', path: string) => readFileSync(join(harness.host(host).root, path), 'utf8');
+
+    it('an unknown field in the rendered kubeadm config stops the run at config validate, before init', async () => {
+      const mutated = files.map((f) =>
+        f.node === 'h1' && f.target === KUBEADM_CONF
+          ? { ...f, content: f.content.replace('  bindPort: 6443\n', '  bindPort: 6443\n  bindPrt: 6443\n') }
+          : f,
+      );
+      expect(mutated).not.toEqual(files);
+      const result = await runPhases([new InitPhase(model, mutated)], hosts());
+      expect(failureSummary(result)).toContain('strict decoding error: unknown field "localAPIEndpoint.bindPrt"');
+      expect(calls('h1')).toContain('kubeadm config validate --config /etc/kubernetes/kubeadm.conf');
+      expect(calls('h1').filter((c) => c.startsWith('kubeadm init'))).toEqual([]);
+    });
+
+    it('ip_forward off fails init preflight with the upstream check name; nothing is written', async () => {
+      // Put back what host preparation left, not a 1 of our own: that would hide a host prep that never set it.
+      const before = inside('h1', 'sysctl -n net.ipv4.ip_forward').trim();
+      inside('h1', 'sysctl -qw net.ipv4.ip_forward=0');
+      try {
+        const result = await runPhases([new InitPhase(model, files)], hosts());
+        const summary = failureSummary(result);
+        expect(summary).toContain(
+          '[ERROR FileContent--proc-sys-net-ipv4-ip_forward]: /proc/sys/net/ipv4/ip_forward contents are not set to 1',
+        );
+        expect(summary).toContain('--ignore-preflight-errors=...');
+        expect(inside('h1', 'ls /etc/kubernetes/pki 2>/dev/null | wc -l').trim()).toBe('0');
+      } finally {
+        inside('h1', `sysctl -qw net.ipv4.ip_forward=${before}`);
+      }
+    });
+
+    it('swap on is only a warning: init goes on and writes kubeadm file set', { timeout: 300_000 }, async () => {
+      // /proc/swaps is the machine's; a host of its own sees a swap line only through this bind mount.
+      inside('h1', 'printf "Filename Type Size Used Priority\\n/swapfile file 1048572 0 -2\\n" > /run/swaps');
+      inside('h1', 'mount --bind /run/swaps /proc/swaps');
+      try {
+        const result = await runPhases([new InitPhase(model, files)], hosts());
+        expect(failureSummary(result)).toBe('');
+      } finally {
+        inside('h1', 'umount /proc/swaps');
+      }
+      expect(logs()).toContain('[WARNING Swap]: swap is supported for cgroup v2 only.');
+
+      const pki = inside('h1', 'cd /etc/kubernetes/pki && find . -type f | sort').trim().split('\n');
+      expect(pki).toEqual(
+        [
+          'apiserver-etcd-client.crt',
+          'apiserver-etcd-client.key',
+          'apiserver-kubelet-client.crt',
+          'apiserver-kubelet-client.key',
+          'apiserver.crt',
+          'apiserver.key',
+          'ca.crt',
+          'ca.key',
+          'etcd/ca.crt',
+          'etcd/ca.key',
+          'etcd/healthcheck-client.crt',
+          'etcd/healthcheck-client.key',
+          'etcd/peer.crt',
+          'etcd/peer.key',
+          'etcd/server.crt',
+          'etcd/server.key',
+          'front-proxy-ca.crt',
+          'front-proxy-ca.key',
+          'front-proxy-client.crt',
+          'front-proxy-client.key',
+          'sa.key',
+          'sa.pub',
+        ].map((f) => `./${f}`),
+      );
+      // GetAPIServerAltNames: node name, the kubernetes names, the first service IP, the advertise address.
+      const sans = inside('h1', 'openssl x509 -in /etc/kubernetes/pki/apiserver.crt -noout -ext subjectAltName');
+      expect(sans).toContain(
+        'DNS:h1, DNS:kubernetes, DNS:kubernetes.default, DNS:kubernetes.default.svc, ' +
+          `DNS:kubernetes.default.svc.cluster.local, IP Address:10.96.0.1, IP Address:${h1().ip}`,
+      );
+      for (const [conf, subject] of [
+        ['admin.conf', 'O = kubeadm:cluster-admins, CN = kubernetes-admin'],
+        ['super-admin.conf', 'O = system:masters, CN = kubernetes-super-admin'],
+        ['kubelet.conf', 'O = system:nodes, CN = system:node:h1'],
+        ['controller-manager.conf', 'CN = system:kube-controller-manager'],
+        ['scheduler.conf', 'CN = system:kube-scheduler'],
+      ]) {
+        // A real client certificate, signed by the cluster CA.
+        const out = inside(
+          'h1',
+          `f=/etc/kubernetes/${conf}; stat -c %a $f; ` +
+            `awk '$1 == "client-certificate-data:" { print $2 }' $f | base64 -d > /run/c.pem; ` +
+            'openssl x509 -in /run/c.pem -noout -subject; openssl verify -CAfile /etc/kubernetes/pki/ca.crt /run/c.pem',
+        );
+        expect(out, conf).toBe(`600\nsubject=${subject}\n/run/c.pem: OK\n`);
+      }
+      expect(file('h1', 'var/lib/kubelet/config.yaml')).toContain(
+        'kind: KubeletConfiguration\ncgroupDriver: systemd\n',
+      );
+      // 1.34: the runtime endpoint moved to instance-config.yaml; the pause flag is still there.
+      expect(file('h1', 'var/lib/kubelet/kubeadm-flags.env')).toBe(
+        'KUBELET_KUBEADM_ARGS="--node-ip=' + h1().ip + ' --pod-infra-container-image=registry.k8s.io/pause:3.10.1"\n',
+      );
+      expect(file('h1', 'var/lib/kubelet/instance-config.yaml')).toContain(
+        'containerRuntimeEndpoint: unix:///run/containerd/containerd.sock',
+      );
+      const images = inside('h1', 'kubeadm config images list --kubernetes-version v1.34.2');
+      const manifests = inside('h1', 'grep -h "image:" /etc/kubernetes/manifests/*.yaml | sort');
+      expect(manifests).toBe(
+        ['etcd:3.6.5-0', 'kube-apiserver:v1.34.2', 'kube-controller-manager:v1.34.2', 'kube-scheduler:v1.34.2']
+          .map((i) => `    image: registry.k8s.io/${i}\n`)
+          .join(''),
+      );
+      for (const line of manifests.split('\n').filter(Boolean))
+        expect(images.split('\n')).toContain(line.replace(/^\s*image: /, ''));
+    });
+
+    it('the API server double speaks TLS with the serving certificate; api-call verifies CA and SANs', () => {
+      const call = (kubeconfig: string, request: string) =>
+        inside('h1', `${API_CALL} ${kubeconfig} '${request}' 2>&1; echo "rc=$?"`);
+      expect(call('/etc/kubernetes/admin.conf', 'LIST DaemonSet')).toBe('END\nrc=0\n');
+      // Another CA in the kubeconfig: Go's UnknownAuthorityError.
+      inside(
+        'h1',
+        'openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=kubernetes -keyout /run/other.key -out /run/other.crt 2>/dev/null; ' +
+          `sed "s|certificate-authority-data: .*|certificate-authority-data: $(base64 -w0 /run/other.crt)|" /etc/kubernetes/admin.conf > /run/wrong-ca.conf`,
+      );
+      expect(call('/run/wrong-ca.conf', 'LIST DaemonSet')).toBe(
+        'tls: failed to verify certificate: x509: certificate signed by unknown authority\nrc=1\n',
+      );
+      // An address the serving certificate does not name: Go's HostnameError.
+      inside('h1', 'sed "s|server: .*|server: https://127.0.0.1:6443|" /etc/kubernetes/admin.conf > /run/san.conf');
+      expect(call('/run/san.conf', 'LIST DaemonSet')).toBe(
+        `tls: failed to verify certificate: x509: certificate is valid for 10.96.0.1, ${h1().ip}, not 127.0.0.1\nrc=1\n`,
+      );
+      // The kubelet's verbs: NODE keeps role/ip, POD is stored.
+      expect(call('/etc/kubernetes/admin.conf', `NODE h1 False KubeletNotReady ${h1().ip} v1.34.2`)).toBe('OK\nrc=0\n');
+      const node = file('h1', 'var/lib/kubestrap-doubles/api/nodes/h1');
+      expect(node).toMatch(new RegExp(`^role=control-plane\nip=${h1().ip.replaceAll('.', '\\.')}\nready=False\n`));
+      expect(node).toContain('kubeletVersion=v1.34.2\n');
+      expect(call('/etc/kubernetes/admin.conf', 'POD kube-system weave-net-abcde h1 Running')).toBe('OK\nrc=0\n');
+      expect(file('h1', 'var/lib/kubestrap-doubles/api/pods/kube-system/weave-net-abcde')).toMatch(
+        /^node=h1\nphase=Running\nupdated=\d+\n$/,
+      );
+    });
+
+    it(
+      'join with a discovery kubeconfig holding the wrong CA fails with x509 wording',
+      { timeout: 300_000 },
+      async () => {
+        // kubestrap reads the CA for the discovery kubeconfig from the init node: a stale one there.
+        inside('h1', 'cp /etc/kubernetes/pki/ca.crt /run/ca.crt.real && cp /run/other.crt /etc/kubernetes/pki/ca.crt');
+        try {
+          const result = await runPhases([new JoinPhase(model, files, 'worker')], hosts());
+          expect(failureSummary(result)).toContain(
+            'couldn\'t validate the identity of the API Server: Get "https://' +
+              `${h1().ip}:6443/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s": ` +
+              'tls: failed to verify certificate: x509: certificate signed by unknown authority',
+          );
+        } finally {
+          inside('h1', 'cp /run/ca.crt.real /etc/kubernetes/pki/ca.crt');
+        }
+        expect(inside('h2', 'ls /etc/kubernetes/kubelet.conf 2>&1 || true')).toMatch(/No such file/);
+      },
+    );
+
+    it(
+      "join to an endpoint missing from the serving certificate's SANs fails with x509 wording",
+      { timeout: 300_000 },
+      async () => {
+        // The same cluster reached at an address of h1 that init did not put in the certificate.
+        const alias = h1().ip.replace(/\.\d+$/, '.251');
+        inside('h1', `ip addr add ${alias}/32 dev eth0`);
+        try {
+          const elsewhere = harnessModel(harness, {
+            version: VERSION,
+            kubernetesRepository: mirror.kubernetesRepository,
+            controlPlaneEndpoint: `${alias}:6443`,
+          });
+          const result = await runPhases(
+            [new JoinPhase(elsewhere, renderCluster(elsewhere), 'worker')],
+            nodeHosts(elsewhere, pool, harness),
+          );
+          expect(failureSummary(result)).toContain(
+            `tls: failed to verify certificate: x509: certificate is valid for 10.96.0.1, ${h1().ip}, not ${alias}`,
+          );
+        } finally {
+          inside('h1', `ip addr del ${alias}/32 dev eth0`);
+        }
+      },
+    );
+
+    it(
+      'a worker joins: ca.crt, a kubelet.conf with a CA-signed client certificate, no bootstrap-kubelet.conf',
+      { timeout: 300_000 },
+      async () => {
+        const result = await runPhases([new JoinPhase(model, files, 'worker')], hosts());
+        expect(failureSummary(result)).toBe('');
+        expect(file('h2', 'etc/kubernetes/pki/ca.crt')).toBe(file('h1', 'etc/kubernetes/pki/ca.crt'));
+        expect(
+          inside(
+            'h2',
+            `awk '$1 == "client-certificate-data:" { print $2 }' /etc/kubernetes/kubelet.conf | base64 -d > /run/c.pem; ` +
+              'openssl x509 -in /run/c.pem -noout -subject; openssl verify -CAfile /etc/kubernetes/pki/ca.crt /run/c.pem; ' +
+              'ls /etc/kubernetes/bootstrap-kubelet.conf /etc/kubernetes/super-admin.conf 2>&1 | wc -l',
+          ),
+        ).toBe('subject=O = system:nodes, CN = system:node:h2\n/run/c.pem: OK\n2\n');
+        expect(file('h2', 'var/lib/kubelet/config.yaml')).toBe(file('h1', 'var/lib/kubelet/config.yaml'));
+        expect(file('h2', 'var/lib/kubelet/kubeadm-flags.env')).toBe(
+          `KUBELET_KUBEADM_ARGS="--node-ip=${h2().ip} --pod-infra-container-image=registry.k8s.io/pause:3.10.1"\n`,
+        );
+        expect(calls('h2')).toContain('kubeadm config validate --config /etc/kubernetes/kubeadm.conf');
+      },
+    );
+
+    it('preflight names busy ports and existing files; --ignore-preflight-errors by name in any case, or all', () => {
+      // A second init on h1: the API server (6443) is up and the manifests are there; etcd's
+      // data directory is not empty, one CPU is all it may use (nproc follows the affinity),
+      // and its config has a misspelt field, which init only warns about.
+      const init = inside(
+        'h1',
+        'mkdir -p /var/lib/etcd/member && ' +
+          "sed 's/^  bindPort: 6443$/  bindPort: 6443\\n  bindPrt: 1/' /etc/kubernetes/kubeadm.conf > /run/typo.conf && " +
+          'taskset -c 0 kubeadm init --config /run/typo.conf 2>&1; echo "rc=$?"; rm -rf /var/lib/etcd',
+      );
+      expect(init).toContain('strict decoding error: unknown field "localAPIEndpoint.bindPrt"');
+      expect(init).toContain('\t[ERROR NumCPU]: the number of available CPUs 1 is less than the required 2\n');
+      expect(init).toContain('\t[ERROR DirAvailable--var-lib-etcd]: /var/lib/etcd is not empty\n');
+      expect(init).toContain('\t[ERROR Port-6443]: Port 6443 is in use\n');
+      expect(init).toContain(
+        '\t[ERROR FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml]: ' +
+          '/etc/kubernetes/manifests/kube-apiserver.yaml already exists\n',
+      );
+      expect(init).toMatch(/rc=1\n$/);
+      // A second join on h2: kubelet.conf and ca.crt are there (worker checks).
+      const join = (flags: string) =>
+        inside('h2', `kubeadm join --config /etc/kubernetes/kubeadm.conf ${flags} 2>&1; echo "rc=$?"`);
+      const plain = join('');
+      expect(plain).toContain(
+        '\t[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists\n',
+      );
+      expect(plain).toContain(
+        '\t[ERROR FileAvailable--etc-kubernetes-pki-ca.crt]: /etc/kubernetes/pki/ca.crt already exists\n',
+      );
+      const ignored = join(
+        '--ignore-preflight-errors=fileavailable--etc-kubernetes-kubelet.conf,FILEAVAILABLE--ETC-KUBERNETES-PKI-CA.CRT',
+      );
+      expect(ignored).toContain('\t[WARNING FileAvailable--etc-kubernetes-kubelet.conf]: ');
+      expect(ignored).toContain('\t[WARNING FileAvailable--etc-kubernetes-pki-ca.crt]: ');
+      expect(ignored).not.toContain('[ERROR');
+      // Past preflight, discovery finds no discovery kubeconfig (kubestrap removed it after the join).
+      expect(ignored).toContain('open /etc/kubernetes/kubestrap-discovery.conf: no such file or directory');
+      expect(join('--ignore-preflight-errors=all')).not.toContain('[ERROR');
+    });
+
+    it(
+      'a second node under the name of a Ready node is refused by join, as upstream',
+      { timeout: 300_000 },
+      async () => {
+        // The kubelet of the first h2 reported Ready; then h2 is wiped and joins again under the same name.
+        expect(
+          inside('h1', `${API_CALL} /etc/kubernetes/admin.conf 'NODE h2 True KubeletReady ${h2().ip} v1.34.2'`),
+        ).toBe('OK\n');
+        inside('h2', 'kubeadm reset -f >/dev/null');
+        const result = await runPhases([new JoinPhase(model, files, 'worker')], hosts());
+        expect(failureSummary(result)).toContain(
+          'error execution phase kubelet-start: a Node with name "h2" and status "Ready" already exists in the cluster. ' +
+            'You must delete the existing Node or change the name of this new joining Node',
+        );
+      },
+    );
+  },
+);
