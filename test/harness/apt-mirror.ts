@@ -238,7 +238,10 @@ export class AptMirror {
       k8s,
       'kubelet',
       revision,
-      [{ path: 'usr/bin/kubelet', content: double('kubelet', kubernetesVersion), mode: 0o755 }],
+      [
+        { path: 'usr/bin/kubelet', content: double('kubelet', kubernetesVersion), mode: 0o755 },
+        { path: 'usr/libexec/kubelet-double/api-call', content: double('api-call', kubernetesVersion), mode: 0o755 },
+      ],
       'TEST DOUBLE of the kubelet',
     );
     buildDeb(

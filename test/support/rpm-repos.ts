@@ -125,7 +125,7 @@ export const K8S_RPMS = (version: string): TestRpm[] => [
       'kubernetes-cni >= 1.2.0',
       'libc.so.6()(64bit)',
     ],
-    files: { '/usr/bin/kubelet': double('kubelet') },
+    files: { '/usr/bin/kubelet': double('kubelet'), '/usr/libexec/kubelet-double/api-call': double('api-call') },
   },
   // An older release of the same minor: the resolver must take the spec's exact version.
   {
@@ -133,7 +133,7 @@ export const K8S_RPMS = (version: string): TestRpm[] => [
     version: version.replace(/\.\d+$/, '.1'),
     release: '150500.1.1',
     requires: ['conntrack'],
-    files: { '/usr/bin/kubelet': double('kubelet') },
+    files: { '/usr/bin/kubelet': double('kubelet'), '/usr/libexec/kubelet-double/api-call': double('api-call') },
   },
   {
     name: 'kubeadm',
