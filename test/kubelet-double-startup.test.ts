@@ -71,12 +71,10 @@ describe('kubelet double: flags', () => {
   });
 
   it('takes --pod-infra-container-image up to 1.34 and refuses it from 1.35 (removed)', () => {
-    pastStartUpChecks(start('1.34.2', [`--config=${good()}`, '--pod-infra-container-image=registry.k8s.io/pause:3.10.1']));
-    const run = start('1.35.0', [
-      `--config=${good()}`,
-      '--pod-infra-container-image',
-      'registry.k8s.io/pause:3.10.1',
-    ]);
+    pastStartUpChecks(
+      start('1.34.2', [`--config=${good()}`, '--pod-infra-container-image=registry.k8s.io/pause:3.10.1']),
+    );
+    const run = start('1.35.0', [`--config=${good()}`, '--pod-infra-container-image', 'registry.k8s.io/pause:3.10.1']);
     expect(run.code).toBe(1);
     expect(run.log).toContain('failed to parse kubelet flag: unknown flag: --pod-infra-container-image');
   });
@@ -100,12 +98,15 @@ describe('kubelet double: the config file', () => {
     const run = start('1.34.2', ['--config=/nonexistent/config.yaml']);
     expect(run.code).toBe(1);
     expect(run.log).toContain(
-      'failed to load kubelet config file, path: /nonexistent/config.yaml, error: failed to load Kubelet config file /nonexistent/config.yaml, error failed to read kubelet config file',
+      'failed to load kubelet config file, path: /nonexistent/config.yaml, error: ' +
+        'failed to load Kubelet config file /nonexistent/config.yaml, error failed to read kubelet config file',
     );
   });
 
   it('logs unknown and duplicate fields (strict decoding) and goes on leniently', () => {
-    const run = start('1.34.2', [`--config=${config('unknown.yaml', `${CONFIG}cgroupDrivr: cgroupfs\nstaticPodPath: /x\n`)}`]);
+    const run = start('1.34.2', [
+      `--config=${config('unknown.yaml', `${CONFIG}cgroupDrivr: cgroupfs\nstaticPodPath: /x\n`)}`,
+    ]);
     expect(run.log).toContain('"Using lenient decoding as strict decoding failed"');
     expect(run.log).toContain('unknown field \\"cgroupDrivr\\"');
     expect(run.log).toContain('duplicate field \\"staticPodPath\\"');
@@ -113,13 +114,33 @@ describe('kubelet double: the config file', () => {
   });
 
   it.each([
-    ['a wrong type', `${CONFIG}failSwapOn: "false"\n`, 'json: cannot unmarshal string into Go struct field KubeletConfiguration.failSwapOn of type bool'],
-    ['a number for a string', `${CONFIG}clusterDomain: 42\n`, 'cannot unmarshal number into Go struct field KubeletConfiguration.clusterDomain of type string'],
+    [
+      'a wrong type',
+      `${CONFIG}failSwapOn: "false"\n`,
+      'json: cannot unmarshal string into Go struct field KubeletConfiguration.failSwapOn of type bool',
+    ],
+    [
+      'a number for a string',
+      `${CONFIG}clusterDomain: 42\n`,
+      'cannot unmarshal number into Go struct field KubeletConfiguration.clusterDomain of type string',
+    ],
     ['a bad duration', `${CONFIG}syncFrequency: 10 minutes\n`, 'time: invalid duration \\"10 minutes\\"'],
-    ['a scalar for a list', `${CONFIG.replace('clusterDNS:\n- 10.96.0.10', 'clusterDNS: 10.96.0.10')}`, 'cannot unmarshal string into Go struct field KubeletConfiguration.clusterDNS of type slice'],
-    ['malformed YAML (a tab)', `${CONFIG}authorization:\n\tmode: Webhook\n`, 'yaml: line 12: found character that cannot start any token'],
+    [
+      'a scalar for a list',
+      `${CONFIG.replace('clusterDNS:\n- 10.96.0.10', 'clusterDNS: 10.96.0.10')}`,
+      'cannot unmarshal string into Go struct field KubeletConfiguration.clusterDNS of type slice',
+    ],
+    [
+      'malformed YAML (a tab)',
+      `${CONFIG}authorization:\n\tmode: Webhook\n`,
+      'yaml: line 12: found character that cannot start any token',
+    ],
     ['no apiVersion', CONFIG.replace(/^apiVersion.*\n/, ''), "Object 'apiVersion' is missing"],
-    ['another kind', CONFIG.replace('kind: KubeletConfiguration', 'kind: KubeProxyConfiguration'), 'no kind \\"KubeProxyConfiguration\\" is registered'],
+    [
+      'another kind',
+      CONFIG.replace('kind: KubeletConfiguration', 'kind: KubeProxyConfiguration'),
+      'no kind \\"KubeProxyConfiguration\\" is registered',
+    ],
   ])('exits on %s', (_what, content, error) => {
     const run = start('1.34.2', [`--config=${config('bad.yaml', content)}`]);
     expect(run.code).toBe(1);
@@ -135,7 +156,8 @@ describe('kubelet double: the host', () => {
       const run = start('1.34.2', [`--config=${config('swap.yaml', CONFIG)}`]);
       expect(run.code).toBe(1);
       expect(run.log).toContain(
-        'failed to run Kubelet: running with swap on is not supported, please disable swap or set --fail-swap-on flag to false',
+        'failed to run Kubelet: running with swap on is not supported, ' +
+          'please disable swap or set --fail-swap-on flag to false',
       );
       pastStartUpChecks(start('1.34.2', [`--config=${config('noswap.yaml', `${CONFIG}failSwapOn: false\n`)}`]));
       pastStartUpChecks(start('1.34.2', [`--config=${config('swap.yaml', CONFIG)}`, '--fail-swap-on=false']));
@@ -155,7 +177,10 @@ describe('kubelet double: the host', () => {
   });
 
   it('dials the endpoint from the flag over the config file', () => {
-    const run = start('1.34.2', [`--config=${config('ep.yaml', CONFIG)}`, '--container-runtime-endpoint=unix:///elsewhere.sock']);
+    const run = start('1.34.2', [
+      `--config=${config('ep.yaml', CONFIG)}`,
+      '--container-runtime-endpoint=unix:///elsewhere.sock',
+    ]);
     expect(run.code).toBe(1);
     expect(run.log).toContain('for endpoint \\"unix:///elsewhere.sock\\"');
     expect(run.log).toContain('dial unix /elsewhere.sock: connect: no such file or directory');

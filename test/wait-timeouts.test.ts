@@ -125,7 +125,10 @@ describe('each wait times out with a diagnosis', () => {
   it('containerd answering on its socket (runtime)', async () => {
     const { step: s } = step(model, [
       ['systemctl is-enabled containerd', { stdout: 'enabled\nactive\n' }],
-      ['ctr --address', { code: 1, stderr: 'ctr: failed to dial "/run/containerd/containerd.sock": connection refused' }],
+      [
+        'ctr --address',
+        { code: 1, stderr: 'ctr: failed to dial "/run/containerd/containerd.sock": connection refused' },
+      ],
       ['journalctl -u containerd', { stdout: 'containerd[812]: failed to load plugin io.containerd.grpc.v1.cri' }],
       [/dpkg-query|rpm -q/, { stdout: 'containerd 1.6.20~ds1-1+b1\n' }],
     ]);
@@ -133,7 +136,9 @@ describe('each wait times out with a diagnosis', () => {
     expect(message).toContain('h1: gave up after 60 s waiting for containerd to answer on its socket');
     expect(message).toContain("last `ctr --address '/run/containerd/containerd.sock' version` exited 1");
     expect(message).toContain('connection refused');
-    expect(message).toContain('--- systemctl status containerd --no-pager; journalctl -u containerd -n 30 --no-pager ---');
+    expect(message).toContain(
+      '--- systemctl status containerd --no-pager; journalctl -u containerd -n 30 --no-pager ---',
+    );
     expect(message).toContain('failed to load plugin io.containerd.grpc.v1.cri');
   });
 
@@ -141,11 +146,16 @@ describe('each wait times out with a diagnosis', () => {
     const { step: s } = step(model, [
       ['test -f /etc/kubernetes/admin.conf', { code: 1 }],
       ['get --raw=/readyz', { code: 1, stderr: 'The connection to the server 10.213.9.11:6443 was refused' }],
-      ['journalctl -u kubelet', { stdout: 'kubelet[90]: "command failed" err="failed to run Kubelet: running with swap on is not supported"' }],
+      [
+        'journalctl -u kubelet',
+        { stdout: 'kubelet[90]: "command failed" err="failed to run Kubelet: running with swap on is not supported"' },
+      ],
     ]);
     const message = await timeout(new InitPhase(model, files).run(s));
     expect(message).toContain('h1: gave up after 300 s waiting for the API server to answer /readyz');
-    expect(message).toMatch(/last `.*kubectl.* get --raw=\/readyz` exited 1:\nThe connection to the server 10\.213\.9\.11:6443 was refused/);
+    expect(message).toMatch(
+      /last `.*kubectl.* get --raw=\/readyz` exited 1:\nThe connection to the server 10\.213\.9\.11:6443 was refused/,
+    );
     expect(message).toContain('journalctl -u kubelet -n 30 --no-pager ---');
     expect(message).toContain('running with swap on is not supported');
   });
@@ -175,7 +185,16 @@ describe('each wait times out with a diagnosis', () => {
 
   it('the Rook operator rollout (rook)', async () => {
     const { step: s } = step(model, [
-      ['rollout status deployment/rook-ceph-operator', { code: 1, stdout: 'Waiting for deployment "rook-ceph-operator" rollout to finish: 0 of 1 updated replicas are available...\nerror: timed out waiting for the condition' }],
+      [
+        'rollout status deployment/rook-ceph-operator',
+        {
+          code: 1,
+          stdout:
+            'Waiting for deployment "rook-ceph-operator" rollout to finish: ' +
+            '0 of 1 updated replicas are available...\n' +
+            'error: timed out waiting for the condition',
+        },
+      ],
       ['logs deploy/rook-ceph-operator', { stdout: 'op-k8sutil: failed to get node h2' }],
       ...rookAnswers('Ready HEALTH_OK'),
     ]);
@@ -186,16 +205,24 @@ describe('each wait times out with a diagnosis', () => {
   });
 
   it('Ceph HEALTH_WARN with two storage nodes (rook): not accepted, times out', async () => {
-    const { step: s } = step(model, [['rollout status deployment/rook-ceph-operator', {}], ...rookAnswers('Ready HEALTH_WARN')]);
+    const { step: s } = step(model, [
+      ['rollout status deployment/rook-ceph-operator', {}],
+      ...rookAnswers('Ready HEALTH_WARN'),
+    ]);
     const message = await timeout(new RookPhase(model, files, []).run(s));
     expect(message).toContain('h1: gave up after 1200 s waiting for the CephCluster to be Ready and HEALTH_OK');
-    expect(message).toMatch(/last `.*get cephcluster rook-ceph -o jsonpath='\{\.status\.phase\} \{\.status\.ceph\.health\}'` exited 0:\nReady HEALTH_WARN/);
+    expect(message).toMatch(
+      /rook-ceph -o jsonpath='\{\.status\.phase\} \{\.status\.ceph\.health\}'` exited 0:\nReady HEALTH_WARN/,
+    );
     expect(message).toContain('HEALTH_WARN 1 osds down');
   });
 
   it('Ceph HEALTH_WARN with one storage node (rook): accepted, then the PVC never binds', async () => {
     const one = loadSpecText(SPEC(1), 'waits.yaml').model;
-    const { step: s, shell } = step(one, [['rollout status deployment/rook-ceph-operator', {}], ...rookAnswers('Ready HEALTH_WARN')]);
+    const { step: s, shell } = step(one, [
+      ['rollout status deployment/rook-ceph-operator', {}],
+      ...rookAnswers('Ready HEALTH_WARN'),
+    ]);
     const message = await timeout(new RookPhase(one, renderCluster(one), []).run(s));
     expect(message).toContain('h1: gave up after 300 s waiting for PVC kubestrap-storage-check to bind');
     expect(message).toMatch(/get pvc kubestrap-storage-check -o jsonpath='\{\.status\.phase\}'` exited 0:\nPending/);
@@ -207,7 +234,14 @@ describe('each wait times out with a diagnosis', () => {
   it('every node Ready at the version (verify)', async () => {
     const { step: s } = step(model, [
       ['get nodes -o jsonpath', { stdout: 'h1\tTrue\tv1.34.2\nh2\tFalse\tv1.34.2\nh3\tTrue\tv1.34.2\n' }],
-      ['describe nodes', { stdout: '  Ready   False   KubeletNotReady   container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized' }],
+      [
+        'describe nodes',
+        {
+          stdout:
+            '  Ready   False   KubeletNotReady   container runtime network not ready: NetworkReady=false ' +
+            'reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized',
+        },
+      ],
     ]);
     const message = await timeout(new VerifyPhase(model).run(s));
     expect(message).toContain('h1: gave up after 300 s waiting for all 3 nodes to be Ready at v1.34.2');
