@@ -108,35 +108,14 @@ interface DebFile {
   readonly mode: number;
 }
 
-/**
- * The relations pkgs.k8s.io's packages declare (kubernetes/release
- * cmd/krel/templates/latest: kubelet.spec and metadata.yaml, built for deb by debbuild):
- * the kubelet (1.28+) Depends on kubernetes-cni >= 1.2.0, mount and util-linux and
- * Recommends iptables >= 1.8.4; kubeadm has had no dependencies since 1.32 (1.30-1.31:
- * cri-tools >= 1.30.0); kubectl, cri-tools and kubernetes-cni have none.
- */
-export function debRelations(name: string, minor: number): string {
-  if (name === 'kubelet')
-    return 'Depends: kubernetes-cni (>= 1.2.0), mount, util-linux\nRecommends: iptables (>= 1.8.4)\n';
-  if (name === 'kubeadm' && minor >= 30 && minor < 32) return 'Depends: cri-tools (>= 1.30.0)\n';
-  return '';
-}
-
-function buildDeb(
-  out: string,
-  name: string,
-  version: string,
-  files: DebFile[],
-  description: string,
-  relations = '',
-): void {
+function buildDeb(out: string, name: string, version: string, files: DebFile[], description: string): void {
   const tree = mkdtempSync('/tmp/kubestrap-deb-');
   try {
     mkdirSync(join(tree, 'DEBIAN'));
     writeFileSync(
       join(tree, 'DEBIAN/control'),
       `Package: ${name}\nVersion: ${version}\nArchitecture: amd64\nMaintainer: kubestrap tests ` +
-        `<tests@kubestrap.invalid>\n${relations}Description: ${description}\n`,
+        `<tests@kubestrap.invalid>\nDescription: ${description}\n`,
     );
     for (const file of files) {
       mkdirSync(join(tree, file.path, '..'), { recursive: true });
@@ -254,7 +233,6 @@ export class AptMirror {
         },
       ],
       'TEST DOUBLE of kubeadm',
-      debRelations('kubeadm', minor),
     );
     buildDeb(
       k8s,
@@ -265,7 +243,6 @@ export class AptMirror {
         { path: 'usr/libexec/kubelet-double/api-call', content: double('api-call', kubernetesVersion), mode: 0o755 },
       ],
       'TEST DOUBLE of the kubelet',
-      debRelations('kubelet', minor),
     );
     buildDeb(
       k8s,
