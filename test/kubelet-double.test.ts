@@ -82,7 +82,10 @@ describe.skipIf(unavailable)(
       inside('sleep 1');
       inside('systemctl start kubelet');
     }
-    const fresh = () => Number(/^heartbeat=(\d+)$/m.exec(nodeState())?.[1] ?? 0) >= since;
+    const fresh = () => {
+      const beat = /^heartbeat=(\d+)$/m.exec(nodeState());
+      return beat !== null && Number(beat[1]) >= since;
+    };
 
     beforeAll(async () => {
       harness = await Harness.start(1, 'systemd');
