@@ -102,6 +102,8 @@ export interface ClusterModel {
     readonly replicas: number;
     readonly monCount: number;
     readonly failureDomain: 'host' | 'osd';
+    /** Whether the rook-ceph-block StorageClass carries the is-default-class annotation. */
+    readonly defaultStorageClass: boolean;
     /** Directory URL of the release's deploy/examples (or a mirror of it). */
     readonly manifestBase: string;
   };
@@ -295,6 +297,9 @@ export function buildModel(spec: ClusterSpec): ClusterModel {
       replicas,
       monCount: storageCount >= 3 ? 3 : 1,
       failureDomain: replicas > 1 ? 'host' : 'osd',
+      // Without a default class, every claim that names none (most Helm charts' claims)
+      // stays Pending on a cluster whose only provisioner is Rook.
+      defaultStorageClass: s.storage.rook.defaultStorageClass ?? true,
       manifestBase: (
         s.storage.rook.manifestBase ??
         `https://raw.githubusercontent.com/rook/rook/${s.storage.rook.version}/deploy/examples`

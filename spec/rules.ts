@@ -388,6 +388,15 @@ function checkTopology(spec: ClusterSpec, nodes: ExpandedNode[], out: Issues): v
     }
   }
   const rook = spec.spec.storage.rook;
+  if (!rook.enabled && rook.defaultStorageClass !== undefined) {
+    out.push(
+      warning(
+        ['spec', 'storage', 'rook', 'defaultStorageClass'],
+        'has no effect while Rook is disabled: no StorageClass is created',
+        'remove defaultStorageClass, or set enabled: true',
+      ),
+    );
+  }
   if (rook.enabled) {
     const hasWorkers = nodes.some((n) => n.entry.role === 'worker');
     const storage = nodes.filter((n) => isStorageNode(n, spec, hasWorkers));

@@ -340,6 +340,14 @@ const Rook = z.strictObject({
     .max(7)
     .optional()
     .meta({ description: 'Pool replica count; default 1 with fewer than 3 storage nodes, else 3.' }),
+  defaultStorageClass: z
+    .boolean()
+    .optional()
+    .meta({
+      description:
+        "Marks the rook-ceph-block StorageClass as the cluster's default (claims without a storageClassName " +
+        'bind to it); default true. Set false when another provisioner is the default.',
+    }),
   manifestBase: z
     .string()
     .regex(/^https?:\/\/[A-Za-z0-9.:\[\]_~%\/-]+$/, {

@@ -102,6 +102,45 @@ export interface DisruptionManagementSpec {
   pgHealthyRegex?: string;
 }
 
+export type CephxKeyType = 'aes' | 'aes256k';
+
+export interface CephxConfig {
+  keepPriorKeyCountMax?: number;
+  keyGeneration?: number;
+  keyRotationPolicy?: '' | 'Disabled' | 'KeyGeneration';
+  keyType?: CephxKeyType;
+}
+
+export interface ClusterCephxConfig {
+  allowedCiphers?: CephxKeyType[];
+  csi?: CephxConfig;
+  daemon?: CephxConfig;
+  rbdMirrorPeer?: CephxConfig;
+}
+
+export interface KeyRotationSpec {
+  enabled?: boolean;
+  schedule?: string;
+}
+
+export interface KeyManagementServiceSpec {
+  connectionDetails?: { [key: string]: string } | null;
+  tokenSecretName?: string;
+}
+
+export interface SecuritySpec {
+  cephx?: ClusterCephxConfig;
+  keyRotation?: KeyRotationSpec | null;
+  kms?: KeyManagementServiceSpec | null;
+}
+
+export interface LogCollectorSpec {
+  enabled?: boolean;
+  /** A quantity of at least 1M, e.g. 500M. */
+  maxLogSize?: number | string;
+  periodicity?: '' | 'hourly' | 'daily' | 'weekly' | 'monthly' | '1h' | '24h' | '1d';
+}
+
 export interface CephClusterSpec {
   cephConfig?: { [section: string]: { [option: string]: string } } | null;
   cephVersion?: CephVersionSpec | null;
@@ -109,12 +148,14 @@ export interface CephClusterSpec {
   dashboard?: DashboardSpec | null;
   dataDirHostPath?: string;
   disruptionManagement?: DisruptionManagementSpec | null;
+  logCollector?: LogCollectorSpec | null;
   mgr?: MgrSpec | null;
   mon?: MonSpec | null;
   /** Keyed by component (all, mon, mgr, osd, …). */
   placement?: { [component: string]: Placement } | null;
   /** Keyed by component (all, mon, mgr, osd, …). */
   priorityClassNames?: { [component: string]: string } | null;
+  security?: SecuritySpec | null;
   storage?: StorageSpec | null;
 }
 

@@ -33,6 +33,10 @@ function tolerations(model: ClusterModel): IToleration[] {
   return [...seen.values()];
 }
 
+/**
+ * A one-mon cluster follows upstream's cluster-test.yaml, three mons its cluster.yaml;
+ * test/upstream.test.ts lists, with the reason, every field where either differs.
+ */
 export function cephCluster(model: ClusterModel): CephCluster {
   const r = model.rook;
   const small = r.monCount < 3;
@@ -43,11 +47,15 @@ export function cephCluster(model: ClusterModel): CephCluster {
     metadata: meta(ROOK_NAMESPACE),
     spec: {
       cephVersion: { image: r.cephImage },
+      // Ceph-CSI's default cephx key type needs the kernel RBD client of Linux 7.0 or
+      // later; Debian 12 and EL9 run older kernels, where mapping a volume would fail.
+      security: { cephx: { csi: { keyType: 'aes' } } },
       dataDirHostPath: '/var/lib/rook',
       mon: { count: r.monCount, allowMultiplePerNode: small },
-      mgr: { count: small ? 1 : 2, allowMultiplePerNode: small, modules: [{ name: 'rook', enabled: true }] },
+      mgr: { count: small ? 1 : 2, allowMultiplePerNode: small, modules: [{ name: 'rook', enabled: false }] },
       dashboard: { enabled: true, ssl: true },
       crashCollector: { disable: small },
+      logCollector: small ? undefined : { enabled: true, periodicity: 'daily', maxLogSize: '500M' },
       storage: {
         useAllNodes: false,
         useAllDevices: false,
@@ -58,7 +66,9 @@ export function cephCluster(model: ClusterModel): CephCluster {
         ),
       },
       placement: tolerate.length ? { all: { tolerations: tolerate } } : undefined,
-      priorityClassNames: { all: 'system-node-critical', mgr: 'system-cluster-critical' },
+      priorityClassNames: small
+        ? { all: 'system-node-critical', mgr: 'system-cluster-critical' }
+        : { mon: 'system-node-critical', osd: 'system-node-critical', mgr: 'system-cluster-critical' },
       disruptionManagement: { managePodBudgets: true },
       cephConfig:
         r.replicas === 1
@@ -90,7 +100,7 @@ export function blockPools(model: ClusterModel): CephBlockPool[] {
     : [pool(BLOCK_POOL, undefined, model)];
 }
 
-export function storageClass(): IStorageClass {
+export function storageClass(model: ClusterModel): IStorageClass {
   const secret = (kind: string, name: string): IStorageClass['parameters'] => ({
     [`csi.storage.k8s.io/${kind}-secret-name`]: name,
     [`csi.storage.k8s.io/${kind}-secret-namespace`]: ROOK_NAMESPACE,
@@ -98,7 +108,12 @@ export function storageClass(): IStorageClass {
   return {
     apiVersion: 'storage.k8s.io/v1',
     kind: 'StorageClass',
-    metadata: { name: STORAGE_CLASS, annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+    metadata: {
+      name: STORAGE_CLASS,
+      annotations: model.rook.defaultStorageClass
+        ? { 'storageclass.kubernetes.io/is-default-class': 'true' }
+        : undefined,
+    },
     provisioner: 'rook-ceph.rbd.csi.ceph.com',
     parameters: {
       clusterID: ROOK_NAMESPACE,
@@ -117,10 +132,10 @@ export function storageClass(): IStorageClass {
 }
 
 export function rookResources(model: ClusterModel): (CephCluster | CephBlockPool | IStorageClass)[] {
-  return [cephCluster(model), ...blockPools(model), storageClass()];
+  return [cephCluster(model), ...blockPools(model), storageClass(model)];
 }
 
-/** The claim the Rook phase makes to prove that storage works: it must bind on the default class. */
+/** The claim the Rook phase makes to prove that storage works; it names the class, default or not. */
 export function storageProbeClaim(
   name: string,
 ): IPersistentVolumeClaim & { apiVersion: 'v1'; kind: 'PersistentVolumeClaim' } {

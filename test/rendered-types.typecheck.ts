@@ -55,6 +55,10 @@ type WeaveList = ReturnType<typeof weaveManifest>;
 ({ apiVersion: 'ceph.rook.io/v1', kind: 'CephCluster', metadata: {}, spec: { storage: { useAllNodes: false } } }) satisfies ReturnType<typeof cephCluster>;
 // @ts-expect-error useAllNode is misspelt
 ({ apiVersion: 'ceph.rook.io/v1', kind: 'CephCluster', metadata: {}, spec: { storage: { useAllNode: false } } }) satisfies ReturnType<typeof cephCluster>;
+// @ts-expect-error keyType is an enum of Ceph's ciphers (aes, aes256k)
+({ apiVersion: 'ceph.rook.io/v1', kind: 'CephCluster', metadata: {}, spec: { security: { cephx: { csi: { keyType: 'aes128' } } } } }) satisfies ReturnType<typeof cephCluster>;
+// @ts-expect-error keytype is misspelt
+({ apiVersion: 'ceph.rook.io/v1', kind: 'CephCluster', metadata: {}, spec: { security: { cephx: { csi: { keytype: 'aes' } } } } }) satisfies ReturnType<typeof cephCluster>;
 // @ts-expect-error failureDomian is misspelt
 ({ apiVersion: 'ceph.rook.io/v1', kind: 'CephBlockPool', metadata: {}, spec: { failureDomian: 'host' } }) satisfies ReturnType<typeof blockPools>[number];
 

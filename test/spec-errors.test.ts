@@ -284,6 +284,18 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
     errors: ['21:17 spec.storage.rook.replicas: 3 replicas need 3 storage nodes; the spec has 2'],
   },
   {
+    name: 'defaultStorageClass not a boolean',
+    text: `${BASE}  storage:\n    rook:\n      defaultStorageClass: "yes"\n`,
+    errors: ['21:28 spec.storage.rook.defaultStorageClass: must be true or false, not the string "yes"'],
+  },
+  {
+    name: 'defaultStorageClass with Rook disabled',
+    text: `${BASE}  storage:\n    rook:\n      enabled: false\n      defaultStorageClass: false\n`,
+    warnings: [
+      '22:28 spec.storage.rook.defaultStorageClass: has no effect while Rook is disabled: no StorageClass is created',
+    ],
+  },
+  {
     name: 'VirtualBox network outside 192.168.56.0/21',
     text: edit(['192.168.56.0/24', '10.10.0.0/24'], ['192.168.56.10', '10.10.0.10'], ['192.168.56.21', '10.10.0.21']),
     warnings: [
