@@ -16,6 +16,7 @@ vi.mock('node:timers/promises', () => ({
 import { HostStep } from '../engine/host-step.js';
 import type { NodeHost } from '../provisioners/cluster-host.js';
 import { InitPhase } from '../provisioners/init.js';
+import { JoinPhase } from '../provisioners/join.js';
 import { RookPhase } from '../provisioners/rook.js';
 import { RuntimePhase } from '../provisioners/runtime.js';
 import { VerifyPhase } from '../provisioners/verify.js';
@@ -260,5 +261,31 @@ describe('each wait times out with a diagnosis', () => {
     expect(message).toContain('h1: gave up after 300 s waiting for every kube-system pod to run');
     expect(message).toContain('coredns-0 Pending');
     expect(message).toContain('coredns-0   0/1   Pending   <none>');
+  });
+
+  it('the joined node registering (join, asked on the control plane)', async () => {
+    const cp = model.nodes[0]!;
+    const worker = model.nodes[1]!;
+    const leaderShell = new StuckShell(cp.name, [
+      ['kubeadm token create', { stdout: 'abcdef.0123456789abcdef\n' }],
+      ['base64 -w0', { stdout: 'Q0E=' }],
+      [/get node 'h2' -o name/, { code: 1, stderr: 'Error from server (NotFound): nodes "h2" not found' }],
+      [
+        'get nodes',
+        { stdout: 'NAME   STATUS     ROLES           AGE   VERSION\nh1     Ready      control-plane   5m    v1.34.2' },
+      ],
+    ]);
+    const workerShell = new StuckShell(worker.name, []);
+    const leader: NodeHost = { name: cp.name, node: cp, ssh: leaderShell };
+    const joining: NodeHost = { name: worker.name, node: worker, ssh: workerShell };
+    const phase = new JoinPhase(model, files, 'worker');
+    expect(phase.hosts([leader, joining])).toEqual([joining]);
+    const message = await timeout(phase.run(new HostStep<NodeHost>(joining, false)));
+    expect(message).toContain('h1: gave up after 180 s waiting for node h2 to register');
+    expect(message).toContain('Error from server (NotFound): nodes "h2" not found');
+    expect(message).toContain('get nodes ---');
+    expect(message).toContain('h1     Ready      control-plane');
+    // The bootstrap token and the discovery file are gone even though the wait failed.
+    expect(leaderShell.asked.some((c) => c.startsWith('kubeadm token delete abcdef'))).toBe(true);
   });
 });
