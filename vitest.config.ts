@@ -12,6 +12,7 @@ export const HOST_TEST_FILES = [
   'test/cli-interrupt.test.ts',
   'test/cli-up.test.ts',
   'test/ha-join.test.ts',
+  'test/kubelet-double.test.ts',
   'test/harness.test.ts',
   'test/hostprep.test.ts',
   'test/install-offline.test.ts',

@@ -58,6 +58,8 @@ export interface ClusterModel {
     /** The spec's endpoint, else the first control-plane node's address on 6443. */
     readonly controlPlaneEndpoint: string;
     readonly endpointFromSpec: boolean;
+    /** KubeletConfiguration failCgroupV1 when the spec sets it; unset: the kubelet's default. */
+    readonly failCgroupV1?: boolean;
   };
   readonly machines: {
     readonly provider: 'virtualbox' | 'libvirt' | 'existing';
@@ -253,6 +255,7 @@ export function buildModel(spec: ClusterSpec): ClusterModel {
       dnsDomain: s.kubernetes.dnsDomain,
       controlPlaneEndpoint: s.kubernetes.controlPlaneEndpoint ?? `${firstControlPlane?.ip ?? ''}:6443`,
       endpointFromSpec: s.kubernetes.controlPlaneEndpoint !== undefined,
+      ...(s.kubernetes.kubelet.failCgroupV1 !== undefined ? { failCgroupV1: s.kubernetes.kubelet.failCgroupV1 } : {}),
     },
     machines: {
       provider,

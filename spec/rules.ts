@@ -57,6 +57,25 @@ function checkVersion(spec: ClusterSpec, out: Issues): void {
       ),
     );
   }
+  if (spec.spec.kubernetes.kubelet.failCgroupV1 !== undefined && version.minor < 31) {
+    out.push(
+      error(
+        ['spec', 'kubernetes', 'kubelet', 'failCgroupV1'],
+        `the kubelet of ${version.text} has no failCgroupV1 setting (it came in 1.31)`,
+        'remove the setting: before 1.35 the kubelet runs on cgroup v1 anyway',
+      ),
+    );
+  }
+  if (spec.spec.kubernetes.kubelet.failCgroupV1 === false) {
+    out.push(
+      warning(
+        ['spec', 'kubernetes', 'kubelet', 'failCgroupV1'],
+        'false keeps the kubelet running on cgroup v1 hosts, which Kubernetes has deprecated ' +
+          '(1.35+ refuses them by default); kubeadm is told to skip SystemVerification',
+        'use hosts with cgroup v2 (Debian 12, EL9) and remove the setting',
+      ),
+    );
+  }
   const sandbox = spec.spec.runtime.containerd.sandboxImage;
   if (sandbox && sandbox !== pauseImage(version)) {
     out.push(

@@ -145,6 +145,18 @@ const NodeEntry = z
   })
   .meta({ description: 'A node, or a group of nodes when count is set.' });
 
+const Kubelet = z.strictObject({
+  failCgroupV1: z
+    .boolean()
+    .optional()
+    .meta({
+      description:
+        "KubeletConfiguration failCgroupV1. Unset: the kubelet's default (true from 1.35: it refuses to start " +
+        'on a cgroup v1 host). false keeps 1.35+ running on cgroup v1, and then kubestrap also tells kubeadm to ' +
+        'skip its SystemVerification check, as upstream requires; cgroup v1 is deprecated (validate warns).',
+    }),
+});
+
 const Kubernetes = z.strictObject({
   version: z
     .string()
@@ -173,6 +185,7 @@ const Kubernetes = z.strictObject({
       description:
         'Stable address of the API server (VIP or DNS name with port). Required with several control-plane nodes.',
     }),
+  kubelet: Kubelet.default({}),
 });
 
 const Box = z.strictObject({

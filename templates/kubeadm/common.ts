@@ -79,7 +79,17 @@ export function kubeletConfiguration(model: ClusterModel): KubeletConfiguration 
     failSwapOn: true,
     rotateCertificates: true,
     clusterDomain: model.kubernetes.dnsDomain,
+    ...(model.kubernetes.failCgroupV1 !== undefined ? { failCgroupV1: model.kubernetes.failCgroupV1 } : {}),
   };
+}
+
+/**
+ * kubeadm preflight errors to ignore. With failCgroupV1: false the kubelet runs on a
+ * cgroup v1 host, but kubeadm's SystemVerification (system-validators 1.12.1, #134744)
+ * still fails there for kubelet 1.35+: upstream's message says to skip it explicitly.
+ */
+export function ignorePreflightErrors(model: ClusterModel): string[] | undefined {
+  return model.kubernetes.failCgroupV1 === false ? ['SystemVerification'] : undefined;
 }
 
 export function kubeProxyConfiguration(model: ClusterModel): KubeProxyConfiguration {

@@ -11,21 +11,23 @@ import {
 import { DISCOVERY_KUBECONFIG } from '../node-paths.js';
 import * as common from './common.js';
 
-function nodeRegistration(node: NodeModel): NodeRegistrationOptions {
+function nodeRegistration(model: ClusterModel, node: NodeModel): NodeRegistrationOptions {
+  const ignore = common.ignorePreflightErrors(model);
   return {
     name: node.hostname,
     criSocket: common.CRI_SOCKET,
     kubeletExtraArgs: Object.fromEntries(common.kubeletArgs(node)),
     taints: common.taints(node),
+    ...(ignore ? { ignorePreflightErrors: ignore } : {}),
   };
 }
 
-export function initConfiguration(_model: ClusterModel, node: NodeModel, certificateKey?: string): InitConfiguration {
+export function initConfiguration(model: ClusterModel, node: NodeModel, certificateKey?: string): InitConfiguration {
   return {
     apiVersion: API_VERSION,
     kind: 'InitConfiguration',
     localAPIEndpoint: common.localAPIEndpoint(node),
-    nodeRegistration: nodeRegistration(node),
+    nodeRegistration: nodeRegistration(model, node),
     certificateKey,
   };
 }
@@ -34,12 +36,12 @@ export function clusterConfiguration(model: ClusterModel): ClusterConfiguration 
   return { apiVersion: API_VERSION, kind: 'ClusterConfiguration', ...common.clusterSettings(model) };
 }
 
-export function joinConfiguration(_model: ClusterModel, node: NodeModel, certificateKey?: string): JoinConfiguration {
+export function joinConfiguration(model: ClusterModel, node: NodeModel, certificateKey?: string): JoinConfiguration {
   return {
     apiVersion: API_VERSION,
     kind: 'JoinConfiguration',
     discovery: { file: { kubeConfigPath: DISCOVERY_KUBECONFIG }, timeout: '5m0s' },
-    nodeRegistration: nodeRegistration(node),
+    nodeRegistration: nodeRegistration(model, node),
     controlPlane: node.role === 'control-plane' ? common.joinControlPlane(node, certificateKey) : undefined,
   };
 }
