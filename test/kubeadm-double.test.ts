@@ -190,8 +190,10 @@ describe.skipIf(unavailable)(
       // Another CA in the kubeconfig: Go's UnknownAuthorityError.
       inside(
         'h1',
-        'openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=kubernetes -keyout /run/other.key -out /run/other.crt 2>/dev/null; ' +
-          `sed "s|certificate-authority-data: .*|certificate-authority-data: $(base64 -w0 /run/other.crt)|" /etc/kubernetes/admin.conf > /run/wrong-ca.conf`,
+        'openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=kubernetes ' +
+          '-keyout /run/other.key -out /run/other.crt 2>/dev/null; ' +
+          'sed "s|certificate-authority-data: .*|certificate-authority-data: $(base64 -w0 /run/other.crt)|" ' +
+          '/etc/kubernetes/admin.conf > /run/wrong-ca.conf',
       );
       expect(call('/run/wrong-ca.conf', 'LIST DaemonSet')).toBe(
         'tls: failed to verify certificate: x509: certificate signed by unknown authority\nrc=1\n',
@@ -199,7 +201,8 @@ describe.skipIf(unavailable)(
       // An address the serving certificate does not name: Go's HostnameError.
       inside('h1', 'sed "s|server: .*|server: https://127.0.0.1:6443|" /etc/kubernetes/admin.conf > /run/san.conf');
       expect(call('/run/san.conf', 'LIST DaemonSet')).toBe(
-        `tls: failed to verify certificate: x509: certificate is valid for 10.96.0.1, ${h1().ip}, not 127.0.0.1\nrc=1\n`,
+        'tls: failed to verify certificate: x509: certificate is valid for 10.96.0.1, ' +
+          `${h1().ip}, not 127.0.0.1\nrc=1\n`,
       );
       // The kubelet's verbs: NODE keeps role/ip, POD is stored.
       expect(call('/etc/kubernetes/admin.conf', `NODE h1 False KubeletNotReady ${h1().ip} v1.34.2`)).toBe('OK\nrc=0\n');
@@ -268,8 +271,10 @@ describe.skipIf(unavailable)(
         expect(
           inside(
             'h2',
-            `awk '$1 == "client-certificate-data:" { print $2 }' /etc/kubernetes/kubelet.conf | base64 -d > /run/c.pem; ` +
-              'openssl x509 -in /run/c.pem -noout -subject; openssl verify -CAfile /etc/kubernetes/pki/ca.crt /run/c.pem; ' +
+            `awk '$1 == "client-certificate-data:" { print $2 }' /etc/kubernetes/kubelet.conf ` +
+              '| base64 -d > /run/c.pem; ' +
+              'openssl x509 -in /run/c.pem -noout -subject; ' +
+              'openssl verify -CAfile /etc/kubernetes/pki/ca.crt /run/c.pem; ' +
               'ls /etc/kubernetes/bootstrap-kubelet.conf /etc/kubernetes/super-admin.conf 2>&1 | wc -l',
           ),
         ).toBe('subject=O = system:nodes, CN = system:node:h2\n/run/c.pem: OK\n2\n');
@@ -288,7 +293,8 @@ describe.skipIf(unavailable)(
       const init = inside(
         'h1',
         'mkdir -p /var/lib/etcd/member && ' +
-          "sed 's/^  bindPort: 6443$/  bindPort: 6443\\n  bindPrt: 1/' /etc/kubernetes/kubeadm.conf > /run/typo.conf && " +
+          "sed 's/^  bindPort: 6443$/  bindPort: 6443\\n  bindPrt: 1/' " +
+          '/etc/kubernetes/kubeadm.conf > /run/typo.conf && ' +
           'taskset -c 0 kubeadm init --config /run/typo.conf 2>&1; echo "rc=$?"; rm -rf /var/lib/etcd',
       );
       expect(init).toContain('strict decoding error: unknown field "localAPIEndpoint.bindPrt"');
@@ -332,7 +338,8 @@ describe.skipIf(unavailable)(
         inside('h2', 'kubeadm reset -f >/dev/null');
         const result = await runPhases([new JoinPhase(model, files, 'worker')], hosts());
         expect(failureSummary(result)).toContain(
-          'error execution phase kubelet-start: a Node with name "h2" and status "Ready" already exists in the cluster. ' +
+          'error execution phase kubelet-start: a Node with name "h2" and status "Ready" ' +
+            'already exists in the cluster. ' +
             'You must delete the existing Node or change the name of this new joining Node',
         );
       },

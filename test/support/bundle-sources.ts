@@ -42,7 +42,8 @@ export async function startBundleSources(
     for (const name of ['kubeadm', 'kubelet', 'kubectl']) {
       // The arm64 files differ by a comment, so a test can tell which one a bundle took.
       const content = Buffer.concat([
-        // Stamped with its version as the package mirrors stamp theirs (the double's own version decides its behaviour).
+        // Stamped with its version as the package mirrors stamp theirs
+        // (the double's own version decides its behaviour).
         Buffer.from(readFileSync(join(REPO_ROOT, 'test/doubles', name), 'utf8').replaceAll('@VERSION@', version)),
         Buffer.from(architecture === 'arm64' ? '\n# the arm64 build of this test double\n' : ''),
       ]);
