@@ -22,15 +22,15 @@ export const NODES_JSONPATH =
   `{.status.conditions[?(@.type=="Ready")].status}{"\\t"}` +
   `{.status.nodeInfo.kubeletVersion}{"\\n"}{end}'`;
 
-export function parseNodes(output: string): Map<string, { ready: string; version: string }> {
+export function parseNodes(output: string): Map<string, { ready: string; version: string; address: string }> {
   return new Map(
     output
       .trim()
       .split('\n')
       .filter(Boolean)
       .map((line) => {
-        const [name = '', ready = '', version = ''] = line.split('\t');
-        return [name, { ready, version }];
+        const [name = '', ready = '', version = '', address = ''] = line.split('\t');
+        return [name, { ready, version, address }];
       }),
   );
 }
@@ -65,6 +65,22 @@ export class VerifyPhase implements Phase<NodeHost> {
       diagnose: `${KUBECTL} get nodes -o wide; ${KUBECTL} describe nodes | grep -A8 Conditions`,
     });
     const seen = parseNodes(nodes.stdout);
+    // A kubelet registers whatever address it was given if that address is on the host,
+    // so a node that came up on the NAT address (10.0.2.15 on every VirtualBox VM) is
+    // Ready and still broken: logs, exec and the API server's calls to it go nowhere.
+    const misplaced = this.model.nodes.filter((n) => seen.get(n.hostname)?.address !== n.ip);
+    if (misplaced.length > 0)
+      throw new Error(
+        misplaced
+          .map(
+            (n) =>
+              `node ${n.hostname} registered InternalIP ${seen.get(n.hostname)?.address || '(none)'}, ` +
+              `the spec says ${n.ip}`,
+          )
+          .join('; ') +
+          ' — the kubelet takes its address from --node-ip in /etc/default/kubelet ' +
+          '(an address not on the host leaves none); check it names the spec address and restart the kubelet',
+      );
     this.summary = this.model.nodes.map((n) => ({
       node: n.hostname,
       role: n.role,

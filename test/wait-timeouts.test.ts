@@ -232,6 +232,9 @@ describe('each wait times out with a diagnosis', () => {
     expect(shell.asked.some((c) => c.includes('delete pvc kubestrap-storage-check'))).toBe(true);
   });
 
+  const READY_AT_SPEC_ADDRESSES =
+    'h1\tTrue\tv1.34.2\t10.213.9.11\nh2\tTrue\tv1.34.2\t10.213.9.12\nh3\tTrue\tv1.34.2\t10.213.9.13\n';
+
   it('every node Ready at the version (verify)', async () => {
     const { step: s } = step(model, [
       ['get nodes -o jsonpath', { stdout: 'h1\tTrue\tv1.34.2\nh2\tFalse\tv1.34.2\nh3\tTrue\tv1.34.2\n' }],
@@ -253,7 +256,7 @@ describe('each wait times out with a diagnosis', () => {
 
   it('every kube-system pod running (verify)', async () => {
     const { step: s } = step(model, [
-      ['get nodes -o jsonpath', { stdout: 'h1\tTrue\tv1.34.2\nh2\tTrue\tv1.34.2\nh3\tTrue\tv1.34.2\n' }],
+      ['get nodes -o jsonpath', { stdout: READY_AT_SPEC_ADDRESSES }],
       ['custom-columns', { stdout: 'coredns-0 Pending\nweave-net-h1 Running\n' }],
       ['get pods -o wide', { stdout: 'coredns-0   0/1   Pending   <none>' }],
     ]);
@@ -261,6 +264,22 @@ describe('each wait times out with a diagnosis', () => {
     expect(message).toContain('h1: gave up after 300 s waiting for every kube-system pod to run');
     expect(message).toContain('coredns-0 Pending');
     expect(message).toContain('coredns-0   0/1   Pending   <none>');
+  });
+
+  it("a Ready node on an address other than the spec's fails verify at once, naming --node-ip", async () => {
+    const { step: s } = step(model, [
+      [
+        'get nodes -o jsonpath',
+        { stdout: READY_AT_SPEC_ADDRESSES.replace('10.213.9.12', '10.0.2.15').replace('\t10.213.9.13', '\t') },
+      ],
+    ]);
+    const started = clock;
+    await expect(new VerifyPhase(model).run(s)).rejects.toThrow(
+      'node h2 registered InternalIP 10.0.2.15, the spec says 10.213.9.12; ' +
+        'node h3 registered InternalIP (none), the spec says 10.213.9.13 ' +
+        '— the kubelet takes its address from --node-ip',
+    );
+    expect(clock - started).toBeLessThan(5_000); // no wait: the answer was already there
   });
 
   it('the joined node registering (join, asked on the control plane)', async () => {
