@@ -20,7 +20,8 @@ export interface NodeStatus {
 export const NODES_JSONPATH =
   `'{range .items[*]}{.metadata.name}{"\\t"}` +
   `{.status.conditions[?(@.type=="Ready")].status}{"\\t"}` +
-  `{.status.nodeInfo.kubeletVersion}{"\\n"}{end}'`;
+  `{.status.nodeInfo.kubeletVersion}{"\\t"}` +
+  `{.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}'`;
 
 export function parseNodes(output: string): Map<string, { ready: string; version: string; address: string }> {
   return new Map(

@@ -1,0 +1,24 @@
+// The kubectl double answers only the output expressions it models and refuses the rest,
+// so an expression kubestrap changes without the double following would leave a wait
+// spinning until its timeout on the host tests. This pins the two sides together.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { NODES_JSONPATH } from '../provisioners/verify.js';
+
+const double = readFileSync(new URL('./doubles/kubectl', import.meta.url), 'utf8');
+const source = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
+
+describe('the kubectl double models the expressions kubestrap sends', () => {
+  it('the nodes jsonpath of verify and status (with the InternalIP column)', () => {
+    const expression = NODES_JSONPATH.replace(/^'|'$/g, '').replaceAll('\\t', '\t').replaceAll('\\n', '\n');
+    const modelled = /^NODES_JSONPATH='(.*)'$/m.exec(double)?.[1];
+    expect(modelled?.replaceAll('\\t', '\t').replaceAll('\\n', '\n')).toBe(expression);
+    expect(expression).toContain('{.status.addresses[?(@.type=="InternalIP")].address}');
+  });
+
+  it("Rook's CephCluster and claim expressions", () => {
+    for (const expression of [...source('provisioners/rook.ts').matchAll(/-o jsonpath='([^']+)'/g)].map((m) => m[1]!)) {
+      expect(double).toContain(`jsonpath=${expression}`);
+    }
+  });
+});
