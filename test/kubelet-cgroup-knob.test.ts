@@ -15,32 +15,16 @@ import { SpecError } from '../spec/issues.js';
 import { renderCluster } from '../templates/render.js';
 import { KUBEADM_CONF } from '../templates/node-paths.js';
 import { REPO_ROOT } from './support/fixtures.js';
+import { existingHostsSpec, node } from './support/spec-text.js';
 
-const spec = (version: string, kubelet = '') => `apiVersion: kubestrap.dev/v1alpha1
-kind: Cluster
-metadata:
-  name: knob
-spec:
-  kubernetes:
-    version: ${version}
-${kubelet}  machines:
-    provider: existing
-    network: 10.213.9.0/24
-    ssh:
-      user: kube
-      keyPath: /dev/null
-    nodes:
-      - name: cp
-        role: control-plane
-        ip: 10.213.9.11
-      - name: w
-        role: worker
-        ip: 10.213.9.12
-        storage: false
-  storage:
-    rook:
-      enabled: false
-`;
+const spec = (version: string, kubelet = '') =>
+  existingHostsSpec({
+    name: 'knob',
+    version,
+    kubernetes: kubelet,
+    nodes: node('cp', 'control-plane', 11) + node('w', 'worker', 12, '        storage: false'),
+    rook: false,
+  });
 const OFF = '    kubelet:\n      failCgroupV1: false\n';
 
 function kubeadmDocs(text: string, node: string): Record<string, Record<string, unknown>> {

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadSpecText } from '../spec/load.js';
 import { SUPPORTED_MINORS } from '../spec/versions.js';
 import { renderCluster } from '../templates/render.js';
+import { existingHostsSpec, node } from './support/spec-text.js';
 
 const work = mkdtempSync(join(tmpdir(), 'kubestrap-pause-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -30,27 +31,8 @@ function kubeadmPause(version: string): string {
   return out.split('\n').find((line) => line.includes('/pause:'))!;
 }
 
-const spec = (version: string) => `apiVersion: kubestrap.dev/v1alpha1
-kind: Cluster
-metadata:
-  name: pause
-spec:
-  kubernetes:
-    version: ${version}
-  machines:
-    provider: existing
-    network: 10.213.9.0/24
-    ssh:
-      user: kube
-      keyPath: /dev/null
-    nodes:
-      - name: cp
-        role: control-plane
-        ip: 10.213.9.11
-  storage:
-    rook:
-      enabled: false
-`;
+const spec = (version: string) =>
+  existingHostsSpec({ name: 'pause', version, nodes: node('cp', 'control-plane', 11), rook: false });
 
 describe("containerd's sandbox image is kubeadm's pause image", () => {
   it.each(SUPPORTED_MINORS.map((minor) => `1.${minor}.1`))('%s', (version) => {

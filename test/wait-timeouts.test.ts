@@ -26,36 +26,27 @@ import { loadSpecText } from '../spec/load.js';
 import type { ClusterModel } from '../spec/model.js';
 import type { ExecOptions, ExecResult, RemoteShell } from '../ssh/remote-shell.js';
 import { renderCluster } from '../templates/render.js';
+import { existingHostsSpec, node } from './support/spec-text.js';
 
-const SPEC = (storageNodes: number) => `apiVersion: kubestrap.dev/v1alpha1
-kind: Cluster
-metadata:
-  name: waits
-spec:
-  kubernetes:
-    version: 1.34.2
-  machines:
-    provider: existing
-    network: 10.213.9.0/24
-    ssh:
-      user: kube
-      keyPath: /dev/null
+const SPEC = (storageNodes: number) =>
+  existingHostsSpec({
+    name: 'waits',
+    version: '1.34.2',
     nodes:
-      - name: h1
-        role: control-plane
-        ip: 10.213.9.11
-        hostname: h1
-        storage: false
-${[2, 3]
-  .map(
-    (i) =>
-      `      - name: h${i}\n        role: worker\n        ip: 10.213.9.1${i}\n        hostname: h${i}\n` +
-      (i - 1 <= storageNodes ? '        disks:\n          - device: /dev/vdb\n' : '        storage: false\n'),
-  )
-  .join('')}  storage:
-    rook:
-      enabled: true
-`;
+      node('h1', 'control-plane', 11, '        hostname: h1', '        storage: false') +
+      [2, 3]
+        .map((i) =>
+          node(
+            `h${i}`,
+            'worker',
+            10 + i,
+            `        hostname: h${i}`,
+            i - 1 <= storageNodes ? '        disks:\n          - device: /dev/vdb' : '        storage: false',
+          ),
+        )
+        .join(''),
+    rook: true,
+  });
 
 /** A command's answer: which probe (by a part of it) answers what. */
 type Answers = readonly (readonly [string | RegExp, Partial<ExecResult>])[];
