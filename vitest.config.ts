@@ -13,6 +13,7 @@ export const HOST_TEST_FILES = [
   'test/cli-up.test.ts',
   'test/ha-join.test.ts',
   'test/kubelet-double.test.ts',
+  'test/verify-workload-doubles.test.ts',
   'test/harness.test.ts',
   'test/hostprep.test.ts',
   'test/install-offline.test.ts',

@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { APISERVER_DOUBLE_UNIT } from '../support/api-double.js';
 import { kubeadmFieldList } from '../support/kubeadm-fields.js';
+import { POD_BUSYBOX } from '../support/pod-busybox.js';
 import { stopGpgAgents } from '../support/gpg-agent.js';
 import { serveDirectory, type StaticServer } from '../support/static-server.js';
 import { baseRoot, cachedBuild, CACHE_DIR, type Harness, type TestHost } from './hosts.js';
@@ -108,7 +109,7 @@ export async function withMirrorPackages(lower: string): Promise<string> {
 
 interface DebFile {
   readonly path: string;
-  readonly content: string;
+  readonly content: string | Buffer;
   readonly mode: number;
 }
 
@@ -252,6 +253,13 @@ export class AptMirror {
       [
         { path: 'usr/bin/kubelet', content: double('kubelet', kubernetesVersion), mode: 0o755 },
         { path: 'usr/libexec/kubelet-double/api-call', content: double('api-call', kubernetesVersion), mode: 0o755 },
+        // The pods' image (busybox) and the cluster DNS responder the kubelet double runs.
+        { path: 'usr/libexec/kubelet-double/busybox', content: readFileSync(POD_BUSYBOX), mode: 0o755 },
+        {
+          path: 'usr/libexec/kubelet-double/coredns-double',
+          content: double('coredns-double', kubernetesVersion),
+          mode: 0o755,
+        },
       ],
       'TEST DOUBLE of the kubelet',
       // pkgs.k8s.io's kubelet (kubernetes/release packages/deb): what kubeadm preflight
@@ -262,7 +270,10 @@ export class AptMirror {
       k8s,
       'kubectl',
       revision,
-      [{ path: 'usr/bin/kubectl', content: double('kubectl', kubernetesVersion), mode: 0o755 }],
+      [
+        { path: 'usr/bin/kubectl', content: double('kubectl', kubernetesVersion), mode: 0o755 },
+        { path: 'usr/libexec/kubectl-double/api-call', content: double('api-call', kubernetesVersion), mode: 0o755 },
+      ],
       'TEST DOUBLE of kubectl',
     );
     buildDeb(

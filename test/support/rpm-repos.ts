@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { APISERVER_DOUBLE_UNIT } from './api-double.js';
 import { REPO_ROOT } from './fixtures.js';
 import { kubeadmFieldList } from './kubeadm-fields.js';
+import { POD_BUSYBOX } from './pod-busybox.js';
 import { stopGpgAgents } from './gpg-agent.js';
 import { serveDirectory, type StaticServer } from './static-server.js';
 
@@ -30,7 +31,7 @@ interface TestRpm {
   readonly requires?: readonly string[];
   readonly provides?: readonly string[];
   /** Installed path → content. */
-  readonly files?: Readonly<Record<string, string>>;
+  readonly files?: Readonly<Record<string, string | Buffer>>;
 }
 
 const sh = (cmd: string, args: readonly string[], env: Record<string, string> = {}) =>
@@ -131,6 +132,8 @@ export const K8S_RPMS = (version: string): TestRpm[] => [
     files: {
       '/usr/bin/kubelet': double('kubelet', version),
       '/usr/libexec/kubelet-double/api-call': double('api-call', version),
+      '/usr/libexec/kubelet-double/busybox': readFileSync(POD_BUSYBOX),
+      '/usr/libexec/kubelet-double/coredns-double': double('coredns-double', version),
     },
   },
   // An older release of the same minor: the resolver must take the spec's exact version.
@@ -154,7 +157,15 @@ export const K8S_RPMS = (version: string): TestRpm[] => [
       '/usr/lib/systemd/system/kubestrap-apiserver-double.service': APISERVER_DOUBLE_UNIT,
     },
   },
-  { name: 'kubectl', version, release: '150500.1.1', files: { '/usr/bin/kubectl': double('kubectl', version) } },
+  {
+    name: 'kubectl',
+    version,
+    release: '150500.1.1',
+    files: {
+      '/usr/bin/kubectl': double('kubectl', version),
+      '/usr/libexec/kubectl-double/api-call': double('api-call', version),
+    },
+  },
   { name: 'cri-tools', version: '1.34.0', release: '150500.1.1', files: { '/usr/bin/crictl': script('crictl') } },
   {
     name: 'kubernetes-cni',
