@@ -1,7 +1,7 @@
 // The kubectl double answers only the output expressions it models and refuses the rest,
 // so an expression kubestrap changes without the double following would leave a wait
 // spinning until its timeout on the host tests. This pins the two sides together.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { NODES_JSONPATH } from '../provisioners/verify.js';
 
@@ -19,6 +19,23 @@ describe('the kubectl double models the expressions kubestrap sends', () => {
   it("Rook's CephCluster and claim expressions", () => {
     for (const expression of [...source('provisioners/rook.ts').matchAll(/-o jsonpath='([^']+)'/g)].map((m) => m[1]!)) {
       expect(double).toContain(`jsonpath=${expression}`);
+    }
+  });
+});
+
+// verify's workload (provisioners/verify-workload.ts, written against the same contract):
+// its pod and Service expressions are the ones the double answers. Skipped until that
+// file is on this branch.
+const workload = new URL('../provisioners/verify-workload.ts', import.meta.url);
+describe.skipIf(!existsSync(workload))("the kubectl double models verify's workload expressions", () => {
+  it('POD_JSONPATH and CLUSTER_IP_JSONPATH', () => {
+    const text = readFileSync(workload, 'utf8');
+    for (const name of ['POD_JSONPATH', 'CLUSTER_IP_JSONPATH']) {
+      // The TypeScript literal's value: `\\t` in the source is the two characters \t.
+      const literal = new RegExp(`export const ${name} = [\`']([^\`']+)[\`']`).exec(text)?.[1];
+      expect(literal, name).toBeDefined();
+      const modelled = new RegExp(`^${name}='jsonpath=(.*)'$`, 'm').exec(double)?.[1];
+      expect(modelled, name).toBe(literal!.replaceAll('\\\\', '\\'));
     }
   });
 });
