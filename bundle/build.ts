@@ -30,6 +30,7 @@ import { writeRepodata } from './rpm-repodata.js';
 import { formatEvr } from './rpm-version.js';
 import { isArmoured, verifyRpmSignatures } from './signature.js';
 import { weaveImages } from '../templates/weave.js';
+import { VERIFY_IMAGE } from '../templates/verify-workload.js';
 import { sha256 } from '../base/digest.js';
 
 export const BUNDLE_DEB_DIR = 'debs';
@@ -367,12 +368,13 @@ export async function buildBundle(model: ClusterModel, options: BuildOptions): P
   }
 
   // The images: kubeadm's own list for this version (asked of the bundled kubeadm), the
-  // sandbox image the runtime is configured with, Weave's two, and the extra ones.
+  // sandbox image the runtime is configured with, Weave's two, verify's, and the extra ones.
   const imageList = [
     ...new Set([
       ...(await kubeadmImages(sources.get('binaries/kubeadm')!, version)),
       model.runtime.sandboxImage,
       ...weaveImages(model),
+      VERIFY_IMAGE,
       ...options.extraImages,
     ]),
   ].sort();
