@@ -198,7 +198,9 @@ describe('verify workload', () => {
       }),
     );
     await expect(run(model, cluster)).rejects.toThrow(
-      /pod network: the pod on h3 did not fetch the server's 0123456789abcdef from 10\.213\.0\.12:8080 on h2[^]*No route to host/,
+      new RegExp(
+        `pod network: the pod on h3 did not fetch the server's ${NONCE} from 10\\.213\\.0\\.12:8080 on h2[^]*No route`,
+      ),
     );
   });
 
