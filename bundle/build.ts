@@ -157,7 +157,9 @@ async function debPackages(model: ClusterModel, options: BuildOptions, staging: 
   ];
   const closure = resolveClosure(
     [...k8sIndex.packages, ...osIndex.packages],
-    hostPackages('debian', model.kubernetes.version.minor).map((name) => (VERSIONED.has(name) ? { name, upstreamVersion: version } : { name })),
+    hostPackages('debian', model.kubernetes.version.minor).map((name) =>
+      VERSIONED.has(name) ? { name, upstreamVersion: version } : { name },
+    ),
   );
 
   const collected: CollectedPackages = {

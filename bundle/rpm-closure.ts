@@ -1,8 +1,9 @@
 // Which .rpms a bundle must carry: the requested packages and, recursively, what they
 // require, choosing as dnf would (the package of that name first, the highest version
-// that satisfies; a requested name no package has, by what provides it). What a minimal install of the OS has (comps group `core` and its own
-// requirements) and requirements no repository offers are not carried but recorded,
-// so that `install` can check each host for them before it changes anything.
+// that satisfies; a requested name no package has, by what provides it). What a
+// minimal install of the OS has (comps group `core` and its own requirements) and
+// requirements no repository offers are not carried but recorded, so that `install`
+// can check each host for them before it changes anything.
 import type { HostRequirement } from './format.js';
 import { dependencyText, parseRpmRelation, type RpmDependency } from './rpm-relation.js';
 import type { RpmIndex, RpmPackage } from './rpm-index.js';
