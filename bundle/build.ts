@@ -158,7 +158,9 @@ async function debPackages(model: ClusterModel, options: BuildOptions, staging: 
   ];
   const closure = resolveClosure(
     [...k8sIndex.packages, ...osIndex.packages],
-    hostPackages('debian').map((name) => (VERSIONED.has(name) ? { name, upstreamVersion: version } : { name })),
+    hostPackages('debian', model.kubernetes.version.minor).map((name) =>
+      VERSIONED.has(name) ? { name, upstreamVersion: version } : { name },
+    ),
   );
 
   const collected: CollectedPackages = {
@@ -238,7 +240,7 @@ async function rpmPackages(model: ClusterModel, options: BuildOptions, staging: 
   const containerd = model.runtime.containerdVersion;
   const closure = resolveRpmClosure(
     indexes,
-    hostPackages('rhel').map((name) =>
+    hostPackages('rhel', model.kubernetes.version.minor).map((name) =>
       VERSIONED.has(name)
         ? { name, version }
         : name === CONTAINERD_PACKAGE.rhel && containerd
