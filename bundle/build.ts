@@ -30,6 +30,7 @@ import { writeRepodata } from './rpm-repodata.js';
 import { formatEvr } from './rpm-version.js';
 import { isArmoured, verifyRpmSignatures } from './signature.js';
 import { weaveImages } from '../templates/weave.js';
+import { VERIFY_IMAGE } from '../templates/verify-workload.js';
 import { sha256 } from '../base/digest.js';
 
 export const BUNDLE_DEB_DIR = 'debs';
@@ -157,7 +158,9 @@ async function debPackages(model: ClusterModel, options: BuildOptions, staging: 
   ];
   const closure = resolveClosure(
     [...k8sIndex.packages, ...osIndex.packages],
-    hostPackages('debian').map((name) => (VERSIONED.has(name) ? { name, upstreamVersion: version } : { name })),
+    hostPackages('debian', model.kubernetes.version.minor).map((name) =>
+      VERSIONED.has(name) ? { name, upstreamVersion: version } : { name },
+    ),
   );
 
   const collected: CollectedPackages = {
@@ -237,7 +240,7 @@ async function rpmPackages(model: ClusterModel, options: BuildOptions, staging: 
   const containerd = model.runtime.containerdVersion;
   const closure = resolveRpmClosure(
     indexes,
-    hostPackages('rhel').map((name) =>
+    hostPackages('rhel', model.kubernetes.version.minor).map((name) =>
       VERSIONED.has(name)
         ? { name, version }
         : name === CONTAINERD_PACKAGE.rhel && containerd
@@ -367,12 +370,13 @@ export async function buildBundle(model: ClusterModel, options: BuildOptions): P
   }
 
   // The images: kubeadm's own list for this version (asked of the bundled kubeadm), the
-  // sandbox image the runtime is configured with, Weave's two, and the extra ones.
+  // sandbox image the runtime is configured with, Weave's two, verify's, and the extra ones.
   const imageList = [
     ...new Set([
       ...(await kubeadmImages(sources.get('binaries/kubeadm')!, version)),
       model.runtime.sandboxImage,
       ...weaveImages(model),
+      VERIFY_IMAGE,
       ...options.extraImages,
     ]),
   ].sort();

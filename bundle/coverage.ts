@@ -4,6 +4,7 @@
 import type { ClusterModel } from '../spec/model.js';
 import { ROOK_FILES } from '../spec/versions.js';
 import { weaveImages } from '../templates/weave.js';
+import { VERIFY_IMAGE } from '../templates/verify-workload.js';
 import type { BundleManifest } from './format.js';
 
 export function rookManifestPath(model: ClusterModel, name: string): string {
@@ -35,6 +36,7 @@ export function bundleProblems(model: ClusterModel, manifest: BundleManifest): s
   const wanted = [
     model.runtime.sandboxImage,
     ...weaveImages(model),
+    VERIFY_IMAGE,
     ...(model.rook.enabled ? [model.rook.cephImage] : []),
   ];
   const absent = wanted.filter((i) => !images.has(i));

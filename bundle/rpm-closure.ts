@@ -1,8 +1,9 @@
 // Which .rpms a bundle must carry: the requested packages and, recursively, what they
 // require, choosing as dnf would (the package of that name first, the highest version
-// that satisfies). What a minimal install of the OS has (comps group `core` and its own
-// requirements) and requirements no repository offers are not carried but recorded,
-// so that `install` can check each host for them before it changes anything.
+// that satisfies; a requested name no package has, by what provides it). What a
+// minimal install of the OS has (comps group `core` and its own requirements) and
+// requirements no repository offers are not carried but recorded, so that `install`
+// can check each host for them before it changes anything.
 import type { HostRequirement } from './format.js';
 import { dependencyText, parseRpmRelation, type RpmDependency } from './rpm-relation.js';
 import type { RpmIndex, RpmPackage } from './rpm-index.js';
@@ -107,7 +108,11 @@ export function resolveRpmClosure(indexes: readonly RpmIndex[], wanted: readonly
     queue.push(p);
   };
 
+  // A wanted name no package carries is a capability (`iptables`: EL8's package, EL9's
+  // iptables-nft): as `dnf install` does, met by a package chosen anyway if one provides it.
+  const capabilities = wanted.filter((w) => !resolver.named(w.name).length && !w.version && !w.versionPrefix);
   for (const want of wanted) {
+    if (capabilities.includes(want)) continue;
     const all = resolver.named(want.name);
     const pick = all.find(
       (c) =>
@@ -131,32 +136,40 @@ export function resolveRpmClosure(indexes: readonly RpmIndex[], wanted: readonly
   const leaveToHost = (text: string, name: string, who: RpmPackage) => {
     if (!hostRequires.has(text)) hostRequires.set(text, { name, relation: text, neededBy: label(who) });
   };
-  while (queue.length) {
-    const p = queue.shift()!;
-    for (const dep of p.requires) {
-      const alternatives = alternativesOf(dep, p);
-      if (alternatives.some((d) => resolver.metBy(d, chosen))) continue;
-      const text = dep.name.startsWith('(') ? dep.name : dependencyText(dep);
-      const found = alternatives.map((d) => ({ d, c: resolver.candidates(d) })).find((x) => x.c.length > 0);
-      if (!found) {
-        leaveToHost(text, alternatives[0]!.name, p);
-        continue;
-      }
-      const best = found.c[0]!;
-      if (onEveryHost.has(best.name)) {
-        leaveToHost(text, found.d.name, p);
-        continue;
-      }
-      const taken = chosen.get(best.name);
-      if (taken) {
-        // Another version of it was chosen for someone else: no single set satisfies both.
-        throw new Error(
-          `${label(p)} requires ${text}, but ${label(taken)} is what the rest needs; ` +
-            `the repositories hold no set of packages that fits both`,
-        );
-      }
-      choose(best);
+  const requireOf = (p: RpmPackage, dep: RpmDependency) => {
+    const alternatives = alternativesOf(dep, p);
+    if (alternatives.some((d) => resolver.metBy(d, chosen))) return;
+    const text = dep.name.startsWith('(') ? dep.name : dependencyText(dep);
+    const found = alternatives.map((d) => ({ d, c: resolver.candidates(d) })).find((x) => x.c.length > 0);
+    if (!found) return leaveToHost(text, alternatives[0]!.name, p);
+    const best = found.c[0]!;
+    if (onEveryHost.has(best.name)) return leaveToHost(text, found.d.name, p);
+    const taken = chosen.get(best.name);
+    if (taken) {
+      // Another version of it was chosen for someone else: no single set satisfies both.
+      throw new Error(
+        `${label(p)} requires ${text}, but ${label(taken)} is what the rest needs; ` +
+          `the repositories hold no set of packages that fits both`,
+      );
     }
+    choose(best);
+  };
+  const drain = () => {
+    while (queue.length) {
+      const p = queue.shift()!;
+      for (const dep of p.requires) requireOf(p, dep);
+    }
+  };
+  drain();
+  for (const want of capabilities) {
+    const dep = { name: want.name };
+    if (resolver.metBy(dep, chosen)) continue;
+    const best = resolver.candidates(dep)[0];
+    if (!best) throw new Error(`${want.name} is not in the repositories (no package is or provides it)`);
+    // A minimal install has it: nothing to carry.
+    if (onEveryHost.has(best.name)) continue;
+    choose(best);
+    drain();
   }
   return {
     packages: [...chosen.values()].sort((a, b) => a.name.localeCompare(b.name)),

@@ -140,6 +140,18 @@ program
   .action((options) => run(options, async () => (await import('./commands/status.js')).statusCommand as Action));
 
 program
+  .command('verify')
+  .description(
+    'check the running cluster: nodes Ready on their spec addresses, kube-system running, and pods that ' +
+      'use a Rook volume on each worker, reach a pod on another node and resolve a Service in cluster DNS',
+  )
+  .addOption(fileOption())
+  .option('--timeout <duration>', 'how long each wait may take, e.g. 90s or 5m', '5m')
+  .addOption(verboseOption())
+  .addOption(jsonOption())
+  .action((options) => run(options, async () => (await import('./commands/verify.js')).verifyCommand as Action));
+
+program
   .command('ssh')
   .description('a shell on a node, or run a command there: kubestrap ssh NODE -- CMD…')
   .argument('<node>', 'node name or hostname')

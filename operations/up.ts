@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { phaseStage, type RunResult } from '../engine/index.js';
 import { hostPhases, upPhases } from '../provisioners/index.js';
 import { VerifyPhase, type NodeStatus } from '../provisioners/verify.js';
+import type { WorkloadCheck } from '../provisioners/verify-workload.js';
 import type { LoadedSpec, Provider } from '../spec/load.js';
 import type { ClusterModel } from '../spec/model.js';
 import { renderCluster, type RenderedFile } from '../templates/render.js';
@@ -47,6 +48,7 @@ export type UpResult =
       readonly kubeconfigPath: string;
       /** The verify phase's table: every node, Ready or not. */
       readonly nodes: readonly NodeStatus[];
+      readonly checks: readonly WorkloadCheck[];
       readonly firstNode: string;
     }
   /** --dry-run on machines that do not run yet: the phases cannot be previewed. */
@@ -188,9 +190,10 @@ async function upLocked(
     logPath,
     kubeconfigPath,
     nodes: verify?.summary ?? [],
+    checks: verify?.checks ?? [],
     firstNode: model.nodes[0]!.name,
   };
 }
 
 /** The verify phase's node table, for the text view. */
-export { verifyTable } from '../provisioners/verify.js';
+export { checksTable, verifyTable } from '../provisioners/verify.js';

@@ -1,11 +1,13 @@
 // Kubernetes packages: kubelet, kubeadm, kubectl at the spec's exact version (and
 // cri-tools, kubernetes-cni) from the pkgs.k8s.io repository of that minor (or a
-// mirror of it), held back from upgrades; our kubelet unit and drop-in in place.
+// mirror of it), held back from upgrades; the commands kubeadm's preflight looks for
+// that the packages no longer bring; our kubelet unit and drop-in in place.
 import type { ClusterModel } from '../spec/model.js';
 import {
   KUBERNETES_HELPER_PACKAGES as HELPERS,
   KUBERNETES_PACKAGES,
   PINNED_KUBERNETES_PACKAGES as PINNED,
+  preflightTools,
 } from '../spec/host-packages.js';
 import { kubernetesPackageRepository } from '../spec/versions.js';
 import { KUBELET_DEFAULTS, KUBELET_DROP_IN, KUBELET_UNIT } from '../templates/node-paths.js';
@@ -14,7 +16,14 @@ import { shellQuote } from '../base/quote.js';
 import { script } from '../base/script.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from '../engine/host-step.js';
-import { APT_GET, BUNDLE_ONLY, BUNDLE_SOURCE_FILE, installedQuery, parseInstalled } from './os-packages.js';
+import {
+  APT_GET,
+  BUNDLE_ONLY,
+  BUNDLE_SOURCE_FILE,
+  installCommand,
+  installedQuery,
+  parseInstalled,
+} from './os-packages.js';
 import type { Phase } from '../engine/phase.js';
 import { renderedFile } from './rendered-files.js';
 
@@ -68,6 +77,7 @@ export class PackagesPhase implements Phase<NodeHost> {
         },
       );
     }
+    await this.preflightTools(step, fromBundle);
     if (family === 'debian') {
       const held = (await step.probe('apt-mark showhold')).stdout.split('\n');
       const unheld = PINNED.filter((p) => !held.includes(p));
@@ -86,6 +96,34 @@ export class PackagesPhase implements Phase<NodeHost> {
       // kubeadm starts the kubelet itself; enabling it keeps it running across reboots.
       await step.change('enable the kubelet at boot', 'systemctl enable kubelet');
     }
+  }
+
+  /**
+   * What kubeadm's preflight of this minor looks for on PATH, installed where missing: from
+   * the OS's repositories (or the bundle), not the Kubernetes one. A command already there
+   * is left alone, whichever package brought it (iptables-legacy, say).
+   */
+  private async preflightTools(step: HostStep<NodeHost>, fromBundle: boolean): Promise<void> {
+    const family = this.model.os.family;
+    const tools = preflightTools(this.model.kubernetes.version.minor);
+    if (!tools.length) return;
+    const found = (
+      await step.probe(`command -v ${tools.map((t) => t.command).join(' ')}`, {
+        check: false,
+        label: "commands kubeadm's preflight looks for",
+      })
+    ).stdout
+      .split('\n')
+      .map((line) => line.trim().replace(/^.*\//, ''));
+    const missing = tools.filter((t) => !found.includes(t.command));
+    if (!missing.length) return;
+    const packages = missing.map((t) => t.package[family]);
+    await step.change(
+      `install ${packages.join(', ')}${fromBundle ? ' from the bundle' : ''} ` +
+        `(kubeadm's preflight looks for ${missing.map((t) => t.command).join(', ')})`,
+      installCommand(family, packages, fromBundle),
+      { timeoutMs: 20 * 60_000 },
+    );
   }
 
   private async aptRepository(step: HostStep<NodeHost>): Promise<void> {

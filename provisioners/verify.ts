@@ -1,5 +1,6 @@
-// The end check: every node of the spec Ready at the spec's version, kube-system pods
-// running; a summary table (node, role, IP, version, status).
+// The end check: every node of the spec Ready at the spec's version on the spec's
+// address, kube-system pods running, and then a workload that uses the storage, the pod
+// network and cluster DNS (verify-workload.ts); a summary table of nodes and checks.
 import type { ClusterModel } from '../spec/model.js';
 import { isInitNode } from '../templates/kubeadm/index.js';
 import type { NodeHost } from './cluster-host.js';
@@ -8,6 +9,7 @@ import { KUBECTL } from './kubectl.js';
 import type { Phase } from '../engine/phase.js';
 import { formatTable } from '../base/table.js';
 import { waitFor } from './wait.js';
+import { verifyWorkloadChecks, type WorkloadCheck } from './verify-workload.js';
 
 export interface NodeStatus {
   readonly node: string;
@@ -36,11 +38,22 @@ export function parseNodes(output: string): Map<string, { ready: string; version
   );
 }
 
+export interface VerifyOptions {
+  /** Each wait's limit; the default suits a first start with image pulls. */
+  readonly timeoutMs?: number;
+  /** Fixed in tests; otherwise fresh per run. */
+  readonly nonce?: string;
+}
+
 export class VerifyPhase implements Phase<NodeHost> {
   readonly title = 'Verify the cluster';
   summary: NodeStatus[] = [];
+  checks: WorkloadCheck[] = [];
 
-  constructor(private readonly model: ClusterModel) {}
+  constructor(
+    private readonly model: ClusterModel,
+    private readonly options: VerifyOptions = {},
+  ) {}
 
   hosts(all: readonly NodeHost[]): NodeHost[] {
     return all.filter((h) => isInitNode(this.model, h.node));
@@ -61,7 +74,7 @@ export class VerifyPhase implements Phase<NodeHost> {
           )
         );
       },
-      timeoutMs: 5 * 60_000,
+      timeoutMs: this.options.timeoutMs ?? 5 * 60_000,
       intervalMs: 2_000,
       diagnose: `${KUBECTL} get nodes -o wide; ${KUBECTL} describe nodes | grep -A8 Conditions`,
     });
@@ -101,9 +114,13 @@ export class VerifyPhase implements Phase<NodeHost> {
           .trim()
           .split('\n')
           .every((line) => /\s(Running|Succeeded)$/.test(line)),
-      timeoutMs: 5 * 60_000,
+      timeoutMs: this.options.timeoutMs ?? 5 * 60_000,
       intervalMs: 2_000,
       diagnose: `${KUBECTL} -n kube-system get pods -o wide`,
+    });
+    this.checks = await verifyWorkloadChecks(step, this.model, {
+      timeoutMs: this.options.timeoutMs ?? 5 * 60_000,
+      ...(this.options.nonce ? { nonce: this.options.nonce } : {}),
     });
   }
 }
@@ -112,5 +129,12 @@ export function verifyTable(rows: readonly NodeStatus[]): string {
   return formatTable(
     ['NODE', 'ROLE', 'IP', 'VERSION', 'STATUS'],
     rows.map((r) => [r.node, r.role, r.ip, r.version, r.status]),
+  );
+}
+
+export function checksTable(rows: readonly WorkloadCheck[]): string {
+  return formatTable(
+    ['CHECK', 'NODE', 'RESULT'],
+    rows.map((r) => [r.check, r.node, r.result]),
   );
 }

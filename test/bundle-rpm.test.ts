@@ -152,6 +152,24 @@ describe('rpm dependency closure', () => {
     ).toThrow(/b-1-1.x86_64 requires lib = 1-1, but lib-2-1.x86_64 is what the rest needs/);
   });
 
+  it('takes a wanted name no package has by what provides it, as dnf install does, unless a chosen one does', () => {
+    const provides = (name: string) => ({ provides: [{ name }, { name: 'iptables' }] });
+    const repo = [
+      pkg('iptables-legacy', '1.8.10', provides('iptables-legacy')),
+      pkg('iptables-nft', '1.8.10', provides('iptables-nft')),
+      pkg('kubelet', '1.32.1', { requires: [{ name: '(iptables-nft or iptables-legacy)' }] }),
+    ];
+    const names = (wanted: string[]) =>
+      resolveRpmClosure(
+        [index(repo)],
+        wanted.map((name) => ({ name })),
+      ).packages.map((p) => p.name);
+    // kubelet's choice meets it: no second provider comes along.
+    expect(names(['iptables', 'kubelet'])).toEqual(['iptables-nft', 'kubelet']);
+    expect(names(['iptables'])).toEqual(['iptables-legacy']);
+    expect(() => names(['nftables'])).toThrow('nftables is not in the repositories (no package is or provides it)');
+  });
+
   it('checks host requirements against the Provides of installed packages, versions included', () => {
     const provided = parseRpmProvides('@@ glibc\nglibc = 2.34-100.el9\n@@ /bin/sh\nbash = 5.1.8-9.el9\n@@ libfoo\n');
     const need = (relation: string) => ({ name: relation.split(' ')[0]!, relation, neededBy: 'x' });

@@ -304,6 +304,7 @@ describe('--json: one JSON object per line, for every command', () => {
     ['install without --bundle', (d: string) => ['install', '-f', join(d, 'vb.yaml')]],
     ['preflight (bad --concurrency)', (d: string) => ['preflight', '--concurrency', '0', '-f', join(d, 'vb.yaml')]],
     ['reset (bad --concurrency)', (d: string) => ['reset', '--concurrency', '0', '-f', join(d, 'vb.yaml')]],
+    ['verify (bad --timeout)', (d: string) => ['verify', '--timeout', '5 minutes', '-f', join(d, 'vb.yaml')]],
     ['destroy (existing hosts)', () => ['destroy', '--yes', '-f', join(FIXTURE_DIR, 'existing.yaml')]],
     ['forget-host', (d: string) => ['forget-host', 'cp', '-f', join(d, 'vb.yaml')]],
     ['bundle (no -o)', (d: string) => ['bundle', '-f', join(d, 'vb.yaml')]],
@@ -330,5 +331,14 @@ describe('--json: one JSON object per line, for every command', () => {
         expect.objectContaining({ severity: 'warning', path: ['spec', 'machines', 'network'] }),
       ]);
     }
+  });
+});
+
+describe('verify', () => {
+  it('refuses a --timeout that is not a duration, before reading the spec or reaching a host (exit 2)', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'verify-'));
+    const result = kubestrap(['verify', '--timeout', '5x', '-f', join(cwd, 'none.yaml')], cwd, virtualboxPath());
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('--timeout must be a duration such as 90s, 5m or 1h (at most 24h), not 5x');
   });
 });

@@ -59,6 +59,13 @@ describe.skipIf(unavailable)(
         expect(result.stdout).toMatch(
           /NODE\s+ROLE\s+IP\s+VERSION\s+STATUS\nh1\s+control-plane\s+10\.213\.\d+\.11\s+v1\.34\.2\s+Ready\n/,
         );
+        // The workload verify ran: storage on each worker, pods across nodes, DNS.
+        expect(result.stdout).toMatch(/CHECK\s+NODE\s+RESULT\nstorage\s+h2\s+wrote and read back PVC verify-h2\n/);
+        expect(result.stdout).toMatch(/storage\s+h3\s+wrote and read back PVC verify-h3\n/);
+        expect(result.stdout).toMatch(/pod network\s+h3\s+fetched from pod 10\.213\.\d+\.12 on h2\n/);
+        expect(result.stdout).toMatch(
+          /cluster DNS\s+h3\s+verify-server\.kubestrap-verify\.svc\.cluster\.local → 10\.\d+\.\d+\.\d+\n/,
+        );
         const kubeconfig = join(dir, '.kubestrap/harness/kubeconfig');
         expect(result.stdout).toContain(`export KUBECONFIG=${kubeconfig}`);
         expect(statSync(kubeconfig).mode & 0o777).toBe(0o600);
@@ -84,6 +91,83 @@ describe.skipIf(unavailable)(
         expect(status.nodes.map((n) => [n.node, n.machine, n.ssh, n.kubernetes])).toEqual(
           harness.hosts.map((h) => [h.name, 'existing', 'ok', 'Ready v1.34.2']),
         );
+      },
+    );
+
+    // Each workload check reads state the doubles keep on the hosts; with that state
+    // taken away, verify fails naming the check, and passes again once it is back.
+    const inside = (host: string, command: string) => harness.inside(harness.host(host), command);
+    const verify = () => cli('verify', '-f', 'cluster.yaml', '--timeout', '30s');
+    // The tool the tests break the network with; kubestrap installs none for 1.33+ (kubeadm no longer looks for it).
+    const withIptables = (host: string) =>
+      inside(
+        host,
+        'command -v iptables >/dev/null || apt-get install -y -q --no-install-recommends iptables >/dev/null',
+      );
+
+    it('verify passes on the running cluster and prints the nodes and the checks', { timeout: 300_000 }, async () => {
+      const result = await verify();
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/storage\s+h2\s+wrote and read back PVC verify-h2\n/);
+      expect(result.stdout).toMatch(/cluster DNS\s+h3\s+/);
+      // Nothing is left of the workload once it passed.
+      expect(inside('h1', 'ls /var/lib/kubestrap-doubles/api/objects/Pod/ 2>/dev/null')).not.toContain(
+        'kubestrap-verify',
+      );
+    });
+
+    it(
+      'verify fails the storage check while Ceph is unhealthy: the claims stay Pending',
+      { timeout: 300_000 },
+      async () => {
+        inside('h1', 'echo "Ready HEALTH_ERR" > /var/lib/kubestrap-doubles/api/ceph-health');
+        try {
+          const result = await verify();
+          expect(result.status).toBe(1);
+          expect(result.stderr).toContain('gave up after 30 s waiting for a pod on h2 to write and read PVC verify-h2');
+          expect(result.stderr).toMatch(/verify-h2\s+Pending/);
+        } finally {
+          inside('h1', 'rm -f /var/lib/kubestrap-doubles/api/ceph-health');
+        }
+      },
+    );
+
+    it(
+      "verify fails the pod network check when the server's node refuses pod traffic",
+      { timeout: 300_000 },
+      async () => {
+        withIptables('h2');
+        inside('h2', 'iptables -I INPUT -p tcp --dport 8080 -j REJECT --reject-with tcp-reset');
+        try {
+          const result = await verify();
+          expect(result.status).toBe(1);
+          expect(result.stderr).toMatch(
+            /pod network: the pod on h3 did not fetch the server's [0-9a-f]{16} from 10\.213\.\d+\.12:8080 on h2/,
+          );
+          expect(result.stderr).toContain('wget: ');
+        } finally {
+          inside('h2', 'iptables -D INPUT -p tcp --dport 8080 -j REJECT --reject-with tcp-reset');
+        }
+      },
+    );
+
+    it(
+      'verify fails the DNS check when cluster DNS cannot be reached from the client node',
+      { timeout: 300_000 },
+      async () => {
+        withIptables('h3');
+        inside('h3', 'iptables -I OUTPUT -p udp --dport 53 -j DROP');
+        try {
+          const result = await verify();
+          expect(result.status).toBe(1);
+          expect(result.stderr).toContain(
+            'cluster DNS: verify-server.kubestrap-verify.svc.cluster.local resolved to nothing on h3',
+          );
+        } finally {
+          inside('h3', 'iptables -D OUTPUT -p udp --dport 53 -j DROP');
+        }
+        // And back: the same run passes with the state restored.
+        expect((await verify()).status).toBe(0);
       },
     );
 

@@ -4,7 +4,7 @@
 // a discovery kubeconfig with the wrong CA and an endpoint the serving certificate does
 // not cover (TLS verified as client-go verifies it), a second Ready node of the same name —
 // and swap on is only a warning. What init and join leave is kubeadm's file set.
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +19,7 @@ import { KUBEADM_CONF } from '../templates/node-paths.js';
 import { AptMirror } from './harness/apt-mirror.js';
 import { Harness, harnessUnavailable } from './harness/hosts.js';
 import { harnessModel, nodeHosts } from './support/cluster.js';
-import { sharedReferenceMissing } from './support/fixtures.js';
+import { REPO_ROOT, sharedReferenceMissing } from './support/fixtures.js';
 
 const unavailable = harnessUnavailable() ?? sharedReferenceMissing();
 const VERSION = '1.34.2';
@@ -325,6 +325,68 @@ describe.skipIf(unavailable)(
       // Past preflight, discovery finds no discovery kubeconfig (kubestrap removed it after the join).
       expect(ignored).toContain('open /etc/kubernetes/kubestrap-discovery.conf: no such file or directory');
       expect(join('--ignore-preflight-errors=all')).not.toContain('[ERROR');
+    });
+
+    // What a second init on the running h1 meets anyway, ignored to see the checks under test.
+    const RUNNING_CLUSTER = [
+      'Port-6443',
+      'Port-10259',
+      'Port-10257',
+      'Port-2379',
+      'Port-2380',
+      'DirAvailable--var-lib-etcd',
+      ...['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'].map(
+        (m) => `FileAvailable--etc-kubernetes-manifests-${m}.yaml`,
+      ),
+    ].join(',');
+
+    it('preflight: Mem below 1700 MB is an error on a control plane, an unresolvable node name a warning', () => {
+      // The host's memory as /proc/meminfo shows it, 1 GiB (a private mount for this one
+      // command); a node name that /etc/hosts and DNS do not know.
+      const init = inside(
+        'h1',
+        "grep -v '^MemTotal:' /proc/meminfo > /run/meminfo && " +
+          "echo 'MemTotal:        1048576 kB' >> /run/meminfo && " +
+          "sed 's/^  name: h1$/  name: ghost-node/' /etc/kubernetes/kubeadm.conf > /run/ghost.conf && " +
+          'unshare -m sh -c "mount --bind /run/meminfo /proc/meminfo && ' +
+          `kubeadm init --config /run/ghost.conf --ignore-preflight-errors=${RUNNING_CLUSTER} 2>&1"; echo "rc=$?"`,
+      );
+      expect(init).toContain('\t[ERROR Mem]: the system RAM (1024 MB) is less than the minimum 1700 MB\n');
+      expect(init).toContain('\t[WARNING Hostname]: hostname "ghost-node" could not be reached\n');
+      expect(init).toMatch(/rc=1\n$/);
+    });
+
+    it('preflight: not root fails first and alone; a disabled kubelet unit warns; 1.35 refuses cgroup v1', () => {
+      const asUser = inside(
+        'h1',
+        'su -s /bin/sh kube -c "kubeadm init --config /etc/kubernetes/kubeadm.conf" 2>&1; echo "rc=$?"',
+      );
+      expect(asUser).toContain('\t[ERROR IsPrivilegedUser]: user is not running as root\n');
+      expect(asUser).not.toContain('[ERROR Port-6443]');
+      expect(asUser).toMatch(/rc=1\n$/);
+      const disabled = inside(
+        'h1',
+        'systemctl disable --quiet kubelet && kubeadm init --config /etc/kubernetes/kubeadm.conf 2>&1; ' +
+          'echo "rc=$?"; systemctl enable --quiet kubelet',
+      );
+      expect(disabled).toContain(
+        "\t[WARNING Service-Kubelet]: kubelet service is not enabled, please run 'systemctl enable kubelet.service'\n",
+      );
+      // The same double as kubeadm 1.35 on these cgroup v1 hosts: SystemVerification turns
+      // from a warning (1.34, above) into an error (kubeadm-behaviour.md §1).
+      writeFileSync(
+        join(harness.host('h1').root, 'usr/local/sbin/kubeadm-1.35'),
+        readFileSync(join(REPO_ROOT, 'test/doubles/kubeadm'), 'utf8').replaceAll('@VERSION@', '1.35.0'),
+        { mode: 0o755 },
+      );
+      const v135 = inside(
+        'h1',
+        '/usr/local/sbin/kubeadm-1.35 init --config /etc/kubernetes/kubeadm.conf 2>&1; echo "rc=$?"; ' +
+          'rm /usr/local/sbin/kubeadm-1.35',
+      );
+      expect(v135).toContain('\t[ERROR SystemVerification]: cgroups v1 support is deprecated');
+      expect(v135).toMatch(/rc=1\n$/);
+      expect(disabled).toContain('[WARNING SystemVerification]: cgroups v1 support is in maintenance mode');
     });
 
     it(

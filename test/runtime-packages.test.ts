@@ -10,6 +10,7 @@ import { dryRunReport, failureSummary, runPhases } from '../engine/index.js';
 import { RuntimePhase } from '../provisioners/runtime.js';
 import { loadSpecText } from '../spec/load.js';
 import { SshPool } from '../ssh/pool.js';
+import { KUBEADM_CONF } from '../templates/node-paths.js';
 import { renderCluster } from '../templates/render.js';
 import { AptMirror } from './harness/apt-mirror.js';
 import { Harness, harnessUnavailable } from './harness/hosts.js';
@@ -167,5 +168,52 @@ describe.skipIf(unavailable)(
         );
       },
     );
+  },
+);
+
+// pkgs.k8s.io's kubelet only Recommends iptables and apt runs without recommends: the
+// packages phase itself must install what kubeadm's preflight looks for (spec/host-packages.ts).
+// 1.32 is the last minor whose kubeadm checks iptables (kubernetes#129131).
+const PREFLIGHT_VERSION = '1.32.13';
+
+describe.skipIf(unavailable)(
+  `kubeadm ${PREFLIGHT_VERSION}'s preflight on a minimal host${unavailable ? ` (skipped: ${unavailable})` : ''}`,
+  () => {
+    let harness: Harness;
+    let mirror: AptMirror;
+    let pool: SshPool;
+
+    beforeAll(async () => {
+      harness = await Harness.start(1, 'systemd');
+      mirror = await AptMirror.start(harness, PREFLIGHT_VERSION);
+      mirror.configureHost(harness.host('h1'));
+      pool = new SshPool({ knownHostsPath: join(mkdtempSync(join(tmpdir(), 'pkgs-')), 'known_hosts') });
+    }, 900_000);
+
+    afterAll(async () => {
+      await pool?.close();
+      await mirror?.stop();
+      await harness?.stop();
+    });
+
+    const inside = (command: string) => harness.inside(harness.host('h1'), command);
+
+    it('finds every command it looks for after the packages phase', { timeout: 300_000 }, async () => {
+      const m = loadSpecText(
+        harnessSpec(harness, { version: PREFLIGHT_VERSION, kubernetesRepository: mirror.kubernetesRepository }),
+        'harness.yaml',
+      ).model;
+      const files = renderCluster(m);
+      expect(inside('command -v iptables ethtool; true')).toBe('');
+      const result = await runPhases([new PackagesPhase(m, files)], nodeHosts(m, pool, harness));
+      expect(failureSummary(result)).toBe('');
+      const conf = files.find((f) => f.node === 'h1' && f.target === KUBEADM_CONF)!;
+      writeFileSync(join(harness.host('h1').root, 'root/preflight.conf'), conf.content);
+      // No containerd runs here: the CRI check fails, so init stops once preflight has listed every finding.
+      const init = inside('kubeadm init --config /root/preflight.conf 2>&1; echo "rc=$?"');
+      expect(init).toContain('[ERROR CRI]: container runtime is not running');
+      expect(init).toMatch(/rc=1\n$/);
+      expect(init.split('\n').filter((line) => line.includes('FileExisting-'))).toEqual([]);
+    });
   },
 );

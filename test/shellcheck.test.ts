@@ -34,7 +34,7 @@ const fresh: Responder = (command, expectsFailure) => {
 /** A prepared host: everything installed, enabled, running and answering. */
 function prepared(model: ClusterModel): Responder {
   const version = `${model.kubernetes.version.text}-1.1`;
-  const packages = hostPackages(model.os.family)
+  const packages = hostPackages(model.os.family, model.kubernetes.version.minor)
     .map((p) => `${p} ${p.startsWith('containerd') ? `${model.runtime.containerdVersion ?? '1.7.27'}-1` : version}`)
     .join('\n');
   return (command) => {

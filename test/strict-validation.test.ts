@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { storageProbeClaim } from '../templates/rook.js';
+import { verifyClient, verifyPlacement, verifyWorkload } from '../templates/verify-workload.js';
 import { weavePasswordSecret } from '../templates/weave.js';
 import { FIXTURES, filesMatching, renderFixture } from './support/fixtures.js';
 import { SCHEMA_KUBERNETES_VERSION, strictErrors } from './support/kubernetes-strict.js';
@@ -45,6 +46,16 @@ describe(`strict validation of applied objects (Kubernetes ${SCHEMA_KUBERNETES_V
   it('the Weave password Secret and the storage probe claim (created at deploy time) validate strictly', async () => {
     expect(await strictErrors(weavePasswordSecret('correct horse battery staple'))).toEqual([]);
     expect(await strictErrors(storageProbeClaim('kubestrap-storage-probe'))).toEqual([]);
+  });
+
+  it.each(FIXTURES)("%s: verify's workload (created at verify time) validates strictly", async (fixture) => {
+    const { model } = (await renderFixture(fixture)).loaded;
+    const objects = [...verifyWorkload(model, '0123456789abcdef')];
+    const client = verifyPlacement(model).client;
+    if (client) objects.push(verifyClient(model, client, '10.32.0.4'));
+    expect(objects.map((o) => o.kind)).toContain('Pod');
+    for (const object of objects)
+      expect(await strictErrors(object), `${object.kind}/${object.metadata?.name}`).toEqual([]);
   });
 
   it("rejects a misspelt DaemonSet field and a wrong type, in the API server's words (can fail)", async () => {

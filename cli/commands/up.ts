@@ -1,6 +1,6 @@
 // `kubestrap up` and `kubestrap install --bundle FILE` (an up that must be offline).
 import { InvalidInputError, specArgument } from '../../operations/errors.js';
-import { up, verifyTable, type UpResult } from '../../operations/up.js';
+import { checksTable, up, verifyTable, type UpResult } from '../../operations/up.js';
 import { EXIT } from '../exit-codes.js';
 import { concurrencyFlag, runExit, withSession } from '../session.js';
 
@@ -37,7 +37,7 @@ export function printUp(result: UpResult, flags: UpFlags): number {
   }
   const code = runExit(result, flags);
   if (code !== EXIT.ok || flags.json || flags.dryRun) return code;
-  const table = verifyTable(result.nodes);
+  const table = verifyTable(result.nodes) + (result.checks.length ? `\n\n${checksTable(result.checks)}` : '');
   const vagrant =
     `Log in to a node: kubestrap ssh ${result.firstNode}${specArgument(flags.file)}\n` +
     `Throw it away: kubestrap destroy${specArgument(flags.file)}\n`;

@@ -28,8 +28,8 @@ import { stopGpgAgents } from '../support/gpg-agent.js';
 import { serveDirectory, type StaticServer } from '../support/static-server.js';
 import { baseRoot, cachedBuild, CACHE_DIR, type Harness, type TestHost } from './hosts.js';
 
-// containerd, and what the kubelet package depends on beyond the base root (iptables,
-// ethtool, conntrack: kubeadm preflight looks for them on PATH).
+// containerd, and what kubestrap installs for kubeadm's preflight beyond the base root
+// (iptables, ethtool, conntrack: spec/host-packages.ts PREFLIGHT_TOOLS).
 const DISTRO_PACKAGES = ['containerd', 'iptables', 'ethtool', 'conntrack'];
 const DOUBLES = fileURLToPath(new URL('../doubles/', import.meta.url));
 const CRI_TOOLS_VERSION = '1.34.0';
@@ -120,6 +120,7 @@ function buildDeb(
   files: DebFile[],
   description: string,
   depends: readonly string[] = [],
+  recommends: readonly string[] = [],
 ): void {
   const tree = mkdtempSync('/tmp/kubestrap-deb-');
   try {
@@ -128,6 +129,7 @@ function buildDeb(
       join(tree, 'DEBIAN/control'),
       `Package: ${name}\nVersion: ${version}\nArchitecture: amd64\nMaintainer: kubestrap tests ` +
         `<tests@kubestrap.invalid>\n${depends.length ? `Depends: ${depends.join(', ')}\n` : ''}` +
+        `${recommends.length ? `Recommends: ${recommends.join(', ')}\n` : ''}` +
         `Description: ${description}\n`,
     );
     for (const file of files) {
@@ -262,9 +264,10 @@ export class AptMirror {
         },
       ],
       'TEST DOUBLE of the kubelet',
-      // pkgs.k8s.io's kubelet (kubernetes/release packages/deb): what kubeadm preflight
-      // and the kubelet look for on the host comes with the package.
-      ['iptables (>= 1.4.21)', 'kubernetes-cni (>= 1.2.0)', 'iproute2', 'socat', 'util-linux', 'ethtool', 'conntrack'],
+      // pkgs.k8s.io's kubelet (kubernetes/release, krel templates): iptables only Recommended,
+      // no conntrack or ethtool; what kubeadm's preflight looks for kubestrap installs itself.
+      ['kubernetes-cni (>= 1.2.0)', 'mount', 'util-linux'],
+      ['iptables (>= 1.8.4)'],
     );
     buildDeb(
       k8s,

@@ -15,7 +15,7 @@ import { serveDirectory, type StaticServer } from './static-server.js';
 export interface BundleSources {
   /**
    * Every image the cluster runs, sorted: kubeadm's list for 1.34 (as the kubeadm double prints it),
-   * Weave 2.9.0's, Rook v1.20.6's images.txt.
+   * Weave 2.9.0's, verify's busybox, Rook v1.20.6's images.txt.
    */
   readonly images: readonly string[];
   /** The registry (host:port) holding every image under its path, e.g. HOST/registry.k8s.io/pause:3.10.1. */
@@ -69,6 +69,8 @@ export async function startBundleSources(
       'registry.k8s.io/etcd:3.6.5-0',
       'docker.io/rajchaudhuri/weave-kube:2.9.0',
       'docker.io/rajchaudhuri/weave-npc:2.9.0',
+      // verify's workload (templates/verify-workload.ts)
+      'docker.io/library/busybox:1.37.0',
       ...rookImages,
     ].sort();
     for (const reference of images) registry.push(image, reference);
