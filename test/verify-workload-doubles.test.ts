@@ -163,7 +163,7 @@ describe.skipIf(unavailable)(
           await promisify(execFile)('nsenter', [
             ...['--target', init, '--mount', '--pid', '--uts', '--net', '--root', '--wd', 'sh', '-c'],
             'apt-get -q update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -q install -y ' +
-              '--no-install-recommends containerd kubelet kubectl kubeadm >/dev/null',
+              '--no-install-recommends containerd kubelet kubectl kubeadm iptables >/dev/null',
           ]);
           for (const target of [KUBELET_UNIT, KUBELET_DROP_IN, KUBELET_DEFAULTS.debian, KUBEADM_CONF])
             put(host, target.slice(1), renderedFile(files, host.name, target).content);
