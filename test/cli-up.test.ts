@@ -98,12 +98,20 @@ describe.skipIf(unavailable)(
     // taken away, verify fails naming the check, and passes again once it is back.
     const inside = (host: string, command: string) => harness.inside(harness.host(host), command);
     const verify = () => cli('verify', '-f', 'cluster.yaml', '--timeout', '30s');
-    // The tool the tests break the network with; kubestrap installs none for 1.33+ (kubeadm no longer looks for it).
-    const withIptables = (host: string) =>
-      inside(
+    // The tool the tests break the network with; kubestrap installs none for 1.33+ (kubeadm no
+    // longer looks for it). Through kubestrap ssh, never the blocking harness.inside: this
+    // process serves the mirror apt fetches from.
+    const withIptables = async (host: string) => {
+      const ran = await cli(
+        'ssh',
         host,
-        'command -v iptables >/dev/null || apt-get install -y -q --no-install-recommends iptables >/dev/null',
+        '-f',
+        'cluster.yaml',
+        '--',
+        'command -v iptables >/dev/null || sudo apt-get install -y -q --no-install-recommends iptables >/dev/null',
       );
+      expect(ran.status, ran.stderr).toBe(0);
+    };
 
     it('verify passes on the running cluster and prints the nodes and the checks', { timeout: 300_000 }, async () => {
       const result = await verify();
@@ -136,7 +144,7 @@ describe.skipIf(unavailable)(
       "verify fails the pod network check when the server's node refuses pod traffic",
       { timeout: 300_000 },
       async () => {
-        withIptables('h2');
+        await withIptables('h2');
         inside('h2', 'iptables -I INPUT -p tcp --dport 8080 -j REJECT --reject-with tcp-reset');
         try {
           const result = await verify();
@@ -155,7 +163,7 @@ describe.skipIf(unavailable)(
       'verify fails the DNS check when cluster DNS cannot be reached from the client node',
       { timeout: 300_000 },
       async () => {
-        withIptables('h3');
+        await withIptables('h3');
         inside('h3', 'iptables -I OUTPUT -p udp --dport 53 -j DROP');
         try {
           const result = await verify();
