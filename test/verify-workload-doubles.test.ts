@@ -134,7 +134,8 @@ describe.skipIf(unavailable)(
         if (Date.now() > deadline) {
           const journal = (h: TestHost) => inside(h, 'journalctl -u kubelet --no-pager -o cat | tail -n 15');
           throw new Error(
-            `timed out waiting for ${what}\n${kubectl(`-n ${NS} get pods -o wide`)}\nh1:\n${journal(h1)}\nh2:\n${journal(h2)}`,
+            `timed out waiting for ${what}\n${kubectl(`-n ${NS} get pods -o wide`)}\n` +
+              `h1:\n${journal(h1)}\nh2:\n${journal(h2)}`,
           );
         }
         await sleep(500);
@@ -197,7 +198,7 @@ describe.skipIf(unavailable)(
       await harness?.stop();
     });
 
-    it('a storage pod writes and reads its claim; a client on h2 fetches from the server on h1 and resolves its Service', async () => {
+    it('a storage pod writes and reads its claim; a client on h2 fetches from h1, resolves its Service', async () => {
       fresh();
       const n = nonce();
       apply([namespace(), STORAGE_CLASS, claim('h2'), storage('h2', n), server('h1', n), service()]);
@@ -221,7 +222,8 @@ describe.skipIf(unavailable)(
       expect(out).toContain(`${n}\n`);
       expect(out).toMatch(
         new RegExp(
-          `Name:\\s+verify-server\\.${NS}\\.svc\\.${model.kubernetes.dnsDomain}\\nAddress: ${ip.replaceAll('.', '\\.')}\\n`,
+          `Name:\\s+verify-server\\.${NS}\\.svc\\.${model.kubernetes.dnsDomain}\\n` +
+            `Address: ${ip.replaceAll('.', '\\.')}\\n`,
         ),
       );
     }, 120_000);
@@ -282,7 +284,7 @@ describe.skipIf(unavailable)(
       expect(out).toContain(`can't find verify-server.${NS}.svc.${model.kubernetes.dnsDomain}: NXDOMAIN`);
     }, 90_000);
 
-    it('deleting the namespace kills its pods; a stopped kubelet leaves no process, mount, address or responder', async () => {
+    it('deleting the namespace kills its pods; a stopped kubelet leaves no process, mount or address', async () => {
       fresh();
       apply([namespace(), server('h1', nonce()), service()]);
       await until('the server pod to run', () => phase('verify-server').startsWith('Running\t'));
