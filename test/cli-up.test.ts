@@ -99,19 +99,12 @@ describe.skipIf(unavailable)(
     const inside = (host: string, command: string) => harness.inside(harness.host(host), command);
     const verify = () => cli('verify', '-f', 'cluster.yaml', '--timeout', '30s');
     // The tool the tests break the network with; kubestrap installs none for 1.33+ (kubeadm no
-    // longer looks for it). Through kubestrap ssh, never the blocking harness.inside: this
-    // process serves the mirror apt fetches from.
-    const withIptables = async (host: string) => {
-      const ran = await cli(
-        'ssh',
-        host,
-        '-f',
-        'cluster.yaml',
-        '--',
-        'command -v iptables >/dev/null || sudo apt-get install -y -q --no-install-recommends iptables >/dev/null',
+    // longer looks for it). Not the blocking harness.inside: this process serves the mirror.
+    const withIptables = (host: string) =>
+      harness.insideAsync(
+        harness.host(host),
+        'command -v iptables >/dev/null || apt-get install -y -q --no-install-recommends iptables >/dev/null',
       );
-      expect(ran.status, ran.stderr).toBe(0);
-    };
 
     it('verify passes on the running cluster and prints the nodes and the checks', { timeout: 300_000 }, async () => {
       const result = await verify();

@@ -6,9 +6,7 @@
 // --node-ip only when the address is on the host. kubeadm's outputs are written here
 // as kubeadm 1.34 writes them (kubeadm-behaviour.md §3), so that this file tests the
 // kubelet double alone.
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,14 +94,11 @@ describe.skipIf(unavailable)(
       const repo = `${mirror.kubernetesRepository}/v1.34/deb/`;
       put('etc/apt/sources.list.d/kubernetes.list', `deb [trusted=yes] ${repo} /\n`);
       // Not harness.inside: it blocks this process, which also serves the mirror apt reads.
-      const init = readFileSync(`/proc/${host.launcher.pid}/task/${host.launcher.pid}/children`, 'utf8')
-        .trim()
-        .split(/\s+/)[0]!;
-      await promisify(execFile)('nsenter', [
-        ...['--target', init, '--mount', '--pid', '--uts', '--net', '--root', '--wd', 'sh', '-c'],
+      await harness.insideAsync(
+        host,
         'apt-get -q update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -q install -y ' +
           '--no-install-recommends containerd kubelet kubectl kubeadm >/dev/null',
-      ]);
+      );
       inside('systemctl start containerd');
       const files = renderCluster(model);
       for (const target of [KUBELET_UNIT, KUBELET_DROP_IN, KUBELET_DEFAULTS.debian])

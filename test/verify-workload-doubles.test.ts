@@ -7,11 +7,9 @@
 // gone, a Failed client once the server's node drops port 8080, or once the Service is
 // gone (NXDOMAIN). And a stopped kubelet leaves no pod process, mount, address or DNS
 // responder behind.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderedFile } from '../provisioners/rendered-files.js';
@@ -158,14 +156,11 @@ describe.skipIf(unavailable)(
             `deb [trusted=yes] ${mirror.kubernetesRepository}/v1.34/deb/ /\n`,
           );
           // Not harness.inside: it blocks this process, which also serves the mirror apt reads.
-          const init = readFileSync(`/proc/${host.launcher.pid}/task/${host.launcher.pid}/children`, 'utf8')
-            .trim()
-            .split(/\s+/)[0]!;
-          await promisify(execFile)('nsenter', [
-            ...['--target', init, '--mount', '--pid', '--uts', '--net', '--root', '--wd', 'sh', '-c'],
+          await harness.insideAsync(
+            host,
             'apt-get -q update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -q install -y ' +
               '--no-install-recommends containerd kubelet kubectl kubeadm iptables >/dev/null',
-          ]);
+          );
           for (const target of [KUBELET_UNIT, KUBELET_DROP_IN, KUBELET_DEFAULTS.debian, KUBEADM_CONF])
             put(host, target.slice(1), renderedFile(files, host.name, target).content);
           inside(host, 'systemctl daemon-reload && systemctl start containerd');

@@ -3,16 +3,12 @@
 // output can be wrong (volume, pod network, DNS) fails verify naming the check and the
 // node. test/verify-workload-doubles.test.ts runs the same checks on hosts against the
 // doubles, with the host-side state each check reads removed in turn.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
-let clock = 1_800_000_000_000;
-vi.mock('node:timers/promises', () => ({
-  setTimeout: async (ms: number) => {
-    clock += ms;
-  },
-}));
+vi.mock('node:timers/promises', async () => (await import('./support/fake-clock.js')).timersPromises);
 
 import { parseAllDocuments } from 'yaml';
+import { fakeClock, useFakeNow } from './support/fake-clock.js';
 import { HostStep } from '../engine/host-step.js';
 import type { NodeHost } from '../provisioners/cluster-host.js';
 import { resolvedAddresses, verifyWorkloadChecks, WorkloadCheckFailed } from '../provisioners/verify-workload.js';
@@ -65,7 +61,7 @@ class FakeCluster implements RemoteShell {
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     this.asked.push(command);
-    clock += 1_000;
+    fakeClock.now += 1_000;
     const answer = (stdout: string, code = 0, stderr = ''): ExecResult => ({
       command,
       code,
@@ -133,14 +129,7 @@ function run(model: ClusterModel, cluster: FakeCluster, timeoutMs = 60_000) {
   return verifyWorkloadChecks(step, model, { timeoutMs, nonce: NONCE });
 }
 
-let realNow: () => number;
-beforeEach(() => {
-  realNow = Date.now;
-  Date.now = () => clock;
-});
-afterEach(() => {
-  Date.now = realNow;
-});
+useFakeNow();
 
 describe('verify workload', () => {
   const model = loadSpecText(spec(2, true), 'verify.yaml').model;

@@ -4,15 +4,11 @@
 // on which host, for how long, the last probe and its answer, and the diagnosis output.
 // test/kubelet-double.test.ts shows the same states arising on a real host from the
 // kubelet double (NotReady without CNI, a rollout that times out).
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
-let clock = 1_800_000_000_000;
-vi.mock('node:timers/promises', () => ({
-  setTimeout: async (ms: number) => {
-    clock += ms;
-  },
-}));
+vi.mock('node:timers/promises', async () => (await import('./support/fake-clock.js')).timersPromises);
 
+import { fakeClock, useFakeNow } from './support/fake-clock.js';
 import { HostStep } from '../engine/host-step.js';
 import type { NodeHost } from '../provisioners/cluster-host.js';
 import { InitPhase } from '../provisioners/init.js';
@@ -60,7 +56,7 @@ class StuckShell implements RemoteShell {
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     this.asked.push(command);
-    clock += 1_000; // each command takes a second
+    fakeClock.now += 1_000; // each command takes a second
     const hit = this.answers.find(([pattern]) =>
       typeof pattern === 'string' ? command.includes(pattern) : pattern.test(command),
     );
@@ -91,24 +87,17 @@ function step(model: ClusterModel, answers: Answers): { step: HostStep<NodeHost>
 }
 
 async function timeout(run: Promise<void>): Promise<string> {
-  const started = clock;
+  const started = fakeClock.now;
   const error = await run.then(
     () => undefined,
     (e: unknown) => e,
   );
   expect(error).toBeInstanceOf(WaitTimeout);
-  expect(clock - started).toBeGreaterThan(0);
+  expect(fakeClock.now - started).toBeGreaterThan(0);
   return (error as Error).message;
 }
 
-let realNow: () => number;
-beforeEach(() => {
-  realNow = Date.now;
-  Date.now = () => clock;
-});
-afterEach(() => {
-  Date.now = realNow;
-});
+useFakeNow();
 
 const model = loadSpecText(SPEC(2), 'waits.yaml').model;
 const files = renderCluster(model);
@@ -264,13 +253,13 @@ describe('each wait times out with a diagnosis', () => {
         { stdout: READY_AT_SPEC_ADDRESSES.replace('10.213.9.12', '10.0.2.15').replace('\t10.213.9.13', '\t') },
       ],
     ]);
-    const started = clock;
+    const started = fakeClock.now;
     await expect(new VerifyPhase(model).run(s)).rejects.toThrow(
       'node h2 registered InternalIP 10.0.2.15, the spec says 10.213.9.12; ' +
         'node h3 registered InternalIP (none), the spec says 10.213.9.13 ' +
         '— the kubelet takes its address from --node-ip',
     );
-    expect(clock - started).toBeLessThan(5_000); // no wait: the answer was already there
+    expect(fakeClock.now - started).toBeLessThan(5_000); // no wait: the answer was already there
   });
 
   it('the joined node registering (join, asked on the control plane)', async () => {

@@ -2,7 +2,7 @@
 // namespace on a private bridge, with its own overlay of a cached Debian root and its
 // own sshd (real OpenSSH), reachable from the test runner at its own IP.
 // Needs root. Everything started is stopped by PID and removed on stop().
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -19,6 +19,7 @@ import {
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { assertHostTier } from '../support/tier.js';
 
 const BUILD_ROOT = fileURLToPath(new URL('./build-root.sh', import.meta.url));
@@ -303,20 +304,24 @@ export class Harness {
 
   /** Runs a command inside the host's namespaces, as root, outside SSH. */
   inside(host: TestHost, command: string): string {
-    const init = this.initPid(host);
-    return sh('nsenter', [
-      '--target',
-      String(init),
-      '--mount',
-      '--pid',
-      '--uts',
-      '--net',
-      '--root',
-      '--wd',
-      'sh',
-      '-c',
-      command,
-    ]);
+    return sh('nsenter', this.nsenterArgs(host, command));
+  }
+
+  /**
+   * As `inside`, without blocking this process: a command that reads from a server this
+   * process runs (the package mirror apt fetches from) would otherwise wait forever.
+   */
+  async insideAsync(host: TestHost, command: string): Promise<string> {
+    const { stdout } = await promisify(execFile)('nsenter', this.nsenterArgs(host, command), {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return stdout;
+  }
+
+  private nsenterArgs(host: TestHost, command: string): string[] {
+    const namespaces = ['--mount', '--pid', '--uts', '--net', '--root', '--wd'];
+    return ['--target', String(this.initPid(host)), ...namespaces, 'sh', '-c', command];
   }
 
   /** The host's PID 1, as the machine sees it: the launcher's child (unshare, nspawn). */
