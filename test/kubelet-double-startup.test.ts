@@ -103,6 +103,28 @@ describe('kubelet double: the config file', () => {
     );
   });
 
+  it('exits without a kubeconfig unless a bootstrap kubeconfig exists to get one with', () => {
+    const cfg = config('bootstrap.yaml', CONFIG);
+    const none = start('1.34.2', [`--config=${cfg}`, '--kubeconfig=/nonexistent/kubelet.conf']);
+    expect(none.code).toBe(1);
+    expect(none.log).toContain('no kubeconfig /nonexistent/kubelet.conf and no --bootstrap-kubeconfig');
+    const missing = start('1.34.2', [
+      `--config=${cfg}`,
+      '--kubeconfig=/nonexistent/kubelet.conf',
+      '--bootstrap-kubeconfig=/nonexistent/bootstrap-kubelet.conf',
+    ]);
+    expect(missing.code).toBe(1);
+    expect(missing.log).toContain(
+      'unable to load bootstrap kubeconfig: stat /nonexistent/bootstrap-kubelet.conf: no such file or directory',
+    );
+    const present = start('1.34.2', [
+      `--config=${cfg}`,
+      '--kubeconfig=/nonexistent/kubelet.conf',
+      `--bootstrap-kubeconfig=${config('bootstrap-kubelet.conf', 'apiVersion: v1\nkind: Config\n')}`,
+    ]);
+    pastStartUpChecks(present);
+  });
+
   it('logs unknown and duplicate fields (strict decoding) and goes on leniently', () => {
     const run = start('1.34.2', [
       `--config=${config('unknown.yaml', `${CONFIG}cgroupDrivr: cgroupfs\nstaticPodPath: /x\n`)}`,
