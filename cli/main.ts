@@ -87,6 +87,11 @@ const withUpOptions = (command: Command) =>
     .option('--bundle <file>', 'install offline from this bundle (made by kubestrap bundle): no host needs the network')
     .option('--key <file>', 'the public key the bundle must be signed with (kubestrap bundle keygen FILE.pub)')
     .option('--insecure-unsigned', 'install from a bundle without checking who made it (no --key): not for production')
+    .option(
+      '--no-workload-check',
+      'verify only that nodes are Ready and kube-system runs, not the storage/pod network/DNS workload ' +
+        '(kubestrap verify runs it later)',
+    )
     .addOption(jsonOption());
 
 withUpOptions(

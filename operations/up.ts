@@ -36,6 +36,8 @@ export interface UpOptions extends PhaseRunOptions {
   readonly key?: string;
   /** Install from a bundle without checking who made it. */
   readonly insecureUnsigned?: boolean;
+  /** false: verify skips its workload (storage, pod network, DNS). */
+  readonly workloadCheck?: boolean;
 }
 
 export type UpResult =
@@ -161,6 +163,7 @@ async function upLocked(
   const hostOptions = { ignorePreflight: options.ignorePreflight ?? [], ...(bundle ? { bundle } : {}) };
   const phases = upPhases(model, files, {
     ...hostOptions,
+    ...(options.workloadCheck === false ? { workloadCheck: false } : {}),
     rookManifests: rook,
     kubeconfigPath,
     saveKubeconfig: async (content, dryRun) => {

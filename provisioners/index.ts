@@ -24,6 +24,8 @@ export interface UpOptions {
   readonly rookManifests: readonly ManifestFile[];
   /** An offline install: packages and images come from this bundle, never the network. */
   readonly bundle?: VerifiedBundle;
+  /** false: verify checks nodes and kube-system only, not the workload (kubestrap verify runs it). */
+  readonly workloadCheck?: boolean;
 }
 
 /**
@@ -77,6 +79,6 @@ export function upPhases(model: ClusterModel, files: readonly RenderedFile[], op
     new JoinPhase(model, files, 'worker'),
     new WeavePhase(model, files),
     new RookPhase(model, files, options.rookManifests),
-    new VerifyPhase(model),
+    new VerifyPhase(model, options.workloadCheck === false ? { workload: false } : {}),
   ];
 }

@@ -43,6 +43,8 @@ export interface VerifyOptions {
   readonly timeoutMs?: number;
   /** Fixed in tests; otherwise fresh per run. */
   readonly nonce?: string;
+  /** false: nodes and kube-system only, without the storage, pod network and DNS workload. */
+  readonly workload?: boolean;
 }
 
 export class VerifyPhase implements Phase<NodeHost> {
@@ -118,6 +120,10 @@ export class VerifyPhase implements Phase<NodeHost> {
       intervalMs: 2_000,
       diagnose: `${KUBECTL} -n kube-system get pods -o wide`,
     });
+    if (this.options.workload === false) {
+      step.note('verify: the workload checks (storage, pod network, DNS) were skipped; kubestrap verify runs them');
+      return;
+    }
     this.checks = await verifyWorkloadChecks(step, this.model, {
       timeoutMs: this.options.timeoutMs ?? 5 * 60_000,
       ...(this.options.nonce ? { nonce: this.options.nonce } : {}),

@@ -15,6 +15,7 @@ export interface UpFlags {
   readonly bundle?: string;
   readonly key?: string;
   readonly insecureUnsigned?: boolean;
+  readonly workloadCheck?: boolean;
 }
 
 export function upOptions(flags: UpFlags) {
