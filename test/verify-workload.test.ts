@@ -12,6 +12,7 @@ import { fakeClock, useFakeNow } from './support/fake-clock.js';
 import { HostStep } from '../engine/host-step.js';
 import type { NodeHost } from '../provisioners/cluster-host.js';
 import { resolvedAddresses, verifyWorkloadChecks, WorkloadCheckFailed } from '../provisioners/verify-workload.js';
+import { VerifyPhase } from '../provisioners/verify.js';
 import { WaitTimeout } from '../provisioners/wait.js';
 import { loadSpecText } from '../spec/load.js';
 import type { ClusterModel } from '../spec/model.js';
@@ -228,6 +229,31 @@ describe('verify workload', () => {
     const one = await run(loadSpecText(spec(0, true), 'verify.yaml').model, single);
     expect(one).toEqual([{ check: 'storage', node: 'h1', result: 'wrote and read back PVC verify-h1' }]);
     expect(single.pods.has('verify-client')).toBe(false);
+  });
+
+  it('verify with workload: false (up --no-workload-check) checks the nodes and applies nothing', async () => {
+    const cluster = new FakeCluster(working());
+    const nodes = model.nodes.map((n) => `${n.hostname}\tTrue\tv1.34.2\t${n.ip}`).join('\n');
+    const answering: RemoteShell = {
+      name: 'h1',
+      exec: async (command, options) =>
+        command.includes('get nodes -o jsonpath')
+          ? { ...(await cluster.exec(command, options)), stdout: `${nodes}\n` }
+          : command.includes('-n kube-system get pods')
+            ? { ...(await cluster.exec(command, options)), stdout: 'coredns-0 Running\n' }
+            : cluster.exec(command, options),
+      upload: () => cluster.upload(),
+      redact: () => {},
+    };
+    const first = model.nodes[0]!;
+    const phase = new VerifyPhase(model, { workload: false, nonce: NONCE });
+    await phase.run(new HostStep<NodeHost>({ name: first.name, node: first, ssh: answering }, false));
+    expect(phase.summary.map((r) => r.status)).toEqual(['Ready', 'Ready', 'Ready']);
+    expect(phase.checks).toEqual([]);
+    expect(cluster.applied).toEqual([]);
+    const full = new VerifyPhase(model, { nonce: NONCE });
+    await full.run(new HostStep<NodeHost>({ name: first.name, node: first, ssh: answering }, false));
+    expect(full.checks).toHaveLength(4);
   });
 
   it("reads busybox nslookup's answer, not the server's own address", () => {
