@@ -9,6 +9,7 @@ import type { IPersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolu
 import type { IPod } from 'kubernetes-models/v1/Pod';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { ClusterModel, NodeModel } from '../spec/model.js';
+import { shellQuote } from '../base/quote.js';
 import { isInitNode } from './kubeadm/index.js';
 import { STORAGE_CLASS } from './rook.js';
 
@@ -126,16 +127,26 @@ export function verifyWorkload(model: ClusterModel, nonce: string): VerifyObject
   return objects;
 }
 
+/** Lookups the client makes before the DNS check fails, and the pause between them. */
+export const DNS_ATTEMPTS = 5;
+const DNS_RETRY_SECONDS = 2;
+const ATTEMPTS = Array.from({ length: DNS_ATTEMPTS }, (_, i) => i + 1).join(' ');
+
 /**
  * The client, made once the server pod has an address: it fetches the nonce from the
- * server pod across the pod network, then looks the Service up in cluster DNS.
+ * server pod across the pod network, then looks the Service up in cluster DNS. The
+ * lookup is tried a few times: CoreDNS answers from a watch cache that can trail a
+ * Service created a moment ago, and a UDP query can be lost; a cluster whose DNS never
+ * answers still fails, after five lookups (each up to nslookup's own timeout).
  */
 export function verifyClient(model: ClusterModel, client: NodeModel, serverIp: string): VerifyObject {
   if (!IPV4.test(serverIp)) throw new Error(`verify server pod address "${serverIp}" is not an IPv4 address`);
+  const lookup = `nslookup ${shellQuote(serviceFqdn(model))}`;
   return pod(
     CLIENT_POD,
     client,
     'client',
-    `wget -q -O - -T 10 http://${serverIp}:${SERVER_PORT}/verify && nslookup ${serviceFqdn(model)}`,
+    `wget -q -O - -T 10 http://${serverIp}:${SERVER_PORT}/verify && ` +
+      `for attempt in ${ATTEMPTS}; do ${lookup} && exit 0; sleep ${DNS_RETRY_SECONDS}; done; exit 1`,
   );
 }

@@ -152,7 +152,8 @@ describe('verify workload', () => {
     ]);
     const client = cluster.applied.find((o: any) => o.metadata.name === 'verify-client') as any;
     expect(client.spec.containers[0].command[2]).toBe(
-      `wget -q -O - -T 10 http://10.213.0.12:8080/verify && nslookup ${FQDN}`,
+      `wget -q -O - -T 10 http://10.213.0.12:8080/verify && ` +
+        `for attempt in 1 2 3 4 5; do nslookup '${FQDN}' && exit 0; sleep 2; done; exit 1`,
     );
     // A leftover namespace goes first; the workload's goes once every check passed.
     expect(cluster.asked[0]).toContain('delete namespace kubestrap-verify --ignore-not-found --wait=true');
