@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderCluster } from '../templates/render.js';
 import { KUBEADM_CONF, KUBELET_DEFAULTS, KUBELET_DROP_IN, KUBELET_UNIT } from '../templates/node-paths.js';
 import { renderedFile } from '../provisioners/rendered-files.js';
+import { NODES_JSONPATH } from '../provisioners/verify.js';
 import { AptMirror } from './harness/apt-mirror.js';
 import { Harness, harnessUnavailable, type TestHost } from './harness/hosts.js';
 import { harnessModel } from './support/cluster.js';
@@ -160,6 +161,20 @@ describe.skipIf(unavailable)(
       expect(nodeState()).toMatch(/^ready=True$/m);
       expect(kubectl('get nodes')).toMatch(/h1\s+Ready/);
     }, 120_000);
+
+    it('a node whose kubelet stopped reporting is Unknown after the grace period, in the API and so in kubectl', async () => {
+      inside('systemctl stop kubelet');
+      // The last report 41 s ago rather than a 41 s wait: the grace period is 40 s.
+      put(
+        `${STATE}/nodes/h1`,
+        nodeState().replace(/^heartbeat=\d+$/m, `heartbeat=${Math.floor(Date.now() / 1000) - 41}`),
+      );
+      expect(kubectl(`get nodes -o jsonpath=${NODES_JSONPATH}`)).toBe(`h1\tUnknown\tv${VERSION}\t${host.ip}\nrc=0\n`);
+      expect(kubectl('get nodes')).toMatch(/h1\s+NotReady/);
+      restartKubelet();
+      await until('a node status', fresh);
+      expect(kubectl(`get nodes -o jsonpath=${NODES_JSONPATH}`)).toBe(`h1\tTrue\tv${VERSION}\t${host.ip}\nrc=0\n`);
+    }, 60_000);
 
     it('exits on swap (failSwapOn), systemd restarts it, and it comes up once swap is off', async () => {
       // The host shares this machine's kernel and has no swap of its own: the double reads this file for /proc/swaps.
