@@ -162,7 +162,7 @@ describe.skipIf(unavailable)(
       expect(kubectl('get nodes')).toMatch(/h1\s+Ready/);
     }, 120_000);
 
-    it('a node whose kubelet stopped reporting is Unknown after the grace period, in the API and so in kubectl', async () => {
+    it('a node whose kubelet stopped reporting is Unknown after the grace period, in the API and kubectl', async () => {
       inside('systemctl stop kubelet');
       // The last report 41 s ago rather than a 41 s wait: the grace period is 40 s.
       put(
