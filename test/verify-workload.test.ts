@@ -9,7 +9,7 @@ vi.mock('node:timers/promises', async () => (await import('./support/fake-clock.
 
 import { parseAllDocuments } from 'yaml';
 import { fakeClock, useFakeNow } from './support/fake-clock.js';
-import { HostStep } from '../engine/host-step.js';
+import { HostStep, type Change } from '../engine/host-step.js';
 import type { NodeHost } from '../provisioners/cluster-host.js';
 import { resolvedAddresses, verifyWorkloadChecks, WorkloadCheckFailed } from '../provisioners/verify-workload.js';
 import { VerifyPhase } from '../provisioners/verify.js';
@@ -124,9 +124,9 @@ function working(overrides: Record<string, Partial<PodState>> = {}) {
   };
 }
 
-function run(model: ClusterModel, cluster: FakeCluster, timeoutMs = 60_000) {
+function run(model: ClusterModel, cluster: FakeCluster, timeoutMs = 60_000, changes: Change[] = []) {
   const first = model.nodes[0]!;
-  const step = new HostStep<NodeHost>({ name: first.name, node: first, ssh: cluster }, false);
+  const step = new HostStep<NodeHost>({ name: first.name, node: first, ssh: cluster }, false, () => {}, changes);
   return verifyWorkloadChecks(step, model, { timeoutMs, nonce: NONCE });
 }
 
@@ -137,7 +137,10 @@ describe('verify workload', () => {
 
   it('puts a storage pod on each worker, the server on one and the client on another, and passes', async () => {
     const cluster = new FakeCluster(working());
-    const checks = await run(model, cluster);
+    const changes: Change[] = [];
+    const checks = await run(model, cluster, 60_000, changes);
+    // Every command went as a probe: a second `up` still reports every host unchanged.
+    expect(changes).toEqual([]);
     expect(checks).toEqual([
       { check: 'storage', node: 'h2', result: 'wrote and read back PVC verify-h2' },
       { check: 'storage', node: 'h3', result: 'wrote and read back PVC verify-h3' },
