@@ -74,14 +74,15 @@ export class InitPhase implements Phase<NodeHost> {
       timeoutMs: 15 * 60_000,
     });
     if (step.dryRun) return;
-    const { endpointFromSpec, controlPlaneEndpoint } = this.model.kubernetes;
+    const { endpoint, controlPlaneEndpoint } = this.model.kubernetes;
     // With an endpoint from the spec (a VIP, a load balancer), the usual culprit is the route to it.
-    const endpointHint = endpointFromSpec
-      ? `echo ${shellQuote(
-          `controlPlaneEndpoint ${controlPlaneEndpoint} must reach this node on port 6443 ` +
-            '(kubestrap does not run the VIP or load balancer yet)',
-        )}; `
-      : '';
+    const endpointHint =
+      endpoint.mode === 'external'
+        ? `echo ${shellQuote(
+            `controlPlaneEndpoint ${controlPlaneEndpoint} must reach this node on port 6443 ` +
+              '(kubestrap does not run the VIP or load balancer yet)',
+          )}; `
+        : '';
     await waitFor(step, {
       what: 'the API server to answer /readyz',
       probe: `${KUBECTL} get --raw=/readyz`,
