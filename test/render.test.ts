@@ -66,7 +66,11 @@ describe('render output', () => {
       [/\/kubeadm\.conf$/, 0o600],
       [/\/kubestrap-check-apiserver\.sh$/, 0o755],
     ];
-    for (const [pattern] of special) expect(files.some((f) => pattern.test(f.path)), String(pattern)).toBe(true);
+    for (const [pattern] of special)
+      expect(
+        files.some((f) => pattern.test(f.path)),
+        String(pattern),
+      ).toBe(true);
     for (const file of files) {
       const mode = statSync(join(dir, file.path)).mode & 0o777;
       expect(mode, file.path).toBe(special.find(([pattern]) => pattern.test(file.path))?.[1] ?? 0o644);
