@@ -483,7 +483,8 @@ function checkEndpoint(spec: ClusterSpec, nodes: ExpandedNode[], network: Cidr |
         error(
           address,
           `${endpoint.host} is the ${what} address of ${network.text}`,
-          `use a free host address between ${formatIPv4(network.network + 1)} and ${formatIPv4(broadcast(network) - 1)}`,
+          `use a free host address between ${formatIPv4(network.network + 1)} ` +
+            `and ${formatIPv4(broadcast(network) - 1)}`,
         ),
       );
     }

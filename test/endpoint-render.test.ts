@@ -180,7 +180,7 @@ describe('haproxy.cfg and the rendered files', () => {
     );
   });
 
-  it('renders haproxy, the check script, drop-ins and the sysctl on control planes only, without a secret', async () => {
+  it('renders haproxy, check script, drop-ins and sysctl on control planes only, without a secret', async () => {
     const { model } = await ha();
     const files = renderCluster(model);
     for (const node of model.nodes) {

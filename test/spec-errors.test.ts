@@ -340,7 +340,8 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
       ['      - name: cp\n', '      - name: cp\n        count: 3\n'],
       [
         '    version: 1.34.2',
-        '    version: 1.34.2\n    controlPlaneEndpoint:\n      address: lb.lab.local\n      managed: external\n      port: 6443',
+        '    version: 1.34.2\n    controlPlaneEndpoint:\n' +
+          '      address: lb.lab.local\n      managed: external\n      port: 6443',
       ],
     ),
     warnings: [
