@@ -157,12 +157,13 @@ const Kubelet = z.strictObject({
     }),
 });
 
-const ENDPOINT_HOST = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+/** An IPv4 address or DNS name, lowercase: the host of either endpoint form. */
+const ENDPOINT_HOST = '[a-z0-9]([-a-z0-9.]*[a-z0-9])?';
 
 /** The string form: an endpoint the user runs (their load balancer, VIP or DNS name). */
 const EndpointText = z
   .string()
-  .regex(new RegExp(`${ENDPOINT_HOST.source.slice(0, -1)}:[0-9]{1,5}$`), {
+  .regex(new RegExp(`^${ENDPOINT_HOST}:[0-9]{1,5}$`), {
     message: 'must be host:port, e.g. 192.168.56.9:6443 or api.lab.local:6443 — give the VIP or DNS name and the port',
   })
   .refine(endpointPortInRange, PORT_MESSAGE);
@@ -176,7 +177,7 @@ const Endpoint = z
   .strictObject({
     address: z
       .string()
-      .regex(ENDPOINT_HOST, {
+      .regex(new RegExp(`^${ENDPOINT_HOST}$`), {
         message: 'must be an IPv4 address or DNS name such as 192.168.56.10 — the VIP the API is reached at',
       })
       .meta({ description: 'The VIP (IPv4; any host name for external).' }),
