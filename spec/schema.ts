@@ -169,9 +169,9 @@ const EndpointText = z
   .refine(endpointPortInRange, PORT_MESSAGE);
 
 /** Linux IFNAMSIZ is 16 with the NUL; keepalived's config has no quoting, so a conservative character set. */
-export const INTERFACE_NAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,15}$/;
+const INTERFACE_NAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,15}$/;
 
-export const ENDPOINT_MODES = ['keepalived-haproxy', 'external'] as const;
+const ENDPOINT_MODES = ['keepalived-haproxy', 'external'] as const;
 
 const Endpoint = z
   .strictObject({

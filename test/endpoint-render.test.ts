@@ -22,6 +22,7 @@ import {
   KEEPALIVED_CHECK_SCRIPT,
   KEEPALIVED_DROP_IN,
 } from '../templates/node-paths.js';
+import { isInitNode } from '../templates/kubeadm/index.js';
 import { renderCluster } from '../templates/render.js';
 import { FIXTURE_DIR } from './support/fixtures.js';
 import { missingTools, run } from './support/tools.js';
@@ -76,6 +77,8 @@ describe('keepalived.conf', () => {
     const { model, controlPlanes } = await ha();
     const priorities = controlPlanes.map((n) => Number(setting(keepalivedConf(model, n, RUNTIME), 'priority')[0]));
     expect(priorities).toEqual([150, 140, 130]);
+    // The top is the node that runs kubeadm init, which the init phase picks the same way.
+    expect(isInitNode(model, controlPlanes[0]!)).toBe(true);
     const weight = Number(setting(keepalivedConf(model, controlPlanes[0]!, RUNTIME), 'weight')[0]);
     const spread = Math.max(...priorities) - Math.min(...priorities);
     expect(weight).toBeLessThan(-spread);
