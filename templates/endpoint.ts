@@ -25,7 +25,7 @@ const controlPlanes = (model: ClusterModel) => model.nodes.filter((n) => n.role 
 // The init node (the first control plane) gets the top priority, so that it holds the VIP
 // before `kubeadm init`, when no API server answers anywhere and every check fails alike.
 const TOP_PRIORITY = 150;
-/** keepalived priorities run 1..254 (255 is an address owner); the spread stays within 100. */
+/** keepalived priorities run 1..254 (255 is an address owner); the spread stays within 100 up to 101 nodes. */
 const MAX_SPREAD = 100;
 
 export interface VrrpPlan {
@@ -40,6 +40,7 @@ export function vrrpPlan(model: ClusterModel, node: NodeModel): VrrpPlan {
   if (index < 0) throw new Error(`vrrpPlan: ${node.name} is not a control-plane node`);
   const step = nodes.length > 1 ? Math.max(1, Math.min(10, Math.floor(MAX_SPREAD / (nodes.length - 1)))) : 10;
   const spread = step * (nodes.length - 1);
+  if (TOP_PRIORITY - spread < 1) throw new Error(`vrrpPlan: VRRP cannot rank ${nodes.length} control-plane nodes`);
   return { priority: TOP_PRIORITY - step * index, checkWeight: spread + step };
 }
 
