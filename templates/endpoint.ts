@@ -125,7 +125,8 @@ export function keepalivedConf(model: ClusterModel, node: NodeModel, runtime: Ke
 
 /**
  * keepalived's check: healthy iff the local kube-apiserver answers /healthz with ok within
- * 2 s. curl: EL minimal hosts have it (curl-minimal); on Debian it comes with keepalived.
+ * 2 s. curl: EL minimal hosts have it (curl-minimal); on Debian keepalived does not bring
+ * it, so it is one of spec/host-packages.ts ENDPOINT_PACKAGES.
  * -k: the check asks the local API server only, whose certificate names no 127.0.0.1 SAN
  * the check could rely on.
  */
