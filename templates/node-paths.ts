@@ -51,3 +51,5 @@ export const KEEPALIVED_DROP_IN = '/etc/systemd/system/keepalived.service.d/10-k
 export const HAPROXY_CONFIG = '/etc/haproxy/kubestrap.cfg';
 export const HAPROXY_DROP_IN = '/etc/systemd/system/haproxy.service.d/10-kubestrap.conf';
 export const ENDPOINT_SYSCTL_CONF = '/etc/sysctl.d/99-kubestrap-endpoint.conf';
+/** The cluster's VRRP password, on the init node only, 0600: made there before any API could keep it. */
+export const VRRP_PASSWORD_FILE = '/etc/kubestrap/vrrp-password';
