@@ -16,6 +16,7 @@ import type { ClusterModel } from '../spec/model.js';
 import { ENDPOINT_SYSCTLS, keepalivedConf, VRRP_PASSWORD } from '../templates/endpoint.js';
 import { isInitNode } from '../templates/kubeadm/index.js';
 import {
+  ADMIN_CONF,
   ENDPOINT_SYSCTL_CONF,
   HAPROXY_CONFIG,
   HAPROXY_DROP_IN,
@@ -163,16 +164,18 @@ export class EndpointPhase implements Phase<NodeHost> {
   }
 
   /**
-   * The init node: until it holds the VIP (no API server answers anywhere yet, so every
-   * check fails alike and priority alone decides). The others: until the endpoint answers
-   * /healthz through the VIP.
+   * The init node before init: until it holds the VIP (no API server answers anywhere yet,
+   * so every check fails alike and priority alone decides). Otherwise, wherever the VIP is:
+   * until the endpoint answers /healthz through it.
    */
   private async await(step: HostStep<NodeHost>, iface: string): Promise<void> {
     const { host, port } = this.model.kubernetes.endpoint;
     const diagnose =
       `ip -o addr; systemctl status keepalived haproxy --no-pager -n 0; ` +
       `journalctl -u keepalived -n 30 --no-pager; journalctl -u haproxy -n 10 --no-pager`;
-    if (this.nodes === 'init')
+    const beforeInit =
+      this.nodes === 'init' && (await step.probe(`test -f ${ADMIN_CONF}`, { check: false })).code !== 0;
+    if (beforeInit)
       await waitFor(step, {
         what: `keepalived to put the VIP ${host} on ${iface}`,
         probe: `ip -o -4 addr show dev ${shellQuote(iface)}`,

@@ -71,6 +71,8 @@ describe('the managed endpoint phase', () => {
           settles: true,
         };
       if (command.startsWith(`cat ${VRRP_PASSWORD_FILE}`)) return { stdout: '' };
+      // Before init: the phase waits for the VIP on this node.
+      if (command.startsWith('test -f /etc/kubernetes/admin.conf')) return { code: 1 };
       return { stdout: '', code: 0 };
     };
     const shell = new RecordingShell('cp1', recorded, respond, waits);

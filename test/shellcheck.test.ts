@@ -195,7 +195,8 @@ describe.skipIf(missing)(`shellcheck of every generated command${missing ? ` (sk
         '@@disks',
         'apply -f',
         'systemctl restart keepalived',
-        'ip -o -4 addr show dev',
+        'ip -o -4 addr show',
+        'curl -fsk --max-time 3',
       ]) {
         expect(all, expected).toContain(expected);
       }
