@@ -5,17 +5,20 @@
 // protocol to the init node's state). Proven: the VIP on exactly one node, the init node;
 // the worker joined through VIP:8443; a verified TLS /healthz through the VIP from the
 // worker; keepalived stopped on the holder, or its API server unhealthy, moves the VIP;
-// a second run changes nothing. The failover window is measured and printed.
+// a second run changes nothing; reset stops both and removes their files. The failover
+// window is measured and printed.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failureSummary, runPhases } from '../engine/index.js';
 import { interfaceCarrying } from '../provisioners/endpoint.js';
 import { upPhases } from '../provisioners/index.js';
+import { ENDPOINT_LEFTOVERS, ResetPhase } from '../provisioners/reset.js';
 import type { ClusterModel } from '../spec/model.js';
 import { SshPool } from '../ssh/pool.js';
+import { KEEPALIVED_CONF } from '../templates/node-paths.js';
 import { renderCluster } from '../templates/render.js';
 import { AptMirror } from './harness/apt-mirror.js';
 import { Harness, harnessUnavailable } from './harness/hosts.js';
@@ -169,4 +172,22 @@ describe.skipIf(unavailable)(`the managed endpoint${unavailable ? ` (skipped: ${
         expect(`${phase.title}/${host.host}: ${host.status}`).toBe(`${phase.title}/${host.host}: unchanged`);
     expect(holders()).toEqual(['h1']);
   });
+
+  it(
+    'reset stops keepalived and haproxy, the VIP with them, and removes their files',
+    { timeout: 300_000 },
+    async () => {
+      const result = await runPhases([new ResetPhase(model)], nodeHosts(model, pool, harness));
+      expect(failureSummary(result)).toBe('');
+      expect(holders()).toEqual([]);
+      for (const cp of CONTROL_PLANES) {
+        expect(inside(cp, 'systemctl is-active keepalived haproxy || true').trim().split('\n'), cp).toEqual([
+          'inactive',
+          'inactive',
+        ]);
+        for (const file of [KEEPALIVED_CONF, ...ENDPOINT_LEFTOVERS])
+          expect(existsSync(join(harness.host(cp).root, file)), `${cp}:${file}`).toBe(false);
+      }
+    },
+  );
 });
