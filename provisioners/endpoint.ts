@@ -194,3 +194,21 @@ export class EndpointPhase implements Phase<NodeHost> {
       });
   }
 }
+
+/** `status` on a control plane: where the VIP is and whether both daemons run, in one read-only command. */
+export const ENDPOINT_STATUS_PROBE = 'ip -o -4 addr show; echo @@; systemctl is-active keepalived haproxy';
+
+export interface EndpointStatus {
+  readonly holdsVip: boolean;
+  /** The daemons among keepalived and haproxy that are not active. */
+  readonly down: readonly string[];
+}
+
+export function endpointStatus(output: string, vip: string): EndpointStatus {
+  const [addresses = '', active = ''] = output.split(/^@@$/m);
+  const states = active.trim().split('\n');
+  return {
+    holdsVip: interfaceCarrying(addresses, vip) !== undefined,
+    down: (['keepalived', 'haproxy'] as const).filter((_, i) => states[i]?.trim() !== 'active'),
+  };
+}

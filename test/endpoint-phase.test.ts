@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { HostStep } from '../engine/host-step.js';
 import type { NodeHost } from '../provisioners/cluster-host.js';
-import { EndpointPhase, interfaceCarrying, newVrrpPassword } from '../provisioners/endpoint.js';
+import { EndpointPhase, endpointStatus, interfaceCarrying, newVrrpPassword } from '../provisioners/endpoint.js';
 import { upPhases } from '../provisioners/index.js';
 import { ENDPOINT_PACKAGES, hostPackages } from '../spec/host-packages.js';
 import { VRRP_PASSWORD } from '../templates/endpoint.js';
@@ -26,6 +26,18 @@ describe('the managed endpoint phase', () => {
     expect(interfaceCarrying(out, '10.0.2.15')).toBe('eth0');
     // A prefix of another address is not that address.
     expect(interfaceCarrying(out, '192.168.56.1')).toBeUndefined();
+  });
+
+  it('reads where the VIP is and which daemons are down, for status', () => {
+    const addrs =
+      '3: eth1    inet 192.168.56.11/24 scope global eth1\n3: eth1    inet 192.168.56.9/24 scope global eth1\n';
+    expect(endpointStatus(`${addrs}@@\nactive\nactive\n`, '192.168.56.9')).toEqual({ holdsVip: true, down: [] });
+    expect(endpointStatus(`${addrs}@@\ninactive\nactive\n`, '192.168.56.10')).toEqual({
+      holdsVip: false,
+      down: ['keepalived'],
+    });
+    // No answer at all (systemctl missing): both down, no VIP.
+    expect(endpointStatus('', '192.168.56.9')).toEqual({ holdsVip: false, down: ['keepalived', 'haproxy'] });
   });
 
   it('makes 8-character passwords of letters and digits, different each time', () => {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failureSummary, runPhases } from '../engine/index.js';
-import { interfaceCarrying } from '../provisioners/endpoint.js';
+import { ENDPOINT_STATUS_PROBE, endpointStatus, interfaceCarrying } from '../provisioners/endpoint.js';
 import { upPhases } from '../provisioners/index.js';
 import { ENDPOINT_LEFTOVERS, ResetPhase } from '../provisioners/reset.js';
 import type { ClusterModel } from '../spec/model.js';
@@ -99,6 +99,12 @@ describe.skipIf(unavailable)(`the managed endpoint${unavailable ? ` (skipped: ${
     expect(endpointHosts('Control-plane endpoint on the other')).toEqual(['h2: changed', 'h3: changed']);
 
     expect(holders()).toEqual(['h1']);
+    // What `status` reads on each control plane.
+    expect(CONTROL_PLANES.map((cp) => endpointStatus(inside(cp, `${ENDPOINT_STATUS_PROBE} || true`), vip))).toEqual([
+      { holdsVip: true, down: [] },
+      { holdsVip: false, down: [] },
+      { holdsVip: false, down: [] },
+    ]);
     // Installed by the packages phase from the mirror, on the control planes only.
     for (const cp of CONTROL_PLANES)
       expect(inside(cp, 'systemctl is-active keepalived haproxy').trim().split('\n'), cp).toEqual(['active', 'active']);
@@ -142,6 +148,10 @@ describe.skipIf(unavailable)(`the managed endpoint${unavailable ? ` (skipped: ${
     );
     // The next priority: h2.
     expect(holders()).toEqual(['h2']);
+    expect(endpointStatus(inside('h1', `${ENDPOINT_STATUS_PROBE} || true`), vip)).toEqual({
+      holdsVip: false,
+      down: ['keepalived'],
+    });
     inside('h1', 'systemctl start keepalived');
     // Back to the init node, which outranks the others while healthy.
     until(() => holders().join() === 'h1', 30_000);
