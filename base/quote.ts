@@ -33,3 +33,15 @@ export function unitValue(value: string): string {
   }
   return value;
 }
+
+/**
+ * A word in keepalived.conf or haproxy.cfg. Both split lines on whitespace and treat
+ * # (and keepalived also !) as a comment; their quoting differs between keywords and
+ * versions, so instead of quoting we accept only characters that need none.
+ */
+export function configWord(value: string): string {
+  if (!/^[A-Za-z0-9_./:@-]+$/.test(value)) {
+    throw new Error(`value ${JSON.stringify(value)} cannot be written into a keepalived or haproxy config unquoted`);
+  }
+  return value;
+}

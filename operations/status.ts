@@ -1,6 +1,10 @@
 // `status`: per node, the machine's state (Vagrant's word, or "existing"), whether SSH
-// answers, and the Kubernetes node's Ready condition as the API server reports it.
+// answers, and the Kubernetes node's Ready condition as the API server reports it; with
+// the endpoint kubestrap runs, on each control plane whether it holds the VIP and
+// whether keepalived and haproxy run.
+import { ENDPOINT_STATUS_PROBE, endpointStatus } from '../provisioners/endpoint.js';
 import { KUBECTL } from '../provisioners/kubectl.js';
+import { managedEndpoint } from '../templates/endpoint.js';
 import { NODES_JSONPATH, parseNodes } from '../provisioners/verify.js';
 import { isInitNode } from '../templates/kubeadm/index.js';
 import type { Provider } from '../spec/load.js';
@@ -15,6 +19,8 @@ export interface NodeState {
   machine: string;
   ssh: string;
   kubernetes: string;
+  /** Managed endpoint, control planes: "VIP holder" or "standby", and any daemon not running; else "-". */
+  endpoint: string;
 }
 
 export interface StatusResult {
@@ -23,6 +29,8 @@ export interface StatusResult {
   /** Every node runs, answers and is Ready. */
   readonly healthy: boolean;
   readonly nodes: readonly NodeState[];
+  /** Managed endpoint: the VIP and the control planes seen holding it (healthy: exactly one). */
+  readonly endpoint?: { readonly vip: string; readonly holders: readonly string[] };
 }
 
 export async function status(options: ClusterOptions, context: OperationContext): Promise<StatusResult> {
@@ -35,7 +43,10 @@ export async function status(options: ClusterOptions, context: OperationContext)
     machine: 'existing',
     ssh: '-',
     kubernetes: '-',
+    endpoint: '-',
   }));
+  const managed = managedEndpoint(model);
+  const vip = model.kubernetes.endpoint.host;
   const pool = clusterPool(model, options.file, { connectAttempts: 1, signal: context.signal });
   try {
     let only: string[] | undefined;
@@ -53,6 +64,13 @@ export async function status(options: ClusterOptions, context: OperationContext)
         try {
           await host.ssh.exec('true', { sudo: false, timeoutMs: 15_000 });
           row.ssh = 'ok';
+          if (managed && host.node.role === 'control-plane') {
+            const probe = await host.ssh.exec(ENDPOINT_STATUS_PROBE, { check: false, timeoutMs: 15_000 });
+            const seen = endpointStatus(probe.stdout, vip);
+            row.endpoint =
+              `${seen.holdsVip ? 'VIP holder' : 'standby'}` +
+              `${seen.down.length ? ` (${seen.down.join(', ')} not running)` : ''}`;
+          }
         } catch (error) {
           row.ssh = `unreachable: ${(error as Error).message.split('\n')[0]}`;
         }
@@ -80,8 +98,21 @@ export async function status(options: ClusterOptions, context: OperationContext)
   } finally {
     await pool.close();
   }
-  const healthy = rows.every(
-    (r) => (r.machine === 'running' || r.machine === 'existing') && r.ssh === 'ok' && r.kubernetes.startsWith('Ready'),
-  );
-  return { cluster: model.name, provider: model.machines.provider, healthy, nodes: rows };
+  const holders = rows.filter((r) => r.endpoint.startsWith('VIP holder')).map((r) => r.node);
+  const healthy =
+    rows.every(
+      (r) =>
+        (r.machine === 'running' || r.machine === 'existing') &&
+        r.ssh === 'ok' &&
+        r.kubernetes.startsWith('Ready') &&
+        !r.endpoint.includes('not running'),
+    ) &&
+    (!managed || holders.length === 1);
+  return {
+    cluster: model.name,
+    provider: model.machines.provider,
+    healthy,
+    nodes: rows,
+    ...(managed ? { endpoint: { vip, holders } } : {}),
+  };
 }

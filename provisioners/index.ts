@@ -1,8 +1,10 @@
 // The phase list, written in one place.
 import type { ClusterModel } from '../spec/model.js';
+import { managedEndpoint } from '../templates/endpoint.js';
 import type { RenderedFile } from '../templates/render.js';
 import type { NodeHost } from './cluster-host.js';
 import { BundlePhase, ImagesPhase, type VerifiedBundle } from './bundle.js';
+import { EndpointPhase } from './endpoint.js';
 import { HostprepPhase } from './hostprep.js';
 import { InitPhase } from './init.js';
 import { JoinPhase } from './join.js';
@@ -62,19 +64,23 @@ export function hostPhases(
 }
 
 /**
- * preflight → host prep → containerd → packages → init → kubeconfig → join control planes → the login user's
- * ~/.kube/config on them → join workers
+ * preflight → host prep → containerd → packages → (managed endpoint on the init node) → init → kubeconfig →
+ * join control planes → (managed endpoint on them) → the login user's ~/.kube/config on them → join workers
  * → Weave → Rook → verify.
  */
 export function upPhases(model: ClusterModel, files: readonly RenderedFile[], options: UpOptions): Phase<NodeHost>[] {
+  const managed = managedEndpoint(model);
+  const furtherControlPlanes = model.nodes.filter((n) => n.role === 'control-plane').length > 1;
   return [
     ...hostPhases(model, files, options),
+    // kubeadm init reaches the API through the endpoint: it is up on the init node first.
+    ...(managed ? [new EndpointPhase(model, files, 'init')] : []),
     new InitPhase(model, files),
     new KubeconfigPhase(model, options.saveKubeconfig, options.kubeconfigPath),
     // Further control-plane nodes first: workers then join a control plane at full strength.
-    ...(model.nodes.filter((n) => n.role === 'control-plane').length > 1
-      ? [new JoinPhase(model, files, 'control-plane')]
-      : []),
+    ...(furtherControlPlanes ? [new JoinPhase(model, files, 'control-plane')] : []),
+    // Theirs after their join, when each has an API server for haproxy and keepalived's check.
+    ...(managed && furtherControlPlanes ? [new EndpointPhase(model, files, 'joined')] : []),
     new UserKubeconfigPhase(),
     new JoinPhase(model, files, 'worker'),
     new WeavePhase(model, files),

@@ -74,14 +74,20 @@ export class InitPhase implements Phase<NodeHost> {
       timeoutMs: 15 * 60_000,
     });
     if (step.dryRun) return;
-    const { endpointFromSpec, controlPlaneEndpoint } = this.model.kubernetes;
-    // With an endpoint from the spec (a VIP, a load balancer), the usual culprit is the route to it.
-    const endpointHint = endpointFromSpec
-      ? `echo ${shellQuote(
-          `controlPlaneEndpoint ${controlPlaneEndpoint} must reach this node on port 6443 ` +
-            '(kubestrap does not run the VIP or load balancer yet)',
-        )}; `
-      : '';
+    const { endpoint, controlPlaneEndpoint } = this.model.kubernetes;
+    // With an endpoint from the spec (a VIP, a load balancer), the usual culprit is the route to it;
+    // with kubestrap's own, haproxy in front of this node's 6443.
+    const endpointHint =
+      endpoint.mode === 'external'
+        ? `echo ${shellQuote(
+            `controlPlaneEndpoint ${controlPlaneEndpoint} must reach this node on port 6443 ` +
+              "(the spec's endpoint: the site runs its VIP or load balancer)",
+          )}; `
+        : endpoint.mode === 'keepalived-haproxy'
+          ? `echo ${shellQuote(
+              `controlPlaneEndpoint ${controlPlaneEndpoint}: keepalived holds the VIP, haproxy forwards to port 6443`,
+            )}; ip -o -4 addr; systemctl status haproxy keepalived --no-pager -n 5; `
+          : '';
     await waitFor(step, {
       what: 'the API server to answer /readyz',
       probe: `${KUBECTL} get --raw=/readyz`,

@@ -5,11 +5,13 @@
 import type { ClusterModel } from '../spec/model.js';
 import {
   KUBERNETES_HELPER_PACKAGES as HELPERS,
+  ENDPOINT_PACKAGES,
   KUBERNETES_PACKAGES,
   PINNED_KUBERNETES_PACKAGES as PINNED,
   preflightTools,
 } from '../spec/host-packages.js';
 import { kubernetesPackageRepository } from '../spec/versions.js';
+import { managedEndpoint } from '../templates/endpoint.js';
 import { KUBELET_DEFAULTS, KUBELET_DROP_IN, KUBELET_UNIT } from '../templates/node-paths.js';
 import type { RenderedFile } from '../templates/render.js';
 import { shellQuote } from '../base/quote.js';
@@ -78,6 +80,8 @@ export class PackagesPhase implements Phase<NodeHost> {
       );
     }
     await this.preflightTools(step, fromBundle);
+    if (managedEndpoint(this.model) && step.host.node.role === 'control-plane')
+      await this.endpointPackages(step, fromBundle);
     if (family === 'debian') {
       const held = (await step.probe('apt-mark showhold')).stdout.split('\n');
       const unheld = PINNED.filter((p) => !held.includes(p));
@@ -122,6 +126,22 @@ export class PackagesPhase implements Phase<NodeHost> {
       `install ${packages.join(', ')}${fromBundle ? ' from the bundle' : ''} ` +
         `(kubeadm's preflight looks for ${missing.map((t) => t.command).join(', ')})`,
       installCommand(family, packages, fromBundle),
+      { timeoutMs: 20 * 60_000 },
+    );
+  }
+
+  /** keepalived and haproxy for the endpoint kubestrap runs, from the OS's repositories (or the bundle). */
+  private async endpointPackages(step: HostStep<NodeHost>, fromBundle: boolean): Promise<void> {
+    const family = this.model.os.family;
+    const wanted = ENDPOINT_PACKAGES[family];
+    const installed = parseInstalled(
+      (await step.probe(installedQuery(family, wanted), { label: 'installed endpoint packages' })).stdout,
+    );
+    const missing = wanted.filter((p) => !installed.has(p));
+    if (!missing.length) return;
+    await step.change(
+      `install ${missing.join(', ')}${fromBundle ? ' from the bundle' : ''} (the control-plane endpoint)`,
+      installCommand(family, missing, fromBundle),
       { timeoutMs: 20 * 60_000 },
     );
   }

@@ -1,7 +1,9 @@
 // Reset: undo what kubeadm and the cluster left on a host, so that a rebuild starts
 // clean. `kubeadm reset -f`, then what kubeadm leaves behind: CNI config, data
 // directories, Weave's links, the iptables/IPVS rules Kubernetes and Weave made, and the
-// Rook disks — only the disks the spec names.
+// Rook disks — only the disks the spec names. The managed endpoint's keepalived and haproxy
+// are stopped and disabled (the VIP goes with keepalived) and kubestrap's files for them
+// removed; the packages stay, as kubelet and kubeadm do.
 import type { ClusterModel } from '../spec/model.js';
 import { shellQuote } from '../base/quote.js';
 import { script } from '../base/script.js';
@@ -11,11 +13,18 @@ import {
   CNI_CONF_DIR,
   CONTROL_PLANE_JOIN_CONFIG,
   DISCOVERY_KUBECONFIG,
+  ENDPOINT_SYSCTL_CONF,
+  HAPROXY_CONFIG,
+  HAPROXY_DROP_IN,
+  KEEPALIVED_CHECK_SCRIPT,
+  KEEPALIVED_CONF,
+  KEEPALIVED_DROP_IN,
   KUBELET_CONF,
   KUBERNETES_DIR,
   PKI_DIR,
   STATIC_POD_DIR,
   UPLOAD_CERTS_CONFIG,
+  VRRP_PASSWORD_FILE,
 } from '../templates/node-paths.js';
 import type { NodeHost } from './cluster-host.js';
 import type { HostStep } from '../engine/host-step.js';
@@ -37,6 +46,15 @@ export const LEFTOVERS = [
   UPLOAD_CERTS_CONFIG,
   CONTROL_PLANE_JOIN_CONFIG,
 ];
+/** The managed endpoint's files (keepalived.conf only when kubestrap wrote it: see `endpoint`). */
+export const ENDPOINT_LEFTOVERS = [
+  KEEPALIVED_CHECK_SCRIPT,
+  KEEPALIVED_DROP_IN,
+  HAPROXY_CONFIG,
+  HAPROXY_DROP_IN,
+  ENDPOINT_SYSCTL_CONF,
+  VRRP_PASSWORD_FILE,
+];
 export const LEFTOVER_LINKS = ['weave', 'vxlan-6784', 'datapath'];
 /** Lines of iptables-save that Kubernetes (kube-proxy, kubelet) and Weave own. */
 const OUR_RULES = 'KUBE-|WEAVE';
@@ -55,6 +73,7 @@ export class ResetPhase implements Phase<NodeHost> {
     }
     if ((await step.probe('systemctl is-active --quiet kubelet', { check: false })).code === 0)
       await step.change('stop the kubelet', 'systemctl stop kubelet');
+    await this.endpoint(step);
 
     const present = (
       await step.probe(`for p in ${LEFTOVERS.join(' ')}; do [ -e "$p" ] && echo "$p"; done; true`)
@@ -107,6 +126,37 @@ export class ResetPhase implements Phase<NodeHost> {
     if (step.host.node.storage && this.model.rook.enabled) {
       for (const disk of step.host.node.disks) await this.wipe(step, disk.device);
     }
+  }
+
+  /**
+   * keepalived and haproxy where kubestrap ran them: keepalived.conf starting with our
+   * header (a site's own keepalived is left alone), haproxy pointed at our config by our drop-in.
+   */
+  private async endpoint(step: HostStep<NodeHost>): Promise<void> {
+    const ours = (
+      await step.probe(
+        `head -n 1 ${KEEPALIVED_CONF} 2>/dev/null | grep -q '^# Rendered by kubestrap' && echo keepalived; ` +
+          `test -f ${HAPROXY_DROP_IN} && echo haproxy; true`,
+      )
+    ).stdout
+      .split('\n')
+      .filter((s) => s === 'keepalived' || s === 'haproxy');
+    for (const service of ours) {
+      const state = await step.probe(`systemctl is-enabled ${service}; systemctl is-active ${service}`, {
+        check: false,
+      });
+      if (/^(enabled|active)$/m.test(state.stdout))
+        await step.change(`stop and disable ${service}`, `systemctl disable --now ${service}`);
+    }
+    const files = [...(ours.includes('keepalived') ? [KEEPALIVED_CONF] : []), ...ENDPOINT_LEFTOVERS];
+    const present = (await step.probe(`for p in ${files.join(' ')}; do [ -e "$p" ] && echo "$p"; done; true`)).stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean);
+    if (!present.length) return;
+    await step.change(`remove ${present.join(', ')}`, `rm -f ${present.join(' ')}`);
+    if (present.some((p) => p.endsWith('.service.d/10-kubestrap.conf')))
+      await step.change('reload systemd units', 'systemctl daemon-reload');
   }
 
   /** Rook's own cleanup for an OSD disk: signatures, partition tables, the first 100 MiB. */

@@ -15,8 +15,10 @@
 # pushes its images to), gpgv (checks repository signatures); for rpm bundles: rpm
 # (rpmkeys checks package signatures; rpmbuild and rpmsign make the test packages),
 # createrepo-c (the bundle's repodata) and dnf (installs from the bundle in the test).
+# For the managed control-plane endpoint: keepalived (keepalived -t) and haproxy
+# (haproxy -c) check the rendered configs, and their packaged units the drop-ins.
 set -euo pipefail
-packages=(ruby vagrant vagrant-libvirt systemd containerd shellcheck debootstrap iproute2 openssh-client procps systemd-container apt-utils gnupg gpgv qemu-system-x86 e2fsprogs busybox-static libvirt-daemon-system libvirt-clients dnsmasq-base iptables qemu-utils skopeo docker-registry rpm createrepo-c dnf)
+packages=(ruby vagrant vagrant-libvirt systemd containerd shellcheck debootstrap iproute2 openssh-client procps systemd-container apt-utils gnupg gpgv qemu-system-x86 e2fsprogs busybox-static libvirt-daemon-system libvirt-clients dnsmasq-base iptables qemu-utils skopeo docker-registry rpm createrepo-c dnf keepalived haproxy)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

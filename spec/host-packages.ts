@@ -64,7 +64,25 @@ export function preflightTools(minor: number): PreflightTool[] {
   return PREFLIGHT_TOOLS.filter((t) => minor <= t.lastMinor);
 }
 
-/** Every package kubestrap installs on a host of this family for Kubernetes 1.`minor`. */
-export function hostPackages(family: OsFamily, minor: number): string[] {
-  return [...KUBERNETES_PACKAGES, CONTAINERD_PACKAGE[family], ...preflightTools(minor).map((t) => t.package[family])];
+/**
+ * The managed control-plane endpoint (controlPlaneEndpoint managed: keepalived-haproxy), on
+ * control-plane nodes only. keepalived's check script runs curl: Debian's keepalived does
+ * not depend on it and a minimal Debian lacks it; EL minimal installs have curl-minimal.
+ */
+export const ENDPOINT_PACKAGES: Readonly<Record<OsFamily, readonly string[]>> = {
+  debian: ['keepalived', 'haproxy', 'curl'],
+  rhel: ['keepalived', 'haproxy'],
+};
+
+/**
+ * Every package kubestrap installs on a host of this family for Kubernetes 1.`minor`;
+ * `endpoint`: the host is a control plane of a cluster whose endpoint kubestrap runs.
+ */
+export function hostPackages(family: OsFamily, minor: number, endpoint = false): string[] {
+  return [
+    ...KUBERNETES_PACKAGES,
+    CONTAINERD_PACKAGE[family],
+    ...preflightTools(minor).map((t) => t.package[family]),
+    ...(endpoint ? ENDPOINT_PACKAGES[family] : []),
+  ];
 }

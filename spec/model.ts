@@ -1,5 +1,6 @@
 // The cluster model: the spec with groups expanded and every default and derived
 // value filled in. Everything downstream (rendering, phases) reads only this plain data.
+import { sha256 } from '../base/digest.js';
 import { parseCidr, formatIPv4, parseIPv4 } from './net.js';
 import type { ClusterSpec, NodeEntrySpec, RoleName, TaintSpec } from './schema.js';
 import type { SpecPath } from './issues.js';
@@ -55,9 +56,9 @@ export interface ClusterModel {
     readonly podSubnet: string;
     readonly serviceSubnet: string;
     readonly dnsDomain: string;
-    /** The spec's endpoint, else the first control-plane node's address on 6443. */
+    /** endpoint as host:port: what kubeadm, joins and kubeconfigs are given. */
     readonly controlPlaneEndpoint: string;
-    readonly endpointFromSpec: boolean;
+    readonly endpoint: EndpointModel;
     /** KubeletConfiguration failCgroupV1 when the spec sets it; unset: the kubelet's default. */
     readonly failCgroupV1?: boolean;
   };
@@ -124,6 +125,73 @@ export interface ClusterModel {
     readonly registryMirrors: Readonly<Record<string, { readonly url: string }>>;
   };
   readonly nodes: readonly NodeModel[];
+}
+
+export type EndpointMode = 'first-node' | 'external' | 'keepalived-haproxy';
+
+/**
+ * The API endpoint. first-node: no endpoint in the spec, the first control plane's 6443.
+ * external: the user's load balancer or VIP. keepalived-haproxy: kubestrap runs the VIP
+ * (keepalived) and the load balancer (haproxy) on every control-plane node.
+ */
+export interface EndpointModel {
+  readonly mode: EndpointMode;
+  readonly host: string;
+  readonly port: number;
+  /** keepalived-haproxy: VRRP virtual_router_id, the spec's or derived from the cluster name. */
+  readonly virtualRouterId?: number;
+  /** keepalived-haproxy: the VIP's interface when the spec names it; else found on each host at run time. */
+  readonly interface?: string;
+}
+
+/** kube-apiserver's port on every control-plane node (kubeadm's default, which kubestrap keeps). */
+export const API_SERVER_PORT = 6443;
+
+/** Where haproxy listens when the spec names no port: 6443 is kube-apiserver's own on the same hosts. */
+export const MANAGED_ENDPOINT_PORT = 8443;
+
+/**
+ * A stable VRRP id per cluster name, 1..255, so two clusters on one network differ unless
+ * their names collide in 255 (the spec's virtualRouterId settles that).
+ */
+export function defaultVirtualRouterId(clusterName: string): number {
+  return (parseInt(sha256(clusterName).slice(0, 8), 16) % 255) + 1;
+}
+
+/** The spec's endpoint in one shape, whichever form it was written in; port undefined when none is given. */
+export interface SpecEndpoint {
+  readonly mode: Exclude<EndpointMode, 'first-node'>;
+  readonly host: string;
+  readonly port: number | undefined;
+  readonly form: 'text' | 'mapping';
+  readonly virtualRouterId?: number;
+  readonly interface?: string;
+}
+
+export function specEndpoint(spec: ClusterSpec): SpecEndpoint | undefined {
+  const endpoint = spec.spec.kubernetes.controlPlaneEndpoint;
+  if (endpoint === undefined) return undefined;
+  if (typeof endpoint === 'string') {
+    const colon = endpoint.lastIndexOf(':');
+    return { mode: 'external', host: endpoint.slice(0, colon), port: Number(endpoint.slice(colon + 1)), form: 'text' };
+  }
+  const managed = endpoint.managed === 'keepalived-haproxy';
+  return {
+    mode: endpoint.managed,
+    host: endpoint.address,
+    port: endpoint.port ?? (managed ? MANAGED_ENDPOINT_PORT : undefined),
+    form: 'mapping',
+    ...(managed ? { virtualRouterId: endpoint.virtualRouterId ?? defaultVirtualRouterId(spec.metadata.name) } : {}),
+    ...(managed && endpoint.interface !== undefined ? { interface: endpoint.interface } : {}),
+  };
+}
+
+function endpointModel(spec: ClusterSpec, firstControlPlaneIp: string): EndpointModel {
+  const fromSpec = specEndpoint(spec);
+  if (!fromSpec) return { mode: 'first-node', host: firstControlPlaneIp, port: API_SERVER_PORT };
+  if (fromSpec.port === undefined) throw new Error('buildModel: unvalidated external endpoint without a port');
+  const { form: _form, ...endpoint } = fromSpec;
+  return { ...endpoint, port: fromSpec.port };
 }
 
 /** A node entry after group expansion, before defaults that depend on the whole cluster. */
@@ -238,6 +306,7 @@ export function buildModel(spec: ClusterSpec): ClusterModel {
     };
   });
   const firstControlPlane = nodes.find((n) => n.role === 'control-plane');
+  const endpoint = endpointModel(spec, firstControlPlane?.ip ?? '');
   const storageCount = nodes.filter((n) => n.storage).length;
   const replicas = s.storage.rook.replicas ?? (storageCount >= 3 ? 3 : 1);
   const network = parseCidr(s.machines.network);
@@ -253,8 +322,8 @@ export function buildModel(spec: ClusterSpec): ClusterModel {
       podSubnet: s.kubernetes.podSubnet,
       serviceSubnet: s.kubernetes.serviceSubnet,
       dnsDomain: s.kubernetes.dnsDomain,
-      controlPlaneEndpoint: s.kubernetes.controlPlaneEndpoint ?? `${firstControlPlane?.ip ?? ''}:6443`,
-      endpointFromSpec: s.kubernetes.controlPlaneEndpoint !== undefined,
+      controlPlaneEndpoint: `${endpoint.host}:${endpoint.port}`,
+      endpoint,
       ...(s.kubernetes.kubelet.failCgroupV1 !== undefined ? { failCgroupV1: s.kubernetes.kubelet.failCgroupV1 } : {}),
     },
     machines: {

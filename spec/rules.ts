@@ -1,7 +1,14 @@
 // Rules that relate several fields. Each returns every problem it finds, with the
 // spec path to blame, so one `kubestrap validate` run lists everything to fix.
 import { shown, type SpecIssue, type SpecPath } from './issues.js';
-import { expandNodes, isStorageNode, type ExpandedNode } from './model.js';
+import {
+  API_SERVER_PORT,
+  expandNodes,
+  isStorageNode,
+  specEndpoint,
+  type ExpandedNode,
+  type SpecEndpoint,
+} from './model.js';
 import { labelKeyProblem, labelValueProblem, DNS_SUBDOMAIN } from './names.js';
 import { broadcast, contains, formatIPv4, overlaps, parseCidr, parseIPv4, type Cidr } from './net.js';
 import type { z } from 'zod';
@@ -354,34 +361,35 @@ function checkTopology(spec: ClusterSpec, nodes: ExpandedNode[], out: Issues): v
         ),
       );
     }
-    const endpoint = spec.spec.kubernetes.controlPlaneEndpoint;
+    const endpoint = specEndpoint(spec);
     if (endpoint === undefined) {
       out.push(
         error(
           ['spec', 'kubernetes'],
           'several control-plane nodes need controlPlaneEndpoint',
-          'add controlPlaneEndpoint: VIP:6443 with a free address of the node network',
+          'add controlPlaneEndpoint: {address: VIP, managed: keepalived-haproxy} with a free address of the ' +
+            'node network, or controlPlaneEndpoint: HOST:PORT of your own load balancer',
         ),
       );
-    } else {
-      const host = endpoint.slice(0, endpoint.lastIndexOf(':'));
-      const owner = nodes.find((n) => n.ip === host);
+    } else if (endpoint.mode === 'external') {
+      const path = endpointPath(endpoint, 'address');
+      const owner = nodes.find((n) => n.ip === endpoint.host);
       if (owner)
         out.push(
           error(
-            ['spec', 'kubernetes', 'controlPlaneEndpoint'],
-            `${host} is the address of node ${owner.name}; the endpoint must survive that node`,
+            path,
+            `${endpoint.host} is the address of node ${owner.name}; the endpoint must survive that node`,
             'use a free address (a VIP) or a DNS name',
           ),
         );
-      else {
+      else if (endpoint.port !== undefined) {
         out.push(
           warning(
-            ['spec', 'kubernetes', 'controlPlaneEndpoint'],
-            `kubestrap does not run a VIP or load balancer yet: ${endpoint} ` +
+            path,
+            `kubestrap does not run a VIP or load balancer yet: ${endpoint.host}:${endpoint.port} ` +
               `must already lead to port 6443 of the control-plane nodes (the first one answers during init)`,
-            'put keepalived + haproxy, kube-vip or a load balancer in front of the control-plane nodes, ' +
-              'or use one control-plane node',
+            'set managed: keepalived-haproxy to have kubestrap run keepalived + haproxy, ' +
+              'or put your own load balancer in front of the control-plane nodes, or use one control-plane node',
           ),
         );
       }
@@ -417,6 +425,88 @@ function checkTopology(spec: ClusterSpec, nodes: ExpandedNode[], out: Issues): v
         ),
       );
     }
+  }
+}
+
+/** The place to blame for a field of the endpoint: the string form is one value, the mapping has fields. */
+function endpointPath(endpoint: SpecEndpoint, field: 'address' | 'port' | 'managed'): SpecPath {
+  const path = ['spec', 'kubernetes', 'controlPlaneEndpoint'];
+  return endpoint.form === 'text' ? path : [...path, field];
+}
+
+/** keepalived + haproxy on the control-plane nodes: the VIP, its port and the VRRP peers. */
+function checkEndpoint(spec: ClusterSpec, nodes: ExpandedNode[], network: Cidr | undefined, out: Issues): void {
+  const endpoint = specEndpoint(spec);
+  if (endpoint?.mode === 'external' && endpoint.port === undefined) {
+    out.push(
+      error(
+        endpointPath(endpoint, 'managed'),
+        'an external endpoint needs its port',
+        'add port: the TCP port your load balancer serves the API on, e.g. 6443',
+      ),
+    );
+  }
+  if (endpoint?.mode !== 'keepalived-haproxy') return;
+  const address = endpointPath(endpoint, 'address');
+  const vip = parseIPv4(endpoint.host);
+  if (vip === undefined) {
+    out.push(
+      error(
+        address,
+        `${shown(endpoint.host)} is not an IPv4 address; keepalived holds an address, not a name`,
+        'give a free IPv4 address of the node network, e.g. 192.168.56.10',
+      ),
+    );
+  } else {
+    const owner = nodes.find((n) => n.ip === endpoint.host);
+    if (owner) {
+      out.push(
+        error(
+          address,
+          `${endpoint.host} is the address of node ${owner.name}; the VIP must be a free address`,
+          'choose an address of the node network that no node uses',
+        ),
+      );
+    }
+    if (network && !contains(network, vip)) {
+      out.push(
+        error(
+          address,
+          `${endpoint.host} is outside the node network ${network.text}; ` +
+            'keepalived can only hold a VIP on the network the control planes share',
+          `use a free address inside ${network.text}`,
+        ),
+      );
+    } else if (network && (vip === network.network || vip === broadcast(network))) {
+      const what = vip === network.network ? 'network' : 'broadcast';
+      out.push(
+        error(
+          address,
+          `${endpoint.host} is the ${what} address of ${network.text}`,
+          `use a free host address between ${formatIPv4(network.network + 1)} ` +
+            `and ${formatIPv4(broadcast(network) - 1)}`,
+        ),
+      );
+    }
+  }
+  if (endpoint.port === API_SERVER_PORT) {
+    out.push(
+      error(
+        endpointPath(endpoint, 'port'),
+        `haproxy cannot listen on ${API_SERVER_PORT}: kube-apiserver listens there on the same hosts`,
+        'use another port, e.g. 8443 (the default: remove port)',
+      ),
+    );
+  }
+  const controlPlanes = nodes.filter((n) => n.entry.role === 'control-plane');
+  if (controlPlanes.length === 1) {
+    out.push(
+      warning(
+        endpointPath(endpoint, 'managed'),
+        'with one control-plane node the managed endpoint has nothing to fail over to',
+        'add control-plane nodes (three for HA), or keep the endpoint so that more can join later',
+      ),
+    );
   }
 }
 
@@ -471,6 +561,7 @@ export function checkSpec(
   const { network } = subnets ? checkSubnets(spec, out) : {};
   if (valid('provider') && valid('storage')) checkNodes(spec, nodes, network, valid('nodes'), out);
   if (valid('nodes') && valid('kubernetes') && valid('storage')) checkTopology(spec, nodes, out);
+  if (valid('nodes') && valid('kubernetes')) checkEndpoint(spec, nodes, network, out);
   if (valid('runtime') && valid('packages')) checkRuntime(spec, out);
   return out;
 }

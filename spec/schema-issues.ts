@@ -37,16 +37,29 @@ export function fieldAt(root: AnySchema, path: readonly PropertyKey[]): FieldInf
     if (def.type === 'object') next = (def.shape as Record<string, AnySchema>)[String(segment)];
     else if (def.type === 'array') next = def.element as AnySchema;
     else if (def.type === 'record') next = def.valueType as AnySchema;
+    else if (def.type === 'union') {
+      // A field of a union (controlPlaneEndpoint's mapping form): the option that has it.
+      for (const option of def.options as AnySchema[]) {
+        const inner = unwrap(option).schema?._zod.def as unknown as { type: string; shape?: Record<string, AnySchema> };
+        if (inner?.type === 'object' && inner.shape?.[String(segment)]) next = inner.shape[String(segment)];
+      }
+    }
     if (!next) return { schema: undefined, description: undefined };
     info = unwrap(next);
   }
   return info;
 }
 
+type ShapeDef = { type: string; shape?: Record<string, unknown>; options?: AnySchema[] } | undefined;
+
 function objectKeys(root: AnySchema, path: readonly PropertyKey[]): string[] {
-  const def = fieldAt(root, path).schema?._zod.def as unknown as
-    { type: string; shape?: Record<string, unknown> } | undefined;
-  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
+  const def = fieldAt(root, path).schema?._zod.def as unknown as ShapeDef;
+  // A union's mapping option (controlPlaneEndpoint): unknown keys can only come from that one.
+  const object =
+    def?.type === 'union'
+      ? def.options?.map((o) => unwrap(o).schema?._zod.def as unknown as ShapeDef).find((d) => d?.type === 'object')
+      : def;
+  return object?.type === 'object' && object.shape ? Object.keys(object.shape) : [];
 }
 
 function typeName(value: unknown): string {
@@ -166,6 +179,25 @@ export function schemaIssues(root: AnySchema, issues: readonly z.core.$ZodIssue[
         // A record key that fails its own check: zod wraps that check's message.
         const inner = issue.issues[0]?.message ?? issue.message;
         out.push({ severity: 'error', path, atKey: true, ...splitMessage(inner) });
+        break;
+      }
+      case 'invalid_union': {
+        // Report the option the value was written for (the one whose type it has), as if it were the only one.
+        const written = issue.errors.filter(
+          (branch) => !(branch.length === 1 && branch[0]!.code === 'invalid_type' && branch[0]!.path.length === 0),
+        );
+        if (written.length === 1) {
+          const nested = written[0]!.map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] }));
+          out.push(...schemaIssues(root, nested));
+        } else {
+          const input = (issue as { input?: unknown }).input;
+          out.push({
+            severity: 'error',
+            path,
+            message: `has the wrong shape: ${typeName(input)}`,
+            hint: `write one of the forms the field takes${about}`,
+          });
+        }
         break;
       }
       default:

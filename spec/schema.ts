@@ -157,6 +157,63 @@ const Kubelet = z.strictObject({
     }),
 });
 
+/** An IPv4 address or DNS name, lowercase: the host of either endpoint form. */
+const ENDPOINT_HOST = '[a-z0-9]([-a-z0-9.]*[a-z0-9])?';
+
+/** The string form: an endpoint the user runs (their load balancer, VIP or DNS name). */
+const EndpointText = z
+  .string()
+  .regex(new RegExp(`^${ENDPOINT_HOST}:[0-9]{1,5}$`), {
+    message: 'must be host:port, e.g. 192.168.56.9:6443 or api.lab.local:6443 — give the VIP or DNS name and the port',
+  })
+  .refine(endpointPortInRange, PORT_MESSAGE);
+
+/** Linux IFNAMSIZ is 16 with the NUL; keepalived's config has no quoting, so a conservative character set. */
+const INTERFACE_NAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,15}$/;
+
+const ENDPOINT_MODES = ['keepalived-haproxy', 'external'] as const;
+
+const Endpoint = z
+  .strictObject({
+    address: z
+      .string()
+      .regex(new RegExp(`^${ENDPOINT_HOST}$`), {
+        message: 'must be an IPv4 address or DNS name such as 192.168.56.10 — the VIP the API is reached at',
+      })
+      .meta({ description: 'The VIP (IPv4; any host name for external).' }),
+    port: z
+      .int()
+      .min(1)
+      .max(65535)
+      .optional()
+      .meta({ description: 'TCP port of the endpoint; default 8443 for managed, required for external.' }),
+    managed: z.enum(ENDPOINT_MODES).meta({
+      description:
+        'keepalived-haproxy: kubestrap runs keepalived (the VIP, by VRRP) and haproxy (to every ' +
+        "control plane's 6443) on the control-plane nodes. external: your own load balancer or VIP.",
+    }),
+    virtualRouterId: z
+      .int()
+      .min(1)
+      .max(255)
+      .optional()
+      .meta({
+        description:
+          'VRRP virtual router id, unique per network; default derived from metadata.name. ' +
+          'Set it when two clusters on one network collide.',
+      }),
+    interface: z
+      .string()
+      .regex(INTERFACE_NAME, {
+        message: 'must be a Linux interface name such as eth1 — 1-15 letters, digits, _ . -, no / or whitespace',
+      })
+      .optional()
+      .meta({
+        description: "Interface that carries the VIP; default: the one holding the node's ip, found on the host.",
+      }),
+  })
+  .meta({ description: 'The control-plane endpoint as a mapping.' });
+
 const Kubernetes = z.strictObject({
   version: z
     .string()
@@ -174,16 +231,13 @@ const Kubernetes = z.strictObject({
     })
     .default('cluster.local'),
   controlPlaneEndpoint: z
-    .string()
-    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?:[0-9]{1,5}$/, {
-      message:
-        'must be host:port, e.g. 192.168.56.9:6443 or api.lab.local:6443 — give the VIP or DNS name and the port',
-    })
-    .refine(endpointPortInRange, PORT_MESSAGE)
+    .union([EndpointText, Endpoint])
     .optional()
     .meta({
       description:
-        'Stable address of the API server (VIP or DNS name with port). Required with several control-plane nodes.',
+        'Stable address of the API server. host:port (a VIP or DNS name your own load balancer serves), ' +
+        'or a mapping: with managed: keepalived-haproxy kubestrap runs the VIP and load balancer on the ' +
+        'control-plane nodes. Required with several control-plane nodes.',
     }),
   kubelet: Kubelet.default({}),
 });
@@ -526,3 +580,4 @@ export type ClusterSpec = z.output<typeof ClusterSpecSchema>;
 export type NodeEntrySpec = z.output<typeof NodeEntry>;
 export type TaintSpec = z.output<typeof Taint>;
 export type RoleName = z.output<typeof Role>;
+export type EndpointSpec = z.output<typeof Endpoint>;

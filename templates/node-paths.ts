@@ -38,3 +38,18 @@ export const MODULES_LOAD_CONF = '/etc/modules-load.d/kubestrap.conf';
 export const SYSCTL_CONF = '/etc/sysctl.d/99-kubestrap.conf';
 /** Our block of /etc/hosts, kept whole so host prep can merge it into the host's own. */
 export const HOSTS_BLOCK = '/etc/kubestrap/hosts';
+
+/**
+ * The managed control-plane endpoint (keepalived + haproxy) on control-plane nodes.
+ * keepalived.conf holds the VRRP password: written 0600 at run time, never rendered.
+ */
+export const KEEPALIVED_CONF = '/etc/keepalived/keepalived.conf';
+/** Root-owned and not writable by others, or keepalived's enable_script_security refuses to run it. */
+export const KEEPALIVED_CHECK_SCRIPT = '/etc/keepalived/kubestrap-check-apiserver.sh';
+export const KEEPALIVED_DROP_IN = '/etc/systemd/system/keepalived.service.d/10-kubestrap.conf';
+/** Beside the package's haproxy.cfg, which stays untouched; the drop-in points the unit here. */
+export const HAPROXY_CONFIG = '/etc/haproxy/kubestrap.cfg';
+export const HAPROXY_DROP_IN = '/etc/systemd/system/haproxy.service.d/10-kubestrap.conf';
+export const ENDPOINT_SYSCTL_CONF = '/etc/sysctl.d/99-kubestrap-endpoint.conf';
+/** The cluster's VRRP password, on the init node only, 0600: made there before any API could keep it. */
+export const VRRP_PASSWORD_FILE = '/etc/kubestrap/vrrp-password';

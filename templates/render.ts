@@ -2,6 +2,7 @@
 // (no clock, no randomness, no I/O but reading our own templates), so the same spec
 // always renders the same bytes and a re-render can tell exactly what changed.
 import type { ClusterModel, NodeModel } from '../spec/model.js';
+import { endpointFiles } from './endpoint.js';
 import { fillTemplate } from './handlebars.js';
 import { hostsBlock, modulesLoad, sysctlConf } from './host-files.js';
 import { renderKubeadmConfig } from './kubeadm/index.js';
@@ -76,6 +77,7 @@ function nodeFiles(model: ClusterModel, node: NodeModel): RenderedFile[] {
     [MODULES_LOAD_CONF, 0o644, modulesLoad()],
     [SYSCTL_CONF, 0o644, sysctlConf()],
     [HOSTS_BLOCK, 0o644, hostsBlock(model)],
+    ...endpointFiles(model, node),
   ];
   return files.map(([target, mode, content]) => ({
     path: `nodes/${node.name}${target}`,

@@ -59,12 +59,21 @@ describe('render output', () => {
     expect(paths).toContain('cluster/rook-cluster.yaml');
   });
 
-  it('gives kubeadm.conf mode 0600 on disk and everything else 0644', async () => {
+  it("gives kubeadm.conf mode 0600 on disk, keepalived's check script 0755 and everything else 0644", async () => {
     const { files, dir } = await renderFixture('ha');
     const { statSync } = await import('node:fs');
+    const special: [RegExp, number][] = [
+      [/\/kubeadm\.conf$/, 0o600],
+      [/\/kubestrap-check-apiserver\.sh$/, 0o755],
+    ];
+    for (const [pattern] of special)
+      expect(
+        files.some((f) => pattern.test(f.path)),
+        String(pattern),
+      ).toBe(true);
     for (const file of files) {
       const mode = statSync(join(dir, file.path)).mode & 0o777;
-      expect(mode, file.path).toBe(file.path.endsWith('/kubeadm.conf') ? 0o600 : 0o644);
+      expect(mode, file.path).toBe(special.find(([pattern]) => pattern.test(file.path))?.[1] ?? 0o644);
     }
   });
 

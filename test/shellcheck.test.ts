@@ -37,8 +37,15 @@ function prepared(model: ClusterModel): Responder {
   const packages = hostPackages(model.os.family, model.kubernetes.version.minor)
     .map((p) => `${p} ${p.startsWith('containerd') ? `${model.runtime.containerdVersion ?? '1.7.27'}-1` : version}`)
     .join('\n');
+  // Every node's address and the managed endpoint's VIP on eth0: each node finds its interface, the VIP is held.
+  const addresses = [...model.nodes.map((n) => n.ip), model.kubernetes.endpoint.host]
+    .map((ip) => `2: eth0    inet ${ip}/24 scope global eth0`)
+    .join('\n');
   return (command) => {
     if (command.startsWith('kubeadm token create')) return { stdout: 'abcdef.0123456789abcdef\n' };
+    if (command.startsWith('ip -o -4 addr show')) return { stdout: `${addresses}\n`, settles: true };
+    if (command.startsWith('cat /etc/kubestrap/vrrp-password')) return { stdout: 'Abcd1234\n' };
+    if (command.startsWith('curl -fsk')) return { stdout: 'ok', settles: true };
     if (/^(dpkg-query|rpm -q --qf)/.test(command)) return { stdout: `${packages}\n` };
     if (command.startsWith('systemctl is-enabled containerd')) return { stdout: 'enabled\nactive\n' };
     if (command.startsWith('systemctl is-enabled')) return { stdout: 'enabled\n' };
@@ -187,6 +194,9 @@ describe.skipIf(missing)(`shellcheck of every generated command${missing ? ` (sk
         'wipefs -a',
         '@@disks',
         'apply -f',
+        'systemctl restart keepalived',
+        'ip -o -4 addr show',
+        'curl -fsk --max-time 3',
       ]) {
         expect(all, expected).toContain(expected);
       }

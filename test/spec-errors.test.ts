@@ -53,6 +53,20 @@ function issuesOf(text: string): { errors: string[]; warnings: string[]; hints: 
   }
 }
 
+/** An edit that adds a managed endpoint (keepalived + haproxy) at address, with extra field lines. */
+function managed(address: string, ...fields: string[]): [string, string] {
+  return [
+    '    version: 1.34.2',
+    [
+      '    version: 1.34.2',
+      '    controlPlaneEndpoint:',
+      `      address: ${address}`,
+      '      managed: keepalived-haproxy',
+      ...fields,
+    ].join('\n'),
+  ];
+}
+
 /** The whole `nodes:` list of BASE, for the cases that replace it. */
 const BASE_NODES =
   '    nodes:\n' +
@@ -237,6 +251,117 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
     errors: [
       '8:27 spec.kubernetes.controlPlaneEndpoint: must be host:port, e.g. 192.168.56.9:6443 or api.lab.local:6443 …',
     ],
+  },
+  {
+    name: 'managed endpoint for three control planes: no warning about a VIP kubestrap does not run',
+    text: edit(['      - name: cp\n', '      - name: cp\n        count: 3\n'], managed('192.168.56.9')),
+  },
+  {
+    name: 'managed VIP on a node address and on the API server port',
+    text: edit(
+      ['      - name: cp\n', '      - name: cp\n        count: 3\n'],
+      managed('192.168.56.11', '      port: 6443'),
+    ),
+    errors: [
+      '9:16 spec.kubernetes.controlPlaneEndpoint.address: ' +
+        '192.168.56.11 is the address of node cp2; the VIP must be a free address',
+      '11:13 spec.kubernetes.controlPlaneEndpoint.port: ' +
+        'haproxy cannot listen on 6443: kube-apiserver listens there on the same hosts',
+    ],
+  },
+  {
+    name: 'managed VIP outside the node network',
+    text: edit(['      - name: cp\n', '      - name: cp\n        count: 3\n'], managed('192.168.57.9')),
+    errors: [
+      '9:16 spec.kubernetes.controlPlaneEndpoint.address: 192.168.57.9 is outside the node network 192.168.56.0/24 …',
+    ],
+  },
+  {
+    name: 'managed VIP on the broadcast address',
+    text: edit(['      - name: cp\n', '      - name: cp\n        count: 3\n'], managed('192.168.56.255')),
+    errors: [
+      '9:16 spec.kubernetes.controlPlaneEndpoint.address: 192.168.56.255 is the broadcast address of 192.168.56.0/24',
+    ],
+  },
+  {
+    name: 'managed VIP on the network address',
+    text: edit(['      - name: cp\n', '      - name: cp\n        count: 3\n'], managed('192.168.56.0')),
+    errors: [
+      '9:16 spec.kubernetes.controlPlaneEndpoint.address: 192.168.56.0 is the network address of 192.168.56.0/24',
+    ],
+  },
+  {
+    name: 'managed VIP given as a host name',
+    text: edit(['      - name: cp\n', '      - name: cp\n        count: 3\n'], managed('api.lab.local')),
+    errors: ['9:16 spec.kubernetes.controlPlaneEndpoint.address: "api.lab.local" is not an IPv4 address …'],
+  },
+  {
+    name: 'managed endpoint with one control plane warns: nothing to fail over to',
+    text: edit(managed('192.168.56.9')),
+    warnings: [
+      '10:16 spec.kubernetes.controlPlaneEndpoint.managed: ' +
+        'with one control-plane node the managed endpoint has nothing to fail over to',
+    ],
+  },
+  {
+    name: 'VRRP router id above 255',
+    text: edit(managed('192.168.56.9', '      virtualRouterId: 256')),
+    errors: ['11:24 spec.kubernetes.controlPlaneEndpoint.virtualRouterId: must be at most 255, not 256'],
+  },
+  {
+    name: 'VRRP router id 0',
+    text: edit(managed('192.168.56.9', '      virtualRouterId: 0')),
+    errors: ['11:24 spec.kubernetes.controlPlaneEndpoint.virtualRouterId: must be at least 1, not 0'],
+  },
+  {
+    name: 'interface name with a slash',
+    text: edit(managed('192.168.56.9', '      interface: eth/1')),
+    errors: ['11:18 spec.kubernetes.controlPlaneEndpoint.interface: must be a Linux interface name such as eth1'],
+  },
+  {
+    name: 'interface name longer than 15 characters',
+    text: edit(managed('192.168.56.9', '      interface: enp0s8abcdefghij')),
+    errors: ['11:18 spec.kubernetes.controlPlaneEndpoint.interface: must be a Linux interface name such as eth1'],
+  },
+  {
+    name: 'external endpoint mapping without its port',
+    text: edit(
+      ['      - name: cp\n', '      - name: cp\n        count: 3\n'],
+      [
+        '    version: 1.34.2',
+        '    version: 1.34.2\n    controlPlaneEndpoint:\n      address: lb.lab.local\n      managed: external',
+      ],
+    ),
+    errors: ['10:16 spec.kubernetes.controlPlaneEndpoint.managed: an external endpoint needs its port'],
+  },
+  {
+    name: 'external endpoint mapping keeps the warning about a load balancer kubestrap does not run',
+    text: edit(
+      ['      - name: cp\n', '      - name: cp\n        count: 3\n'],
+      [
+        '    version: 1.34.2',
+        '    version: 1.34.2\n    controlPlaneEndpoint:\n' +
+          '      address: lb.lab.local\n      managed: external\n      port: 6443',
+      ],
+    ),
+    warnings: [
+      '9:16 spec.kubernetes.controlPlaneEndpoint.address: kubestrap does not run a VIP or load balancer yet: ' +
+        'lb.lab.local:6443 must already lead to port 6443 of the control-plane nodes ' +
+        '(the first one answers during init)',
+    ],
+  },
+  {
+    name: 'misspelt field in the endpoint mapping',
+    text: edit(managed('192.168.56.9'), ['      address: 192.168.56.9', '      adress: 192.168.56.9']),
+    errors: [
+      '9:7 spec.kubernetes.controlPlaneEndpoint.address: is required',
+      '9:7 spec.kubernetes.controlPlaneEndpoint.adress: unknown field "adress"',
+    ],
+  },
+  {
+    name: 'endpoint neither host:port nor a mapping',
+    text: edit(['    version: 1.34.2', '    version: 1.34.2\n    controlPlaneEndpoint: [192.168.56.9]']),
+    errors: ['8:5 spec.kubernetes.controlPlaneEndpoint: has the wrong shape: a list'],
   },
   {
     name: 'control plane with one CPU',

@@ -9,8 +9,22 @@ export async function statusCommand(flags: { file?: string; json?: boolean; verb
   const result = await withSession(flags.json ?? false, (context) => status(flags, context));
   if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else {
-    const rows = result.nodes.map((r) => [r.node, r.role, r.ip, r.machine, r.ssh, r.kubernetes]);
-    process.stdout.write(`${formatTable(['NODE', 'ROLE', 'IP', 'MACHINE', 'SSH', 'KUBERNETES'], rows)}\n`);
+    const endpoint = result.endpoint !== undefined;
+    const rows = result.nodes.map((r) => [
+      r.node,
+      r.role,
+      r.ip,
+      r.machine,
+      r.ssh,
+      r.kubernetes,
+      ...(endpoint ? [r.endpoint] : []),
+    ]);
+    const headers = ['NODE', 'ROLE', 'IP', 'MACHINE', 'SSH', 'KUBERNETES', ...(endpoint ? ['ENDPOINT'] : [])];
+    process.stdout.write(`${formatTable(headers, rows)}\n`);
+    if (result.endpoint)
+      process.stdout.write(
+        `VIP ${result.endpoint.vip}: held by ${result.endpoint.holders.join(', ') || 'no control plane'}\n`,
+      );
   }
   return result.healthy ? EXIT.ok : EXIT.failure;
 }

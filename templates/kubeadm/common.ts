@@ -1,6 +1,6 @@
 // What every kubeadm API version renders the same way: the node's registration
 // inputs and the component configs (KubeletConfiguration, KubeProxyConfiguration).
-import type { ClusterModel, NodeModel } from '../../spec/model.js';
+import { API_SERVER_PORT, type ClusterModel, type NodeModel } from '../../spec/model.js';
 import type { APIEndpoint, JoinControlPlane, Taint } from './api-shared.js';
 import type * as V1beta3 from './api-v1beta3.js';
 import type * as V1beta4 from './api-v1beta4.js';
@@ -13,7 +13,6 @@ import {
 import { CONTAINERD_SOCKET } from '../node-paths.js';
 
 export const CRI_SOCKET = `unix://${CONTAINERD_SOCKET}`;
-export const API_SERVER_PORT = 6443;
 
 // The kubelet may not set labels in these namespaces on itself (NodeRestriction);
 // the join phase applies the others through the API instead.

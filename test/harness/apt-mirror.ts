@@ -21,6 +21,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ENDPOINT_PACKAGES } from '../../spec/host-packages.js';
 import { APISERVER_DOUBLE_UNIT } from '../support/api-double.js';
 import { kubeadmFieldList } from '../support/kubeadm-fields.js';
 import { POD_BUSYBOX } from '../support/pod-busybox.js';
@@ -31,6 +32,10 @@ import { baseRoot, cachedBuild, CACHE_DIR, type Harness, type TestHost } from '.
 // containerd, and what kubestrap installs for kubeadm's preflight beyond the base root
 // (iptables, ethtool, conntrack: spec/host-packages.ts PREFLIGHT_TOOLS).
 const DISTRO_PACKAGES = ['containerd', 'iptables', 'ethtool', 'conntrack'];
+// Served too, never preinstalled: the managed endpoint's packages (ENDPOINT_PACKAGES), which
+// the packages phase installs on control planes for real, and which would otherwise start
+// haproxy on every test host.
+const SERVED_ONLY_PACKAGES = ENDPOINT_PACKAGES.debian;
 const DOUBLES = fileURLToPath(new URL('../doubles/', import.meta.url));
 const CRI_TOOLS_VERSION = '1.34.0';
 const CNI_VERSION = '1.7.1';
@@ -39,10 +44,10 @@ function sh(command: string, args: string[], options: { cwd?: string; input?: st
   return execFileSync(command, args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], ...options });
 }
 
-/** containerd and the packages it needs beyond the base root, downloaded once. */
-async function distroDebs(): Promise<string> {
+/** These packages (default: containerd and its kin) and what they need beyond the base root, downloaded once. */
+async function distroDebs(packages: readonly string[] = DISTRO_PACKAGES): Promise<string> {
   const root = await baseRoot();
-  const key = createHash('sha256').update(root).update(DISTRO_PACKAGES.join(',')).digest('hex').slice(0, 12);
+  const key = createHash('sha256').update(root).update(packages.join(',')).digest('hex').slice(0, 12);
   const dir = join(CACHE_DIR, `debs-${key}`);
   if (existsSync(dir)) return dir;
   const work = mkdtempSync('/tmp/kubestrap-debs-');
@@ -67,7 +72,7 @@ async function distroDebs(): Promise<string> {
       '-y',
       '--download-only',
       '--no-install-recommends',
-      ...DISTRO_PACKAGES,
+      ...packages,
     ]);
     const partial = `${dir}.partial`;
     rmSync(partial, { recursive: true, force: true });
@@ -222,6 +227,7 @@ export class AptMirror {
 
     const debian = join(www, 'debian');
     cpSync(await distroDebs(), debian, { recursive: true });
+    cpSync(await distroDebs(SERVED_ONLY_PACKAGES), debian, { recursive: true });
     publish(debian, gnupg);
 
     const k8s = join(www, `core:/stable:/v1.${minor}/deb`);

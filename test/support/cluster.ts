@@ -20,6 +20,8 @@ export interface HarnessClusterOptions {
   readonly controlPlanes?: number;
   /** spec.kubernetes.controlPlaneEndpoint (needed with several control-plane nodes). */
   readonly controlPlaneEndpoint?: string;
+  /** A controlPlaneEndpoint kubestrap runs (keepalived + haproxy) on this VIP and port. */
+  readonly managedEndpoint?: { readonly address: string; readonly port: number };
 }
 
 export function harnessSpec(harness: Harness, options: HarnessClusterOptions = {}): string {
@@ -33,9 +35,13 @@ export function harnessSpec(harness: Harness, options: HarnessClusterOptions = {
   const nodes =
     controlPlanes.map((c) => node(c.name, c.ip, 'control-plane')).join('') +
     workers.map((w) => node(w.name, w.ip, 'worker')).join('');
-  const endpoint = options.controlPlaneEndpoint
-    ? `    controlPlaneEndpoint: ${JSON.stringify(options.controlPlaneEndpoint)}\n`
-    : '';
+  const managed = options.managedEndpoint;
+  const endpoint = managed
+    ? `    controlPlaneEndpoint:\n      address: ${managed.address}\n      port: ${managed.port}\n` +
+      '      managed: keepalived-haproxy\n'
+    : options.controlPlaneEndpoint
+      ? `    controlPlaneEndpoint: ${JSON.stringify(options.controlPlaneEndpoint)}\n`
+      : '';
   const packages = options.kubernetesRepository
     ? `  packages:\n    kubernetesRepository: ${JSON.stringify(options.kubernetesRepository)}\n` +
       // The test mirrors serve plain HTTP on addresses the tests made.

@@ -1,0 +1,203 @@
+// The endpoint kubestrap runs: 3 control planes + 1 worker on systemd namespace hosts,
+// controlPlaneEndpoint managed by keepalived (VIP) + haproxy (VIP:8443), both the real
+// Debian packages from the test mirror, installed by the packages phase. The API server
+// doubles answer /healthz on every control plane's 6443 (joined ones hand the rest of the
+// protocol to the init node's state). Proven: the VIP on exactly one node, the init node;
+// the worker joined through VIP:8443; a verified TLS /healthz through the VIP from the
+// worker; keepalived stopped on the holder, or its API server unhealthy, moves the VIP;
+// a second run changes nothing; reset stops both and removes their files. The failover
+// window is measured and printed.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failureSummary, runPhases } from '../engine/index.js';
+import { ENDPOINT_STATUS_PROBE, endpointStatus, interfaceCarrying } from '../provisioners/endpoint.js';
+import { upPhases } from '../provisioners/index.js';
+import { ENDPOINT_LEFTOVERS, ResetPhase } from '../provisioners/reset.js';
+import type { ClusterModel } from '../spec/model.js';
+import { SshPool } from '../ssh/pool.js';
+import { KEEPALIVED_CONF } from '../templates/node-paths.js';
+import { renderCluster } from '../templates/render.js';
+import { AptMirror } from './harness/apt-mirror.js';
+import { Harness, harnessUnavailable } from './harness/hosts.js';
+import { harnessModel, nodeHosts } from './support/cluster.js';
+import { sharedReferenceMissing } from './support/fixtures.js';
+
+const unavailable = harnessUnavailable() ?? sharedReferenceMissing();
+const VERSION = '1.34.2';
+const PORT = 8443;
+const CONTROL_PLANES = ['h1', 'h2', 'h3'];
+
+describe.skipIf(unavailable)(`the managed endpoint${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+  let harness: Harness;
+  let mirror: AptMirror;
+  let pool: SshPool;
+  let work: string;
+  let model: ClusterModel;
+  let vip: string;
+
+  beforeAll(async () => {
+    harness = await Harness.start(4, 'systemd');
+    mirror = await AptMirror.start(harness, VERSION);
+    for (const host of harness.hosts) mirror.configureHost(host);
+    work = mkdtempSync(join(tmpdir(), 'ha-endpoint-'));
+    pool = new SshPool({ knownHostsPath: join(work, 'known_hosts'), logDir: join(work, 'logs') });
+    // Free on the harness network: the hosts take the first addresses after the gateway.
+    vip = harness.hosts[0]!.ip.replace(/\.\d+$/, '.250');
+    model = harnessModel(harness, {
+      version: VERSION,
+      kubernetesRepository: mirror.kubernetesRepository,
+      controlPlanes: 3,
+      managedEndpoint: { address: vip, port: PORT },
+    });
+  }, 900_000);
+
+  afterAll(async () => {
+    await pool?.close();
+    await mirror?.stop();
+    await harness?.stop();
+  });
+
+  const phases = () =>
+    upPhases(model, renderCluster(model), {
+      rookManifests: [],
+      kubeconfigPath: join(work, 'kubeconfig'),
+      saveKubeconfig: async () => false,
+    });
+  const inside = (host: string, command: string) => harness.inside(harness.host(host), command);
+  const holders = () =>
+    CONTROL_PLANES.filter((cp) => interfaceCarrying(inside(cp, 'ip -o -4 addr show'), vip) !== undefined);
+  /** One request through the VIP from this machine (on the hosts' bridge), as a client of the endpoint would. */
+  const throughVip = () =>
+    spawnSync('curl', ['-sk', '--max-time', '1', `https://${vip}:${PORT}/healthz`], { encoding: 'utf8' }).stdout ===
+    'ok';
+  /** Polls (bounded) until `done`; returns the milliseconds it took and the failed polls. */
+  const until = (done: () => boolean, limitMs: number) => {
+    const start = Date.now();
+    let failed = 0;
+    while (!done()) {
+      failed++;
+      if (Date.now() - start > limitMs) throw new Error(`not within ${limitMs} ms`);
+      spawnSync('sleep', ['0.1']);
+    }
+    return { ms: Date.now() - start, failed };
+  };
+  const healthzFail = (host: string) => join(harness.host(host).root, 'var/lib/kubestrap-doubles/api/healthz-fail');
+
+  it('brings the cluster up through the endpoint, the VIP on the init node', { timeout: 900_000 }, async () => {
+    const result = await runPhases(phases(), nodeHosts(model, pool, harness));
+    expect(failureSummary(result)).toBe('');
+    const titles = result.phases.map((p) => p.title);
+    const at = (prefix: string) => titles.findIndex((t) => t.startsWith(prefix));
+    expect(at('Control-plane endpoint on the first')).toBe(at('Initialise the control plane') - 1);
+    expect(at('Control-plane endpoint on the other')).toBe(at('Join control-plane nodes') + 1);
+    const endpointHosts = (prefix: string) =>
+      result.phases.find((p) => p.title.startsWith(prefix))!.hosts.map((h) => `${h.host}: ${h.status}`);
+    expect(endpointHosts('Control-plane endpoint on the first')).toEqual(['h1: changed']);
+    expect(endpointHosts('Control-plane endpoint on the other')).toEqual(['h2: changed', 'h3: changed']);
+
+    expect(holders()).toEqual(['h1']);
+    // What `status` reads on each control plane.
+    expect(CONTROL_PLANES.map((cp) => endpointStatus(inside(cp, `${ENDPOINT_STATUS_PROBE} || true`), vip))).toEqual([
+      { holdsVip: true, down: [] },
+      { holdsVip: false, down: [] },
+      { holdsVip: false, down: [] },
+    ]);
+    // Installed by the packages phase from the mirror, on the control planes only.
+    for (const cp of CONTROL_PLANES)
+      expect(inside(cp, 'systemctl is-active keepalived haproxy').trim().split('\n'), cp).toEqual(['active', 'active']);
+    expect(inside('h4', "dpkg-query -W -f='${db:Status-Status}' keepalived 2>/dev/null || echo absent").trim()).toBe(
+      'absent',
+    );
+    // The VRRP password: one per cluster, 0600, the same in every keepalived.conf.
+    const password = inside('h1', 'cat /etc/kubestrap/vrrp-password').trim();
+    expect(password).toMatch(/^[A-Za-z0-9]{8}$/);
+    for (const cp of CONTROL_PLANES) {
+      expect(inside(cp, 'stat -c %a /etc/keepalived/keepalived.conf').trim(), cp).toBe('600');
+      expect(inside(cp, 'cat /etc/keepalived/keepalived.conf'), cp).toContain(`auth_pass ${password}`);
+    }
+    const logs = spawnSync('sh', ['-c', `cat ${join(work, 'logs')}/*`], { encoding: 'utf8' }).stdout;
+    expect(logs).toContain('keepalived');
+    expect(logs).not.toContain(password);
+
+    // The worker joined through the endpoint, and a verified TLS /healthz from it goes through the VIP.
+    expect(readFileSync(join(harness.host('h4').root, 'etc/kubernetes/kubelet.conf'), 'utf8')).toContain(
+      `server: https://${vip}:${PORT}`,
+    );
+    const healthz = inside(
+      'h4',
+      `printf 'GET /healthz HTTP/1.1\\r\\nHost: ${vip}\\r\\n\\r\\n' | timeout 10 openssl s_client -quiet ` +
+        `-connect ${vip}:${PORT} -CAfile /etc/kubernetes/pki/ca.crt -verify_return_error -verify_ip ${vip} 2>/dev/null`,
+    );
+    expect(healthz).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nok$/);
+    expect(throughVip()).toBe(true);
+  });
+
+  it('moves the VIP to another control plane when keepalived stops on the holder', { timeout: 120_000 }, () => {
+    expect(throughVip()).toBe(true);
+    const stopped = Date.now();
+    inside('h1', 'systemctl stop keepalived');
+    const window = until(throughVip, 30_000);
+    const firstOk = Date.now() - stopped;
+    until(() => holders().length === 1 && holders()[0] !== 'h1', 30_000);
+    console.log(
+      `failover (keepalived stopped on h1): ${firstOk} ms from the stop to the first ok through the VIP ` +
+        `(${window.failed} failed requests, 1 s timeout, 100 ms apart); holder now ${holders().join()}`,
+    );
+    // The next priority: h2.
+    expect(holders()).toEqual(['h2']);
+    expect(endpointStatus(inside('h1', `${ENDPOINT_STATUS_PROBE} || true`), vip)).toEqual({
+      holdsVip: false,
+      down: ['keepalived'],
+    });
+    inside('h1', 'systemctl start keepalived');
+    // Back to the init node, which outranks the others while healthy.
+    until(() => holders().join() === 'h1', 30_000);
+    expect(throughVip()).toBe(true);
+  });
+
+  it('gives the VIP up when the holder’s API server turns unhealthy', { timeout: 120_000 }, () => {
+    expect(holders()).toEqual(['h1']);
+    writeFileSync(healthzFail('h1'), 'etcd\n');
+    try {
+      expect(inside('h1', 'curl -sk https://127.0.0.1:6443/healthz')).toContain('[-]etcd failed');
+      const start = Date.now();
+      const moved = until(() => holders().length === 1 && holders()[0] !== 'h1', 60_000);
+      console.log(`failover (unhealthy holder): VIP moved after ${moved.ms} ms (${Date.now() - start} ms)`);
+      expect(holders()).toEqual(['h2']);
+      expect(throughVip()).toBe(true);
+    } finally {
+      rmSync(healthzFail('h1'), { force: true });
+    }
+    until(() => holders().join() === 'h1', 60_000);
+  });
+
+  it('a second run changes nothing', { timeout: 600_000 }, async () => {
+    const result = await runPhases(phases(), nodeHosts(model, pool, harness));
+    expect(failureSummary(result)).toBe('');
+    for (const phase of result.phases)
+      for (const host of phase.hosts)
+        expect(`${phase.title}/${host.host}: ${host.status}`).toBe(`${phase.title}/${host.host}: unchanged`);
+    expect(holders()).toEqual(['h1']);
+  });
+
+  it(
+    'reset stops keepalived and haproxy, the VIP with them, and removes their files',
+    { timeout: 300_000 },
+    async () => {
+      const result = await runPhases([new ResetPhase(model)], nodeHosts(model, pool, harness));
+      expect(failureSummary(result)).toBe('');
+      expect(holders()).toEqual([]);
+      for (const cp of CONTROL_PLANES) {
+        expect(inside(cp, 'systemctl is-active keepalived haproxy || true').trim().split('\n'), cp).toEqual([
+          'inactive',
+          'inactive',
+        ]);
+        for (const file of [KEEPALIVED_CONF, ...ENDPOINT_LEFTOVERS])
+          expect(existsSync(join(harness.host(cp).root, file)), `${cp}:${file}`).toBe(false);
+      }
+    },
+  );
+});
