@@ -128,7 +128,7 @@ export function verifyWorkload(model: ClusterModel, nonce: string): VerifyObject
 }
 
 /** Lookups the client makes before the DNS check fails, and the pause between them. */
-export const DNS_ATTEMPTS = 5;
+const DNS_ATTEMPTS = 5;
 const DNS_RETRY_SECONDS = 2;
 const ATTEMPTS = Array.from({ length: DNS_ATTEMPTS }, (_, i) => i + 1).join(' ');
 
