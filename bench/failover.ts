@@ -1,7 +1,8 @@
 // Control-plane endpoint failover (root; systemd namespace hosts; the real keepalived and
 // haproxy from the test mirror): 3 control planes + 1 worker brought up by kubestrap with
-// a managed endpoint, then, RUNS times each, a steady loop of requests through the VIP
-// (curl https://VIP:8443/healthz, 1 s timeout, 100 ms apart) while the VIP's holder dies:
+// a managed endpoint, then, RUNS times each (10; KUBESTRAP_BENCH_RUNS for a quick look),
+// a steady loop of requests through the VIP (curl https://VIP:8443/healthz, 1 s timeout,
+// 100 ms apart) while the VIP's holder dies:
 //  (a) keepalived stopped on the holder (it says goodbye: a priority-0 advert)
 //  (b) the holder's host powered off (link gone, every process killed: silence)
 // Figures: milliseconds from the kill to the first ok through the VIP, to the start of 10
