@@ -201,7 +201,8 @@ describe.skipIf(unavailable)(`the managed endpoint${unavailable ? ` (skipped: ${
   });
 
   it(
-    'powering the holder’s host off moves the VIP to another control plane, and requests through the VIP keep succeeding apart from a measured window',
+    'powering the holder’s host off moves the VIP to another control plane, ' +
+      'and requests through the VIP keep succeeding apart from a measured window',
     { timeout: 180_000 },
     async () => {
       expect(holders()).toEqual(['h1']);
@@ -239,7 +240,8 @@ describe.skipIf(unavailable)(`the managed endpoint${unavailable ? ` (skipped: ${
       until(() => holders().join() === 'h1', 60_000);
       expect(throughVip()).toBe(true);
       console.log(
-        `power-off test: ${Date.now() - start} ms in all, of which ${Date.now() - booting} ms h1 booting and taking the VIP back`,
+        `power-off test: ${Date.now() - start} ms in all, ` +
+          `of which ${Date.now() - booting} ms h1 booting and taking the VIP back`,
       );
     },
   );
