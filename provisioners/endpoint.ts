@@ -12,7 +12,7 @@ import { randomInt } from 'node:crypto';
 import { shellQuote } from '../base/quote.js';
 import type { HostStep } from '../engine/host-step.js';
 import type { Phase } from '../engine/phase.js';
-import type { ClusterModel } from '../spec/model.js';
+import type { ClusterModel, NodeModel } from '../spec/model.js';
 import { ENDPOINT_SYSCTLS, keepalivedConf, VRRP_PASSWORD } from '../templates/endpoint.js';
 import { isInitNode } from '../templates/kubeadm/index.js';
 import {
@@ -52,6 +52,11 @@ export function interfaceCarrying(addrOutput: string, ip: string): string | unde
     return fields[1]?.replace(/:$/, '').replace(/@.*$/, '');
   }
   return undefined;
+}
+
+/** The VIP's interface on a control plane: the spec's, else the one carrying the node's address. */
+export function vipInterface(model: ClusterModel, node: NodeModel, addrOutput: string): string | undefined {
+  return model.kubernetes.endpoint.interface ?? interfaceCarrying(addrOutput, node.ip);
 }
 
 export class EndpointPhase implements Phase<NodeHost> {
