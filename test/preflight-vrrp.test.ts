@@ -77,7 +77,7 @@ describe('preflight: the VRRP router id', () => {
     expect(parseHeard('').listening).toBe(false);
   });
 
-  it("refuses its router id heard from a stranger, naming sender, id and fix; the cluster's own adverts pass", async () => {
+  it("refuses its router id from a stranger, naming sender, id and fix; the cluster's own adverts pass", async () => {
     const model = await haModel(77);
     const stranger = vrrpVerdict(model, 'eth1', {
       listening: true,
@@ -121,7 +121,7 @@ describe('preflight: the VRRP router id', () => {
     expect(result.status).toBe(0);
   });
 
-  it('listens on the control planes of a cluster with a managed endpoint only, on the interface of the node address', async () => {
+  it('listens on the control planes of a managed endpoint only, on the interface of the node address', async () => {
     for (const [fixture, listeners] of [
       ['ha', ['cp1', 'cp2', 'cp3']],
       ['existing', []],

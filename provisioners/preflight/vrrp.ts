@@ -127,7 +127,9 @@ export function vrrpVerdict(model: ClusterModel, iface: string, heard: Heard, er
     return {
       name,
       verdict: 'warn',
-      detail: `could not listen for VRRP adverts on ${iface} (${error.trim().split('\n')[0] || 'no output'}); router id ${vrid} unchecked`,
+      detail:
+        `could not listen for VRRP adverts on ${iface} ` +
+        `(${error.trim().split('\n')[0] || 'no output'}); router id ${vrid} unchecked`,
     };
   const ours = new Set(model.nodes.filter((n) => n.role === 'control-plane').map((n) => n.ip));
   const clash = heard.adverts.filter((a) => a.vrid === vrid && !ours.has(a.sender));
@@ -140,7 +142,8 @@ export function vrrpVerdict(model: ClusterModel, iface: string, heard: Heard, er
       name,
       verdict: 'fail',
       detail:
-        `VRRP router id ${vrid} is taken on ${iface}: ${senders.join(', ')} advertise${senders.length > 1 ? '' : 's'} it` +
+        `VRRP router id ${vrid} is taken on ${iface}: ` +
+        `${senders.join(', ')} advertise${senders.length > 1 ? '' : 's'} it` +
         `${vips.length ? ` (for ${vips.join(', ')})` : ''}, and keepalived here would fight ` +
         `${senders.length > 1 ? 'them' : 'it'} for mastership — set ` +
         `spec.kubernetes.controlPlaneEndpoint.virtualRouterId to an id no router on this network uses${inUse}`,
