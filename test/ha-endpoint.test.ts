@@ -14,7 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failureSummary, runPhases } from '../engine/index.js';
-import { ENDPOINT_STATUS_PROBE, endpointStatus, interfaceCarrying } from '../provisioners/endpoint.js';
+import {
+  ENDPOINT_STATUS_PROBE,
+  endpointBackends,
+  endpointStatus,
+  interfaceCarrying,
+} from '../provisioners/endpoint.js';
 import { upPhases } from '../provisioners/index.js';
 import { ENDPOINT_LEFTOVERS, ResetPhase } from '../provisioners/reset.js';
 import type { ClusterModel } from '../spec/model.js';
@@ -131,6 +136,10 @@ describe.skipIf(unavailable)(`the managed endpoint${unavailable ? ` (skipped: ${
       { holdsVip: false, down: [] },
       { holdsVip: false, down: [] },
     ]);
+    // haproxy's own view of the API servers behind it, as `status` reads it: on every control plane, all up.
+    expect(CONTROL_PLANES.map((cp) => endpointBackends(inside(cp, `${ENDPOINT_STATUS_PROBE} || true`)))).toEqual(
+      CONTROL_PLANES.map(() => CONTROL_PLANES.map((server) => ({ server, up: true, check: 'L7OK' }))),
+    );
     // Installed by the packages phase from the mirror, on the control planes only.
     for (const cp of CONTROL_PLANES)
       expect(inside(cp, 'systemctl is-active keepalived haproxy').trim().split('\n'), cp).toEqual(['active', 'active']);
