@@ -12,7 +12,6 @@ export const HOST_TEST_FILES = [
   'test/cli-interrupt.test.ts',
   'test/cli-up.test.ts',
   'test/ha-endpoint.test.ts',
-  'test/ha-join.test.ts',
   'test/kubelet-double.test.ts',
   'test/verify-workload-doubles.test.ts',
   'test/harness.test.ts',
