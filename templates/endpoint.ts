@@ -160,7 +160,12 @@ export function haproxyConfig(model: ClusterModel): string {
     '  log global',
     '  option tcplog',
     '  option dontlognull',
-    '  timeout connect 5s',
+    // A control plane that is powered off answers nothing: give up on it after 1 s and
+    // redispatch the connection to another one (retries), so that a client sees a delay,
+    // not an error, in the seconds before the checks mark it down.
+    '  timeout connect 1s',
+    '  retries 2',
+    '  option redispatch 1',
     // Watches, logs -f and exec sessions stay open for long; kube-apiserver ends idle watches itself.
     '  timeout client 1h',
     '  timeout server 1h',
@@ -176,7 +181,9 @@ export function haproxyConfig(model: ClusterModel): string {
     '  option httpchk GET /healthz',
     '  http-check expect status 200',
     '  balance roundrobin',
-    '  default-server check check-ssl verify none inter 2s fall 2 rise 2',
+    // Down after two failed checks 1 s apart; its established sessions (watches) are cut
+    // then, so their clients reconnect through the VIP instead of waiting on a dead peer.
+    '  default-server check check-ssl verify none inter 1s fall 2 rise 2 on-marked-down shutdown-sessions',
     ...controlPlanes(model).map((n) => `  server ${configWord(n.name)} ${configWord(n.ip)}:${API_SERVER_PORT}`),
     '',
     // For `kubestrap status`: haproxy's own view of its backends (the CSV stats page), read-only,
