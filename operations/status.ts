@@ -105,13 +105,22 @@ export async function status(options: ClusterOptions, context: OperationContext)
         }
       }),
     );
-    const api = hosts.find((h) => isInitNode(model, h.node) && rows.find((r) => r.node === h.name)?.ssh === 'ok');
-    if (api) {
-      const result = await api.ssh.exec(`${KUBECTL} get nodes -o jsonpath=${NODES_JSONPATH}`, {
-        check: false,
-        timeoutMs: 30_000,
-      });
-      const seen = result.code === 0 ? parseNodes(result.stdout) : undefined;
+    // The init node first; with several control planes any other answers as well, which
+    // matters most when the init node is the one that is down.
+    const apis = hosts
+      .filter((h) => h.node.role === 'control-plane' && rows.find((r) => r.node === h.name)?.ssh === 'ok')
+      .sort((a, b) => Number(isInitNode(model, b.node)) - Number(isInitNode(model, a.node)));
+    if (apis.length) {
+      let seen: ReturnType<typeof parseNodes> | undefined;
+      for (const api of apis) {
+        const result = await api.ssh.exec(`${KUBECTL} get nodes -o jsonpath=${NODES_JSONPATH}`, {
+          check: false,
+          timeoutMs: 30_000,
+        });
+        if (result.code !== 0) continue;
+        seen = parseNodes(result.stdout);
+        break;
+      }
       for (const row of rows) {
         const hostname = model.nodes.find((n) => n.name === row.node)!.hostname;
         const node = seen?.get(hostname);

@@ -35,9 +35,9 @@ import { KEEPALIVED_CONF } from '../templates/node-paths.js';
 import { renderCluster } from '../templates/render.js';
 import { AptMirror } from './harness/apt-mirror.js';
 import { Harness, harnessUnavailable } from './harness/hosts.js';
-import { harnessModel, nodeHosts } from './support/cluster.js';
-import { SHARED_REFERENCE, sharedReferenceMissing } from './support/fixtures.js';
-import { run } from './support/tools.js';
+import { harnessModel, harnessSpec, nodeHosts } from './support/cluster.js';
+import { REPO_ROOT, SHARED_REFERENCE, sharedReferenceMissing } from './support/fixtures.js';
+import { run, runAsync } from './support/tools.js';
 
 const unavailable = harnessUnavailable() ?? sharedReferenceMissing();
 const VERSION = '1.34.2';
@@ -60,12 +60,15 @@ describe.skipIf(unavailable)(`the managed endpoint${unavailable ? ` (skipped: ${
     pool = newPool();
     // Free on the harness network: the hosts take the first addresses after the gateway.
     vip = harness.hosts[0]!.ip.replace(/\.\d+$/, '.250');
-    model = harnessModel(harness, {
+    const options = {
       version: VERSION,
       kubernetesRepository: mirror.kubernetesRepository,
       controlPlanes: 3,
       managedEndpoint: { address: vip, port: PORT },
-    });
+    };
+    model = harnessModel(harness, options);
+    // The same cluster as a spec file, for `kubestrap status`.
+    writeFileSync(join(work, 'cluster.yaml'), harnessSpec(harness, options));
   }, 900_000);
 
   afterAll(async () => {
@@ -385,6 +388,53 @@ describe.skipIf(unavailable)(`the managed endpoint${unavailable ? ` (skipped: ${
     expect(holders()).toEqual(['h1']);
     expect(calls('h1').filter((c) => c.includes('upload-certs'))).toHaveLength(1);
   });
+
+  it(
+    'status shows the VIP holder and every backend, and asks another control plane when the first cannot',
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      const status = async () => {
+        const ran = await runAsync(
+          process.execPath,
+          [join(REPO_ROOT, 'dist/cli/main.js'), 'status', '-f', 'cluster.yaml', '--json'],
+          {
+            cwd: work,
+            env: { ...process.env, HOME: work, SSH_AUTH_SOCK: '' },
+            timeoutMs: 90_000,
+          },
+        );
+        return {
+          code: ran.status,
+          stderr: ran.stderr,
+          json: JSON.parse(ran.stdout.trim().split('\n').at(-1)!) as {
+            healthy: boolean;
+            nodes: { node: string; kubernetes: string; endpoint: string }[];
+            endpoint: { vip: string; holders: string[] };
+          },
+        };
+      };
+      const healthy = await status();
+      expect(healthy.code, healthy.stderr).toBe(0);
+      expect(healthy.json.endpoint).toEqual({ vip, holders: ['h1'] });
+      expect(healthy.json.nodes.map((n) => `${n.node}: ${n.kubernetes}; ${n.endpoint}`)).toEqual([
+        `h1: Ready v${VERSION}; VIP holder, backends 3/3 up`,
+        `h2: Ready v${VERSION}; standby, backends 3/3 up`,
+        `h3: Ready v${VERSION}; standby, backends 3/3 up`,
+        `h4: Ready v${VERSION}; -`,
+      ]);
+      // The init node's kubectl fails (its admin.conf gone): the nodes come from h2's.
+      inside('h1', 'mv /etc/kubernetes/admin.conf /etc/kubernetes/admin.conf.away');
+      try {
+        const fallback = await status();
+        expect(fallback.code, fallback.stderr).toBe(0);
+        expect(fallback.json.nodes.map((n) => n.kubernetes)).toEqual(Array(4).fill(`Ready v${VERSION}`));
+      } finally {
+        inside('h1', 'mv /etc/kubernetes/admin.conf.away /etc/kubernetes/admin.conf');
+      }
+    },
+  );
 
   it('refuses a control-plane node that joined as a worker, naming the fix', { timeout: 300_000 }, async () => {
     inside('h3', 'rm /etc/kubernetes/manifests/kube-apiserver.yaml');
