@@ -1,8 +1,8 @@
 // `status`: per node, the machine's state (Vagrant's word, or "existing"), whether SSH
 // answers, and the Kubernetes node's Ready condition as the API server reports it; with
-// the endpoint kubestrap runs, on each control plane whether it holds the VIP and
-// whether keepalived and haproxy run.
-import { ENDPOINT_STATUS_PROBE, endpointStatus } from '../provisioners/endpoint.js';
+// the endpoint kubestrap runs, on each control plane whether it holds the VIP, whether
+// keepalived and haproxy run, and which API servers its haproxy finds healthy.
+import { ENDPOINT_STATUS_PROBE, endpointBackends, endpointStatus } from '../provisioners/endpoint.js';
 import { KUBECTL } from '../provisioners/kubectl.js';
 import { managedEndpoint } from '../templates/endpoint.js';
 import { NODES_JSONPATH, parseNodes } from '../provisioners/verify.js';
@@ -19,7 +19,10 @@ export interface NodeState {
   machine: string;
   ssh: string;
   kubernetes: string;
-  /** Managed endpoint, control planes: "VIP holder" or "standby", and any daemon not running; else "-". */
+  /**
+   * Managed endpoint, control planes: "VIP holder" or "standby", any daemon not running, and
+   * haproxy's backends ("backends 3/3 up", "backends down: cp2 (L4CON)"); else "-".
+   */
   endpoint: string;
 }
 
@@ -31,6 +34,31 @@ export interface StatusResult {
   readonly nodes: readonly NodeState[];
   /** Managed endpoint: the VIP and the control planes seen holding it (healthy: exactly one). */
   readonly endpoint?: { readonly vip: string; readonly holders: readonly string[] };
+}
+
+/**
+ * One control plane's ENDPOINT cell from ENDPOINT_STATUS_PROBE's output ("VIP holder,
+ * backends 3/3 up", "standby, backends down: cp2 (L4CON)"), and whether its haproxy finds
+ * a backend down.
+ */
+export function endpointCell(output: string, vip: string): { readonly text: string; readonly degraded: boolean } {
+  const seen = endpointStatus(output, vip);
+  // A stopped haproxy has no view of its backends; "haproxy not running" says it all.
+  const backends = seen.down.includes('haproxy') ? undefined : endpointBackends(output);
+  const down = backends?.filter((b) => !b.up) ?? [];
+  const view = seen.down.includes('haproxy')
+    ? ''
+    : !backends
+      ? ', backends unknown'
+      : down.length
+        ? `, backends down: ${down.map((b) => (b.check ? `${b.server} (${b.check})` : b.server)).join(', ')}`
+        : `, backends ${backends.length}/${backends.length} up`;
+  return {
+    text:
+      `${seen.holdsVip ? 'VIP holder' : 'standby'}` +
+      `${seen.down.length ? ` (${seen.down.join(', ')} not running)` : ''}${view}`,
+    degraded: down.length > 0,
+  };
 }
 
 export async function status(options: ClusterOptions, context: OperationContext): Promise<StatusResult> {
@@ -46,6 +74,8 @@ export async function status(options: ClusterOptions, context: OperationContext)
     endpoint: '-',
   }));
   const managed = managedEndpoint(model);
+  /** Control planes whose haproxy finds a backend down. */
+  const degraded = new Set<string>();
   const vip = model.kubernetes.endpoint.host;
   const pool = clusterPool(model, options.file, { connectAttempts: 1, signal: context.signal });
   try {
@@ -66,10 +96,9 @@ export async function status(options: ClusterOptions, context: OperationContext)
           row.ssh = 'ok';
           if (managed && host.node.role === 'control-plane') {
             const probe = await host.ssh.exec(ENDPOINT_STATUS_PROBE, { check: false, timeoutMs: 15_000 });
-            const seen = endpointStatus(probe.stdout, vip);
-            row.endpoint =
-              `${seen.holdsVip ? 'VIP holder' : 'standby'}` +
-              `${seen.down.length ? ` (${seen.down.join(', ')} not running)` : ''}`;
+            const cell = endpointCell(probe.stdout, vip);
+            row.endpoint = cell.text;
+            if (cell.degraded) degraded.add(row.node);
           }
         } catch (error) {
           row.ssh = `unreachable: ${(error as Error).message.split('\n')[0]}`;
@@ -105,7 +134,8 @@ export async function status(options: ClusterOptions, context: OperationContext)
         (r.machine === 'running' || r.machine === 'existing') &&
         r.ssh === 'ok' &&
         r.kubernetes.startsWith('Ready') &&
-        !r.endpoint.includes('not running'),
+        !r.endpoint.includes('not running') &&
+        !degraded.has(r.node),
     ) &&
     (!managed || holders.length === 1);
   return {

@@ -12,14 +12,15 @@ import { randomInt } from 'node:crypto';
 import { shellQuote } from '../base/quote.js';
 import type { HostStep } from '../engine/host-step.js';
 import type { Phase } from '../engine/phase.js';
-import type { ClusterModel } from '../spec/model.js';
-import { ENDPOINT_SYSCTLS, keepalivedConf, VRRP_PASSWORD } from '../templates/endpoint.js';
+import type { ClusterModel, NodeModel } from '../spec/model.js';
+import { ENDPOINT_SYSCTLS, HAPROXY_BACKEND, keepalivedConf, VRRP_PASSWORD } from '../templates/endpoint.js';
 import { isInitNode } from '../templates/kubeadm/index.js';
 import {
   ADMIN_CONF,
   ENDPOINT_SYSCTL_CONF,
   HAPROXY_CONFIG,
   HAPROXY_DROP_IN,
+  HAPROXY_STATS_SOCKET,
   KEEPALIVED_CHECK_SCRIPT,
   KEEPALIVED_CONF,
   KEEPALIVED_DROP_IN,
@@ -52,6 +53,11 @@ export function interfaceCarrying(addrOutput: string, ip: string): string | unde
     return fields[1]?.replace(/:$/, '').replace(/@.*$/, '');
   }
   return undefined;
+}
+
+/** The VIP's interface on a control plane: the spec's, else the one carrying the node's address. */
+export function vipInterface(model: ClusterModel, node: NodeModel, addrOutput: string): string | undefined {
+  return model.kubernetes.endpoint.interface ?? interfaceCarrying(addrOutput, node.ip);
 }
 
 export class EndpointPhase implements Phase<NodeHost> {
@@ -195,8 +201,13 @@ export class EndpointPhase implements Phase<NodeHost> {
   }
 }
 
-/** `status` on a control plane: where the VIP is and whether both daemons run, in one read-only command. */
-export const ENDPOINT_STATUS_PROBE = 'ip -o -4 addr show; echo @@; systemctl is-active keepalived haproxy';
+/**
+ * `status` on a control plane, in one read-only command: where the VIP is, whether both
+ * daemons run, and haproxy's own view of its backends (its CSV stats page).
+ */
+export const ENDPOINT_STATUS_PROBE =
+  'ip -o -4 addr show; echo @@; systemctl is-active keepalived haproxy; echo @@; ' +
+  `curl -s --max-time 3 --unix-socket ${HAPROXY_STATS_SOCKET} ${shellQuote('http://localhost/;csv')} || true`;
 
 export interface EndpointStatus {
   readonly holdsVip: boolean;
@@ -204,11 +215,41 @@ export interface EndpointStatus {
   readonly down: readonly string[];
 }
 
+const sectionsOf = (output: string) => output.split(/^@@$/m);
+
 export function endpointStatus(output: string, vip: string): EndpointStatus {
-  const [addresses = '', active = ''] = output.split(/^@@$/m);
+  const [addresses = '', active = ''] = sectionsOf(output);
   const states = active.trim().split('\n');
   return {
     holdsVip: interfaceCarrying(addresses, vip) !== undefined,
     down: (['keepalived', 'haproxy'] as const).filter((_, i) => states[i]?.trim() !== 'active'),
   };
+}
+
+export interface Backend {
+  /** The control plane's name, as haproxy.cfg names its server. */
+  readonly server: string;
+  /** haproxy sends it traffic: UP, also "UP 1/2" (one check failed, not yet enough to go down). */
+  readonly up: boolean;
+  /** haproxy's last check, as it words it (L7OK, L4CON, L7STS …); empty before the first. */
+  readonly check: string;
+}
+
+/** The kube_apiserver backend's servers as haproxy sees them; undefined when its stats could not be read. */
+export function endpointBackends(output: string): Backend[] | undefined {
+  const lines = (sectionsOf(output)[2] ?? '').trim().split('\n');
+  const header = lines[0]?.startsWith('# ') ? lines[0].slice(2).split(',') : undefined;
+  if (!header) return undefined;
+  const column = (name: string) => header.indexOf(name);
+  const [pxname, svname, type, status, check] = ['pxname', 'svname', 'type', 'status', 'check_status'].map(column);
+  // type 2: a server (0 frontend, 1 backend, 3 listener).
+  return lines
+    .slice(1)
+    .map((line) => line.split(','))
+    .filter((f) => f[pxname!] === HAPROXY_BACKEND && f[type!] === '2')
+    .map((f) => ({
+      server: f[svname!] ?? '',
+      up: /^UP\b/.test(f[status!] ?? ''),
+      check: (f[check!] ?? '').replace(/^\* /, ''),
+    }));
 }

@@ -1,7 +1,8 @@
 // Host prep: hostname, /etc/hosts, swap off now and at boot, kernel modules and
 // sysctls now and at boot, SELinux permissive (RHEL-like), firewall ports, time sync.
 // Each step probes first and changes only what differs.
-import type { ClusterModel } from '../spec/model.js';
+import type { ClusterModel, NodeModel } from '../spec/model.js';
+import { managedEndpoint } from '../templates/endpoint.js';
 import { KERNEL_MODULES, SYSCTLS } from '../templates/host-files.js';
 import { shellQuote } from '../base/quote.js';
 import { HOSTS_BLOCK, MODULES_LOAD_CONF, SYSCTL_CONF } from '../templates/node-paths.js';
@@ -14,10 +15,26 @@ import { renderedFile } from './rendered-files.js';
 
 const OWNED = [MODULES_LOAD_CONF, SYSCTL_CONF, HOSTS_BLOCK];
 
-/** Ports the cluster needs open: control plane, kubelet, Weave (TCP 6783, UDP 6783-6784). */
-export function clusterPorts(role: 'control-plane' | 'worker'): string[] {
-  const tcp = role === 'control-plane' ? ['6443', '2379-2380', '10250', '10257', '10259'] : ['10250'];
-  return [...tcp.map((p) => `${p}/tcp`), '6783/tcp', '6783-6784/udp', '30000-32767/tcp'];
+/**
+ * Ports the cluster needs open: control plane, kubelet, Weave (TCP 6783, UDP 6783-6784),
+ * and on control planes the managed endpoint's (haproxy on VIP:port).
+ */
+export function clusterPorts(model: ClusterModel, node: NodeModel): string[] {
+  const controlPlane = node.role === 'control-plane';
+  const tcp = controlPlane ? ['6443', '2379-2380', '10250', '10257', '10259'] : ['10250'];
+  const endpoint = controlPlane && managedEndpoint(model) ? [`${model.kubernetes.endpoint.port}/tcp`] : [];
+  return [...tcp.map((p) => `${p}/tcp`), ...endpoint, '6783/tcp', '6783-6784/udp', '30000-32767/tcp'];
+}
+
+/** Managed endpoint, on a control plane: the other control planes, whose keepalived sends VRRP (unicast) here. */
+export function vrrpPeers(model: ClusterModel, node: NodeModel): string[] {
+  if (!managedEndpoint(model) || node.role !== 'control-plane') return [];
+  return model.nodes.filter((n) => n.role === 'control-plane' && n !== node).map((n) => n.ip);
+}
+
+/** firewalld's rich rule letting one peer's VRRP in, as `--list-rich-rules` prints it back. */
+export function vrrpRichRule(peer: string): string {
+  return `rule family="ipv4" source address="${peer}" protocol value="vrrp" accept`;
 }
 
 /** How a module's presence shows without modprobe (built-in modules have no /sys/module entry). */
@@ -115,21 +132,40 @@ export class HostprepPhase implements Phase<NodeHost> {
   }
 
   private async firewall(step: HostStep<NodeHost>): Promise<void> {
-    const ports = clusterPorts(step.host.node.role);
+    const { node } = step.host;
+    const ports = clusterPorts(this.model, node);
+    // VRRP from the other control planes only: keepalived's adverts come unicast from them.
+    const peers = vrrpPeers(this.model, node);
+    const vrrp = (missing: readonly string[]) => (missing.length ? [`VRRP from ${missing.join(', ')}`] : []);
     if ((await step.probe('systemctl is-active --quiet firewalld', { check: false })).code === 0) {
       const open = (await step.probe('firewall-cmd --permanent --list-ports')).stdout.trim().split(/\s+/);
       const missing = ports.filter((p) => !open.includes(p));
-      if (missing.length)
+      const rules = peers.length
+        ? (await step.probe('firewall-cmd --permanent --list-rich-rules')).stdout.split('\n').map((r) => r.trim())
+        : [];
+      const missingPeers = peers.filter((peer) => !rules.includes(vrrpRichRule(peer)));
+      const adds = [
+        ...missing.map((p) => `firewall-cmd --permanent --add-port=${p}`),
+        ...missingPeers.map((peer) => `firewall-cmd --permanent --add-rich-rule=${shellQuote(vrrpRichRule(peer))}`),
+      ];
+      if (adds.length)
         await step.change(
-          `open ${missing.join(' ')} in firewalld`,
-          `${missing.map((p) => `firewall-cmd --permanent --add-port=${p}`).join(' && ')} && firewall-cmd --reload`,
+          `open ${[...missing, ...vrrp(missingPeers)].join(' ')} in firewalld`,
+          `${adds.join(' && ')} && firewall-cmd --reload`,
         );
     }
     if ((await step.probe('ufw status 2>/dev/null | head -n 1', { check: false })).stdout.includes('Status: active')) {
       const rules = (await step.probe('ufw status')).stdout;
       const missing = ports.map((p) => p.replace('-', ':')).filter((p) => !rules.includes(p));
-      if (missing.length)
-        await step.change(`open ${missing.join(' ')} in ufw`, missing.map((p) => `ufw allow ${p}`).join(' && '));
+      // ufw status shows `allow from PEER proto vrrp` as "Anywhere  ALLOW  PEER/vrrp".
+      const allowed = new Set(rules.split('\n').map((line) => line.trim().split(/\s+/).at(-1)));
+      const missingPeers = peers.filter((peer) => !allowed.has(`${peer}/vrrp`));
+      const adds = [
+        ...missing.map((p) => `ufw allow ${p}`),
+        ...missingPeers.map((peer) => `ufw allow from ${shellQuote(peer)} proto vrrp`),
+      ];
+      if (adds.length)
+        await step.change(`open ${[...missing, ...vrrp(missingPeers)].join(' ')} in ufw`, adds.join(' && '));
     }
   }
 

@@ -9,6 +9,8 @@ import type { Phase } from '../engine/phase.js';
 import { formatTable } from '../base/table.js';
 import { applyIgnores, evaluate, profileFor, THRESHOLDS, type CheckResult } from './preflight/checks.js';
 import { factsScript, parseFacts } from './preflight/facts.js';
+import { checkVrrp } from './preflight/vrrp.js';
+import { managedEndpoint } from '../templates/endpoint.js';
 
 export interface PreflightReport {
   readonly host: string;
@@ -38,8 +40,13 @@ export class PreflightPhase implements Phase<NodeHost> {
 
   async run(step: HostStep<NodeHost>): Promise<void> {
     const node = step.host.node;
-    const output = await step.probe(factsScript(node.hostname), { label: 'gather preflight facts', timeoutMs: 60_000 });
+    // The VRRP listen is seconds of waiting: it runs while the facts are gathered.
+    const [output, vrrp] = await Promise.all([
+      step.probe(factsScript(node.hostname), { label: 'gather preflight facts', timeoutMs: 60_000 }),
+      managedEndpoint(this.model) && node.role === 'control-plane' ? checkVrrp(step, this.model) : undefined,
+    ]);
     const checks = evaluate(parseFacts(output.stdout), node, this.model, THRESHOLDS[profileFor(this.model)]);
+    if (vrrp) checks.push(vrrp);
     const { bundle } = this.options;
     if (bundle)
       checks.push(

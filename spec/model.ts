@@ -142,6 +142,8 @@ export interface EndpointModel {
   readonly virtualRouterId?: number;
   /** keepalived-haproxy: the VIP's interface when the spec names it; else found on each host at run time. */
   readonly interface?: string;
+  /** DNS names that lead to the endpoint: in the API server's certificate besides its host. */
+  readonly dnsNames: readonly string[];
 }
 
 /** kube-apiserver's port on every control-plane node (kubeadm's default, which kubestrap keeps). */
@@ -166,6 +168,7 @@ export interface SpecEndpoint {
   readonly form: 'text' | 'mapping';
   readonly virtualRouterId?: number;
   readonly interface?: string;
+  readonly dnsNames: readonly string[];
 }
 
 export function specEndpoint(spec: ClusterSpec): SpecEndpoint | undefined {
@@ -173,7 +176,13 @@ export function specEndpoint(spec: ClusterSpec): SpecEndpoint | undefined {
   if (endpoint === undefined) return undefined;
   if (typeof endpoint === 'string') {
     const colon = endpoint.lastIndexOf(':');
-    return { mode: 'external', host: endpoint.slice(0, colon), port: Number(endpoint.slice(colon + 1)), form: 'text' };
+    return {
+      mode: 'external',
+      host: endpoint.slice(0, colon),
+      port: Number(endpoint.slice(colon + 1)),
+      form: 'text',
+      dnsNames: [],
+    };
   }
   const managed = endpoint.managed === 'keepalived-haproxy';
   return {
@@ -181,6 +190,7 @@ export function specEndpoint(spec: ClusterSpec): SpecEndpoint | undefined {
     host: endpoint.address,
     port: endpoint.port ?? (managed ? MANAGED_ENDPOINT_PORT : undefined),
     form: 'mapping',
+    dnsNames: endpoint.dnsNames ?? [],
     ...(managed ? { virtualRouterId: endpoint.virtualRouterId ?? defaultVirtualRouterId(spec.metadata.name) } : {}),
     ...(managed && endpoint.interface !== undefined ? { interface: endpoint.interface } : {}),
   };
@@ -188,7 +198,7 @@ export function specEndpoint(spec: ClusterSpec): SpecEndpoint | undefined {
 
 function endpointModel(spec: ClusterSpec, firstControlPlaneIp: string): EndpointModel {
   const fromSpec = specEndpoint(spec);
-  if (!fromSpec) return { mode: 'first-node', host: firstControlPlaneIp, port: API_SERVER_PORT };
+  if (!fromSpec) return { mode: 'first-node', host: firstControlPlaneIp, port: API_SERVER_PORT, dnsNames: [] };
   if (fromSpec.port === undefined) throw new Error('buildModel: unvalidated external endpoint without a port');
   const { form: _form, ...endpoint } = fromSpec;
   return { ...endpoint, port: fromSpec.port };

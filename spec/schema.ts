@@ -159,6 +159,7 @@ const Kubelet = z.strictObject({
 
 /** An IPv4 address or DNS name, lowercase: the host of either endpoint form. */
 const ENDPOINT_HOST = '[a-z0-9]([-a-z0-9.]*[a-z0-9])?';
+const DNS_NAME = '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*';
 
 /** The string form: an endpoint the user runs (their load balancer, VIP or DNS name). */
 const EndpointText = z
@@ -201,6 +202,19 @@ const Endpoint = z
         description:
           'VRRP virtual router id, unique per network; default derived from metadata.name. ' +
           'Set it when two clusters on one network collide.',
+      }),
+    dnsNames: z
+      .array(
+        z.string().regex(new RegExp(`^${DNS_NAME}$`), {
+          message: 'must be a lowercase DNS name such as api.lab.example — letters, digits, - and .',
+        }),
+      )
+      .max(16)
+      .optional()
+      .meta({
+        description:
+          "DNS names that lead to the endpoint (your DNS or /etc/hosts maps them to it): put into the API server's " +
+          'certificate, so clients may use them instead of the address.',
       }),
     interface: z
       .string()

@@ -11,6 +11,7 @@ import {
   ENDPOINT_SYSCTL_CONF,
   HAPROXY_CONFIG,
   HAPROXY_DROP_IN,
+  HAPROXY_STATS_SOCKET,
   KEEPALIVED_CHECK_SCRIPT,
   KEEPALIVED_DROP_IN,
 } from './node-paths.js';
@@ -139,6 +140,9 @@ export function apiserverCheckScript(): string {
   ].join('\n');
 }
 
+/** haproxy's backend of every control plane's kube-apiserver, as `status` finds it in haproxy's stats. */
+export const HAPROXY_BACKEND = 'kube_apiserver';
+
 /** haproxy: a TCP frontend on VIP:port, every control plane's 6443 behind it, checked over TLS. */
 export function haproxyConfig(model: ClusterModel): string {
   const endpoint = model.kubernetes.endpoint;
@@ -149,8 +153,6 @@ export function haproxyConfig(model: ClusterModel): string {
     '  chroot /var/lib/haproxy',
     '  user haproxy',
     '  group haproxy',
-    // For `kubestrap status`: read-only stats (which backends are up) for root.
-    '  stats socket /var/lib/haproxy/kubestrap.sock mode 600 level user',
     '',
     'defaults',
     // TCP: TLS goes through to kube-apiserver, which sees the client certificates itself.
@@ -167,15 +169,25 @@ export function haproxyConfig(model: ClusterModel): string {
     'frontend kube_apiserver',
     // The VIP is local on one node only; the others bind it too (net.ipv4.ip_nonlocal_bind).
     `  bind ${configWord(endpoint.host)}:${endpoint.port}`,
-    '  default_backend kube_apiserver',
+    `  default_backend ${HAPROXY_BACKEND}`,
     '',
-    'backend kube_apiserver',
+    `backend ${HAPROXY_BACKEND}`,
     // /healthz is open to anonymous clients (system:public-info-viewer); a TLS check, as the API speaks only TLS.
     '  option httpchk GET /healthz',
     '  http-check expect status 200',
     '  balance roundrobin',
     '  default-server check check-ssl verify none inter 2s fall 2 rise 2',
     ...controlPlanes(model).map((n) => `  server ${configWord(n.name)} ${configWord(n.ip)}:${API_SERVER_PORT}`),
+    '',
+    // For `kubestrap status`: haproxy's own view of its backends (the CSV stats page), read-only,
+    // on a socket only root can reach, read with curl --unix-socket (no socat on the hosts).
+    'listen kubestrap_stats',
+    '  mode http',
+    `  bind unix@${HAPROXY_STATS_SOCKET} mode 600`,
+    // Errors only: a log line for every `status` would be noise.
+    '  option dontlog-normal',
+    '  stats enable',
+    '  stats uri /',
     '',
   ].join('\n');
 }

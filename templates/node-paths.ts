@@ -50,6 +50,8 @@ export const KEEPALIVED_DROP_IN = '/etc/systemd/system/keepalived.service.d/10-k
 /** Beside the package's haproxy.cfg, which stays untouched; the drop-in points the unit here. */
 export const HAPROXY_CONFIG = '/etc/haproxy/kubestrap.cfg';
 export const HAPROXY_DROP_IN = '/etc/systemd/system/haproxy.service.d/10-kubestrap.conf';
+/** haproxy's stats page, for `status`: in haproxy's chroot directory, which exists on Debian and EL alike. */
+export const HAPROXY_STATS_SOCKET = '/var/lib/haproxy/kubestrap-stats.sock';
 export const ENDPOINT_SYSCTL_CONF = '/etc/sysctl.d/99-kubestrap-endpoint.conf';
 /** The cluster's VRRP password, on the init node only, 0600: made there before any API could keep it. */
 export const VRRP_PASSWORD_FILE = '/etc/kubestrap/vrrp-password';

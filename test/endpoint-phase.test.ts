@@ -1,14 +1,23 @@
 // The managed endpoint's phase without hosts: where it sits in `up`, what it finds and
 // writes, and that the VRRP password reaches hosts only in 0600 files. The real thing
 // (keepalived holding the VIP, haproxy forwarding, failover) is test/ha-endpoint.test.ts.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { HostStep } from '../engine/host-step.js';
 import type { NodeHost } from '../provisioners/cluster-host.js';
-import { EndpointPhase, endpointStatus, interfaceCarrying, newVrrpPassword } from '../provisioners/endpoint.js';
+import {
+  ENDPOINT_STATUS_PROBE,
+  endpointBackends,
+  EndpointPhase,
+  endpointStatus,
+  interfaceCarrying,
+  newVrrpPassword,
+} from '../provisioners/endpoint.js';
+import { endpointCell } from '../operations/status.js';
 import { upPhases } from '../provisioners/index.js';
 import { ENDPOINT_PACKAGES, hostPackages } from '../spec/host-packages.js';
 import { VRRP_PASSWORD } from '../templates/endpoint.js';
-import { KEEPALIVED_CONF, VRRP_PASSWORD_FILE } from '../templates/node-paths.js';
+import { HAPROXY_STATS_SOCKET, KEEPALIVED_CONF, VRRP_PASSWORD_FILE } from '../templates/node-paths.js';
 import { renderCluster } from '../templates/render.js';
 import { renderFixture } from './support/fixtures.js';
 import { RecordingShell, type Recorded } from './support/recording-host.js';
@@ -38,6 +47,36 @@ describe('the managed endpoint phase', () => {
     });
     // No answer at all (systemctl missing): both down, no VIP.
     expect(endpointStatus('', '192.168.56.9')).toEqual({ holdsVip: false, down: ['keepalived', 'haproxy'] });
+  });
+
+  it("reads haproxy's view of its backends from its CSV stats page, for status", () => {
+    // Captured from haproxy 2.6 running the rendered config: cp1 answering /healthz, cp2 and cp3 not listening.
+    const csv = readFileSync(new URL('./fixtures/endpoint/haproxy-stats.csv', import.meta.url), 'utf8');
+    const addrs = '3: eth1    inet 192.168.56.11/24 scope global eth1\n';
+    const probe = (active: string, stats: string) => `${addrs}@@\n${active}@@\n${stats}`;
+    expect(endpointBackends(probe('active\nactive\n', csv))).toEqual([
+      { server: 'cp1', up: true, check: 'L7OK' },
+      { server: 'cp2', up: false, check: 'L4TOUT' },
+      { server: 'cp3', up: false, check: 'L4TOUT' },
+    ]);
+    expect(endpointCell(probe('active\nactive\n', csv), '192.168.56.9')).toEqual({
+      text: 'standby, backends down: cp2 (L4TOUT), cp3 (L4TOUT)',
+      degraded: true,
+    });
+    const allUp = csv.replace(/,(DOWN),/g, ',UP,');
+    expect(endpointCell(probe('active\nactive\n', allUp), '192.168.56.11')).toEqual({
+      text: 'VIP holder, backends 3/3 up',
+      degraded: false,
+    });
+    // One failed check is not yet down (fall 2): haproxy still sends it traffic.
+    expect(endpointBackends(probe('', csv.replace(',DOWN,', ',UP 1/2,')))![1]).toMatchObject({ up: true });
+    // haproxy stopped: nothing to read, and "not running" says so; running but no stats page: unknown.
+    expect(endpointCell(probe('active\ninactive\n', ''), '192.168.56.9')).toEqual({
+      text: 'standby (haproxy not running)',
+      degraded: false,
+    });
+    expect(endpointCell(probe('active\nactive\n', ''), '192.168.56.9').text).toBe('standby, backends unknown');
+    expect(ENDPOINT_STATUS_PROBE).toContain(`--unix-socket ${HAPROXY_STATS_SOCKET} 'http://localhost/;csv'`);
   });
 
   it('makes 8-character passwords of letters and digits, different each time', () => {

@@ -215,7 +215,7 @@ describe('haproxy.cfg and the rendered files', () => {
       expect(() => keepalivedConf(model, model.nodes[0]!, RUNTIME)).toThrow(/not managed/);
     }
     const single = loadSpecText(SPEC('    version: 1.34.2', 1), 'spec.yaml').model;
-    expect(single.kubernetes.endpoint).toEqual({ mode: 'first-node', host: '192.168.56.11', port: 6443 });
+    expect(single.kubernetes.endpoint).toEqual({ mode: 'first-node', host: '192.168.56.11', port: 6443, dnsNames: [] });
     expect(single.kubernetes.controlPlaneEndpoint).toBe('192.168.56.11:6443');
     expect(single.nodes.flatMap((n) => endpointFiles(single, n))).toEqual([]);
   });
@@ -226,6 +226,21 @@ describe('haproxy.cfg and the rendered files', () => {
     const kubeadm = renderCluster(model).find((f) => f.path === 'nodes/cp1/etc/kubernetes/kubeadm.conf')!.content;
     expect(kubeadm).toMatch(/^controlPlaneEndpoint: 192\.168\.56\.9:8443$/m);
     expect(kubeadm).toMatch(/certSANs:\n\s+- 192\.168\.56\.9\n/);
+  });
+
+  it("puts the endpoint's DNS names into the API server certificate, and refuses a name that is not one", () => {
+    const endpoint = (names: string) =>
+      `    controlPlaneEndpoint:\n      address: 192.168.56.9\n      managed: keepalived-haproxy\n` +
+      `      dnsNames: ${names}`;
+    const { model } = loadSpecText(SPEC(endpoint('[api.lab.example, k8s]')), 'spec.yaml');
+    expect(model.kubernetes.endpoint.dnsNames).toEqual(['api.lab.example', 'k8s']);
+    const kubeadm = renderCluster(model).find((f) => f.path === 'nodes/cp1/etc/kubernetes/kubeadm.conf')!.content;
+    expect(kubeadm).toMatch(/certSANs:\n\s+- 192\.168\.56\.9\n\s+- api\.lab\.example\n\s+- k8s\n/);
+    // Kubeconfigs and joins keep the address: a lab's DNS may not know the name.
+    expect(kubeadm).toMatch(/^controlPlaneEndpoint: 192\.168\.56\.9:8443$/m);
+    expect(() => loadSpecText(SPEC(endpoint('["api lab"]')), 'spec.yaml')).toThrow(
+      /spec\.yaml:\d+.*dnsNames.*must be a lowercase DNS name/s,
+    );
   });
 });
 

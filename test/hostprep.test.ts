@@ -1,6 +1,8 @@
 // Preflight and host prep on real hosts with systemd as PID 1: real files, real
 // sysctls in each host's network namespace, real systemctl.
-import { existsSync, readFileSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +13,7 @@ import { SshPool } from '../ssh/pool.js';
 import { renderCluster } from '../templates/render.js';
 import { Harness, harnessUnavailable } from './harness/hosts.js';
 import { harnessModel, nodeHosts } from './support/cluster.js';
+import { missingTools } from './support/tools.js';
 
 const unavailable = harnessUnavailable();
 
@@ -47,6 +50,112 @@ describe.skipIf(unavailable)(
       expect(table).toMatch(/^h1\s+ports\s+PASS\s+tcp\/6443 /m);
       expect(table).toMatch(/^h3\s+os\s+PASS\s+Debian GNU\/Linux 12 \(bookworm\)$/m);
     });
+
+    it.skipIf(missingTools('keepalived'))(
+      'preflight refuses a VRRP router id a stranger advertises (the control planes may), and passes another',
+      { timeout: 60_000 },
+      async () => {
+        const started = Date.now();
+        const address = (n: number) => harness.hosts[0]!.ip.replace(/\.\d+$/, `.${n}`);
+        // A stranger on the hosts' network: a bare namespace on their bridge, at .240.
+        const router = `ks${harness.id}-vrrp`;
+        const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
+        ip('netns', 'add', router);
+        const dir = mkdtempSync(join(tmpdir(), 'vrrp-'));
+        const daemons: ChildProcess[] = [];
+        /** A real keepalived (this machine's) in a network namespace, advertising router id 201. */
+        const keepalived = (netns: string, priority: number, unicastTo: string[] = []): ChildProcess => {
+          const conf = join(dir, `${netns}.conf`);
+          writeFileSync(
+            conf,
+            'vrrp_instance other {\n  state MASTER\n  interface eth0\n  virtual_router_id 201\n' +
+              `  priority ${priority}\n  advert_int 1\n` +
+              (unicastTo.length ? `  unicast_peer {\n${unicastTo.map((p) => `    ${p}\n`).join('')}  }\n` : '') +
+              `  virtual_ipaddress {\n    ${address(240 + priority / 100)}/24\n  }\n}\n`,
+          );
+          const pid = (name: string) => join(dir, `${netns}.${name}.pid`);
+          const args = ['-n', '-l', '-D', '--vrrp', '-f', conf, '-p', pid('main'), '-r', pid('vrrp')];
+          const daemon = spawn('ip', ['netns', 'exec', netns, 'keepalived', ...args], {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          daemons.push(daemon);
+          return daemon;
+        };
+        try {
+          ip('link', 'add', router, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', router);
+          ip('link', 'set', router, 'master', harness.bridge, 'up');
+          ip('-n', router, 'addr', 'add', `${address(240)}/24`, 'dev', 'eth0');
+          ip('-n', router, 'link', 'set', 'eth0', 'up');
+          // The stranger multicasts, as routers and keepalived do by default; h2's keepalived sends to the other
+          // control planes (unicast), as the cluster's own does on a running cluster: those adverts are no clash.
+          const h = (name: string) => harness.host(name);
+          const running = [keepalived(router, 100), keepalived(h('h2').netns, 200, [h('h1').ip, h('h3').ip])];
+          // keepalived starts as backup and takes mastership (and advertises) after 3 advert intervals.
+          await Promise.all(
+            running.map(
+              (d) =>
+                new Promise<void>((resolve, reject) => {
+                  let log = '';
+                  const timer = setTimeout(() => reject(new Error(`keepalived did not advertise:\n${log}`)), 15_000);
+                  const read = (chunk: Buffer) => {
+                    log += chunk.toString();
+                    if (log.includes('Entering MASTER STATE')) {
+                      clearTimeout(timer);
+                      resolve();
+                    }
+                  };
+                  d.stdout!.on('data', read);
+                  d.stderr!.on('data', read);
+                }),
+            ),
+          );
+          const preflight = async (vrid: number) => {
+            const model = harnessModel(harness, {
+              controlPlanes: 3,
+              managedEndpoint: { address: address(250), port: 8443 },
+            });
+            const endpoint = { ...model.kubernetes.endpoint, virtualRouterId: vrid };
+            const managed = { ...model, kubernetes: { ...model.kubernetes, endpoint } };
+            const phase = new PreflightPhase(managed);
+            const result = await runPhases([phase], nodeHosts(managed, pool, harness));
+            const vrrp = phase.reports
+              .flatMap((r) => r.results.filter((c) => c.name === 'vrrp').map((c) => [r.host, c.verdict, c.detail]))
+              .sort();
+            return { result, vrrp };
+          };
+          const taken = await preflight(201);
+          expect(taken.result.ok).toBe(false);
+          expect(failureSummary(taken.result)).toContain('3 check(s) failed; nothing was changed:');
+          // The stranger only: h1 and h3 heard h2 (a control plane) too.
+          const clash =
+            `VRRP router id 201 is taken on eth0: ${address(240)} advertises it (for ${address(241)}), and ` +
+            'keepalived here would fight it for mastership — set ' +
+            'spec.kubernetes.controlPlaneEndpoint.virtualRouterId to an id no router on this network uses';
+          expect(taken.vrrp).toEqual([
+            ['h1', 'fail', clash],
+            ['h2', 'fail', clash],
+            ['h3', 'fail', clash],
+          ]);
+
+          const free = await preflight(202);
+          expect(failureSummary(free.result)).toBe('');
+          const heard = 'router id 202 not heard on eth0 in 3 s; ids in use there: 201';
+          expect(free.vrrp).toEqual([
+            ['h1', 'pass', heard],
+            ['h2', 'pass', heard],
+            ['h3', 'pass', heard],
+          ]);
+          console.log(`VRRP preflight on real hosts: ${Date.now() - started} ms`);
+        } finally {
+          for (const d of daemons) d.kill('SIGTERM');
+          await Promise.all(
+            daemons.map((d) => (d.exitCode === null && d.signalCode === null ? once(d, 'exit') : undefined)),
+          );
+          rmSync(dir, { recursive: true, force: true });
+          ip('netns', 'del', router);
+        }
+      },
+    );
 
     it('a preflight failure stops the run before any change, naming every failed check', async () => {
       // h2 and h3 become Rook nodes with a disk they do not have.

@@ -197,6 +197,9 @@ describe.skipIf(missing)(`shellcheck of every generated command${missing ? ` (sk
         'systemctl restart keepalived',
         'ip -o -4 addr show',
         'curl -fsk --max-time 3',
+        'SOCK_RAW, 112',
+        'protocol value="vrrp"',
+        'proto vrrp',
       ]) {
         expect(all, expected).toContain(expected);
       }

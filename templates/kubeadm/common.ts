@@ -55,7 +55,7 @@ export function certSANs(model: ClusterModel): string[] {
     0,
     model.kubernetes.controlPlaneEndpoint.lastIndexOf(':'),
   );
-  const sans = new Set<string>([endpointHost]);
+  const sans = new Set<string>([endpointHost, ...model.kubernetes.endpoint.dnsNames]);
   for (const node of model.nodes) {
     if (node.role !== 'control-plane') continue;
     sans.add(node.ip);

@@ -220,6 +220,16 @@ export class Harness {
     writeFileSync(join(root, 'init.sh'), INIT);
     chmodSync(join(root, 'init.sh'), 0o755);
 
+    this.plugIn(netns, ip);
+    const launcher = init === 'systemd' ? this.launchSystemd(name, netns, root) : this.launchSshd(name, netns, root);
+    const host: TestHost = { name, init, ip, netns, root, launcher };
+    this.hosts.push(host);
+    await waitForPort(ip, 22, init === 'systemd' ? 30_000 : 15_000);
+    return host;
+  }
+
+  /** A fresh network namespace for the host, its eth0 the peer of a link on the bridge. */
+  private plugIn(netns: string, ip: string): void {
     sh('ip', ['netns', 'add', netns]);
     sh('ip', ['link', 'add', `${netns}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
     sh('ip', ['link', 'set', netns, 'master', this.bridge, 'up']);
@@ -227,12 +237,39 @@ export class Harness {
     sh('ip', ['-n', netns, 'link', 'set', 'eth0', 'up']);
     sh('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
     sh('ip', ['-n', netns, 'route', 'add', 'default', 'via', this.gateway]);
+  }
 
-    const launcher = init === 'systemd' ? this.launchSystemd(name, netns, root) : this.launchSshd(name, netns, root);
-    const host: TestHost = { name, init, ip, netns, root, launcher };
-    this.hosts.push(host);
-    await waitForPort(ip, 22, init === 'systemd' ? 30_000 : 15_000);
-    return host;
+  /**
+   * What a host whose power is cut looks like to the others: its link gone at once (no
+   * more ARP answers, VRRP adverts, TCP resets), then every process of it killed without
+   * a chance to say goodbye (SIGKILL to its PID 1 takes its whole PID namespace). Its disk
+   * (the overlay) stays, for powerOn().
+   */
+  async powerOff(host: TestHost): Promise<void> {
+    if (host.init !== 'systemd') throw new Error(`${host.name}: powerOff works on systemd hosts`);
+    const pid = this.initPid(host);
+    const exited = new Promise((resolve) => host.launcher.once('exit', resolve));
+    // Deleting our end of the veth deletes its peer, the host's eth0, with it.
+    sh('ip', ['link', 'del', host.netns]);
+    process.kill(pid, 'SIGKILL');
+    await exited;
+  }
+
+  /**
+   * Boots a powered-off host again from its disk, on a fresh network namespace (a reboot
+   * keeps no addresses, routes or sysctls), and waits for its sshd. Returns the new host;
+   * harness.host(name) finds it from now on.
+   */
+  async powerOn(host: TestHost): Promise<TestHost> {
+    if (host.launcher.exitCode === null && host.launcher.signalCode === null)
+      throw new Error(`${host.name}: still running; powerOff first`);
+    sh('ip', ['netns', 'del', host.netns]);
+    this.plugIn(host.netns, host.ip);
+    const launcher = this.launchSystemd(host.name, host.netns, host.root);
+    const booted: TestHost = { ...host, launcher };
+    this.hosts[this.hosts.indexOf(host)] = booted;
+    await waitForPort(host.ip, 22, 30_000);
+    return booted;
   }
 
   private launchSshd(name: string, netns: string, root: string): ChildProcess {

@@ -33,6 +33,40 @@ function running(pidFile: string): number | undefined {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// libvirtd's first start on a fresh machine probes every qemu binary's capabilities
+// before it answers (8.5 s here on an idle machine with an empty
+// /var/cache/libvirt/qemu/capabilities); CI starts it that way, sharing the cores with
+// the fast tests: the 10 s this once allowed failed the CI run of cce87a9.
+const DAEMON_START_MS = 180_000;
+
+/** Polls `ready` until it is true or `ms` have passed; says whether it became true. */
+async function within(ms: number, ready: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!ready()) {
+    if (Date.now() > deadline) return false;
+    await sleep(200);
+  }
+  return true;
+}
+
+async function killAndWait(pids: number[]): Promise<void> {
+  for (const pid of [...pids].reverse()) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      continue;
+    }
+    await within(5_000, () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+  }
+}
+
 export function libvirtUnavailable(): string | undefined {
   assertHostTier('real Vagrant + libvirt');
   const missing = [
@@ -74,27 +108,48 @@ export class Libvirt {
       }
     }
     const started: number[] = [];
-    for (const [daemon, pidFile] of [
-      ['virtlogd', '/run/virtlogd.pid'],
-      ['libvirtd', '/run/libvirtd.pid'],
-    ] as const) {
-      if (running(pidFile)) continue;
-      sh(`/usr/sbin/${daemon}`, ['-d', '-p', pidFile]);
-      for (let i = 0; i < 100 && !running(pidFile); i++) await sleep(100);
-      const pid = running(pidFile);
-      if (!pid) throw new Error(`${daemon} did not start (no live PID in ${pidFile})`);
-      started.push(pid);
+    const log = join(dir, 'libvirtd.log');
+    try {
+      for (const [daemon, pidFile] of [
+        ['virtlogd', '/run/virtlogd.pid'],
+        ['libvirtd', '/run/libvirtd.pid'],
+      ] as const) {
+        if (running(pidFile)) continue;
+        execFileSync(`/usr/sbin/${daemon}`, ['-d', '-p', pidFile], {
+          stdio: 'ignore',
+          env: { ...process.env, LIBVIRT_LOG_OUTPUTS: `3:file:${log}` },
+        });
+        if (!(await within(DAEMON_START_MS, () => running(pidFile) !== undefined)))
+          throw new Error(`${daemon} did not start within ${DAEMON_START_MS / 1000} s (no live PID in ${pidFile})`);
+        started.push(running(pidFile)!);
+      }
+      let answer = '';
+      const answered = await within(DAEMON_START_MS, () => {
+        const version = spawnSync('virsh', ['-c', 'qemu:///system', 'version'], { encoding: 'utf8' });
+        answer = `${version.stdout}${version.stderr}`.trim();
+        return version.status === 0;
+      });
+      if (!answered)
+        throw new Error(
+          `libvirtd did not answer \`virsh version\` within ${DAEMON_START_MS / 1000} s; it said: ${answer}\n` +
+            `libvirtd's log (${log}), last lines:\n` +
+            (existsSync(log) ? readFileSync(log, 'utf8').trimEnd().split('\n').slice(-15).join('\n') : '(none)'),
+        );
+      const poolDir = join(dir, 'pool');
+      mkdirSync(poolDir, { recursive: true });
+      if (spawnSync('virsh', ['pool-info', pool], { stdio: 'ignore' }).status !== 0) {
+        sh('virsh', ['pool-define-as', pool, 'dir', '--target', poolDir]);
+      }
+      if (!/State:\s+running/.test(sh('virsh', ['pool-info', pool]))) sh('virsh', ['pool-start', pool]);
+    } catch (error) {
+      // The daemons would outlive the suite (its afterAll has no Libvirt to stop).
+      await killAndWait(started);
+      if (kvm) {
+        chownSync('/dev/kvm', statSync('/dev/kvm').uid, kvm.gid);
+        chmodSync('/dev/kvm', kvm.mode);
+      }
+      throw error;
     }
-    for (let i = 0; spawnSync('virsh', ['-c', 'qemu:///system', 'version'], { stdio: 'ignore' }).status !== 0; i++) {
-      if (i > 100) throw new Error('libvirtd did not answer `virsh version` within 10 s');
-      await sleep(100);
-    }
-    const poolDir = join(dir, 'pool');
-    mkdirSync(poolDir, { recursive: true });
-    if (spawnSync('virsh', ['pool-info', pool], { stdio: 'ignore' }).status !== 0) {
-      sh('virsh', ['pool-define-as', pool, 'dir', '--target', poolDir]);
-    }
-    if (!/State:\s+running/.test(sh('virsh', ['pool-info', pool]))) sh('virsh', ['pool-start', pool]);
     const emulator = join(dir, 'qemu-tcg-small');
     writeFileSync(
       emulator,
@@ -141,21 +196,7 @@ export class Libvirt {
   async stop(): Promise<void> {
     spawnSync('virsh', ['pool-destroy', this.pool], { stdio: 'ignore' });
     spawnSync('virsh', ['pool-undefine', this.pool], { stdio: 'ignore' });
-    for (const pid of [...this.started].reverse()) {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        continue;
-      }
-      for (let i = 0; i < 50; i++) {
-        try {
-          process.kill(pid, 0);
-          await sleep(100);
-        } catch {
-          break;
-        }
-      }
-    }
+    await killAndWait(this.started);
     if (this.kvm) {
       chownSync('/dev/kvm', statSync('/dev/kvm').uid, this.kvm.gid);
       chmodSync('/dev/kvm', this.kvm.mode);

@@ -1,6 +1,8 @@
 // Prints one plain closing line, "N passed, N failed, N skipped", that CI and people can
 // read without parsing vitest's coloured summary, preceded by every skipped test with the
-// reason it was skipped, so a green run that skipped half the suite says so.
+// reason it was skipped, so a green run that skipped half the suite says so, and by every
+// failure with the first lines of its error: CI keeps only the end of a long log, and a
+// failed beforeAll otherwise shows there as nothing but skipped tests.
 // It also holds the watchdog: a run still going after KUBESTRAP_TEST_WATCHDOG_MIN minutes
 // (default 60) is stopped with the same summary and the tests that were running, so a
 // hang reports what it reached instead of being killed silently by CI.
@@ -9,6 +11,7 @@ import type { Vitest } from 'vitest/node';
 import { describeProcess, descendants } from './processes.js';
 
 const SKIP_REASON = /\(skipped: (.*)\)$/s;
+const ERROR_LINES = 8;
 const DEFAULT_WATCHDOG_MINUTES = 60;
 
 interface Counts {
@@ -26,8 +29,10 @@ function count(modules: ReadonlyArray<TestModule>): Counts {
       else if (state === 'failed') counts.failed++;
       else if (state === 'skipped') counts.skipped++;
     }
-    // A file that failed to load has no tests but must not count as a pass.
-    if (module.state() === 'failed' && [...module.children.allTests()].length === 0) counts.failed++;
+    // A file that failed to load, or whose beforeAll failed, may have no failed test but
+    // must not count as a pass.
+    if (module.state() === 'failed' && ![...module.children.allTests()].some((t) => t.result().state === 'failed'))
+      counts.failed++;
   }
   return counts;
 }
@@ -54,12 +59,51 @@ export function skipList(modules: ReadonlyArray<TestModule>): string[] {
         reason = SKIP_REASON.exec(parent.name)?.[1];
         if (reason) where = `${module.relativeModuleId} › ${parent.name}`;
       }
-      const why = reason ?? 'no reason given (say why in the title: "(skipped: …)")';
+      const why =
+        reason ??
+        (hookFailed(test)
+          ? 'a hook of its suite failed (see Failed below)'
+          : 'no reason given (say why in the title: "(skipped: …)")');
       const key = `${where.replace(SKIP_REASON, '').trimEnd()}: ${why}`;
       lines.set(key, (lines.get(key) ?? 0) + 1);
     }
   }
   return [...lines].map(([line, n]) => `  ${line}${n > 1 ? ` [${n} tests]` : ''}`);
+}
+
+/** Whether the test's file or one of its suites has errors of its own (a failed beforeAll, a load error). */
+function hookFailed(test: TestCase): boolean {
+  for (let parent: TestSuite | TestModule = test.parent; ; parent = parent.parent) {
+    if (parent.errors().length) return true;
+    if (parent.type === 'module') return false;
+  }
+}
+
+const firstLines = (error: { name?: string; message?: string }) => {
+  const lines = `${error.name ?? 'Error'}: ${error.message ?? '(no message)'}`.trimEnd().split('\n');
+  const shown = lines.slice(0, ERROR_LINES).map((l) => `      ${l}`);
+  if (lines.length > ERROR_LINES) shown.push(`      … (${lines.length - ERROR_LINES} more lines above in the log)`);
+  return shown.join('\n');
+};
+
+/** Every failed test, suite hook and file, each with the first lines of its error. */
+export function failureList(modules: ReadonlyArray<TestModule>): string[] {
+  const lines: string[] = [];
+  const add = (where: string, errors: ReadonlyArray<{ name?: string; message?: string }>) => {
+    lines.push(`  ${where}`);
+    for (const error of errors) lines.push(firstLines(error));
+  };
+  for (const module of modules) {
+    const id = module.relativeModuleId;
+    if (module.errors().length) add(`${id} (the file itself)`, module.errors());
+    for (const suite of module.children.allSuites())
+      if (suite.errors().length) add(`${id} › ${suite.fullName} (a hook of the suite)`, suite.errors());
+    for (const test of module.children.allTests()) {
+      const result = test.result();
+      if (result.state === 'failed') add(`${id} › ${test.fullName}`, result.errors ?? []);
+    }
+  }
+  return lines;
 }
 
 export default class SummaryReporter implements Reporter {
@@ -102,6 +146,8 @@ export default class SummaryReporter implements Reporter {
     clearTimeout(this.watchdog);
     const skipped = skipList(modules);
     if (skipped.length) process.stdout.write(`\nSkipped:\n${skipped.join('\n')}\n`);
+    const failed = failureList(modules);
+    if (failed.length) process.stdout.write(`\nFailed:\n${failed.join('\n')}\n`);
     process.stdout.write(`\n${countsLine(count(modules))}\n`);
   }
 
