@@ -8,7 +8,12 @@ import type { KeyObject } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ClusterModel } from '../spec/model.js';
-import { CONTAINERD_PACKAGE, hostPackages, PINNED_KUBERNETES_PACKAGES } from '../spec/host-packages.js';
+import {
+  CONTAINERD_PACKAGE,
+  ENDPOINT_PACKAGES,
+  hostPackages,
+  PINNED_KUBERNETES_PACKAGES,
+} from '../spec/host-packages.js';
 import { kubernetesPackageRepository } from '../spec/versions.js';
 import { writeBundle } from './archive.js';
 import { resolveClosure } from './deb-closure.js';
@@ -21,6 +26,7 @@ import {
   type RpmRepositoryEntry,
   type BundleFileEntry,
   type BundleManifest,
+  type CarriedPackageEntry,
   type HostRequirement,
 } from './format.js';
 import { exportImage, imageMemberPath, kubeadmImages } from './images.js';
@@ -29,6 +35,7 @@ import { readRpmIndex, type RpmIndex, type RpmRepository } from './rpm-index.js'
 import { writeRepodata } from './rpm-repodata.js';
 import { formatEvr } from './rpm-version.js';
 import { isArmoured, verifyRpmSignatures } from './signature.js';
+import { managedEndpoint } from '../templates/endpoint.js';
 import { weaveImages } from '../templates/weave.js';
 import { VERIFY_IMAGE } from '../templates/verify-workload.js';
 import { sha256 } from '../base/digest.js';
@@ -63,10 +70,7 @@ export interface BuildOptions {
   readonly signingKey?: KeyObject;
 }
 
-export interface BundledPackage {
-  readonly name: string;
-  readonly version: string;
-}
+export type BundledPackage = CarriedPackageEntry;
 
 export interface BuildResult {
   readonly manifest: BundleManifest;
@@ -106,6 +110,29 @@ function memberPath(dir: string, relative: string, url: string): string {
   )
     throw new Error(`repository ${url} names the file ${JSON.stringify(relative)}, which a bundle cannot hold as is`);
   return path;
+}
+
+/**
+ * What the bundle carries for its hosts: one set for all of them, so a control plane's,
+ * which holds a worker's and, with a managed endpoint, keepalived and haproxy.
+ */
+export function bundledHostPackages(model: ClusterModel): string[] {
+  return hostPackages(model.os.family, model.kubernetes.version.minor, managedEndpoint(model));
+}
+
+/**
+ * The endpoint's packages, refused up front when no repository offers them: the resolver
+ * would only say "not in the repositories", not which repository the spec lacks.
+ */
+function requireEndpointPackages(model: ClusterModel, offered: ReadonlySet<string>, field: string, hint: string): void {
+  if (!managedEndpoint(model)) return;
+  const absent = ENDPOINT_PACKAGES[model.os.family].filter((name) => !offered.has(name));
+  if (absent.length)
+    throw new Error(
+      `the managed control-plane endpoint (spec.kubernetes.controlPlaneEndpoint.managed) needs ` +
+        `${ENDPOINT_PACKAGES[model.os.family].join(', ')} on the control planes, and no repository of the spec ` +
+        `offers ${absent.join(', ')}: add the repository that does to ${field} (${hint})`,
+    );
 }
 
 /** A staged file of our own making (an index, a manifest) as a member. */
@@ -152,15 +179,19 @@ async function debPackages(model: ClusterModel, options: BuildOptions, staging: 
   step(`read the index of ${osRepo.url} ${osRepo.suite}`);
   const osIndex = await readIndex(os, model.os.architecture);
   const version = model.kubernetes.version.text;
+  requireEndpointPackages(
+    model,
+    new Set([...k8sIndex.packages, ...osIndex.packages].map((p) => p.name)),
+    'spec.packages.osRepository',
+    'Debian: main',
+  );
   const repositories = [
     { name: 'kubernetes', repo: k8s, index: k8sIndex },
     { name: 'os', repo: os, index: osIndex },
   ];
   const closure = resolveClosure(
     [...k8sIndex.packages, ...osIndex.packages],
-    hostPackages('debian', model.kubernetes.version.minor).map((name) =>
-      VERSIONED.has(name) ? { name, upstreamVersion: version } : { name },
-    ),
+    bundledHostPackages(model).map((name) => (VERSIONED.has(name) ? { name, upstreamVersion: version } : { name })),
   );
 
   const collected: CollectedPackages = {
@@ -236,11 +267,17 @@ async function rpmPackages(model: ClusterModel, options: BuildOptions, staging: 
     step(`read the metadata of ${repo.url}`);
     indexes.push(await readRpmIndex(repo, model.os.architecture));
   }
+  requireEndpointPackages(
+    model,
+    new Set(indexes.flatMap((i) => i.packages.map((p) => p.name))),
+    'spec.packages.rpmRepositories',
+    "EL: the release's AppStream",
+  );
   const version = model.kubernetes.version.text;
   const containerd = model.runtime.containerdVersion;
   const closure = resolveRpmClosure(
     indexes,
-    hostPackages('rhel', model.kubernetes.version.minor).map((name) =>
+    bundledHostPackages(model).map((name) =>
       VERSIONED.has(name)
         ? { name, version }
         : name === CONTAINERD_PACKAGE.rhel && containerd
@@ -411,6 +448,7 @@ export async function buildBundle(model: ClusterModel, options: BuildOptions): P
     os: { family: model.os.family, architecture },
     files,
     images,
+    packages: collected.packages,
     hostRequires: collected.hostRequires,
     aptRepositories: collected.aptRepositories,
     rpmRepositories: collected.rpmRepositories,

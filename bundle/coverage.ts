@@ -1,8 +1,11 @@
 // Whether a (verified) bundle can install this spec's cluster: the same Kubernetes
-// version, the OS family and architecture it was made for, Rook's manifests if Rook is on, and every
-// image the rendered cluster names. Checked before any host is touched.
+// version, the OS family and architecture it was made for, Rook's manifests if Rook is on,
+// keepalived and haproxy if kubestrap runs the endpoint, and every image the rendered
+// cluster names. Checked before any host is touched.
+import { ENDPOINT_PACKAGES } from '../spec/host-packages.js';
 import type { ClusterModel } from '../spec/model.js';
 import { ROOK_FILES } from '../spec/versions.js';
+import { managedEndpoint } from '../templates/endpoint.js';
 import { weaveImages } from '../templates/weave.js';
 import { VERIFY_IMAGE } from '../templates/verify-workload.js';
 import type { BundleManifest } from './format.js';
@@ -31,6 +34,16 @@ export function bundleProblems(model: ClusterModel, manifest: BundleManifest): s
     const missing = ROOK_FILES.filter((n) => !paths.has(rookManifestPath(model, n)));
     if (missing.length)
       problems.push(`Rook is enabled but the bundle lacks Rook ${model.rook.version}'s ${missing.join(', ')}`);
+  }
+  if (managedEndpoint(model) && manifest.os.family === model.os.family) {
+    // A bundle made from the spec before the endpoint was managed carries neither.
+    const carried = new Set((manifest.packages ?? []).map((p) => p.name));
+    const lacking = ENDPOINT_PACKAGES[model.os.family].filter((name) => !carried.has(name));
+    if (lacking.length)
+      problems.push(
+        `the control-plane endpoint is managed (spec.kubernetes.controlPlaneEndpoint.managed: keepalived-haproxy) ` +
+          `but the bundle lacks ${lacking.join(', ')}, which the control planes run for it`,
+      );
   }
   const images = new Set(manifest.images.map((i) => i.reference));
   const wanted = [

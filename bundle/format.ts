@@ -98,6 +98,11 @@ const BundleFile = z.strictObject({
   source: z.string().optional(),
 });
 
+/** A package name or version as apt and dnf print them (`containerd.io`, `libnetfilter_conntrack`, `3:2.229.0-1.el9`). */
+const PackageWord = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+~^:-]*$/);
+
+const CarriedPackage = z.strictObject({ name: PackageWord, version: PackageWord });
+
 const Requirement = z.strictObject({
   name: z.string(),
   /**
@@ -156,6 +161,12 @@ const ManifestFields = z.strictObject({
     z.strictObject({ reference: z.string(), digest: z.string().regex(/^sha256:[0-9a-f]{64}$/), path: MemberPath }),
   ),
   /**
+   * Every package the bundle carries, by name and version, sorted by name: what `install`
+   * checks a spec's needs against (keepalived and haproxy for a managed endpoint).
+   * Absent from bundles made before it was recorded, which carried no endpoint packages.
+   */
+  packages: z.array(CarriedPackage).optional(),
+  /**
    * Dependencies the bundle does not carry because every host of the OS has them
    * (Debian: Priority required/important; rpm: comps group core and what it requires)
    * or the repositories did not offer them; `install`
@@ -188,5 +199,6 @@ export const BundleManifestSchema = ManifestFields.superRefine((manifest, ctx) =
 export type BundleManifest = z.infer<typeof BundleManifestSchema>;
 export type BundleFileEntry = z.infer<typeof BundleFile>;
 export type HostRequirement = z.infer<typeof Requirement>;
+export type CarriedPackageEntry = z.infer<typeof CarriedPackage>;
 export type AptRepositoryEntry = z.infer<typeof AptRepository>;
 export type RpmRepositoryEntry = z.infer<typeof RpmRepository>;

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BundleManifest } from '../bundle/format.js';
+import { ENDPOINT_PACKAGES } from '../spec/host-packages.js';
 import { AptMirror } from './harness/apt-mirror.js';
 import { harnessUnavailable } from './harness/hosts.js';
 import { startBundleSources, type BundleSources } from './support/bundle-sources.js';
@@ -119,6 +120,9 @@ ${sources.packagesYaml}`;
       expect(summary.packages.some((p) => p.startsWith('runc='))).toBe(true);
       // The test mirror carries only what the base root lacks: the rest is the hosts' own.
       expect(summary.hostRequires.map((r) => r.name)).toContain('libc6');
+      // The mirror serves keepalived, haproxy and curl too: a spec whose endpoint kubestrap does not run gets none.
+      const names = summary.packages.map((p) => p.split('=')[0]);
+      for (const name of ENDPOINT_PACKAGES.debian) expect(names).not.toContain(name);
     },
   );
 
@@ -193,6 +197,33 @@ ${sources.packagesYaml}`;
           Buffer.from(readFileSync(join(REPO_ROOT, 'test/doubles/kubeadm'), 'utf8').replaceAll('@VERSION@', VERSION)),
         ),
     ).toBe(true);
+  });
+
+  it('records what it carries, and is refused for a spec whose endpoint kubestrap runs (no keepalived, haproxy, curl)', async () => {
+    expect(manifest.packages!.map((p) => `${p.name}=${p.version}`)).toEqual(
+      expect.arrayContaining(['kubeadm=1.34.2-1.1', 'kubelet=1.34.2-1.1', 'kubectl=1.34.2-1.1']),
+    );
+    writeFileSync(
+      join(work, 'managed.yaml'),
+      specText().replace(
+        `    version: ${VERSION}\n`,
+        `    version: ${VERSION}\n    controlPlaneEndpoint:\n      address: 10.214.0.250\n      managed: keepalived-haproxy\n`,
+      ),
+    );
+    const result = await kubestrap([
+      'install',
+      '--bundle',
+      bundlePath,
+      '--key',
+      'signing-key.pub',
+      '-f',
+      'managed.yaml',
+    ]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(
+      'but the bundle lacks keepalived, haproxy, curl, which the control planes run for it',
+    );
+    expect(result.stderr).toContain('Nothing was done.');
   });
 
   it('carries every image the cluster runs, under its own name, with the digest the registry gave', async () => {

@@ -19,6 +19,7 @@ import {
   rpmProvidesQuery,
 } from '../provisioners/os-packages.js';
 import { dnfKubernetesInstall } from '../provisioners/packages.js';
+import { ENDPOINT_PACKAGES } from '../spec/host-packages.js';
 import { startBundleSources, type BundleSources } from './support/bundle-sources.js';
 import { REPO_ROOT, sharedReferenceMissing } from './support/fixtures.js';
 import { stopGpgAgents } from './support/gpg-agent.js';
@@ -306,14 +307,14 @@ ${sources.packagesYaml.replace(
     },
   );
 
-  /** The bundle's rpms/ unpacked where the host would have it, and an empty root for dnf. */
-  function unpackInto(root: string): string {
+  /** A bundle's rpms/ unpacked where the host would have it, and an empty root for dnf. */
+  function unpackInto(root: string, bundle = bundlePath, its = manifest): string {
     const dir = join(work, 'unpacked', `${Date.now()}`);
     mkdirSync(dir, { recursive: true });
-    execFileSync('tar', ['-xf', bundlePath, '-C', dir, 'rpms']);
+    execFileSync('tar', ['-xf', bundle, '-C', dir, 'rpms']);
     mkdirSync(join(root, 'etc/yum.repos.d'), { recursive: true });
     // The same file the bundle phase writes, at the same path inside the root.
-    writeFileSync(join(root, BUNDLE_SOURCE_FILE.rhel), bundleSourceFile(manifest, dir));
+    writeFileSync(join(root, BUNDLE_SOURCE_FILE.rhel), bundleSourceFile(its, dir));
     return dir;
   }
   /** A provisioner's dnf command, run by the real dnf against `root` instead of /. */
@@ -389,6 +390,67 @@ ${sources.packagesYaml.replace(
       expect(readFileSync(join(root, 'usr/bin/kubeadm'), 'utf8')).toBe(
         readFileSync(join(REPO_ROOT, 'test/doubles/kubeadm'), 'utf8').replaceAll('@VERSION@', VERSION),
       );
+    },
+  );
+
+  it(
+    'with a managed endpoint: keepalived and haproxy carried and installed by dnf from the bundle alone; ' +
+      'the bundle without them refused for that spec',
+    { timeout: 300_000 },
+    async () => {
+      writeFileSync(
+        join(work, 'managed.yaml'),
+        specText().replace(
+          `    version: ${VERSION}\n`,
+          `    version: ${VERSION}\n    controlPlaneEndpoint:\n      address: 10.215.0.250\n` +
+            '      managed: keepalived-haproxy\n',
+        ),
+      );
+      const managedPath = join(work, 'managed.kubestrap.tar');
+      const result = await kubestrap([
+        'bundle',
+        '-f',
+        'managed.yaml',
+        '-o',
+        managedPath,
+        '--sign-key',
+        'bundle-key',
+        '--json',
+      ]);
+      expect(result.status).toBe(0);
+      const summary = JSON.parse(result.stdout.split('\n').filter(Boolean).at(-1)!) as { packages: string[] };
+      // The plain bundle's 13 and the endpoint's, with the library keepalived needs.
+      expect(summary.packages.filter((p) => !/^(keepalived|haproxy|libnl3)=/.test(p))).toHaveLength(13);
+      expect(summary.packages).toEqual(
+        expect.arrayContaining(['haproxy=2.8.14-1.el9', 'keepalived=2.2.8-4.el9', 'libnl3=3.9.0-1.el9']),
+      );
+      const managed = JSON.parse((await tarMembers(managedPath))[0]!.data.toString('utf8')) as BundleManifest;
+      expect(manifest.packages!.map((p) => p.name)).not.toContain('keepalived');
+      expect(managed.packages!.map((p) => p.name)).toEqual(expect.arrayContaining([...ENDPOINT_PACKAGES.rhel]));
+
+      // The packages phase's command on a control plane, by the real dnf, the bundle its only repository.
+      const root = minimalHost();
+      unpackInto(root, managedPath, managed);
+      const endpoint = dnfIn(root, installCommand('rhel', ENDPOINT_PACKAGES.rhel, true));
+      expect(endpoint.stderr).not.toMatch(/Error/);
+      expect(endpoint.status).toBe(0);
+      expect(installed(root)).toEqual(expect.arrayContaining(['haproxy-2.8.14', 'keepalived-2.2.8', 'libnl3-3.9.0']));
+
+      const refused = await kubestrap([
+        'install',
+        '--bundle',
+        bundlePath,
+        '--key',
+        'bundle-key.pub',
+        '-f',
+        'managed.yaml',
+      ]);
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toContain(
+        'the control-plane endpoint is managed (spec.kubernetes.controlPlaneEndpoint.managed: keepalived-haproxy) ' +
+          'but the bundle lacks keepalived, haproxy, which the control planes run for it',
+      );
+      expect(refused.stderr).toContain('Nothing was done.');
     },
   );
 

@@ -7,12 +7,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { bundledHostPackages } from '../bundle/build.js';
 import { rpmRequirementsMissing } from '../bundle/host-requirements.js';
 import { resolveRpmClosure } from '../bundle/rpm-closure.js';
 import type { RpmIndex, RpmPackage } from '../bundle/rpm-index.js';
 import { parseRpmRelation } from '../bundle/rpm-relation.js';
 import { compareEvr, parseEvr, rpmvercmp } from '../bundle/rpm-version.js';
 import { parseRpmProvides } from '../provisioners/os-packages.js';
+import { ENDPOINT_PACKAGES } from '../spec/host-packages.js';
+import { bundleModel } from './support/bundle-models.js';
 import { REPO_ROOT } from './support/fixtures.js';
 import { missingTools, run } from './support/tools.js';
 
@@ -179,6 +182,40 @@ describe('rpm dependency closure', () => {
         provided,
       ).map((r) => r.relation),
     ).toEqual(['glibc >= 2.35', 'libfoo']);
+  });
+});
+
+describe('the managed endpoint in an rpm bundle', () => {
+  const so = (name: string) => [{ name }];
+  // EL9's shapes: keepalived needs libnl3 (not in a minimal install), haproxy only what core has.
+  const repo = index(
+    [
+      ...['kubeadm', 'kubelet', 'kubectl', 'cri-tools', 'kubernetes-cni', 'containerd.io'].map((n) => pkg(n, '1')),
+      pkg('keepalived', '2.2.8', { requires: [{ name: 'libnl-3.so.200()(64bit)' }, { name: 'libc.so.6()(64bit)' }] }),
+      pkg('libnl3', '3.9.0', {
+        provides: [{ name: 'libnl3' }, { name: 'libnl-3.so.200()(64bit)' }],
+        requires: so('libc.so.6()(64bit)'),
+      }),
+      pkg('haproxy', '2.8.14', { requires: [{ name: 'libc.so.6()(64bit)' }, { name: '/bin/sh' }] }),
+      pkg('glibc', '2.34', { provides: [{ name: 'glibc' }, { name: 'libc.so.6()(64bit)' }] }),
+      pkg('bash', '5', { files: ['/bin/sh'], requires: so('libc.so.6()(64bit)') }),
+    ],
+    ['bash'],
+  );
+  const closure = (managed: boolean) =>
+    resolveRpmClosure(
+      [repo],
+      bundledHostPackages(bundleModel('rhel', managed)).map((name) => ({ name })),
+    );
+
+  it('carries keepalived and haproxy with what a minimal install lacks for a managed endpoint, none without', () => {
+    const managed = closure(true);
+    const names = managed.packages.map((p) => p.name);
+    expect(names).toEqual(expect.arrayContaining([...ENDPOINT_PACKAGES.rhel, 'libnl3']));
+    expect(names).not.toContain('glibc');
+    expect(managed.hostRequires.map((r) => r.relation)).toEqual(['/bin/sh', 'libc.so.6()(64bit)']);
+    const plain = closure(false).packages.map((p) => p.name);
+    expect(plain).toEqual(['containerd.io', 'cri-tools', 'kubeadm', 'kubectl', 'kubelet', 'kubernetes-cni']);
   });
 });
 

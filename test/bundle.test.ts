@@ -7,6 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundledHostPackages } from '../bundle/build.js';
+import { bundleProblems } from '../bundle/coverage.js';
 import { resolveClosure } from '../bundle/deb-closure.js';
 import { hostRequirementsMissing } from '../bundle/host-requirements.js';
 import { urlPath, type DebPackage } from '../bundle/deb-index.js';
@@ -19,6 +21,8 @@ import { installedQuery, parseInstalled, rpmProvidesQuery } from '../provisioner
 import { writeBundle } from '../bundle/archive.js';
 import { BundleError, verifyBundle } from '../bundle/verify.js';
 import { BUNDLE_FORMAT, type BundleManifest } from '../bundle/format.js';
+import { ENDPOINT_PACKAGES } from '../spec/host-packages.js';
+import { bundleModel } from './support/bundle-models.js';
 import { REPO_ROOT } from './support/fixtures.js';
 import { tarDataOffset, tarOf, type TarEntry } from './support/tar.js';
 import { serveDirectory, type StaticServer } from './support/static-server.js';
@@ -141,6 +145,103 @@ describe('dependency closure', () => {
       resolveClosure([pkg('kubeadm', '1.34.1-1.1')], [{ name: 'kubeadm', upstreamVersion: '1.34.2' }]),
     ).toThrow('kubeadm 1.34.2 is not in the repositories (versions offered: 1.34.1-1.1)');
   });
+});
+
+describe('the managed endpoint in a bundle', () => {
+  const pkg = (name: string, version: string, extra: Partial<DebPackage> = {}): DebPackage => ({
+    name,
+    version,
+    architecture: 'amd64',
+    priority: 'optional',
+    depends: '',
+    preDepends: '',
+    provides: '',
+    url: `http://x/${name}.deb`,
+    repositoryPath: `${name}.deb`,
+    filename: `${name}_${version}_amd64.deb`,
+    size: 1,
+    sha256: '0'.repeat(64),
+    stanza: `Package: ${name}`,
+    ...extra,
+  });
+  // Debian 12's shapes: keepalived and curl pull libraries the base lacks, haproxy adduser (important).
+  const index = [
+    ...['kubeadm', 'kubelet', 'kubectl'].map((n) => pkg(n, '1.34.2-1.1')),
+    pkg('cri-tools', '1.34.0-1.1'),
+    pkg('kubernetes-cni', '1.7.1-1.1'),
+    pkg('containerd', '1.6.20~ds1-1+b1', { depends: 'runc (>= 1.0.0~rc2~)' }),
+    pkg('runc', '1.1.5+ds1-1+deb12u1'),
+    pkg('keepalived', '1:2.2.7-1+b2', { depends: 'libc6 (>= 2.34), libnl-3-200 (>= 3.2.7)' }),
+    pkg('haproxy', '2.6.12-1+deb12u2', { preDepends: 'adduser', depends: 'libc6 (>= 2.34), libssl3 (>= 3.0.0)' }),
+    pkg('curl', '7.88.1-10+deb12u12', { depends: 'libcurl4 (= 7.88.1-10+deb12u12), libc6 (>= 2.34)' }),
+    pkg('libcurl4', '7.88.1-10+deb12u12', { depends: 'libssl3 (>= 3.0.0)' }),
+    pkg('libnl-3-200', '3.7.0-0.2+b1'),
+    pkg('libssl3', '3.0.17-1~deb12u2'),
+    pkg('libc6', '2.36-9+deb12u10', { priority: 'required' }),
+    pkg('adduser', '3.134', { priority: 'important' }),
+  ];
+  const closure = (managed: boolean) =>
+    resolveClosure(
+      index,
+      bundledHostPackages(bundleModel('debian', managed)).map((name) => ({ name })),
+    );
+  const endpointOnly = ['curl', 'haproxy', 'keepalived', 'libcurl4', 'libnl-3-200', 'libssl3'];
+
+  it('carries keepalived, haproxy and curl with what they need for a managed endpoint, and nothing of it without', () => {
+    const managed = closure(true);
+    expect(managed.packages.map((p) => p.name)).toEqual(
+      expect.arrayContaining([...ENDPOINT_PACKAGES.debian, ...endpointOnly]),
+    );
+    // What every Debian host has is left to the hosts' check, as for the other packages.
+    expect(managed.hostRequires.map((r) => r.relation)).toEqual(['adduser', 'libc6 (>= 2.34)']);
+    const plain = closure(false);
+    expect(plain.packages.map((p) => p.name)).toEqual([
+      'containerd',
+      'cri-tools',
+      'kubeadm',
+      'kubectl',
+      'kubelet',
+      'kubernetes-cni',
+      'runc',
+    ]);
+    expect(plain.hostRequires).toEqual([]);
+  });
+
+  const manifest = (family: 'debian' | 'rhel', packages: string[] | undefined): BundleManifest => ({
+    format: BUNDLE_FORMAT,
+    createdBy: 'test',
+    cluster: 'bundled',
+    specDigest: '0'.repeat(64),
+    kubernetesVersion: '1.34.2',
+    os: { family, architecture: 'amd64' },
+    files: [],
+    images: [],
+    ...(packages ? { packages: packages.map((name) => ({ name, version: '1' })) } : {}),
+    hostRequires: [],
+    aptRepositories: [],
+    rpmRepositories: [],
+  });
+  /** The problems about packages (the test manifests carry no images). */
+  const packageProblems = (family: 'debian' | 'rhel', managed: boolean, packages: string[] | undefined) =>
+    bundleProblems(bundleModel(family, managed), manifest(family, packages)).filter((p) => !p.includes('image'));
+
+  it.each(['debian', 'rhel'] as const)(
+    '%s: install refuses a bundle without them for a managed endpoint, naming what it lacks and the spec field',
+    (family) => {
+      const base = ['kubeadm', 'kubelet', 'kubectl'];
+      expect(packageProblems(family, true, [...base, ...ENDPOINT_PACKAGES[family]])).toEqual([]);
+      expect(packageProblems(family, true, [...base, 'keepalived'])).toEqual([
+        `the control-plane endpoint is managed (spec.kubernetes.controlPlaneEndpoint.managed: keepalived-haproxy) ` +
+          `but the bundle lacks ${ENDPOINT_PACKAGES[family].slice(1).join(', ')}, which the control planes run for it`,
+      ]);
+      // A bundle that does not list its packages predates them: it carries none.
+      expect(packageProblems(family, true, undefined)).toHaveLength(1);
+      expect(packageProblems(family, true, undefined)[0]).toContain(`lacks ${ENDPOINT_PACKAGES[family].join(', ')},`);
+      // Without a managed endpoint nothing is asked of it.
+      expect(packageProblems(family, false, base)).toEqual([]);
+      expect(packageProblems(family, false, undefined)).toEqual([]);
+    },
+  );
 });
 
 describe('what a bundle leaves to the hosts', () => {
@@ -458,6 +559,11 @@ describe('bundle verify refuses what kubestrap never writes, cleanly', () => {
     expect((await refusal('name.tar', await archive(text, wholeMembers()))).message).toMatch(
       /hostRequires\.0\.name: "-x" is not one of the names in "libc6 \(>= 2\.34\)"/,
     );
+  });
+
+  it('a carried package whose name is not a package name', async () => {
+    const text = manifest((m) => (m.packages = [{ name: '--eval', version: '1' }]));
+    expect((await refusal('package.tar', await archive(text, wholeMembers()))).message).toMatch(/packages\.0\.name/);
   });
 
   it('accepts the relations the builder writes, and the builder writes no bundle verify would refuse', async () => {

@@ -7,13 +7,17 @@
 // bundles are refused before any host is touched; a .deb swapped with forged digests,
 // installed past the signature check (--insecure-unsigned), is refused by the hosts'
 // apt against the repository's signed index; a dropped SSH connection resumes the
-// upload instead of restarting it.
+// upload instead of restarting it. The control-plane endpoint is kubestrap's own
+// (keepalived + haproxy on the one control plane, which the spec may have with a warning):
+// both come from the bundle, and the worker joins through the VIP.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BundleManifest } from '../bundle/format.js';
+import { interfaceCarrying } from '../provisioners/endpoint.js';
+import { ENDPOINT_PACKAGES } from '../spec/host-packages.js';
 import { SshPool } from '../ssh/pool.js';
 import { resumableUpload } from '../ssh/resumable-upload.js';
 import { AptMirror } from './harness/apt-mirror.js';
@@ -27,6 +31,7 @@ import { missingTools, run, runAsync } from './support/tools.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
 const VERSION = '1.34.2';
+const PORT = 8443;
 const unavailable =
   harnessUnavailable() ??
   sharedReferenceMissing() ??
@@ -39,6 +44,7 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
   let work: string;
   let bundle: string;
   let images: string[];
+  let vip: string;
 
   const kubestrap = (args: string[]) =>
     runAsync(process.execPath, [CLI, ...args], {
@@ -58,10 +64,13 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
     work = mkdtempSync(join(tmpdir(), 'install-offline-'));
     sources = await startBundleSources(mirror, work, VERSION);
     images = [...sources.images];
+    // Free on the harness network: the hosts take the first addresses after the gateway.
+    vip = harness.hosts[0]!.ip.replace(/\.\d+$/, '.250');
 
     const spec = harnessSpec(harness, {
       version: VERSION,
       rook: true,
+      managedEndpoint: { address: vip, port: PORT },
       extraNodeYaml: (n) =>
         n === 'h1' ? '        storage: false\n' : '        disks:\n          - device: /dev/vdb\n',
     }).replace(
@@ -85,6 +94,8 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
         ['-A', 'OUTPUT', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],
         ['-A', 'OUTPUT', '-d', harness.gateway, '-p', 'tcp', '--syn', '-j', 'DROP'],
         ['-A', 'OUTPUT', '-d', subnet, '-j', 'ACCEPT'],
+        // keepalived's VRRP adverts (a lone node's go to 224.0.0.18): the cluster network's own.
+        ['-A', 'OUTPUT', '-p', '112', '-j', 'ACCEPT'],
         ['-A', 'OUTPUT', '-p', 'tcp', '--syn', '-j', 'DROP'],
         ['-P', 'OUTPUT', 'DROP'],
       ]) {
@@ -257,7 +268,7 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
         '--ignore-preflight',
         'rook-disk',
       ]);
-      expect(result.stderr).toMatch(/^warning: --insecure-unsigned/);
+      expect(result.stderr).toMatch(/^warning: --insecure-unsigned/m);
       // Every digest in bundle.json matched, on this machine and on the hosts: apt is what stops it.
       expect(result.stdout).toContain('check all');
       expect(`${result.stdout}${result.stderr}`).toMatch(aptSays);
@@ -295,6 +306,7 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
       'Container runtime (containerd)',
       'Container images (from the bundle)',
       'Kubernetes packages',
+      'Control-plane endpoint on the first control plane (keepalived VIP + haproxy)',
       'Initialise the control plane (kubeadm init)',
       'Fetch the admin kubeconfig',
       'kubectl for the login user (~/.kube/config)',
@@ -328,6 +340,26 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
       expect(onHost(host, 'ls /var/lib/kubestrap/bundle').trim()).toMatch(/^[0-9a-f]{16}$/);
       expect(droppedConnections(host)).toBe(0);
     }
+    // The endpoint's packages at the versions the bundle carries (the hosts reach no other
+    // source), on the control plane only; both running, the VIP on it, the worker joined through it.
+    const carried = new Map(
+      (JSON.parse((await tarMembers(bundle))[0]!.data.toString()) as BundleManifest).packages!.map((p) => [
+        p.name,
+        p.version,
+      ]),
+    );
+    const endpointPackages = [...ENDPOINT_PACKAGES.debian].sort();
+    expect(onHost('h1', `dpkg-query -W -f='\${Package} \${Version}\\n' ${endpointPackages.join(' ')} | sort`)).toBe(
+      endpointPackages.map((p) => `${p} ${carried.get(p)}\n`).join(''),
+    );
+    expect(onHost('h1', 'systemctl is-active keepalived haproxy').trim().split('\n')).toEqual(['active', 'active']);
+    expect(onHost('h2', "dpkg-query -W -f='${db:Status-Status}' keepalived 2>/dev/null || echo absent").trim()).toBe(
+      'absent',
+    );
+    expect(interfaceCarrying(onHost('h1', 'ip -o -4 addr show'), vip)).toBeDefined();
+    expect(readFileSync(join(harness.host('h2').root, 'etc/kubernetes/kubelet.conf'), 'utf8')).toContain(
+      `server: https://${vip}:${PORT}`,
+    );
     // Rook's manifests came from the bundle: the same bytes as upstream's.
     expect(
       readFileSync(join(harness.host('h1').root, 'etc/kubernetes/kubestrap/rook-v1.20.6/operator.yaml'), 'utf8'),

@@ -6,8 +6,9 @@
 //    key published beside it as repodata/repomd.xml.key;
 //  - Docker CE's: containerd.io 1.7 and 1.6; repomd.xml signed;
 //  - an OS release's BaseOS: comps group `core` (glibc, bash), the packages kubelet and
-//    containerd.io need, two releases of one library; metadata unsigned, every package
-//    signed (as RHEL's and AlmaLinux's own repositories do).
+//    containerd.io need, two releases of one library, keepalived and haproxy (AppStream's
+//    on a real EL9); metadata unsigned, every package signed (as RHEL's and AlmaLinux's
+//    own repositories do).
 // The .rpms are test packages (tiny scripts), named as the real ones so the resolver
 // meets the real names; their dependencies copy the real packages' shapes (sonames,
 // file dependencies, epochs, a boolean dependency, rpmlib()).
@@ -230,6 +231,23 @@ export const OS_RPMS: TestRpm[] = [
   { name: 'socat', version: '1.7.4.1', release: '5.el9' },
   { name: 'container-selinux', version: '2.229.0', release: '1.el9', epoch: 3, arch: 'noarch', requires: ['/bin/sh'] },
   { name: 'libseccomp', version: '2.5.2', release: '2.el9', requires: ['libc.so.6()(64bit)'] },
+  // The managed endpoint's (AppStream's on EL9; here beside the rest): keepalived needs a
+  // library a minimal install lacks, haproxy only what it has.
+  {
+    name: 'keepalived',
+    version: '2.2.8',
+    release: '4.el9',
+    requires: ['libnl-3.so.200()(64bit)', 'libc.so.6()(64bit)'],
+    files: { '/usr/sbin/keepalived': script('keepalived') },
+  },
+  { name: 'libnl3', version: '3.9.0', release: '1.el9', provides: ['libnl-3.so.200()(64bit)'] },
+  {
+    name: 'haproxy',
+    version: '2.8.14',
+    release: '1.el9',
+    requires: ['/bin/sh', 'libc.so.6()(64bit)'],
+    files: { '/usr/sbin/haproxy': script('haproxy') },
+  },
 ];
 
 export interface RpmRepos {
