@@ -98,7 +98,10 @@ const BundleFile = z.strictObject({
   source: z.string().optional(),
 });
 
-/** A package name or version as apt and dnf print them (`containerd.io`, `libnetfilter_conntrack`, `3:2.229.0-1.el9`). */
+/**
+ * A package name or version as apt and dnf print them (`containerd.io`,
+ * `libnetfilter_conntrack`, `3:2.229.0-1.el9`).
+ */
 const PackageWord = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+~^:-]*$/);
 
 const CarriedPackage = z.strictObject({ name: PackageWord, version: PackageWord });

@@ -199,7 +199,7 @@ ${sources.packagesYaml}`;
     ).toBe(true);
   });
 
-  it('records what it carries, and is refused for a spec whose endpoint kubestrap runs (no keepalived, haproxy, curl)', async () => {
+  it('records what it carries; refused for a managed-endpoint spec (no keepalived, haproxy, curl)', async () => {
     expect(manifest.packages!.map((p) => `${p.name}=${p.version}`)).toEqual(
       expect.arrayContaining(['kubeadm=1.34.2-1.1', 'kubelet=1.34.2-1.1', 'kubectl=1.34.2-1.1']),
     );
@@ -207,7 +207,8 @@ ${sources.packagesYaml}`;
       join(work, 'managed.yaml'),
       specText().replace(
         `    version: ${VERSION}\n`,
-        `    version: ${VERSION}\n    controlPlaneEndpoint:\n      address: 10.214.0.250\n      managed: keepalived-haproxy\n`,
+        `    version: ${VERSION}\n    controlPlaneEndpoint:\n      address: 10.214.0.250\n` +
+          '      managed: keepalived-haproxy\n',
       ),
     );
     const result = await kubestrap([

@@ -187,7 +187,7 @@ describe('the managed endpoint in a bundle', () => {
     );
   const endpointOnly = ['curl', 'haproxy', 'keepalived', 'libcurl4', 'libnl-3-200', 'libssl3'];
 
-  it('carries keepalived, haproxy and curl with what they need for a managed endpoint, and nothing of it without', () => {
+  it('carries keepalived, haproxy and curl with what they need for a managed endpoint, none of it without', () => {
     const managed = closure(true);
     expect(managed.packages.map((p) => p.name)).toEqual(
       expect.arrayContaining([...ENDPOINT_PACKAGES.debian, ...endpointOnly]),
