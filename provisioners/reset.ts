@@ -16,6 +16,7 @@ import {
   ENDPOINT_SYSCTL_CONF,
   HAPROXY_CONFIG,
   HAPROXY_DROP_IN,
+  HAPROXY_STATS_SOCKET,
   KEEPALIVED_CHECK_SCRIPT,
   KEEPALIVED_CONF,
   KEEPALIVED_DROP_IN,
@@ -54,6 +55,8 @@ export const ENDPOINT_LEFTOVERS = [
   HAPROXY_DROP_IN,
   ENDPOINT_SYSCTL_CONF,
   VRRP_PASSWORD_FILE,
+  // haproxy leaves its stats socket behind when it is killed rather than stopped.
+  HAPROXY_STATS_SOCKET,
 ];
 export const LEFTOVER_LINKS = ['weave', 'vxlan-6784', 'datapath'];
 /** Lines of iptables-save that Kubernetes (kube-proxy, kubelet) and Weave own. */
