@@ -27,6 +27,7 @@ import { AptMirror } from '../test/harness/apt-mirror.js';
 import { Harness, harnessUnavailable } from '../test/harness/hosts.js';
 import { harnessModel, nodeHosts } from '../test/support/cluster.js';
 import { sharedReferenceMissing } from '../test/support/fixtures.js';
+import { measureOutage, type Outage } from '../test/support/vip-outage.js';
 
 const reason = harnessUnavailable() ?? sharedReferenceMissing();
 if (reason) {
@@ -39,12 +40,6 @@ const VERSION = '1.34.2';
 const PORT = 8443;
 const CONTROL_PLANES = ['h1', 'h2', 'h3'];
 type Kill = 'keepalived stopped' | 'powered off';
-
-interface Outage {
-  readonly firstOkMs: number;
-  readonly steadyMs: number;
-  readonly failed: number;
-}
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const max = (values: number[]) => Math.max(...values);
@@ -88,24 +83,7 @@ try {
     for (const start = Date.now(); !done(); sleep(0.2))
       if (Date.now() - start > limitMs) throw new Error(`${what}: not within ${limitMs} ms`);
   };
-  /** Requests 100 ms apart until 10 in a row succeed (bounded); times from `start`. */
-  const outage = (limitMs: number, start = Date.now()): Outage => {
-    let failed = 0;
-    let firstOkMs: number | undefined;
-    let steadyMs = 0;
-    for (let inARow = 0; inARow < 10; sleep(0.1)) {
-      const at = Date.now() - start;
-      if (throughVip()) {
-        firstOkMs ??= at;
-        if (inARow++ === 0) steadyMs = at;
-      } else {
-        failed++;
-        inARow = 0;
-        if (at > limitMs) throw new Error(`requests through the VIP still failing after ${limitMs} ms`);
-      }
-    }
-    return { firstOkMs: firstOkMs!, steadyMs, failed };
-  };
+  const outage = (limitMs: number, start = Date.now()) => measureOutage(throughVip, limitMs, start);
   const running = (cp: string) => inside(cp, 'systemctl is-active keepalived haproxy || true') === 'active\nactive\n';
   /** Back to the steady state: every keepalived and haproxy running, h1 the only holder, the VIP answering. */
   const steady = () => {

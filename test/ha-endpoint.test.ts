@@ -38,6 +38,7 @@ import { Harness, harnessUnavailable } from './harness/hosts.js';
 import { harnessModel, harnessSpec, nodeHosts } from './support/cluster.js';
 import { REPO_ROOT, SHARED_REFERENCE, sharedReferenceMissing } from './support/fixtures.js';
 import { run, runAsync } from './support/tools.js';
+import { measureOutage } from './support/vip-outage.js';
 
 const unavailable = harnessUnavailable() ?? sharedReferenceMissing();
 const VERSION = '1.34.2';
@@ -107,25 +108,7 @@ describe.skipIf(unavailable)(`the managed endpoint${unavailable ? ` (skipped: ${
    * first one succeeded, when the run of successes began, and how many failed in all
    * (haproxy may still send some to a dead backend after the VIP has moved).
    */
-  const outage = (limitMs: number) => {
-    const start = Date.now();
-    let failed = 0;
-    let firstOkMs: number | undefined;
-    let steadyMs = 0;
-    for (let inARow = 0; inARow < 10;) {
-      const at = Date.now() - start;
-      if (throughVip()) {
-        firstOkMs ??= at;
-        if (inARow++ === 0) steadyMs = at;
-      } else {
-        failed++;
-        inARow = 0;
-        if (at > limitMs) throw new Error(`requests through the VIP still failing after ${limitMs} ms`);
-      }
-      spawnSync('sleep', ['0.1']);
-    }
-    return { firstOkMs: firstOkMs!, steadyMs, failed };
-  };
+  const outage = (limitMs: number) => measureOutage(throughVip, limitMs);
   const log = (host: string) =>
     readFileSync(join(harness.host(host).root, 'var/log/kubestrap-doubles/calls.log'), 'utf8')
       .split('\n')
