@@ -35,7 +35,7 @@ async function ha(): Promise<{ model: ClusterModel; controlPlanes: NodeModel[] }
   return { model, controlPlanes: model.nodes.filter((n) => n.role === 'control-plane') };
 }
 
-/** One line's words after a keyword, e.g. `priority 150` → ['150']. */
+/** One line's words after a keyword, e.g. `priority 254` → ['254']. */
 function setting(conf: string, keyword: string): string[] {
   const line = conf.split('\n').find((l) => l.trim().startsWith(`${keyword} `));
   if (!line) throw new Error(`no ${keyword} in\n${conf}`);
@@ -76,7 +76,7 @@ describe('keepalived.conf', () => {
   it('puts the init node on top, with a check weight larger than the priority spread', async () => {
     const { model, controlPlanes } = await ha();
     const priorities = controlPlanes.map((n) => Number(setting(keepalivedConf(model, n, RUNTIME), 'priority')[0]));
-    expect(priorities).toEqual([150, 140, 130]);
+    expect(priorities).toEqual([254, 244, 234]);
     // The top is the node that runs kubeadm init, which the init phase picks the same way.
     expect(isInitNode(model, controlPlanes[0]!)).toBe(true);
     const weight = Number(setting(keepalivedConf(model, controlPlanes[0]!, RUNTIME), 'weight')[0]);
@@ -154,7 +154,7 @@ describe('keepalived.conf', () => {
     );
     const conf = keepalivedConf(model, model.nodes[0]!, RUNTIME);
     expect(conf).not.toMatch(/unicast/);
-    expect(setting(conf, 'priority')).toEqual(['150']);
+    expect(setting(conf, 'priority')).toEqual(['254']);
     expect(Number(setting(conf, 'weight')[0])).toBeLessThan(0);
   });
 });
