@@ -49,6 +49,11 @@ async function within(ms: number, ready: () => boolean): Promise<boolean> {
   return true;
 }
 
+function dropPool(pool: string): void {
+  spawnSync('virsh', ['pool-destroy', pool], { stdio: 'ignore' });
+  spawnSync('virsh', ['pool-undefine', pool], { stdio: 'ignore' });
+}
+
 async function killAndWait(pids: number[]): Promise<void> {
   for (const pid of [...pids].reverse()) {
     try {
@@ -137,12 +142,14 @@ export class Libvirt {
         );
       const poolDir = join(dir, 'pool');
       mkdirSync(poolDir, { recursive: true });
-      if (spawnSync('virsh', ['pool-info', pool], { stdio: 'ignore' }).status !== 0) {
-        sh('virsh', ['pool-define-as', pool, 'dir', '--target', poolDir]);
-      }
-      if (!/State:\s+running/.test(sh('virsh', ['pool-info', pool]))) sh('virsh', ['pool-start', pool]);
+      // The pool is this harness's own: one left defined by a run that was killed points at
+      // that run's directory, long removed, and would not start (it failed the Vagrant e2e).
+      dropPool(pool);
+      sh('virsh', ['pool-define-as', pool, 'dir', '--target', poolDir]);
+      sh('virsh', ['pool-start', pool]);
     } catch (error) {
-      // The daemons would outlive the suite (its afterAll has no Libvirt to stop).
+      // The daemons and the pool would outlive the suite (its afterAll has no Libvirt to stop).
+      dropPool(pool);
       await killAndWait(started);
       if (kvm) {
         chownSync('/dev/kvm', statSync('/dev/kvm').uid, kvm.gid);
@@ -194,8 +201,7 @@ export class Libvirt {
   }
 
   async stop(): Promise<void> {
-    spawnSync('virsh', ['pool-destroy', this.pool], { stdio: 'ignore' });
-    spawnSync('virsh', ['pool-undefine', this.pool], { stdio: 'ignore' });
+    dropPool(this.pool);
     await killAndWait(this.started);
     if (this.kvm) {
       chownSync('/dev/kvm', statSync('/dev/kvm').uid, this.kvm.gid);
