@@ -81,24 +81,25 @@ describe('Debian version order', () => {
   });
 });
 
-describe('dependency closure', () => {
-  const pkg = (name: string, version: string, extra: Partial<DebPackage> = {}): DebPackage => ({
-    name,
-    version,
-    architecture: 'amd64',
-    priority: 'optional',
-    depends: '',
-    preDepends: '',
-    provides: '',
-    url: `http://x/${name}.deb`,
-    repositoryPath: `${name}.deb`,
-    filename: `${name}_${version}_amd64.deb`,
-    size: 1,
-    sha256: '0'.repeat(64),
-    stanza: `Package: ${name}`,
-    ...extra,
-  });
+/** A Debian package as the repositories' index describes it; only what a test names differs. */
+const pkg = (name: string, version: string, extra: Partial<DebPackage> = {}): DebPackage => ({
+  name,
+  version,
+  architecture: 'amd64',
+  priority: 'optional',
+  depends: '',
+  preDepends: '',
+  provides: '',
+  url: `http://x/${name}.deb`,
+  repositoryPath: `${name}.deb`,
+  filename: `${name}_${version}_amd64.deb`,
+  size: 1,
+  sha256: '0'.repeat(64),
+  stanza: `Package: ${name}`,
+  ...extra,
+});
 
+describe('dependency closure', () => {
   it(
     'takes the exact Kubernetes version, the newest satisfying dependency, ' +
       'and leaves what every host has to the host',
@@ -148,22 +149,6 @@ describe('dependency closure', () => {
 });
 
 describe('the managed endpoint in a bundle', () => {
-  const pkg = (name: string, version: string, extra: Partial<DebPackage> = {}): DebPackage => ({
-    name,
-    version,
-    architecture: 'amd64',
-    priority: 'optional',
-    depends: '',
-    preDepends: '',
-    provides: '',
-    url: `http://x/${name}.deb`,
-    repositoryPath: `${name}.deb`,
-    filename: `${name}_${version}_amd64.deb`,
-    size: 1,
-    sha256: '0'.repeat(64),
-    stanza: `Package: ${name}`,
-    ...extra,
-  });
   // Debian 12's shapes: keepalived and curl pull libraries the base lacks, haproxy adduser (important).
   const index = [
     ...['kubeadm', 'kubelet', 'kubectl'].map((n) => pkg(n, '1.34.2-1.1')),
