@@ -13,7 +13,15 @@ import { labelKeyProblem, labelValueProblem, DNS_SUBDOMAIN } from './names.js';
 import { broadcast, contains, formatIPv4, overlaps, parseCidr, parseIPv4, type Cidr } from './net.js';
 import type { z } from 'zod';
 import { ClusterSpecSchema, type ClusterSpec } from './schema.js';
-import { isSupportedMinor, parseKubernetesVersion, pauseImage, ROOK_VERSIONS } from './versions.js';
+import {
+  endOfLife,
+  isSupportedMinor,
+  parseKubernetesVersion,
+  pauseImage,
+  ROOK_VERSIONS,
+  SUPPORTED_RANGE,
+  VERSIONS_CHECKED,
+} from './versions.js';
 
 const VIRTUALBOX_HOST_ONLY = parseCidr('192.168.56.0/21');
 const ROOK_MIN_DISK_GIB = 5;
@@ -50,8 +58,25 @@ function checkVersion(spec: ClusterSpec, out: Issues): void {
   const version = parseKubernetesVersion(spec.spec.kubernetes.version);
   if (!version) return; // the schema already reported the format
   if (!isSupportedMinor(version.minor)) {
-    out.push(error(path, `Kubernetes 1.${version.minor} is not supported`, 'use a 1.29.x to 1.36.x release'));
+    out.push(
+      error(
+        path,
+        `Kubernetes 1.${version.minor} is not supported`,
+        `use a ${SUPPORTED_RANGE} release (kubestrap versions lists them)`,
+      ),
+    );
     return;
+  }
+  const ended = endOfLife(version);
+  if (ended) {
+    out.push(
+      warning(
+        path,
+        `Kubernetes 1.${version.minor} reached end of life on ${ended}: upstream no longer fixes it, ` +
+          'security fixes included',
+        `plan an upgrade to a maintained minor (kubestrap versions; judged on the table of ${VERSIONS_CHECKED})`,
+      ),
+    );
   }
   const rook = spec.spec.storage.rook;
   const range = ROOK_VERSIONS[rook.version];
@@ -60,7 +85,7 @@ function checkVersion(spec: ClusterSpec, out: Issues): void {
       error(
         path,
         `Rook ${rook.version} supports Kubernetes 1.${range.minMinor}-1.${range.maxMinor}, not ${version.text}`,
-        `use Kubernetes 1.${range.minMinor} or later, or set spec.storage.rook.enabled: false`,
+        `use a 1.${range.minMinor}.x to 1.${range.maxMinor}.x release, or set spec.storage.rook.enabled: false`,
       ),
     );
   }

@@ -5,7 +5,14 @@
 import { z } from 'zod';
 import { DNS_LABEL } from './names.js';
 import { IPV4 } from './net.js';
-import { DEFAULT_KUBERNETES_VERSION, KUBERNETES_VERSION_PATTERN, ROOK_VERSIONS, WEAVE_VERSIONS } from './versions.js';
+import {
+  DEFAULT_KUBERNETES_VERSION,
+  DEFAULT_ROOK_VERSION,
+  KUBERNETES_VERSION_PATTERN,
+  ROOK_VERSIONS,
+  SUPPORTED_RANGE,
+  WEAVE_VERSIONS,
+} from './versions.js';
 
 export const API_VERSION = 'kubestrap.dev/v1alpha1';
 
@@ -235,7 +242,7 @@ const Kubernetes = z.strictObject({
       message: 'must be an exact release such as 1.31.4 — write MAJOR.MINOR.PATCH without a leading v',
     })
     .default(DEFAULT_KUBERNETES_VERSION)
-    .meta({ description: 'Exact Kubernetes release, 1.29.x to 1.36.x.' }),
+    .meta({ description: `Exact Kubernetes release, ${SUPPORTED_RANGE} (kubestrap versions lists them).` }),
   podSubnet: cidr.default('10.32.0.0/12'),
   serviceSubnet: cidr.default('10.96.0.0/12'),
   dnsDomain: z
@@ -394,7 +401,7 @@ const Weave = z.strictObject({
 
 const Rook = z.strictObject({
   enabled: z.boolean().default(true),
-  version: z.enum(Object.keys(ROOK_VERSIONS) as [keyof typeof ROOK_VERSIONS]).default('v1.20.6'),
+  version: z.enum(Object.keys(ROOK_VERSIONS) as [keyof typeof ROOK_VERSIONS]).default(DEFAULT_ROOK_VERSION),
   deviceFilter: z
     .string()
     .regex(/^[A-Za-z0-9^$|()[\]*+?.-]+$/, {

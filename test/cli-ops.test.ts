@@ -31,7 +31,7 @@ metadata:
   name: locked
 spec:
   kubernetes:
-    version: 1.30.14
+    version: 1.36.5
   os:
     family: debian
   machines:
@@ -65,7 +65,7 @@ metadata:
   name: vb
 spec:
   kubernetes:
-    version: 1.30.14
+    version: 1.36.5
   machines:
     provider: virtualbox
 ${box}    network: 192.168.56.0/24

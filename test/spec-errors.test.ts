@@ -11,7 +11,7 @@ metadata:
   name: lab
 spec:
   kubernetes:
-    version: 1.34.2
+    version: 1.36.5
   machines:
     network: 192.168.56.0/24
     nodes:
@@ -56,9 +56,9 @@ function issuesOf(text: string): { errors: string[]; warnings: string[]; hints: 
 /** An edit that adds a managed endpoint (keepalived + haproxy) at address, with extra field lines. */
 function managed(address: string, ...fields: string[]): [string, string] {
   return [
-    '    version: 1.34.2',
+    '    version: 1.36.5',
     [
-      '    version: 1.34.2',
+      '    version: 1.36.5',
       '    controlPlaneEndpoint:',
       `      address: ${address}`,
       '      managed: keepalived-haproxy',
@@ -82,7 +82,7 @@ const BASE_NODES =
 const CASES: { name: string; text: string; errors?: string[]; warnings?: string[] }[] = [
   {
     name: 'YAML syntax error',
-    text: edit(['    version: 1.34.2', '    version: [1.34.2']),
+    text: edit(['    version: 1.36.5', '    version: [1.36.5']),
     errors: [
       '8:3 (root): YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]',
     ],
@@ -120,23 +120,37 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
   },
   {
     name: 'version with leading v',
-    text: edit(['version: 1.34.2', 'version: v1.34.2']),
+    text: edit(['version: 1.36.5', 'version: v1.36.5']),
     errors: ['7:14 spec.kubernetes.version: must be an exact release such as 1.31.4 …'],
   },
   {
     name: 'version without patch',
-    text: edit(['version: 1.34.2', 'version: "1.34"']),
+    text: edit(['version: 1.36.5', 'version: "1.34"']),
     errors: ['7:14 spec.kubernetes.version: must be an exact release such as 1.31.4 …'],
   },
   {
     name: 'unsupported minor',
-    text: edit(['version: 1.34.2', 'version: 1.28.15']),
+    text: edit(['version: 1.36.5', 'version: 1.28.15']),
     errors: ['7:14 spec.kubernetes.version: Kubernetes 1.28 is not supported'],
   },
   {
     name: 'Rook on a too-old Kubernetes',
-    text: edit(['version: 1.34.2', 'version: 1.30.14']),
+    text: edit(['version: 1.36.5', 'version: 1.30.14']),
     errors: ['7:14 spec.kubernetes.version: Rook v1.20.6 supports Kubernetes 1.31-1.36, not 1.30.14'],
+    warnings: ['7:14 spec.kubernetes.version: Kubernetes 1.30 reached end of life on 2025-06-28 …'],
+  },
+  {
+    name: 'Rook on a Kubernetes newer than it supports',
+    text: edit(['version: 1.36.5', 'version: 1.37.1']),
+    errors: ['7:14 spec.kubernetes.version: Rook v1.20.6 supports Kubernetes 1.31-1.36, not 1.37.1'],
+  },
+  {
+    name: 'an end-of-life minor is a warning, not an error',
+    text: edit(['version: 1.36.5', 'version: 1.34.2']),
+    warnings: [
+      '7:14 spec.kubernetes.version: Kubernetes 1.34 reached end of life on 2026-10-27: upstream no longer ' +
+        'fixes it, security fixes included',
+    ],
   },
   {
     name: 'unknown provider',
@@ -155,12 +169,12 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
   },
   {
     name: 'pod subnet overlaps the node network',
-    text: edit(['    version: 1.34.2', '    version: 1.34.2\n    podSubnet: 192.168.0.0/16']),
+    text: edit(['    version: 1.36.5', '    version: 1.36.5\n    podSubnet: 192.168.0.0/16']),
     errors: ['8:16 spec.kubernetes.podSubnet: 192.168.0.0/16 overlaps the node network 192.168.56.0/24'],
   },
   {
     name: 'service subnet overlaps the pod subnet',
-    text: edit(['    version: 1.34.2', '    version: 1.34.2\n    serviceSubnet: 10.32.0.0/16']),
+    text: edit(['    version: 1.36.5', '    version: 1.36.5\n    serviceSubnet: 10.32.0.0/16']),
     errors: ['8:20 spec.kubernetes.serviceSubnet: 10.32.0.0/16 overlaps the pod subnet 10.32.0.0/12'],
   },
   {
@@ -226,7 +240,7 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
     name: 'endpoint on a node address',
     text: edit(
       ['      - name: cp\n', '      - name: cp\n        count: 3\n'],
-      ['    version: 1.34.2', '    version: 1.34.2\n    controlPlaneEndpoint: 192.168.56.11:6443'],
+      ['    version: 1.36.5', '    version: 1.36.5\n    controlPlaneEndpoint: 192.168.56.11:6443'],
     ),
     errors: [
       '8:27 spec.kubernetes.controlPlaneEndpoint: ' +
@@ -237,7 +251,7 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
     name: 'three control planes behind a VIP kubestrap does not run',
     text: edit(
       ['      - name: cp\n', '      - name: cp\n        count: 3\n'],
-      ['    version: 1.34.2', '    version: 1.34.2\n    controlPlaneEndpoint: 192.168.56.9:6443'],
+      ['    version: 1.36.5', '    version: 1.36.5\n    controlPlaneEndpoint: 192.168.56.9:6443'],
     ),
     warnings: [
       '8:27 spec.kubernetes.controlPlaneEndpoint: kubestrap does not run a VIP or load balancer yet: ' +
@@ -247,7 +261,7 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
   },
   {
     name: 'endpoint without port',
-    text: edit(['    version: 1.34.2', '    version: 1.34.2\n    controlPlaneEndpoint: 192.168.56.9']),
+    text: edit(['    version: 1.36.5', '    version: 1.36.5\n    controlPlaneEndpoint: 192.168.56.9']),
     errors: [
       '8:27 spec.kubernetes.controlPlaneEndpoint: must be host:port, e.g. 192.168.56.9:6443 or api.lab.local:6443 …',
     ],
@@ -328,8 +342,8 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
     text: edit(
       ['      - name: cp\n', '      - name: cp\n        count: 3\n'],
       [
-        '    version: 1.34.2',
-        '    version: 1.34.2\n    controlPlaneEndpoint:\n      address: lb.lab.local\n      managed: external',
+        '    version: 1.36.5',
+        '    version: 1.36.5\n    controlPlaneEndpoint:\n      address: lb.lab.local\n      managed: external',
       ],
     ),
     errors: ['10:16 spec.kubernetes.controlPlaneEndpoint.managed: an external endpoint needs its port'],
@@ -339,8 +353,8 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
     text: edit(
       ['      - name: cp\n', '      - name: cp\n        count: 3\n'],
       [
-        '    version: 1.34.2',
-        '    version: 1.34.2\n    controlPlaneEndpoint:\n' +
+        '    version: 1.36.5',
+        '    version: 1.36.5\n    controlPlaneEndpoint:\n' +
           '      address: lb.lab.local\n      managed: external\n      port: 6443',
       ],
     ),
@@ -360,7 +374,7 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
   },
   {
     name: 'endpoint neither host:port nor a mapping',
-    text: edit(['    version: 1.34.2', '    version: 1.34.2\n    controlPlaneEndpoint: [192.168.56.9]']),
+    text: edit(['    version: 1.36.5', '    version: 1.36.5\n    controlPlaneEndpoint: [192.168.56.9]']),
     errors: ['8:5 spec.kubernetes.controlPlaneEndpoint: has the wrong shape: a list'],
   },
   {
@@ -532,7 +546,7 @@ const CASES: { name: string; text: string; errors?: string[]; warnings?: string[
   },
   {
     name: 'endpoint port above 65535',
-    text: edit(['    version: 1.34.2', '    version: 1.34.2\n    controlPlaneEndpoint: 192.168.56.9:99999']),
+    text: edit(['    version: 1.36.5', '    version: 1.36.5\n    controlPlaneEndpoint: 192.168.56.9:99999']),
     errors: ['8:27 spec.kubernetes.controlPlaneEndpoint: has a port outside 1-65535'],
   },
   {
@@ -631,7 +645,7 @@ function printed(text: string): string[] {
 
 describe('how problems are printed', () => {
   it('an overlap names both fields with their lines', () => {
-    const lines = printed(edit(['    version: 1.34.2', '    version: 1.34.2\n    podSubnet: 192.168.0.0/16']));
+    const lines = printed(edit(['    version: 1.36.5', '    version: 1.36.5\n    podSubnet: 192.168.0.0/16']));
     expect(lines).toEqual([
       'spec.yaml:8:16 spec.kubernetes.podSubnet: 192.168.0.0/16 overlaps the node network 192.168.56.0/24 ' +
         '(spec.machines.network, line 10) — choose a range that shares no address with the node network',
