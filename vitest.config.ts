@@ -5,7 +5,6 @@ import { defineConfig } from 'vitest/config';
 // unit test file is fast without touching this file. A fast-tier file that reaches for
 // the test hosts fails with a message pointing here (test/support/tier.ts).
 export const HOST_TEST_FILES = [
-  'test/bootstrap.test.ts',
   'test/bundle-build.test.ts',
   'test/bundle-unpack.test.ts',
   'test/bundle-rpm-build.test.ts',

@@ -1,17 +1,41 @@
-// `kubestrap up`, `up --dry-run` and `reset` as a user runs them, on real hosts
-// (existing-hosts provider), with the test package mirror and the kubeadm doubles.
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+// `kubestrap up`, `verify`, `up --dry-run` and `reset` as a user runs them, on real hosts
+// (existing-hosts provider: systemd, real containerd, real apt) with the test package
+// mirror and the kubeadm/kubelet/kubectl doubles at the boundary. Besides what the user
+// sees, what the run did on the hosts: the recorded sequence, the configs kubeadm was
+// given (checked with the upstream validator), file modes, token handling, no secret in
+// any log, and a second run that changes nothing. One 1+2 cluster serves all of it: the
+// engine-level test of init and join used to bring up a second one (CI time).
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSpecText } from '../spec/load.js';
+import type { ClusterModel } from '../spec/model.js';
+import { renderCluster } from '../templates/render.js';
 import { AptMirror } from './harness/apt-mirror.js';
 import { Harness, harnessUnavailable } from './harness/hosts.js';
 import { harnessSpec } from './support/cluster.js';
 import { REPO_ROOT, SHARED_REFERENCE, sharedReferenceMissing } from './support/fixtures.js';
 import { serveDirectory, type StaticServer } from './support/static-server.js';
-import { runAsync } from './support/tools.js';
+import { run, runAsync } from './support/tools.js';
 
 const unavailable = harnessUnavailable() ?? sharedReferenceMissing();
+const VERSION = '1.34.2';
+const ADMIN = 'kubectl --kubeconfig /etc/kubernetes/admin.conf';
+
+interface JsonEvent {
+  type: string;
+  status?: string;
+  host?: string;
+  phase?: string;
+}
+const jsonEvents = (stdout: string): JsonEvent[] =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as JsonEvent);
+const changed = (events: JsonEvent[]) =>
+  events.filter((e) => e.type === 'host' && e.status === 'changed').map((e) => `${e.phase} on ${e.host}`);
 
 describe.skipIf(unavailable)(
   `kubestrap up / reset on existing hosts${unavailable ? ` (skipped: ${unavailable})` : ''}`,
@@ -20,20 +44,28 @@ describe.skipIf(unavailable)(
     let mirror: AptMirror;
     let upstream: StaticServer;
     let dir: string;
+    let model: ClusterModel;
 
     beforeAll(async () => {
       harness = await Harness.start(3, 'systemd');
-      mirror = await AptMirror.start(harness, '1.34.2');
+      mirror = await AptMirror.start(harness, VERSION);
       for (const host of harness.hosts) mirror.configureHost(host);
       upstream = await serveDirectory(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6'));
       dir = mkdtempSync(join(tmpdir(), 'cli-up-'));
       const spec = harnessSpec(harness, {
+        version: VERSION,
         kubernetesRepository: mirror.kubernetesRepository,
         rook: true,
         extraNodeYaml: (n) =>
-          n === 'h1' ? '        storage: false\n' : '        disks:\n          - device: /dev/vdb\n',
+          n === 'h1'
+            ? '        storage: false\n'
+            : '        disks:\n          - device: /dev/vdb\n' +
+              (n === 'h3'
+                ? '        labels:\n          node-role.kubernetes.io/storage: ""\n          tier: data\n'
+                : ''),
       }).replace('      enabled: true\n', `      enabled: true\n      manifestBase: ${JSON.stringify(upstream.url)}\n`);
       writeFileSync(join(dir, 'cluster.yaml'), spec);
+      model = loadSpecText(spec, 'cluster.yaml').model;
     }, 900_000);
 
     afterAll(async () => {
@@ -48,14 +80,39 @@ describe.skipIf(unavailable)(
         env: { ...process.env, HOME: dir, SSH_AUTH_SOCK: '', CI: 'true' },
         timeoutMs: 500_000,
       });
+    const up = (...args: string[]) => cli('up', '-f', 'cluster.yaml', '--ignore-preflight', 'rook-disk', ...args);
+    const calls = (host: string) =>
+      readFileSync(join(harness.host(host).root, 'var/log/kubestrap-doubles/calls.log'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.replace(/^\S+ /, ''));
+    const doublesDir = (host: string) => join(harness.host(host).root, 'var/log/kubestrap-doubles');
+    const tokensCreated = () => calls('h1').filter((c) => c.startsWith('kubeadm token create')).length;
 
     it(
       'up brings the cluster up, prints the node table and where the kubeconfig is',
       { timeout: 600_000 },
       async () => {
-        const result = await cli('up', '-f', 'cluster.yaml', '--ignore-preflight', 'rook-disk');
+        const result = await up();
         expect(result.stderr).not.toContain('✖');
         expect(result.status).toBe(0);
+        // Every phase, in order.
+        const titles = [
+          'Preflight checks',
+          'Host preparation',
+          'Container runtime (containerd)',
+          'Kubernetes packages',
+          'Initialise the control plane (kubeadm init)',
+          'Fetch the admin kubeconfig',
+          'kubectl for the login user (~/.kube/config)',
+          'Join workers (kubeadm join)',
+          'Pod network (Weave Net)',
+          'Storage (Rook-Ceph)',
+          'Verify the cluster',
+        ];
+        const lines = result.stdout.split('\n').map((l) => l.replace(/^\[[\d:]{8}\] /, ''));
+        const phaseOf = (line: string) => titles.find((t) => line === t || line.startsWith(`${t} (`));
+        expect(lines.map(phaseOf).filter(Boolean)).toEqual(titles);
         expect(result.stdout).toMatch(
           /NODE\s+ROLE\s+IP\s+VERSION\s+STATUS\nh1\s+control-plane\s+10\.213\.\d+\.11\s+v1\.34\.2\s+Ready\n/,
         );
@@ -69,6 +126,7 @@ describe.skipIf(unavailable)(
         const kubeconfig = join(dir, '.kubestrap/harness/kubeconfig');
         expect(result.stdout).toContain(`export KUBECONFIG=${kubeconfig}`);
         expect(statSync(kubeconfig).mode & 0o777).toBe(0o600);
+        expect(readFileSync(kubeconfig, 'utf8')).toContain(`server: https://${model.kubernetes.controlPlaneEndpoint}`);
         expect(existsSync(join(dir, '.kubestrap/harness/manifest.json'))).toBe(true);
         expect(JSON.parse(readFileSync(join(dir, '.kubestrap/harness/upstream.lock.json'), 'utf8'))).toHaveProperty([
           'rook-v1.20.6/operator.yaml',
@@ -76,6 +134,112 @@ describe.skipIf(unavailable)(
         ]);
       },
     );
+
+    it('ran init, then parallel joins with one fresh token each, and revoked every token', () => {
+      const leader = calls('h1').filter((c) => c.startsWith('kubeadm') || c.startsWith('apiserver'));
+      // Strict validation first (init itself only warns about unknown fields).
+      expect(leader.slice(0, 2)).toEqual([
+        'kubeadm config validate --config /etc/kubernetes/kubeadm.conf',
+        'kubeadm init --config /etc/kubernetes/kubeadm.conf --skip-token-print',
+      ]);
+      expect(leader.filter((c) => c.startsWith('kubeadm token create')).sort()).toEqual([
+        'kubeadm token create --ttl 15m --description kubestrap join h2',
+        'kubeadm token create --ttl 15m --description kubestrap join h3',
+      ]);
+      expect(leader.filter((c) => c.startsWith('apiserver JOIN')).sort()).toEqual([
+        `apiserver JOIN h2 ${model.nodes[1]!.ip}`,
+        `apiserver JOIN h3 ${model.nodes[2]!.ip}`,
+      ]);
+      // Each join discovered the cluster over TLS and got the kubelet's config and certificate.
+      for (const verb of ['CONFIGMAP', 'SIGN'])
+        expect(leader.filter((c) => c.startsWith(`apiserver ${verb}`)).length, verb).toBeGreaterThanOrEqual(2);
+      // The two join tokens and kubeadm init's own 24 h token are revoked: no token is left.
+      expect(leader.filter((c) => c.startsWith('kubeadm token delete'))).toHaveLength(3);
+      expect(readdirSync(join(harness.host('h1').root, 'var/lib/kubestrap-doubles/api/tokens'))).toEqual([]);
+      for (const worker of ['h2', 'h3']) {
+        expect(calls(worker).filter((c) => c.startsWith('kubeadm join'))).toEqual([
+          'kubeadm join --config /etc/kubernetes/kubeadm.conf',
+        ]);
+        expect(readFileSync(join(doublesDir(worker), 'discovery-mode'), 'utf8').trim()).toBe('600');
+        expect(existsSync(join(harness.host(worker).root, 'etc/kubernetes/kubestrap-discovery.conf'))).toBe(false);
+        expect(readFileSync(join(doublesDir(worker), 'join-mode'), 'utf8').trim()).toBe('600');
+      }
+      // Both joins ran at once: their token requests overlap the other's join.
+      const joinedAt = (host: string) =>
+        Number(
+          readFileSync(join(doublesDir(host), 'calls.log'), 'utf8')
+            .split('\n')
+            .find((l) => l.includes(' kubeadm join'))!
+            .split(' ')[0],
+        );
+      expect(Math.abs(joinedAt('h2') - joinedAt('h3'))).toBeLessThan(2);
+      // The restricted label went through the API; the kubelet-settable one through node-labels.
+      expect(readFileSync(join(harness.host('h1').root, 'var/lib/kubestrap-doubles/api/nodes/h3'), 'utf8')).toContain(
+        'label=node-role.kubernetes.io/storage=',
+      );
+      expect(readFileSync(join(harness.host('h3').root, 'etc/kubernetes/kubeadm.conf'), 'utf8')).toContain(
+        'value: tier=data',
+      );
+    });
+
+    it('applied Weave and Rook from the render and the upstream files, and awaited each rollout', () => {
+      const kubectl = calls('h1').filter((c) => c.startsWith('kubectl'));
+      // Weave: the Secret went over stdin, the manifest from our render.
+      expect(kubectl).toContain(`${ADMIN} apply -f -`);
+      expect(kubectl).toContain(`${ADMIN} apply -f /etc/kubernetes/kubestrap/weave-net.yaml`);
+      expect(kubectl).toContain(`${ADMIN} -n kube-system rollout status daemonset/weave-net --timeout=10s`);
+      const objects = join(harness.host('h1').root, 'var/lib/kubestrap-doubles/api/objects');
+      expect(readdirSync(join(objects, 'DaemonSet/kube-system'))).toEqual(['weave-net']);
+      expect(readFileSync(join(objects, 'DaemonSet/kube-system/weave-net'), 'utf8')).toBe(
+        renderCluster(model).find((f) => f.path === 'cluster/weave-net.yaml')!.content,
+      );
+      // Rook: upstream files applied server-side after being put on the host, the operator
+      // awaited, our CephCluster applied and awaited, and a PVC that bound, then removed.
+      expect(kubectl).toContain(
+        `${ADMIN} apply --server-side --force-conflicts ` +
+          ['crds', 'common', 'csi-operator', 'operator']
+            .map((f) => `-f /etc/kubernetes/kubestrap/rook-v1.20.6/${f}.yaml`)
+            .join(' '),
+      );
+      expect(kubectl).toContain(`${ADMIN} -n rook-ceph rollout status deployment/rook-ceph-operator --timeout=10s`);
+      expect(kubectl).toContain(`${ADMIN} apply -f /etc/kubernetes/kubestrap/rook-cluster.yaml`);
+      expect(kubectl).toContain(`${ADMIN} -n default get pvc kubestrap-storage-check -o jsonpath={.status.phase}`);
+      expect(kubectl).toContain(`${ADMIN} -n default delete pvc kubestrap-storage-check --wait=false`);
+      expect(readdirSync(join(objects, 'CephCluster/rook-ceph'))).toEqual(['rook-ceph']);
+      expect(readdirSync(join(objects, 'CustomResourceDefinition/-')).length).toBeGreaterThan(10);
+      expect(
+        readFileSync(join(harness.host('h1').root, 'etc/kubernetes/kubestrap/rook-v1.20.6/operator.yaml'), 'utf8'),
+      ).toBe(readFileSync(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6/operator.yaml'), 'utf8'));
+    });
+
+    it('gave kubeadm configs that pass the upstream kubeadm validator', () => {
+      const configs = ['h1', 'h2', 'h3'].flatMap((host) =>
+        readdirSync(doublesDir(host))
+          .filter((f) => /^(init|join)-\d+\.yaml$/.test(f))
+          .map((f) => join(doublesDir(host), f)),
+      );
+      expect(configs).toHaveLength(3);
+      const result = run(process.execPath, [join(SHARED_REFERENCE, 'schemas/kubeadm/validate.mjs'), ...configs]);
+      expect(result.stdout).not.toMatch(/error/);
+      expect(result.status).toBe(0);
+    });
+
+    it('wrote no token, CA hash, kubeconfig key or Weave password into any log', () => {
+      const logs = join(dir, '.kubestrap/harness/logs');
+      const text = readdirSync(logs)
+        .map((f) => readFileSync(join(logs, f), 'utf8'))
+        .join('\n');
+      const secret = readFileSync(
+        join(harness.host('h1').root, 'var/lib/kubestrap-doubles/api/objects/Secret/kube-system/weave-passwd'),
+        'utf8',
+      );
+      const password = Buffer.from(/weave-passwd: (\S+)/.exec(secret)![1]!, 'base64').toString();
+      expect(password.length).toBeGreaterThanOrEqual(32);
+      expect(text).not.toContain(password);
+      expect(text).toContain('kubeadm join --config /etc/kubernetes/kubeadm.conf');
+      expect(text).not.toMatch(/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/);
+      expect(text).not.toMatch(/client-key-data|sha256:[0-9a-f]{64}/);
+    });
 
     it(
       'status reports every existing host reachable and Ready, from the API server',
@@ -178,6 +342,19 @@ describe.skipIf(unavailable)(
       expect(ran.stdout).toBe('kube\nh2\n');
     });
 
+    it('the login user runs kubectl on the control plane (~/.kube/config, 0600)', { timeout: 120_000 }, async () => {
+      const ran = await cli(
+        'ssh',
+        'h1',
+        '-f',
+        'cluster.yaml',
+        '--',
+        'stat -c "%a %U" ~/.kube/config; kubectl get nodes',
+      );
+      expect(ran.status, ran.stderr).toBe(0);
+      expect(ran.stdout).toMatch(/^600 kube\n[^]*\bh2\b/);
+    });
+
     it('destroy refuses existing hosts, which kubestrap does not own', async () => {
       const result = await cli('destroy', '-f', 'cluster.yaml', '--yes');
       expect(result.status).toBe(2);
@@ -185,15 +362,50 @@ describe.skipIf(unavailable)(
     });
 
     it('up --dry-run on the finished cluster has nothing to change', { timeout: 300_000 }, async () => {
-      const result = await cli('up', '-f', 'cluster.yaml', '--ignore-preflight', 'rook-disk', '--dry-run');
+      const result = await up('--dry-run');
       expect(result.status).toBe(0);
       expect(result.stdout.trim().split('\n').at(-1)).toBe('no changes');
     });
 
-    it('reset --yes takes Kubernetes off every host', { timeout: 300_000 }, async () => {
-      const result = await cli('reset', '-f', 'cluster.yaml', '--yes');
-      expect(result.status).toBe(0);
-      for (const host of harness.hosts) expect(existsSync(join(host.root, 'etc/kubernetes/kubelet.conf'))).toBe(false);
+    it('a second up changes nothing on any host and creates no token', { timeout: 300_000 }, async () => {
+      const before = tokensCreated();
+      const result = await up('--json', '--no-workload-check');
+      expect(result.status, result.stderr).toBe(0);
+      const events = jsonEvents(result.stdout);
+      expect(changed(events)).toEqual([]);
+      expect(events.filter((e) => e.type === 'host' && e.status === 'unchanged').length).toBeGreaterThanOrEqual(20);
+      expect(tokensCreated()).toBe(before);
     });
+
+    it(
+      'reset --yes takes Kubernetes off every host (a second reset changes nothing), and up brings it back',
+      { timeout: 600_000 },
+      async () => {
+        harness.inside(harness.host('h2'), 'ip link add weave type bridge');
+        const result = await cli('reset', '-f', 'cluster.yaml', '--yes', '--json');
+        expect(result.status, result.stderr).toBe(0);
+        expect(changed(jsonEvents(result.stdout)).sort()).toEqual(['h1', 'h2', 'h3'].map((h) => `Reset hosts on ${h}`));
+        for (const host of ['h1', 'h2', 'h3']) {
+          expect(calls(host)).toContain('kubeadm reset -f');
+          for (const gone of [
+            'etc/kubernetes/kubelet.conf',
+            'etc/kubernetes/admin.conf',
+            'var/lib/kubelet',
+            'etc/kubernetes/manifests',
+          ])
+            expect(existsSync(join(harness.host(host).root, gone)), `${host}:${gone}`).toBe(false);
+        }
+        expect(harness.inside(harness.host('h2'), 'ip link show weave 2>&1 || true')).toMatch(/does not exist/);
+        const again = await cli('reset', '-f', 'cluster.yaml', '--yes', '--json');
+        expect(again.status, again.stderr).toBe(0);
+        expect(changed(jsonEvents(again.stdout))).toEqual([]);
+
+        const before = tokensCreated();
+        const back = await up('--no-workload-check');
+        expect(back.status, back.stderr).toBe(0);
+        expect(tokensCreated()).toBe(before + 2);
+        expect(existsSync(join(harness.host('h3').root, 'etc/kubernetes/kubelet.conf'))).toBe(true);
+      },
+    );
   },
 );

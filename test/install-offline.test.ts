@@ -315,6 +315,10 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
       'Storage (Rook-Ceph)',
       'Verify the cluster',
     ]);
+    // verify's workload ran on the bundle's image (the only source the hosts have): storage
+    // on the worker, a pod reaching the server pod and its Service by name.
+    expect(result.stdout).toContain('a pod on h2 to write and read PVC verify-h2');
+    expect(result.stdout).toContain('to reach verify-server on h2 and resolve its Service');
     for (const host of ['h1', 'h2']) {
       // Packages from the bundle, at the exact version, held; Debian's real containerd running.
       expect(
