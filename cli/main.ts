@@ -253,6 +253,12 @@ bundle
   );
 
 program
+  .command('versions')
+  .description('list the Kubernetes minors kubestrap supports: newest patch, kubeadm API, images, end of life')
+  .addOption(jsonOption())
+  .action((options) => run(options, async () => (await import('./commands/versions.js')).versionsCommand as Action));
+
+program
   .command('schema')
   .description("print the cluster spec's JSON Schema")
   .action((options) => run(options, async () => (await import('./commands/schema.js')).schemaCommand as Action));

@@ -125,3 +125,52 @@ export const DEFAULT_KUBERNETES_VERSION = ((): string => {
 
 /** Rook's upstream manifests, in the order they are applied. */
 export const ROOK_FILES = ['crds.yaml', 'common.yaml', 'csi-operator.yaml', 'operator.yaml'] as const;
+
+export interface MinorReport {
+  readonly minor: string;
+  /** The newest patch known on VERSIONS_CHECKED. */
+  readonly newest: string;
+  readonly kubeadmApi: KubeadmApi;
+  readonly pause: string;
+  readonly coredns: string;
+  readonly etcd: string;
+  readonly endOfLife: string;
+  /** Whether upstream still patched it on VERSIONS_CHECKED. */
+  readonly maintained: boolean;
+  /** Whether the pinned Rook supports it (with Rook disabled every minor is accepted). */
+  readonly rook: boolean;
+  readonly default: boolean;
+}
+
+export interface VersionsReport {
+  readonly checked: string;
+  readonly defaultVersion: string;
+  readonly rookVersion: RookVersion;
+  readonly minors: readonly MinorReport[];
+}
+
+/** What `kubestrap versions` prints: the table, as validate and render read it. */
+export function versionsReport(): VersionsReport {
+  const rook = ROOK_VERSIONS[DEFAULT_ROOK_VERSION];
+  const defaultMinor = parseKubernetesVersion(DEFAULT_KUBERNETES_VERSION)!.minor;
+  return {
+    checked: VERSIONS_CHECKED,
+    defaultVersion: DEFAULT_KUBERNETES_VERSION,
+    rookVersion: DEFAULT_ROOK_VERSION,
+    minors: SUPPORTED_MINORS.map((minor) => {
+      const known = KUBERNETES_MINORS[minor]!;
+      return {
+        minor: `1.${minor}`,
+        newest: `1.${minor}.${known.newestPatch}`,
+        kubeadmApi: kubeadmApiForMinor(minor),
+        pause: known.pause,
+        coredns: known.coredns,
+        etcd: known.etcd,
+        endOfLife: known.endOfLife,
+        maintained: known.endOfLife > VERSIONS_CHECKED,
+        rook: minor >= rook.minMinor && minor <= rook.maxMinor,
+        default: minor === defaultMinor,
+      };
+    }),
+  };
+}

@@ -19,6 +19,7 @@ import { startBundleSources, type BundleSources } from './support/bundle-sources
 import { REPO_ROOT, SHARED_REFERENCE, sharedReferenceMissing } from './support/fixtures.js';
 import { tarDataOffset, tarMembers, tarWithout } from './support/tar.js';
 import { missingTools, run, runAsync } from './support/tools.js';
+import { jsonResult } from './support/json-lines.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
 const VERSION = '1.34.2';
@@ -106,7 +107,7 @@ ${sources.packagesYaml}`;
       ]);
       expect(result.stderr).toBe('');
       expect(result.status).toBe(0);
-      const summary = JSON.parse(result.stdout) as { packages: string[]; hostRequires: { name: string }[] };
+      const summary = jsonResult<{ packages: string[]; hostRequires: { name: string }[] }>(result.stdout);
       expect(summary.packages).toEqual(
         expect.arrayContaining([
           'kubeadm=1.34.2-1.1',

@@ -26,6 +26,7 @@ import { stopGpgAgents } from './support/gpg-agent.js';
 import { rpmFiles, startRpmRepos, type RpmRepos } from './support/rpm-repos.js';
 import { tarMembers } from './support/tar.js';
 import { missingTools, run, runAsync } from './support/tools.js';
+import { jsonResult } from './support/json-lines.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
 const VERSION = '1.34.2';
@@ -152,10 +153,10 @@ ${sources.packagesYaml.replace(
       ]);
       expect(result.stderr).toBe('');
       expect(result.status).toBe(0);
-      const summary = JSON.parse(result.stdout) as {
+      const summary = jsonResult<{
         packages: string[];
         hostRequires: { relation: string; neededBy: string }[];
-      };
+      }>(result.stdout);
       expect(summary.packages).toEqual([
         'conntrack-tools=1.4.7-2.el9',
         'container-selinux=3:2.229.0-1.el9',
@@ -418,7 +419,7 @@ ${sources.packagesYaml.replace(
         '--json',
       ]);
       expect(result.status).toBe(0);
-      const summary = JSON.parse(result.stdout.split('\n').filter(Boolean).at(-1)!) as { packages: string[] };
+      const summary = jsonResult<{ packages: string[] }>(result.stdout);
       // The plain bundle's 13 and the endpoint's, with the library keepalived needs.
       expect(summary.packages.filter((p) => !/^(keepalived|haproxy|libnl3)=/.test(p))).toHaveLength(13);
       expect(summary.packages).toEqual(

@@ -18,23 +18,13 @@ import { harnessSpec } from './support/cluster.js';
 import { REPO_ROOT, SHARED_REFERENCE, sharedReferenceMissing } from './support/fixtures.js';
 import { serveDirectory, type StaticServer } from './support/static-server.js';
 import { run, runAsync } from './support/tools.js';
+import { jsonEvents, jsonResult, type JsonLine } from './support/json-lines.js';
 
 const unavailable = harnessUnavailable() ?? sharedReferenceMissing();
 const VERSION = '1.34.2';
 const ADMIN = 'kubectl --kubeconfig /etc/kubernetes/admin.conf';
 
-interface JsonEvent {
-  type: string;
-  status?: string;
-  host?: string;
-  phase?: string;
-}
-const jsonEvents = (stdout: string): JsonEvent[] =>
-  stdout
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as JsonEvent);
-const changed = (events: JsonEvent[]) =>
+const changed = (events: JsonLine[]) =>
   events.filter((e) => e.type === 'host' && e.status === 'changed').map((e) => `${e.phase} on ${e.host}`);
 
 describe.skipIf(unavailable)(
@@ -247,10 +237,10 @@ describe.skipIf(unavailable)(
       async () => {
         const result = await cli('status', '-f', 'cluster.yaml', '--json');
         expect(result.status, result.stderr).toBe(0);
-        const status = JSON.parse(result.stdout) as {
+        const status = jsonResult<{
           healthy: boolean;
           nodes: { node: string; machine: string; ssh: string; kubernetes: string }[];
-        };
+        }>(result.stdout);
         expect(status.healthy).toBe(true);
         expect(status.nodes.map((n) => [n.node, n.machine, n.ssh, n.kubernetes])).toEqual(
           harness.hosts.map((h) => [h.name, 'existing', 'ok', 'Ready v1.34.2']),

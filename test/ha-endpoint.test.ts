@@ -39,6 +39,7 @@ import { harnessModel, harnessSpec, nodeHosts } from './support/cluster.js';
 import { REPO_ROOT, SHARED_REFERENCE, sharedReferenceMissing } from './support/fixtures.js';
 import { run, runAsync } from './support/tools.js';
 import { measureOutage } from './support/vip-outage.js';
+import { jsonResult } from './support/json-lines.js';
 
 const unavailable = harnessUnavailable() ?? sharedReferenceMissing();
 const VERSION = '1.34.2';
@@ -391,11 +392,11 @@ describe.skipIf(unavailable)(`the managed endpoint${unavailable ? ` (skipped: ${
         return {
           code: ran.status,
           stderr: ran.stderr,
-          json: JSON.parse(ran.stdout.trim().split('\n').at(-1)!) as {
+          json: jsonResult<{
             healthy: boolean;
             nodes: { node: string; kubernetes: string; endpoint: string }[];
             endpoint: { vip: string; holders: string[] };
-          },
+          }>(ran.stdout),
         };
       };
       const healthy = await status();

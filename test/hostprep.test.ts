@@ -14,6 +14,7 @@ import { renderCluster } from '../templates/render.js';
 import { Harness, harnessUnavailable } from './harness/hosts.js';
 import { harnessModel, nodeHosts } from './support/cluster.js';
 import { missingTools } from './support/tools.js';
+import { jsonEvents } from './support/json-lines.js';
 
 const unavailable = harnessUnavailable();
 
@@ -287,10 +288,7 @@ describe.skipIf(unavailable)(
           expect(cli(['preflight', '-f', 'rook.yaml', '--ignore-preflight', 'rook-disk']).status).toBe(0);
 
           const json = cli(['preflight', '-f', 'ok.yaml', '--json']);
-          const events = json.stdout
-            .trim()
-            .split('\n')
-            .map((line) => JSON.parse(line) as { type: string });
+          const events = jsonEvents(json.stdout);
           expect(events[0]).toMatchObject({ type: 'phase', phase: 'Preflight checks', hosts: ['h1', 'h2'] });
           expect(events.at(-1)).toMatchObject({ type: 'preflight', ok: true });
         } finally {

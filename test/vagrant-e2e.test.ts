@@ -21,6 +21,7 @@ import { startBundleSources } from './support/bundle-sources.js';
 import { REPO_ROOT, SHARED_REFERENCE, sharedReferenceMissing } from './support/fixtures.js';
 import { serveDirectory, type StaticServer } from './support/static-server.js';
 import { runAsync, type Ran } from './support/tools.js';
+import { jsonEvents, jsonResult } from './support/json-lines.js';
 
 const unavailable = libvirtUnavailable() ?? sharedReferenceMissing();
 const CLUSTER = 'ksvt';
@@ -240,17 +241,11 @@ describe.skipIf(unavailable)(
       needsCluster(context);
       const result = await cli('status', '-f', 'cluster.yaml', '--json');
       expect(result.status, result.stderr).toBe(0);
-      // One JSON object per line: the spec's warnings, then the result.
-      const lines = result.stdout
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line) as Record<string, unknown>);
-      expect(lines.slice(0, -1).every((line) => line.type === 'warning')).toBe(true);
-      const status = lines.at(-1) as unknown as {
+      const status = jsonResult<{
         healthy: boolean;
         provider: string;
         nodes: { node: string; machine: string; ssh: string; kubernetes: string }[];
-      };
+      }>(result.stdout);
       expect(status.provider).toBe('libvirt');
       expect(status.healthy).toBe(true);
       expect(status.nodes.map((n) => [n.node, n.machine, n.ssh, n.kubernetes])).toEqual([
@@ -270,10 +265,7 @@ describe.skipIf(unavailable)(
       needsCluster(context);
       const result = await cli('up', '-f', 'cluster.yaml', '--json', '--no-workload-check');
       expect(result.status, await evidence(result)).toBe(0);
-      const events = result.stdout
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line) as { type: string; status?: string; host?: string; phase?: string });
+      const events = jsonEvents(result.stdout);
       expect(events.filter((e) => e.type === 'machine')).toEqual([]);
       expect(
         events.filter((e) => e.type === 'host' && e.status === 'changed').map((e) => `${e.phase} on ${e.host}`),
