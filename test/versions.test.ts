@@ -108,6 +108,19 @@ describe('the default version', () => {
     expect(loadSpecText(text, 'versions.yaml').model.kubernetes.version.text).toBe(DEFAULT_KUBERNETES_VERSION);
   });
 
+  it('is what the embedded default cluster runs: `kubestrap validate` without a spec, no warning', () => {
+    const result = spawnSync(process.execPath, [join(REPO_ROOT, 'dist/cli/main.js'), 'validate'], {
+      cwd: work,
+      encoding: 'utf8',
+    });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toBe(
+      `<default spec>: valid — cluster kubestrap, Kubernetes ${DEFAULT_KUBERNETES_VERSION} (kubeadm v1beta4), ` +
+        '1 control-plane + 2 worker node(s) on virtualbox\n',
+    );
+    expect(result.stderr).toBe('');
+  });
+
   it('is the newest patch of the newest minor the pinned Rook supports, not the newest minor', () => {
     const report = versionsReport();
     expect(report.minors.filter((m) => m.default).map((m) => m.newest)).toEqual([DEFAULT_KUBERNETES_VERSION]);
