@@ -368,6 +368,35 @@ describe.skipIf(unavailable)(
     });
 
     it(
+      'up with another version in the spec refuses before any change, even with --ignore-preflight, and names upgrade',
+      { timeout: 300_000 },
+      async () => {
+        const other = readFileSync(join(dir, 'cluster.yaml'), 'utf8').replace(`version: ${VERSION}`, 'version: 1.35.9');
+        writeFileSync(join(dir, 'bumped.yaml'), other);
+        // Preflight asks a joined node's kubelet its version: the one call it may make.
+        const changing = () => harness.hosts.map((h) => calls(h.name).filter((c) => c !== 'kubelet --version'));
+        const callsBefore = changing();
+        const result = await cli(
+          'up',
+          '-f',
+          'bumped.yaml',
+          '--ignore-preflight',
+          'rook-disk',
+          '--ignore-preflight',
+          'kubernetes-version',
+        );
+        expect(result.status).toBe(1);
+        for (const host of ['h1', 'h2', 'h3'])
+          expect(result.stderr).toContain(
+            `${host}: kubernetes-version: this node runs Kubernetes ${VERSION} and the spec says 1.35.9: ` +
+              'up never changes the version of a running cluster; run kubestrap upgrade',
+          );
+        // Nothing ran on a host past the read-only preflight: no kubeadm, kubelet or kubectl call.
+        expect(changing()).toEqual(callsBefore);
+      },
+    );
+
+    it(
       'reset --yes takes Kubernetes off every host (a second reset changes nothing), and up brings it back',
       { timeout: 600_000 },
       async () => {

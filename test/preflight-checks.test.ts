@@ -42,6 +42,7 @@ const healthy: Facts = {
   addresses: ['10.0.0.10', '10.0.0.20'],
   resolves: true,
   joined: false,
+  kubeletVersion: null,
   disks: [
     {
       name: 'sda',
@@ -232,7 +233,39 @@ describe('preflight checks', () => {
   });
 });
 
+describe("a node already in the cluster at another version than the spec's", () => {
+  const spec = model.kubernetes.version.text;
+
+  it('fails kubernetes-version, naming both versions and upgrade; --ignore-preflight cannot waive it', () => {
+    const results = evaluate({ ...healthy, joined: true, kubeletVersion: '1.34.2' }, worker, model, THRESHOLDS.lab);
+    const check = results.find((r) => r.name === 'kubernetes-version');
+    expect(check).toEqual({
+      name: 'kubernetes-version',
+      verdict: 'fail',
+      detail:
+        `this node runs Kubernetes 1.34.2 and the spec says ${spec}: up never changes the version of a running ` +
+        'cluster; run kubestrap upgrade, or set spec.kubernetes.version back to 1.34.2',
+    });
+    expect(applyIgnores(results, ['kubernetes-version']).find((r) => r.name === 'kubernetes-version')!.verdict).toBe(
+      'fail',
+    );
+  });
+
+  it("passes at the spec's version, and is not asked of a node outside the cluster", () => {
+    expect(verdicts({ joined: true, kubeletVersion: spec })['kubernetes-version']).toBe(
+      `pass: node in the cluster at ${spec}`,
+    );
+    expect(verdicts({ joined: false, kubeletVersion: null })['kubernetes-version']).toBeUndefined();
+  });
+});
+
 describe('preflight facts', () => {
+  it("reads a joined node's kubelet version", () => {
+    const facts = parseFacts('@@joined\nyes\n@@kubelet\nKubernetes v1.34.2\n');
+    expect([facts.joined, facts.kubeletVersion]).toEqual([true, '1.34.2']);
+    expect(parseFacts('@@joined\nno\n@@kubelet\n').kubeletVersion).toBeNull();
+  });
+
   it('parses the facts script output', () => {
     const disks =
       '{"blockdevices": [{"name":"sda","path":"/dev/sda","size":42949672960,"type":"disk",' +

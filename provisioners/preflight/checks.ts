@@ -13,6 +13,12 @@ export interface CheckResult {
 }
 
 /**
+ * Failures --ignore-preflight cannot turn into warnings: going on would break the cluster,
+ * not just run it below a recommendation.
+ */
+export const MANDATORY_CHECKS: ReadonlySet<string> = new Set(['kubernetes-version']);
+
+/**
  * Two profiles, as peers.md advises: production thresholds for existing hosts (an
  * appliance), laptop-lab thresholds for Vagrant VMs with 20-40 GB disks.
  */
@@ -222,13 +228,30 @@ export function evaluate(facts: Facts, node: NodeModel, model: ClusterModel, thr
       ? `${node.hostname} resolves`
       : `${node.hostname} does not resolve yet; host prep adds it to /etc/hosts`,
   );
+
+  // up installs the spec's packages: on a node already in the cluster at another version
+  // that would upgrade its kubelet ahead of the control plane (or downgrade it), which the
+  // version skew policy forbids. Changing a running cluster's version is upgrade's job.
+  const spec = model.kubernetes.version.text;
+  if (facts.joined && facts.kubeletVersion !== null && facts.kubeletVersion !== spec)
+    add(
+      'kubernetes-version',
+      'fail',
+      `this node runs Kubernetes ${facts.kubeletVersion} and the spec says ${spec}: up never changes the ` +
+        `version of a running cluster; run kubestrap upgrade, or set spec.kubernetes.version back to ` +
+        facts.kubeletVersion,
+    );
+  else if (facts.joined)
+    add('kubernetes-version', 'pass', `node in the cluster at ${facts.kubeletVersion ?? 'an unknown version'}`);
   return out;
 }
 
-/** Applies --ignore-preflight: an ignored failure is reported as a warning. */
+/** Applies --ignore-preflight: an ignored failure is reported as a warning, unless it is mandatory. */
 export function applyIgnores(results: readonly CheckResult[], ignore: readonly string[]): CheckResult[] {
   return results.map((r) =>
-    r.verdict === 'fail' && ignore.some((name) => r.name === name || r.name.startsWith(`${name}:`))
+    r.verdict === 'fail' &&
+    !MANDATORY_CHECKS.has(r.name) &&
+    ignore.some((name) => r.name === name || r.name.startsWith(`${name}:`))
       ? { ...r, verdict: 'warn', detail: `${r.detail} (ignored)` }
       : r,
   );

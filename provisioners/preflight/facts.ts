@@ -34,6 +34,8 @@ export interface Facts {
   readonly disks: DiskFact[];
   /** The node already belongs to a cluster (it has a kubelet.conf). */
   readonly joined: boolean;
+  /** A joined node's kubelet version (`kubelet --version`, without the v), when it answers. */
+  readonly kubeletVersion: string | null;
 }
 
 export function factsScript(hostname: string): string {
@@ -62,6 +64,7 @@ export function factsScript(hostname: string): string {
     '# IPv4 only: an IPv6 miss in /etc/hosts falls through to DNS, which may be unreachable.',
     `echo @@resolve; getent ahostsv4 ${shellQuote(hostname)} >/dev/null && echo yes || echo no`,
     `echo @@joined; test -f ${KUBELET_CONF} && echo yes || echo no`,
+    `echo @@kubelet; if test -f ${KUBELET_CONF}; then kubelet --version 2>/dev/null || true; fi`,
     "echo @@disks; lsblk -J -b -o NAME,PATH,SIZE,TYPE,FSTYPE,MOUNTPOINT 2>/dev/null || echo '{}'",
   )}\n`;
 }
@@ -156,5 +159,6 @@ export function parseFacts(output: string): Facts {
     resolves: get('resolve')[0] === 'yes',
     disks,
     joined: get('joined')[0] === 'yes',
+    kubeletVersion: /^Kubernetes v(\S+)$/.exec(get('kubelet')[0] ?? '')?.[1] ?? null,
   };
 }
