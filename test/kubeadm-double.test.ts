@@ -406,5 +406,104 @@ describe.skipIf(unavailable)(
         );
       },
     );
+
+    /** The kubeadm double stamped with another version, as kubestrap unpacks a target kubeadm. */
+    const kubeadmOf = (version: string) => {
+      writeFileSync(
+        join(harness.host('h1').root, `usr/local/sbin/kubeadm-${version}`),
+        readFileSync(join(REPO_ROOT, 'test/doubles/kubeadm'), 'utf8').replaceAll('@VERSION@', version),
+        { mode: 0o755 },
+      );
+      return `/usr/local/sbin/kubeadm-${version}`;
+    };
+    const clusterState = () =>
+      inside(
+        'h1',
+        'grep -h "image:" /etc/kubernetes/manifests/*.yaml | sort; ' +
+          'grep kubernetesVersion /var/lib/kubestrap-doubles/api/kubeadm-config',
+      );
+
+    it('upgrade apply refuses what kubeadm refuses, before it changes anything (policy.go, §8)', () => {
+      const before = clusterState();
+      expect(before).toContain('kubernetesVersion: v1.34.2');
+      const run = (command: string) => inside('h1', `${command} </dev/null 2>&1; echo "rc=$?"`);
+      // No pod network here: h1's kubelet reports NotReady, which CheckClusterHealth refuses.
+      expect(run('kubeadm upgrade apply v1.34.2 -y')).toContain(
+        '\t[ERROR ControlPlaneNodesReady]: there are NotReady control-planes in the cluster: [h1]\n',
+      );
+      const ignore = '--ignore-preflight-errors=ControlPlaneNodesReady';
+      // A skipped minor, and a target above kubeadm's own minor: mandatory, --force or not.
+      const skipped = run(`${kubeadmOf('1.36.5')} upgrade apply v1.36.5 --force ${ignore},SystemVerification`);
+      expect(skipped).toContain(
+        'the version argument is invalid due to these fatal errors:\n\n' +
+          '\t- Specified version to upgrade to "v1.36.5" is too high; ' +
+          'kubeadm can upgrade only 1 minor version at a time\n',
+      );
+      expect(skipped).toContain('Please fix the misalignments highlighted above and try upgrading again');
+      const aboveKubeadm = run(`${kubeadmOf('1.35.9')} upgrade apply v1.36.5 -y ${ignore},SystemVerification`);
+      expect(aboveKubeadm).toContain(
+        '\t- Specified version to upgrade to "v1.36.5" is at least one minor release higher than the kubeadm minor ' +
+          'release (36 > 35). Such an upgrade is not supported\n',
+      );
+      // kubeadm 1.35's upgrade preflight on these cgroup v1 hosts: SystemVerification first.
+      expect(run(`${kubeadmOf('1.35.9')} upgrade apply v1.35.9 -y ${ignore}`)).toContain(
+        '\t[ERROR SystemVerification]: cgroups v1 support is deprecated',
+      );
+      // A newer patch than kubeadm's own: skippable, only with --force.
+      const patch = run(`kubeadm upgrade apply v1.34.10 -y ${ignore}`);
+      expect(patch).toContain(
+        'the version argument is invalid due to these errors:\n\n\t- Specified version to upgrade to "v1.34.10" is ' +
+          'higher than the kubeadm version "v1.34.2". ' +
+          'Upgrade kubeadm first using the tool you used to install kubeadm\n' +
+          '\nCan be bypassed if you pass the --force flag\n',
+      );
+      // Without -y it asks, and a closed stdin is no.
+      expect(run(`${kubeadmOf('1.34.10')} upgrade apply v1.34.10 ${ignore}`)).toContain(
+        "won't proceed; the user didn't answer (Y|y) in order to continue",
+      );
+      for (const out of [skipped, aboveKubeadm, patch]) expect(out).toMatch(/rc=1\n$/);
+      expect(clusterState()).toBe(before);
+    });
+
+    it(
+      "upgrade apply with the target's kubeadm moves the static pods and kubeadm-config; the kubelet is not restarted",
+      { timeout: 120_000 },
+      () => {
+        const kubeletPid = inside('h1', 'systemctl show -p MainPID --value kubelet').trim();
+        expect(kubeletPid).not.toBe('0');
+        const out = inside(
+          'h1',
+          `${kubeadmOf('1.34.10')} upgrade apply v1.34.10 -y --ignore-preflight-errors=ControlPlaneNodesReady 2>&1`,
+        );
+        expect(out).toContain(
+          '[upgrade/versions] Cluster version: v1.34.2\n[upgrade/versions] kubeadm version: v1.34.10\n',
+        );
+        expect(out).toContain('[upgrade] SUCCESS! A control plane node of your cluster was upgraded to "v1.34.10".');
+        expect(clusterState()).toBe(
+          ['etcd:3.6.5-0', 'kube-apiserver:v1.34.10', 'kube-controller-manager:v1.34.10', 'kube-scheduler:v1.34.10']
+            .map((i) => `    image: registry.k8s.io/${i}\n`)
+            .join('') + 'kubernetesVersion: v1.34.10\n',
+        );
+        expect(inside('h1', 'ls /etc/kubernetes/tmp/kubeadm-kubelet-config-*/config.yaml | wc -l').trim()).toBe('1');
+        expect(inside('h1', 'systemctl show -p MainPID --value kubelet').trim()).toBe(kubeletPid);
+      },
+    );
+
+    it('upgrade node reads the cluster over TLS; a kubeadm two minors ahead of the cluster is refused', () => {
+      const ahead = inside('h1', `${kubeadmOf('1.36.5')} upgrade node 2>&1; echo "rc=$?"`);
+      expect(ahead).toContain(
+        'unable to fetch the kubeadm-config ConfigMap: this version of kubeadm only supports deploying clusters ' +
+          'with the control plane version >= 1.35.0. Current version: v1.34.10',
+      );
+      expect(ahead).toMatch(/rc=1\n$/);
+      const out = inside('h1', `${kubeadmOf('1.34.10')} upgrade node 2>&1`);
+      expect(out).toContain(
+        '[upgrade/control-plane] The control plane instance for this node was successfully upgraded!',
+      );
+      expect(out).toContain(
+        '[upgrade/kubelet-config] The kubelet configuration for this node was successfully upgraded!',
+      );
+      expect(calls('h1')).toContain('apiserver CLUSTERCONFIG kubeadm-config');
+    });
   },
 );
