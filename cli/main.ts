@@ -157,6 +157,20 @@ program
   .action((options) => run(options, async () => (await import('./commands/verify.js')).verifyCommand as Action));
 
 program
+  .command('upgrade')
+  .description(
+    "plan the upgrade from what the cluster runs to the spec's kubernetes.version: one step per minor, " +
+      'control planes first, workers in batches (only --dry-run is built so far)',
+  )
+  .addOption(fileOption())
+  .option('--to <version>', "the target; must equal the spec's kubernetes.version")
+  .option('--max-unavailable <n>', 'workers drained and upgraded at once', '1')
+  .option('--dry-run', 'print the plan and change nothing')
+  .addOption(verboseOption())
+  .addOption(jsonOption())
+  .action((options) => run(options, async () => (await import('./commands/upgrade.js')).upgradeCommand as Action));
+
+program
   .command('ssh')
   .description('a shell on a node, or run a command there: kubestrap ssh NODE -- CMD…')
   .argument('<node>', 'node name or hostname')

@@ -397,6 +397,51 @@ describe.skipIf(unavailable)(
     );
 
     it(
+      'upgrade --dry-run plans from what the cluster runs: two minors in two steps; a downgrade is refused',
+      { timeout: 300_000 },
+      async () => {
+        const spec = readFileSync(join(dir, 'cluster.yaml'), 'utf8');
+        writeFileSync(join(dir, 'newer.yaml'), spec.replace(`version: ${VERSION}`, 'version: 1.36.5'));
+        writeFileSync(join(dir, 'older.yaml'), spec.replace(`version: ${VERSION}`, 'version: 1.33.13'));
+        const kubeadmCalls = () => calls('h1').filter((c) => c.startsWith('kubeadm')).length;
+        const before = kubeadmCalls();
+        const result = await cli('upgrade', '-f', 'newer.yaml', '--dry-run');
+        expect(result.status, result.stderr).toBe(0);
+        expect(result.stdout).toContain(
+          `Upgrade plan for cluster ${model.name}: ${VERSION} to 1.36.5, 2 steps (kubeadm upgrades one minor at a time)`,
+        );
+        const rows = result.stdout
+          .split('\n')
+          .filter((l) => /^\d +1\./.test(l))
+          .map((l) => l.split(/\s+/).slice(0, 5).join(' '));
+        expect(rows).toEqual([
+          `1 1.35.9 h1 control-plane ${VERSION}`,
+          `1 1.35.9 h2 worker ${VERSION}`,
+          `1 1.35.9 h3 worker ${VERSION}`,
+          '2 1.36.5 h1 control-plane 1.35.9',
+          '2 1.36.5 h2 worker 1.35.9',
+          '2 1.36.5 h3 worker 1.35.9',
+        ]);
+        const json = await cli('upgrade', '-f', 'newer.yaml', '--dry-run', '--json');
+        expect(jsonResult<{ type: string; steps: { version: string }[] }>(json.stdout)).toMatchObject({
+          type: 'upgrade-plan',
+          from: VERSION,
+          steps: [{ version: '1.35.9' }, { version: '1.36.5' }],
+        });
+        const older = await cli('upgrade', '-f', 'older.yaml', '--dry-run');
+        expect(older.status).toBe(2);
+        expect(older.stderr).toContain(
+          `the cluster runs ${VERSION} and 1.33.13 is older: downgrades are not supported`,
+        );
+        // Without --dry-run: the plan, then the honest refusal, and still no change.
+        const real = await cli('upgrade', '-f', 'newer.yaml');
+        expect(real.status).toBe(2);
+        expect(real.stderr).toContain('carrying out an upgrade is not built yet: nothing was changed');
+        expect(kubeadmCalls()).toBe(before);
+      },
+    );
+
+    it(
       'reset --yes takes Kubernetes off every host (a second reset changes nothing), and up brings it back',
       { timeout: 600_000 },
       async () => {

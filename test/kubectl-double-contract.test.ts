@@ -3,6 +3,7 @@
 // spinning until its timeout on the host tests. This pins the two sides together.
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { KUBEADM_CONFIG_JSONPATH } from '../operations/upgrade.js';
 import { NODES_JSONPATH } from '../provisioners/verify.js';
 
 const double = readFileSync(new URL('./doubles/kubectl', import.meta.url), 'utf8');
@@ -14,6 +15,10 @@ describe('the kubectl double models the expressions kubestrap sends', () => {
     const modelled = /^NODES_JSONPATH='(.*)'$/m.exec(double)?.[1];
     expect(modelled?.replaceAll('\\t', '\t').replaceAll('\\n', '\n')).toBe(expression);
     expect(expression).toContain('{.status.addresses[?(@.type=="InternalIP")].address}');
+  });
+
+  it("upgrade's kubeadm-config expression", () => {
+    expect(double).toContain(`"$output" = "jsonpath=${KUBEADM_CONFIG_JSONPATH}"`);
   });
 
   it("Rook's CephCluster and claim expressions", () => {

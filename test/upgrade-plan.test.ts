@@ -1,7 +1,12 @@
 // The upgrade plan: one step per minor, control planes before workers, workers in batches,
 // a re-run planning only what is left, and every refusal named before a host is touched.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { planTable } from '../cli/commands/upgrade.js';
+import { clusterVersionOf } from '../operations/upgrade.js';
 import { planUpgrade, UpgradeRefused, type PlanNode, type UpgradePlan } from '../operations/upgrade-plan.js';
+import { FIXTURE_DIR, REPO_ROOT } from './support/fixtures.js';
 
 const cp = (name: string): PlanNode => ({ name, hostname: name, role: 'control-plane' });
 const worker = (name: string): PlanNode => ({ name, hostname: name, role: 'worker' });
@@ -134,5 +139,61 @@ describe('refusals, all named at once, before any host is touched', () => {
       "the kubelet of w1 runs 1.31.14, more than 3 minors behind the control plane's 1.35.9 (version-skew-policy)",
       'node w2 is not in the cluster (no Node object): join it with up first',
     ]);
+  });
+});
+
+describe('kubestrap upgrade', () => {
+  const NODE_ACTION = 'drain, kubeadm upgrade node, kubelet and kubectl 1.36.5, uncordon';
+  it('prints one row per node and step, in the order they would run', () => {
+    const plan = planUpgrade({
+      nodes: LAB,
+      current: at('1.35.9', LAB, { w1: '1.34.2' }),
+      target: '1.36.5',
+      maxUnavailable: 1,
+    });
+    expect(planTable(plan).split('\n')).toEqual([
+      'STEP  TO      NODE  ROLE           FROM    ACTION',
+      '1     1.36.5  cp    control-plane  1.35.9  kubeadm upgrade apply v1.36.5, then kubelet and kubectl 1.36.5',
+      '1     1.36.5  w1    worker         1.34.2  batch 1: ' + NODE_ACTION,
+      '1     1.36.5  w2    worker         1.35.9  batch 2: ' + NODE_ACTION,
+    ]);
+    const resumed = planUpgrade({
+      nodes: LAB,
+      current: at('1.36.5', LAB, { w1: '1.35.9' }),
+      target: '1.36.5',
+      maxUnavailable: 1,
+    });
+    expect(planTable(resumed).split('\n').slice(1)).toEqual([
+      '1     1.36.5  cp    control-plane  1.36.5  unchanged (already there)',
+      '1     1.36.5  w1    worker         1.35.9  batch 1: ' + NODE_ACTION,
+      '1     1.36.5  w2    worker         1.36.5  unchanged (already there)',
+    ]);
+  });
+
+  it("reads the cluster's version from kubeadm-config's ClusterConfiguration", () => {
+    expect(
+      clusterVersionOf('apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v1.34.2\n'),
+    ).toBe('1.34.2');
+    expect(clusterVersionOf('kind: ClusterConfiguration\n')).toBeUndefined();
+  });
+
+  it('refuses a --to other than the spec version with exit 2, before reaching a host', () => {
+    const result = spawnSync(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'dist/cli/main.js'),
+        'upgrade',
+        '-f',
+        join(FIXTURE_DIR, 'existing.yaml'),
+        '--to',
+        '1.36.5',
+        '--dry-run',
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(
+      "--to 1.36.5 differs from the spec's version 1.30.14: set spec.kubernetes.version: 1.36.5 first",
+    );
   });
 });
