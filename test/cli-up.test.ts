@@ -408,7 +408,8 @@ describe.skipIf(unavailable)(
         const result = await cli('upgrade', '-f', 'newer.yaml', '--dry-run');
         expect(result.status, result.stderr).toBe(0);
         expect(result.stdout).toContain(
-          `Upgrade plan for cluster ${model.name}: ${VERSION} to 1.36.5, 2 steps (kubeadm upgrades one minor at a time)`,
+          `Upgrade plan for cluster ${model.name}: ${VERSION} to 1.36.5, 2 steps ` +
+            '(kubeadm upgrades one minor at a time)',
         );
         const rows = result.stdout
           .split('\n')
