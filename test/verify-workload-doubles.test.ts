@@ -279,6 +279,46 @@ describe.skipIf(unavailable)(
       expect(out).toContain(`can't find verify-server.${NS}.svc.${model.kubernetes.dnsDomain}: NXDOMAIN`);
     }, 90_000);
 
+    it('drain: unflagged pods refused, a disruption budget blocks until the timeout, then eviction', async () => {
+      fresh();
+      const budget: Obj = {
+        apiVersion: 'policy/v1',
+        kind: 'PodDisruptionBudget',
+        metadata: { name: 'verify-server', namespace: NS },
+        spec: { minAvailable: 1, selector: { matchLabels: { 'kubestrap.io/verify': 'server' } } },
+      };
+      apply([namespace(), server('h1', nonce()), service(), budget]);
+      await until('the server pod to run', () => phase('verify-server').startsWith('Running\t'));
+      // pkg/drain filters: DaemonSet pods need --ignore-daemonsets, a Pod of no controller --force.
+      const refused = kubectl('drain h1 --timeout=12s');
+      expect(refused).toContain(
+        'error: unable to drain node "h1" due to error: [cannot delete DaemonSet-managed Pods ' +
+          '(use --ignore-daemonsets to ignore): kube-system/weave-net-h1, cannot delete Pods that declare no ' +
+          `controller (use --force to override): ${NS}/verify-server], continuing command...`,
+      );
+      expect(refused).toMatch(/rc=1\n$/);
+      // The budget allows no disruption while its one pod is the one to go: retried every 5 s, then the timeout.
+      const blocked = kubectl('drain h1 --ignore-daemonsets --delete-emptydir-data --force --timeout=12s');
+      expect(blocked).toContain('node/h1 already cordoned\n');
+      expect(blocked).toContain(
+        `error when evicting pods/"verify-server" -n "${NS}" (will retry after 5s): ` +
+          "Cannot evict pod as it would violate the pod's disruption budget.",
+      );
+      expect(blocked).toContain(
+        `error: unable to drain node "h1" due to error: error when evicting pods/"verify-server" -n "${NS}": ` +
+          'global timeout reached: 12s, continuing command...',
+      );
+      expect(blocked).toMatch(/rc=1\n$/);
+      expect(inside(h1, 'pgrep -x httpd || true').trim()).not.toBe('');
+      inside(h1, `rm /${STATE}/objects/PodDisruptionBudget/${NS}/verify-server`);
+      const drained = kubectl('drain h1 --ignore-daemonsets --delete-emptydir-data --force --timeout=30s');
+      expect(drained).toContain(`evicting pod ${NS}/verify-server\npod/verify-server evicted\nnode/h1 drained\nrc=0\n`);
+      expect(drained).toContain('Warning: ignoring DaemonSet-managed Pods: kube-system/weave-net-h1');
+      await until('httpd to go', () => inside(h1, 'pgrep -x httpd || true').trim() === '', 20_000);
+      expect(kubectl('uncordon h1')).toBe('node/h1 uncordoned\nrc=0\n');
+      expect(kubectl('uncordon h1')).toBe('node/h1 already uncordoned\nrc=0\n');
+    }, 120_000);
+
     it('deleting the namespace kills its pods; a stopped kubelet leaves no process, mount or address', async () => {
       fresh();
       apply([namespace(), server('h1', nonce()), service()]);
