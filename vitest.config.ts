@@ -21,6 +21,7 @@ export const HOST_TEST_FILES = [
   'test/runtime-packages.test.ts',
   'test/ssh-limits.test.ts',
   'test/ssh.test.ts',
+  'test/upgrade.test.ts',
   'test/vagrant-e2e.test.ts',
   'test/vagrant-leftovers.test.ts',
   'test/vm.test.ts',

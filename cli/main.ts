@@ -159,12 +159,14 @@ program
 program
   .command('upgrade')
   .description(
-    "plan the upgrade from what the cluster runs to the spec's kubernetes.version: one step per minor, " +
-      'control planes first, workers in batches (only --dry-run is built so far)',
+    "upgrade the cluster to the spec's kubernetes.version: one step per minor, control planes first, " +
+      'workers drained and upgraded in batches; the plan is shown and confirmed first, a re-run resumes',
   )
   .addOption(fileOption())
   .option('--to <version>', "the target; must equal the spec's kubernetes.version")
   .option('--max-unavailable <n>', 'workers drained and upgraded at once', '1')
+  .option('--drain-timeout <duration>', 'how long a drain may take, e.g. 90s or 5m', '5m')
+  .option('--yes', 'do not ask for confirmation')
   .option('--dry-run', 'print the plan and change nothing')
   .addOption(verboseOption())
   .addOption(jsonOption())

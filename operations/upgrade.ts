@@ -1,13 +1,27 @@
-// `upgrade`: the plan from what the cluster runs to the spec's version. The versions are
-// read from the cluster itself (kubeadm-config's kubernetesVersion, each Node's kubelet),
-// never from what kubestrap last did, so a cluster changed by hand or an interrupted
-// upgrade is planned from where it stands. Nothing on a host changes while planning.
+// `upgrade`: the plan from what the cluster runs to the spec's version, then its steps.
+// The versions are read from the cluster itself (kubeadm-config's kubernetesVersion, each
+// Node's kubelet), never from what kubestrap last did, so a cluster changed by hand or an
+// interrupted upgrade is planned from where it stands. Nothing on a host changes while
+// planning, nor before the user accepts the plan and the upgrade preflight passes.
 import { parse } from 'yaml';
 import { KUBECTL } from '../provisioners/kubectl.js';
 import { NODES_JSONPATH, parseNodes } from '../provisioners/verify.js';
 import { shellQuote } from '../base/quote.js';
+import type { Phase } from '../engine/phase.js';
+import type { NodeHost } from '../provisioners/cluster-host.js';
+import { UpgradeNodesPhase, type NodeProgress } from '../provisioners/upgrade-node.js';
+import { UpgradePreflightPhase } from '../provisioners/upgrade-preflight.js';
+import { UpgradeVerifyPhase } from '../provisioners/upgrade-verify.js';
+import type { ClusterModel } from '../spec/model.js';
+import { kubeadmApiVersion, parseKubernetesVersion, type KubernetesVersion } from '../spec/versions.js';
+import { renderCluster } from '../templates/render.js';
+import { lockNote, withClusterLock } from './cluster-lock.js';
+import { writeRender } from './render-dir.js';
+import { runPhasesOnCluster, type ClusterRun } from './run-on-cluster.js';
+import { readUpgradeRecord, UpgradeRecorder, upgradeRecordPath } from './upgrade-record.js';
+import { workDir } from './workdir.js';
 import { loadClusterSpec } from './cluster-spec.js';
-import type { ClusterOptions, OperationContext } from './context.js';
+import type { ClusterOptions, OperationContext, PhaseRunOptions } from './context.js';
 import { InvalidInputError, specArgument } from './errors.js';
 import { clusterHosts, clusterPool } from './hosts.js';
 import type { RookVersion } from '../spec/versions.js';
@@ -20,9 +34,18 @@ export interface UpgradeOptions extends ClusterOptions {
   readonly maxUnavailable?: number;
 }
 
+export interface UpgradeRunOptions extends UpgradeOptions, PhaseRunOptions {
+  /** How long a drain may take before the upgrade stops and reports what blocked it. */
+  readonly drainTimeoutSeconds?: number;
+  /** How long each restarted kubelet and each step's verification may take. */
+  readonly readyTimeoutMs?: number;
+}
+
 export interface UpgradeResult {
   readonly cluster: string;
   readonly plan: UpgradePlan;
+  /** Nodes of the spec whose Node is not Ready: an upgrade does not start. */
+  readonly notReady: readonly string[];
 }
 
 export const KUBEADM_CONFIG_JSONPATH = '{.data.ClusterConfiguration}';
@@ -34,9 +57,11 @@ export function clusterVersionOf(clusterConfiguration: string): string | undefin
   return typeof version === 'string' ? version.replace(/^v/, '') : undefined;
 }
 
-export async function upgradePlan(options: UpgradeOptions, context: OperationContext): Promise<UpgradeResult> {
-  const { model, warnings } = await loadClusterSpec(options.file);
-  context.warn(warnings);
+async function planFor(
+  model: ClusterModel,
+  options: UpgradeOptions,
+  context: OperationContext,
+): Promise<UpgradeResult> {
   const spec = model.kubernetes.version.text;
   const target = options.to?.replace(/^v/, '') ?? spec;
   if (target !== spec)
@@ -48,6 +73,7 @@ export async function upgradePlan(options: UpgradeOptions, context: OperationCon
   const init = model.nodes.find((n) => n.role === 'control-plane')!;
   const pool = clusterPool(model, options.file, { connectAttempts: 1, signal: context.signal });
   let current: ClusterVersions;
+  let notReady: string[];
   try {
     const [host] = await clusterHosts(model, pool, options.verbose ?? false, [init.name]);
     const ask = async (command: string, what: string) => {
@@ -65,6 +91,7 @@ export async function upgradePlan(options: UpgradeOptions, context: OperationCon
     const nodes = parseNodes(await ask(`${KUBECTL} get nodes -o jsonpath=${NODES_JSONPATH}`, 'the nodes'));
     const version = clusterVersionOf(config);
     if (!version) throw new Error(`${init.name}: kubeadm-config has no kubernetesVersion`);
+    notReady = model.nodes.filter((n) => nodes.get(n.hostname)?.ready !== 'True').map((n) => n.hostname);
     current = {
       controlPlane: version,
       kubelets: Object.fromEntries([...nodes].map(([name, n]) => [name, n.version])),
@@ -80,9 +107,108 @@ export async function upgradePlan(options: UpgradeOptions, context: OperationCon
       maxUnavailable: options.maxUnavailable ?? 1,
       rook: model.rook.enabled ? { enabled: true, version: model.rook.version as RookVersion } : undefined,
     });
-    return { cluster: model.name, plan };
+    return { cluster: model.name, plan, notReady };
   } catch (error) {
     if (error instanceof UpgradeRefused) throw new InvalidInputError(error.message);
     throw error;
   }
+}
+
+export type UpgradeRun =
+  | { readonly kind: 'planned'; readonly result: UpgradeResult }
+  | { readonly kind: 'declined'; readonly result: UpgradeResult }
+  | { readonly kind: 'ran'; readonly result: UpgradeResult; readonly run: ClusterRun; readonly record: string };
+
+/** The plan's step versions, and the nodes each step changes. */
+function stepNodes(plan: UpgradePlan, model: ClusterModel) {
+  const byName = new Map(model.nodes.map((n) => [n.name, n]));
+  return plan.steps.map((step) => {
+    const changing = [...step.controlPlanes, ...step.workerBatches.flat()].filter((n) => n.action !== 'unchanged');
+    return {
+      version: parseKubernetesVersion(step.version)!,
+      nodes: new Set(changing.map((n) => byName.get(n.node)!.name)),
+    };
+  });
+}
+
+/** The model as it stands at a step: the render (kubeadm config API and all) follows the version. */
+function modelAt(model: ClusterModel, version: KubernetesVersion): ClusterModel {
+  return { ...model, kubernetes: { ...model.kubernetes, version, kubeadmApi: kubeadmApiVersion(version) } };
+}
+
+/**
+ * Plans, asks (`confirm` sees the plan), checks, and carries out each step: control planes
+ * one at a time, workers in batches, the cluster verified after each step. The record in the
+ * working directory says where each node got to; a re-run plans from the cluster and goes on.
+ */
+export async function upgrade(
+  options: UpgradeRunOptions,
+  context: OperationContext,
+  confirm: (result: UpgradeResult) => Promise<boolean>,
+): Promise<UpgradeRun> {
+  const { model, warnings } = await loadClusterSpec(options.file);
+  context.warn(warnings);
+  if (model.os.family !== 'debian')
+    throw new InvalidInputError(
+      `carrying out an upgrade on ${model.os.family}-family hosts is not built yet (Debian and Ubuntu only); ` +
+        `kubestrap upgrade --dry-run${specArgument(options.file)} prints the plan. Nothing was changed.`,
+    );
+  if (model.packages.source === 'bundle')
+    throw new InvalidInputError(
+      'upgrading from a bundle is not built yet: the spec installs from a bundle, and upgrade reads the package ' +
+        'repositories. Nothing was changed.',
+    );
+  const result = await planFor(model, options, context);
+  const previous = await readUpgradeRecord(model.name);
+  const leftCordoned = Object.entries(previous?.nodes ?? {})
+    .filter(([, n]) => n.cordoned)
+    .map(([name]) => name);
+  if (options.dryRun || (result.plan.unchanged && !leftCordoned.length)) return { kind: 'planned', result };
+  if (result.notReady.length)
+    throw new Error(
+      `not every node is Ready (${result.notReady.join(', ')}): an upgrade starts only from a healthy cluster; ` +
+        `kubestrap status${specArgument(options.file)} shows the nodes. Nothing was changed.`,
+    );
+  if (!(await confirm(result))) return { kind: 'declined', result };
+
+  return withClusterLock(model.name, 'upgrade', lockNote(context), async () => {
+    const recorder = UpgradeRecorder.start(model.name, result.plan.from, result.plan.to, previous);
+    const steps = stepNodes(result.plan, model);
+    const touched = new Set([...steps.flatMap((s) => [...s.nodes]), ...leftCordoned]);
+    const common = {
+      model,
+      maxUnavailable: options.maxUnavailable ?? 1,
+      drainTimeoutSeconds: options.drainTimeoutSeconds ?? 300,
+      readyTimeoutMs: options.readyTimeoutMs ?? 5 * 60_000,
+      progress: (node: string, state: NodeProgress) => recorder.node(node, state),
+    };
+    const phases: Phase<NodeHost>[] = [
+      new UpgradePreflightPhase({ model, versions: steps.map((s) => s.version), nodes: touched }),
+    ];
+    for (const [i, { version, nodes }] of steps.entries()) {
+      // A node a failed run left cordoned is finished (and uncordoned) by the step it stopped in, or the last.
+      const these = new Set([...nodes, ...(i === steps.length - 1 ? leftCordoned : [])]);
+      const step = { ...common, version, nodes: these, files: renderCluster(modelAt(model, version)) };
+      phases.push(
+        new UpgradeNodesPhase('control-plane', step),
+        new UpgradeNodesPhase('worker', step),
+        new UpgradeVerifyPhase(model, version, common.readyTimeoutMs),
+      );
+    }
+    if (!steps.length) {
+      // Nothing to upgrade, only cordons to lift: the last version's phases find every node there.
+      const version = model.kubernetes.version;
+      const step = { ...common, version, nodes: new Set(leftCordoned), files: renderCluster(model) };
+      phases.push(new UpgradeNodesPhase('control-plane', step), new UpgradeNodesPhase('worker', step));
+    }
+    let run: ClusterRun | undefined;
+    try {
+      run = await runPhasesOnCluster(model, phases, options, context);
+    } finally {
+      await recorder.finish(!run ? 'failed' : run.run.interrupted ? 'interrupted' : run.run.ok ? 'done' : 'failed');
+    }
+    // The render in the working directory is the spec's again, now that the cluster runs it.
+    if (run.run.ok) await writeRender(workDir(model.name), renderCluster(model), model.name);
+    return { kind: 'ran', result, run, record: upgradeRecordPath(model.name) };
+  });
 }

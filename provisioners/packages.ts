@@ -10,7 +10,7 @@ import {
   PINNED_KUBERNETES_PACKAGES as PINNED,
   preflightTools,
 } from '../spec/host-packages.js';
-import { kubernetesPackageRepository } from '../spec/versions.js';
+import { kubernetesPackageRepository, type KubernetesVersion } from '../spec/versions.js';
 import { managedEndpoint } from '../templates/endpoint.js';
 import { KUBELET_DEFAULTS, KUBELET_DROP_IN, KUBELET_UNIT } from '../templates/node-paths.js';
 import type { RenderedFile } from '../templates/render.js';
@@ -29,9 +29,67 @@ import {
 import type { Phase } from '../engine/phase.js';
 import { renderedFile } from './rendered-files.js';
 
-const APT_KEY = '/etc/apt/keyrings/kubernetes-apt-keyring.asc';
+export const APT_KEY = '/etc/apt/keyrings/kubernetes-apt-keyring.asc';
 const APT_LIST = '/etc/apt/sources.list.d/kubernetes.list';
 const YUM_REPO = '/etc/yum.repos.d/kubernetes.repo';
+
+/** The pkgs.k8s.io-layout repository of `version`'s minor (each minor has its own). */
+export function kubernetesRepository(model: ClusterModel, version: KubernetesVersion, kind: 'deb' | 'rpm'): string {
+  return kubernetesPackageRepository(model.packages.kubernetesRepository, version, kind);
+}
+
+/** The one line of apt's Kubernetes source: `version`'s minor, signed by the key kubestrap fetched. */
+export function aptSourceLine(model: ClusterModel, version: KubernetesVersion): string {
+  return `deb [signed-by=${APT_KEY}] ${kubernetesRepository(model, version, 'deb')} /\n`;
+}
+
+/**
+ * Points apt at the repository of `version`'s minor (fetching its signing key once):
+ * up does it for the spec's version, upgrade for each step's.
+ */
+export async function pointAptAt(step: HostStep<NodeHost>, model: ClusterModel, version: KubernetesVersion) {
+  const repo = kubernetesRepository(model, version, 'deb');
+  if ((await step.probe(`test -s ${APT_KEY}`, { check: false })).code !== 0) {
+    // apt's own downloader: minimal hosts have neither curl nor gpg; apt reads .asc keys.
+    await step.change(
+      `fetch the signing key of ${repo}`,
+      `install -d -m 0755 /etc/apt/keyrings && ` +
+        `/usr/lib/apt/apt-helper download-file ${shellQuote(`${repo}Release.key`)} ${APT_KEY}.part && ` +
+        `chmod 0644 ${APT_KEY}.part && mv ${APT_KEY}.part ${APT_KEY}`,
+    );
+  }
+  return step.putFile(APT_LIST, aptSourceLine(model, version), { mode: 0o644 });
+}
+
+/**
+ * Refreshes only the Kubernetes list, finds the exact revision of `version`, installs
+ * `packages` at it (and `extra` at whatever the source has). Held packages are changed
+ * for this install only; their hold stays.
+ */
+export function aptInstallExact(
+  model: ClusterModel,
+  version: KubernetesVersion,
+  packages: readonly string[],
+  extra: readonly string[] = [],
+): string {
+  const fromBundle = model.packages.source === 'bundle';
+  // Only the one list: online, the Kubernetes repository alone is refreshed; from a
+  // bundle, apt reads nothing but the bundle's index and never goes to the network.
+  const only = fromBundle
+    ? BUNDLE_ONLY.debian
+    : `-o Dir::Etc::sourcelist=${APT_LIST} -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`;
+  const where = fromBundle ? 'the bundle' : kubernetesRepository(model, version, 'deb');
+  return script(
+    `${APT_GET} -q ${only} update`,
+    `v=$(apt-cache ${only} madison kubeadm | ` +
+      `awk -v want=${shellQuote(`${version.text}-`)} 'index($3, want) == 1 { print $3; exit }')`,
+    `[ -n "$v" ] || { echo "kubeadm ${version.text} is not in ${where} ` +
+      `(apt-cache madison kubeadm lists: ` +
+      `$(apt-cache ${only} madison kubeadm | awk '{ print $3 }' | head -n 5 | tr '\\n' ' '))" >&2; exit 1; }`,
+    `${APT_GET} -q ${fromBundle ? `${only} ` : ''}install -y --no-install-recommends ` +
+      `--allow-change-held-packages ${[...packages.map((p) => `${p}="$v"`), ...extra].join(' ')}`,
+  );
+}
 
 /** dnf's install of the Kubernetes packages at `version`, from their repository or the bundle's. */
 export function dnfKubernetesInstall(version: string, fromBundle: boolean): string {
@@ -50,17 +108,13 @@ export class PackagesPhase implements Phase<NodeHost> {
     private readonly files: readonly RenderedFile[],
   ) {}
 
-  private repository(kind: 'deb' | 'rpm'): string {
-    return kubernetesPackageRepository(this.model.packages.kubernetesRepository, this.model.kubernetes.version, kind);
-  }
-
   async run(step: HostStep<NodeHost>): Promise<void> {
     const family = this.model.os.family;
     const version = this.model.kubernetes.version.text;
     const fromBundle = this.model.packages.source === 'bundle';
     // From a bundle the bundle's index (put in place by the bundle phase) is the only source.
     if (fromBundle) await step.probe(`test -s ${BUNDLE_SOURCE_FILE[family]}`, { label: 'the bundle is on the host' });
-    else if (family === 'debian') await this.aptRepository(step);
+    else if (family === 'debian') await pointAptAt(step, this.model, this.model.kubernetes.version);
     else await step.putFile(YUM_REPO, this.yumRepo(), { mode: 0o644 });
 
     const installed = parseInstalled(
@@ -73,7 +127,9 @@ export class PackagesPhase implements Phase<NodeHost> {
       await step.change(
         `install ${[...stale.map((p) => `${p} ${version}`), ...missing].join(', ')}` +
           `${fromBundle ? ' from the bundle' : ''}`,
-        family === 'debian' ? this.aptInstall(version, fromBundle) : dnfKubernetesInstall(version, fromBundle),
+        family === 'debian'
+          ? aptInstallExact(this.model, this.model.kubernetes.version, PINNED, HELPERS)
+          : dnfKubernetesInstall(version, fromBundle),
         {
           timeoutMs: 20 * 60_000,
         },
@@ -146,42 +202,8 @@ export class PackagesPhase implements Phase<NodeHost> {
     );
   }
 
-  private async aptRepository(step: HostStep<NodeHost>): Promise<void> {
-    const repo = this.repository('deb');
-    if ((await step.probe(`test -s ${APT_KEY}`, { check: false })).code !== 0) {
-      // apt's own downloader: minimal hosts have neither curl nor gpg; apt reads .asc keys.
-      await step.change(
-        `fetch the signing key of ${repo}`,
-        `install -d -m 0755 /etc/apt/keyrings && ` +
-          `/usr/lib/apt/apt-helper download-file ${shellQuote(`${repo}Release.key`)} ${APT_KEY}.part && ` +
-          `chmod 0644 ${APT_KEY}.part && mv ${APT_KEY}.part ${APT_KEY}`,
-      );
-    }
-    await step.putFile(APT_LIST, `deb [signed-by=${APT_KEY}] ${repo} /\n`, { mode: 0o644 });
-  }
-
-  /** Updates only the Kubernetes list, finds the exact revision of the version, installs it. */
-  private aptInstall(version: string, fromBundle: boolean): string {
-    // Only the one list: online, the Kubernetes repository alone is refreshed; from a
-    // bundle, apt reads nothing but the bundle's index and never goes to the network.
-    const only = fromBundle
-      ? BUNDLE_ONLY.debian
-      : `-o Dir::Etc::sourcelist=${APT_LIST} -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0`;
-    const where = fromBundle ? 'the bundle' : this.repository('deb');
-    return script(
-      `${APT_GET} -q ${only} update`,
-      `v=$(apt-cache ${only} madison kubeadm | ` +
-        `awk -v want=${shellQuote(`${version}-`)} 'index($3, want) == 1 { print $3; exit }')`,
-      `[ -n "$v" ] || { echo "kubeadm ${version} is not in ${where} ` +
-        `(apt-cache madison kubeadm lists: ` +
-        `$(apt-cache ${only} madison kubeadm | awk '{ print $3 }' | head -n 5 | tr '\\n' ' '))" >&2; exit 1; }`,
-      `${APT_GET} -q ${fromBundle ? `${only} ` : ''}install -y --no-install-recommends ` +
-        `--allow-change-held-packages kubelet="$v" kubeadm="$v" kubectl="$v" ${HELPERS.join(' ')}`,
-    );
-  }
-
   private yumRepo(): string {
-    const repo = this.repository('rpm');
+    const repo = kubernetesRepository(this.model, this.model.kubernetes.version, 'rpm');
     return (
       `[kubernetes]\nname=Kubernetes\nbaseurl=${repo}\nenabled=1\ngpgcheck=1\n` +
       `gpgkey=${repo}repodata/repomd.xml.key\nexclude=${KUBERNETES_PACKAGES.join(' ')}\n`

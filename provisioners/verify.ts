@@ -25,6 +25,32 @@ export const NODES_JSONPATH =
   `{.status.nodeInfo.kubeletVersion}{"\\t"}` +
   `{.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}'`;
 
+/** Each node's name, Ready, kubelet version and spec.unschedulable ("true" when cordoned, else empty). */
+export const NODE_SCHEDULING_JSONPATH =
+  `'{range .items[*]}{.metadata.name}{"\\t"}` +
+  `{.status.conditions[?(@.type=="Ready")].status}{"\\t"}` +
+  `{.status.nodeInfo.kubeletVersion}{"\\t"}` +
+  `{.spec.unschedulable}{"\\n"}{end}'`;
+
+export interface NodeScheduling {
+  readonly ready: string;
+  readonly version: string;
+  readonly cordoned: boolean;
+}
+
+export function parseNodeScheduling(output: string): Map<string, NodeScheduling> {
+  return new Map(
+    output
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [name = '', ready = '', version = '', unschedulable = ''] = line.split('\t');
+        return [name, { ready, version, cordoned: unschedulable === 'true' }];
+      }),
+  );
+}
+
 export function parseNodes(output: string): Map<string, { ready: string; version: string; address: string }> {
   return new Map(
     output

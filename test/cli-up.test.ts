@@ -438,10 +438,23 @@ describe.skipIf(unavailable)(
         expect(older.stderr).toContain(
           `the cluster runs ${VERSION} and 1.33.13 is older: downgrades are not supported`,
         );
-        // Without --dry-run: the plan, then the honest refusal, and still no change.
+        // Without --dry-run and without a terminal: the plan, then a refusal asking for --yes.
         const real = await cli('upgrade', '-f', 'newer.yaml');
         expect(real.status).toBe(2);
-        expect(real.stderr).toContain('carrying out an upgrade is not built yet: nothing was changed');
+        expect(real.stdout).toContain('Upgrade plan for cluster');
+        expect(real.stderr).toContain('pass --yes to confirm when not on a terminal');
+        // With --yes: the upgrade preflight refuses these cgroup v1 hosts, whose mirror has no 1.35,
+        // on every host, before anything is installed or any list of apt's is touched.
+        const list = () =>
+          readFileSync(join(harness.host('h2').root, 'etc/apt/sources.list.d/kubernetes.list'), 'utf8');
+        const listBefore = list();
+        const refused = await cli('upgrade', '-f', 'newer.yaml', '--yes');
+        expect(refused.status).toBe(1);
+        for (const host of ['h1', 'h2', 'h3'])
+          expect(refused.stderr).toContain(`${host}: not ready for the upgrade; nothing was changed`);
+        expect(refused.stderr).toContain('runs cgroup v1 (/sys/fs/cgroup is tmpfs), and the kubelet of 1.35.9 refuses');
+        expect(refused.stderr).toMatch(/cannot reach the packages of 1\.35\.9: kubeadm 1\.35\.9 is not in http/);
+        expect(list()).toBe(listBefore);
         expect(kubeadmCalls()).toBe(before);
       },
     );

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { KUBEADM_CONFIG_JSONPATH } from '../operations/upgrade.js';
-import { NODES_JSONPATH } from '../provisioners/verify.js';
+import { NODE_SCHEDULING_JSONPATH, NODES_JSONPATH } from '../provisioners/verify.js';
 
 const double = readFileSync(new URL('./doubles/kubectl', import.meta.url), 'utf8');
 const source = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
@@ -15,6 +15,13 @@ describe('the kubectl double models the expressions kubestrap sends', () => {
     const modelled = /^NODES_JSONPATH='(.*)'$/m.exec(double)?.[1];
     expect(modelled?.replaceAll('\\t', '\t').replaceAll('\\n', '\n')).toBe(expression);
     expect(expression).toContain('{.status.addresses[?(@.type=="InternalIP")].address}');
+  });
+
+  it("upgrade's nodes expression (with spec.unschedulable)", () => {
+    const expression = NODE_SCHEDULING_JSONPATH.replace(/^'|'$/g, '').replaceAll('\\t', '\t').replaceAll('\\n', '\n');
+    const modelled = /^SCHEDULING_JSONPATH='(.*)'$/m.exec(double)?.[1];
+    expect(modelled?.replaceAll('\\t', '\t').replaceAll('\\n', '\n')).toBe(expression);
+    expect(expression).toContain('{.spec.unschedulable}');
   });
 
   it("upgrade's kubeadm-config expression", () => {

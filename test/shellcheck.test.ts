@@ -16,7 +16,10 @@ import type { Phase } from '../engine/phase.js';
 import { ResetPhase } from '../provisioners/reset.js';
 import { hostPackages } from '../spec/host-packages.js';
 import type { ClusterModel } from '../spec/model.js';
-import { ROOK_FILES } from '../spec/versions.js';
+import { KUBERNETES_MINORS, parseKubernetesVersion, ROOK_FILES } from '../spec/versions.js';
+import { UpgradeNodesPhase } from '../provisioners/upgrade-node.js';
+import { UpgradePreflightPhase } from '../provisioners/upgrade-preflight.js';
+import { UpgradeVerifyPhase } from '../provisioners/upgrade-verify.js';
 import { atomicWriteScript, chmodChownCommand, probeFileScript, wrapCommand } from '../ssh/remote-command.js';
 import { renderCluster } from '../templates/render.js';
 import { FIXTURES, renderFixture } from './support/fixtures.js';
@@ -62,6 +65,8 @@ function prepared(model: ClusterModel): Responder {
     if (command.startsWith('ufw status')) return { stdout: 'Status: active\n' };
     if (command.startsWith('tail -n +2 /proc/swaps')) return { stdout: '/swap.img file 1024 0 -2\n' };
     if (command.startsWith('getenforce')) return { stdout: 'Enforcing\n' };
+    if (command.startsWith('df -Pk /var')) return { stdout: '99999999\n' };
+    if (command.startsWith('stat -fc %T /sys/fs/cgroup')) return { stdout: 'cgroup2fs\n' };
     if (command.startsWith('cat /etc/selinux/config')) return { stdout: 'SELINUX=enforcing\n' };
     return { stdout: '' };
   };
@@ -124,6 +129,30 @@ async function drive(phases: readonly Phase<NodeHost>[], hosts: readonly NodeHos
   }
 }
 
+/** One upgrade step to the next minor, on every node. */
+function upgradePhases(model: ClusterModel): Phase<NodeHost>[] {
+  const minor = model.kubernetes.version.minor + 1;
+  const version = parseKubernetesVersion(`1.${minor}.${KUBERNETES_MINORS[minor]?.newestPatch ?? 0}`)!;
+  const nodes = new Set(model.nodes.map((n) => n.name));
+  const at = { ...model, kubernetes: { ...model.kubernetes, version } };
+  const step = {
+    model,
+    version,
+    nodes,
+    files: renderCluster(at),
+    maxUnavailable: 2,
+    drainTimeoutSeconds: 60,
+    readyTimeoutMs: 1_000,
+    progress: async () => {},
+  };
+  return [
+    new UpgradePreflightPhase({ model, versions: [version], nodes }),
+    new UpgradeNodesPhase('control-plane', step),
+    new UpgradeNodesPhase('worker', step),
+    new UpgradeVerifyPhase(model, version, 1_000),
+  ];
+}
+
 async function transcript(): Promise<Recorded[]> {
   const recorded: Recorded[] = [];
   const scratch = mkdtempSync(join(tmpdir(), 'kubestrap-shellcheck-'));
@@ -155,6 +184,7 @@ async function transcript(): Promise<Recorded[]> {
         ).toEqual(hostPhases(model, files, options).map((p) => p.title));
         await drive(upPhases(model, files, options), hosts, waits);
         await drive([new ResetPhase(model)], hosts, waits);
+        if (model.os.family === 'debian' && !bundle) await drive(upgradePhases(model), hosts, waits);
       }
     }
   }
@@ -198,6 +228,11 @@ describe.skipIf(missing)(`shellcheck of every generated command${missing ? ` (sk
         'ip -o -4 addr show',
         'curl -fsk --max-time 3',
         'SOCK_RAW, 112',
+        'kubeadm upgrade apply v',
+        'kubeadm upgrade node',
+        ' drain ',
+        'dpkg-deb -x',
+        'apt-cache madison',
         'protocol value="vrrp"',
         'proto vrrp',
       ]) {

@@ -1,17 +1,21 @@
-// `kubestrap upgrade --dry-run`: the plan from what the cluster runs to the spec's version,
-// per step and node, before anything changes. Carrying a plan out is not built yet; without
-// --dry-run the command says so and changes nothing.
+// `kubestrap upgrade`: the plan from what the cluster runs to the spec's version, per step
+// and node, printed before anything changes (all --dry-run does); then, once confirmed
+// (a y/N question on a terminal, --yes elsewhere), the steps with live progress.
 import { formatTable } from '../../base/table.js';
 import { InvalidInputError, specArgument } from '../../operations/errors.js';
-import { upgradePlan, type UpgradeResult } from '../../operations/upgrade.js';
+import { upgrade, type UpgradeResult } from '../../operations/upgrade.js';
 import type { NodeStep, UpgradePlan } from '../../operations/upgrade-plan.js';
 import { EXIT } from '../exit-codes.js';
-import { withSession } from '../session.js';
+import { confirm } from '../confirm.js';
+import { concurrencyFlag, durationFlag, runExit, withSession } from '../session.js';
 
 interface UpgradeFlags {
   file?: string;
   to?: string;
   maxUnavailable?: string;
+  drainTimeout?: string;
+  concurrency?: string;
+  yes?: boolean;
   dryRun?: boolean;
   json?: boolean;
   verbose?: boolean;
@@ -45,14 +49,9 @@ export function planTable(plan: UpgradePlan): string {
   return formatTable(['STEP', 'TO', 'NODE', 'ROLE', 'FROM', 'ACTION'], rows);
 }
 
-export async function upgradeCommand(flags: UpgradeFlags): Promise<number> {
-  const maxUnavailable = maxUnavailableFlag(flags.maxUnavailable);
-  const result: UpgradeResult = await withSession(flags.json ?? false, (context) =>
-    upgradePlan({ ...flags, maxUnavailable }, context),
-  );
+function printPlan(result: UpgradeResult, json: boolean): void {
   const { plan } = result;
-  if (flags.json)
-    process.stdout.write(`${JSON.stringify({ type: 'upgrade-plan', cluster: result.cluster, ...plan })}\n`);
+  if (json) process.stdout.write(`${JSON.stringify({ type: 'upgrade-plan', cluster: result.cluster, ...plan })}\n`);
   else if (plan.unchanged)
     process.stdout.write(`Cluster ${result.cluster} runs ${plan.to} on every node: nothing to upgrade.\n`);
   else {
@@ -62,9 +61,40 @@ export async function upgradeCommand(flags: UpgradeFlags): Promise<number> {
         `${steps > 1 ? ' (kubeadm upgrades one minor at a time)' : ''}\n${planTable(plan)}\n`,
     );
   }
-  if (flags.dryRun || plan.unchanged) return EXIT.ok;
-  throw new InvalidInputError(
-    'carrying out an upgrade is not built yet: nothing was changed. The plan above is what it will do; ' +
-      `kubestrap upgrade --dry-run${specArgument(flags.file)} prints it`,
-  );
+}
+
+export async function upgradeCommand(flags: UpgradeFlags): Promise<number> {
+  const maxUnavailable = maxUnavailableFlag(flags.maxUnavailable);
+  const drainMs = durationFlag(flags.drainTimeout, '--drain-timeout');
+  const json = flags.json ?? false;
+  let declined: number | undefined;
+  const ask = async (result: UpgradeResult) => {
+    printPlan(result, json);
+    if (flags.yes) return true;
+    declined = await confirm(
+      `Upgrade cluster ${result.cluster} from ${result.plan.from} to ${result.plan.to}?`,
+      'upgrade changes the Kubernetes version of every node',
+    );
+    return declined === undefined;
+  };
+  const options = {
+    ...flags,
+    maxUnavailable,
+    concurrency: concurrencyFlag(flags.concurrency),
+    ...(drainMs === undefined ? {} : { drainTimeoutSeconds: drainMs / 1000 }),
+  };
+  const outcome = await withSession(json, (context) => upgrade(options, context, ask));
+  if (outcome.kind === 'planned') {
+    printPlan(outcome.result, json);
+    return EXIT.ok;
+  }
+  if (outcome.kind === 'declined') return declined!;
+  const code = runExit(outcome.run, flags);
+  if (code !== EXIT.ok && !json)
+    process.stderr.write(
+      `Where each node got to is in ${outcome.record}. Run kubestrap upgrade${specArgument(flags.file)} again ` +
+        'to go on from there: nodes already at a version are left as they are.\n',
+    );
+  else if (!json) process.stdout.write(`Cluster ${outcome.result.cluster} runs ${outcome.result.plan.to}.\n`);
+  return code;
 }

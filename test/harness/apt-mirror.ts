@@ -188,17 +188,21 @@ export class AptMirror {
     return `${this.url}/core:/stable:`;
   }
 
-  /** Serves the mirror on `bind` (the test bridge's gateway, or loopback for a VM behind qemu's user network). */
-  static async start(bind: Harness | string, kubernetesVersion: string): Promise<AptMirror> {
+  /**
+   * Serves the mirror on `bind` (the test bridge's gateway, or loopback for a VM behind qemu's
+   * user network), with a repository per version's minor (several for upgrades), all signed by one key.
+   */
+  static async start(bind: Harness | string, kubernetesVersions: string | readonly string[]): Promise<AptMirror> {
     const address = typeof bind === 'string' ? bind : bind.gateway;
-    const minor = Number(kubernetesVersion.split('.')[1]);
+    const versions = typeof kubernetesVersions === 'string' ? [kubernetesVersions] : kubernetesVersions;
+    const minor = Number(versions[0]!.split('.')[1]);
     const dir = mkdtempSync('/tmp/kubestrap-mirror-');
     // The signing key's home stays outside what the server publishes.
     const gnupg = join(dir, 'gnupg');
     const www = join(dir, 'www');
     mkdirSync(gnupg, { mode: 0o700 });
     try {
-      return await AptMirror.build(dir, gnupg, www, address, kubernetesVersion, minor);
+      return await AptMirror.build(dir, gnupg, www, address, versions, minor);
     } finally {
       stopGpgAgents(gnupg);
     }
@@ -209,7 +213,7 @@ export class AptMirror {
     gnupg: string,
     www: string,
     address: string,
-    kubernetesVersion: string,
+    versions: readonly string[],
     minor: number,
   ): Promise<AptMirror> {
     sh('gpg', [
@@ -230,7 +234,14 @@ export class AptMirror {
     cpSync(await distroDebs(SERVED_ONLY_PACKAGES), debian, { recursive: true });
     publish(debian, gnupg);
 
-    const k8s = join(www, `core:/stable:/v1.${minor}/deb`);
+    for (const version of versions) AptMirror.buildKubernetesRepository(www, version, gnupg);
+    const server = await serveDirectory(www, address);
+    return new AptMirror(dir, server, server.url, minor);
+  }
+
+  /** pkgs.k8s.io's repository of one minor, with the doubles at `kubernetesVersion`. */
+  private static buildKubernetesRepository(www: string, kubernetesVersion: string, gnupg: string): void {
+    const k8s = join(www, `core:/stable:/v1.${kubernetesVersion.split('.')[1]}/deb`);
     mkdirSync(k8s, { recursive: true });
     const revision = `${kubernetesVersion}-1.1`;
     buildDeb(
@@ -300,9 +311,6 @@ export class AptMirror {
       'TEST DOUBLE of the CNI plugins',
     );
     publish(k8s, gnupg);
-
-    const server = await serveDirectory(www, address);
-    return new AptMirror(dir, server, server.url, minor);
   }
 
   /**
