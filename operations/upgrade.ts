@@ -117,7 +117,14 @@ async function planFor(
 export type UpgradeRun =
   | { readonly kind: 'planned'; readonly result: UpgradeResult }
   | { readonly kind: 'declined'; readonly result: UpgradeResult }
-  | { readonly kind: 'ran'; readonly result: UpgradeResult; readonly run: ClusterRun; readonly record: string };
+  | {
+      readonly kind: 'ran';
+      readonly result: UpgradeResult;
+      readonly run: ClusterRun;
+      readonly record: string;
+      /** Some node was worked on (cordoned or upgraded): the record says where each got to. */
+      readonly progressed: boolean;
+    };
 
 /** The plan's step versions, and the nodes each step changes. */
 function stepNodes(plan: UpgradePlan, model: ClusterModel) {
@@ -209,6 +216,7 @@ export async function upgrade(
     }
     // The render in the working directory is the spec's again, now that the cluster runs it.
     if (run.run.ok) await writeRender(workDir(model.name), renderCluster(model), model.name);
-    return { kind: 'ran', result, run, record: upgradeRecordPath(model.name) };
+    const progressed = Object.keys(recorder.record.nodes).length > 0;
+    return { kind: 'ran', result, run, record: upgradeRecordPath(model.name), progressed };
   });
 }

@@ -15,7 +15,9 @@ import { PINNED_KUBERNETES_PACKAGES as PINNED } from '../spec/host-packages.js';
 import type { ClusterModel } from '../spec/model.js';
 import type { KubernetesVersion } from '../spec/versions.js';
 import { isInitNode } from '../templates/kubeadm/index.js';
-import { KUBEADM_CONF } from '../templates/node-paths.js';
+import { CONTAINERD_CONFIG, KUBEADM_CONF } from '../templates/node-paths.js';
+import { sha256 } from '../base/digest.js';
+import { parseFileProbe, probeFileScript } from '../ssh/remote-command.js';
 import type { RenderedFile } from '../templates/render.js';
 import type { NodeHost } from './cluster-host.js';
 import { KUBECTL } from './kubectl.js';
@@ -95,6 +97,8 @@ export class UpgradeNodesPhase implements Phase<NodeHost> {
     const { model, version } = this.options;
     const v = version.text;
     const node = step.host.node;
+    // On the record before anything changes: a run that stops from here on has touched a host.
+    await this.options.progress(node.name, {});
     await pointAptAt(step, model, version);
     await this.installExact(step, ['kubeadm']);
 
@@ -114,10 +118,16 @@ export class UpgradeNodesPhase implements Phase<NodeHost> {
     await step.putFile(KUBEADM_CONF, conf.content, { mode: conf.mode });
 
     const api = this.api(step);
-    if (!(await this.kubeletAt(step)) || !(await this.reportsVersion(api, node.hostname))) {
+    // containerd's config names the minor's pause image (its sandbox): it moves with the step.
+    const runtime = renderedFile(this.options.files, node.name, CONTAINERD_CONFIG);
+    const runtimeStale = !(await this.hasFile(step, CONTAINERD_CONFIG, runtime.content));
+    const kubeletStale = !(await this.kubeletAt(step)) || !(await this.reportsVersion(api, node.hostname));
+    if (kubeletStale || runtimeStale) {
       await this.options.progress(node.name, { cordoned: true });
       await this.drain(api, node.hostname);
-      await this.installExact(step, ['kubelet', 'kubectl']);
+      if (kubeletStale) await this.installExact(step, ['kubelet', 'kubectl']);
+      if (await step.putFile(CONTAINERD_CONFIG, runtime.content, { mode: runtime.mode }))
+        await step.change(`restart containerd (the sandbox image of ${v})`, 'systemctl restart containerd');
       await step.change('reload systemd units', 'systemctl daemon-reload');
       await step.change(`restart the kubelet at ${v}`, 'systemctl restart kubelet');
       if (!step.dryRun)
@@ -154,6 +164,12 @@ export class UpgradeNodesPhase implements Phase<NodeHost> {
     const unheld = packages.filter((p) => !held.includes(p));
     if (unheld.length)
       await step.change(`hold ${unheld.join(', ')} at ${version.text}`, `apt-mark hold ${unheld.join(' ')}`);
+  }
+
+  /** The host has exactly this content at `target`. */
+  private async hasFile(step: HostStep<NodeHost>, target: string, content: string): Promise<boolean> {
+    const seen = parseFileProbe((await step.probe(probeFileScript(target), { label: `probe ${target}` })).stdout);
+    return seen?.sha256 === sha256(content);
   }
 
   /** The kubelet package on the host is at the step's version already. */

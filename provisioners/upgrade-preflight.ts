@@ -35,8 +35,10 @@ function scratchApt(source: string): string[] {
     'trap \'rm -rf "$d"\' EXIT',
     'mkdir -p "$d/lists/partial" "$d/cache/archives/partial"',
     `printf '%s' ${shellQuote(source)} > "$d/sources.list"`,
+    // The scratch directory is root's alone, so apt fetches as root rather than as _apt.
     'apt_in() { "$@" -o Dir::Etc::sourcelist="$d/sources.list" -o Dir::Etc::sourceparts=- ' +
-      '-o Dir::State::Lists="$d/lists" -o Dir::Cache="$d/cache" -o APT::Get::List-Cleanup=0; }',
+      '-o Dir::State::Lists="$d/lists" -o Dir::Cache="$d/cache" -o APT::Get::List-Cleanup=0 ' +
+      '-o APT::Sandbox::User=root; }',
     'apt_in apt-get -qq update >"$d/update.log" 2>&1 || { cat "$d/update.log" >&2; exit 1; }',
   ];
 }

@@ -4,7 +4,9 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '../base/digest.js';
+import { CONTAINERD_CONFIG } from '../templates/node-paths.js';
 import { HostStep, type Change } from '../engine/host-step.js';
 import { UpgradeRecorder, readUpgradeRecord, upgradeRecordPath } from '../operations/upgrade-record.js';
 import type { NodeHost } from '../provisioners/cluster-host.js';
@@ -16,10 +18,26 @@ import { renderFixture } from './support/fixtures.js';
 import { RecordingShell, type Recorded, type Responder } from './support/recording-host.js';
 
 const TARGET = parseKubernetesVersion('1.37.1')!;
+// What probeFileScript prints for the target's containerd config (the same on every node of the fixture).
+let runtimeProbe = '';
+beforeAll(async () => {
+  const config = (await targetRender()).files.find((f) => f.target === CONTAINERD_CONFIG)!;
+  runtimeProbe = `${Buffer.byteLength(config.content)} 644 root:root\n${sha256(config.content)}\n`;
+});
 
-/** A host whose packages are at `pkg`, whose cluster runs `cluster`, whose Node reports `kubelet`. */
+/** The render at the target: a host that is already there has its containerd config. */
+async function targetRender() {
+  const { model } = (await renderFixture('ha')).loaded;
+  return { model, files: renderCluster({ ...model, kubernetes: { ...model.kubernetes, version: TARGET } }) };
+}
+
+/**
+ * A host whose packages are at `pkg`, whose cluster runs `cluster`, whose Node reports
+ * `kubelet`; its containerd config is the target's when `pkg` is the target.
+ */
 function host(pkg: string, cluster: string, kubelet: string, cordoned: boolean): Responder {
   return (command) => {
+    if (command.includes(CONTAINERD_CONFIG) && pkg === TARGET.text) return { stdout: runtimeProbe };
     if (command.startsWith('dpkg-query'))
       return { stdout: ['kubeadm', 'kubelet', 'kubectl'].map((p) => `${p} ${pkg}-1.1`).join('\n') };
     if (command === 'apt-mark showhold') return { stdout: 'kubeadm\nkubelet\nkubectl\n' };
@@ -38,7 +56,7 @@ async function changesOn(
   role: 'control-plane' | 'worker',
   responder: Responder,
 ): Promise<readonly Change[]> {
-  const { model } = (await renderFixture('ha')).loaded;
+  const { model, files } = await targetRender();
   const node = model.nodes.find((n) => n.name === name)!;
   const transcript: Recorded[] = [];
   const hosts: NodeHost[] = model.nodes.map((n) => ({
@@ -49,7 +67,7 @@ async function changesOn(
   const options: UpgradeStepOptions = {
     model,
     version: TARGET,
-    files: renderCluster({ ...model, kubernetes: { ...model.kubernetes, version: TARGET } }),
+    files,
     nodes: new Set([name]),
     maxUnavailable: 1,
     drainTimeoutSeconds: 60,
@@ -77,6 +95,8 @@ describe('an upgrade step on one node', () => {
       'file /etc/kubernetes/kubeadm.conf',
       'drain cp1',
       'install kubelet 1.37.1, kubectl 1.37.1',
+      'file /etc/containerd/config.toml',
+      'restart containerd (the sandbox image of 1.37.1)',
       'reload systemd units',
       'restart the kubelet at 1.37.1',
     ]);
@@ -94,6 +114,8 @@ describe('an upgrade step on one node', () => {
       'file /etc/kubernetes/kubeadm.conf',
       'drain cp2 (on cp1)',
       'install kubelet 1.37.1, kubectl 1.37.1',
+      'file /etc/containerd/config.toml',
+      'restart containerd (the sandbox image of 1.37.1)',
       'reload systemd units',
       'restart the kubelet at 1.37.1',
     ]);

@@ -143,7 +143,7 @@ describe('refusals, all named at once, before any host is touched', () => {
 });
 
 describe('kubestrap upgrade', () => {
-  const NODE_ACTION = 'drain, kubeadm upgrade node, kubelet and kubectl 1.36.5, uncordon';
+  const NODE_ACTION = 'kubeadm upgrade node; drain, kubelet and kubectl 1.36.5, uncordon';
   it('prints one row per node and step, in the order they would run', () => {
     const plan = planUpgrade({
       nodes: LAB,
@@ -153,7 +153,7 @@ describe('kubestrap upgrade', () => {
     });
     expect(planTable(plan).split('\n')).toEqual([
       'STEP  TO      NODE  ROLE           FROM    ACTION',
-      '1     1.36.5  cp    control-plane  1.35.9  kubeadm upgrade apply v1.36.5, then kubelet and kubectl 1.36.5',
+      '1     1.36.5  cp    control-plane  1.35.9  kubeadm upgrade apply v1.36.5; drain, kubelet and kubectl 1.36.5, uncordon',
       '1     1.36.5  w1    worker         1.34.2  batch 1: ' + NODE_ACTION,
       '1     1.36.5  w2    worker         1.35.9  batch 2: ' + NODE_ACTION,
     ]);

@@ -183,6 +183,11 @@ describe.skipIf(unavailable)(
           expect(ran.filter((c) => c === 'kubeadm upgrade node')).toHaveLength(1);
           expect(ran.indexOf('kubeadm upgrade node')).toBeLessThan(ran.findIndex((c) => c.startsWith('kubelet ')));
         }
+        // containerd's sandbox image is the target minor's pause, on every node.
+        for (const host of ['h1', 'h2', 'h3'])
+          expect(inside(host, 'cat /etc/containerd/config.toml')).toContain(
+            `sandbox_image = "registry.k8s.io/pause:${KUBERNETES_MINORS[34]!.pause}"`,
+          );
         // The kubeadm config kubestrap keeps is the target's render.
         expect(inside('h1', 'cat /etc/kubernetes/kubeadm.conf')).toContain(`kubernetesVersion: v${TO}`);
         expect(calls('h1').slice(before.h1)).toContain(`kubeadm upgrade apply v${TO} -y`);

@@ -28,9 +28,10 @@ function maxUnavailableFlag(value: string | undefined): number {
   return n;
 }
 
+// In the order upgrade-node.ts runs them.
 const ACTION: Record<NodeStep['action'], (version: string) => string> = {
-  apply: (v) => `kubeadm upgrade apply v${v}, then kubelet and kubectl ${v}`,
-  node: (v) => `kubeadm upgrade node, kubelet and kubectl ${v}`,
+  apply: (v) => `kubeadm upgrade apply v${v}; drain, kubelet and kubectl ${v}, uncordon`,
+  node: (v) => `kubeadm upgrade node; drain, kubelet and kubectl ${v}, uncordon`,
   unchanged: () => 'unchanged (already there)',
 };
 
@@ -41,7 +42,7 @@ export function planTable(plan: UpgradePlan): string {
     return [
       ...step.controlPlanes.map((n) => row(n, ACTION[n.action](step.version))),
       ...step.workerBatches.flatMap((batch, b) =>
-        batch.map((n) => row(n, `batch ${b + 1}: drain, ${ACTION[n.action](step.version)}, uncordon`)),
+        batch.map((n) => row(n, `batch ${b + 1}: ${ACTION[n.action](step.version)}`)),
       ),
       ...step.unchangedWorkers.map((n) => row(n, ACTION.unchanged(step.version))),
     ];
@@ -90,7 +91,8 @@ export async function upgradeCommand(flags: UpgradeFlags): Promise<number> {
   }
   if (outcome.kind === 'declined') return declined!;
   const code = runExit(outcome.run, flags);
-  if (code !== EXIT.ok && !json)
+  if (code !== EXIT.ok && !json && !outcome.progressed) process.stderr.write('Nothing was changed on any host.\n');
+  else if (code !== EXIT.ok && !json)
     process.stderr.write(
       `Where each node got to is in ${outcome.record}. Run kubestrap upgrade${specArgument(flags.file)} again ` +
         'to go on from there: nodes already at a version are left as they are.\n',
