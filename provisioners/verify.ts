@@ -38,30 +38,27 @@ export interface NodeScheduling {
   readonly cordoned: boolean;
 }
 
-export function parseNodeScheduling(output: string): Map<string, NodeScheduling> {
+/** The four tab-separated columns of either nodes expression, by node name. */
+function nodeRows(output: string): Map<string, [string, string, string]> {
   return new Map(
     output
       .trim()
       .split('\n')
       .filter(Boolean)
       .map((line) => {
-        const [name = '', ready = '', version = '', unschedulable = ''] = line.split('\t');
-        return [name, { ready, version, cordoned: unschedulable === 'true' }];
+        const [name = '', ready = '', version = '', last = ''] = line.split('\t');
+        return [name, [ready, version, last]];
       }),
   );
 }
 
+export function parseNodeScheduling(output: string): Map<string, NodeScheduling> {
+  const rows = [...nodeRows(output)];
+  return new Map(rows.map(([name, [ready, version, u]]) => [name, { ready, version, cordoned: u === 'true' }]));
+}
+
 export function parseNodes(output: string): Map<string, { ready: string; version: string; address: string }> {
-  return new Map(
-    output
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => {
-        const [name = '', ready = '', version = '', address = ''] = line.split('\t');
-        return [name, { ready, version, address }];
-      }),
-  );
+  return new Map([...nodeRows(output)].map(([name, [ready, version, address]]) => [name, { ready, version, address }]));
 }
 
 export interface VerifyOptions {

@@ -153,7 +153,8 @@ describe('kubestrap upgrade', () => {
     });
     expect(planTable(plan).split('\n')).toEqual([
       'STEP  TO      NODE  ROLE           FROM    ACTION',
-      '1     1.36.5  cp    control-plane  1.35.9  kubeadm upgrade apply v1.36.5; drain, kubelet and kubectl 1.36.5, uncordon',
+      '1     1.36.5  cp    control-plane  1.35.9  kubeadm upgrade apply v1.36.5; ' +
+        'drain, kubelet and kubectl 1.36.5, uncordon',
       '1     1.36.5  w1    worker         1.34.2  batch 1: ' + NODE_ACTION,
       '1     1.36.5  w2    worker         1.35.9  batch 2: ' + NODE_ACTION,
     ]);
