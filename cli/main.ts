@@ -166,6 +166,13 @@ program
   .option('--to <version>', "the target; must equal the spec's kubernetes.version")
   .option('--max-unavailable <n>', 'workers drained and upgraded at once', '1')
   .option('--drain-timeout <duration>', 'how long a drain may take, e.g. 90s or 5m', '5m')
+  .option(
+    '--bundle <file>',
+    'airgapped: a bundle per step (repeatable), each made by kubestrap bundle from the spec at that version',
+    collect,
+  )
+  .option('--key <file>', 'the public key every bundle must be signed with')
+  .option('--insecure-unsigned', 'upgrade from bundles without checking who made them (no --key): not for production')
   .option('--yes', 'do not ask for confirmation')
   .option('--dry-run', 'print the plan and change nothing')
   .addOption(verboseOption())

@@ -31,8 +31,32 @@ export async function offlineBundle(
     model.packages.source === 'bundle' && model.packages.bundle ? specRelative(file, model.packages.bundle) : undefined;
   const given = bundle ? resolve(bundle) : fromSpec;
   if (!given) return undefined;
-  const { verifyBundle, BundleError } = await import('../bundle/verify.js');
+  const verified = await verifiedBundle(model, file, given, sink, trust);
   const { bundleProblems } = await import('../bundle/coverage.js');
+  const problems = bundleProblems(model, verified.manifest);
+  if (problems.length) {
+    const list = problems.map((p) => `  - ${p}`).join('\n');
+    throw new InvalidInputError(
+      `the bundle ${given} does not fit this spec:\n${list}\n` +
+        `Make a bundle from this spec (kubestrap bundle -f SPEC -o FILE). Nothing was done.`,
+    );
+  }
+  return verified;
+}
+
+/**
+ * A bundle file checked on this machine: signed by the trusted key (or explicitly
+ * unsigned), every member's size and sha256 as bundle.json says. Whether it fits a
+ * spec is the caller's question.
+ */
+export async function verifiedBundle(
+  model: ClusterModel,
+  file: string | undefined,
+  given: string,
+  sink: EventSink,
+  trust: BundleTrust,
+): Promise<VerifiedBundle> {
+  const { verifyBundle, BundleError } = await import('../bundle/verify.js');
   if (!existsSync(given))
     throw new InvalidInputError(
       `${given}: no such bundle — make one with kubestrap bundle -o FILE on a connected machine. Nothing was done.`,
@@ -51,14 +75,6 @@ export async function offlineBundle(
     throw error;
   } finally {
     sink.progress?.({ done: true });
-  }
-  const problems = bundleProblems(model, verified.manifest);
-  if (problems.length) {
-    const list = problems.map((p) => `  - ${p}`).join('\n');
-    throw new InvalidInputError(
-      `the bundle ${given} does not fit this spec:\n${list}\n` +
-        `Make a bundle from this spec (kubestrap bundle -f SPEC -o FILE). Nothing was done.`,
-    );
   }
   return { localPath: given, ...verified };
 }

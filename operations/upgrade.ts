@@ -10,10 +10,12 @@ import { shellQuote } from '../base/quote.js';
 import type { Phase } from '../engine/phase.js';
 import type { NodeHost } from '../provisioners/cluster-host.js';
 import { UpgradeNodesPhase, type NodeProgress } from '../provisioners/upgrade-node.js';
-import { UpgradePreflightPhase } from '../provisioners/upgrade-preflight.js';
+import { BundledUpgradePlanPhase, UpgradePreflightPhase } from '../provisioners/upgrade-preflight.js';
 import { UpgradeVerifyPhase } from '../provisioners/upgrade-verify.js';
 import type { ClusterModel } from '../spec/model.js';
-import { kubeadmApiVersion, parseKubernetesVersion, type KubernetesVersion } from '../spec/versions.js';
+import { parseKubernetesVersion } from '../spec/versions.js';
+import { BundlePhase, bundleDir, ImagesPhase } from '../provisioners/bundle.js';
+import { bundlesForSteps, modelAt, readUpgradeBundles } from './upgrade-bundles.js';
 import { renderCluster } from '../templates/render.js';
 import { lockNote, withClusterLock } from './cluster-lock.js';
 import { writeRender } from './render-dir.js';
@@ -32,6 +34,12 @@ export interface UpgradeOptions extends ClusterOptions {
   readonly to?: string;
   /** Workers drained and upgraded at once. */
   readonly maxUnavailable?: number;
+  /** Airgapped: one bundle per step (with the spec's packages.bundle, if it names one). */
+  readonly bundles?: readonly string[];
+  /** The public key every bundle must be signed with. */
+  readonly key?: string;
+  /** Bundles without checking who made them. */
+  readonly insecureUnsigned?: boolean;
 }
 
 export interface UpgradeRunOptions extends UpgradeOptions, PhaseRunOptions {
@@ -46,6 +54,8 @@ export interface UpgradeResult {
   readonly plan: UpgradePlan;
   /** Nodes of the spec whose Node is not Ready: an upgrade does not start. */
   readonly notReady: readonly string[];
+  /** Said with the plan: bundles given that no step uses. */
+  readonly notes: readonly string[];
 }
 
 export const KUBEADM_CONFIG_JSONPATH = '{.data.ClusterConfiguration}';
@@ -107,7 +117,7 @@ async function planFor(
       maxUnavailable: options.maxUnavailable ?? 1,
       rook: model.rook.enabled ? { enabled: true, version: model.rook.version as RookVersion } : undefined,
     });
-    return { cluster: model.name, plan, notReady };
+    return { cluster: model.name, plan, notReady, notes: [] };
   } catch (error) {
     if (error instanceof UpgradeRefused) throw new InvalidInputError(error.message);
     throw error;
@@ -138,11 +148,6 @@ function stepNodes(plan: UpgradePlan, model: ClusterModel) {
   });
 }
 
-/** The model as it stands at a step: the render (kubeadm config API and all) follows the version. */
-function modelAt(model: ClusterModel, version: KubernetesVersion): ClusterModel {
-  return { ...model, kubernetes: { ...model.kubernetes, version, kubeadmApi: kubeadmApiVersion(version) } };
-}
-
 /**
  * Plans, asks (`confirm` sees the plan), checks, and carries out each step: control planes
  * one at a time, workers in batches, the cluster verified after each step. The record in the
@@ -160,12 +165,25 @@ export async function upgrade(
       `carrying out an upgrade on ${model.os.family}-family hosts is not built yet (Debian and Ubuntu only); ` +
         `kubestrap upgrade --dry-run${specArgument(options.file)} prints the plan. Nothing was changed.`,
     );
-  if (model.packages.source === 'bundle')
-    throw new InvalidInputError(
-      'upgrading from a bundle is not built yet: the spec installs from a bundle, and upgrade reads the package ' +
-        'repositories. Nothing was changed.',
-    );
-  const result = await planFor(model, options, context);
+  // Every bundle is checked (who signed it, its members) before the cluster is even asked.
+  const offline = (options.bundles?.length ?? 0) > 0 || model.packages.source === 'bundle';
+  const given = offline
+    ? await readUpgradeBundles(model, options.file, options.bundles ?? [], context.sink, {
+        key: options.key,
+        insecureUnsigned: options.insecureUnsigned,
+      })
+    : [];
+  const planned = await planFor(model, options, context);
+  const steps = stepNodes(planned.plan, model);
+  const chosen = offline
+    ? await bundlesForSteps(
+        model,
+        steps.map((s) => s.version),
+        given,
+        options.file,
+      )
+    : { bundles: [], unused: [] };
+  const result = { ...planned, notes: chosen.unused };
   const previous = await readUpgradeRecord(model.name);
   const leftCordoned = Object.entries(previous?.nodes ?? {})
     .filter(([, n]) => n.cordoned)
@@ -180,22 +198,29 @@ export async function upgrade(
 
   return withClusterLock(model.name, 'upgrade', lockNote(context), async () => {
     const recorder = UpgradeRecorder.start(model.name, result.plan.from, result.plan.to, previous);
-    const steps = stepNodes(result.plan, model);
+    // From bundles, the hosts' package manager reads each step's bundle and nothing else.
+    const hostModel: ClusterModel = offline ? { ...model, packages: { ...model.packages, source: 'bundle' } } : model;
     const touched = new Set([...steps.flatMap((s) => [...s.nodes]), ...leftCordoned]);
     const common = {
-      model,
+      model: hostModel,
       maxUnavailable: options.maxUnavailable ?? 1,
       drainTimeoutSeconds: options.drainTimeoutSeconds ?? 300,
       readyTimeoutMs: options.readyTimeoutMs ?? 5 * 60_000,
       progress: (node: string, state: NodeProgress) => recorder.node(node, state),
     };
     const phases: Phase<NodeHost>[] = [
-      new UpgradePreflightPhase({ model, versions: steps.map((s) => s.version), nodes: touched }),
+      new UpgradePreflightPhase({ model: hostModel, versions: steps.map((s) => s.version), nodes: touched }),
     ];
     for (const [i, { version, nodes }] of steps.entries()) {
+      const bundle = chosen.bundles[i];
+      if (bundle) {
+        phases.push(new BundlePhase(bundle), new ImagesPhase(bundle));
+        // The plan check online runs before anything; from a bundle, once its kubeadm is on the hosts.
+        if (i === 0) phases.push(new BundledUpgradePlanPhase(hostModel, version, bundleDir(bundle)));
+      }
       // A node a failed run left cordoned is finished (and uncordoned) by the step it stopped in, or the last.
       const these = new Set([...nodes, ...(i === steps.length - 1 ? leftCordoned : [])]);
-      const step = { ...common, version, nodes: these, files: renderCluster(modelAt(model, version)) };
+      const step = { ...common, version, nodes: these, files: renderCluster(modelAt(hostModel, version)) };
       phases.push(
         new UpgradeNodesPhase('control-plane', step),
         new UpgradeNodesPhase('worker', step),
@@ -205,7 +230,7 @@ export async function upgrade(
     if (!steps.length) {
       // Nothing to upgrade, only cordons to lift: the last version's phases find every node there.
       const version = model.kubernetes.version;
-      const step = { ...common, version, nodes: new Set(leftCordoned), files: renderCluster(model) };
+      const step = { ...common, version, nodes: new Set(leftCordoned), files: renderCluster(hostModel) };
       phases.push(new UpgradeNodesPhase('control-plane', step), new UpgradeNodesPhase('worker', step));
     }
     let run: ClusterRun | undefined;

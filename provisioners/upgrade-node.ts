@@ -99,7 +99,8 @@ export class UpgradeNodesPhase implements Phase<NodeHost> {
     const node = step.host.node;
     // On the record before anything changes: a run that stops from here on has touched a host.
     await this.options.progress(node.name, {});
-    await pointAptAt(step, model, version);
+    // From a bundle, the step's bundle phase has made it apt's only source.
+    if (model.packages.source !== 'bundle') await pointAptAt(step, model, version);
     await this.installExact(step, ['kubeadm']);
 
     if (isInitNode(model, node)) {

@@ -101,7 +101,9 @@ export class UpgradePreflightPhase implements Phase<NodeHost> {
         `has ${Math.floor(free / 1024)} MiB free on /var, and an upgrade needs ${need / 1024} MiB ` +
           '(images, packages, the backup of etcd and the manifests): free some space',
       );
-    for (const version of versions) {
+    // From bundles, each step's packages were checked against its bundle.json before any host was asked.
+    const online = model.packages.source !== 'bundle';
+    for (const version of online ? versions : []) {
       const found = await step.probe(packagesReachableScript(model, version), {
         check: false,
         timeoutMs: 5 * 60_000,
@@ -114,7 +116,7 @@ export class UpgradePreflightPhase implements Phase<NodeHost> {
       if (ready.code !== 0 || ready.stdout.trim() !== 'ok')
         problems.push(`the API server is not ready (its /readyz covers etcd): ${lastLines(ready)}`);
       const [first] = versions;
-      if (first) {
+      if (first && online) {
         const plan = await step.probe(scratchPlanScript(model, first), {
           check: false,
           timeoutMs: 5 * 60_000,
@@ -129,6 +131,45 @@ export class UpgradePreflightPhase implements Phase<NodeHost> {
       throw new Error(
         `${node.name}: not ready for the upgrade; nothing was changed:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
       );
+  }
+}
+
+/**
+ * The first step's `kubeadm upgrade plan`, from the bundle's kubeadm binary (a copy in
+ * scratch: the bundle's files are not executable), once the bundle is on the hosts.
+ */
+export class BundledUpgradePlanPhase implements Phase<NodeHost> {
+  readonly title: string;
+
+  constructor(
+    private readonly model: ClusterModel,
+    private readonly version: KubernetesVersion,
+    private readonly bundleDir: string,
+  ) {
+    this.title = `kubeadm ${version.text} upgrade plan (the bundle's kubeadm)`;
+  }
+
+  hosts(all: readonly NodeHost[]): NodeHost[] {
+    return all.filter((h) => isInitNode(this.model, h.node));
+  }
+
+  async run(step: HostStep<NodeHost>): Promise<void> {
+    const v = this.version.text;
+    const plan = await step.probe(
+      script(
+        'd=$(mktemp -d /tmp/kubestrap-upgrade.XXXXXX)',
+        'trap \'rm -rf "$d"\' EXIT',
+        `install -m 0755 ${shellQuote(`${this.bundleDir}/binaries/kubeadm`)} "$d/kubeadm"`,
+        `"$d/kubeadm" upgrade plan v${v} 2>&1`,
+      ),
+      { check: false, timeoutMs: 5 * 60_000, label: `kubeadm ${v} upgrade plan (from the bundle)` },
+    );
+    if (plan.code !== 0)
+      throw new Error(
+        `${step.host.node.name}: kubeadm ${v}'s upgrade plan refuses the cluster; only the bundle was copied to ` +
+          `the hosts, no package or configuration changed:\n${lastLines(plan, 20)}`,
+      );
+    step.note(`kubeadm ${v} upgrade plan: clean`);
   }
 }
 

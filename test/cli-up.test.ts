@@ -5,6 +5,7 @@
 // given (checked with the upstream validator), file modes, token handling, no secret in
 // any log, and a second run that changes nothing. One 1+2 cluster serves all of it: the
 // engine-level test of init and join used to bring up a second one (CI time).
+import { doubleCalls, kubestrapIn } from './support/kubestrap-cli.js';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,9 +16,9 @@ import { renderCluster } from '../templates/render.js';
 import { AptMirror } from './harness/apt-mirror.js';
 import { Harness, harnessUnavailable } from './harness/hosts.js';
 import { harnessSpec } from './support/cluster.js';
-import { REPO_ROOT, SHARED_REFERENCE, sharedReferenceMissing } from './support/fixtures.js';
+import { SHARED_REFERENCE, sharedReferenceMissing } from './support/fixtures.js';
 import { serveDirectory, type StaticServer } from './support/static-server.js';
-import { run, runAsync } from './support/tools.js';
+import { run } from './support/tools.js';
 import { jsonEvents, jsonResult, type JsonLine } from './support/json-lines.js';
 
 const unavailable = harnessUnavailable() ?? sharedReferenceMissing();
@@ -64,18 +65,9 @@ describe.skipIf(unavailable)(
       await harness?.stop();
     });
 
-    const cli = (...args: string[]) =>
-      runAsync(process.execPath, [join(REPO_ROOT, 'dist/cli/main.js'), ...args], {
-        cwd: dir,
-        env: { ...process.env, HOME: dir, SSH_AUTH_SOCK: '', CI: 'true' },
-        timeoutMs: 500_000,
-      });
+    const cli = (...args: string[]) => kubestrapIn(dir, 500_000)(...args);
     const up = (...args: string[]) => cli('up', '-f', 'cluster.yaml', '--ignore-preflight', 'rook-disk', ...args);
-    const calls = (host: string) =>
-      readFileSync(join(harness.host(host).root, 'var/log/kubestrap-doubles/calls.log'), 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => line.replace(/^\S+ /, ''));
+    const calls = (host: string) => doubleCalls(harness, host);
     const doublesDir = (host: string) => join(harness.host(host).root, 'var/log/kubestrap-doubles');
     const tokensCreated = () => calls('h1').filter((c) => c.startsWith('kubeadm token create')).length;
 

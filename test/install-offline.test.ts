@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BundleManifest } from '../bundle/format.js';
 import { interfaceCarrying } from '../provisioners/endpoint.js';
 import { ENDPOINT_PACKAGES } from '../spec/host-packages.js';
+import { KUBERNETES_MINORS } from '../spec/versions.js';
 import { SshPool } from '../ssh/pool.js';
 import { resumableUpload } from '../ssh/resumable-upload.js';
 import { AptMirror } from './harness/apt-mirror.js';
@@ -26,11 +27,16 @@ import { harnessSpec } from './support/cluster.js';
 import { REPO_ROOT, SHARED_REFERENCE, sharedReferenceMissing } from './support/fixtures.js';
 import { startBundleSources, type BundleSources } from './support/bundle-sources.js';
 import { tarDataOffset, tarMembers, tarWithout } from './support/tar.js';
+import { phaseTitles } from './support/json-lines.js';
 import tar from 'tar-stream';
 import { missingTools, run, runAsync } from './support/tools.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
-const VERSION = '1.34.2';
+const VERSION = '1.33.13';
+/** The airgapped upgrade's target: the next minor, from a second bundle. */
+const TO = '1.34.2';
+const re = (text: string) => text.replaceAll('.', '\\.');
+const ETCD = KUBERNETES_MINORS[33]!.etcd;
 const PORT = 8443;
 const unavailable =
   harnessUnavailable() ??
@@ -59,7 +65,7 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
     harness = await Harness.start(2, 'systemd');
     // The hosts' apt points at the test's mirror, as an online host's would; their
     // traffic to it (and anywhere off the cluster network) is dropped below.
-    mirror = await AptMirror.start(harness, VERSION);
+    mirror = await AptMirror.start(harness, [VERSION, TO]);
     for (const host of harness.hosts) mirror.configureHost(host);
     work = mkdtempSync(join(tmpdir(), 'install-offline-'));
     sources = await startBundleSources(mirror, work, VERSION);
@@ -111,6 +117,12 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
     await harness?.stop();
   });
 
+  /** dpkg-query's sorted list of the Kubernetes packages at `version`, Debian's containerd and runc. */
+  const packageVersions = (version: string) => {
+    const kubernetes = ['kubeadm', 'kubectl', 'kubelet'].map((p) => `${p} ${re(version)}-1\\.1\\n`).join('');
+    return new RegExp(`^containerd \\S+\\n${kubernetes}runc \\S+\\n$`);
+  };
+
   /** TCP connection attempts the airgap rules dropped on a host. */
   const droppedConnections = (host: string): number =>
     netns(host, ['iptables', '-L', 'OUTPUT', '-v', '-x', '-n'])
@@ -140,11 +152,11 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
       'a flipped byte',
       'flipped.tar',
       (a: Buffer) => {
-        const at = tarDataOffset(a, 'debs/kubernetes/kubelet_1.34.2-1.1_amd64.deb') + 600;
+        const at = tarDataOffset(a, `debs/kubernetes/kubelet_${VERSION}-1.1_amd64.deb`) + 600;
         a[at] = a[at]! ^ 0xff;
         return a;
       },
-      /debs\/kubernetes\/kubelet_1\.34\.2-1\.1_amd64\.deb is damaged: sha256/,
+      new RegExp(`debs/kubernetes/kubelet_${re(VERSION)}-1\\.1_amd64\\.deb is damaged: sha256`),
     ],
     ['a truncated archive', 'truncated.tar', (a: Buffer) => a.subarray(0, a.length - 100_000), /truncated/],
   ])('refuses %s before touching any host (exit 2)', async (_what, name, change, message) => {
@@ -169,7 +181,7 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
 
   it('refuses a bundle that lacks an image before touching any host (exit 2)', async () => {
     const path = join(work, 'no-etcd.tar');
-    writeFileSync(path, await tarWithout(bundle, (m) => m === 'images/registry.k8s.io_etcd_3.6.5-0.tar'));
+    writeFileSync(path, await tarWithout(bundle, (m) => m === `images/registry.k8s.io_etcd_${ETCD}.tar`));
     const result = await kubestrap([
       'install',
       '--bundle',
@@ -182,7 +194,9 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
       'rook-disk',
     ]);
     expect(result.stderr).toMatch(
-      /images\/registry\.k8s\.io_etcd_3\.6\.5-0\.tar is listed in bundle\.json but missing from the archive/,
+      new RegExp(
+        `images/registry\\.k8s\\.io_etcd_${re(ETCD)}\\.tar is listed in bundle\\.json but missing from the archive`,
+      ),
     );
     expect(result.status).toBe(2);
     for (const host of ['h1', 'h2']) expect(existsSync(join(harness.host(host).root, 'var/lib/kubestrap'))).toBe(false);
@@ -191,11 +205,13 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
   it('refuses a bundle made for another Kubernetes version, naming the spec field', async () => {
     writeFileSync(
       join(work, 'other.yaml'),
-      readFileSync(join(work, 'cluster.yaml'), 'utf8').replace(`version: ${VERSION}`, 'version: 1.34.3'),
+      readFileSync(join(work, 'cluster.yaml'), 'utf8').replace(`version: ${VERSION}`, 'version: 1.33.12'),
     );
     const result = await kubestrap(['install', '--bundle', bundle, '--key', 'bundle-key.pub', '-f', 'other.yaml']);
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/holds Kubernetes 1\.34\.2, the spec wants 1\.34\.3 \(spec\.kubernetes\.version\)/);
+    expect(result.stderr).toMatch(
+      new RegExp(`holds Kubernetes ${re(VERSION)}, the spec wants 1\\.33\\.12 \\(spec\\.kubernetes\\.version\\)`),
+    );
   });
 
   /**
@@ -295,11 +311,7 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
     ]);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
-    const events = result.stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { type: string; phase?: string; hosts?: string[] });
-    expect(events.filter((e) => e.type === 'phase').map((e) => e.phase)).toEqual([
+    expect(phaseTitles(result.stdout)).toEqual([
       'Preflight checks',
       'Bundle onto the hosts (upload, check, unpack)',
       'Host preparation',
@@ -323,7 +335,7 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
       // Packages from the bundle, at the exact version, held; Debian's real containerd running.
       expect(
         onHost(host, "dpkg-query -W -f='${Package} ${Version}\\n' kubeadm kubelet kubectl containerd runc | sort"),
-      ).toMatch(/^containerd \S+\nkubeadm 1\.34\.2-1\.1\nkubectl 1\.34\.2-1\.1\nkubelet 1\.34\.2-1\.1\nrunc \S+\n$/);
+      ).toMatch(packageVersions(VERSION));
       expect(onHost(host, 'systemctl is-active containerd').trim()).toBe('active');
       // By name; containerd's CRI plugin adds an image-ID reference (sha256:…) of its own.
       expect(
@@ -392,6 +404,84 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
       expect(changed.map((e) => `${e.phase}/${e.host}`)).toEqual([]);
       expect(result.stdout).toContain('"phase":"Bundle onto the hosts (upload, check, unpack)"');
       for (const host of ['h1', 'h2']) expect(droppedConnections(host)).toBe(0);
+    },
+  );
+
+  it(
+    'upgrades to the next minor from a second bundle, with no traffic beyond the cluster network',
+    { timeout: 900_000 },
+    async () => {
+      // The second bundle, made on this (connected) machine from the spec at the next minor.
+      const toWork = mkdtempSync(join(tmpdir(), 'install-offline-to-'));
+      const toSources = await startBundleSources(mirror, toWork, TO);
+      try {
+        const spec = readFileSync(join(work, 'cluster.yaml'), 'utf8')
+          .replace(`version: ${VERSION}`, `version: ${TO}`)
+          .replace(sources.packagesYaml, toSources.packagesYaml);
+        expect(spec).toContain(toSources.packagesYaml);
+        writeFileSync(join(work, 'upgrade.yaml'), spec);
+        const built = await kubestrap([
+          'bundle',
+          '-f',
+          'upgrade.yaml',
+          '-o',
+          'upgrade.tar',
+          '--sign-key',
+          'bundle-key',
+        ]);
+        expect(built.status, built.stderr).toBe(0);
+
+        // A step no bundle carries is refused by name, before any host is asked to change.
+        writeFileSync(join(work, 'two-steps.yaml'), spec.replace(`version: ${TO}`, 'version: 1.35.4'));
+        const missing = await kubestrap([
+          'upgrade',
+          '-f',
+          'two-steps.yaml',
+          '--bundle',
+          'upgrade.tar',
+          '--key',
+          'bundle-key.pub',
+          '--yes',
+        ]);
+        expect(missing.stderr).toMatch(/no bundle carries the step to 1\.35\.4: make it on a connected machine/);
+        expect(missing.stderr).toContain('Nothing was changed on any host.');
+        expect(missing.status).toBe(2);
+        expect(onHost('h1', "dpkg-query -W -f='${Version}' kubeadm")).toBe(`${VERSION}-1.1`);
+
+        for (const host of ['h1', 'h2']) netns(host, ['iptables', '-Z', 'OUTPUT']);
+        const args = ['upgrade', '-f', 'upgrade.yaml', '--bundle', 'upgrade.tar', '--key', 'bundle-key.pub', '--yes'];
+        const result = await kubestrap([...args, '--json']);
+        expect(result.stderr).toBe('');
+        expect(result.status).toBe(0);
+        expect(phaseTitles(result.stdout)).toEqual([
+          'Upgrade preflight (cgroups, disk, packages, kubeadm upgrade plan)',
+          'Bundle onto the hosts (upload, check, unpack)',
+          'Container images (from the bundle)',
+          `kubeadm ${TO} upgrade plan (the bundle's kubeadm)`,
+          `Upgrade control planes to ${TO} (one at a time)`,
+          `Upgrade workers to ${TO} (1 at a time: drain, upgrade, uncordon)`,
+          `Verify the cluster at ${TO}`,
+        ]);
+        for (const host of ['h1', 'h2']) {
+          expect(
+            onHost(host, "dpkg-query -W -f='${Package} ${Version}\\n' kubeadm kubelet kubectl containerd runc | sort"),
+          ).toMatch(packageVersions(TO));
+          // The step's images came from its bundle; the sandbox image moved with the minor.
+          const present = onHost(host, 'ctr -n k8s.io images ls -q');
+          expect(present).toContain(`registry.k8s.io/kube-apiserver:v${TO}`);
+          expect(onHost(host, 'cat /etc/containerd/config.toml')).toContain(
+            `registry.k8s.io/pause:${KUBERNETES_MINORS[34]!.pause}"`,
+          );
+          expect(droppedConnections(host)).toBe(0);
+        }
+        expect(onHost('h1', `cat /etc/kubernetes/manifests/kube-apiserver.yaml`)).toContain(`kube-apiserver:v${TO}`);
+        // Run again: every node is there, nothing to do.
+        const again = await kubestrap(args);
+        expect(again.status).toBe(0);
+        expect(again.stdout).toContain(`runs ${TO} on every node: nothing to upgrade`);
+      } finally {
+        await toSources.stop();
+      }
     },
   );
 

@@ -4,6 +4,7 @@
 // a discovery kubeconfig with the wrong CA and an endpoint the serving certificate does
 // not cover (TLS verified as client-go verifies it), a second Ready node of the same name —
 // and swap on is only a warning. What init and join leave is kubeadm's file set.
+import { doubleCalls } from './support/kubestrap-cli.js';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,11 +61,7 @@ describe.skipIf(unavailable)(
     const h2 = () => harness.host('h2');
     const inside = (host: 'h1' | 'h2', command: string) => harness.inside(harness.host(host), command);
     const hosts = () => nodeHosts(model, pool, harness);
-    const calls = (host: string) =>
-      readFileSync(join(harness.host(host).root, 'var/log/kubestrap-doubles/calls.log'), 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => line.replace(/^\S+ /, ''));
+    const calls = (host: string) => doubleCalls(harness, host);
     const logs = () =>
       readdirSync(join(work, 'logs'))
         .map((f) => readFileSync(join(work, 'logs', f), 'utf8'))

@@ -5,6 +5,7 @@
 // controller manages blocks the drain of the last worker: the run stops there, says what
 // blocked it, and leaves the record; once the pod is gone a re-run completes, and a third
 // run is "unchanged".
+import { doubleCalls, kubestrapIn } from './support/kubestrap-cli.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,9 +16,7 @@ import { toYamlDocuments } from '../templates/yaml.js';
 import { AptMirror } from './harness/apt-mirror.js';
 import { Harness, harnessUnavailable } from './harness/hosts.js';
 import { harnessSpec } from './support/cluster.js';
-import { REPO_ROOT } from './support/fixtures.js';
 import { jsonEvents } from './support/json-lines.js';
-import { runAsync } from './support/tools.js';
 
 const unavailable = harnessUnavailable();
 const FROM = '1.32.1';
@@ -48,19 +47,9 @@ describe.skipIf(unavailable)(
       await harness?.stop();
     });
 
-    const cli = (...args: string[]) =>
-      runAsync(process.execPath, [join(REPO_ROOT, 'dist/cli/main.js'), ...args], {
-        cwd: dir,
-        env: { ...process.env, HOME: dir, SSH_AUTH_SOCK: '', CI: 'true' },
-        timeoutMs: 900_000,
-      });
+    const cli = (...args: string[]) => kubestrapIn(dir, 900_000)(...args);
     const inside = (host: string, command: string) => harness.inside(harness.host(host), command);
-    const calls = (host: string) =>
-      readFileSync(join(harness.host(host).root, 'var/log/kubestrap-doubles/calls.log'), 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => line.replace(/^\S+ /, ''))
-        .filter((c) => /^(kubeadm|kubelet|kubectl) /.test(c));
+    const calls = (host: string) => doubleCalls(harness, host).filter((c) => /^(kubeadm|kubelet|kubectl) /.test(c));
     const installed = (host: string) =>
       inside(host, "dpkg-query -W -f '${Package}=${Version}\\n' kubeadm kubelet kubectl").trim().split('\n').sort();
     const held = (host: string) => inside(host, 'apt-mark showhold').trim().split('\n').sort();

@@ -14,6 +14,9 @@ interface UpgradeFlags {
   to?: string;
   maxUnavailable?: string;
   drainTimeout?: string;
+  bundle?: string[];
+  key?: string;
+  insecureUnsigned?: boolean;
   concurrency?: string;
   yes?: boolean;
   dryRun?: boolean;
@@ -52,7 +55,11 @@ export function planTable(plan: UpgradePlan): string {
 
 function printPlan(result: UpgradeResult, json: boolean): void {
   const { plan } = result;
-  if (json) process.stdout.write(`${JSON.stringify({ type: 'upgrade-plan', cluster: result.cluster, ...plan })}\n`);
+  if (!json) for (const note of result.notes) process.stderr.write(`Note: ${note}\n`);
+  if (json)
+    process.stdout.write(
+      `${JSON.stringify({ type: 'upgrade-plan', cluster: result.cluster, notes: result.notes, ...plan })}\n`,
+    );
   else if (plan.unchanged)
     process.stdout.write(`Cluster ${result.cluster} runs ${plan.to} on every node: nothing to upgrade.\n`);
   else {
@@ -78,8 +85,10 @@ export async function upgradeCommand(flags: UpgradeFlags): Promise<number> {
     );
     return declined === undefined;
   };
+  const { bundle, ...rest } = flags;
   const options = {
-    ...flags,
+    ...rest,
+    ...(bundle ? { bundles: bundle } : {}),
     maxUnavailable,
     concurrency: concurrencyFlag(flags.concurrency),
     ...(drainMs === undefined ? {} : { drainTimeoutSeconds: drainMs / 1000 }),

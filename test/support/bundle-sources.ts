@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { kubeadmImages } from '../../bundle/images.js';
 import type { AptMirror } from '../harness/apt-mirror.js';
 import { buildProbeImage } from '../harness/oci-image.js';
 import { TestRegistry } from '../harness/registry.js';
@@ -14,7 +15,7 @@ import { serveDirectory, type StaticServer } from './static-server.js';
 
 export interface BundleSources {
   /**
-   * Every image the cluster runs, sorted: kubeadm's list for 1.34 (as the kubeadm double prints it),
+   * Every image the cluster runs, sorted: kubeadm's list for the version (as the kubeadm double prints it),
    * Weave 2.9.0's, verify's busybox, Rook v1.20.6's images.txt.
    */
   readonly images: readonly string[];
@@ -61,12 +62,8 @@ export async function startBundleSources(
       .split('\n')
       .filter(Boolean);
     const images = [
-      ...['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'].map(
-        (c) => `registry.k8s.io/${c}:v${version}`,
-      ),
-      'registry.k8s.io/coredns/coredns:v1.12.1',
-      'registry.k8s.io/pause:3.10.1',
-      'registry.k8s.io/etcd:3.6.5-0',
+      // kubeadm's own list for the version, as the double (what the bundle's kubeadm is) prints it.
+      ...(await kubeadmImages(join(work, 'dl', `v${version}/bin/linux/amd64/kubeadm`), version)),
       'docker.io/rajchaudhuri/weave-kube:2.9.0',
       'docker.io/rajchaudhuri/weave-npc:2.9.0',
       // verify's workload (templates/verify-workload.ts)

@@ -36,3 +36,10 @@ export function jsonResult<T>(stdout: string): T {
   if (last === undefined) throw new Error('no JSON line printed');
   return last as T;
 }
+
+/** The titles of the phases the run went through, in order. */
+export function phaseTitles(stdout: string): string[] {
+  return jsonLines(stdout)
+    .filter((line) => line.type === 'phase')
+    .map((line) => String(line.phase));
+}
