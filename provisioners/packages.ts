@@ -167,8 +167,9 @@ export class PackagesPhase implements Phase<NodeHost> {
     const family = this.model.os.family;
     const tools = preflightTools(this.model.kubernetes.version.minor);
     if (!tools.length) return;
+    // One `command -v` per name: dash's reports only the first of several.
     const found = (
-      await step.probe(`command -v ${tools.map((t) => t.command).join(' ')}`, {
+      await step.probe(`for c in ${tools.map((t) => t.command).join(' ')}; do command -v "$c"; done; true`, {
         check: false,
         label: "commands kubeadm's preflight looks for",
       })

@@ -32,11 +32,12 @@ import tar from 'tar-stream';
 import { missingTools, run, runAsync } from './support/tools.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
-const VERSION = '1.33.13';
-/** The airgapped upgrade's target: the next minor, from a second bundle. */
+const VERSION = `1.32.${KUBERNETES_MINORS[32]!.newestPatch}`;
+/** The airgapped upgrade's two steps (the middle one at its minor's newest patch), a bundle each. */
+const MIDDLE = `1.33.${KUBERNETES_MINORS[33]!.newestPatch}`;
 const TO = '1.34.2';
 const re = (text: string) => text.replaceAll('.', '\\.');
-const ETCD = KUBERNETES_MINORS[33]!.etcd;
+const ETCD = KUBERNETES_MINORS[32]!.etcd;
 const PORT = 8443;
 const unavailable =
   harnessUnavailable() ??
@@ -65,7 +66,7 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
     harness = await Harness.start(2, 'systemd');
     // The hosts' apt points at the test's mirror, as an online host's would; their
     // traffic to it (and anywhere off the cluster network) is dropped below.
-    mirror = await AptMirror.start(harness, [VERSION, TO]);
+    mirror = await AptMirror.start(harness, [VERSION, MIDDLE, TO]);
     for (const host of harness.hosts) mirror.configureHost(host);
     work = mkdtempSync(join(tmpdir(), 'install-offline-'));
     sources = await startBundleSources(mirror, work, VERSION);
@@ -205,12 +206,12 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
   it('refuses a bundle made for another Kubernetes version, naming the spec field', async () => {
     writeFileSync(
       join(work, 'other.yaml'),
-      readFileSync(join(work, 'cluster.yaml'), 'utf8').replace(`version: ${VERSION}`, 'version: 1.33.12'),
+      readFileSync(join(work, 'cluster.yaml'), 'utf8').replace(`version: ${VERSION}`, `version: ${MIDDLE}`),
     );
     const result = await kubestrap(['install', '--bundle', bundle, '--key', 'bundle-key.pub', '-f', 'other.yaml']);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(
-      new RegExp(`holds Kubernetes ${re(VERSION)}, the spec wants 1\\.33\\.12 \\(spec\\.kubernetes\\.version\\)`),
+      new RegExp(`holds Kubernetes ${re(VERSION)}, the spec wants ${re(MIDDLE)} \\(spec\\.kubernetes\\.version\\)`),
     );
   });
 
@@ -408,79 +409,90 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
   );
 
   it(
-    'upgrades to the next minor from a second bundle, with no traffic beyond the cluster network',
+    'upgrades two minors in two steps from a bundle each, with no traffic beyond the cluster network',
     { timeout: 900_000 },
     async () => {
-      // The second bundle, made on this (connected) machine from the spec at the next minor.
-      const toWork = mkdtempSync(join(tmpdir(), 'install-offline-to-'));
-      const toSources = await startBundleSources(mirror, toWork, TO);
+      // A bundle per step, made on this (connected) machine from the spec at the step's version.
+      const stepSources: BundleSources[] = [];
       try {
-        const spec = readFileSync(join(work, 'cluster.yaml'), 'utf8')
-          .replace(`version: ${VERSION}`, `version: ${TO}`)
-          .replace(sources.packagesYaml, toSources.packagesYaml);
-        expect(spec).toContain(toSources.packagesYaml);
-        writeFileSync(join(work, 'upgrade.yaml'), spec);
-        const built = await kubestrap([
-          'bundle',
-          '-f',
-          'upgrade.yaml',
-          '-o',
-          'upgrade.tar',
-          '--sign-key',
-          'bundle-key',
-        ]);
-        expect(built.status, built.stderr).toBe(0);
-
-        // A step no bundle carries is refused by name, before any host is asked to change.
-        writeFileSync(join(work, 'two-steps.yaml'), spec.replace(`version: ${TO}`, 'version: 1.35.4'));
-        const missing = await kubestrap([
+        for (const version of [MIDDLE, TO]) {
+          const dir = mkdtempSync(join(tmpdir(), `install-offline-${version}-`));
+          const at = await startBundleSources(mirror, dir, version);
+          stepSources.push(at);
+          const spec = readFileSync(join(work, 'cluster.yaml'), 'utf8')
+            .replace(`version: ${VERSION}`, `version: ${version}`)
+            .replace(sources.packagesYaml, at.packagesYaml);
+          expect(spec).toContain(at.packagesYaml);
+          writeFileSync(join(work, `upgrade-${version}.yaml`), spec);
+          const built = await kubestrap([
+            'bundle',
+            '-f',
+            `upgrade-${version}.yaml`,
+            '-o',
+            `upgrade-${version}.tar`,
+            '--sign-key',
+            'bundle-key',
+          ]);
+          expect(built.status, built.stderr).toBe(0);
+        }
+        const upgrade = (...bundles: string[]) => [
           'upgrade',
           '-f',
-          'two-steps.yaml',
-          '--bundle',
-          'upgrade.tar',
+          `upgrade-${TO}.yaml`,
+          ...bundles.flatMap((b) => ['--bundle', `upgrade-${b}.tar`]),
           '--key',
           'bundle-key.pub',
           '--yes',
-        ]);
-        expect(missing.stderr).toMatch(/no bundle carries the step to 1\.35\.4: make it on a connected machine/);
+        ];
+
+        // The step no bundle carries is refused by name, before any host is asked to change.
+        const missing = await kubestrap(upgrade(TO));
+        expect(missing.stderr).toMatch(
+          new RegExp(`no bundle carries the step to ${re(MIDDLE)}: make it on a connected machine`),
+        );
         expect(missing.stderr).toContain('Nothing was changed on any host.');
         expect(missing.status).toBe(2);
         expect(onHost('h1', "dpkg-query -W -f='${Version}' kubeadm")).toBe(`${VERSION}-1.1`);
 
         for (const host of ['h1', 'h2']) netns(host, ['iptables', '-Z', 'OUTPUT']);
-        const args = ['upgrade', '-f', 'upgrade.yaml', '--bundle', 'upgrade.tar', '--key', 'bundle-key.pub', '--yes'];
-        const result = await kubestrap([...args, '--json']);
+        const result = await kubestrap([...upgrade(TO, MIDDLE), '--json']);
         expect(result.stderr).toBe('');
         expect(result.status).toBe(0);
-        expect(phaseTitles(result.stdout)).toEqual([
-          'Upgrade preflight (cgroups, disk, packages, kubeadm upgrade plan)',
+        const step = (version: string) => [
           'Bundle onto the hosts (upload, check, unpack)',
           'Container images (from the bundle)',
-          `kubeadm ${TO} upgrade plan (the bundle's kubeadm)`,
-          `Upgrade control planes to ${TO} (one at a time)`,
-          `Upgrade workers to ${TO} (1 at a time: drain, upgrade, uncordon)`,
-          `Verify the cluster at ${TO}`,
+          ...(version === MIDDLE ? [`kubeadm ${MIDDLE} upgrade plan (the bundle's kubeadm)`] : []),
+          `Upgrade control planes to ${version} (one at a time)`,
+          `Upgrade workers to ${version} (1 at a time: drain, upgrade, uncordon)`,
+          `Verify the cluster at ${version}`,
+        ];
+        expect(phaseTitles(result.stdout)).toEqual([
+          'Upgrade preflight (cgroups, disk, packages, kubeadm upgrade plan)',
+          ...step(MIDDLE),
+          ...step(TO),
         ]);
         for (const host of ['h1', 'h2']) {
           expect(
             onHost(host, "dpkg-query -W -f='${Package} ${Version}\\n' kubeadm kubelet kubectl containerd runc | sort"),
           ).toMatch(packageVersions(TO));
-          // The step's images came from its bundle; the sandbox image moved with the minor.
+          // Each step's images came from its bundle; the sandbox image moved with the minor.
           const present = onHost(host, 'ctr -n k8s.io images ls -q');
-          expect(present).toContain(`registry.k8s.io/kube-apiserver:v${TO}`);
+          for (const version of [MIDDLE, TO]) expect(present).toContain(`registry.k8s.io/kube-proxy:v${version}`);
           expect(onHost(host, 'cat /etc/containerd/config.toml')).toContain(
             `registry.k8s.io/pause:${KUBERNETES_MINORS[34]!.pause}"`,
           );
+          // Only the last step's bundle is left on the host.
+          expect(onHost(host, 'ls /var/lib/kubestrap/bundle').trim()).toMatch(/^[0-9a-f]{16}$/);
           expect(droppedConnections(host)).toBe(0);
         }
         expect(onHost('h1', `cat /etc/kubernetes/manifests/kube-apiserver.yaml`)).toContain(`kube-apiserver:v${TO}`);
-        // Run again: every node is there, nothing to do.
-        const again = await kubestrap(args);
+        // Run again: every node is there, nothing to do, and the bundles no step needs are said.
+        const again = await kubestrap(upgrade(TO, MIDDLE));
         expect(again.status).toBe(0);
         expect(again.stdout).toContain(`runs ${TO} on every node: nothing to upgrade`);
+        expect(again.stderr).toContain(`holds Kubernetes ${MIDDLE}, which is no step of this upgrade`);
       } finally {
-        await toSources.stop();
+        for (const at of stepSources) await at.stop();
       }
     },
   );

@@ -204,7 +204,7 @@ describe.skipIf(unavailable)(
         'harness.yaml',
       ).model;
       const files = renderCluster(m);
-      expect(inside('command -v iptables ethtool; true')).toBe('');
+      expect(inside('for c in iptables ethtool; do command -v "$c"; done; true')).toBe('');
       const result = await runPhases([new PackagesPhase(m, files)], nodeHosts(m, pool, harness));
       expect(failureSummary(result)).toBe('');
       const conf = files.find((f) => f.node === 'h1' && f.target === KUBEADM_CONF)!;
