@@ -160,11 +160,6 @@ export async function upgrade(
 ): Promise<UpgradeRun> {
   const { model, warnings } = await loadClusterSpec(options.file);
   context.warn(warnings);
-  if (model.os.family !== 'debian')
-    throw new InvalidInputError(
-      `carrying out an upgrade on ${model.os.family}-family hosts is not built yet (Debian and Ubuntu only); ` +
-        `kubestrap upgrade --dry-run${specArgument(options.file)} prints the plan. Nothing was changed.`,
-    );
   // Every bundle is checked (who signed it, its members) before the cluster is even asked.
   const offline = (options.bundles?.length ?? 0) > 0 || model.packages.source === 'bundle';
   const given = offline

@@ -93,11 +93,48 @@ export function aptInstallExact(
 
 /** dnf's install of the Kubernetes packages at `version`, from their repository or the bundle's. */
 export function dnfKubernetesInstall(version: string, fromBundle: boolean): string {
+  return dnfInstallExact(version, PINNED, HELPERS, fromBundle);
+}
+
+/** dnf's install of `packages` at `version` (and `extra` at what the source has). */
+export function dnfInstallExact(
+  version: string,
+  packages: readonly string[],
+  extra: readonly string[],
+  fromBundle: boolean,
+): string {
   // Online, the repository's exclude= holds the packages back; --disableexcludes lifts it for this install only.
   return (
     `dnf install -y ${fromBundle ? BUNDLE_ONLY.rhel : '--disableexcludes=kubernetes'} ` +
-    `${PINNED.map((p) => `${p}-${version}`).join(' ')} ${HELPERS.join(' ')}`
+    [...packages.map((p) => `${p}-${version}`), ...extra].join(' ')
   );
+}
+
+/** The dnf repository of `version`'s minor; its exclude= holds the packages at what kubestrap installed. */
+export function yumRepoFile(model: ClusterModel, version: KubernetesVersion): string {
+  const repo = kubernetesRepository(model, version, 'rpm');
+  return (
+    `[kubernetes]\nname=Kubernetes\nbaseurl=${repo}\nenabled=1\ngpgcheck=1\n` +
+    `gpgkey=${repo}repodata/repomd.xml.key\nexclude=${KUBERNETES_PACKAGES.join(' ')}\n`
+  );
+}
+
+/** The host's package manager pointed at `version`'s minor: apt's source or dnf's repository. */
+export async function pointPackagesAt(step: HostStep<NodeHost>, model: ClusterModel, version: KubernetesVersion) {
+  return model.os.family === 'debian'
+    ? pointAptAt(step, model, version)
+    : step.putFile(YUM_REPO, yumRepoFile(model, version), { mode: 0o644 });
+}
+
+/** The install of `packages` at exactly `version`, from the family's source (or the bundle). */
+export function installExactCommand(
+  model: ClusterModel,
+  version: KubernetesVersion,
+  packages: readonly string[],
+): string {
+  return model.os.family === 'debian'
+    ? aptInstallExact(model, version, packages)
+    : dnfInstallExact(version.text, packages, [], model.packages.source === 'bundle');
 }
 
 export class PackagesPhase implements Phase<NodeHost> {
@@ -114,8 +151,7 @@ export class PackagesPhase implements Phase<NodeHost> {
     const fromBundle = this.model.packages.source === 'bundle';
     // From a bundle the bundle's index (put in place by the bundle phase) is the only source.
     if (fromBundle) await step.probe(`test -s ${BUNDLE_SOURCE_FILE[family]}`, { label: 'the bundle is on the host' });
-    else if (family === 'debian') await pointAptAt(step, this.model, this.model.kubernetes.version);
-    else await step.putFile(YUM_REPO, this.yumRepo(), { mode: 0o644 });
+    else await pointPackagesAt(step, this.model, this.model.kubernetes.version);
 
     const installed = parseInstalled(
       (await step.probe(installedQuery(family, KUBERNETES_PACKAGES), { label: 'installed Kubernetes packages' }))
@@ -200,14 +236,6 @@ export class PackagesPhase implements Phase<NodeHost> {
       `install ${missing.join(', ')}${fromBundle ? ' from the bundle' : ''} (the control-plane endpoint)`,
       installCommand(family, missing, fromBundle),
       { timeoutMs: 20 * 60_000 },
-    );
-  }
-
-  private yumRepo(): string {
-    const repo = kubernetesRepository(this.model, this.model.kubernetes.version, 'rpm');
-    return (
-      `[kubernetes]\nname=Kubernetes\nbaseurl=${repo}\nenabled=1\ngpgcheck=1\n` +
-      `gpgkey=${repo}repodata/repomd.xml.key\nexclude=${KUBERNETES_PACKAGES.join(' ')}\n`
     );
   }
 }

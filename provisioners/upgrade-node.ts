@@ -22,7 +22,7 @@ import type { RenderedFile } from '../templates/render.js';
 import type { NodeHost } from './cluster-host.js';
 import { KUBECTL } from './kubectl.js';
 import { installedQuery, parseInstalled } from './os-packages.js';
-import { aptInstallExact, pointAptAt } from './packages.js';
+import { installExactCommand, pointPackagesAt } from './packages.js';
 import { renderedFile } from './rendered-files.js';
 import { NODE_SCHEDULING_JSONPATH, parseNodeScheduling } from './verify.js';
 import { waitFor } from './wait.js';
@@ -99,8 +99,8 @@ export class UpgradeNodesPhase implements Phase<NodeHost> {
     const node = step.host.node;
     // On the record before anything changes: a run that stops from here on has touched a host.
     await this.options.progress(node.name, {});
-    // From a bundle, the step's bundle phase has made it apt's only source.
-    if (model.packages.source !== 'bundle') await pointAptAt(step, model, version);
+    // From a bundle, the step's bundle phase has made it the only source.
+    if (model.packages.source !== 'bundle') await pointPackagesAt(step, model, version);
     await this.installExact(step, ['kubeadm']);
 
     if (isInitNode(model, node)) {
@@ -151,16 +151,19 @@ export class UpgradeNodesPhase implements Phase<NodeHost> {
   /** The packages at exactly the step's version, held there. */
   private async installExact(step: HostStep<NodeHost>, packages: readonly (typeof PINNED)[number][]) {
     const { model, version } = this.options;
+    const family = model.os.family;
     const installed = parseInstalled(
-      (await step.probe(installedQuery('debian', packages), { label: `installed ${packages.join(', ')}` })).stdout,
+      (await step.probe(installedQuery(family, packages), { label: `installed ${packages.join(', ')}` })).stdout,
     );
     const stale = packages.filter((p) => !installed.get(p)?.startsWith(`${version.text}-`));
     if (stale.length)
       await step.change(
         `install ${stale.map((p) => `${p} ${version.text}`).join(', ')}`,
-        aptInstallExact(model, version, stale),
+        installExactCommand(model, version, stale),
         { timeoutMs: 20 * 60_000 },
       );
+    // dnf: the repository's exclude= is the hold, as after the install.
+    if (family !== 'debian') return;
     const held = (await step.probe('apt-mark showhold')).stdout.split('\n');
     const unheld = packages.filter((p) => !held.includes(p));
     if (unheld.length)
@@ -175,7 +178,9 @@ export class UpgradeNodesPhase implements Phase<NodeHost> {
 
   /** The kubelet package on the host is at the step's version already. */
   private async kubeletAt(step: HostStep<NodeHost>): Promise<boolean> {
-    const installed = parseInstalled((await step.probe(installedQuery('debian', ['kubelet']))).stdout);
+    const installed = parseInstalled(
+      (await step.probe(installedQuery(this.options.model.os.family, ['kubelet']))).stdout,
+    );
     return installed.get('kubelet')?.startsWith(`${this.options.version.text}-`) ?? false;
   }
 

@@ -13,7 +13,7 @@ import type { KubernetesVersion } from '../spec/versions.js';
 import { isInitNode } from '../templates/kubeadm/index.js';
 import type { NodeHost } from './cluster-host.js';
 import { KUBECTL } from './kubectl.js';
-import { aptSourceLine, kubernetesRepository } from './packages.js';
+import { aptSourceLine, kubernetesRepository, yumRepoFile } from './packages.js';
 
 /** kubelet 1.35 refuses to start on cgroup v1 (failCgroupV1 defaults to true, KEP-5573). */
 export const CGROUP_V2_FROM_MINOR = 35;
@@ -43,8 +43,38 @@ function scratchApt(source: string): string[] {
   ];
 }
 
+/**
+ * A shell fragment: dnf with a scratch repository directory in $d holding only `version`'s
+ * Kubernetes repository (its excludes lifted: they hold the installed packages back), and
+ * a scratch cache, so the host's own dnf state is left as it was.
+ */
+function scratchDnf(model: ClusterModel, version: KubernetesVersion): string[] {
+  return [
+    'd=$(mktemp -d /tmp/kubestrap-upgrade.XXXXXX)',
+    'trap \'rm -rf "$d"\' EXIT',
+    `printf '%s' ${shellQuote(yumRepoFile(model, version))} > "$d/kubernetes.repo"`,
+    'dnf_in() { dnf -q -y --setopt=reposdir="$d" --setopt=cachedir="$d/cache" --disableexcludes=all "$@"; }',
+  ];
+}
+
+/** A shell fragment: $v, the version-release of `name` at `version` in the scratch dnf, or exit 1. */
+function dnfRevision(model: ClusterModel, version: KubernetesVersion, name: string): string[] {
+  return [
+    `v=$(dnf_in repoquery --queryformat '%{version}-%{release}\\n' ${shellQuote(`${name}-${version.text}`)} ` +
+      '2>"$d/query.log" | grep . | head -n 1)',
+    `[ -n "$v" ] || { echo "${name} ${version.text} is not in ${kubernetesRepository(model, version, 'rpm')}" >&2; ` +
+      'cat "$d/query.log" >&2; exit 1; }',
+  ];
+}
+
 /** Exits 1 naming the repository unless it has kubeadm, kubelet and kubectl at `version`; prints the revision. */
 export function packagesReachableScript(model: ClusterModel, version: KubernetesVersion): string {
+  if (model.os.family !== 'debian')
+    return script(
+      ...scratchDnf(model, version),
+      ...['kubeadm', 'kubelet', 'kubectl'].flatMap((p) => dnfRevision(model, version, p)),
+      'echo "$v"',
+    );
   const repo = kubernetesRepository(model, version, 'deb');
   return script(
     ...scratchApt(aptSourceLine(model, version)),
@@ -59,6 +89,19 @@ export function packagesReachableScript(model: ClusterModel, version: Kubernetes
 
 /** The first step's kubeadm, unpacked into scratch, runs `upgrade plan` against the cluster. */
 export function scratchPlanScript(model: ClusterModel, version: KubernetesVersion): string {
+  if (model.os.family !== 'debian')
+    return script(
+      ...scratchDnf(model, version),
+      ...dnfRevision(model, version, 'kubeadm'),
+      `url=$(dnf_in repoquery --location ${shellQuote(`kubeadm-${version.text}`)} 2>"$d/query.log" | grep . | head -n 1)`,
+      '[ -n "$url" ] || { cat "$d/query.log" >&2; exit 1; }',
+      'curl -fsSL --max-time 300 -o "$d/kubeadm.rpm" "$url"',
+      // It runs as root: checked against the repository key dnf imported at the install.
+      'rpm -K "$d/kubeadm.rpm" >"$d/check.log" 2>&1 || { cat "$d/check.log" >&2; exit 1; }',
+      'mkdir "$d/root"',
+      '(cd "$d/root" && rpm2cpio "$d/kubeadm.rpm" | cpio -idm --quiet)',
+      `"$d/root/usr/bin/kubeadm" upgrade plan v${version.text} 2>&1`,
+    );
   return script(
     ...scratchApt(aptSourceLine(model, version)),
     `v=$(apt_in apt-cache madison kubeadm | awk -v want=${shellQuote(`${version.text}-`)} ` +

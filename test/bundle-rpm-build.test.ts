@@ -19,6 +19,9 @@ import {
   rpmProvidesQuery,
 } from '../provisioners/os-packages.js';
 import { dnfKubernetesInstall } from '../provisioners/packages.js';
+import { packagesReachableScript } from '../provisioners/upgrade-preflight.js';
+import { loadSpecText } from '../spec/load.js';
+import { parseKubernetesVersion } from '../spec/versions.js';
 import { ENDPOINT_PACKAGES } from '../spec/host-packages.js';
 import { startBundleSources, type BundleSources } from './support/bundle-sources.js';
 import { REPO_ROOT, sharedReferenceMissing } from './support/fixtures.js';
@@ -180,6 +183,26 @@ ${sources.packagesYaml.replace(
       ]);
     },
   );
+
+  it("an upgrade's preflight finds a step's packages with a scratch dnf, and names the repository that lacks them", () => {
+    const { model } = loadSpecText(specText(), 'cluster.yaml');
+    // --releasever: this machine is no EL release for dnf to read one from; the repository names none.
+    const reachable = (version: string) =>
+      run('sh', [
+        '-c',
+        packagesReachableScript(model, parseKubernetesVersion(version)!).replace(
+          'dnf -q -y',
+          'dnf --releasever=9 -q -y',
+        ),
+      ]);
+    const found = reachable(VERSION);
+    expect(found.stderr).toBe('');
+    expect(found.status).toBe(0);
+    expect(found.stdout.trim()).toMatch(new RegExp(`^${VERSION.replaceAll('.', '\\.')}-\\S+$`));
+    const absent = reachable('1.34.99');
+    expect(absent.status).toBe(1);
+    expect(absent.stderr).toContain(`kubeadm 1.34.99 is not in ${repos.kubernetesRepository}/v1.34/rpm/`);
+  });
 
   it('holds each repository as dnf checks it: signed metadata as published, or signed packages', async () => {
     const all = await tarMembers(bundlePath);

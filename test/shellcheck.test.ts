@@ -184,7 +184,11 @@ async function transcript(): Promise<Recorded[]> {
         ).toEqual(hostPhases(model, files, options).map((p) => p.title));
         await drive(upPhases(model, files, options), hosts, waits);
         await drive([new ResetPhase(model)], hosts, waits);
-        if (model.os.family === 'debian' && !bundle) await drive(upgradePhases(model), hosts, waits);
+        await drive(
+          upgradePhases(bundle ? { ...model, packages: { ...model.packages, source: 'bundle' } } : model),
+          hosts,
+          waits,
+        );
       }
     }
   }
@@ -233,6 +237,9 @@ describe.skipIf(missing)(`shellcheck of every generated command${missing ? ` (sk
         ' drain ',
         'dpkg-deb -x',
         'apt-cache madison',
+        'repoquery --location',
+        'rpm2cpio',
+        'dnf install -y --disableexcludes=kubernetes kubeadm-',
         'protocol value="vrrp"',
         'proto vrrp',
       ]) {

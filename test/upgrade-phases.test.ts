@@ -26,8 +26,9 @@ beforeAll(async () => {
 });
 
 /** The render at the target: a host that is already there has its containerd config. */
-async function targetRender() {
-  const { model } = (await renderFixture('ha')).loaded;
+async function targetRender(family: 'debian' | 'rhel' = 'debian') {
+  const { model: fixture } = (await renderFixture('ha')).loaded;
+  const model = { ...fixture, os: { ...fixture.os, family } };
   return { model, files: renderCluster({ ...model, kubernetes: { ...model.kubernetes, version: TARGET } }) };
 }
 
@@ -40,6 +41,8 @@ function host(pkg: string, cluster: string, kubelet: string, cordoned: boolean):
     if (command.includes(CONTAINERD_CONFIG) && pkg === TARGET.text) return { stdout: runtimeProbe };
     if (command.startsWith('dpkg-query'))
       return { stdout: ['kubeadm', 'kubelet', 'kubectl'].map((p) => `${p} ${pkg}-1.1`).join('\n') };
+    if (command.startsWith('rpm -q'))
+      return { stdout: ['kubeadm', 'kubelet', 'kubectl'].map((p) => `${p} ${pkg}-150500.1.1`).join('\n') };
     if (command === 'apt-mark showhold') return { stdout: 'kubeadm\nkubelet\nkubectl\n' };
     if (command.includes('kubernetesVersion:')) return { stdout: `v${cluster}\n` };
     if (command.includes('{.spec.unschedulable}'))
@@ -55,8 +58,9 @@ async function changesOn(
   name: string,
   role: 'control-plane' | 'worker',
   responder: Responder,
+  family: 'debian' | 'rhel' = 'debian',
 ): Promise<readonly Change[]> {
-  const { model, files } = await targetRender();
+  const { model, files } = await targetRender(family);
   const node = model.nodes.find((n) => n.name === name)!;
   const transcript: Recorded[] = [];
   const hosts: NodeHost[] = model.nodes.map((n) => ({
@@ -103,6 +107,36 @@ describe('an upgrade step on one node', () => {
     // The source line names the step's minor.
     const list = changes.find((c) => c.kind === 'file' && c.target.endsWith('kubernetes.list'));
     expect(list?.kind === 'file' && list.diff).toContain('/v1.37/deb/ /');
+  });
+
+  it("rhel: the step's dnf repository, dnf's exact install (its exclude= is the hold), the same order", async () => {
+    // An EL host has no dpkg: only rpm answers.
+    const el =
+      (r: Responder): Responder =>
+      (command, expectsFailure) =>
+        command.startsWith('dpkg-query') ? { code: 127, stderr: 'dpkg-query: not found' } : r(command, expectsFailure);
+    const changes = await changesOn('cp1', 'control-plane', el(host('1.36.0', '1.36.0', '1.36.0', false)), 'rhel');
+    expect(described(changes)).toEqual([
+      'file /etc/yum.repos.d/kubernetes.repo',
+      'install kubeadm 1.37.1',
+      'kubeadm upgrade apply v1.37.1 (from v1.36.0)',
+      'file /etc/kubernetes/kubeadm.conf',
+      'drain cp1',
+      'install kubelet 1.37.1, kubectl 1.37.1',
+      'file /etc/containerd/config.toml',
+      'restart containerd (the sandbox image of 1.37.1)',
+      'reload systemd units',
+      'restart the kubelet at 1.37.1',
+    ]);
+    const repo = changes.find((c) => c.kind === 'file' && c.target.endsWith('kubernetes.repo'));
+    expect(repo?.kind === 'file' && repo.diff).toContain('/v1.37/rpm/');
+    const commands = changes.flatMap((c) => (c.kind === 'command' ? [c.command] : []));
+    expect(commands).toContain('dnf install -y --disableexcludes=kubernetes kubeadm-1.37.1');
+    expect(commands).toContain('dnf install -y --disableexcludes=kubernetes kubelet-1.37.1 kubectl-1.37.1');
+    expect(commands.join('\n')).not.toMatch(/apt|dpkg/);
+    // A node whose rpm packages are already at the version is not reinstalled.
+    const there = await changesOn('worker1', 'worker', el(host('1.37.1', '1.37.1', '1.37.1', false)), 'rhel');
+    expect(described(there)).toEqual(['file /etc/yum.repos.d/kubernetes.repo', 'file /etc/kubernetes/kubeadm.conf']);
   });
 
   it('a further control plane: kubeadm upgrade node, and its drain runs on the first control plane', async () => {
