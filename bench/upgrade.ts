@@ -6,14 +6,13 @@
 // Figures: the upgrade's wall time, per node, and the ratio batched / sequential. The
 // doubles make kubeadm and the kubelet quick; what is measured is kubestrap's own work
 // (apt, drains, waits), which is what batching is meant to overlap.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AptMirror } from '../test/harness/apt-mirror.js';
 import { Harness, harnessUnavailable } from '../test/harness/hosts.js';
 import { harnessSpec } from '../test/support/cluster.js';
-import { REPO_ROOT } from '../test/support/fixtures.js';
+import { kubestrapIn } from '../test/support/kubestrap-cli.js';
 import { KUBERNETES_MINORS } from '../spec/versions.js';
 
 const reason = harnessUnavailable();
@@ -26,13 +25,9 @@ const FROM = `1.33.${KUBERNETES_MINORS[33]!.newestPatch}`;
 const TO = '1.34.2';
 const NODES = 5;
 
-function cli(dir: string, ...args: string[]): void {
-  const result = spawnSync(process.execPath, [join(REPO_ROOT, 'dist/cli/main.js'), ...args], {
-    cwd: dir,
-    env: { ...process.env, HOME: dir, SSH_AUTH_SOCK: '', CI: 'true' },
-    encoding: 'utf8',
-    timeout: 1_800_000,
-  });
+/** The CLI, run asynchronously: the package mirror answers from this very process. */
+async function cli(dir: string, ...args: string[]): Promise<void> {
+  const result = await kubestrapIn(dir, 1_800_000)(...args);
   if (result.status !== 0)
     throw new Error(`kubestrap ${args.join(' ')} exited ${result.status}:\n${result.stdout}\n${result.stderr}`);
 }
@@ -47,10 +42,10 @@ async function upgradeSeconds(maxUnavailable: number): Promise<number> {
     for (const host of harness.hosts) mirror.configureHost(host);
     const spec = harnessSpec(harness, { version: FROM, kubernetesRepository: mirror.kubernetesRepository });
     writeFileSync(join(dir, 'cluster.yaml'), spec);
-    cli(dir, 'up', '-f', 'cluster.yaml', '--no-workload-check');
+    await cli(dir, 'up', '-f', 'cluster.yaml', '--no-workload-check');
     writeFileSync(join(dir, 'cluster.yaml'), spec.replace(`version: ${FROM}`, `version: ${TO}`));
     const start = process.hrtime.bigint();
-    cli(dir, 'upgrade', '-f', 'cluster.yaml', '--yes', '--max-unavailable', String(maxUnavailable));
+    await cli(dir, 'upgrade', '-f', 'cluster.yaml', '--yes', '--max-unavailable', String(maxUnavailable));
     return Number(process.hrtime.bigint() - start) / 1e9;
   } finally {
     await mirror?.stop();

@@ -3,7 +3,6 @@
 // in the middle of a wait. It must exit 130 within 2 s, say how to resume, and send
 // nothing more: the host's own records (every command sshd ran, every login it
 // accepted) show nothing after the signal.
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,21 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AptMirror } from './harness/apt-mirror.js';
 import { Harness, harnessUnavailable, type TestHost } from './harness/hosts.js';
 import { harnessSpec } from './support/cluster.js';
-import { REPO_ROOT, sharedReferenceMissing } from './support/fixtures.js';
+import { sharedReferenceMissing } from './support/fixtures.js';
 import { auditCommands, seenCommands, seenLogins } from './support/host-audit.js';
+import { interruptWhen } from './support/kubestrap-cli.js';
 
 const unavailable = harnessUnavailable() ?? sharedReferenceMissing();
 const RESUME_HINT = 'run the same command again to resume';
-
-interface Interrupted {
-  readonly status: number | null;
-  readonly stderr: string;
-  readonly stdout: string;
-  /** When SIGINT was sent, ms since the epoch. */
-  readonly sigintAt: number;
-  /** From SIGINT to the exit. */
-  readonly exitMs: number;
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -61,38 +51,7 @@ describe.skipIf(unavailable)(`Ctrl-C during kubestrap up${unavailable ? ` (skipp
     await harness?.stop();
   });
 
-  /** Runs `kubestrap up` and sends SIGINT once `ready` says the moment has come. */
-  async function interruptUp(ready: () => boolean): Promise<Interrupted> {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/cli/main.js'), 'up', '-f', 'cluster.yaml'], {
-      cwd: dir,
-      env: { ...process.env, HOME: dir, SSH_AUTH_SOCK: '', CI: 'true', NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    let running = true;
-    void exited.then(() => (running = false));
-    const deadline = Date.now() + 400_000;
-    try {
-      while (!ready()) {
-        if (!running) throw new Error(`up ended before the moment to interrupt it:\n${stdout}\n${stderr}`);
-        if (Date.now() > deadline) throw new Error(`the moment to interrupt never came:\n${stdout}\n${stderr}`);
-        await sleep(20);
-      }
-      const sigintAt = Date.now();
-      child.kill('SIGINT');
-      // The old behaviour ran to the end of a 60 s wait; give it that, to report what it did.
-      const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-      const status = await exited;
-      clearTimeout(timer);
-      return { status, stdout, stderr, sigintAt, exitMs: Date.now() - sigintAt };
-    } finally {
-      if (running) child.kill('SIGKILL');
-    }
-  }
+  const interruptUp = (ready: () => boolean) => interruptWhen(dir, ['up', '-f', 'cluster.yaml'], ready);
 
   /** What reached the host after SIGINT, a second after the CLI ended (anything in flight has landed). */
   async function afterSigint(sigintAt: number) {

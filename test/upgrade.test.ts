@@ -5,7 +5,7 @@
 // controller manages blocks the drain of the last worker: the run stops there, says what
 // blocked it, and leaves the record; once the pod is gone a re-run completes, and a third
 // run is "unchanged".
-import { doubleCalls, kubestrapIn } from './support/kubestrap-cli.js';
+import { doubleCalls, interruptWhen, kubestrapIn } from './support/kubestrap-cli.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,16 +139,27 @@ describe.skipIf(unavailable)(
     );
 
     it(
-      'with the pod gone, a re-run goes on from where it stopped and ends at the target',
+      'with the pod gone, a re-run goes on from where it stopped; Ctrl-C on the last worker, and a third run ends at the target',
       { timeout: 900_000 },
       async () => {
         inside('h1', `${ADMIN} delete namespace hand-made --wait=false`);
         const before = { h1: calls('h1').length, h2: calls('h2').length, h3: calls('h3').length };
+        // Ctrl-C once h3 has its new kubelet package: it is cordoned, its kubelet not yet restarted or Ready.
+        const interrupted = await interruptWhen(dir, ['upgrade', '-f', 'cluster.yaml', '--yes'], () =>
+          installed('h3').includes(`kubelet=${TO}-1.1`),
+        );
+        expect(interrupted.status, interrupted.stderr).toBe(130);
+        expect(interrupted.stderr).toContain('Where each node got to is in');
+        expect(record()).toMatchObject({
+          outcome: 'interrupted',
+          nodes: { h1: { version: TO, cordoned: false }, h2: { version: TO, cordoned: false }, h3: { cordoned: true } },
+        });
+        expect(record().nodes.h3.version).toBeUndefined();
         const result = await cli('upgrade', '-f', 'cluster.yaml', '--yes');
         expect(result.status, result.stderr).toBe(0);
-        // The plan from where the cluster stands: kubeadm-config says 1.33, so one step is left,
+        // The plan from where the cluster stood: kubeadm-config said 1.33, so one step was left,
         // and h3's kubelet, left at 1.32, goes straight to 1.34 (within the kubelet's skew of three).
-        const rows = result.stdout
+        const rows = interrupted.stdout
           .split('\n')
           .filter((l) => /^\d +1\./.test(l))
           .map((l) => l.split(/\s+/).slice(0, 5).join(' '));
@@ -157,6 +168,7 @@ describe.skipIf(unavailable)(
           `1 ${TO} h2 worker ${MIDDLE}`,
           `1 ${TO} h3 worker ${FROM}`,
         ]);
+        // The third run: h3 alone was left (its cordon the record's), then the cluster is at the target.
         expect(result.stdout).toContain(`Cluster harness runs ${TO}.`);
         for (const host of ['h1', 'h2', 'h3']) {
           expect(installed(host)).toEqual([`kubeadm=${TO}-1.1`, `kubectl=${TO}-1.1`, `kubelet=${TO}-1.1`]);
