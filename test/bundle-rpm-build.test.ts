@@ -184,22 +184,23 @@ ${sources.packagesYaml.replace(
     },
   );
 
-  it("an upgrade's preflight finds a step's packages with a scratch dnf, and names the repository that lacks them", () => {
+  it("an upgrade's preflight finds a step's packages with a scratch dnf, and names the repository that lacks them", async () => {
     const { model } = loadSpecText(specText(), 'cluster.yaml');
     // --releasever: this machine is no EL release for dnf to read one from; the repository names none.
+    // Asynchronously: the repositories are served from this process.
     const reachable = (version: string) =>
-      run('sh', [
+      runAsync('sh', [
         '-c',
         packagesReachableScript(model, parseKubernetesVersion(version)!).replace(
           'dnf -q -y',
           'dnf --releasever=9 -q -y',
         ),
       ]);
-    const found = reachable(VERSION);
+    const found = await reachable(VERSION);
     expect(found.stderr).toBe('');
     expect(found.status).toBe(0);
     expect(found.stdout.trim()).toMatch(new RegExp(`^${VERSION.replaceAll('.', '\\.')}-\\S+$`));
-    const absent = reachable('1.34.99');
+    const absent = await reachable('1.34.99');
     expect(absent.status).toBe(1);
     expect(absent.stderr).toContain(`kubeadm 1.34.99 is not in ${repos.kubernetesRepository}/v1.34/rpm/`);
   });
