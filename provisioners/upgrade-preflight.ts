@@ -93,7 +93,8 @@ export function scratchPlanScript(model: ClusterModel, version: KubernetesVersio
     return script(
       ...scratchDnf(model, version),
       ...dnfRevision(model, version, 'kubeadm'),
-      `url=$(dnf_in repoquery --location ${shellQuote(`kubeadm-${version.text}`)} 2>"$d/query.log" | grep . | head -n 1)`,
+      `url=$(dnf_in repoquery --location ${shellQuote(`kubeadm-${version.text}`)} 2>"$d/query.log" ` +
+        '| grep . | head -n 1)',
       '[ -n "$url" ] || { cat "$d/query.log" >&2; exit 1; }',
       'curl -fsSL --max-time 300 -o "$d/kubeadm.rpm" "$url"',
       // It runs as root: checked against the repository key dnf imported at the install.

@@ -184,7 +184,7 @@ ${sources.packagesYaml.replace(
     },
   );
 
-  it("an upgrade's preflight finds a step's packages with a scratch dnf, and names the repository that lacks them", async () => {
+  it("the upgrade preflight finds a step's packages with a scratch dnf, naming a repository without them", async () => {
     const { model } = loadSpecText(specText(), 'cluster.yaml');
     // --releasever: this machine is no EL release for dnf to read one from; the repository names none.
     // Asynchronously: the repositories are served from this process.

@@ -59,7 +59,7 @@ async function refusal(promise: Promise<unknown>): Promise<string> {
 }
 
 describe('one bundle per upgrade step', () => {
-  it('takes each step from the bundle of its version, in step order; a bundle for no step is said, not used', async () => {
+  it('takes each step from the bundle of its version, in order; a bundle for no step is said, not used', async () => {
     const [b133, b134, b132] = [bundleAt('1.33.13'), bundleAt('1.34.2'), bundleAt('1.32.11')];
     const chosen = await bundlesForSteps(model, STEPS, [b134, b132, b133], 'c.yaml');
     expect(chosen.bundles).toEqual([b133, b134]);

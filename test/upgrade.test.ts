@@ -139,7 +139,7 @@ describe.skipIf(unavailable)(
     );
 
     it(
-      'with the pod gone, a re-run goes on from where it stopped; Ctrl-C on the last worker, and a third run ends at the target',
+      'with the pod gone, a re-run goes on from where it stopped; Ctrl-C on the last worker; the next run ends it',
       { timeout: 900_000 },
       async () => {
         inside('h1', `${ADMIN} delete namespace hand-made --wait=false`);
