@@ -89,21 +89,27 @@ async function changesOn(
 const described = (changes: readonly Change[]) =>
   changes.map((c) => (c.kind === 'file' ? `file ${c.target}` : c.description) + (c.on ? ` (on ${c.on})` : ''));
 
+const APT_LIST = '/etc/apt/sources.list.d/kubernetes.list';
+/** What a node not yet at the step changes, in order: its package source, kubeadm's part, the drain, the rest. */
+const fullUpgrade = (source: string, kubeadm: string, drain: string) => [
+  `file ${source}`,
+  'install kubeadm 1.37.1',
+  kubeadm,
+  'file /etc/kubernetes/kubeadm.conf',
+  drain,
+  'install kubelet 1.37.1, kubectl 1.37.1',
+  'file /etc/containerd/config.toml',
+  'restart containerd (the sandbox image of 1.37.1)',
+  'reload systemd units',
+  'restart the kubelet at 1.37.1',
+];
+
 describe('an upgrade step on one node', () => {
   it('the first control plane: kubeadm, apply, drain, kubelet and kubectl, restart, in that order', async () => {
     const changes = await changesOn('cp1', 'control-plane', host('1.36.0', '1.36.0', '1.36.0', false));
-    expect(described(changes)).toEqual([
-      'file /etc/apt/sources.list.d/kubernetes.list',
-      'install kubeadm 1.37.1',
-      'kubeadm upgrade apply v1.37.1 (from v1.36.0)',
-      'file /etc/kubernetes/kubeadm.conf',
-      'drain cp1',
-      'install kubelet 1.37.1, kubectl 1.37.1',
-      'file /etc/containerd/config.toml',
-      'restart containerd (the sandbox image of 1.37.1)',
-      'reload systemd units',
-      'restart the kubelet at 1.37.1',
-    ]);
+    expect(described(changes)).toEqual(
+      fullUpgrade(APT_LIST, 'kubeadm upgrade apply v1.37.1 (from v1.36.0)', 'drain cp1'),
+    );
     // The source line names the step's minor.
     const list = changes.find((c) => c.kind === 'file' && c.target.endsWith('kubernetes.list'));
     expect(list?.kind === 'file' && list.diff).toContain('/v1.37/deb/ /');
@@ -116,18 +122,9 @@ describe('an upgrade step on one node', () => {
       (command, expectsFailure) =>
         command.startsWith('dpkg-query') ? { code: 127, stderr: 'dpkg-query: not found' } : r(command, expectsFailure);
     const changes = await changesOn('cp1', 'control-plane', el(host('1.36.0', '1.36.0', '1.36.0', false)), 'rhel');
-    expect(described(changes)).toEqual([
-      'file /etc/yum.repos.d/kubernetes.repo',
-      'install kubeadm 1.37.1',
-      'kubeadm upgrade apply v1.37.1 (from v1.36.0)',
-      'file /etc/kubernetes/kubeadm.conf',
-      'drain cp1',
-      'install kubelet 1.37.1, kubectl 1.37.1',
-      'file /etc/containerd/config.toml',
-      'restart containerd (the sandbox image of 1.37.1)',
-      'reload systemd units',
-      'restart the kubelet at 1.37.1',
-    ]);
+    expect(described(changes)).toEqual(
+      fullUpgrade('/etc/yum.repos.d/kubernetes.repo', 'kubeadm upgrade apply v1.37.1 (from v1.36.0)', 'drain cp1'),
+    );
     const repo = changes.find((c) => c.kind === 'file' && c.target.endsWith('kubernetes.repo'));
     expect(repo?.kind === 'file' && repo.diff).toContain('/v1.37/rpm/');
     const commands = changes.flatMap((c) => (c.kind === 'command' ? [c.command] : []));
@@ -141,18 +138,7 @@ describe('an upgrade step on one node', () => {
 
   it('a further control plane: kubeadm upgrade node, and its drain runs on the first control plane', async () => {
     const changes = await changesOn('cp2', 'control-plane', host('1.36.0', '1.37.1', '1.36.0', false));
-    expect(described(changes)).toEqual([
-      'file /etc/apt/sources.list.d/kubernetes.list',
-      'install kubeadm 1.37.1',
-      'kubeadm upgrade node (to 1.37.1)',
-      'file /etc/kubernetes/kubeadm.conf',
-      'drain cp2 (on cp1)',
-      'install kubelet 1.37.1, kubectl 1.37.1',
-      'file /etc/containerd/config.toml',
-      'restart containerd (the sandbox image of 1.37.1)',
-      'reload systemd units',
-      'restart the kubelet at 1.37.1',
-    ]);
+    expect(described(changes)).toEqual(fullUpgrade(APT_LIST, 'kubeadm upgrade node (to 1.37.1)', 'drain cp2 (on cp1)'));
   });
 
   it('a worker already at the version changes nothing but the files kubestrap keeps', async () => {
