@@ -3,6 +3,7 @@
 // machine — signature, members, and that it fits the spec at its step — before any host
 // is touched. A step no bundle carries is refused by name, with the command that makes it.
 import { resolve } from 'node:path';
+import { bundleProblems } from '../bundle/coverage.js';
 import { PINNED_KUBERNETES_PACKAGES } from '../spec/host-packages.js';
 import type { EventSink } from '../engine/events.js';
 import type { VerifiedBundle } from '../provisioners/bundle.js';
@@ -39,14 +40,8 @@ export async function readUpgradeBundles(
 }
 
 /** What keeps `bundle` from carrying the step to `version` (empty: it does). */
-export function stepBundleProblems(
-  model: ClusterModel,
-  version: KubernetesVersion,
-  bundle: VerifiedBundle,
-  bundleProblems: (model: ClusterModel, manifest: VerifiedBundle['manifest']) => string[],
-): string[] {
-  const at = modelAt(model, version);
-  const problems = bundleProblems(at, bundle.manifest);
+export function stepBundleProblems(model: ClusterModel, version: KubernetesVersion, bundle: VerifiedBundle): string[] {
+  const problems = bundleProblems(modelAt(model, version), bundle.manifest);
   const carried = new Map((bundle.manifest.packages ?? []).map((p) => [p.name, p.version]));
   const lacking = PINNED_KUBERNETES_PACKAGES.filter((p) => !carried.get(p)?.startsWith(`${version.text}-`));
   if (lacking.length) problems.push(`it lacks ${lacking.map((p) => `${p} ${version.text}`).join(', ')}`);
@@ -58,32 +53,30 @@ export function stepBundleProblems(
  * has none or a bundle does not fit its step. Bundles for no step (a step an interrupted
  * run already finished) are left out, and said so.
  */
-export async function bundlesForSteps(
+export function bundlesForSteps(
   model: ClusterModel,
   steps: readonly KubernetesVersion[],
   bundles: readonly VerifiedBundle[],
   file: string | undefined,
-): Promise<{ readonly bundles: VerifiedBundle[]; readonly unused: string[] }> {
-  const { bundleProblems } = await import('../bundle/coverage.js');
+): { readonly bundles: VerifiedBundle[]; readonly unused: string[] } {
   const problems: string[] = [];
   const chosen: VerifiedBundle[] = [];
   for (const version of steps) {
-    const candidates = bundles.filter((b) => b.manifest.kubernetesVersion === version.text);
-    if (!candidates.length) {
+    const bundle = bundles.find((b) => b.manifest.kubernetesVersion === version.text);
+    if (!bundle) {
       problems.push(
         `no bundle carries the step to ${version.text}: make it on a connected machine from the spec with ` +
           `spec.kubernetes.version: ${version.text} (kubestrap bundle -f SPEC -o FILE), then add --bundle FILE`,
       );
       continue;
     }
-    const [bundle] = candidates;
-    const misfit = stepBundleProblems(model, version, bundle!, bundleProblems);
+    const misfit = stepBundleProblems(model, version, bundle);
     if (misfit.length)
       problems.push(
-        `the bundle ${bundle!.localPath} (Kubernetes ${version.text}) does not fit the step:\n` +
+        `the bundle ${bundle.localPath} (Kubernetes ${version.text}) does not fit the step:\n` +
           misfit.map((m) => `      ${m}`).join('\n'),
       );
-    else chosen.push(bundle!);
+    else chosen.push(bundle);
   }
   const stepVersions = new Set(steps.map((s) => s.text));
   const unused = bundles

@@ -171,7 +171,7 @@ export async function upgrade(
   const planned = await planFor(model, options, context);
   const steps = stepNodes(planned.plan, model);
   const chosen = offline
-    ? await bundlesForSteps(
+    ? bundlesForSteps(
         model,
         steps.map((s) => s.version),
         given,

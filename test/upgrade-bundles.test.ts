@@ -49,19 +49,21 @@ function bundleAt(
   };
 }
 
-async function refusal(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
+function refusal(call: () => unknown): string {
+  let error: unknown;
+  try {
+    call();
+  } catch (e) {
+    error = e;
+  }
   expect(error).toBeInstanceOf(InvalidInputError);
   return (error as Error).message;
 }
 
 describe('one bundle per upgrade step', () => {
-  it('takes each step from the bundle of its version, in order; a bundle for no step is said, not used', async () => {
+  it('takes each step from the bundle of its version, in order; a bundle for no step is said, not used', () => {
     const [b133, b134, b132] = [bundleAt('1.33.13'), bundleAt('1.34.2'), bundleAt('1.32.11')];
-    const chosen = await bundlesForSteps(model, STEPS, [b134, b132, b133], 'c.yaml');
+    const chosen = bundlesForSteps(model, STEPS, [b134, b132, b133], 'c.yaml');
     expect(chosen.bundles).toEqual([b133, b134]);
     expect(chosen.unused).toEqual([
       'the bundle /bundles/1.32.11.tar holds Kubernetes 1.32.11, which is no step of this upgrade ' +
@@ -69,13 +71,13 @@ describe('one bundle per upgrade step', () => {
     ]);
   });
 
-  it("checks each bundle against the spec at its step: the step's own pause image, not the target's", async () => {
+  it("checks each bundle against the spec at its step: the step's own pause image, not the target's", () => {
     // The pause image moves with the minor (3.10 at 1.33, 3.10.1 at 1.34) unless the spec chose one.
     expect(modelAt(model, v('1.33.13')).runtime.sandboxImage).toBe(
       `registry.k8s.io/pause:${KUBERNETES_MINORS[33]!.pause}`,
     );
     expect(modelAt(model, v('1.33.13')).kubernetes.kubeadmApi).toBe('v1beta4');
-    const chosen = await bundlesForSteps(model, STEPS, [bundleAt('1.33.13'), bundleAt('1.34.2')], undefined);
+    const chosen = bundlesForSteps(model, STEPS, [bundleAt('1.33.13'), bundleAt('1.34.2')], undefined);
     expect(chosen.bundles.map((b) => b.manifest.kubernetesVersion)).toEqual(['1.33.13', '1.34.2']);
     // A sandbox image the spec chose stays at every step.
     const chosenPause = { ...model, runtime: { ...model.runtime, sandboxImage: 'registry.example/pause:9' } };
@@ -83,8 +85,8 @@ describe('one bundle per upgrade step', () => {
     expect(pauseImage(v('1.33.13'))).not.toBe(pauseImage(v('1.34.2')));
   });
 
-  it('refuses a step no bundle carries, naming it and how to make it; nothing changed', async () => {
-    const message = await refusal(bundlesForSteps(model, STEPS, [bundleAt('1.34.2')], 'c.yaml'));
+  it('refuses a step no bundle carries, naming it and how to make it; nothing changed', () => {
+    const message = refusal(() => bundlesForSteps(model, STEPS, [bundleAt('1.34.2')], 'c.yaml'));
     expect(message).toContain('the upgrade of c.yaml goes through 1.33.13, 1.34.2, one bundle per step:');
     expect(message).toContain(
       '  - no bundle carries the step to 1.33.13: make it on a connected machine from the spec with ' +
@@ -94,16 +96,16 @@ describe('one bundle per upgrade step', () => {
     expect(message).toMatch(/Nothing was changed on any host\.$/);
   });
 
-  it('refuses a bundle that does not fit its step: a missing package at the version, a missing image', async () => {
+  it('refuses a bundle that does not fit its step: a missing package at the version, a missing image', () => {
     const noKubelet = bundleAt('1.33.13', { packages: (n) => n.filter((p) => p !== 'kubelet') });
-    const message = await refusal(bundlesForSteps(model, STEPS, [noKubelet, bundleAt('1.34.2')], undefined));
+    const message = refusal(() => bundlesForSteps(model, STEPS, [noKubelet, bundleAt('1.34.2')], undefined));
     expect(message).toContain('the bundle /bundles/1.33.13.tar (Kubernetes 1.33.13) does not fit the step:');
     expect(message).toContain('it lacks kubelet 1.33.13');
     // Made for the target's pause image, not its own step's: the step's sandbox would not be there.
     const targetPause = bundleAt('1.33.13', {
       images: (r) => r.map((i) => (i === pauseImage(v('1.33.13')) ? pauseImage(v('1.34.2')) : i)),
     });
-    const lacking = await refusal(bundlesForSteps(model, STEPS, [targetPause, bundleAt('1.34.2')], undefined));
+    const lacking = refusal(() => bundlesForSteps(model, STEPS, [targetPause, bundleAt('1.34.2')], undefined));
     expect(lacking).toContain(`it lacks the image(s) ${pauseImage(v('1.33.13'))} that this spec runs`);
   });
 });
