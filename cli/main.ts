@@ -145,6 +145,17 @@ program
   .action((options) => run(options, async () => (await import('./commands/status.js')).statusCommand as Action));
 
 program
+  .command('doctor')
+  .description(
+    'read-only checks of every node (disks, memory, clock, services, node IP, modules, sysctls, certificates, ' +
+      'ports), of the cluster through its API, and of Vagrant here; exits 0 all ok, 3 warnings only, 1 on a failure',
+  )
+  .addOption(fileOption())
+  .addOption(verboseOption())
+  .addOption(jsonOption())
+  .action((options) => run(options, async () => (await import('./commands/doctor.js')).doctorCommand as Action));
+
+program
   .command('verify')
   .description(
     'check the running cluster: nodes Ready on their spec addresses, kube-system running, and pods that ' +

@@ -36,7 +36,7 @@ export function openSshKnownHosts(home: string = homedir()): string[] {
 export function clusterPool(
   model: ClusterModel,
   file: string | undefined,
-  options: { connectAttempts?: number; signal?: AbortSignal } = {},
+  options: { connectAttempts?: number; readyTimeoutMs?: number; signal?: AbortSignal } = {},
 ): SshPool {
   ensureWorkDir(model.name);
   return new SshPool({

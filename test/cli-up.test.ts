@@ -20,6 +20,7 @@ import { SHARED_REFERENCE, sharedReferenceMissing } from './support/fixtures.js'
 import { serveDirectory, type StaticServer } from './support/static-server.js';
 import { run } from './support/tools.js';
 import { jsonEvents, jsonResult, type JsonLine } from './support/json-lines.js';
+import type { DoctorCheck } from '../provisioners/doctor/check.js';
 
 const unavailable = harnessUnavailable() ?? sharedReferenceMissing();
 const VERSION = '1.34.2';
@@ -343,6 +344,131 @@ describe.skipIf(unavailable)(
       expect(result.status).toBe(2);
       expect(result.stderr).toContain('runs on existing hosts, which kubestrap does not own; use kubestrap reset');
     });
+
+    // doctor on the running cluster, then with faults put on the hosts and taken off again.
+    // The clock's sync state is the machine's (the hosts share its kernel): the expectation
+    // is what timedatectl inside a host says, asked separately.
+    const doctor = async () => {
+      const result = await cli('doctor', '-f', 'cluster.yaml', '--json');
+      const line = result.stdout.trim().split('\n').at(-1) ?? '{}';
+      const report = JSON.parse(line) as { status: string; checks: DoctorCheck[] };
+      const find = (scope: string, check: string) => report.checks.find((c) => c.scope === scope && c.check === check);
+      return { result, report, find };
+    };
+    const synced = () => inside('h1', 'timedatectl show -p NTPSynchronized --value').trim() === 'yes';
+    const healthy = async () => {
+      const { result, report } = await doctor();
+      const notOk = report.checks.filter((c) => c.status !== 'ok').map((c) => `${c.scope} ${c.check}: ${c.seen}`);
+      const clock = ['h1', 'h2', 'h3'].map(
+        (h) => `${h} time-sync: the clock is not synchronised (timedatectl NTPSynchronized=no)`,
+      );
+      expect(notOk.sort()).toEqual(synced() ? [] : clock);
+      expect(result.status, result.stderr).toBe(synced() ? 0 : 3);
+      return report;
+    };
+
+    it(
+      'doctor on the running cluster: every node and cluster check ok (but an unsynchronised clock), exit 0 or 3',
+      { timeout: 300_000 },
+      async () => {
+        const report = await healthy();
+        for (const host of ['h1', 'h2', 'h3'])
+          for (const check of [
+            'containerd',
+            'kubelet',
+            'node-ip',
+            'kernel-modules',
+            'sysctls',
+            'certificates',
+            'ports',
+          ])
+            expect(
+              report.checks.some((c) => c.scope === host && c.check === check && c.status === 'ok'),
+              `${host} ${check}`,
+            ).toBe(true);
+        expect(report.checks.filter((c) => c.scope === 'cluster').map((c) => c.check)).toEqual([
+          'node h1',
+          'node h2',
+          'node h3',
+          'version-skew',
+          'pods',
+        ]);
+        const text = await cli('doctor', '-f', 'cluster.yaml');
+        expect(text.stdout).toMatch(/^SCOPE\s+CHECK\s+RESULT\s+SEEN$/m);
+        expect(text.stdout).toMatch(/^h1\s+ports\s+OK\s+listening: 6443, 2379, 2380, 10250, 10257, 10259$/m);
+      },
+    );
+
+    it(
+      'doctor finds a full image filesystem, containerd stopped, the NAT node IP and a certificate near expiry',
+      { timeout: 300_000 },
+      async () => {
+        // h3: /var/lib/containerd on a 20 MiB tmpfs filled to 86 %.
+        inside('h3', 'mount -t tmpfs -o size=20m doctor-test /var/lib/containerd');
+        inside('h3', 'dd if=/dev/zero of=/var/lib/containerd/fill bs=4096 count=4400 status=none');
+        inside('h2', 'systemctl stop containerd');
+        inside(
+          'h2',
+          'cp -p /etc/default/kubelet /root/kubelet-defaults && ' +
+            "sed -i 's/--node-ip=[0-9.]*/--node-ip=10.0.2.15/' /etc/default/kubelet",
+        );
+        inside(
+          'h1',
+          'openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=doctor-test ' +
+            '-days 10 -keyout /dev/null -out /etc/kubernetes/pki/doctor-test.crt 2>/dev/null',
+        );
+        try {
+          const { result, find } = await doctor();
+          expect(result.status, result.stderr).toBe(1);
+          const disk = find('h3', 'disk /var/lib/containerd')!;
+          expect(disk.status).toBe('fail');
+          expect(disk.seen).toMatch(/^8[67]% used, .*below imagefs\.available 15% free: the kubelet evicts pods/);
+          expect(disk.fix).toContain('crictl rmi --prune');
+          expect(find('h2', 'containerd')).toMatchObject({ status: 'fail', seen: 'inactive' });
+          expect(find('h2', 'node-ip')).toMatchObject({
+            status: 'fail',
+            seen: `--node-ip=10.0.2.15 is the NAT address every VM has; the spec says ${harness.host('h2').ip}`,
+          });
+          const certs = find('h1', 'certificates')!;
+          expect(certs.status).toBe('warn');
+          expect(certs.seen).toMatch(/^\/etc\/kubernetes\/pki\/doctor-test\.crt expires in (9|10) days$/);
+          expect(certs.fix).toContain('kubeadm certs renew all');
+          for (const ok of [find('h1', 'containerd'), find('h3', 'containerd'), find('h3', 'node-ip')])
+            expect(ok?.status).toBe('ok');
+        } finally {
+          inside('h3', 'umount /var/lib/containerd');
+          inside('h2', 'systemctl start containerd');
+          inside('h2', 'mv /root/kubelet-defaults /etc/default/kubelet');
+          inside('h1', 'rm -f /etc/kubernetes/pki/doctor-test.crt');
+        }
+      },
+    );
+
+    it(
+      'doctor with the API server down and one host unreachable still reports every host it reaches',
+      { timeout: 300_000 },
+      async () => {
+        inside('h1', 'systemctl stop kubestrap-apiserver-double.service');
+        inside('h3', 'systemctl stop ssh.service');
+        try {
+          const { result, find, report } = await doctor();
+          expect(result.status).toBe(1);
+          expect(find('cluster', 'api')).toMatchObject({ status: 'fail' });
+          expect(find('cluster', 'api')!.seen).toMatch(
+            /^the API server does not answer: h1: The connection to the server/,
+          );
+          expect(find('h3', 'ssh')).toMatchObject({ status: 'fail' });
+          expect(find('h3', 'ssh')!.seen).toMatch(/^unreachable: /);
+          for (const host of ['h1', 'h2'])
+            expect(report.checks.filter((c) => c.scope === host).length, host).toBeGreaterThan(10);
+          expect(find('h1', 'ports')).toMatchObject({ status: 'fail', seen: 'not listening: 6443 (kube-apiserver)' });
+        } finally {
+          inside('h1', 'systemctl start kubestrap-apiserver-double.service');
+          inside('h3', 'systemctl start ssh.service');
+        }
+        await healthy();
+      },
+    );
 
     it('up --dry-run on the finished cluster has nothing to change', { timeout: 300_000 }, async () => {
       const result = await up('--dry-run');

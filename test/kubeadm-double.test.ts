@@ -160,7 +160,7 @@ describe.skipIf(unavailable)(
         expect(out, conf).toBe(`600\nsubject=${subject}\n/run/c.pem: OK\n`);
       }
       expect(file('h1', 'var/lib/kubelet/config.yaml')).toContain(
-        'kind: KubeletConfiguration\ncgroupDriver: systemd\n',
+        'kind: KubeletConfiguration\nstaticPodPath: /etc/kubernetes/manifests\ncgroupDriver: systemd\n',
       );
       // 1.34: the runtime endpoint moved to instance-config.yaml; the pause flag is still there.
       expect(file('h1', 'var/lib/kubelet/kubeadm-flags.env')).toBe(

@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { KUBEADM_CONFIG_JSONPATH } from '../operations/upgrade.js';
+import { PODS_JSONPATH } from '../provisioners/doctor/cluster-checks.js';
 import { NODE_SCHEDULING_JSONPATH, NODES_JSONPATH } from '../provisioners/verify.js';
 
 const double = readFileSync(new URL('./doubles/kubectl', import.meta.url), 'utf8');
@@ -22,6 +23,13 @@ describe('the kubectl double models the expressions kubestrap sends', () => {
     const modelled = /^SCHEDULING_JSONPATH='(.*)'$/m.exec(double)?.[1];
     expect(modelled?.replaceAll('\\t', '\t').replaceAll('\\n', '\n')).toBe(expression);
     expect(expression).toContain('{.spec.unschedulable}');
+  });
+
+  it("doctor's pods expression (all namespaces, with the waiting reason)", () => {
+    const expression = PODS_JSONPATH.replace(/^'|'$/g, '').replaceAll('\\t', '\t').replaceAll('\\n', '\n');
+    const modelled = /^PODS_JSONPATH='(.*)'$/m.exec(double)?.[1];
+    expect(modelled?.replaceAll('\\t', '\t').replaceAll('\\n', '\n')).toBe(expression);
+    expect(expression).toContain('{.status.containerStatuses[*].state.waiting.reason}');
   });
 
   it("upgrade's kubeadm-config expression", () => {

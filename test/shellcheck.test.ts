@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { doctorScript } from '../provisioners/doctor/host-facts.js';
 import type { VerifiedBundle } from '../provisioners/bundle.js';
 import type { NodeHost } from '../provisioners/cluster-host.js';
 import { HostStep } from '../engine/host-step.js';
@@ -207,6 +208,9 @@ describe.skipIf(missing)(`shellcheck of every generated command${missing ? ` (sk
       commands.add(probeFileScript("/etc/kubestrap/it's here"));
       commands.add(chmodChownCommand("/etc/kubestrap/it's here", 0o644, 'root:root'));
       commands.add(wrapCommand("echo 'hi'", { sudo: true, timeoutSeconds: 5 }));
+      // doctor's probe (an operation's script, not a phase's), for both families.
+      commands.add(doctorScript('debian'));
+      commands.add(doctorScript('rhel'));
       // Rendered files that are scripts (none today; a template that becomes one is checked too).
       for (const name of FIXTURES)
         for (const file of (await renderFixture(name)).files)
@@ -242,6 +246,7 @@ describe.skipIf(missing)(`shellcheck of every generated command${missing ? ` (sk
         'dnf install -y --disableexcludes=kubernetes kubeadm-',
         'protocol value="vrrp"',
         'proto vrrp',
+        'client-certificate-data',
       ]) {
         expect(all, expected).toContain(expected);
       }

@@ -47,8 +47,9 @@ const SUPPORTED = {
   rhel: { ids: ['rhel', 'centos', 'rocky', 'almalinux', 'ol', 'fedora'], versions: {} as Record<string, string[]> },
 };
 
-const CONTROL_PLANE_PORTS = [6443, 2379, 2380, 10250, 10257, 10259];
-const WORKER_PORTS = [10250];
+/** The ports a node's role listens on (kubeadm's preflight Port-* checks); doctor checks them too. */
+export const CONTROL_PLANE_PORTS = [6443, 2379, 2380, 10250, 10257, 10259];
+export const WORKER_PORTS = [10250];
 /** Our own components may hold the ports on a re-run; that is not a conflict. */
 const OURS = new Set([
   'kube-apiserver',

@@ -69,7 +69,8 @@ export function factsScript(hostname: string): string {
   )}\n`;
 }
 
-function sections(output: string): Map<string, string[]> {
+/** The `@@name` sections of a probe script's output (doctor's probe uses the same form). */
+export function sections(output: string): Map<string, string[]> {
   const map = new Map<string, string[]>();
   let current: string[] | undefined;
   for (const line of output.split('\n')) {

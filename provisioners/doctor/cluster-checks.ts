@@ -1,0 +1,148 @@
+// Doctor's verdicts across nodes and from the API: clock skew between the nodes, and
+// what kubectl reports (nodes, versions, pods). Pure: the operation gathers the inputs.
+import type { ClusterModel } from '../../spec/model.js';
+import { parseKubernetesVersion } from '../../spec/versions.js';
+import type { DoctorCheck, DoctorStatus } from './check.js';
+import { NAT_ADDRESS } from './host-checks.js';
+
+/** etcd logs peers' clock difference above 1 s; a minute off breaks certificates' and tokens' validity windows. */
+export const SKEW_WARN_MS = 1_000;
+export const SKEW_FAIL_MS = 60_000;
+
+export interface ClockReading {
+  readonly node: string;
+  /** The node's clock minus this machine's, at the midpoint of the round trip. */
+  readonly offsetMs: number;
+  /** Half the round trip: the reading is good to within this. */
+  readonly uncertaintyMs: number;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * Each node's clock against the median of all nodes' and this machine's: a single node
+ * off stands out, and with one node this machine is the reference.
+ */
+export function clockChecks(readings: readonly ClockReading[]): DoctorCheck[] {
+  const reference = median([0, ...readings.map((r) => r.offsetMs)]);
+  return readings.map((r) => {
+    const off = r.offsetMs - reference;
+    const sure = Math.max(0, Math.abs(off) - r.uncertaintyMs);
+    const status: DoctorStatus = sure > SKEW_FAIL_MS ? 'fail' : sure > SKEW_WARN_MS ? 'warn' : 'ok';
+    const seconds = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
+    return {
+      scope: r.node,
+      check: 'clock-skew',
+      status,
+      seen: `${off >= 0 ? '+' : '-'}${seconds(Math.abs(off))} against the other nodes (±${seconds(r.uncertaintyMs)})`,
+      fix:
+        status === 'ok'
+          ? ''
+          : 'point every node at the same time server (chrony or systemd-timesyncd) and let it step the clock ' +
+            '(chronyc makestep); a VM that slept drifts until then',
+    };
+  });
+}
+
+/** Every pod's namespace, name, phase, node and its containers' waiting reasons. */
+export const PODS_JSONPATH =
+  `'{range .items[*]}{.metadata.namespace}{"\\t"}{.metadata.name}{"\\t"}{.status.phase}{"\\t"}` +
+  `{.spec.nodeName}{"\\t"}{.status.containerStatuses[*].state.waiting.reason}{"\\n"}{end}'`;
+
+export interface NodeSeen {
+  readonly ready: string;
+  readonly version: string;
+  readonly address: string;
+}
+
+/** Nodes as the API reports them (provisioners/verify.ts parseNodes), against the spec. */
+export function nodeChecks(model: ClusterModel, seen: ReadonlyMap<string, NodeSeen>): DoctorCheck[] {
+  const out: DoctorCheck[] = [];
+  for (const node of model.nodes) {
+    const n = seen.get(node.hostname);
+    const add = (status: DoctorStatus, text: string, fix: string) =>
+      out.push({ scope: 'cluster', check: `node ${node.name}`, status, seen: text, fix: status === 'ok' ? '' : fix });
+    if (!n) {
+      add('fail', `${node.hostname} is not a node of the cluster`, 'kubestrap up joins it');
+      continue;
+    }
+    if (n.address !== node.ip) {
+      add(
+        'fail',
+        `registered with ${n.address || 'no address'}${n.address === NAT_ADDRESS ? ' (the NAT address)' : ''}; ` +
+          `the spec says ${node.ip}`,
+        `fix the kubelet's --node-ip on ${node.name} (doctor's node-ip check there says where it comes from)`,
+      );
+      continue;
+    }
+    add(
+      n.ready === 'True' ? 'ok' : 'fail',
+      `Ready=${n.ready || 'unknown'} ${n.version}`,
+      `on ${node.name}: journalctl -u kubelet -n 50, and kubectl describe node ${node.hostname} for its conditions`,
+    );
+  }
+  return out;
+}
+
+/** The kubelets against the control plane: none newer, none more than three minors behind (the skew policy). */
+export function versionSkewCheck(model: ClusterModel, seen: ReadonlyMap<string, NodeSeen>): DoctorCheck {
+  const versions = model.nodes.flatMap((node) => {
+    const v = parseKubernetesVersion((seen.get(node.hostname)?.version ?? '').replace(/^v/, ''));
+    return v ? [{ node, v }] : [];
+  });
+  const planes = versions.filter((x) => x.node.role === 'control-plane').map((x) => x.v.minor);
+  const base = planes.length ? Math.min(...planes) : undefined;
+  const ahead = base === undefined ? [] : versions.filter((x) => x.v.minor > base);
+  const behind = base === undefined ? [] : versions.filter((x) => base - x.v.minor > 3);
+  const distinct = [...new Set(versions.map((x) => x.v.text))];
+  const status: DoctorStatus =
+    ahead.length || behind.length ? 'fail' : distinct.length > 1 || !versions.length ? 'warn' : 'ok';
+  const list = (xs: typeof versions) => xs.map((x) => `${x.node.name} ${x.v.text}`).join(', ');
+  return {
+    scope: 'cluster',
+    check: 'version-skew',
+    status,
+    seen: !versions.length
+      ? 'no kubelet versions reported'
+      : ahead.length
+        ? `newer than the control plane (1.${base}): ${list(ahead)}`
+        : behind.length
+          ? `more than three minors behind the control plane (1.${base}): ${list(behind)}`
+          : `kubelets at ${distinct.join(', ')}`,
+    fix: status === 'ok' ? '' : "kubestrap upgrade brings every node to the spec's version, one minor at a time",
+  };
+}
+
+/** Pods not Running or Succeeded: kube-system's fail (the cluster's own parts), the rest warn. */
+export function podChecks(output: string): DoctorCheck[] {
+  const stuck = output
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [namespace = '', name = '', phase = '', node = '', reasons = ''] = line.split('\t');
+      return { namespace, name, phase, node, reason: reasons.trim().split(/\s+/).filter(Boolean).join(',') };
+    })
+    .filter((p) => p.phase !== 'Running' && p.phase !== 'Succeeded');
+  if (!stuck.length)
+    return [{ scope: 'cluster', check: 'pods', status: 'ok', seen: 'every pod Running or Completed', fix: '' }];
+  const system = stuck.filter((p) => p.namespace === 'kube-system');
+  return [
+    {
+      scope: 'cluster',
+      check: 'pods',
+      status: system.length ? 'fail' : 'warn',
+      seen:
+        stuck
+          .slice(0, 10)
+          .map(
+            (p) => `${p.namespace}/${p.name} ${p.phase}${p.reason ? ` (${p.reason})` : ''} on ${p.node || 'no node'}`,
+          )
+          .join('; ') + (stuck.length > 10 ? `; and ${stuck.length - 10} more` : ''),
+      fix: 'kubectl describe pod -n NAMESPACE NAME shows its events; kubectl logs for a crashing one',
+    },
+  ];
+}

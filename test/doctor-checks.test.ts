@@ -1,0 +1,347 @@
+// doctor's verdicts, without a host: the probe's output as a node prints it, parsed and
+// judged. Each fault doctor must find is one change to a healthy output; the healthy
+// output itself must give only "ok".
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadSpecText } from '../spec/load.js';
+import type { ClusterModel } from '../spec/model.js';
+import { evaluateHost } from '../provisioners/doctor/host-checks.js';
+import { parseDoctorFacts } from '../provisioners/doctor/host-facts.js';
+import { kubeletThresholds, parseThreshold } from '../provisioners/doctor/kubelet-thresholds.js';
+import {
+  clockChecks,
+  nodeChecks,
+  podChecks,
+  versionSkewCheck,
+  type NodeSeen,
+} from '../provisioners/doctor/cluster-checks.js';
+import { allowedRanges, hostOnlyAllowed } from '../vagrant/host-only.js';
+import { virtualBoxPairing } from '../vagrant/requirements.js';
+import { parseCidr } from '../spec/net.js';
+import { FIXTURE_DIR } from './support/fixtures.js';
+
+const model: ClusterModel = loadSpecText(
+  readFileSync(join(FIXTURE_DIR, 'existing.yaml'), 'utf8'),
+  'existing.yaml',
+).model;
+const cp = model.nodes.find((n) => n.role === 'control-plane')!;
+const worker = model.nodes.find((n) => n.role === 'worker')!;
+const NOW = new Date();
+const GiB = 1024 ** 3;
+
+/** A certificate valid for `days` from now, made by openssl. */
+function certificate(days: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'doctor-cert-'));
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-subj',
+      '/CN=test',
+      '-days',
+      String(days),
+      '-keyout',
+      join(dir, 'key'),
+      '-out',
+      join(dir, 'crt'),
+    ],
+    { stdio: 'ignore' },
+  );
+  return readFileSync(join(dir, 'crt'), 'utf8');
+}
+const LONG = certificate(365);
+
+interface Shape {
+  df?: string[];
+  services?: string;
+  flags?: string;
+  modules?: string;
+  sysctl?: string;
+  certs?: string;
+  listen?: string;
+  time?: string;
+  swap?: string;
+  mem?: string;
+  kubeletConfig?: string;
+  journal?: string;
+}
+
+function output(node = cp, s: Shape = {}): string {
+  const fs = (path: string, mount = '/', size = 40 * GiB, avail = 30 * GiB) =>
+    `${path} ${size} ${avail} ${Math.round(((size - avail) / size) * 100)}% ${mount} 2621440 2500000`;
+  const ports = node.role === 'control-plane' ? [6443, 2379, 2380, 10250, 10257, 10259] : [10250];
+  return [
+    '@@df',
+    ...(s.df ?? ['/', '/var/lib/containerd', '/var/lib/etcd', '/var/lib/kubelet'].map((p) => fs(p))),
+    '@@mem',
+    s.mem ?? 'MemTotal:        4030000 kB\nMemAvailable:    2500000 kB',
+    '@@swap',
+    s.swap ?? '',
+    '@@time',
+    s.time ?? 'yes',
+    '@@services',
+    s.services ?? 'containerd active\nkubelet active',
+    '@@journal_containerd',
+    s.journal ?? '',
+    '@@journal_kubelet',
+    '@@kubelet_config',
+    s.kubeletConfig ?? 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd',
+    '@@kubelet_flags',
+    s.flags ??
+      `KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///run/containerd/containerd.sock --node-ip=${node.ip}"`,
+    '@@modules',
+    s.modules ?? 'br_netfilter\noverlay',
+    '@@sysctl',
+    s.sysctl ?? 'net.bridge.bridge-nf-call-iptables 1\nnet.bridge.bridge-nf-call-ip6tables 1\nnet.ipv4.ip_forward 1',
+    '@@certs',
+    s.certs ?? `@cert /etc/kubernetes/pki/apiserver.crt\n${LONG}@cert /etc/kubernetes/admin.conf\n${LONG}`,
+    '@@listen',
+    s.listen ?? ports.map((p) => `0.0.0.0:${p}`).join('\n'),
+    '',
+  ].join('\n');
+}
+
+const judge = (node = cp, s: Shape = {}) => evaluateHost(parseDoctorFacts(output(node, s)), node, model, NOW);
+const problems = (node = cp, s: Shape = {}) =>
+  judge(node, s)
+    .filter((c) => c.status !== 'ok')
+    .map((c) => ({ check: c.check, status: c.status, seen: c.seen, fix: c.fix }));
+
+describe('doctor: host checks', () => {
+  it('a healthy control plane and worker give only ok, and every check has a row', () => {
+    expect(problems(cp)).toEqual([]);
+    expect(problems(worker)).toEqual([]);
+    expect(judge(cp).map((c) => c.check)).toEqual([
+      'disk /',
+      'inodes /',
+      'memory',
+      'swap',
+      'time-sync',
+      'containerd',
+      'kubelet',
+      'node-ip',
+      'kernel-modules',
+      'sysctls',
+      'certificates',
+      'ports',
+    ]);
+  });
+
+  it('a filesystem 86% full at /var/lib/containerd fails: below imagefs.available 15%, and image GC at 85%', () => {
+    const df = [
+      `/ ${40 * GiB} ${30 * GiB} 25% / 100 90`,
+      `/var/lib/containerd ${100 * 1024 ** 2} ${14 * 1024 ** 2} 86% /var/lib/containerd 100 90`,
+      `/var/lib/etcd ${40 * GiB} ${30 * GiB} 25% / 100 90`,
+      `/var/lib/kubelet ${40 * GiB} ${30 * GiB} 25% / 100 90`,
+    ];
+    const [disk] = problems(cp, { df });
+    expect(disk).toMatchObject({ check: 'disk /var/lib/containerd', status: 'fail' });
+    expect(disk!.seen).toContain('below imagefs.available 15% free: the kubelet evicts pods');
+    expect(disk!.seen).toContain('at or above imageGCHighThresholdPercent 85%');
+    expect(disk!.seen).toContain('thresholds: upstream defaults');
+    expect(disk!.fix).toContain('crictl rmi --prune');
+  });
+
+  it('86% of the kubelet filesystem (nodefs, 10%) only warns; the kubelet config thresholds apply when set', () => {
+    const df = ['/', '/var/lib/containerd', '/var/lib/etcd'].map((p) => `${p} ${40 * GiB} ${30 * GiB} 25% / 100 90`);
+    df.push(`/var/lib/kubelet ${10 * GiB} ${1.4 * GiB} 86% /var/lib/kubelet 100 90`);
+    expect(problems(cp, { df })).toEqual([]);
+    const strict =
+      'kind: KubeletConfiguration\nevictionHard:\n  nodefs.available: 20%\nimageGCHighThresholdPercent: 70';
+    const [disk] = problems(cp, { df, kubeletConfig: strict });
+    expect(disk).toMatchObject({ check: 'disk /var/lib/kubelet', status: 'fail' });
+    expect(disk!.seen).toContain('below nodefs.available 20% free');
+    expect(disk!.seen).toContain('thresholds: kubelet config');
+  });
+
+  it('etcd with less than 1 GiB free warns, on control planes only', () => {
+    const df = ['/', '/var/lib/containerd', '/var/lib/kubelet'].map((p) => `${p} ${40 * GiB} ${30 * GiB} 25% / 100 90`);
+    df.push(`/var/lib/etcd ${2 * GiB} ${0.5 * GiB} 75% /var/lib/etcd 100 90`);
+    expect(problems(cp, { df })).toMatchObject([{ check: 'disk /var/lib/etcd', status: 'warn' }]);
+    expect(problems(worker, { df })).toEqual([]);
+  });
+
+  it('inodes below the kubelet floor fail', () => {
+    const df = ['/', '/var/lib/containerd', '/var/lib/etcd', '/var/lib/kubelet'].map(
+      (p) => `${p} ${40 * GiB} ${30 * GiB} 25% / 1000 20`,
+    );
+    expect(problems(cp, { df })).toMatchObject([{ check: 'inodes /', status: 'fail' }]);
+  });
+
+  it('containerd stopped fails with its last journal errors and the restart', () => {
+    expect(
+      problems(cp, { services: 'containerd inactive\nkubelet active', journal: 'failed to load plugin: boom' }),
+    ).toEqual([
+      {
+        check: 'containerd',
+        status: 'fail',
+        seen: 'inactive; last errors: failed to load plugin: boom',
+        fix: 'systemctl restart containerd; journalctl -u containerd -n 50 shows why it stopped',
+      },
+    ]);
+  });
+
+  it("the NAT address as node IP fails, naming the spec address; the administrator's later flag wins", () => {
+    const nat = problems(worker, { flags: 'KUBELET_KUBEADM_ARGS="--node-ip=10.0.2.15"' });
+    expect(nat).toMatchObject([{ check: 'node-ip', status: 'fail' }]);
+    expect(nat[0]!.seen).toBe(`--node-ip=10.0.2.15 is the NAT address every VM has; the spec says ${worker.ip}`);
+    expect(nat[0]!.fix).toContain(`--node-ip=${worker.ip}`);
+    const later = `KUBELET_KUBEADM_ARGS="--node-ip=${worker.ip}"\nKUBELET_EXTRA_ARGS=--node-ip=172.20.0.99`;
+    expect(problems(worker, { flags: later })).toMatchObject([{ check: 'node-ip', status: 'fail' }]);
+    expect(problems(worker, { flags: '' })).toMatchObject([{ check: 'node-ip', status: 'warn' }]);
+  });
+
+  it('br_netfilter unloaded and ip_forward off fail, each with the command that restores it', () => {
+    const found = problems(cp, {
+      modules: 'overlay',
+      sysctl:
+        'net.bridge.bridge-nf-call-iptables absent\nnet.bridge.bridge-nf-call-ip6tables absent\nnet.ipv4.ip_forward 0',
+    });
+    expect(found.map((p) => [p.check, p.status])).toEqual([
+      ['kernel-modules', 'fail'],
+      ['sysctls', 'fail'],
+    ]);
+    expect(found[0]!.seen).toBe('not loaded: br_netfilter');
+    expect(found[0]!.fix).toContain('modprobe br_netfilter');
+    expect(found[1]!.seen).toContain('net.ipv4.ip_forward = 0 (want 1)');
+  });
+
+  it('a certificate expiring in 10 days warns, in 3 days fails; the kubelet client certificate has its own fix', () => {
+    const soon = certificate(10);
+    const warned = problems(cp, {
+      certs: `@cert /etc/kubernetes/pki/apiserver.crt\n${soon}@cert /etc/kubernetes/pki/ca.crt\n${LONG}`,
+    });
+    expect(warned).toMatchObject([{ check: 'certificates', status: 'warn' }]);
+    expect(warned[0]!.seen).toMatch(/^\/etc\/kubernetes\/pki\/apiserver\.crt expires in (9|10) days$/);
+    expect(warned[0]!.fix).toContain('kubeadm certs renew all');
+    expect(problems(cp, { certs: `@cert /etc/kubernetes/pki/ca.crt\n${certificate(3)}` })).toMatchObject([
+      { check: 'certificates', status: 'fail' },
+    ]);
+    const kubelet = problems(worker, { certs: `@cert /var/lib/kubelet/pki/kubelet-client-current.pem\n${soon}` });
+    expect(kubelet[0]!.fix).toContain('the kubelet renews its client certificate itself');
+    expect(problems(cp, { certs: '@cert /etc/kubernetes/pki/ca.crt\nnot a certificate' })).toMatchObject([
+      { check: 'certificates', status: 'fail', seen: '/etc/kubernetes/pki/ca.crt: no certificate' },
+    ]);
+  });
+
+  it("a role's port not listening fails, naming the component", () => {
+    expect(problems(cp, { listen: '0.0.0.0:6443\n[::]:10250\n127.0.0.1:10257\n127.0.0.1:10259' })).toMatchObject([
+      { check: 'ports', status: 'fail', seen: 'not listening: 2379 (etcd), 2380 (etcd peers)' },
+    ]);
+  });
+
+  it('swap on fails unless the kubelet allows it; an unsynchronised clock warns; low memory fails', () => {
+    const swap = '/dev/sda2 partition 1000 0 -2';
+    expect(problems(worker, { swap })).toMatchObject([{ check: 'swap', status: 'fail' }]);
+    expect(problems(worker, { swap, kubeletConfig: 'failSwapOn: false' })).toEqual([]);
+    expect(problems(worker, { time: 'no' })).toMatchObject([{ check: 'time-sync', status: 'warn' }]);
+    expect(problems(worker, { time: '' })).toMatchObject([{ check: 'time-sync', status: 'warn' }]);
+    expect(problems(worker, { mem: 'MemTotal: 4030000 kB\nMemAvailable: 50000 kB' })).toMatchObject([
+      { check: 'memory', status: 'fail' },
+    ]);
+  });
+});
+
+describe('doctor: kubelet thresholds', () => {
+  it('reads percentages and quantities; anything else keeps the upstream default', () => {
+    expect(parseThreshold('10%')).toEqual({ percent: 10 });
+    expect(parseThreshold('100Mi')).toEqual({ bytes: 100 * 1024 ** 2 });
+    expect(parseThreshold('1G')).toEqual({ bytes: 1e9 });
+    expect(parseThreshold('lots')).toBeUndefined();
+    expect(kubeletThresholds({ evictionHard: { 'imagefs.available': 'lots' } }).source).toBe('upstream defaults');
+    expect(kubeletThresholds({ evictionHard: { 'imagefs.available': '2Gi' } }).imagefsAvailable).toEqual({
+      bytes: 2 * GiB,
+    });
+  });
+});
+
+describe('doctor: across nodes and from the API', () => {
+  it('a clock 10 minutes off fails against the others; within the round trip is ok', () => {
+    const checks = clockChecks([
+      { node: 'a', offsetMs: 3, uncertaintyMs: 2 },
+      { node: 'b', offsetMs: -1, uncertaintyMs: 2 },
+      { node: 'c', offsetMs: 600_000, uncertaintyMs: 2 },
+    ]);
+    expect(checks.map((c) => [c.scope, c.status])).toEqual([
+      ['a', 'ok'],
+      ['b', 'ok'],
+      ['c', 'fail'],
+    ]);
+    expect(checks[2]!.seen).toMatch(/^\+599\.99\d s against the other nodes/);
+    expect(clockChecks([{ node: 'a', offsetMs: 3_000, uncertaintyMs: 2 }])[0]!.status).toBe('warn');
+  });
+
+  const seen = (entries: [string, Partial<NodeSeen>][]) =>
+    new Map(
+      entries.map(([name, s]) => {
+        const node = model.nodes.find((n) => n.name === name)!;
+        return [node.hostname, { ready: 'True', version: 'v1.34.2', address: node.ip, ...s }];
+      }),
+    );
+  const all = () => model.nodes.map((n): [string, Partial<NodeSeen>] => [n.name, {}]);
+
+  it('nodes: not joined, NotReady, and registered with the NAT address each fail', () => {
+    expect(nodeChecks(model, seen(all())).every((c) => c.status === 'ok')).toBe(true);
+    const bad = seen([
+      [cp.name, { ready: 'False' }],
+      [worker.name, { address: '10.0.2.15' }],
+    ]);
+    const found = nodeChecks(model, bad).filter((c) => c.status !== 'ok');
+    expect(found.map((c) => c.seen)).toEqual([
+      'Ready=False v1.34.2',
+      `registered with 10.0.2.15 (the NAT address); the spec says ${worker.ip}`,
+      ...model.nodes.slice(2).map((n) => `${n.hostname} is not a node of the cluster`),
+    ]);
+  });
+
+  it('version skew: mixed patch levels warn; a kubelet newer than the control plane fails', () => {
+    expect(versionSkewCheck(model, seen(all())).status).toBe('ok');
+    expect(versionSkewCheck(model, seen([...all(), [worker.name, { version: 'v1.34.1' }]])).status).toBe('warn');
+    const ahead = versionSkewCheck(model, seen([...all(), [worker.name, { version: 'v1.35.0' }]]));
+    expect(ahead).toMatchObject({ status: 'fail', seen: `newer than the control plane (1.34): ${worker.name} 1.35.0` });
+  });
+
+  it('pods: a stuck kube-system pod fails with its reason; others warn; Running and Succeeded are fine', () => {
+    const line = (ns: string, name: string, phase: string, reason = '') => `${ns}\t${name}\t${phase}\tn1\t${reason}`;
+    expect(podChecks([line('kube-system', 'a', 'Running'), line('x', 'job', 'Succeeded')].join('\n'))[0]!.status).toBe(
+      'ok',
+    );
+    expect(podChecks(line('apps', 'web', 'Pending', 'ImagePullBackOff'))[0]).toMatchObject({
+      status: 'warn',
+      seen: 'apps/web Pending (ImagePullBackOff) on n1',
+    });
+    expect(podChecks(line('kube-system', 'coredns-1', 'Failed'))[0]!.status).toBe('fail');
+  });
+});
+
+describe('doctor: this machine, for Vagrant', () => {
+  it('pairs Vagrant with VirtualBox as Vagrant does (7.1 needs 2.4.2, 7.2 needs 2.4.9)', () => {
+    expect(virtualBoxPairing('Vagrant 2.4.1', '7.1.4r165100')).toEqual({
+      kind: 'refuse',
+      text: 'Vagrant 2.4.1 does not support VirtualBox 7.1: install Vagrant 2.4.2 or later',
+    });
+    expect(virtualBoxPairing('Vagrant 2.4.2', '7.1.4r165100')).toBeUndefined();
+    expect(virtualBoxPairing('Vagrant 2.4.8', '7.2.0r170228')?.kind).toBe('refuse');
+    expect(virtualBoxPairing('Vagrant 2.4.9', '7.2.0r170228')).toBeUndefined();
+    expect(virtualBoxPairing('Vagrant 2.3.4', '7.0.20r163906')).toBeUndefined();
+    expect(virtualBoxPairing('Vagrant 2.4.9', '7.3.0r1')?.kind).toBe('doubt');
+    expect(virtualBoxPairing('Vagrant 2.4.9', '6.1.50r161033')?.kind).toBe('refuse');
+  });
+
+  it("host-only networks: VirtualBox's default range, or what networks.conf lists", () => {
+    const cidr = (t: string) => (parseCidr(t) as { ok: true; cidr: import('../spec/net.js').Cidr }).cidr;
+    expect(hostOnlyAllowed(cidr('192.168.56.0/24'), allowedRanges(undefined))).toBe(true);
+    expect(hostOnlyAllowed(cidr('10.10.0.0/24'), allowedRanges(undefined))).toBe(false);
+    expect(hostOnlyAllowed(cidr('10.10.0.0/24'), allowedRanges('* 10.0.0.0/8 192.168.0.0/16\n'))).toBe(true);
+    expect(hostOnlyAllowed(cidr('192.168.56.0/24'), allowedRanges('* 10.0.0.0/8\n'))).toBe(false);
+  });
+});
