@@ -1,13 +1,13 @@
 // Writes a bundle: bundle.json, its signature when a key is given, then every member in
 // the manifest's order (streamed from disk), then the seal; into FILE.part, renamed into
 // place only when complete.
-import { createReadStream, createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
 import type { KeyObject } from 'node:crypto';
 import { BundleManifestSchema, MANIFEST_NAME, SEAL_NAME, SIGNATURE_NAME, type BundleManifest } from './format.js';
 import { signatureText, signManifest } from './signing.js';
 import { sha256 } from '../base/digest.js';
+import { writeTarFile } from '../base/tar-file.js';
 
 /** Fixed metadata for every member: the same inputs make the same archive, byte for byte. */
 const HEADER = { mode: 0o644, uid: 0, gid: 0, uname: 'root', gname: 'root', mtime: new Date(0) } as const;
@@ -29,10 +29,7 @@ export async function writeBundle(
     const issue = checked.error.issues[0]!;
     throw new Error(`bundle: ${MANIFEST_NAME} at ${issue.path.join('.')}: ${issue.message}`);
   }
-  const pack = tar.pack();
-  const part = `${out}.part`;
-  const written = pipeline(pack, createWriteStream(part, { mode: 0o644 }));
-  try {
+  await writeTarFile(out, { mode: 0o644 }, async (pack) => {
     const text = manifestText(manifest);
     pack.entry({ ...HEADER, name: MANIFEST_NAME }, text);
     if (signingKey)
@@ -45,13 +42,5 @@ export async function writeBundle(
       await pipeline(createReadStream(source), entry);
     }
     pack.entry({ ...HEADER, name: SEAL_NAME }, `${sha256(text)}  ${MANIFEST_NAME}\n`);
-    pack.finalize();
-    await written;
-    renameSync(part, out);
-  } catch (error) {
-    pack.destroy();
-    await written.catch(() => undefined);
-    rmSync(part, { force: true });
-    throw error;
-  }
+  });
 }

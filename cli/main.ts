@@ -156,6 +156,21 @@ program
   .action((options) => run(options, async () => (await import('./commands/doctor.js')).doctorCommand as Action));
 
 program
+  .command('support-bundle')
+  .description(
+    'one archive (0600, secrets redacted) of what shows a problem: per node its journals, disks, network, ' +
+      'kubelet and containerd configs, /etc/kubernetes without keys and the rendered files against the host; ' +
+      "the cluster's nodes, pods and events; the spec, the last runs' logs and doctor's result",
+  )
+  .addOption(fileOption())
+  .option('-o, --output <file>', 'the archive to write (default: kubestrap-support-<time>.tar.gz here)')
+  .addOption(verboseOption())
+  .addOption(jsonOption())
+  .action((options) =>
+    run(options, async () => (await import('./commands/support-bundle.js')).supportBundleCommand as Action),
+  );
+
+program
   .command('verify')
   .description(
     'check the running cluster: nodes Ready on their spec addresses, kube-system running, and pods that ' +

@@ -6,11 +6,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { worst, type DoctorCheck, type DoctorStatus } from '../provisioners/doctor/check.js';
 export { STATUS_ORDER } from '../provisioners/doctor/check.js';
+import { CEPH_HEALTH_PROBE, CEPH_STATUS } from '../provisioners/rook.js';
 import {
+  cephCheck,
   clockChecks,
+  conditionChecks,
+  CONDITIONS_JSONPATH,
   nodeChecks,
   podChecks,
   PODS_JSONPATH,
+  pvcChecks,
+  PVCS_JSONPATH,
   versionSkewCheck,
   type ClockReading,
 } from '../provisioners/doctor/cluster-checks.js';
@@ -150,8 +156,20 @@ async function apiChecks(model: ClusterModel, reachable: readonly SshNodeHost[])
       check: false,
       timeoutMs: DOCTOR_HOST_TIMEOUT_MS,
     });
+    const conditions = await plane.ssh.exec(`${KUBECTL} get nodes -o jsonpath=${CONDITIONS_JSONPATH}`, {
+      check: false,
+      timeoutMs: DOCTOR_HOST_TIMEOUT_MS,
+    });
+    const pvcs = await plane.ssh.exec(`${KUBECTL} get pvc -A -o jsonpath=${PVCS_JSONPATH}`, {
+      check: false,
+      timeoutMs: DOCTOR_HOST_TIMEOUT_MS,
+    });
+    const ceph = model.rook.enabled
+      ? await plane.ssh.exec(CEPH_HEALTH_PROBE, { check: false, timeoutMs: DOCTOR_HOST_TIMEOUT_MS })
+      : undefined;
     return [
       ...nodeChecks(model, seen),
+      ...(conditions.code === 0 ? [conditionChecks(conditions.stdout)] : []),
       versionSkewCheck(model, seen),
       ...(pods.code === 0
         ? podChecks(pods.stdout)
@@ -164,6 +182,16 @@ async function apiChecks(model: ClusterModel, reachable: readonly SshNodeHost[])
               fix: 'the API answered for nodes but not for pods: kubectl get pods -A on that node says why',
             },
           ]),
+      pvcs.code === 0
+        ? pvcChecks(pvcs.stdout)
+        : {
+            scope: 'cluster',
+            check: 'pvcs',
+            status: 'fail' as const,
+            seen: `kubectl get pvc failed on ${plane.name}: ${pvcs.stderr.trim().split('\n').at(-1) ?? ''}`,
+            fix: 'kubectl get pvc -A on that node says why',
+          },
+      ...(ceph ? [cephCheck(`${ceph.stdout}${ceph.code === 0 ? '' : ceph.stderr}`, ceph.code ?? -1, CEPH_STATUS)] : []),
     ];
   }
   return [

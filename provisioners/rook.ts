@@ -22,7 +22,12 @@ export interface ManifestFile {
 export const PROBE_CLAIM = 'kubestrap-storage-check';
 
 const OSD_PREPARE_LOGS = `${KUBECTL} -n ${ROOK_NAMESPACE} logs -l app=rook-ceph-osd-prepare --tail=40 --all-containers`;
-const CEPH_STATUS =
+/** The CephCluster's phase and health, "Ready HEALTH_OK" when all is well (the rook phase's wait, doctor). */
+export const CEPH_HEALTH_PROBE =
+  `${KUBECTL} -n ${ROOK_NAMESPACE} get cephcluster ${ROOK_NAMESPACE} ` +
+  `-o jsonpath='{.status.phase} {.status.ceph.health}'`;
+
+export const CEPH_STATUS =
   `${KUBECTL} -n ${ROOK_NAMESPACE} exec deploy/rook-ceph-tools -- ceph status 2>/dev/null ` +
   `|| echo '(no toolbox: kubectl -n ${ROOK_NAMESPACE} apply -f toolbox.yaml for ceph status)'`;
 
@@ -83,9 +88,7 @@ export class RookPhase implements Phase<NodeHost> {
     const oneNode = this.model.nodes.filter((n) => n.storage).length < 2;
     await waitFor(step, {
       what: `the CephCluster to be Ready and ${oneNode ? 'HEALTH_OK or HEALTH_WARN (one storage node)' : 'HEALTH_OK'}`,
-      probe:
-        `${KUBECTL} -n ${ROOK_NAMESPACE} get cephcluster ${ROOK_NAMESPACE} ` +
-        `-o jsonpath='{.status.phase} {.status.ceph.health}'`,
+      probe: CEPH_HEALTH_PROBE,
       until: (r) =>
         r.code === 0 && (r.stdout.trim() === 'Ready HEALTH_OK' || (oneNode && r.stdout.trim() === 'Ready HEALTH_WARN')),
       timeoutMs: 20 * 60_000,

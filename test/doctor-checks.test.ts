@@ -12,9 +12,12 @@ import { evaluateHost } from '../provisioners/doctor/host-checks.js';
 import { parseDoctorFacts } from '../provisioners/doctor/host-facts.js';
 import { kubeletThresholds, parseThreshold } from '../provisioners/doctor/kubelet-thresholds.js';
 import {
+  cephCheck,
   clockChecks,
+  conditionChecks,
   nodeChecks,
   podChecks,
+  pvcChecks,
   versionSkewCheck,
   type NodeSeen,
 } from '../provisioners/doctor/cluster-checks.js';
@@ -79,17 +82,27 @@ function output(node = cp, s: Shape = {}): string {
   const fs = (path: string, mount = '/', size = 40 * GiB, avail = 30 * GiB) =>
     `${path} ${size} ${avail} ${Math.round(((size - avail) / size) * 100)}% ${mount} 2621440 2500000`;
   const ports = node.role === 'control-plane' ? [6443, 2379, 2380, 10250, 10257, 10259] : [10250];
+  // Shapes are written as "path size avail use% mount inodes ifree"; the script's df sections
+  // name the path measured, then df's own columns (file size avail use% itotal iavail target).
+  const df = (s.df ?? ['/', '/var/lib/containerd', '/var/lib/etcd', '/var/lib/kubelet'].map((p) => fs(p))).map((row) =>
+    row.split(' '),
+  );
+  const states = (s.services ?? 'containerd active\nkubelet active').split('\n').map((l) => l.split(' ')[1]);
+  const listen = (s.listen ?? ports.map((p) => `0.0.0.0:${p}`).join('\n')).split('\n');
   return [
+    '@@df_paths',
+    ...df.map(([p]) => `${p} ${p}`),
     '@@df',
-    ...(s.df ?? ['/', '/var/lib/containerd', '/var/lib/etcd', '/var/lib/kubelet'].map((p) => fs(p))),
+    'File 1B-blocks Avail Use% Inodes IFree Mounted on',
+    ...df.map(([p, size, avail, used, mount, inodes, ifree]) => [p, size, avail, used, inodes, ifree, mount].join(' ')),
     '@@mem',
     s.mem ?? 'MemTotal:        4030000 kB\nMemAvailable:    2500000 kB',
     '@@swap',
     s.swap ?? '',
     '@@time',
-    s.time ?? 'yes',
+    s.time ?? 'timedatectl yes',
     '@@services',
-    s.services ?? 'containerd active\nkubelet active',
+    ...states,
     '@@journal_containerd',
     s.journal ?? '',
     '@@journal_kubelet',
@@ -103,9 +116,11 @@ function output(node = cp, s: Shape = {}): string {
     '@@sysctl',
     s.sysctl ?? 'net.bridge.bridge-nf-call-iptables 1\nnet.bridge.bridge-nf-call-ip6tables 1\nnet.ipv4.ip_forward 1',
     '@@certs',
-    s.certs ?? `@cert /etc/kubernetes/pki/apiserver.crt\n${LONG}@cert /etc/kubernetes/admin.conf\n${LONG}`,
+    s.certs ??
+      `@cert /etc/kubernetes/pki/apiserver.crt\n${LONG}` +
+        `@cert64 /etc/kubernetes/admin.conf\n${Buffer.from(LONG).toString('base64')}`,
     '@@listen',
-    s.listen ?? ports.map((p) => `0.0.0.0:${p}`).join('\n'),
+    ...listen.map((address) => `LISTEN 0      4096    ${address}  0.0.0.0:*`),
     '',
   ].join('\n');
 }
@@ -243,8 +258,18 @@ describe('doctor: host checks', () => {
     const swap = '/dev/sda2 partition 1000 0 -2';
     expect(problems(worker, { swap })).toMatchObject([{ check: 'swap', status: 'fail' }]);
     expect(problems(worker, { swap, kubeletConfig: 'failSwapOn: false' })).toEqual([]);
-    expect(problems(worker, { time: 'no' })).toMatchObject([{ check: 'time-sync', status: 'warn' }]);
-    expect(problems(worker, { time: '' })).toMatchObject([{ check: 'time-sync', status: 'warn' }]);
+    const timeSync = (time: string) => problems(worker, { time });
+    expect(timeSync('timedatectl no')).toMatchObject([
+      { status: 'warn', seen: 'the clock is not synchronised (timedatectl NTPSynchronized=no)' },
+    ]);
+    expect(timeSync('chronyc Not synchronised')).toMatchObject([
+      { status: 'warn', seen: 'the clock is not synchronised (chronyc tracking: leap status Not synchronised)' },
+    ]);
+    expect(timeSync('chronyc Normal')).toEqual([]);
+    for (const silent of ['', 'timedatectl'])
+      expect(timeSync(silent)).toMatchObject([
+        { check: 'time-sync', status: 'warn', seen: 'cannot tell: neither timedatectl nor chronyc answered' },
+      ]);
     expect(problems(worker, { mem: 'MemTotal: 4030000 kB\nMemAvailable: 50000 kB' })).toMatchObject([
       { check: 'memory', status: 'fail' },
     ]);
@@ -277,7 +302,8 @@ describe('doctor: across nodes and from the API', () => {
       ['c', 'fail'],
     ]);
     expect(checks[2]!.seen).toMatch(/^\+599\.99\d s against the other nodes/);
-    expect(clockChecks([{ node: 'a', offsetMs: 3_000, uncertaintyMs: 2 }])[0]!.status).toBe('warn');
+    const alone = clockChecks([{ node: 'a', offsetMs: 3_000, uncertaintyMs: 2 }])[0]!;
+    expect(alone).toMatchObject({ status: 'warn', seen: '+3.000 s against this machine (±0.002 s)' });
   });
 
   const seen = (entries: [string, Partial<NodeSeen>][]) =>
@@ -308,6 +334,36 @@ describe('doctor: across nodes and from the API', () => {
     expect(versionSkewCheck(model, seen([...all(), [worker.name, { version: 'v1.34.1' }]])).status).toBe('warn');
     const ahead = versionSkewCheck(model, seen([...all(), [worker.name, { version: 'v1.35.0' }]]));
     expect(ahead).toMatchObject({ status: 'fail', seen: `newer than the control plane (1.34): ${worker.name} 1.35.0` });
+  });
+
+  it('ceph: Ready HEALTH_OK is ok, HEALTH_WARN warns, HEALTH_ERR, another phase or no answer fails', () => {
+    expect(cephCheck('Ready HEALTH_OK', 0, 'S').status).toBe('ok');
+    expect(cephCheck('Ready HEALTH_WARN', 0, 'S').status).toBe('warn');
+    expect(cephCheck('Ready HEALTH_ERR', 0, 'S')).toMatchObject({
+      status: 'fail',
+      seen: 'CephCluster Ready HEALTH_ERR',
+    });
+    expect(cephCheck('Progressing HEALTH_OK', 0, 'S').status).toBe('fail');
+    expect(cephCheck('Error from server (NotFound): cephclusters "rook-ceph" not found', 1, 'S')).toMatchObject({
+      status: 'fail',
+      seen: 'Error from server (NotFound): cephclusters "rook-ceph" not found',
+    });
+  });
+
+  it('node conditions: a pressure condition True fails, naming node and condition', () => {
+    expect(conditionChecks('h1\tReady,\nh2\tReady,\n').status).toBe('ok');
+    expect(conditionChecks('h1\tReady,\nh2\tDiskPressure,Ready,\n')).toMatchObject({
+      status: 'fail',
+      seen: 'h2: DiskPressure',
+    });
+  });
+
+  it('pvcs: a claim not Bound warns, naming it', () => {
+    expect(pvcChecks('default\ta\tBound\n').status).toBe('ok');
+    expect(pvcChecks('default\ta\tBound\napps\tdata\tPending\n')).toMatchObject({
+      status: 'warn',
+      seen: 'apps/data Pending',
+    });
   });
 
   it('pods: a stuck kube-system pod fails with its reason; others warn; Running and Succeeded are fine', () => {

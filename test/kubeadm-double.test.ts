@@ -159,9 +159,10 @@ describe.skipIf(unavailable)(
         );
         expect(out, conf).toBe(`600\nsubject=${subject}\n/run/c.pem: OK\n`);
       }
-      expect(file('h1', 'var/lib/kubelet/config.yaml')).toContain(
-        'kind: KubeletConfiguration\nstaticPodPath: /etc/kubernetes/manifests\ncgroupDriver: systemd\n',
-      );
+      // Ours sets cgroupDriver; kubeadm adds the staticPodPath it defaults.
+      const kubeletConfig = file('h1', 'var/lib/kubelet/config.yaml');
+      expect(kubeletConfig).toContain('kind: KubeletConfiguration\ncgroupDriver: systemd\n');
+      expect(kubeletConfig).toMatch(/\nstaticPodPath: \/etc\/kubernetes\/manifests\n/);
       // 1.34: the runtime endpoint moved to instance-config.yaml; the pause flag is still there.
       expect(file('h1', 'var/lib/kubelet/kubeadm-flags.env')).toBe(
         'KUBELET_KUBEADM_ARGS="--node-ip=' + h1().ip + ' --pod-infra-container-image=registry.k8s.io/pause:3.10.1"\n',
@@ -303,7 +304,8 @@ describe.skipIf(unavailable)(
           '/etc/kubernetes/manifests/kube-apiserver.yaml already exists\n',
       );
       expect(init).toMatch(/rc=1\n$/);
-      // A second join on h2: kubelet.conf and ca.crt are there (worker checks).
+      // A second join on h2: kubelet.conf and ca.crt are there (worker checks) and the
+      // running kubelet holds its port (a check every node gets).
       const join = (flags: string) =>
         inside('h2', `kubeadm join --config /etc/kubernetes/kubeadm.conf ${flags} 2>&1; echo "rc=$?"`);
       const plain = join('');
@@ -313,11 +315,14 @@ describe.skipIf(unavailable)(
       expect(plain).toContain(
         '\t[ERROR FileAvailable--etc-kubernetes-pki-ca.crt]: /etc/kubernetes/pki/ca.crt already exists\n',
       );
+      expect(plain).toContain('\t[ERROR Port-10250]: Port 10250 is in use\n');
       const ignored = join(
-        '--ignore-preflight-errors=fileavailable--etc-kubernetes-kubelet.conf,FILEAVAILABLE--ETC-KUBERNETES-PKI-CA.CRT',
+        '--ignore-preflight-errors=fileavailable--etc-kubernetes-kubelet.conf,' +
+          'FILEAVAILABLE--ETC-KUBERNETES-PKI-CA.CRT,port-10250',
       );
       expect(ignored).toContain('\t[WARNING FileAvailable--etc-kubernetes-kubelet.conf]: ');
       expect(ignored).toContain('\t[WARNING FileAvailable--etc-kubernetes-pki-ca.crt]: ');
+      expect(ignored).toContain('\t[WARNING Port-10250]: Port 10250 is in use\n');
       expect(ignored).not.toContain('[ERROR');
       // Past preflight, discovery finds no discovery kubeconfig (kubestrap removed it after the join).
       expect(ignored).toContain('open /etc/kubernetes/kubestrap-discovery.conf: no such file or directory');
@@ -331,6 +336,7 @@ describe.skipIf(unavailable)(
       'Port-10257',
       'Port-2379',
       'Port-2380',
+      'Port-10250',
       'DirAvailable--var-lib-etcd',
       ...['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'].map(
         (m) => `FileAvailable--etc-kubernetes-manifests-${m}.yaml`,

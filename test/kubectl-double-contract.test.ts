@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { KUBEADM_CONFIG_JSONPATH } from '../operations/upgrade.js';
-import { PODS_JSONPATH } from '../provisioners/doctor/cluster-checks.js';
+import { CONDITIONS_JSONPATH, PODS_JSONPATH, PVCS_JSONPATH } from '../provisioners/doctor/cluster-checks.js';
 import { NODE_SCHEDULING_JSONPATH, NODES_JSONPATH } from '../provisioners/verify.js';
 
 const double = readFileSync(new URL('./doubles/kubectl', import.meta.url), 'utf8');
@@ -30,6 +30,18 @@ describe('the kubectl double models the expressions kubestrap sends', () => {
     const modelled = /^PODS_JSONPATH='(.*)'$/m.exec(double)?.[1];
     expect(modelled?.replaceAll('\\t', '\t').replaceAll('\\n', '\n')).toBe(expression);
     expect(expression).toContain('{.status.containerStatuses[*].state.waiting.reason}');
+  });
+
+  it("doctor's node conditions expression", () => {
+    const expression = CONDITIONS_JSONPATH.replace(/^'|'$/g, '').replaceAll('\\t', '\t').replaceAll('\\n', '\n');
+    const modelled = /^CONDITIONS_JSONPATH='(.*)'$/m.exec(double)?.[1];
+    expect(modelled?.replaceAll('\\t', '\t').replaceAll('\\n', '\n')).toBe(expression);
+  });
+
+  it("doctor's claims expression (all namespaces)", () => {
+    const expression = PVCS_JSONPATH.replace(/^'|'$/g, '').replaceAll('\\t', '\t').replaceAll('\\n', '\n');
+    const modelled = /^PVCS_JSONPATH='(.*)'$/m.exec(double)?.[1];
+    expect(modelled?.replaceAll('\\t', '\t').replaceAll('\\n', '\n')).toBe(expression);
   });
 
   it("upgrade's kubeadm-config expression", () => {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { doctorScript } from '../provisioners/doctor/host-facts.js';
+import { clusterCollectors, hostCollectors, podLogCollector } from '../provisioners/support/collectors.js';
 import type { VerifiedBundle } from '../provisioners/bundle.js';
 import type { NodeHost } from '../provisioners/cluster-host.js';
 import { HostStep } from '../engine/host-step.js';
@@ -211,6 +212,12 @@ describe.skipIf(missing)(`shellcheck of every generated command${missing ? ` (sk
       // doctor's probe (an operation's script, not a phase's), for both families.
       commands.add(doctorScript('debian'));
       commands.add(doctorScript('rhel'));
+      // support-bundle's collectors.
+      for (const name of FIXTURES) {
+        const { model } = (await renderFixture(name)).loaded;
+        for (const c of [...hostCollectors(model), ...clusterCollectors(), podLogCollector('kube-system', 'a-pod')])
+          commands.add(c.command);
+      }
       // Rendered files that are scripts (none today; a template that becomes one is checked too).
       for (const name of FIXTURES)
         for (const file of (await renderFixture(name)).files)
@@ -247,6 +254,7 @@ describe.skipIf(missing)(`shellcheck of every generated command${missing ? ` (sk
         'protocol value="vrrp"',
         'proto vrrp',
         'client-certificate-data',
+        'journalctl -u haproxy',
       ]) {
         expect(all, expected).toContain(expected);
       }

@@ -5,7 +5,7 @@
 // configures them: apt takes 1–2 minutes under TCG, test/runtime-packages.test.ts
 // proves the online install, and the last test here purges them and proves the install
 // from a bundle on this real kernel.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +27,8 @@ import { buildProbeImage, PROBE_IMAGE } from './harness/oci-image.js';
 import { TestVm, VM_PACKAGES, vmUnavailable } from './harness/vm.js';
 import { missingTools, runAsync } from './support/tools.js';
 import { startBundleSources } from './support/bundle-sources.js';
+import { kubestrapIn } from './support/kubestrap-cli.js';
+import type { DoctorCheck } from '../provisioners/doctor/check.js';
 import { REPO_ROOT, sharedReferenceMissing } from './support/fixtures.js';
 
 const unavailable =
@@ -112,6 +114,36 @@ ${rook ? '        disks:\n          - device: /dev/vdb\n' : ''}  storage:
       ).toBe('1 1 1');
       expect(await sh('systemctl is-active containerd')).toBe('active');
     });
+
+    it(
+      "doctor finds the clock 10 minutes off and br_netfilter unloaded (this kernel is the VM's own), with the fixes",
+      { timeout: 600_000 },
+      async () => {
+        const dir = join(work, 'doctor');
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, 'vm.yaml'), vmSpec(false));
+        const doctor = async () => {
+          const result = await kubestrapIn(dir, 300_000)('doctor', '-f', 'vm.yaml', '--json');
+          const report = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as { checks: DoctorCheck[] };
+          return (check: string) => report.checks.find((c) => c.scope === 'vm1' && c.check === check)!;
+        };
+        const before = await doctor();
+        expect(before('kernel-modules')).toMatchObject({ status: 'ok', seen: 'overlay and br_netfilter loaded' });
+        expect(before('clock-skew').status).not.toBe('fail');
+        await sh("date -s '+10 min' > /dev/null && rmmod br_netfilter");
+        try {
+          const after = await doctor();
+          expect(after('clock-skew').status).toBe('fail');
+          expect(after('clock-skew').seen).toMatch(/^\+(59\d|60\d)\.\d{3} s against this machine/);
+          expect(after('clock-skew').fix).toContain('same time server');
+          expect(after('kernel-modules')).toMatchObject({ status: 'fail', seen: 'not loaded: br_netfilter' });
+          expect(after('kernel-modules').fix).toContain('modprobe br_netfilter');
+          expect(after('sysctls').seen).toContain('net.bridge.bridge-nf-call-iptables = absent (want 1)');
+        } finally {
+          await sh("date -s '-10 min' > /dev/null && modprobe br_netfilter && sysctl --system > /dev/null");
+        }
+      },
+    );
 
     it(
       'containerd and runc run a container, with the systemd cgroup driver from our config',

@@ -24,11 +24,13 @@ function median(values: readonly number[]): number {
 }
 
 /**
- * Each node's clock against the median of all nodes' and this machine's: a single node
- * off stands out, and with one node this machine is the reference.
+ * Each node's clock against the median of the nodes' (from three nodes on, one node off
+ * stands out), else against this machine's.
  */
 export function clockChecks(readings: readonly ClockReading[]): DoctorCheck[] {
-  const reference = median([0, ...readings.map((r) => r.offsetMs)]);
+  const byNodes = readings.length >= 3;
+  const reference = byNodes ? median(readings.map((r) => r.offsetMs)) : 0;
+  const against = byNodes ? 'the other nodes' : 'this machine';
   return readings.map((r) => {
     const off = r.offsetMs - reference;
     const sure = Math.max(0, Math.abs(off) - r.uncertaintyMs);
@@ -38,7 +40,7 @@ export function clockChecks(readings: readonly ClockReading[]): DoctorCheck[] {
       scope: r.node,
       check: 'clock-skew',
       status,
-      seen: `${off >= 0 ? '+' : '-'}${seconds(Math.abs(off))} against the other nodes (±${seconds(r.uncertaintyMs)})`,
+      seen: `${off >= 0 ? '+' : '-'}${seconds(Math.abs(off))} against ${against} (±${seconds(r.uncertaintyMs)})`,
       fix:
         status === 'ok'
           ? ''
@@ -114,6 +116,77 @@ export function versionSkewCheck(model: ClusterModel, seen: ReadonlyMap<string, 
           ? `more than three minors behind the control plane (1.${base}): ${list(behind)}`
           : `kubelets at ${distinct.join(', ')}`,
     fix: status === 'ok' ? '' : "kubestrap upgrade brings every node to the spec's version, one minor at a time",
+  };
+}
+
+/** Each node's name and the types of its conditions that are True. */
+export const CONDITIONS_JSONPATH =
+  `'{range .items[*]}{.metadata.name}{"\\t"}` +
+  `{range .status.conditions[?(@.status=="True")]}{.type}{","}{end}{"\\n"}{end}'`;
+
+/** The kubelet's pressure conditions and the network's: any True fails (the kubelet is evicting or tainted). */
+const BAD_CONDITIONS = ['MemoryPressure', 'DiskPressure', 'PIDPressure', 'NetworkUnavailable'];
+
+export function conditionChecks(output: string): DoctorCheck {
+  const bad = output
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((line) => {
+      const [node = '', types = ''] = line.split('\t');
+      const found = types.split(',').filter((t) => BAD_CONDITIONS.includes(t));
+      return found.length ? [`${node}: ${found.join(', ')}`] : [];
+    });
+  return {
+    scope: 'cluster',
+    check: 'node-conditions',
+    status: bad.length ? 'fail' : 'ok',
+    seen: bad.length ? bad.join('; ') : `no node reports ${BAD_CONDITIONS.join(', ')}`,
+    fix:
+      'the host checks of that node (disk, inodes, memory) name the cause; ' +
+      'kubectl describe node shows the condition',
+  };
+}
+
+/** Every claim's namespace, name and phase. */
+export const PVCS_JSONPATH =
+  `'{range .items[*]}{.metadata.namespace}{"\\t"}{.metadata.name}{"\\t"}` + `{.status.phase}{"\\n"}{end}'`;
+
+/** Claims that are not Bound warn: a Pending claim leaves its pod Pending too. */
+export function pvcChecks(output: string): DoctorCheck {
+  const pending = output
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split('\t'))
+    .filter(([, , phase]) => phase !== 'Bound');
+  return {
+    scope: 'cluster',
+    check: 'pvcs',
+    status: pending.length ? 'warn' : 'ok',
+    seen: pending.length
+      ? pending
+          .slice(0, 10)
+          .map(([ns, name, phase]) => `${ns}/${name} ${phase || 'without a phase'}`)
+          .join('; ') + (pending.length > 10 ? `; and ${pending.length - 10} more` : '')
+      : 'every claim Bound',
+    fix: 'kubectl describe pvc -n NAMESPACE NAME: its events say why (no StorageClass, Ceph not healthy, no OSD)',
+  };
+}
+
+/** The CephCluster's "phase health" (CEPH_HEALTH_PROBE): HEALTH_WARN warns, anything but Ready HEALTH_OK else fails. */
+export function cephCheck(output: string, code: number, statusCommand: string): DoctorCheck {
+  const [phase = '', health = ''] = output.trim().split(/\s+/);
+  const status: DoctorStatus =
+    code === 0 && phase === 'Ready' && health === 'HEALTH_OK'
+      ? 'ok'
+      : code === 0 && phase === 'Ready' && health === 'HEALTH_WARN'
+        ? 'warn'
+        : 'fail';
+  return {
+    scope: 'cluster',
+    check: 'ceph',
+    status,
+    seen: code === 0 ? `CephCluster ${phase || 'without a phase'} ${health || 'without health'}` : output.trim(),
+    fix: status === 'ok' ? '' : `ceph health detail says why: ${statusCommand}`,
   };
 }
 

@@ -31,6 +31,14 @@ function size(bytes: number): string {
   return bytes >= GiB ? `${(bytes / GiB).toFixed(1)} GiB` : `${Math.round(bytes / 1024 ** 2)} MiB`;
 }
 
+/** "chronyc Not synchronised" or "timedatectl no", said as the tool says it. */
+function timeAnswer(source: string): string {
+  const [tool, ...said] = source.split(' ');
+  return tool === 'chronyc'
+    ? `chronyc tracking: leap status ${said.join(' ')}`
+    : `timedatectl NTPSynchronized=${said.join(' ')}`;
+}
+
 export function evaluateHost(facts: DoctorFacts, node: NodeModel, model: ClusterModel, now: Date): DoctorCheck[] {
   const out: DoctorCheck[] = [];
   const add = (check: string, status: DoctorStatus, seen: string, fix = '') =>
@@ -124,7 +132,7 @@ export function evaluateHost(facts: DoctorFacts, node: NodeModel, model: Cluster
     facts.timeSynced === true
       ? 'the clock is synchronised'
       : facts.timeSynced === false
-        ? 'the clock is not synchronised (timedatectl NTPSynchronized=no)'
+        ? `the clock is not synchronised (${timeAnswer(facts.timeSource)})`
         : 'cannot tell: neither timedatectl nor chronyc answered',
     'run a time service against your time server: chrony (chronyc sources) or systemd-timesyncd ' +
       '(timedatectl timesync-status)',

@@ -45,8 +45,10 @@ export interface DoctorFacts {
   readonly filesystems: readonly FilesystemFact[];
   readonly memory: { readonly totalKiB: number; readonly availableKiB: number };
   readonly swapOn: boolean;
-  /** timedatectl's NTPSynchronized, or chrony's leap status; null when neither answers. */
+  /** chronyd's leap status, or else timedatectl's NTPSynchronized; null when neither answers. */
   readonly timeSynced: boolean | null;
+  /** Who answered and what it said, as "chronyc Normal" or "timedatectl no". */
+  readonly timeSource: string;
   readonly services: Record<(typeof SERVICES)[number], { readonly state: string; readonly errors: string[] }>;
   /** The kubelet's config file, parsed; null when absent or unreadable. */
   readonly kubeletConfig: Record<string, unknown> | null;
@@ -61,51 +63,79 @@ export interface DoctorFacts {
   readonly listening: readonly number[];
 }
 
+/** A loop over a /proc file, skipped when the file is not there (a failed redirection would end the script). */
+function readProc(file: string, loop: string): string[] {
+  return [`if [ -r ${file} ]; then`, `  ${loop} < ${file}`, 'fi'];
+}
+
+// Few processes per run: doctor probes every node at once, and on a small lab the nodes
+// share the laptop's cores, so the probe's cost is paid once per node. Shell builtins
+// read /proc; one df, one awk per kind of certificate file; the rest is parsed here.
 export function doctorScript(family: ClusterModel['os']['family']): string {
   const paths = DOCTOR_PATHS.map(shellQuote).join(' ');
-  const sysctls = SYSCTLS.map(([k]) => shellQuote(k)).join(' ');
   const services = SERVICES.join(' ');
   const kubeconfigs = KUBECONFIGS.map(shellQuote).join(' ');
   return `${script(
-    'echo @@df',
+    // The nearest existing parent stands for a path that is not there (yet).
+    'echo @@df_paths; set --',
     `for p in ${paths}; do`,
-    '  q="$p"; while [ ! -e "$q" ]; do q=$(dirname "$q"); done',
-    `  b=$(df -P -B1 "$q" | awk 'NR==2 { print $2, $4, $5, $6 }')`,
-    `  i=$(df -P -i "$q" | awk 'NR==2 { print $2, $4 }')`,
-    '  printf \'%s %s %s\\n\' "$p" "$b" "$i"',
+    '  q="$p"; while [ ! -e "$q" ]; do q="\${q%/*}"; q="\${q:-/}"; done',
+    '  echo "$p $q"; set -- "$@" "$q"',
     'done',
-    "echo @@mem; grep -E '^(MemTotal|MemAvailable):' /proc/meminfo || true",
-    'echo @@swap; tail -n +2 /proc/swaps || true',
+    'echo @@df; df -B1 --output=file,size,avail,pcent,itotal,iavail,target "$@" 2>/dev/null || true',
+    'echo @@mem',
+    ...readProc(
+      '/proc/meminfo',
+      'while read -r k v _; do case "$k" in MemTotal:|MemAvailable:) echo "$k $v" ;; esac; done',
+    ),
+    'echo @@swap',
+    ...readProc('/proc/swaps', '{ read -r _ || true; while read -r l; do echo "$l"; done; }'),
+    // The time daemon first: chronyd knows whether it follows a server. timedatectl reads
+    // the kernel's flag, which a container may not be allowed to read (nspawn's seccomp).
     'echo @@time',
-    'timedatectl show -p NTPSynchronized --value 2>/dev/null ||',
-    "  { chronyc -n tracking 2>/dev/null | sed -n 's/^Leap status *: *//p'; } || true",
-    'echo @@services',
-    `for s in ${services}; do printf '%s %s\\n' "$s" "$(systemctl is-active "$s" 2>/dev/null || true)"; done`,
+    "t=$(chronyc -n tracking 2>/dev/null | sed -n 's/^Leap status *: *//p') || true",
+    'if [ -n "$t" ]; then echo "chronyc $t"; else',
+    '  printf \'timedatectl %s\\n\' "$(timedatectl show -p NTPSynchronized --value 2>/dev/null || true)"',
+    'fi',
+    // One line per unit, in the order asked.
+    `echo @@services; systemctl is-active ${services} 2>/dev/null || true`,
     ...SERVICES.flatMap((s) => [
       `echo @@journal_${s}`,
       `journalctl -u ${s} -p err -n 3 --no-pager -o cat --since -24h 2>/dev/null | tail -c ${JOURNAL_BYTES} || true`,
     ]),
     `echo @@kubelet_config; head -c 65536 ${KUBELET_CONFIG} 2>/dev/null || true`,
-    `echo @@kubelet_flags; cat ${KUBEADM_FLAGS} ${KUBELET_DEFAULTS[family]} 2>/dev/null | head -c 16384 || true`,
+    `echo @@kubelet_flags; head -q -c 16384 ${KUBEADM_FLAGS} ${KUBELET_DEFAULTS[family]} 2>/dev/null || true`,
     // Loaded or built in: a built-in module is not in /proc/modules, but what it provides
     // shows (overlay's filesystem, br_netfilter's bridge sysctls).
-    "echo @@modules; cut -d' ' -f1 /proc/modules 2>/dev/null || true",
-    'if grep -qw overlay /proc/filesystems; then echo overlay; fi',
+    'echo @@modules',
+    ...readProc(
+      '/proc/modules',
+      `while read -r m _; do case "$m" in ${KERNEL_MODULES.join('|')}) echo "$m" ;; esac; done`,
+    ),
+    ...readProc('/proc/filesystems', 'while read -r a b; do if [ "\${b:-$a}" = overlay ]; then echo overlay; fi; done'),
     'if [ -e /proc/sys/net/bridge/bridge-nf-call-iptables ]; then echo br_netfilter; fi',
-    `echo @@sysctl; for k in ${sysctls}; do`,
-    `  printf '%s %s\\n' "$k" "$(sysctl -n "$k" 2>/dev/null || echo absent)"`,
+    'echo @@sysctl',
+    ...SYSCTLS.map(([k]) => {
+      const file = shellQuote(`/proc/sys/${k.replace(/\./g, '/')}`);
+      // dash's read returns 1 on /proc/sys files (no newline before EOF) yet sets v.
+      return `v=; if [ -r ${file} ]; then read -r v < ${file} || true; fi; echo ${shellQuote(k)} "\${v:-absent}"`;
+    }),
+    // Only certificates leave the host: of the kubelet's PEM (certificate and key) only
+    // CERTIFICATE blocks; kubeconfigs' client-certificate-data, still base64.
+    'echo @@certs; set --',
+    `for f in ${PKI_DIR}/*.crt ${PKI_DIR}/etcd/*.crt ${KUBELET_CLIENT_PEM}; do`,
+    '  if [ -f "$f" ]; then set -- "$@" "$f"; fi',
     'done',
-    // Only certificates leave the host: kubeconfigs' client-certificate-data is decoded
-    // alone, and of the kubelet's PEM (certificate and key) only CERTIFICATE blocks.
-    'echo @@certs',
-    `for f in ${PKI_DIR}/*.crt ${PKI_DIR}/etcd/*.crt; do [ -f "$f" ] && { echo "@cert $f"; head -c 16384 "$f"; }; done`,
-    `for f in ${kubeconfigs}; do`,
-    '  [ -f "$f" ] || continue; echo "@cert $f"',
-    '  sed -n \'s/^ *client-certificate-data: *//p\' "$f" | head -n 1 | base64 -d 2>/dev/null | head -c 16384 || true',
-    'done',
-    `if [ -f ${KUBELET_CLIENT_PEM} ]; then echo "@cert ${KUBELET_CLIENT_PEM}";`,
-    `  sed -n '/-BEGIN CERTIFICATE-/,/-END CERTIFICATE-/p' ${KUBELET_CLIENT_PEM} | head -c 16384; fi`,
-    "echo @@listen; ss -Hltn 2>/dev/null | awk '{ print $4 }' || true",
+    `[ $# -eq 0 ] || awk -v pem=${KUBELET_CLIENT_PEM} '`,
+    '  FNR == 1 { n = 0; keep = FILENAME != pem; print "@cert " FILENAME }',
+    '  FILENAME == pem && /-BEGIN CERTIFICATE-/ { keep = 1 }',
+    '  keep && (n += length($0) + 1) <= 16384 { print }',
+    '  FILENAME == pem && /-END CERTIFICATE-/ { keep = 0 }\' "$@" || true',
+    'set --',
+    `for f in ${kubeconfigs}; do if [ -f "$f" ]; then set -- "$@" "$f"; fi; done`,
+    '[ $# -eq 0 ] || awk \'$1 == "client-certificate-data:" && !seen[FILENAME]++ {',
+    '  print "@cert64 " FILENAME; print substr($2, 1, 24000) }\' "$@" || true',
+    'echo @@listen; ss -Hltn 2>/dev/null || true',
   )}\n`;
 }
 
@@ -134,15 +164,16 @@ function nodeIpOf(lines: readonly string[]): string | null {
 function parseCertificates(lines: readonly string[]): { certs: CertificateFact[]; errors: string[] } {
   const certs: CertificateFact[] = [];
   const errors: string[] = [];
-  const files: { path: string; text: string[] }[] = [];
+  const files: { path: string; base64: boolean; text: string[] }[] = [];
   for (const line of lines) {
-    const header = /^@cert (\S+)$/.exec(line);
-    if (header) files.push({ path: header[1]!, text: [] });
+    const header = /^@cert(64)? (\S+)$/.exec(line);
+    if (header) files.push({ path: header[2]!, base64: header[1] !== undefined, text: [] });
     else files.at(-1)?.text.push(line);
   }
   for (const file of files) {
+    const text = file.base64 ? Buffer.from(file.text.join(''), 'base64').toString('latin1') : file.text.join('\n');
     // A bundle file holds several certificates; the first is the leaf kubeadm issued.
-    const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(file.text.join('\n'))?.[0];
+    const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(text)?.[0];
     if (!pem) {
       errors.push(`${file.path}: no certificate`);
       continue;
@@ -160,13 +191,21 @@ function parseCertificates(lines: readonly string[]): { certs: CertificateFact[]
 export function parseDoctorFacts(output: string): DoctorFacts {
   const s = sections(output);
   const get = (name: string) => s.get(name) ?? [];
-  const filesystems = get('df').flatMap((line): FilesystemFact[] => {
-    const [path, size, avail, used, mount, inodes, ifree] = line.trim().split(/\s+/);
-    if (!path || !size || !mount) return [];
+  // df's rows by the file measured (its --output=file column); the mount point is last and may hold spaces.
+  const rows = new Map<string, string[]>();
+  for (const line of get('df').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length >= 7) rows.set(fields[0]!, fields);
+  }
+  const filesystems = get('df_paths').flatMap((line): FilesystemFact[] => {
+    const [path, measured] = line.trim().split(/\s+/);
+    const row = measured === undefined ? undefined : rows.get(measured);
+    if (!path || !row) return [];
+    const [, size, avail, used, inodes, ifree, ...mount] = row;
     return [
       {
         path,
-        mount,
+        mount: mount.join(' '),
         sizeBytes: numberOr(size),
         availBytes: numberOr(avail),
         usedPercent: numberOr(String(used).replace('%', '')),
@@ -181,14 +220,10 @@ export function parseDoctorFacts(output: string): DoctorFacts {
     availableKiB: numberOr(/^MemAvailable:\s+(\d+)/m.exec(meminfo)?.[1]),
   };
   const time = (get('time')[0] ?? '').trim();
-  const serviceStates = new Map(
-    get('services').map((line) => {
-      const [name, state] = line.trim().split(/\s+/);
-      return [name ?? '', state || 'unknown'] as const;
-    }),
-  );
+  // systemctl is-active answers one line per unit, in the order asked.
+  const states = get('services').map((line) => line.trim());
   const services = Object.fromEntries(
-    SERVICES.map((name) => [name, { state: serviceStates.get(name) ?? 'unknown', errors: get(`journal_${name}`) }]),
+    SERVICES.map((name, i) => [name, { state: states[i] || 'unknown', errors: get(`journal_${name}`) }]),
   ) as DoctorFacts['services'];
   const sysctls = Object.fromEntries(
     get('sysctl').map((line) => {
@@ -201,7 +236,8 @@ export function parseDoctorFacts(output: string): DoctorFacts {
     filesystems,
     memory,
     swapOn: get('swap').length > 0,
-    timeSynced: time === 'yes' || time === 'Normal' ? true : time === '' ? null : false,
+    timeSynced: /^(chronyc Normal|timedatectl yes)$/.test(time) ? true : /^\S*$/.test(time) ? null : false,
+    timeSource: time,
     services,
     kubeletConfig: parseKubeletConfig(get('kubelet_config')),
     nodeIp: nodeIpOf(get('kubelet_flags')),
@@ -209,7 +245,18 @@ export function parseDoctorFacts(output: string): DoctorFacts {
     sysctls,
     certificates: certs,
     certificateErrors: errors,
-    listening: [...new Set(get('listen').flatMap((a) => /:(\d+)$/.exec(a.trim())?.slice(1).map(Number) ?? []))],
+    // ss -Hltn: State Recv-Q Send-Q Local-Address:Port Peer-Address:Port
+    listening: [
+      ...new Set(
+        get('listen').flatMap(
+          (line) =>
+            /:(\d+)$/
+              .exec(line.trim().split(/\s+/)[3] ?? '')
+              ?.slice(1)
+              .map(Number) ?? [],
+        ),
+      ),
+    ],
   };
 }
 

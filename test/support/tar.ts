@@ -1,5 +1,6 @@
 // Reading the tests' tar archives (bundles) directly, to check and to damage them.
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 
 export async function tarMembers(path: string): Promise<{ name: string; data: Buffer }[]> {
@@ -60,4 +61,17 @@ export async function tarOf(entries: readonly TarEntry[]): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of pack) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
+}
+
+/** A support bundle's members by path below its top folder, as text. */
+export async function supportMembers(path: string): Promise<Map<string, string>> {
+  const plain = `${path}.tar`;
+  const { writeFileSync, rmSync } = await import('node:fs');
+  writeFileSync(plain, gunzipSync(readFileSync(path)));
+  try {
+    const members = await tarMembers(plain);
+    return new Map(members.map((m) => [m.name.slice(m.name.indexOf('/') + 1), m.data.toString('utf8')]));
+  } finally {
+    rmSync(plain, { force: true });
+  }
 }
