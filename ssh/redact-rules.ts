@@ -3,23 +3,20 @@
 // can take any one away and see that secret leak. Known values (read from the hosts for
 // this purpose and never written) come first; the base64 rule decodes every long base64
 // run and drops it whole when any other rule finds a secret inside.
-import { REDACTED } from './redact.js';
+import { REDACTED, Redactor } from './redact.js';
 
 export interface RedactionRule {
   readonly name: string;
   readonly apply: (text: string) => string;
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
 /** The raw-text rules, in order; `known` are secret values read for the purpose (VRRP, Weave passwords). */
 export function textRules(known: readonly string[]): RedactionRule[] {
-  const values = known.filter((k) => k.length >= 6);
+  // The values, as everything kubestrap prints is redacted of the secrets it made.
+  const values = new Redactor();
+  values.add(...known);
   return [
-    {
-      name: 'known-values',
-      apply: (t) => values.reduce((acc, v) => acc.replace(new RegExp(escape(v), 'g'), REDACTED), t),
-    },
+    { name: 'known-values', apply: (t) => values.apply(t) },
     {
       // PEM private keys of every kind (RSA, EC, PKCS#8, OpenSSH), also cut short by a cap.
       name: 'private-key',
