@@ -15,6 +15,7 @@ import type { ClusterModel } from '../spec/model.js';
 import { renderCluster } from '../templates/render.js';
 import { AptMirror } from './harness/apt-mirror.js';
 import { Harness, harnessUnavailable } from './harness/hosts.js';
+import { TimeServer } from './harness/time-server.js';
 import { harnessSpec } from './support/cluster.js';
 import { SHARED_REFERENCE, sharedReferenceMissing } from './support/fixtures.js';
 import { serveDirectory, type StaticServer } from './support/static-server.js';
@@ -349,213 +350,226 @@ describe.skipIf(unavailable)(
     });
 
     // doctor on the running cluster, then with faults put on the hosts and taken off again.
-    // The clock's sync state is the machine's (the hosts share its kernel): the expectation
-    // is what timedatectl inside a host says, asked separately.
-    const doctor = async () => {
-      const result = await cli('doctor', '-f', 'cluster.yaml', '--json');
-      const line = result.stdout.trim().split('\n').at(-1) ?? '{}';
-      const report = JSON.parse(line) as { status: string; checks: DoctorCheck[] };
-      const find = (scope: string, check: string) => report.checks.find((c) => c.scope === scope && c.check === check);
-      return { result, report, find };
-    };
-    const synced = () => inside('h1', 'timedatectl show -p NTPSynchronized --value').trim() === 'yes';
-    const healthy = async () => {
-      const { result, report } = await doctor();
-      const notOk = report.checks.filter((c) => c.status !== 'ok').map((c) => `${c.scope} ${c.check}: ${c.seen}`);
-      const clock = ['h1', 'h2', 'h3'].map(
-        (h) => `${h} time-sync: the clock is not synchronised (timedatectl NTPSynchronized=no)`,
-      );
-      expect(notOk.sort()).toEqual(synced() ? [] : clock);
-      expect(result.status, result.stderr).toBe(synced() ? 0 : 3);
-      return report;
-    };
+    // Each host's chronyd follows a time server on the bridge for these tests only, so the
+    // tests after them see the hosts as kubestrap left them.
+    describe('doctor and support-bundle, the clocks following a local time server', () => {
+      let time: TimeServer | undefined;
+      beforeAll(async () => {
+        time = await TimeServer.start(harness);
+        await Promise.all(harness.hosts.map((h) => time!.follow(h)));
+      }, 180_000);
+      afterAll(async () => {
+        if (!time) return;
+        await Promise.all(harness.hosts.map((h) => time!.leave(h)));
+        await time.stop();
+      }, 120_000);
+      const doctor = async () => {
+        const result = await cli('doctor', '-f', 'cluster.yaml', '--json');
+        const line = result.stdout.trim().split('\n').at(-1) ?? '{}';
+        const report = JSON.parse(line) as { status: string; checks: DoctorCheck[] };
+        const find = (scope: string, check: string) =>
+          report.checks.find((c) => c.scope === scope && c.check === check);
+        return { result, report, find };
+      };
+      const healthy = async () => {
+        const { result, report } = await doctor();
+        const notOk = report.checks.filter((c) => c.status !== 'ok').map((c) => `${c.scope} ${c.check}: ${c.seen}`);
+        expect(notOk).toEqual([]);
+        expect(result.status, result.stderr).toBe(0);
+        return report;
+      };
 
-    it(
-      'doctor on the running cluster: every node and cluster check ok (but an unsynchronised clock), exit 0 or 3',
-      { timeout: 300_000 },
-      async () => {
-        // The hosts cannot show a synced clock: systemd-nspawn's seccomp filter refuses
-        // adjtimex inside them, so timedatectl says NTPSynchronized=no there even when this
-        // machine's clock is synced to a time server (a chronyd on it was tried: the kernel
-        // flag cleared, the hosts still said no). Exit 0 needs the VM or a real node.
-        const report = await healthy();
-        for (const host of ['h1', 'h2', 'h3'])
-          for (const check of [
-            'containerd',
-            'kubelet',
-            'node-ip',
-            'kernel-modules',
-            'sysctls',
-            'certificates',
-            'ports',
-          ])
-            expect(
-              report.checks.some((c) => c.scope === host && c.check === check && c.status === 'ok'),
-              `${host} ${check}`,
-            ).toBe(true);
-        expect(report.checks.filter((c) => c.scope === 'cluster').map((c) => c.check)).toEqual([
-          'node h1',
-          'node h2',
-          'node h3',
-          'node-conditions',
-          'version-skew',
-          'pods',
-          'pvcs',
-          'ceph',
-        ]);
-        const text = await cli('doctor', '-f', 'cluster.yaml');
-        expect(text.stdout).toMatch(/^SCOPE\s+CHECK\s+RESULT\s+SEEN$/m);
-        expect(text.stdout).toMatch(/^h1\s+ports\s+OK\s+listening: 6443, 2379, 2380, 10250, 10257, 10259$/m);
-      },
-    );
-
-    it(
-      'doctor finds a full image filesystem, containerd stopped, the NAT node IP and a certificate near expiry',
-      { timeout: 300_000 },
-      async () => {
-        // h3: /var/lib/containerd on a 20 MiB tmpfs filled to 86 %.
-        inside('h3', 'mount -t tmpfs -o size=20m doctor-test /var/lib/containerd');
-        inside('h3', 'dd if=/dev/zero of=/var/lib/containerd/fill bs=4096 count=4400 status=none');
-        inside('h2', 'systemctl stop containerd');
-        inside('h1', 'echo "Ready HEALTH_ERR" > /var/lib/kubestrap-doubles/api/ceph-health');
-        writeFileSync(
-          join(harness.host('h1').root, 'root/claim.yaml'),
-          'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: doctor-claim\n  namespace: default\n' +
-            'spec:\n  accessModes:\n    - ReadWriteOnce\n  storageClassName: rook-ceph-block\n' +
-            '  resources:\n    requests:\n      storage: 1Gi\n',
-        );
-        inside('h1', `${ADMIN} apply -f /root/claim.yaml`);
-        inside(
-          'h2',
-          'cp -p /etc/default/kubelet /root/kubelet-defaults && ' +
-            "sed -i 's/--node-ip=[0-9.]*/--node-ip=10.0.2.15/' /etc/default/kubelet",
-        );
-        inside(
-          'h1',
-          'openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=doctor-test ' +
-            '-days 10 -keyout /dev/null -out /etc/kubernetes/pki/doctor-test.crt 2>/dev/null',
-        );
-        try {
-          const { result, find } = await doctor();
-          expect(result.status, result.stderr).toBe(1);
-          const disk = find('h3', 'disk /var/lib/containerd')!;
-          expect(disk.status).toBe('fail');
-          expect(disk.seen).toMatch(/^8[67]% used, .*below imagefs\.available 15% free: the kubelet evicts pods/);
-          expect(disk.fix).toContain('crictl rmi --prune');
-          expect(find('h2', 'containerd')).toMatchObject({ status: 'fail', seen: 'inactive' });
-          expect(find('h2', 'node-ip')).toMatchObject({
-            status: 'fail',
-            seen: `--node-ip=10.0.2.15 is the NAT address every VM has; the spec says ${harness.host('h2').ip}`,
-          });
-          const certs = find('h1', 'certificates')!;
-          expect(certs.status).toBe('warn');
-          expect(certs.seen).toMatch(/^\/etc\/kubernetes\/pki\/doctor-test\.crt expires in (9|10) days$/);
-          expect(certs.fix).toContain('kubeadm certs renew all');
-          expect(find('cluster', 'ceph')).toMatchObject({ status: 'fail', seen: 'CephCluster Ready HEALTH_ERR' });
-          expect(find('cluster', 'ceph')!.fix).toContain('ceph status');
-          expect(find('cluster', 'pvcs')).toMatchObject({ status: 'warn', seen: 'default/doctor-claim Pending' });
-          for (const ok of [find('h1', 'containerd'), find('h3', 'containerd'), find('h3', 'node-ip')])
-            expect(ok?.status).toBe('ok');
-        } finally {
-          inside('h3', 'umount /var/lib/containerd');
-          inside('h2', 'systemctl start containerd');
-          inside('h2', 'mv /root/kubelet-defaults /etc/default/kubelet');
-          inside('h1', 'rm -f /etc/kubernetes/pki/doctor-test.crt /var/lib/kubestrap-doubles/api/ceph-health');
-          inside('h1', `${ADMIN} delete pvc doctor-claim`);
-        }
-      },
-    );
-
-    it(
-      'doctor and support-bundle with the API server down and one host unreachable: every host reached is reported',
-      { timeout: 300_000 },
-      async () => {
-        inside('h1', 'systemctl stop kubestrap-apiserver-double.service');
-        inside('h3', 'systemctl stop ssh.service');
-        // Secrets of every kind where the collectors look: a file in /etc/kubernetes, a
-        // rendered file (so the diff carries them too), the spec, a run log. (The kernel log
-        // is the machine's and not readable in these hosts; the journals are the units'.)
-        const { plants, secrets } = plantedSecrets({ knownReadable: false });
-        const text = `${plants.join('\n')}\n`;
-        writeFileSync(join(harness.host('h1').root, 'etc/kubernetes/planted.conf'), text);
-        inside('h2', 'cp -p /etc/containerd/config.toml /root/config.toml');
-        appendFileSync(
-          join(harness.host('h2').root, 'etc/containerd/config.toml'),
-          text
-            .split('\n')
-            .map((l) => `# ${l}`)
-            .join('\n'),
-        );
-        const spec = readFileSync(join(dir, 'cluster.yaml'), 'utf8');
-        appendFileSync(
-          join(dir, 'cluster.yaml'),
-          text
-            .split('\n')
-            .map((l) => `# ${l}`)
-            .join('\n'),
-        );
-        appendFileSync(join(dir, '.kubestrap/harness/logs/h1.log'), text);
-        try {
-          const { result, find, report } = await doctor();
-          expect(result.status).toBe(1);
-          expect(find('cluster', 'api')).toMatchObject({ status: 'fail' });
-          expect(find('cluster', 'api')!.seen).toMatch(
-            /^the API server does not answer: h1: The connection to the server/,
-          );
-          expect(find('h3', 'ssh')).toMatchObject({ status: 'fail' });
-          expect(find('h3', 'ssh')!.seen).toMatch(/^unreachable: /);
-          for (const host of ['h1', 'h2'])
-            expect(report.checks.filter((c) => c.scope === host).length, host).toBeGreaterThan(10);
-          expect(find('h1', 'ports')).toMatchObject({ status: 'fail', seen: 'not listening: 6443 (kube-apiserver)' });
-
-          const made = await cli('support-bundle', '-f', 'cluster.yaml', '-o', 'down.tar.gz', '--json');
-          expect(made.status, made.stderr).toBe(0);
-          const bundle = JSON.parse(made.stdout.trim().split('\n').at(-1)!) as SupportBundleResult;
-          expect(bundle.hosts.map((h) => [h.node, h.status])).toEqual([
-            ['h1', 'collected'],
-            ['h2', 'collected'],
-            ['h3', 'unreachable'],
+      it(
+        'doctor on the running cluster, its clocks synced to the time server: every check ok, exit 0',
+        { timeout: 300_000 },
+        async () => {
+          const report = await healthy();
+          for (const host of ['h1', 'h2', 'h3'])
+            expect(report.checks.find((c) => c.scope === host && c.check === 'time-sync')?.seen).toBe(
+              'the clock is synchronised (chronyc tracking: leap status Normal)',
+            );
+          for (const host of ['h1', 'h2', 'h3'])
+            for (const check of [
+              'containerd',
+              'kubelet',
+              'node-ip',
+              'kernel-modules',
+              'sysctls',
+              'certificates',
+              'ports',
+            ])
+              expect(
+                report.checks.some((c) => c.scope === host && c.check === check && c.status === 'ok'),
+                `${host} ${check}`,
+              ).toBe(true);
+          expect(report.checks.filter((c) => c.scope === 'cluster').map((c) => c.check)).toEqual([
+            'node h1',
+            'node h2',
+            'node h3',
+            'node-conditions',
+            'version-skew',
+            'pods',
+            'pvcs',
+            'ceph',
           ]);
-          expect(bundle.cluster).toMatch(/^not collected: the API server does not answer \(h1: The connection/);
-          expect(statSync(join(dir, 'down.tar.gz')).mode & 0o777).toBe(0o600);
-          const members = await supportMembers(join(dir, 'down.tar.gz'));
-          for (const name of [
-            'host-collectors/h1/journal-kubelet.txt',
-            'host-collectors/h2/df.txt',
-            'host-collectors/h1/etc-kubernetes.txt',
-            'host-collectors/h2/rendered-diff.txt',
-            'kubestrap/doctor.json',
-            'kubestrap/spec.yaml',
-            'kubestrap/logs/h1.log',
-            'version.yaml',
-          ])
-            expect(members.has(name), name).toBe(true);
-          expect([...members.keys()].some((m) => m.startsWith('host-collectors/h3/'))).toBe(false);
-          expect(members.get('host-collectors/h1/etc-kubernetes.txt')).toContain(
-            '==> /etc/kubernetes/planted.conf <==',
+          const text = await cli('doctor', '-f', 'cluster.yaml');
+          expect(text.stdout).toMatch(/^SCOPE\s+CHECK\s+RESULT\s+SEEN$/m);
+          expect(text.stdout).toMatch(/^h1\s+ports\s+OK\s+listening: 6443, 2379, 2380, 10250, 10257, 10259$/m);
+        },
+      );
+
+      it(
+        'doctor finds a full image filesystem, containerd stopped, the NAT node IP and a certificate near expiry',
+        { timeout: 300_000 },
+        async () => {
+          // h3: /var/lib/containerd on a 20 MiB tmpfs filled to 86 %.
+          inside('h3', 'mount -t tmpfs -o size=20m doctor-test /var/lib/containerd');
+          inside('h3', 'dd if=/dev/zero of=/var/lib/containerd/fill bs=4096 count=4400 status=none');
+          inside('h2', 'systemctl stop containerd');
+          inside('h1', 'echo "Ready HEALTH_ERR" > /var/lib/kubestrap-doubles/api/ceph-health');
+          writeFileSync(
+            join(harness.host('h1').root, 'root/claim.yaml'),
+            'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: doctor-claim\n  namespace: default\n' +
+              'spec:\n  accessModes:\n    - ReadWriteOnce\n  storageClassName: rook-ceph-block\n' +
+              '  resources:\n    requests:\n      storage: 1Gi\n',
           );
-          expect(members.get('host-collectors/h1/etc-kubernetes.txt')).not.toMatch(/==> \S+\.key <==/);
-          expect(members.get('host-collectors/h2/rendered-diff.txt')).toContain('+++ host/etc/containerd/config.toml');
-          const found = [...members].flatMap(([name, content]) => leaks(content, secrets).map((s) => `${name}: ${s}`));
-          expect(found).toEqual([]);
-        } finally {
-          inside('h1', 'systemctl start kubestrap-apiserver-double.service');
-          inside('h3', 'systemctl start ssh.service');
-          inside('h1', 'rm -f /etc/kubernetes/planted.conf');
-          inside('h2', 'mv /root/config.toml /etc/containerd/config.toml');
-          writeFileSync(join(dir, 'cluster.yaml'), spec);
-        }
-        await healthy();
-        const whole = await cli('support-bundle', '-f', 'cluster.yaml', '-o', 'healthy.tar.gz', '--json');
-        expect(whole.status, whole.stderr).toBe(0);
-        const result = JSON.parse(whole.stdout.trim().split('\n').at(-1)!) as SupportBundleResult;
-        expect(result.cluster).toBe('collected through h1');
-        expect(result.hosts.every((h) => h.status === 'collected' || h.status === 'partial')).toBe(true);
-        const members = await supportMembers(join(dir, 'healthy.tar.gz'));
-        expect(members.get('cluster-resources/nodes.txt')).toMatch(/^h3\s+Ready/m);
-        expect(members.get('host-collectors/h2/rendered-diff.txt')).toMatch(/^all \d+ rendered files match$/m);
-      },
-    );
+          inside('h1', `${ADMIN} apply -f /root/claim.yaml`);
+          inside(
+            'h2',
+            'cp -p /etc/default/kubelet /root/kubelet-defaults && ' +
+              "sed -i 's/--node-ip=[0-9.]*/--node-ip=10.0.2.15/' /etc/default/kubelet",
+          );
+          inside(
+            'h1',
+            'openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=doctor-test ' +
+              '-days 10 -keyout /dev/null -out /etc/kubernetes/pki/doctor-test.crt 2>/dev/null',
+          );
+          try {
+            const { result, find } = await doctor();
+            expect(result.status, result.stderr).toBe(1);
+            const disk = find('h3', 'disk /var/lib/containerd')!;
+            expect(disk.status).toBe('fail');
+            expect(disk.seen).toMatch(/^8[67]% used, .*below imagefs\.available 15% free: the kubelet evicts pods/);
+            expect(disk.fix).toContain('crictl rmi --prune');
+            expect(find('h2', 'containerd')).toMatchObject({ status: 'fail', seen: 'inactive' });
+            expect(find('h2', 'node-ip')).toMatchObject({
+              status: 'fail',
+              seen: `--node-ip=10.0.2.15 is the NAT address every VM has; the spec says ${harness.host('h2').ip}`,
+            });
+            const certs = find('h1', 'certificates')!;
+            expect(certs.status).toBe('warn');
+            expect(certs.seen).toMatch(/^\/etc\/kubernetes\/pki\/doctor-test\.crt expires in (9|10) days$/);
+            expect(certs.fix).toContain('kubeadm certs renew all');
+            expect(find('cluster', 'ceph')).toMatchObject({ status: 'fail', seen: 'CephCluster Ready HEALTH_ERR' });
+            expect(find('cluster', 'ceph')!.fix).toContain('ceph status');
+            expect(find('cluster', 'pvcs')).toMatchObject({ status: 'warn', seen: 'default/doctor-claim Pending' });
+            for (const ok of [find('h1', 'containerd'), find('h3', 'containerd'), find('h3', 'node-ip')])
+              expect(ok?.status).toBe('ok');
+          } finally {
+            inside('h3', 'umount /var/lib/containerd');
+            inside('h2', 'systemctl start containerd');
+            inside('h2', 'mv /root/kubelet-defaults /etc/default/kubelet');
+            inside('h1', 'rm -f /etc/kubernetes/pki/doctor-test.crt /var/lib/kubestrap-doubles/api/ceph-health');
+            inside('h1', `${ADMIN} delete pvc doctor-claim`);
+          }
+        },
+      );
+
+      it(
+        'doctor and support-bundle with the API server down and one host unreachable: every host reached is reported',
+        { timeout: 300_000 },
+        async () => {
+          inside('h1', 'systemctl stop kubestrap-apiserver-double.service');
+          inside('h3', 'systemctl stop ssh.service');
+          // Secrets of every kind where the collectors look: a file in /etc/kubernetes, a
+          // rendered file (so the diff carries them too), the spec, a run log. (The kernel log
+          // is the machine's and not readable in these hosts; the journals are the units'.)
+          const { plants, secrets } = plantedSecrets({ knownReadable: false });
+          const text = `${plants.join('\n')}\n`;
+          writeFileSync(join(harness.host('h1').root, 'etc/kubernetes/planted.conf'), text);
+          inside('h2', 'cp -p /etc/containerd/config.toml /root/config.toml');
+          appendFileSync(
+            join(harness.host('h2').root, 'etc/containerd/config.toml'),
+            text
+              .split('\n')
+              .map((l) => `# ${l}`)
+              .join('\n'),
+          );
+          const spec = readFileSync(join(dir, 'cluster.yaml'), 'utf8');
+          appendFileSync(
+            join(dir, 'cluster.yaml'),
+            text
+              .split('\n')
+              .map((l) => `# ${l}`)
+              .join('\n'),
+          );
+          appendFileSync(join(dir, '.kubestrap/harness/logs/h1.log'), text);
+          try {
+            const { result, find, report } = await doctor();
+            expect(result.status).toBe(1);
+            expect(find('cluster', 'api')).toMatchObject({ status: 'fail' });
+            expect(find('cluster', 'api')!.seen).toMatch(
+              /^the API server does not answer: h1: The connection to the server/,
+            );
+            expect(find('h3', 'ssh')).toMatchObject({ status: 'fail' });
+            expect(find('h3', 'ssh')!.seen).toMatch(/^unreachable: /);
+            for (const host of ['h1', 'h2'])
+              expect(report.checks.filter((c) => c.scope === host).length, host).toBeGreaterThan(10);
+            expect(find('h1', 'ports')).toMatchObject({ status: 'fail', seen: 'not listening: 6443 (kube-apiserver)' });
+
+            const made = await cli('support-bundle', '-f', 'cluster.yaml', '-o', 'down.tar.gz', '--json');
+            expect(made.status, made.stderr).toBe(0);
+            const bundle = JSON.parse(made.stdout.trim().split('\n').at(-1)!) as SupportBundleResult;
+            expect(bundle.hosts.map((h) => [h.node, h.status])).toEqual([
+              ['h1', 'collected'],
+              ['h2', 'collected'],
+              ['h3', 'unreachable'],
+            ]);
+            expect(bundle.cluster).toMatch(/^not collected: the API server does not answer \(h1: The connection/);
+            expect(statSync(join(dir, 'down.tar.gz')).mode & 0o777).toBe(0o600);
+            const members = await supportMembers(join(dir, 'down.tar.gz'));
+            for (const name of [
+              'host-collectors/h1/journal-kubelet.txt',
+              'host-collectors/h2/df.txt',
+              'host-collectors/h1/etc-kubernetes.txt',
+              'host-collectors/h2/rendered-diff.txt',
+              'kubestrap/doctor.json',
+              'kubestrap/spec.yaml',
+              'kubestrap/logs/h1.log',
+              'version.yaml',
+            ])
+              expect(members.has(name), name).toBe(true);
+            expect([...members.keys()].some((m) => m.startsWith('host-collectors/h3/'))).toBe(false);
+            expect(members.get('host-collectors/h1/etc-kubernetes.txt')).toContain(
+              '==> /etc/kubernetes/planted.conf <==',
+            );
+            expect(members.get('host-collectors/h1/etc-kubernetes.txt')).not.toMatch(/==> \S+\.key <==/);
+            expect(members.get('host-collectors/h2/rendered-diff.txt')).toContain(
+              '+++ host/etc/containerd/config.toml',
+            );
+            const found = [...members].flatMap(([name, content]) =>
+              leaks(content, secrets).map((s) => `${name}: ${s}`),
+            );
+            expect(found).toEqual([]);
+          } finally {
+            inside('h1', 'systemctl start kubestrap-apiserver-double.service');
+            inside('h3', 'systemctl start ssh.service');
+            inside('h1', 'rm -f /etc/kubernetes/planted.conf');
+            inside('h2', 'mv /root/config.toml /etc/containerd/config.toml');
+            writeFileSync(join(dir, 'cluster.yaml'), spec);
+          }
+          await healthy();
+          const whole = await cli('support-bundle', '-f', 'cluster.yaml', '-o', 'healthy.tar.gz', '--json');
+          expect(whole.status, whole.stderr).toBe(0);
+          const result = JSON.parse(whole.stdout.trim().split('\n').at(-1)!) as SupportBundleResult;
+          expect(result.cluster).toBe('collected through h1');
+          expect(result.hosts.every((h) => h.status === 'collected' || h.status === 'partial')).toBe(true);
+          const members = await supportMembers(join(dir, 'healthy.tar.gz'));
+          expect(members.get('cluster-resources/nodes.txt')).toMatch(/^h3\s+Ready/m);
+          expect(members.get('host-collectors/h2/rendered-diff.txt')).toMatch(/^all \d+ rendered files match$/m);
+        },
+      );
+    });
 
     it('up --dry-run on the finished cluster has nothing to change', { timeout: 300_000 }, async () => {
       const result = await up('--dry-run');

@@ -130,7 +130,7 @@ export function evaluateHost(facts: DoctorFacts, node: NodeModel, model: Cluster
     'time-sync',
     facts.timeSynced === true ? 'ok' : 'warn',
     facts.timeSynced === true
-      ? 'the clock is synchronised'
+      ? `the clock is synchronised (${timeAnswer(facts.timeSource)})`
       : facts.timeSynced === false
         ? `the clock is not synchronised (${timeAnswer(facts.timeSource)})`
         : 'cannot tell: neither timedatectl nor chronyc answered',

@@ -45,7 +45,7 @@ function sh(command: string, args: string[], options: { cwd?: string; input?: st
 }
 
 /** These packages (default: containerd and its kin) and what they need beyond the base root, downloaded once. */
-async function distroDebs(packages: readonly string[] = DISTRO_PACKAGES): Promise<string> {
+export async function distroDebs(packages: readonly string[] = DISTRO_PACKAGES): Promise<string> {
   const root = await baseRoot();
   const key = createHash('sha256').update(root).update(packages.join(',')).digest('hex').slice(0, 12);
   const dir = join(CACHE_DIR, `debs-${key}`);
