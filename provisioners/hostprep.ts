@@ -174,14 +174,26 @@ export class HostprepPhase implements Phase<NodeHost> {
       await step.probe('timedatectl show -p NTP --value 2>/dev/null || echo unknown', { check: false })
     ).stdout.trim();
     if (ntp === 'yes') return;
-    const service = (
+    // timedatectl's NTP is only about the units it knows (ntp-units.d): a time service
+    // that is enabled already is left as it is, so a re-run does not enable it again.
+    const [service = '', enabled = '', active = ''] = (
       await step.probe(
-        'for s in chronyd chrony systemd-timesyncd ntpsec ntp; ' +
-          'do systemctl cat "$s" >/dev/null 2>&1 && { echo "$s"; break; }; done',
+        'for s in chronyd chrony systemd-timesyncd ntpsec ntp; do systemctl cat "$s" >/dev/null 2>&1 && { ' +
+          'echo "$s $(systemctl is-enabled "$s" 2>/dev/null) $(systemctl is-active "$s" 2>/dev/null)"; break; }; done',
         { check: false },
       )
-    ).stdout.trim();
-    if (service) await step.change(`enable time sync (${service})`, `systemctl enable --now ${service}`);
-    else step.note('no time-sync service installed (chrony or systemd-timesyncd); clocks may drift');
+    ).stdout
+      .trim()
+      .split(/\s+/);
+    if (!service) step.note('no time-sync service installed (chrony or systemd-timesyncd); clocks may drift');
+    else if (enabled === 'disabled')
+      await step.change(`enable time sync (${service})`, `systemctl enable --now ${service}`);
+    else if (enabled.startsWith('masked'))
+      step.note(`${service} is masked, so kubestrap leaves it; clocks may drift (systemctl unmask ${service})`);
+    else if (active !== 'active')
+      step.note(
+        `${service} is ${enabled || 'enabled'} but ${active || 'not running'}: systemctl status ${service} says why; ` +
+          'clocks may drift',
+      );
   }
 }
