@@ -4,15 +4,17 @@
 // failure with the first lines of its error: CI keeps only the end of a long log, and a
 // failed beforeAll otherwise shows there as nothing but skipped tests.
 // It also holds the watchdog: a run still going after KUBESTRAP_TEST_WATCHDOG_MIN minutes
-// (default 60) is stopped with the same summary and the tests that were running, so a
-// hang reports what it reached instead of being killed silently by CI.
+// (default 80: inside CI's 90-minute limit with the setup around it, and above the
+// Vagrant e2e's worst seen, 38 minutes under TCG) is stopped with the same summary and
+// the tests that were running, so a hang reports what it reached instead of being
+// killed silently by CI.
 import type { Reporter, TestCase, TestModule, TestSuite } from 'vitest/node';
 import type { Vitest } from 'vitest/node';
 import { describeProcess, descendants } from './processes.js';
 
 const SKIP_REASON = /\(skipped: (.*)\)$/s;
 const ERROR_LINES = 8;
-const DEFAULT_WATCHDOG_MINUTES = 60;
+const DEFAULT_WATCHDOG_MINUTES = 80;
 
 interface Counts {
   passed: number;
