@@ -1,10 +1,10 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { distroDebs } from './apt-mirror.js';
 import type { Harness, TestHost } from './hosts.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const FOLLOW_CONF = '/root/kubestrap-test-chrony.conf';
 const DEBS_IN_HOST = '/root/kubestrap-test-chrony-debs';
 
