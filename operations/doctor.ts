@@ -2,6 +2,7 @@
 // when it answers, and of this machine for Vagrant clusters. Nothing on a host changes:
 // the probes only read (one script per node), and kubectl only gets. A host that does not
 // answer, or an API that does not, is a finding, not the end of the report.
+import { randomInt } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { worst, type DoctorCheck, type DoctorStatus } from '../provisioners/doctor/check.js';
@@ -20,7 +21,26 @@ import {
   versionSkewCheck,
   type ClockReading,
 } from '../provisioners/doctor/cluster-checks.js';
+import {
+  clusterDnsIp,
+  dnsAnswerComplete,
+  dnsCheck,
+  dnsQuery,
+  DNS_PORT,
+  DNS_TCP_MAX_BYTES,
+  kubernetesServiceName,
+  type DnsOutcome,
+} from '../provisioners/doctor/cluster-dns.js';
 import { evaluateHost } from '../provisioners/doctor/host-checks.js';
+import {
+  WEAVE_STATUS_ADDRESS,
+  WEAVE_STATUS_MAX_BYTES,
+  WEAVE_STATUS_PORT,
+  httpAnswerComplete,
+  weaveCheck,
+  weaveStatusRequest,
+  type WeaveOutcome,
+} from '../provisioners/doctor/weave-status.js';
 import { doctorScript, parseDoctorFacts } from '../provisioners/doctor/host-facts.js';
 import { ENDPOINT_STATUS_PROBE } from '../provisioners/endpoint.js';
 import { KUBECTL } from '../provisioners/kubectl.js';
@@ -40,6 +60,8 @@ import { workDir } from './workdir.js';
 
 /** Each probe's limit: a slow host never holds the report up longer than this. */
 export const DOCTOR_HOST_TIMEOUT_MS = 20_000;
+/** CoreDNS answers a cached name, and Weave its status page, in milliseconds; CoreDNS's own upstream timeout is 5 s. */
+const DNS_TIMEOUT_MS = 5_000;
 
 export interface DoctorResult {
   readonly cluster: string;
@@ -167,6 +189,17 @@ async function apiChecks(model: ClusterModel, reachable: readonly SshNodeHost[])
     const ceph = model.rook.enabled
       ? await plane.ssh.exec(CEPH_HEALTH_PROBE, { check: false, timeoutMs: DOCTOR_HOST_TIMEOUT_MS })
       : undefined;
+    const id = randomInt(1, 0x10000);
+    const dns: DnsOutcome = await plane.ssh
+      .exchange(clusterDnsIp(model), DNS_PORT, dnsQuery(kubernetesServiceName(model), id), {
+        timeoutMs: DNS_TIMEOUT_MS,
+        maxBytes: DNS_TCP_MAX_BYTES,
+        complete: dnsAnswerComplete,
+      })
+      .then(
+        (answer) => ({ answer }),
+        (error: Error) => ({ error: error.message.replace(`${plane.name}: `, '') }),
+      );
     return [
       ...nodeChecks(model, seen),
       ...(conditions.code === 0 ? [conditionChecks(conditions.stdout)] : []),
@@ -192,6 +225,8 @@ async function apiChecks(model: ClusterModel, reachable: readonly SshNodeHost[])
             fix: 'kubectl get pvc -A on that node says why',
           },
       ...(ceph ? [cephCheck(`${ceph.stdout}${ceph.code === 0 ? '' : ceph.stderr}`, ceph.code ?? -1, CEPH_STATUS)] : []),
+      dnsCheck(model, plane.name, dns, id),
+      ...(await Promise.all(reachable.map(async (host) => weaveCheck(model, host.node, await weaveStatus(host))))),
     ];
   }
   return [
@@ -207,6 +242,23 @@ async function apiChecks(model: ClusterModel, reachable: readonly SshNodeHost[])
         'the host checks above still apply',
     },
   ];
+}
+
+/** A page of the Weave router's status on the node's loopback (doctor, support-bundle). */
+export async function weaveStatus(
+  host: SshNodeHost,
+  path: '/status' | '/status/connections' = '/status',
+): Promise<WeaveOutcome> {
+  return host.ssh
+    .exchange(WEAVE_STATUS_ADDRESS, WEAVE_STATUS_PORT, weaveStatusRequest(path), {
+      timeoutMs: DNS_TIMEOUT_MS,
+      maxBytes: WEAVE_STATUS_MAX_BYTES,
+      complete: httpAnswerComplete,
+    })
+    .then(
+      (answer) => ({ answer }),
+      (error: Error) => ({ error: error.message.replace(`${host.name}: `, '') }),
+    );
 }
 
 async function versionOf(command: string, args: string[], signal: AbortSignal): Promise<string | undefined> {

@@ -25,7 +25,8 @@ import { VRRP_PASSWORD_FILE } from '../templates/node-paths.js';
 import { redactionRules, redactWith, type RedactionRule } from '../ssh/redact-rules.js';
 import { loadClusterSpec } from './cluster-spec.js';
 import type { ClusterOptions, OperationContext } from './context.js';
-import { doctor, type DoctorResult } from './doctor.js';
+import { doctor, weaveStatus, type DoctorResult } from './doctor.js';
+import { httpBody } from '../provisioners/doctor/weave-status.js';
 import { clusterHosts, clusterPool } from './hosts.js';
 import { logDir } from './workdir.js';
 
@@ -138,6 +139,19 @@ export async function supportBundle(
             entries.push({ name: `${base}/${c.name}`, content: text });
             done++;
           }
+          // Weave's router as `weave status` and `weave status connections` show it.
+          progress(`${host.name}: weave-status.txt`);
+          const pages: string[] = [];
+          for (const path of ['/status', '/status/connections'] as const) {
+            const page = await weaveStatus(host, path);
+            pages.push(
+              `### GET ${path}\n` +
+                ('error' in page
+                  ? `no answer: ${page.error}\n`
+                  : (httpBody(page.answer) ?? page.answer.toString('utf8'))),
+            );
+          }
+          entries.push({ name: `${base}/weave-status.txt`, content: pages.join('\n') });
           // The files kubestrap placed, against what the host has now.
           const mine = files.filter((f) => f.node === host.name && f.target);
           const diffs: string[] = [];

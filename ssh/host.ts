@@ -522,6 +522,56 @@ export class SshHost implements RemoteShell {
     return { changed: true, sha256 };
   }
 
+  /**
+   * One request and its answer over a TCP connection the host itself opens (sshd's
+   * direct-tcpip), for services only the host reaches: a Service's cluster IP through
+   * kube-proxy, a daemon on its loopback. Reads until `complete` says the answer is
+   * whole, the far end closes, or maxBytes; every wait is bounded and Ctrl-C ends it.
+   */
+  async exchange(
+    address: string,
+    port: number,
+    request: Buffer,
+    options: { readonly timeoutMs: number; readonly maxBytes: number; readonly complete: (answer: Buffer) => boolean },
+  ): Promise<Buffer> {
+    const client = await this.connection();
+    const where = `${address}:${port}`;
+    let channel: ClientChannel | undefined;
+    let onLost: ((error: Error) => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await new Promise<Buffer>((resolve, reject) => {
+        onLost = reject;
+        this.live.add(onLost);
+        timer = setTimeout(
+          () => reject(new SshError(this.name, `no whole answer from ${where} within ${options.timeoutMs} ms`)),
+          options.timeoutMs,
+        );
+        client.forwardOut('127.0.0.1', 0, address, port, (error, opened) => {
+          if (error)
+            return reject(new SshError(this.name, `cannot connect to ${where} from the host: ${error.message}`));
+          channel = opened;
+          const chunks: Buffer[] = [];
+          let size = 0;
+          const settle = () => resolve(Buffer.concat(chunks, size));
+          opened.on('data', (chunk: Buffer) => {
+            const room = options.maxBytes - size;
+            chunks.push(chunk.subarray(0, room));
+            size += Math.min(chunk.length, room);
+            if (size >= options.maxBytes || options.complete(Buffer.concat(chunks, size))) settle();
+          });
+          opened.on('close', settle);
+          opened.on('error', (e: Error) => reject(new SshError(this.name, `${where}: ${e.message}`)));
+          opened.write(request);
+        });
+      });
+    } finally {
+      clearTimeout(timer);
+      if (onLost) this.live.delete(onLost);
+      channel?.destroy();
+    }
+  }
+
   async close(): Promise<void> {
     const client = this.client;
     this.client = undefined;

@@ -411,7 +411,15 @@ describe.skipIf(unavailable)(
             'pods',
             'pvcs',
             'ceph',
+            'cluster-dns',
           ]);
+          expect(report.checks.find((c) => c.check === 'cluster-dns')?.seen).toBe(
+            'kubernetes.default.svc.cluster.local is 10.96.0.1 (asked 10.96.0.10:53 on h1)',
+          );
+          for (const host of ['h1', 'h2', 'h3'])
+            expect(report.checks.find((c) => c.scope === host && c.check === 'weave')?.seen).toBe(
+              `connections 2 (2 established), peers 3, IPAM ready ${model.weave.ipallocRange}`,
+            );
           const text = await cli('doctor', '-f', 'cluster.yaml');
           expect(text.stdout).toMatch(/^SCOPE\s+CHECK\s+RESULT\s+SEEN$/m);
           expect(text.stdout).toMatch(/^h1\s+ports\s+OK\s+listening: 6443, 2379, 2380, 10250, 10257, 10259$/m);
@@ -419,7 +427,7 @@ describe.skipIf(unavailable)(
       );
 
       it(
-        'doctor finds a full image filesystem, containerd stopped, the NAT node IP and a certificate near expiry',
+        'doctor finds a full disk, containerd stopped, the NAT node IP, an expiring certificate, DNS and Weave cut off',
         { timeout: 300_000 },
         async () => {
           // h3: /var/lib/containerd on a 20 MiB tmpfs filled to 86 %.
@@ -427,6 +435,13 @@ describe.skipIf(unavailable)(
           inside('h3', 'dd if=/dev/zero of=/var/lib/containerd/fill bs=4096 count=4400 status=none');
           inside('h2', 'systemctl stop containerd');
           inside('h1', 'echo "Ready HEALTH_ERR" > /var/lib/kubestrap-doubles/api/ceph-health');
+          // h1: cluster DNS refuses TCP (what a NetworkPolicy or a host firewall does to it).
+          await withIptables('h1');
+          // h3: Weave's mesh port closed both ways: h3 reaches no peer, and no peer h3.
+          await withIptables('h3');
+          for (const chain of ['INPUT', 'OUTPUT'])
+            inside('h3', `iptables -I ${chain} -p tcp --dport 6783 -j REJECT --reject-with tcp-reset`);
+          inside('h1', 'iptables -I INPUT -p tcp --dport 53 -j REJECT --reject-with tcp-reset');
           writeFileSync(
             join(harness.host('h1').root, 'root/claim.yaml'),
             'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: doctor-claim\n  namespace: default\n' +
@@ -463,6 +478,20 @@ describe.skipIf(unavailable)(
             expect(find('cluster', 'ceph')).toMatchObject({ status: 'fail', seen: 'CephCluster Ready HEALTH_ERR' });
             expect(find('cluster', 'ceph')!.fix).toContain('ceph status');
             expect(find('cluster', 'pvcs')).toMatchObject({ status: 'warn', seen: 'default/doctor-claim Pending' });
+            expect(find('cluster', 'cluster-dns')).toMatchObject({
+              status: 'fail',
+              seen: expect.stringMatching(/^no answer from kube-dns 10\.96\.0\.10:53 asked on h1: cannot connect/),
+            });
+            expect(find('cluster', 'cluster-dns')!.fix).toContain('k8s-app=kube-dns');
+            expect(find('h3', 'weave')).toMatchObject({
+              status: 'fail',
+              seen: 'IPAM awaiting consensus (quorum: 2, known: 1); 1 peers of 3 nodes; connections 2 (2 failed)',
+            });
+            expect(find('h3', 'weave')!.fix).toContain('TCP 6783 and UDP 6783-6784 open between all nodes');
+            expect(find('h1', 'weave')).toMatchObject({
+              status: 'fail',
+              seen: '2 peers of 3 nodes; connections 2 (1 established, 1 failed)',
+            });
             for (const ok of [find('h1', 'containerd'), find('h3', 'containerd'), find('h3', 'node-ip')])
               expect(ok?.status).toBe('ok');
           } finally {
@@ -470,6 +499,9 @@ describe.skipIf(unavailable)(
             inside('h2', 'systemctl start containerd');
             inside('h2', 'mv /root/kubelet-defaults /etc/default/kubelet');
             inside('h1', 'rm -f /etc/kubernetes/pki/doctor-test.crt /var/lib/kubestrap-doubles/api/ceph-health');
+            inside('h1', 'iptables -D INPUT -p tcp --dport 53 -j REJECT --reject-with tcp-reset');
+            for (const chain of ['INPUT', 'OUTPUT'])
+              inside('h3', `iptables -D ${chain} -p tcp --dport 6783 -j REJECT --reject-with tcp-reset`);
             inside('h1', `${ADMIN} delete pvc doctor-claim`);
           }
         },
@@ -482,8 +514,10 @@ describe.skipIf(unavailable)(
           inside('h1', 'systemctl stop kubestrap-apiserver-double.service');
           inside('h3', 'systemctl stop ssh.service');
           // Secrets of every kind where the collectors look: a file in /etc/kubernetes, a
-          // rendered file (so the diff carries them too), the spec, a run log. (The kernel log
-          // is the machine's and not readable in these hosts; the journals are the units'.)
+          // rendered file (so the diff carries them too), the spec, a run log, the kubelet's
+          // journal (each line an entry of root's that journalctl -u kubelet shows, through
+          // OBJECT_SYSTEMD_UNIT, as a kubelet logging them would put them there). (The kernel
+          // log is the machine's and not readable in these hosts.)
           const { plants, secrets } = plantedSecrets({ knownReadable: false });
           const text = `${plants.join('\n')}\n`;
           writeFileSync(join(harness.host('h1').root, 'etc/kubernetes/planted.conf'), text);
@@ -504,6 +538,12 @@ describe.skipIf(unavailable)(
               .join('\n'),
           );
           appendFileSync(join(dir, '.kubestrap/harness/logs/h1.log'), text);
+          writeFileSync(join(harness.host('h2').root, 'root/planted.txt'), text);
+          inside(
+            'h2',
+            'while IFS= read -r l; do printf \'MESSAGE=%s\\nOBJECT_SYSTEMD_UNIT=kubelet.service\\n\' "$l" | ' +
+              'logger --journald; done < /root/planted.txt && rm /root/planted.txt',
+          );
           try {
             const { result, find, report } = await doctor();
             expect(result.status).toBe(1);
@@ -547,6 +587,9 @@ describe.skipIf(unavailable)(
             expect(members.get('host-collectors/h2/rendered-diff.txt')).toContain(
               '+++ host/etc/containerd/config.toml',
             );
+            expect(members.get('host-collectors/h2/journal-kubelet.txt')).toContain(
+              'kubeadm init phase upload-certs --certificate-key [redacted]',
+            );
             const found = [...members].flatMap(([name, content]) =>
               leaks(content, secrets).map((s) => `${name}: ${s}`),
             );
@@ -567,6 +610,9 @@ describe.skipIf(unavailable)(
           const members = await supportMembers(join(dir, 'healthy.tar.gz'));
           expect(members.get('cluster-resources/nodes.txt')).toMatch(/^h3\s+Ready/m);
           expect(members.get('host-collectors/h2/rendered-diff.txt')).toMatch(/^all \d+ rendered files match$/m);
+          expect(members.get('host-collectors/h2/weave-status.txt')).toMatch(
+            /^### GET \/status\n[^]*^ +Connections: 2 \(2 established\)$[^]*^### GET \/status\/connections\n-> /m,
+          );
         },
       );
     });

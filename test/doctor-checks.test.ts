@@ -21,6 +21,15 @@ import {
   versionSkewCheck,
   type NodeSeen,
 } from '../provisioners/doctor/cluster-checks.js';
+import {
+  clusterDnsIp,
+  dnsAnswerComplete,
+  dnsCheck,
+  dnsQuery,
+  kubernetesServiceIp,
+} from '../provisioners/doctor/cluster-dns.js';
+import dnsPacket from 'dns-packet';
+import { httpAnswerComplete, weaveCheck } from '../provisioners/doctor/weave-status.js';
 import { allowedRanges, hostOnlyAllowed } from '../vagrant/host-only.js';
 import { virtualBoxPairing } from '../vagrant/requirements.js';
 import { parseCidr } from '../spec/net.js';
@@ -348,6 +357,105 @@ describe('doctor: across nodes and from the API', () => {
       status: 'fail',
       seen: 'Error from server (NotFound): cephclusters "rook-ceph" not found',
     });
+  });
+
+  it('cluster-dns: kubernetes.default must resolve to the first service address and nothing else', () => {
+    const name = 'kubernetes.default.svc.cluster.local';
+    expect([kubernetesServiceIp(model), clusterDnsIp(model)]).toEqual(['10.96.0.1', '10.96.0.10']);
+    const query = dnsQuery(name, 7);
+    expect(dnsAnswerComplete(query)).toBe(true);
+    expect(dnsAnswerComplete(query.subarray(0, query.length - 1))).toBe(false);
+    expect(dnsPacket.streamDecode(query).questions).toEqual([{ name, type: 'A', class: 'IN' }]);
+    const answer = (addresses: string[], options: { id?: number; rcode?: number; type?: 'response' | 'query' } = {}) =>
+      dnsPacket.streamEncode({
+        type: options.type ?? 'response',
+        id: options.id ?? 7,
+        flags: options.rcode ?? 0,
+        questions: [{ name, type: 'A', class: 'IN' }],
+        answers: addresses.map((data) => ({ name, type: 'A' as const, class: 'IN' as const, ttl: 5, data })),
+      });
+    expect(dnsCheck(model, 'cp1', { answer: answer(['10.96.0.1']) }, 7)).toMatchObject({
+      status: 'ok',
+      seen: `${name} is 10.96.0.1 (asked 10.96.0.10:53 on cp1)`,
+    });
+    const fails = {
+      wrongAddress: answer(['10.96.0.99']),
+      twoAddresses: answer(['10.96.0.1', '10.96.0.2']),
+      nxdomain: answer([], { rcode: 3 }),
+      servfail: answer(['10.96.0.1'], { rcode: 2 }),
+      otherId: answer(['10.96.0.1'], { id: 8 }),
+      aQuery: answer(['10.96.0.1'], { type: 'query' }),
+      cutOff: answer(['10.96.0.1']).subarray(0, 20),
+      garbage: Buffer.from([0, 4, 1, 2, 3, 4]),
+    };
+    const seen = Object.fromEntries(
+      Object.entries(fails).map(([k, buffer]) => {
+        const c = dnsCheck(model, 'cp1', { answer: buffer }, 7);
+        expect(c.status, k).toBe('fail');
+        expect(c.fix, k).toContain('k8s-app=kube-dns');
+        return [k, c.seen];
+      }),
+    );
+    expect(seen.wrongAddress).toBe(`${name} is 10.96.0.99 from 10.96.0.10:53; the kubernetes Service is 10.96.0.1`);
+    expect(seen.nxdomain).toBe(`${name} from 10.96.0.10:53: NXDOMAIN, no address`);
+    expect(seen.servfail).toBe(`${name} from 10.96.0.10:53: SERVFAIL`);
+    expect(seen.cutOff).toMatch(/cut-off message/);
+    expect(
+      dnsCheck(model, 'cp1', { error: 'cannot connect to 10.96.0.10:53 from the host: Connection refused' }, 7),
+    ).toMatchObject({
+      status: 'fail',
+      seen:
+        'no answer from kube-dns 10.96.0.10:53 asked on cp1: ' +
+        'cannot connect to 10.96.0.10:53 from the host: Connection refused',
+    });
+  });
+
+  it('weave: every node a peer, every connection established, IPAM ready over the spec range', () => {
+    const n = model.nodes.length;
+    const range = model.weave.ipallocRange;
+    const page = (o: { connections?: string; peers?: string; status?: string; range?: string } = {}) => {
+      const body =
+        '        Service: router\n       Protocol: weave 1..2\n           Name: 42:8e:e8:c4:52:1b(n1)\n' +
+        `    Connections: ${o.connections ?? `${n - 1} (${n - 1} established)`}\n` +
+        `          Peers: ${o.peers ?? `${n} (with ${n * (n - 1)} established connections)`}\n` +
+        ` TrustedSubnets: none\n\n        Service: ipam\n         Status: ${o.status ?? 'ready'}\n` +
+        `          Range: ${o.range ?? range}\n  DefaultSubnet: ${o.range ?? range}\n`;
+      return {
+        answer: Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`),
+      };
+    };
+    expect(httpAnswerComplete(page().answer)).toBe(true);
+    expect(httpAnswerComplete(page().answer.subarray(0, -1))).toBe(false);
+    expect(httpAnswerComplete(Buffer.from('HTTP/1.1 200 OK\r\n'))).toBe(false);
+    expect(weaveCheck(model, cp, page())).toMatchObject({
+      scope: cp.name,
+      check: 'weave',
+      status: 'ok',
+      seen:
+        `connections ${n - 1} (${n - 1} established), ` +
+        `peers ${n} (with ${n * (n - 1)} established connections), IPAM ready ${range}`,
+    });
+    expect(weaveCheck(model, cp, page({ status: 'idle' })).status).toBe('ok');
+    const fail = (o: Parameters<typeof page>[0]) => {
+      const c = weaveCheck(model, cp, page(o));
+      expect(c.status).toBe('fail');
+      expect(c.fix).toContain('TCP 6783 and UDP 6783-6784');
+      return c.seen;
+    };
+    expect(fail({ connections: `${n - 1} (${n - 2} established, 1 failed)`, peers: `${n - 1}` })).toBe(
+      `${n - 1} peers of ${n} nodes; connections ${n - 1} (${n - 2} established, 1 failed)`,
+    );
+    expect(fail({ status: 'awaiting consensus (quorum: 2, known: 1)' })).toBe(
+      'IPAM awaiting consensus (quorum: 2, known: 1)',
+    );
+    expect(fail({ range: '10.32.0.0/12' })).toBe(`IPAM range 10.32.0.0/12, the spec's ${range}`);
+    expect(weaveCheck(model, cp, page({ range: '10.32.0.0/12' })).fix).toContain('IPALLOC_RANGE');
+    expect(
+      weaveCheck(model, cp, { error: 'cannot connect to 127.0.0.1:6784 from the host: Connection refused' }),
+    ).toMatchObject({ status: 'fail', fix: expect.stringContaining('the weave container is not running') });
+    expect(weaveCheck(model, cp, { answer: Buffer.from('HTTP/1.1 404 Not Found\r\n\r\n') }).seen).toBe(
+      "the Weave router's status page answered HTTP 404",
+    );
   });
 
   it('node conditions: a pressure condition True fails, naming node and condition', () => {

@@ -134,6 +134,36 @@ describe.skipIf(unavailable)(`ssh transport on real sshd${unavailable ? ` (skipp
     });
   });
 
+  describe('exchange (a TCP request the host makes)', () => {
+    it('reads the answer of a service only the host reaches, bounded in bytes and in time', async () => {
+      const host = pool().host(target(h('h1')));
+      // sshd's own banner on the host's loopback: an answer that arrives unasked.
+      const line = (b: Buffer) => b.includes('\n');
+      const banner = await host.exchange('127.0.0.1', 22, Buffer.alloc(0), {
+        timeoutMs: 5000,
+        maxBytes: 1024,
+        complete: line,
+      });
+      expect(banner.toString()).toMatch(/^SSH-2\.0-OpenSSH/);
+      const cut = await host.exchange('127.0.0.1', 22, Buffer.alloc(0), {
+        timeoutMs: 5000,
+        maxBytes: 4,
+        complete: () => false,
+      });
+      expect(cut.toString()).toBe('SSH-');
+      const started = Date.now();
+      await expect(
+        host.exchange('127.0.0.1', 22, Buffer.alloc(0), { timeoutMs: 700, maxBytes: 1024, complete: () => false }),
+      ).rejects.toThrow('h1: no whole answer from 127.0.0.1:22 within 700 ms');
+      expect(Date.now() - started).toBeLessThan(3000);
+      await expect(
+        host.exchange('127.0.0.1', 1, Buffer.alloc(0), { timeoutMs: 5000, maxBytes: 1024, complete: line }),
+      ).rejects.toThrow(/^h1: cannot connect to 127\.0\.0\.1:1 from the host: /);
+      // The connection still serves commands afterwards.
+      expect((await host.exec('echo still')).stdout).toBe('still\n');
+    });
+  });
+
   describe('secrets', () => {
     it('never shows a secret handed over stdin in output, errors, logs or the remote process list', async () => {
       const p = pool();

@@ -272,11 +272,16 @@ export class AptMirror {
       [
         { path: 'usr/bin/kubelet', content: double('kubelet', kubernetesVersion), mode: 0o755 },
         { path: 'usr/libexec/kubelet-double/api-call', content: double('api-call', kubernetesVersion), mode: 0o755 },
-        // The pods' image (busybox) and the cluster DNS responder the kubelet double runs.
+        // The pods' image (busybox), the cluster DNS responder and the Weave router status the kubelet double runs.
         { path: 'usr/libexec/kubelet-double/busybox', content: readFileSync(POD_BUSYBOX), mode: 0o755 },
         {
           path: 'usr/libexec/kubelet-double/coredns-double',
           content: double('coredns-double', kubernetesVersion),
+          mode: 0o755,
+        },
+        {
+          path: 'usr/libexec/kubelet-double/weave-double',
+          content: double('weave-double', kubernetesVersion),
           mode: 0o755,
         },
       ],

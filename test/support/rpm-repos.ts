@@ -135,6 +135,7 @@ export const K8S_RPMS = (version: string): TestRpm[] => [
       '/usr/libexec/kubelet-double/api-call': double('api-call', version),
       '/usr/libexec/kubelet-double/busybox': readFileSync(POD_BUSYBOX),
       '/usr/libexec/kubelet-double/coredns-double': double('coredns-double', version),
+      '/usr/libexec/kubelet-double/weave-double': double('weave-double', version),
     },
   },
   // An older release of the same minor: the resolver must take the spec's exact version.
