@@ -5,7 +5,7 @@
 import { randomInt } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
-import { worst, type DoctorCheck, type DoctorStatus } from '../provisioners/doctor/check.js';
+import { worst, type DoctorCheck, type DoctorStatus, type ServiceAnswer } from '../provisioners/doctor/check.js';
 export { STATUS_ORDER } from '../provisioners/doctor/check.js';
 import { CEPH_HEALTH_PROBE, CEPH_STATUS } from '../provisioners/rook.js';
 import {
@@ -29,7 +29,6 @@ import {
   DNS_PORT,
   DNS_TCP_MAX_BYTES,
   kubernetesServiceName,
-  type DnsOutcome,
 } from '../provisioners/doctor/cluster-dns.js';
 import { evaluateHost } from '../provisioners/doctor/host-checks.js';
 import {
@@ -39,7 +38,6 @@ import {
   httpAnswerComplete,
   weaveCheck,
   weaveStatusRequest,
-  type WeaveOutcome,
 } from '../provisioners/doctor/weave-status.js';
 import { doctorScript, parseDoctorFacts } from '../provisioners/doctor/host-facts.js';
 import { ENDPOINT_STATUS_PROBE } from '../provisioners/endpoint.js';
@@ -61,7 +59,7 @@ import { workDir } from './workdir.js';
 /** Each probe's limit: a slow host never holds the report up longer than this. */
 export const DOCTOR_HOST_TIMEOUT_MS = 20_000;
 /** CoreDNS answers a cached name, and Weave its status page, in milliseconds; CoreDNS's own upstream timeout is 5 s. */
-const DNS_TIMEOUT_MS = 5_000;
+const SERVICE_TIMEOUT_MS = 5_000;
 
 export interface DoctorResult {
   readonly cluster: string;
@@ -190,16 +188,10 @@ async function apiChecks(model: ClusterModel, reachable: readonly SshNodeHost[])
       ? await plane.ssh.exec(CEPH_HEALTH_PROBE, { check: false, timeoutMs: DOCTOR_HOST_TIMEOUT_MS })
       : undefined;
     const id = randomInt(1, 0x10000);
-    const dns: DnsOutcome = await plane.ssh
-      .exchange(clusterDnsIp(model), DNS_PORT, dnsQuery(kubernetesServiceName(model), id), {
-        timeoutMs: DNS_TIMEOUT_MS,
-        maxBytes: DNS_TCP_MAX_BYTES,
-        complete: dnsAnswerComplete,
-      })
-      .then(
-        (answer) => ({ answer }),
-        (error: Error) => ({ error: error.message.replace(`${plane.name}: `, '') }),
-      );
+    const dns = await ask(plane, clusterDnsIp(model), DNS_PORT, dnsQuery(kubernetesServiceName(model), id), {
+      maxBytes: DNS_TCP_MAX_BYTES,
+      complete: dnsAnswerComplete,
+    });
     return [
       ...nodeChecks(model, seen),
       ...(conditions.code === 0 ? [conditionChecks(conditions.stdout)] : []),
@@ -248,17 +240,25 @@ async function apiChecks(model: ClusterModel, reachable: readonly SshNodeHost[])
 export async function weaveStatus(
   host: SshNodeHost,
   path: '/status' | '/status/connections' = '/status',
-): Promise<WeaveOutcome> {
-  return host.ssh
-    .exchange(WEAVE_STATUS_ADDRESS, WEAVE_STATUS_PORT, weaveStatusRequest(path), {
-      timeoutMs: DNS_TIMEOUT_MS,
-      maxBytes: WEAVE_STATUS_MAX_BYTES,
-      complete: httpAnswerComplete,
-    })
-    .then(
-      (answer) => ({ answer }),
-      (error: Error) => ({ error: error.message.replace(`${host.name}: `, '') }),
-    );
+): Promise<ServiceAnswer> {
+  return ask(host, WEAVE_STATUS_ADDRESS, WEAVE_STATUS_PORT, weaveStatusRequest(path), {
+    maxBytes: WEAVE_STATUS_MAX_BYTES,
+    complete: httpAnswerComplete,
+  });
+}
+
+/** One request to a service the node reaches; a failure is an answer too, without the node's name (checks add it). */
+async function ask(
+  host: SshNodeHost,
+  address: string,
+  port: number,
+  request: Buffer,
+  limits: { readonly maxBytes: number; readonly complete: (answer: Buffer) => boolean },
+): Promise<ServiceAnswer> {
+  return host.ssh.exchange(address, port, request, { timeoutMs: SERVICE_TIMEOUT_MS, ...limits }).then(
+    (answer) => ({ answer }),
+    (error: Error) => ({ error: error.message.replace(`${host.name}: `, '') }),
+  );
 }
 
 async function versionOf(command: string, args: string[], signal: AbortSignal): Promise<string | undefined> {

@@ -12,6 +12,9 @@ export interface DoctorCheck {
   readonly fix: string;
 }
 
+/** What a service only a node reaches answered (SshHost.exchange), or why it did not. */
+export type ServiceAnswer = { readonly answer: Buffer } | { readonly error: string };
+
 export const STATUS_ORDER: Record<DoctorStatus, number> = { ok: 0, warn: 1, fail: 2 };
 
 export function worst(statuses: readonly DoctorStatus[]): DoctorStatus {

@@ -6,7 +6,7 @@
 import dnsPacket from 'dns-packet';
 import type { ClusterModel } from '../../spec/model.js';
 import { formatIPv4, parseCidr } from '../../spec/net.js';
-import type { DoctorCheck } from './check.js';
+import type { DoctorCheck, ServiceAnswer } from './check.js';
 
 export const DNS_PORT = 53;
 /** A DNS message over TCP is at most 64 KiB after its two-byte length. */
@@ -43,10 +43,8 @@ export function dnsAnswerComplete(received: Buffer): boolean {
 /** RFC 1035 4.1.1's response codes, by number. */
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
 
-export type DnsOutcome = { readonly answer: Buffer } | { readonly error: string };
-
 /** The verdict on what came back: the kubernetes Service's address, and nothing else, is ok. */
-export function dnsCheck(model: ClusterModel, via: string, outcome: DnsOutcome, id: number): DoctorCheck {
+export function dnsCheck(model: ClusterModel, via: string, outcome: ServiceAnswer, id: number): DoctorCheck {
   const name = kubernetesServiceName(model);
   const server = `${clusterDnsIp(model)}:${DNS_PORT}`;
   const expected = kubernetesServiceIp(model);

@@ -2,7 +2,7 @@
 // prints, the DaemonSet's readiness probe path), read from the node's loopback through
 // the SSH connection, so nothing runs in the weave container. Pure: the operation asks.
 import type { ClusterModel, NodeModel } from '../../spec/model.js';
-import type { DoctorCheck, DoctorStatus } from './check.js';
+import type { DoctorCheck, DoctorStatus, ServiceAnswer } from './check.js';
 
 export const WEAVE_STATUS_ADDRESS = '127.0.0.1';
 export const WEAVE_STATUS_PORT = 6784;
@@ -30,8 +30,6 @@ export function httpAnswerComplete(received: Buffer): boolean {
   return length !== undefined && received.length - split - 4 >= Number(length);
 }
 
-export type WeaveOutcome = { readonly answer: Buffer } | { readonly error: string };
-
 /** "Name: value" lines of the page, first occurrence of each (Status is only in the ipam section). */
 function fields(body: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -46,7 +44,7 @@ function fields(body: string): Map<string, string> {
  * Every node a peer, each connection established, IPAM agreed (ready, or idle before
  * this node allocated anything) and over the range the spec gave Weave.
  */
-export function weaveCheck(model: ClusterModel, node: NodeModel, outcome: WeaveOutcome): DoctorCheck {
+export function weaveCheck(model: ClusterModel, node: NodeModel, outcome: ServiceAnswer): DoctorCheck {
   const check = (status: DoctorStatus, seen: string, fix: string): DoctorCheck => ({
     scope: node.name,
     check: 'weave',
