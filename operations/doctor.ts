@@ -14,6 +14,7 @@ import {
   conditionChecks,
   CONDITIONS_JSONPATH,
   nodeChecks,
+  osdChecks,
   podChecks,
   PODS_JSONPATH,
   pvcChecks,
@@ -197,7 +198,7 @@ async function apiChecks(model: ClusterModel, reachable: readonly SshNodeHost[])
       ...(conditions.code === 0 ? [conditionChecks(conditions.stdout)] : []),
       versionSkewCheck(model, seen),
       ...(pods.code === 0
-        ? podChecks(pods.stdout)
+        ? [...podChecks(pods.stdout), ...osdChecks(model, pods.stdout)]
         : [
             {
               scope: 'cluster',

@@ -42,7 +42,10 @@ export class PreflightPhase implements Phase<NodeHost> {
     const node = step.host.node;
     // The VRRP listen is seconds of waiting: it runs while the facts are gathered.
     const [output, vrrp] = await Promise.all([
-      step.probe(factsScript(node.hostname), { label: 'gather preflight facts', timeoutMs: 60_000 }),
+      step.probe(factsScript(node.hostname, node.storage ? node.disks.map((d) => d.device) : []), {
+        label: 'gather preflight facts',
+        timeoutMs: 60_000,
+      }),
       managedEndpoint(this.model) && node.role === 'control-plane' ? checkVrrp(step, this.model) : undefined,
     ]);
     const checks = evaluate(parseFacts(output.stdout), node, this.model, THRESHOLDS[profileFor(this.model)]);

@@ -16,6 +16,7 @@ import { renderCluster } from '../templates/render.js';
 import { AptMirror } from './harness/apt-mirror.js';
 import { Harness, harnessUnavailable } from './harness/hosts.js';
 import { TimeServer } from './harness/time-server.js';
+import { zramUnavailable } from './harness/zram-disk.js';
 import { harnessSpec } from './support/cluster.js';
 import { SHARED_REFERENCE, sharedReferenceMissing } from './support/fixtures.js';
 import { serveDirectory, type StaticServer } from './support/static-server.js';
@@ -26,7 +27,7 @@ import type { SupportBundleResult } from '../operations/support-bundle.js';
 import { leaks, plantedSecrets } from './support/planted-secrets.js';
 import { supportMembers } from './support/tar.js';
 
-const unavailable = harnessUnavailable() ?? sharedReferenceMissing();
+const unavailable = harnessUnavailable() ?? zramUnavailable() ?? sharedReferenceMissing();
 const VERSION = '1.34.2';
 const ADMIN = 'kubectl --kubeconfig /etc/kubernetes/admin.conf';
 
@@ -43,7 +44,8 @@ describe.skipIf(unavailable)(
     let model: ClusterModel;
 
     beforeAll(async () => {
-      harness = await Harness.start(3, 'systemd');
+      // h2 and h3 each a blank 6 GiB disk for Rook: the kubelet doubles' osd-prepare makes it an OSD.
+      harness = await Harness.start(3, 'systemd', { disks: { h2: [6], h3: [6] } });
       mirror = await AptMirror.start(harness, VERSION);
       for (const host of harness.hosts) mirror.configureHost(host);
       upstream = await serveDirectory(join(SHARED_REFERENCE, 'upstream/rook-v1.20.6'));
@@ -55,7 +57,7 @@ describe.skipIf(unavailable)(
         extraNodeYaml: (n) =>
           n === 'h1'
             ? '        storage: false\n'
-            : '        disks:\n          - device: /dev/vdb\n' +
+            : `        disks:\n          - device: ${harness.host(n).disks[0]}\n` +
               (n === 'h3'
                 ? '        labels:\n          node-role.kubernetes.io/storage: ""\n          tier: data\n'
                 : ''),
@@ -71,7 +73,8 @@ describe.skipIf(unavailable)(
     });
 
     const cli = (...args: string[]) => kubestrapIn(dir, 500_000)(...args);
-    const up = (...args: string[]) => cli('up', '-f', 'cluster.yaml', '--ignore-preflight', 'rook-disk', ...args);
+    const up = (...args: string[]) => cli('up', '-f', 'cluster.yaml', ...args);
+    const disk = (host: string) => harness.host(host).disks[0]!;
     const calls = (host: string) => doubleCalls(harness, host);
     const doublesDir = (host: string) => join(harness.host(host).root, 'var/log/kubestrap-doubles');
     const tokensCreated = () => calls('h1').filter((c) => c.startsWith('kubeadm token create')).length;
@@ -416,6 +419,11 @@ describe.skipIf(unavailable)(
           expect(report.checks.find((c) => c.check === 'cluster-dns')?.seen).toBe(
             'kubernetes.default.svc.cluster.local is 10.96.0.1 (asked 10.96.0.10:53 on h1)',
           );
+          for (const host of ['h2', 'h3'])
+            expect(report.checks.find((c) => c.scope === host && c.check === 'ceph-osds')?.seen).toBe(
+              `1 OSD up, 1 (${disk(host)}) wanted`,
+            );
+          expect(report.checks.some((c) => c.scope === 'h1' && c.check === 'ceph-osds')).toBe(false);
           for (const host of ['h1', 'h2', 'h3'])
             expect(report.checks.find((c) => c.scope === host && c.check === 'weave')?.seen).toBe(
               `connections 2 (2 established), peers 3, IPAM ready ${model.weave.ipallocRange}`,
@@ -423,6 +431,48 @@ describe.skipIf(unavailable)(
           const text = await cli('doctor', '-f', 'cluster.yaml');
           expect(text.stdout).toMatch(/^SCOPE\s+CHECK\s+RESULT\s+SEEN$/m);
           expect(text.stdout).toMatch(/^h1\s+ports\s+OK\s+listening: 6443, 2379, 2380, 10250, 10257, 10259$/m);
+        },
+      );
+
+      it(
+        "doctor finds h3's OSD down once its disk's start is overwritten, Ceph degraded; healthy again once restored",
+        { timeout: 300_000 },
+        async () => {
+          // What a failed or overwritten disk does to an OSD: its BlueStore label is gone.
+          inside('h3', `head -c 4096 ${disk('h3')} > /root/osd-head`);
+          expect(inside('h3', `blkid -c /dev/null -p -o value -s TYPE ${disk('h3')}`).trim()).toBe('ceph_bluestore');
+          inside('h3', `dd if=/dev/zero of=${disk('h3')} bs=4096 count=1 conv=notrunc,fsync status=none`);
+          const until = async (what: string, done: (r: Awaited<ReturnType<typeof doctor>>) => boolean) => {
+            const deadline = Date.now() + 90_000;
+            for (;;) {
+              const report = await doctor();
+              if (done(report)) return report;
+              if (Date.now() > deadline)
+                throw new Error(`${what} within 90 s; last: ${JSON.stringify(report.report.checks.slice(-12))}`);
+              await new Promise((resolve) => setTimeout(resolve, 3_000));
+            }
+          };
+          try {
+            const { result, find } = await until('h3 OSD down', (r) => r.find('h3', 'ceph-osds')?.status === 'fail');
+            expect(result.status, result.stderr).toBe(1);
+            const osds = find('h3', 'ceph-osds')!;
+            expect(osds.seen).toMatch(
+              new RegExp(
+                `^0 OSDs up, 1 \\(${disk('h3')}\\) wanted; down: rook-ceph-osd-\\d+-[0-9a-f-]+ CrashLoopBackOff$`,
+              ),
+            );
+            expect(osds.fix).toMatch(/^kubectl -n rook-ceph logs rook-ceph-osd-\d+-\S+ --previous says why/);
+            expect(find('h2', 'ceph-osds')?.status).toBe('ok');
+            expect(find('cluster', 'ceph')).toMatchObject({ status: 'warn', seen: 'CephCluster Ready HEALTH_WARN' });
+            expect(find('cluster', 'pods')).toMatchObject({ status: 'warn' });
+            expect(find('cluster', 'pods')!.seen).toMatch(
+              /rook-ceph\/rook-ceph-osd-\S+ Running \(CrashLoopBackOff\) on h3/,
+            );
+          } finally {
+            inside('h3', `dd if=/root/osd-head of=${disk('h3')} bs=4096 count=1 conv=notrunc,fsync status=none`);
+          }
+          await until('h3 OSD up again', (r) => r.find('h3', 'ceph-osds')?.status === 'ok');
+          await healthy();
         },
       );
 
@@ -646,15 +696,7 @@ describe.skipIf(unavailable)(
             calls(h.name).filter((c) => /^(kubeadm|kubectl|kubelet) /.test(c) && c !== 'kubelet --version'),
           );
         const callsBefore = changing();
-        const result = await cli(
-          'up',
-          '-f',
-          'bumped.yaml',
-          '--ignore-preflight',
-          'rook-disk',
-          '--ignore-preflight',
-          'kubernetes-version',
-        );
+        const result = await cli('up', '-f', 'bumped.yaml', '--ignore-preflight', 'kubernetes-version');
         expect(result.status).toBe(1);
         for (const host of ['h1', 'h2', 'h3'])
           expect(result.stderr).toContain(
@@ -748,6 +790,9 @@ describe.skipIf(unavailable)(
             expect(existsSync(join(harness.host(host).root, gone)), `${host}:${gone}`).toBe(false);
         }
         expect(harness.inside(harness.host('h2'), 'ip link show weave 2>&1 || true')).toMatch(/does not exist/);
+        // Reset wiped the OSDs' disks the spec names: no BlueStore label left.
+        for (const host of ['h2', 'h3'])
+          expect(inside(host, `blkid -c /dev/null -p -o value -s TYPE ${disk(host)} || echo none`).trim()).toBe('none');
         const again = await cli('reset', '-f', 'cluster.yaml', '--yes', '--json');
         expect(again.status, again.stderr).toBe(0);
         expect(changed(jsonEvents(again.stdout))).toEqual([]);
@@ -757,6 +802,9 @@ describe.skipIf(unavailable)(
         expect(back.status, back.stderr).toBe(0);
         expect(tokensCreated()).toBe(before + 2);
         expect(existsSync(join(harness.host('h3').root, 'etc/kubernetes/kubelet.conf'))).toBe(true);
+        // The wiped disks passed preflight and became OSDs again.
+        for (const host of ['h2', 'h3'])
+          expect(inside(host, `blkid -c /dev/null -p -o value -s TYPE ${disk(host)}`).trim()).toBe('ceph_bluestore');
       },
     );
   },

@@ -16,6 +16,7 @@ import {
   clockChecks,
   conditionChecks,
   nodeChecks,
+  osdChecks,
   podChecks,
   pvcChecks,
   versionSkewCheck,
@@ -484,6 +485,94 @@ describe('doctor: across nodes and from the API', () => {
       seen: 'apps/web Pending (ImagePullBackOff) on n1',
     });
     expect(podChecks(line('kube-system', 'coredns-1', 'Failed'))[0]!.status).toBe('fail');
+    // A crash-looping pod's phase stays Running: its container's waiting reason gives it away.
+    expect(podChecks(line('rook-ceph', 'rook-ceph-osd-1-abc', 'Running', 'CrashLoopBackOff'))[0]).toMatchObject({
+      status: 'warn',
+      seen: 'rook-ceph/rook-ceph-osd-1-abc Running (CrashLoopBackOff) on n1',
+    });
+  });
+
+  describe('ceph-osds: OSDs up on each storage node against its disks in the spec', () => {
+    const storageSpec = (storage: string) =>
+      loadSpecText(
+        `apiVersion: kubestrap.dev/v1alpha1
+kind: Cluster
+metadata:
+  name: osd
+spec:
+  kubernetes:
+    version: 1.34.2
+  machines:
+    provider: existing
+    network: 10.9.0.0/24
+    nodes:
+      - name: c1
+        role: control-plane
+        ip: 10.9.0.11
+        storage: false
+      - name: s1
+        role: worker
+        ip: 10.9.0.21
+        hostname: s1.lab
+        disks:
+          - device: /dev/sdb
+          - device: /dev/sdc
+      - name: s2
+        role: worker
+        ip: 10.9.0.22
+        hostname: s2.lab
+        disks:
+          - device: /dev/sdb
+  storage:
+    rook:
+      enabled: true
+${storage}`,
+        'osd.yaml',
+      ).model;
+    const osd = (node: string, name: string, phase = 'Running', reason = '') =>
+      `rook-ceph\t${name}\t${phase}\t${node}\t${reason}`;
+    const healthy = [
+      osd('s1.lab', 'rook-ceph-osd-0-7c9f'),
+      osd('s1.lab', 'rook-ceph-osd-2-55aa'),
+      osd('s2.lab', 'rook-ceph-osd-1-0b1d'),
+      // The prepare jobs' pods are not OSDs.
+      osd('s2.lab', 'rook-ceph-osd-prepare-s2.lab-x1', 'Succeeded'),
+    ];
+    const verdicts = (m: ClusterModel, lines: string[]) =>
+      Object.fromEntries(osdChecks(m, lines.join('\n')).map((c) => [c.scope, `${c.status}: ${c.seen}`]));
+
+    it('one OSD per disk is ok; only storage nodes are checked', () => {
+      expect(verdicts(storageSpec(''), healthy)).toEqual({
+        s1: 'ok: 2 OSDs up, 2 (/dev/sdb, /dev/sdc) wanted',
+        s2: 'ok: 1 OSD up, 1 (/dev/sdb) wanted',
+      });
+    });
+
+    it('a disk Rook skipped fails with the prepare logs and wipefs as the fix', () => {
+      const [check] = osdChecks(storageSpec(''), [healthy[0], healthy[2]].join('\n'));
+      expect(check).toMatchObject({ scope: 's1', status: 'fail', seen: '1 OSD up, 2 (/dev/sdb, /dev/sdc) wanted' });
+      expect(check!.fix).toContain('logs -l app=rook-ceph-osd-prepare');
+      expect(check!.fix).toContain('wipefs -a the disk on s1');
+    });
+
+    it("a crash-looping OSD is down: the fix reads that pod's previous log", () => {
+      const lines = [healthy[0]!, osd('s1.lab', 'rook-ceph-osd-2-55aa', 'Running', 'CrashLoopBackOff'), healthy[2]!];
+      const check = osdChecks(storageSpec(''), lines.join('\n'))[0]!;
+      expect(check).toMatchObject({
+        status: 'fail',
+        seen: '1 OSD up, 2 (/dev/sdb, /dev/sdc) wanted; down: rook-ceph-osd-2-55aa CrashLoopBackOff',
+      });
+      expect(check.fix).toContain('logs rook-ceph-osd-2-55aa --previous');
+    });
+
+    it('with a deviceFilter one OSD is enough; none fails; no Rook, no check', () => {
+      const filtered = storageSpec('      deviceFilter: "^sd[b-z]$"\n');
+      expect(verdicts(filtered, [healthy[2]!])).toEqual({
+        s1: 'fail: 0 OSDs up, at least 1 (deviceFilter ^sd[b-z]$) wanted',
+        s2: 'ok: 1 OSD up, at least 1 (deviceFilter ^sd[b-z]$) wanted',
+      });
+      expect(osdChecks(model, healthy.join('\n'))).toEqual([]);
+    });
   });
 });
 

@@ -23,6 +23,7 @@ import { SshPool } from '../ssh/pool.js';
 import { resumableUpload } from '../ssh/resumable-upload.js';
 import { AptMirror } from './harness/apt-mirror.js';
 import { Harness, harnessUnavailable } from './harness/hosts.js';
+import { zramUnavailable } from './harness/zram-disk.js';
 import { harnessSpec } from './support/cluster.js';
 import { REPO_ROOT, SHARED_REFERENCE, sharedReferenceMissing } from './support/fixtures.js';
 import { startBundleSources, type BundleSources } from './support/bundle-sources.js';
@@ -41,6 +42,7 @@ const ETCD = KUBERNETES_MINORS[32]!.etcd;
 const PORT = 8443;
 const unavailable =
   harnessUnavailable() ??
+  zramUnavailable() ??
   sharedReferenceMissing() ??
   missingTools('gpgv', 'gpg', 'apt-ftparchive', 'dpkg-deb', 'skopeo', 'docker-registry', 'busybox', 'iptables');
 
@@ -63,7 +65,8 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
   const netns = (host: string, args: string[]) => run('ip', ['netns', 'exec', harness.host(host).netns, ...args]);
 
   beforeAll(async () => {
-    harness = await Harness.start(2, 'systemd');
+    // h2's blank 6 GiB disk is Rook's: the kubelet double's osd-prepare makes it an OSD.
+    harness = await Harness.start(2, 'systemd', { disks: { h2: [6] } });
     // The hosts' apt points at the test's mirror, as an online host's would; their
     // traffic to it (and anywhere off the cluster network) is dropped below.
     mirror = await AptMirror.start(harness, [VERSION, MIDDLE, TO]);
@@ -79,7 +82,7 @@ describe.skipIf(unavailable)(`offline install from a bundle${unavailable ? ` (sk
       rook: true,
       managedEndpoint: { address: vip, port: PORT },
       extraNodeYaml: (n) =>
-        n === 'h1' ? '        storage: false\n' : '        disks:\n          - device: /dev/vdb\n',
+        n === 'h1' ? '        storage: false\n' : `        disks:\n          - device: ${harness.host(n).disks[0]}\n`,
     }).replace(
       '      enabled: true\n',
       `      enabled: true\n      manifestBase: ${JSON.stringify(sources.rookUrl)}\n`,

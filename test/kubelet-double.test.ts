@@ -6,7 +6,8 @@
 // --node-ip only when the address is on the host. kubeadm's outputs are written here
 // as kubeadm 1.34 writes them (kubeadm-behaviour.md §3), so that this file tests the
 // kubelet double alone.
-import { readFileSync, writeFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, writeFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,11 +15,13 @@ import { renderCluster } from '../templates/render.js';
 import { KUBEADM_CONF, KUBELET_DEFAULTS, KUBELET_DROP_IN, KUBELET_UNIT } from '../templates/node-paths.js';
 import { renderedFile } from '../provisioners/rendered-files.js';
 import { NODES_JSONPATH } from '../provisioners/verify.js';
+import { PODS_JSONPATH } from '../provisioners/doctor/cluster-checks.js';
 import { AptMirror } from './harness/apt-mirror.js';
 import { Harness, harnessUnavailable, type TestHost } from './harness/hosts.js';
 import { harnessModel } from './support/cluster.js';
+import { zramUnavailable } from './harness/zram-disk.js';
 
-const unavailable = harnessUnavailable();
+const unavailable = harnessUnavailable() ?? zramUnavailable();
 const VERSION = '1.34.2';
 const STATE = 'var/lib/kubestrap-doubles/api';
 
@@ -87,7 +90,8 @@ describe.skipIf(unavailable)(
     };
 
     beforeAll(async () => {
-      harness = await Harness.start(1, 'systemd');
+      // Rook's disks: one it takes, one too small, one with a filesystem, one with an old OSD's label.
+      harness = await Harness.start(1, 'systemd', { disks: { h1: [6, 4, 6, 6] } });
       host = harness.host('h1');
       mirror = await AptMirror.start(harness, VERSION);
       mirror.configureHost(host);
@@ -160,6 +164,47 @@ describe.skipIf(unavailable)(
       expect(conflist.plugins.map((p: { type: string }) => p.type)).toEqual(['weave-net', 'portmap']);
       expect(nodeState()).toMatch(/^ready=True$/m);
       expect(kubectl('get nodes')).toMatch(/h1\s+Ready/);
+    }, 120_000);
+
+    it("plays Rook's osd-prepare on the node's real disks: ceph-volume's rejections, then one OSD pod", async () => {
+      const [good, small, formatted, stale] = host.disks as [string, string, string, string];
+      execFileSync('mkfs.ext4', ['-q', '-F', formatted]);
+      writeFileSync(stale, 'bluestore block device\n5f0b4c2e-0000-4000-8000-000000000000\n', { flag: 'r+' });
+      put(
+        'root/ceph-cluster.yaml',
+        'apiVersion: ceph.rook.io/v1\nkind: CephCluster\nmetadata:\n  name: rook-ceph\n  namespace: rook-ceph\n' +
+          'spec:\n  storage:\n    useAllNodes: false\n    useAllDevices: false\n    nodes:\n      - name: h1\n' +
+          '        devices:\n' +
+          [good, small, formatted, stale].map((d) => `          - name: ${d.slice('/dev/'.length)}\n`).join(''),
+      );
+      expect(kubectl('apply -f /root/ceph-cluster.yaml')).toContain('rc=0');
+      const osdPods = () =>
+        existsSync(file(`${STATE}/pods/rook-ceph`)) ? readdirSync(file(`${STATE}/pods/rook-ceph`)) : [];
+      await until('an OSD pod', () => osdPods().length > 0);
+      expect(osdPods()).toEqual([expect.stringMatching(/^rook-ceph-osd-0-[0-9a-f-]{10}$/)]);
+      expect(readFileSync(file(`${STATE}/pods/rook-ceph/${osdPods()[0]}`), 'utf8')).toMatch(
+        /^node=h1\nphase=Running\n/,
+      );
+      // ceph-volume's raw mode labelled the disk it took, as blkid on this machine sees it.
+      expect(
+        execFileSync('blkid', ['-c', '/dev/null', '-p', '-o', 'value', '-s', 'TYPE', good], { encoding: 'utf8' }),
+      ).toBe('ceph_bluestore\n');
+      const log = inside('cat /var/log/kubestrap-doubles/rook-osd-prepare.log');
+      const name = (d: string) => d.slice('/dev/'.length);
+      expect(log).toContain(`device "${name(good)}" is an OSD (osd.0, raw mode)`);
+      expect(log).toContain(`skipping device "${name(small)}": Insufficient space (<5GB).`);
+      expect(log).toContain(`skipping device "${name(formatted)}": Has a FileSystem.`);
+      expect(log).toContain(`skipping device "${name(stale)}": Has BlueStore device label.`);
+      // Its label overwritten, the OSD cannot start: Running, its container CrashLoopBackOff.
+      writeFileSync(good, Buffer.alloc(4096), { flag: 'r+' });
+      const pod = () => readFileSync(file(`${STATE}/pods/rook-ceph/${osdPods()[0]}`), 'utf8');
+      await until('CrashLoopBackOff', () => pod().includes('reason=CrashLoopBackOff'), 60_000);
+      expect(kubectl(`get pods -A -o jsonpath=${PODS_JSONPATH}`)).toMatch(
+        /^rook-ceph\trook-ceph-osd-0-\S+\tRunning\th1\tCrashLoopBackOff$/m,
+      );
+      expect(
+        kubectl(`-n rook-ceph get cephcluster rook-ceph -o jsonpath='{.status.phase} {.status.ceph.health}'`),
+      ).toBe('Ready HEALTH_WARN\nrc=0\n');
     }, 120_000);
 
     it('a node whose kubelet stopped reporting is Unknown after the grace period, in the API and kubectl', async () => {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { disableSwapInFstab, mergeHosts } from '../provisioners/hostprep/edits.js';
 import { applyIgnores, evaluate, THRESHOLDS } from '../provisioners/preflight/checks.js';
-import { parseFacts, type Facts } from '../provisioners/preflight/facts.js';
+import { factsScript, parseFacts, type Facts } from '../provisioners/preflight/facts.js';
 import { loadSpecText } from '../spec/load.js';
 
 const SPEC = `apiVersion: kubestrap.dev/v1alpha1
@@ -43,6 +43,7 @@ const healthy: Facts = {
   resolves: true,
   joined: false,
   kubeletVersion: null,
+  signatures: {},
   disks: [
     {
       name: 'sda',
@@ -215,6 +216,32 @@ describe('preflight checks', () => {
   ])('Rook disk %s', (_name, change, expected) => {
     const disks = healthy.disks.map((d) => (d.name === 'sdb' ? { ...d, ...change } : d));
     expect(verdicts({ disks }, worker)['rook-disk:/dev/sdb']).toBe(expected);
+  });
+
+  it("Rook disk with a BlueStore label (blkid's; lsblk may lack udev): this node's OSD, or a stale one", () => {
+    const labelled = { signatures: { '/dev/sdb': 'ceph_bluestore' } };
+    expect(verdicts({ ...labelled, joined: true, kubeletVersion: '1.34.2' }, worker)['rook-disk:/dev/sdb']).toBe(
+      'pass: /dev/sdb: a Ceph OSD already (BlueStore label), on a node in the cluster',
+    );
+    expect(verdicts(labelled, worker)['rook-disk:/dev/sdb']).toBe(
+      'fail: /dev/sdb holds a Ceph OSD of an earlier cluster (BlueStore label); Rook skips it — ' +
+        '`kubestrap reset` wipes the disks the spec names, or wipefs -a it if its data is not needed',
+    );
+    // blkid's answer wins over lsblk's (udev's) FSTYPE; another filesystem is never "ours".
+    expect(verdicts({ signatures: { '/dev/sdb': 'xfs' }, joined: true }, worker)['rook-disk:/dev/sdb']).toMatch(
+      /^fail: \/dev\/sdb is not raw \(has a xfs filesystem\)/,
+    );
+  });
+
+  it('the facts script asks blkid for the spec disks only, and parses its answer', () => {
+    const script = factsScript('w', ['/dev/sdb']);
+    expect(script).toContain("blkid -c /dev/null -p -o value -s TYPE '/dev/sdb'");
+    expect(factsScript('w')).not.toContain('blkid');
+    const output = '@@signatures\n/dev/sdb ceph_bluestore\n/dev/sdc\n@@joined\nyes\n';
+    expect(parseFacts(output)).toMatchObject({
+      signatures: { '/dev/sdb': 'ceph_bluestore', '/dev/sdc': '' },
+      joined: true,
+    });
   });
 
   it('Rook disk missing', () => {

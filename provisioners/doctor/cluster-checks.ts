@@ -4,6 +4,7 @@ import type { ClusterModel } from '../../spec/model.js';
 import { parseKubernetesVersion } from '../../spec/versions.js';
 import type { DoctorCheck, DoctorStatus } from './check.js';
 import { NAT_ADDRESS } from './host-checks.js';
+import { ROOK_NAMESPACE } from '../../templates/rook.js';
 
 /** etcd logs peers' clock difference above 1 s; a minute off breaks certificates' and tokens' validity windows. */
 export const SKEW_WARN_MS = 1_000;
@@ -190,16 +191,34 @@ export function cephCheck(output: string, code: number, statusCommand: string): 
   };
 }
 
-/** Pods not Running or Succeeded: kube-system's fail (the cluster's own parts), the rest warn. */
-export function podChecks(output: string): DoctorCheck[] {
-  const stuck = output
+interface PodSeen {
+  readonly namespace: string;
+  readonly name: string;
+  readonly phase: string;
+  readonly node: string;
+  /** The containers' waiting reasons (CrashLoopBackOff, ImagePullBackOff…), comma-joined. */
+  readonly reason: string;
+}
+
+function parsePods(output: string): PodSeen[] {
+  return output
     .split('\n')
     .filter(Boolean)
     .map((line) => {
       const [namespace = '', name = '', phase = '', node = '', reasons = ''] = line.split('\t');
       return { namespace, name, phase, node, reason: reasons.trim().split(/\s+/).filter(Boolean).join(',') };
-    })
-    .filter((p) => p.phase !== 'Running' && p.phase !== 'Succeeded');
+    });
+}
+
+/** Running with no container waiting: a crash-looping pod's phase stays Running. */
+const podUp = (p: PodSeen) => p.phase === 'Running' && !p.reason;
+
+/**
+ * Pods not Running or Succeeded, or Running with a container waiting (CrashLoopBackOff):
+ * kube-system's fail (the cluster's own parts), the rest warn.
+ */
+export function podChecks(output: string): DoctorCheck[] {
+  const stuck = parsePods(output).filter((p) => p.phase !== 'Succeeded' && !podUp(p));
   if (!stuck.length)
     return [{ scope: 'cluster', check: 'pods', status: 'ok', seen: 'every pod Running or Completed', fix: '' }];
   const system = stuck.filter((p) => p.namespace === 'kube-system');
@@ -218,4 +237,48 @@ export function podChecks(output: string): DoctorCheck[] {
       fix: 'kubectl describe pod -n NAMESPACE NAME shows its events; kubectl logs for a crashing one',
     },
   ];
+}
+
+/** Rook's OSD pods are rook-ceph-osd-<id>-<hash>; its prepare jobs' are rook-ceph-osd-prepare-<node>-<hash>. */
+const OSD_POD = /^rook-ceph-osd-\d+-/;
+
+/**
+ * Each storage node's OSDs up against its disks in the spec (with a deviceFilter, at
+ * least one): Rook makes one OSD per disk it takes, and skips a disk that is not whole,
+ * empty and 5 GiB or more without failing anything, so a missing OSD shows nowhere else.
+ */
+export function osdChecks(model: ClusterModel, output: string): DoctorCheck[] {
+  if (!model.rook.enabled) return [];
+  const osds = parsePods(output).filter((p) => p.namespace === ROOK_NAMESPACE && OSD_POD.test(p.name));
+  return model.nodes
+    .filter((n) => n.storage)
+    .map((node): DoctorCheck => {
+      const mine = osds.filter((p) => p.node === node.hostname);
+      const up = mine.filter(podUp);
+      const down = mine.filter((p) => !podUp(p));
+      const disks = node.disks.map((d) => d.device).join(', ');
+      const want = model.rook.deviceFilter ? 1 : node.disks.length;
+      const wanted = model.rook.deviceFilter
+        ? `at least 1 (deviceFilter ${model.rook.deviceFilter})`
+        : `${want} (${disks || 'no disks in the spec'})`;
+      const downSeen = down.map((p) => `${p.name} ${p.reason || p.phase}`).join(', ');
+      return {
+        scope: node.name,
+        check: 'ceph-osds',
+        status: up.length >= want ? 'ok' : 'fail',
+        seen:
+          `${up.length} OSD${up.length === 1 ? '' : 's'} up, ${wanted} wanted` +
+          (downSeen ? `; down: ${downSeen}` : ''),
+        fix:
+          up.length >= want
+            ? ''
+            : down.length
+              ? `kubectl -n ${ROOK_NAMESPACE} logs ${down[0]!.name} --previous says why ceph-osd stops (a disk that ` +
+                'failed, was removed or was overwritten); ceph osd tree in the toolbox shows it down'
+              : `kubectl -n ${ROOK_NAMESPACE} logs -l app=rook-ceph-osd-prepare --all-containers says why a disk ` +
+                'was skipped: Rook takes only whole, empty disks of 5 GiB or more; ' +
+                `wipefs -a the disk on ${node.name}, then kubectl -n ${ROOK_NAMESPACE} rollout restart ` +
+                'deploy/rook-ceph-operator',
+      };
+    });
 }

@@ -128,10 +128,13 @@ export function evaluate(facts: Facts, node: NodeModel, model: ClusterModel, thr
     else add(name, 'pass', `${free.toFixed(1)} GiB free on ${fs.mount}`);
   }
 
-  // Rook needs every disk the spec names: whole, raw, unpartitioned, >= 5 GiB.
+  // Rook needs every disk the spec names: whole, raw, unpartitioned, >= 5 GiB. On a node
+  // already in the cluster the disk is its OSD by now (ceph-volume's raw mode writes a
+  // BlueStore label at its start): that is the disk in use as meant, not a conflict.
   if (node.storage) {
     for (const disk of node.disks) {
-      const found = facts.disks.find((d) => d.path === disk.device || `/dev/${d.name}` === disk.device);
+      const lsblk = facts.disks.find((d) => d.path === disk.device || `/dev/${d.name}` === disk.device);
+      const found = lsblk && { ...lsblk, fstype: facts.signatures[disk.device] || lsblk.fstype };
       const name = `rook-disk:${disk.device}`;
       if (!found)
         add(
@@ -141,6 +144,15 @@ export function evaluate(facts: Facts, node: NodeModel, model: ClusterModel, thr
             `lsblk shows ${facts.disks.map((d) => d.path).join(', ') || 'no disks'}`,
         );
       else if (found.type !== 'disk') add(name, 'fail', `${disk.device} is a ${found.type}, not a whole disk`);
+      else if (found.fstype === 'ceph_bluestore' && !found.hasChildren && !found.mountpoint)
+        add(
+          name,
+          facts.joined ? 'pass' : 'fail',
+          facts.joined
+            ? `${disk.device}: a Ceph OSD already (BlueStore label), on a node in the cluster`
+            : `${disk.device} holds a Ceph OSD of an earlier cluster (BlueStore label); Rook skips it — ` +
+                '`kubestrap reset` wipes the disks the spec names, or wipefs -a it if its data is not needed',
+        );
       else if (found.hasChildren || found.fstype || found.mountpoint)
         add(
           name,

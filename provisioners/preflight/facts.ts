@@ -32,13 +32,18 @@ export interface Facts {
   readonly addresses: string[];
   readonly resolves: boolean;
   readonly disks: DiskFact[];
+  /**
+   * The spec's disks' signatures as blkid probes them (TYPE, '' for none): lsblk's FSTYPE
+   * comes from udev's database, which a host without udev or a disk written since lacks.
+   */
+  readonly signatures: Record<string, string>;
   /** The node already belongs to a cluster (it has a kubelet.conf). */
   readonly joined: boolean;
   /** A joined node's kubelet version (`kubelet --version`, without the v), when it answers. */
   readonly kubeletVersion: string | null;
 }
 
-export function factsScript(hostname: string): string {
+export function factsScript(hostname: string, disks: readonly string[] = []): string {
   const paths = FACT_PATHS.map((p) => shellQuote(p)).join(' ');
   // A fact a host cannot give is left empty (`|| true`), never the end of the report.
   return `${script(
@@ -66,6 +71,12 @@ export function factsScript(hostname: string): string {
     `echo @@joined; test -f ${KUBELET_CONF} && echo yes || echo no`,
     `echo @@kubelet; if test -f ${KUBELET_CONF}; then kubelet --version 2>/dev/null || true; fi`,
     "echo @@disks; lsblk -J -b -o NAME,PATH,SIZE,TYPE,FSTYPE,MOUNTPOINT 2>/dev/null || echo '{}'",
+    'echo @@signatures',
+    ...disks.map((d) => {
+      const q = shellQuote(d);
+      const type = `"$(blkid -c /dev/null -p -o value -s TYPE ${q} 2>/dev/null)"`;
+      return `if [ -b ${q} ]; then printf '%s %s\\n' ${q} ${type}; fi`;
+    }),
   )}\n`;
 }
 
@@ -159,6 +170,12 @@ export function parseFacts(output: string): Facts {
     addresses: get('addr').map((a) => a.split('/')[0]!),
     resolves: get('resolve')[0] === 'yes',
     disks,
+    signatures: Object.fromEntries(
+      get('signatures').map((line) => {
+        const [path = '', type = ''] = line.trim().split(/\s+/);
+        return [path, type];
+      }),
+    ),
     joined: get('joined')[0] === 'yes',
     kubeletVersion: /^Kubernetes v(\S+)$/.exec(get('kubelet')[0] ?? '')?.[1] ?? null,
   };

@@ -21,6 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { assertHostTier } from '../support/tier.js';
+import { addZramDisk, removeZramDisk } from './zram-disk.js';
 
 const BUILD_ROOT = fileURLToPath(new URL('./build-root.sh', import.meta.url));
 // netbase: priority important, on every installed Debian (and the iptables the kubelet package pulls in
@@ -41,6 +42,13 @@ export interface TestHost {
   /** The host's filesystem as the runner sees it (the overlay mount). */
   readonly root: string;
   readonly launcher: ChildProcess;
+  /** Blank whole disks the host has (HarnessOptions.disks), by path. */
+  readonly disks: readonly string[];
+}
+
+export interface HarnessOptions {
+  /** Blank disks to give hosts, by host name: the size of each in GiB (zram devices). */
+  readonly disks?: Readonly<Record<string, readonly number[]>>;
 }
 
 function sh(command: string, args: string[], input?: string): string {
@@ -150,11 +158,14 @@ export class Harness {
     readonly clientKeyPath: string,
   ) {}
 
+  /** Every disk made for the hosts, freed on stop(). */
+  private readonly disks: string[] = [];
+
   get gateway(): string {
     return `${SUBNET_PREFIX}.${this.id}.1`;
   }
 
-  static async start(count: number, init: HostInit = 'sshd'): Promise<Harness> {
+  static async start(count: number, init: HostInit = 'sshd', options: HarnessOptions = {}): Promise<Harness> {
     const lower = await baseRoot();
     const dir = mkdtempSync('/tmp/kubestrap-hosts-');
     // Claim a free bridge (and with it a /24) so parallel test files do not collide.
@@ -176,7 +187,9 @@ export class Harness {
     const harness = new Harness(id, dir, bridge, [], clientKeyPath);
     try {
       if (init === 'systemd') raiseInotifyLimit();
-      await Promise.all(Array.from({ length: count }, (_, i) => harness.startHost(i + 1, lower, init)));
+      await Promise.all(
+        Array.from({ length: count }, (_, i) => harness.startHost(i + 1, lower, init, options.disks?.[`h${i + 1}`])),
+      );
       harness.hosts.sort((a, b) => Number(a.name.slice(1)) - Number(b.name.slice(1)));
     } catch (error) {
       await harness.stop();
@@ -185,8 +198,19 @@ export class Harness {
     return harness;
   }
 
-  private async startHost(index: number, lower: string, init: HostInit): Promise<TestHost> {
+  private async startHost(
+    index: number,
+    lower: string,
+    init: HostInit,
+    diskSizes: readonly number[] = [],
+  ): Promise<TestHost> {
     const name = `h${index}`;
+    const disks: string[] = [];
+    for (const size of diskSizes) {
+      const disk = addZramDisk(size);
+      this.disks.push(disk);
+      disks.push(disk);
+    }
     const netns = `ks${this.id}-${name}`;
     const ip = `${SUBNET_PREFIX}.${this.id}.${10 + index}`;
     const base = join(this.dir, name);
@@ -221,8 +245,9 @@ export class Harness {
     chmodSync(join(root, 'init.sh'), 0o755);
 
     this.plugIn(netns, ip);
-    const launcher = init === 'systemd' ? this.launchSystemd(name, netns, root) : this.launchSshd(name, netns, root);
-    const host: TestHost = { name, init, ip, netns, root, launcher };
+    const launcher =
+      init === 'systemd' ? this.launchSystemd(name, netns, root, disks) : this.launchSshd(name, netns, root);
+    const host: TestHost = { name, init, ip, netns, root, launcher, disks };
     this.hosts.push(host);
     await waitForPort(ip, 22, init === 'systemd' ? 30_000 : 15_000);
     return host;
@@ -265,7 +290,7 @@ export class Harness {
       throw new Error(`${host.name}: still running; powerOff first`);
     sh('ip', ['netns', 'del', host.netns]);
     this.plugIn(host.netns, host.ip);
-    const launcher = this.launchSystemd(host.name, host.netns, host.root);
+    const launcher = this.launchSystemd(host.name, host.netns, host.root, host.disks);
     const booted: TestHost = { ...host, launcher };
     this.hosts[this.hosts.indexOf(host)] = booted;
     await waitForPort(host.ip, 22, 30_000);
@@ -312,7 +337,7 @@ export class Harness {
    * systemd as PID 1 under systemd-nspawn. With no systemd on the machine itself, each
    * host must start from its own cgroup, or the hosts' systemds clobber each other.
    */
-  private launchSystemd(name: string, netns: string, root: string): ChildProcess {
+  private launchSystemd(name: string, netns: string, root: string, disks: readonly string[]): ChildProcess {
     const group = this.cgroup(name);
     for (const hierarchy of CGROUP_HIERARCHIES) mkdirSync(join(hierarchy, group), { recursive: true });
     const enter = CGROUP_HIERARCHIES.map((hierarchy) => `echo $$ > ${join(hierarchy, group, 'cgroup.procs')}`).join(
@@ -320,7 +345,9 @@ export class Harness {
     );
     const nspawn =
       `exec systemd-nspawn -q -D ${root} --boot --register=no --keep-unit --capability=CAP_NET_ADMIN ` +
-      `--machine=${name} --network-namespace-path=/run/netns/${netns}`;
+      `--machine=${name} --network-namespace-path=/run/netns/${netns}` +
+      // nspawn gives the host a /dev of its own: its disks are bound in by name.
+      disks.map((disk) => ` --bind=${disk}`).join('');
     // The host's /proc/sys/net belongs to its own network namespace: let it write there
     // (ip_forward and the bridge sysctls are per namespace), and nowhere else.
     return spawn('sh', ['-c', `${enter}; ${nspawn}`], {
@@ -440,6 +467,13 @@ export class Harness {
       if (name?.startsWith(`ks${this.id}-`)) tryRun('ip', ['link', 'del', name]);
     }
     tryRun('ip', ['link', 'del', this.bridge]);
+    for (const disk of this.disks) {
+      try {
+        removeZramDisk(disk);
+      } catch {
+        // still open (a host that would not die): the leak check reports the host
+      }
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 
