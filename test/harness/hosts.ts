@@ -401,11 +401,20 @@ export class Harness {
       throw new Error(`${host.name}: sshdDown/sshdUp work on sshd hosts; use systemctl on systemd hosts`);
   }
 
-  /** Kills every sshd of the host (dropping all its connections) and keeps sshd down. */
+  /**
+   * Kills every sshd of the host (dropping all its connections) and keeps sshd down. Returns
+   * once they are gone: a SIGKILLed sshd keeps its listening socket until the kernel reaps it,
+   * and sshdUp's port wait must not be answered by that dying listener (a CI run saw the next
+   * connection refused, reported as unreachable, when it was).
+   */
   sshdDown(host: TestHost): void {
     this.requireSshdInit(host);
     writeFileSync(join(host.root, 'var/lib/kubestrap-test/down'), '');
-    this.inside(host, 'pkill -9 -x sshd || true');
+    this.inside(
+      host,
+      'pkill -9 -x sshd; for _ in $(seq 200); do pgrep -x sshd >/dev/null || exit 0; sleep 0.05; done; ' +
+        'echo "sshd still running after 10 s" >&2; exit 1',
+    );
   }
 
   /** Lets the host's init start sshd again, and waits until it accepts connections. */
