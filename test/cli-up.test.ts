@@ -9,7 +9,7 @@ import { doubleCalls, kubestrapIn } from './support/kubestrap-cli.js';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadSpecText } from '../spec/load.js';
 import type { ClusterModel } from '../spec/model.js';
 import { renderCluster } from '../templates/render.js';
@@ -442,16 +442,17 @@ describe.skipIf(unavailable)(
           inside('h3', `head -c 4096 ${disk('h3')} > /root/osd-head`);
           expect(inside('h3', `blkid -c /dev/null -p -o value -s TYPE ${disk('h3')}`).trim()).toBe('ceph_bluestore');
           inside('h3', `dd if=/dev/zero of=${disk('h3')} bs=4096 count=1 conv=notrunc,fsync status=none`);
-          const until = async (what: string, done: (r: Awaited<ReturnType<typeof doctor>>) => boolean) => {
-            const deadline = Date.now() + 90_000;
-            for (;;) {
-              const report = await doctor();
-              if (done(report)) return report;
-              if (Date.now() > deadline)
-                throw new Error(`${what} within 90 s; last: ${JSON.stringify(report.report.checks.slice(-12))}`);
-              await new Promise((resolve) => setTimeout(resolve, 3_000));
-            }
-          };
+          // vi.waitFor rejects with the last error: the last report's checks, for the log.
+          const until = (what: string, done: (r: Awaited<ReturnType<typeof doctor>>) => boolean) =>
+            vi.waitFor(
+              async () => {
+                const report = await doctor();
+                if (done(report)) return report;
+                const last = JSON.stringify(report.report.checks.slice(-12));
+                throw new Error(`still waiting for ${what} (90 s at most); last: ${last}`);
+              },
+              { timeout: 90_000, interval: 3_000 },
+            );
           try {
             const { result, find } = await until('h3 OSD down', (r) => r.find('h3', 'ceph-osds')?.status === 'fail');
             expect(result.status, result.stderr).toBe(1);
